@@ -1,0 +1,140 @@
+//! Accounts: one signed-in identity under a profile, named `PROFILE/LABEL`. The metadata here is
+//! what `latchkey accounts` shows without touching the keychain; the tokens are in the keychain.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Account {
+    pub profile: String,
+    pub label: String,
+    /// The id_token `sub`, when the profile uses OpenID Connect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// When the access token expires, in Unix seconds; absent when the provider did not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+    #[serde(default)]
+    pub has_refresh_token: bool,
+    /// Why the grant is no longer usable (set on `invalid_grant`); cleared by a new sign-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub needs_sign_in: Option<String>,
+    pub signed_in_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Ok,
+    /// The access token has expired; a refresh token may still renew it.
+    Expired,
+    NeedsSignIn,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Expired => "expired",
+            Status::NeedsSignIn => "needs sign-in",
+        }
+    }
+}
+
+impl Account {
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.profile, self.label)
+    }
+
+    pub fn status(&self, now: i64) -> Status {
+        if self.needs_sign_in.is_some() {
+            Status::NeedsSignIn
+        } else if self.expires_at.is_some_and(|t| t <= now) {
+            Status::Expired
+        } else {
+            Status::Ok
+        }
+    }
+
+    /// The keychain entry that holds this account's tokens.
+    pub fn keychain_key(&self) -> String {
+        account_key(&self.profile, &self.label)
+    }
+}
+
+pub fn account_key(profile: &str, label: &str) -> String {
+    format!("account:{profile}/{label}")
+}
+
+/// Finds the account a user named: `PROFILE/LABEL`, or `PROFILE` when it has one account.
+pub fn resolve<'a>(accounts: &'a [Account], name: &str) -> Result<&'a Account> {
+    if let Some((profile, label)) = name.split_once('/') {
+        return accounts
+            .iter()
+            .find(|a| a.profile == profile && a.label == label)
+            .ok_or_else(|| Error::AccountNotFound(name.to_string()));
+    }
+    let mut matches = accounts.iter().filter(|a| a.profile == name);
+    match (matches.next(), matches.next()) {
+        (Some(one), None) => Ok(one),
+        (None, _) => Err(Error::AccountNotFound(name.to_string())),
+        (Some(_), Some(_)) => Err(Error::AmbiguousAccount {
+            name: name.to_string(),
+            labels: accounts
+                .iter()
+                .filter(|a| a.profile == name)
+                .map(|a| format!("`{}`", a.id()))
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(profile: &str, label: &str) -> Account {
+        Account {
+            profile: profile.into(),
+            label: label.into(),
+            subject: None,
+            scopes: vec![],
+            expires_at: Some(100),
+            has_refresh_token: true,
+            needs_sign_in: None,
+            signed_in_at: 0,
+        }
+    }
+
+    #[test]
+    fn a_profile_with_one_account_names_it() {
+        let all = vec![account("gh", "alice"), account("g", "a"), account("g", "b")];
+        assert_eq!(resolve(&all, "gh").unwrap().label, "alice");
+        assert_eq!(resolve(&all, "g/b").unwrap().label, "b");
+        let err = resolve(&all, "g").unwrap_err();
+        assert!(matches!(err, Error::AmbiguousAccount { .. }), "{err}");
+        assert!(err.to_string().contains("`g/a`"));
+        assert!(matches!(resolve(&all, "x"), Err(Error::AccountNotFound(_))));
+        assert!(matches!(resolve(&all, "g/c"), Err(Error::AccountNotFound(_))));
+    }
+
+    #[test]
+    fn labels_with_slashes_in_the_profile_part_do_not_match_others() {
+        let all = vec![account("gh", "a@b")];
+        assert!(resolve(&all, "gh/a@b").is_ok());
+        assert!(resolve(&all, "gh/a").is_err());
+    }
+
+    #[test]
+    fn status_follows_expiry_and_sign_in_flag() {
+        let mut a = account("p", "l");
+        assert_eq!(a.status(99), Status::Ok);
+        assert_eq!(a.status(100), Status::Expired);
+        a.needs_sign_in = Some("invalid_grant".into());
+        assert_eq!(a.status(0), Status::NeedsSignIn);
+    }
+}

@@ -1,0 +1,68 @@
+//! `latchkey login`: the authorization code flow through the system browser and a loopback
+//! listener.
+
+use std::time::Duration;
+
+use clap::Args;
+use latchkey::callback::DEFAULT_TIMEOUT;
+use latchkey::tokens::now;
+use latchkey::{Error, Latchkey, LoopbackListener, RedirectMode, Result, browser};
+
+use super::format::relative;
+
+#[derive(Args)]
+pub struct LoginArgs {
+    /// The profile to sign in to.
+    profile: String,
+    /// Name the account (default: the id_token's email, username or subject, else `default`).
+    #[arg(long)]
+    account: Option<String>,
+    /// Print the authorization URL instead of opening the browser.
+    #[arg(long)]
+    no_browser: bool,
+    /// Seconds to wait for the browser.
+    #[arg(long, default_value_t = DEFAULT_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    timeout: u64,
+}
+
+pub async fn run(engine: &Latchkey, args: LoginArgs) -> Result<()> {
+    let profile = engine.profile(&args.profile)?;
+    if profile.redirect == RedirectMode::DeepLink {
+        return Err(Error::InvalidInput(format!(
+            "profile `{}` receives sign-ins by deep link, which the Latchkey desktop app handles; sign in from the app, or set `redirect = \"loopback\"` for the profile",
+            profile.name
+        )));
+    }
+    let listener = LoopbackListener::bind(profile.redirect_uri.as_ref()).await?;
+    let pending = engine.begin_login(
+        &profile.name,
+        args.account,
+        listener.redirect_uri().clone(),
+    )?;
+    let url = pending.authorization_url.to_string();
+    if args.no_browser {
+        eprintln!("Open this URL in a browser on this computer to sign in:");
+        println!("{url}");
+    } else if let Err(e) = browser::open(&url) {
+        eprintln!("{e}. Open this URL yourself to sign in:");
+        println!("{url}");
+    } else {
+        eprintln!("Continue in your browser. If it did not open, visit:\n{url}");
+    }
+    eprintln!("Waiting for the sign-in (up to {} s)…", args.timeout);
+    let response = listener
+        .wait(&profile.name, pending.state(), Duration::from_secs(args.timeout))
+        .await?;
+    let account = engine.complete_login(pending, response).await?;
+    let expiry = account
+        .expires_at
+        .map(|t| format!(", access token expires {}", relative(t, now())))
+        .unwrap_or_default();
+    let refresh = if account.has_refresh_token {
+        "with a refresh token"
+    } else {
+        "no refresh token (ask for `offline_access` or your provider's equivalent to get one)"
+    };
+    println!("Signed in: {}{expiry}; {refresh}.", account.id());
+    Ok(())
+}

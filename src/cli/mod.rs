@@ -1,0 +1,129 @@
+//! Command-line interface: argument parsing, one module per verb, exit codes.
+
+mod accounts;
+mod format;
+mod login;
+mod profile;
+mod token;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use latchkey::{ErrorKind, Latchkey};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  other error (local files, I/O)
+  2  usage: bad arguments or input
+  3  not found: no such profile or account
+  4  needs sign-in: the account's grant is gone (run `latchkey login`)
+  5  provider error: the provider refused or answered something unusable
+  6  network: the provider could not be reached or did not answer in time
+  7  keychain unavailable: the OS keychain is missing, locked or not answering
+  8  sign-in not completed: timed out, or the browser's response was rejected";
+
+#[derive(Parser)]
+#[command(
+    name = "latchkey",
+    version,
+    about = "OAuth 2.0 credentials from the OS keychain: sign in through the browser, get fresh tokens into scripts",
+    after_long_help = EXIT_CODES
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Manage OAuth client profiles.
+    #[command(subcommand)]
+    Profile(profile::ProfileCommand),
+    /// Sign in to a profile through the system browser (authorization code + PKCE).
+    Login(login::LoginArgs),
+    /// List accounts with their expiry and status (reads no secret).
+    Accounts(accounts::AccountsArgs),
+    /// Print a valid access token, refreshing it first when it is about to expire.
+    #[command(after_long_help = EXIT_CODES)]
+    Token(token::TokenArgs),
+    /// Refresh an account's tokens now and print the new access token.
+    #[command(after_long_help = EXIT_CODES)]
+    Refresh(token::RefreshArgs),
+    /// Sign out: revoke the refresh token at the provider and delete the account.
+    Logout(accounts::LogoutArgs),
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("latchkey: cannot start: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("latchkey: {e}");
+            ExitCode::from(exit_code(e.kind()))
+        }
+    }
+}
+
+async fn run(cli: Cli) -> latchkey::Result<()> {
+    let engine = Latchkey::open()?;
+    match cli.command {
+        Command::Profile(cmd) => profile::run(&engine, cmd).await,
+        Command::Login(args) => login::run(&engine, args).await,
+        Command::Accounts(args) => accounts::list(&engine, args),
+        Command::Token(args) => token::token(&engine, args).await,
+        Command::Refresh(args) => token::refresh(&engine, args).await,
+        Command::Logout(args) => accounts::logout(&engine, args).await,
+    }
+}
+
+fn exit_code(kind: ErrorKind) -> u8 {
+    match kind {
+        ErrorKind::Other => 1,
+        ErrorKind::Usage => 2,
+        ErrorKind::NotFound => 3,
+        ErrorKind::NeedsSignIn => 4,
+        ErrorKind::Provider => 5,
+        ErrorKind::Network => 6,
+        ErrorKind::Keychain => 7,
+        ErrorKind::SignIn => 8,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_exit_code_is_documented() {
+        for kind in [
+            ErrorKind::Other,
+            ErrorKind::Usage,
+            ErrorKind::NotFound,
+            ErrorKind::NeedsSignIn,
+            ErrorKind::Provider,
+            ErrorKind::Network,
+            ErrorKind::Keychain,
+            ErrorKind::SignIn,
+        ] {
+            let code = exit_code(kind);
+            assert!(EXIT_CODES.contains(&format!("\n  {code}  ")), "{code}");
+        }
+    }
+}

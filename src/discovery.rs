@@ -1,0 +1,155 @@
+//! Provider metadata: OpenID Connect Discovery, falling back to RFC 8414.
+
+use serde::Deserialize;
+use serde_json::Value;
+use url::Url;
+
+use crate::error::{Error, Result};
+use crate::http::Http;
+use crate::profile::validate_endpoint;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Metadata {
+    pub issuer: String,
+    pub authorization_endpoint: Option<Url>,
+    pub token_endpoint: Option<Url>,
+    #[serde(default)]
+    pub revocation_endpoint: Option<Url>,
+    #[serde(default)]
+    pub userinfo_endpoint: Option<Url>,
+    #[serde(default)]
+    pub jwks_uri: Option<Url>,
+    #[serde(default)]
+    pub scopes_supported: Option<Vec<String>>,
+    #[serde(default)]
+    pub code_challenge_methods_supported: Option<Vec<String>>,
+    #[serde(default)]
+    pub authorization_response_iss_parameter_supported: bool,
+}
+
+/// The well-known locations for an issuer, in the order they are tried: OIDC (path appended),
+/// RFC 8414 with the path inserted after the host, RFC 8414 with the path appended.
+pub fn candidate_urls(issuer: &Url) -> Vec<Url> {
+    let path = issuer.path().trim_end_matches('/');
+    let mut origin = issuer.clone();
+    origin.set_query(None);
+    origin.set_fragment(None);
+    let with_path = |p: String| {
+        let mut u = origin.clone();
+        u.set_path(&p);
+        u
+    };
+    let mut urls = vec![with_path(format!("{path}/.well-known/openid-configuration"))];
+    urls.push(with_path(format!(
+        "/.well-known/oauth-authorization-server{path}"
+    )));
+    let appended = with_path(format!("{path}/.well-known/oauth-authorization-server"));
+    if !urls.contains(&appended) {
+        urls.push(appended);
+    }
+    urls
+}
+
+/// Fetches and checks the metadata of `issuer`. The discovered `issuer` must be the one given
+/// (RFC 8414 §3.3, OIDC Discovery §4.3); a trailing `/` typed by the user is forgiven.
+pub async fn discover(http: &Http, issuer: &str) -> Result<Metadata> {
+    let fail = |detail: String| Error::Discovery {
+        issuer: issuer.to_string(),
+        detail,
+    };
+    let issuer_url = Url::parse(issuer).map_err(|e| {
+        Error::InvalidInput(format!("the issuer {issuer:?} is not a URL: {e}"))
+    })?;
+    validate_endpoint(&issuer_url, "issuer")?;
+    if issuer_url.query().is_some() || issuer_url.fragment().is_some() {
+        return Err(Error::InvalidInput(format!(
+            "the issuer {issuer} must not have a query or fragment"
+        )));
+    }
+    let mut tried = Vec::new();
+    let mut found: Option<Value> = None;
+    for url in candidate_urls(&issuer_url) {
+        match http.get_json(&url).await {
+            Ok(Some(doc)) => {
+                found = Some(doc);
+                break;
+            }
+            Ok(None) => tried.push(format!("{url} (404)")),
+            Err(e) => {
+                let context = format!("discovery at {url}");
+                match e.into_error(context) {
+                    // Unreachable: no point trying the other paths on the same host.
+                    err @ (Error::Network { .. } | Error::Timeout { .. }) => return Err(err),
+                    other => tried.push(other.to_string()),
+                }
+            }
+        }
+    }
+    let Some(doc) = found else {
+        return Err(fail(format!(
+            "no metadata document found; tried {}. Check the issuer URL, or give the endpoints with --authorize-url and --token-url",
+            tried.join("; ")
+        )));
+    };
+    let metadata: Metadata = serde_json::from_value(doc)
+        .map_err(|e| fail(format!("the metadata document is malformed: {e}")))?;
+    let given = issuer.trim_end_matches('/');
+    if metadata.issuer != issuer && metadata.issuer != given {
+        return Err(fail(format!(
+            "the document says its issuer is {:?}; it must be exactly the issuer given. Use that issuer if you trust it",
+            metadata.issuer
+        )));
+    }
+    for (url, what) in [
+        (&metadata.authorization_endpoint, "authorization_endpoint"),
+        (&metadata.token_endpoint, "token_endpoint"),
+        (&metadata.revocation_endpoint, "revocation_endpoint"),
+        (&metadata.userinfo_endpoint, "userinfo_endpoint"),
+        (&metadata.jwks_uri, "jwks_uri"),
+    ] {
+        if let Some(url) = url {
+            validate_endpoint(url, what)?;
+        }
+    }
+    if metadata.authorization_endpoint.is_none() || metadata.token_endpoint.is_none() {
+        return Err(fail(
+            "the metadata has no authorization_endpoint or token_endpoint".into(),
+        ));
+    }
+    if let Some(methods) = &metadata.code_challenge_methods_supported
+        && !methods.iter().any(|m| m == "S256")
+    {
+        return Err(fail(
+            "the provider does not support PKCE with S256, which Latchkey always uses".into(),
+        ));
+    }
+    Ok(metadata)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn well_known_urls_cover_oidc_and_both_rfc8414_forms() {
+        let urls = candidate_urls(&Url::parse("https://as.example/tenant/v2").unwrap());
+        let urls: Vec<&str> = urls.iter().map(Url::as_str).collect();
+        assert_eq!(
+            urls,
+            [
+                "https://as.example/tenant/v2/.well-known/openid-configuration",
+                "https://as.example/.well-known/oauth-authorization-server/tenant/v2",
+                "https://as.example/tenant/v2/.well-known/oauth-authorization-server",
+            ]
+        );
+        let root = candidate_urls(&Url::parse("http://127.0.0.1:9000").unwrap());
+        let root: Vec<&str> = root.iter().map(Url::as_str).collect();
+        assert_eq!(
+            root,
+            [
+                "http://127.0.0.1:9000/.well-known/openid-configuration",
+                "http://127.0.0.1:9000/.well-known/oauth-authorization-server",
+            ]
+        );
+    }
+}

@@ -1,0 +1,647 @@
+//! The operations the CLI and the desktop app share: profiles, sign-in, tokens, sign-out.
+//! Each keeps the rule that a failure changes nothing that was there before it.
+
+use std::sync::OnceLock;
+
+use oauth2::{ClientSecret, CsrfToken, PkceCodeVerifier, TokenResponse};
+use url::Url;
+
+use crate::account::{self, Account};
+use crate::callback::AuthorizationResponse;
+use crate::config::Config;
+use crate::discovery;
+use crate::error::{Error, Result};
+use crate::http::Http;
+use crate::idtoken::{self, Expect};
+use crate::keychain::Keychain;
+use crate::oauth::{self, TokenResponseBody};
+use crate::paths;
+use crate::profile::{
+    AuthMethod, DEEP_LINK_REDIRECT, Profile, RedirectMode, validate_endpoint, validate_name,
+    validate_redirect_uri,
+};
+use crate::tokens::{TokenSet, now};
+
+/// Where a new profile's endpoints come from.
+#[derive(Debug, Clone)]
+pub enum Endpoints {
+    /// Discover them from this issuer.
+    Issuer(String),
+    /// Given by hand, for plain OAuth 2.0 providers.
+    Manual {
+        authorization: Url,
+        token: Url,
+        revocation: Option<Url>,
+        userinfo: Option<Url>,
+    },
+}
+
+/// What a user gives to add a profile.
+#[derive(Debug, Clone)]
+pub struct NewProfile {
+    pub name: String,
+    pub client_id: String,
+    pub endpoints: Endpoints,
+    pub scopes: Vec<String>,
+    /// `None`: `basic` with a secret, `none` without.
+    pub auth_method: Option<AuthMethod>,
+    pub redirect: RedirectMode,
+    pub redirect_uri: Option<Url>,
+}
+
+/// A sign-in between the authorization request and the response.
+#[derive(Debug)]
+pub struct PendingLogin {
+    pub profile: Profile,
+    pub label: Option<String>,
+    pub redirect_uri: Url,
+    pub authorization_url: Url,
+    state: CsrfToken,
+    verifier: PkceCodeVerifier,
+    nonce: Option<String>,
+}
+
+impl PendingLogin {
+    pub fn state(&self) -> &str {
+        self.state.secret()
+    }
+}
+
+pub struct Latchkey {
+    config: Config,
+    keychain: Keychain,
+    http: OnceLock<Http>,
+}
+
+impl Latchkey {
+    /// The engine on the user's config directory and OS keychain.
+    pub fn open() -> Result<Self> {
+        Ok(Self::new(Config::new(paths::config_dir()?), Keychain::default()))
+    }
+
+    pub fn new(config: Config, keychain: Keychain) -> Self {
+        Latchkey {
+            config,
+            keychain,
+            http: OnceLock::new(),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Built on first use: setting up TLS roots costs more than a cached token read.
+    fn http(&self) -> Result<&Http> {
+        if let Some(http) = self.http.get() {
+            return Ok(http);
+        }
+        let http = Http::new()?;
+        Ok(self.http.get_or_init(|| http))
+    }
+
+    // ----- profiles
+
+    pub fn profiles(&self) -> Result<Vec<Profile>> {
+        self.config.profiles()
+    }
+
+    pub fn profile(&self, name: &str) -> Result<Profile> {
+        self.config.profile(name)
+    }
+
+    /// Discovers (when given an issuer), checks and stores a profile; the secret goes to the
+    /// keychain. On any failure nothing is written.
+    pub async fn add_profile(
+        &self,
+        new: NewProfile,
+        secret: Option<ClientSecret>,
+    ) -> Result<Profile> {
+        validate_name(&new.name, "profile")?;
+        if self.config.profile(&new.name).is_ok() {
+            return Err(Error::ProfileExists(new.name));
+        }
+        if new.client_id.trim().is_empty() {
+            return Err(Error::InvalidInput("the client id is empty".into()));
+        }
+        let auth_method = match (new.auth_method, &secret) {
+            (Some(AuthMethod::None), Some(_)) => {
+                return Err(Error::InvalidInput(
+                    "a client secret was given for --auth-method none; drop one of them".into(),
+                ));
+            }
+            (Some(m), None) if m.needs_secret() => {
+                return Err(Error::InvalidInput(format!(
+                    "--auth-method {} needs a client secret: pass --client-secret-stdin and the secret on standard input",
+                    m.as_str()
+                )));
+            }
+            (Some(m), _) => m,
+            (None, Some(_)) => AuthMethod::Basic,
+            (None, None) => AuthMethod::None,
+        };
+        if let Some(uri) = &new.redirect_uri {
+            validate_redirect_uri(uri, new.redirect)?;
+        }
+        let mut profile = Profile {
+            name: new.name.clone(),
+            client_id: new.client_id.trim().to_string(),
+            issuer: None,
+            authorization_endpoint: Url::parse("https://invalid.example/").expect("static URL"),
+            token_endpoint: Url::parse("https://invalid.example/").expect("static URL"),
+            revocation_endpoint: None,
+            userinfo_endpoint: None,
+            jwks_uri: None,
+            scopes: new.scopes,
+            auth_method,
+            redirect: new.redirect,
+            redirect_uri: new.redirect_uri,
+            authorization_response_iss_parameter_supported: false,
+        };
+        match new.endpoints {
+            Endpoints::Issuer(issuer) => {
+                let m = discovery::discover(self.http()?, &issuer).await?;
+                profile.issuer = Some(m.issuer);
+                // `discover` guarantees both are present.
+                profile.authorization_endpoint =
+                    m.authorization_endpoint.ok_or_else(|| Error::InvalidInput("no authorization endpoint".into()))?;
+                profile.token_endpoint =
+                    m.token_endpoint.ok_or_else(|| Error::InvalidInput("no token endpoint".into()))?;
+                profile.revocation_endpoint = m.revocation_endpoint;
+                profile.userinfo_endpoint = m.userinfo_endpoint;
+                profile.jwks_uri = m.jwks_uri;
+                profile.authorization_response_iss_parameter_supported =
+                    m.authorization_response_iss_parameter_supported;
+            }
+            Endpoints::Manual {
+                authorization,
+                token,
+                revocation,
+                userinfo,
+            } => {
+                validate_endpoint(&authorization, "authorization endpoint")?;
+                validate_endpoint(&token, "token endpoint")?;
+                profile.authorization_endpoint = authorization;
+                profile.token_endpoint = token;
+                profile.revocation_endpoint = revocation;
+                profile.userinfo_endpoint = userinfo;
+            }
+        }
+        profile.validate()?;
+        let stored = profile.clone();
+        self.config.update_profiles(|all| {
+            if all.contains_key(&stored.name) {
+                return Err(Error::ProfileExists(stored.name.clone()));
+            }
+            all.insert(stored.name.clone(), stored);
+            Ok(())
+        })?;
+        if let Some(secret) = secret
+            && let Err(e) = self.set_client_secret_entry(&profile.name, &secret).await
+        {
+            // Roll back: a profile whose secret is not in the keychain is of no use.
+            let name = profile.name.clone();
+            let _ = self.config.update_profiles(|all| {
+                all.remove(&name);
+                Ok(())
+            });
+            return Err(e);
+        }
+        Ok(profile)
+    }
+
+    /// Replaces the client secret of an existing profile.
+    pub async fn set_client_secret(&self, profile: &str, secret: ClientSecret) -> Result<()> {
+        let profile = self.config.profile(profile)?;
+        if !profile.auth_method.needs_secret() {
+            return Err(Error::InvalidInput(format!(
+                "profile `{}` is a public client (auth_method none) and uses no secret",
+                profile.name
+            )));
+        }
+        self.set_client_secret_entry(&profile.name, &secret).await
+    }
+
+    async fn set_client_secret_entry(&self, profile: &str, secret: &ClientSecret) -> Result<()> {
+        Ok(self
+            .keychain
+            .set(&secret_key(profile), secret.secret().as_bytes().to_vec())
+            .await?)
+    }
+
+    /// Removes a profile, its accounts and every keychain entry of theirs. Keychain entries go
+    /// first: if the keychain fails, the profile stays and the command can be repeated.
+    pub async fn remove_profile(&self, name: &str) -> Result<Vec<Account>> {
+        self.config.profile(name)?;
+        let accounts: Vec<Account> = self
+            .config
+            .accounts()?
+            .into_iter()
+            .filter(|a| a.profile == name)
+            .collect();
+        for account in &accounts {
+            self.keychain.delete(&account.keychain_key()).await?;
+        }
+        self.keychain.delete(&secret_key(name)).await?;
+        self.config
+            .update_accounts(|all| all.retain(|a| a.profile != name))?;
+        self.config.update_profiles(|all| {
+            all.remove(name);
+            Ok(())
+        })?;
+        Ok(accounts)
+    }
+
+    async fn client_secret(&self, profile: &Profile) -> Result<Option<ClientSecret>> {
+        if !profile.auth_method.needs_secret() {
+            return Ok(None);
+        }
+        match self.keychain.get(&secret_key(&profile.name)).await? {
+            Some(bytes) => Ok(Some(ClientSecret::new(
+                String::from_utf8(bytes).map_err(|_| {
+                    Error::InvalidInput(format!(
+                        "the client secret of profile `{}` in the keychain is not text; set it again with `latchkey profile set-secret {}`",
+                        profile.name, profile.name
+                    ))
+                })?,
+            ))),
+            None => Err(Error::InvalidInput(format!(
+                "the client secret of profile `{}` is missing from the keychain; set it with `latchkey profile set-secret {}`",
+                profile.name, profile.name
+            ))),
+        }
+    }
+
+    // ----- accounts
+
+    /// Account metadata; reads no secret.
+    pub fn accounts(&self) -> Result<Vec<Account>> {
+        self.config.accounts()
+    }
+
+    pub fn account(&self, name: &str) -> Result<Account> {
+        Ok(account::resolve(&self.config.accounts()?, name)?.clone())
+    }
+
+    // ----- sign-in
+
+    /// Starts the authorization code flow for `profile`, with the redirect URI the response
+    /// will come back to.
+    pub fn begin_login(
+        &self,
+        profile: &str,
+        label: Option<String>,
+        redirect_uri: Url,
+    ) -> Result<PendingLogin> {
+        let profile = self.config.profile(profile)?;
+        if let Some(label) = &label {
+            validate_name(label, "account")?;
+        }
+        let start = oauth::start_authorization(&profile, &redirect_uri, &[]);
+        Ok(PendingLogin {
+            profile,
+            label,
+            redirect_uri,
+            authorization_url: start.url,
+            state: start.state,
+            verifier: start.verifier,
+            nonce: start.nonce,
+        })
+    }
+
+    /// The redirect URI a profile uses for a deep-link sign-in.
+    pub fn deep_link_redirect(profile: &Profile) -> Url {
+        profile
+            .redirect_uri
+            .clone()
+            .filter(|_| profile.redirect == RedirectMode::DeepLink)
+            .unwrap_or_else(|| Url::parse(DEEP_LINK_REDIRECT).expect("static URL"))
+    }
+
+    /// Checks the authorization response, exchanges the code and stores the account.
+    pub async fn complete_login(
+        &self,
+        pending: PendingLogin,
+        response: AuthorizationResponse,
+    ) -> Result<Account> {
+        let profile = &pending.profile;
+        let context = format!("sign-in for profile `{}`", profile.name);
+        let sign_in_error = |detail: &str| Error::SignIn {
+            profile: profile.name.clone(),
+            detail: detail.to_string(),
+        };
+        // State first: an error response with a foreign state is not ours to report either.
+        if response.state() != Some(pending.state()) {
+            return Err(sign_in_error(
+                "the response's `state` does not match the sign-in in progress (a stale tab or a forged redirect); nothing was stored",
+            ));
+        }
+        let (code, iss) = match response {
+            AuthorizationResponse::Error {
+                error,
+                description,
+                uri,
+                ..
+            } => {
+                return Err(Error::Provider {
+                    context,
+                    error,
+                    description,
+                    uri,
+                });
+            }
+            AuthorizationResponse::Code { code, iss, .. } => (code, iss),
+        };
+        // RFC 9207: the issuer in the response must be the profile's (mix-up defence).
+        match (&iss, &profile.issuer) {
+            (Some(got), Some(expected)) if got != expected => {
+                return Err(sign_in_error(&format!(
+                    "the response comes from issuer {got:?}, not {expected:?}; nothing was stored"
+                )));
+            }
+            (None, Some(_)) if profile.authorization_response_iss_parameter_supported => {
+                return Err(sign_in_error(
+                    "the response lacks the `iss` parameter the provider promises (RFC 9207); nothing was stored",
+                ));
+            }
+            _ => {}
+        }
+        let secret = self.client_secret(profile).await?;
+        let response = oauth::exchange_code(
+            self.http()?,
+            profile,
+            secret.as_ref(),
+            code,
+            pending.verifier,
+            &pending.redirect_uri,
+        )
+        .await?;
+        let now = now();
+        let claims = match (&pending.nonce, &response.extra_fields().id_token) {
+            (Some(nonce), Some(id_token)) => Some(idtoken::check(
+                profile,
+                id_token.secret(),
+                Expect::SignIn { nonce },
+                now,
+            )?),
+            (Some(_), None) => {
+                return Err(Error::IdToken {
+                    profile: profile.name.clone(),
+                    detail: "the provider returned no id_token although `openid` was asked for"
+                        .into(),
+                });
+            }
+            // Without `openid` an id_token was not asked for and is not trusted.
+            (None, _) => None,
+        };
+        let label = match pending.label {
+            Some(label) => label,
+            None => claims
+                .as_ref()
+                .and_then(|c| {
+                    [&c.email, &c.preferred_username, &Some(c.sub.clone())]
+                        .into_iter()
+                        .flatten()
+                        .map(|s| sanitize_label(s))
+                        .find(|s| validate_name(s, "account").is_ok())
+                })
+                .unwrap_or_else(|| "default".to_string()),
+        };
+        let tokens = token_set(&response, &profile.scopes, None, claims.is_some(), now);
+        let account = Account {
+            profile: profile.name.clone(),
+            label,
+            subject: claims.map(|c| c.sub),
+            scopes: tokens.scopes.clone(),
+            expires_at: tokens.expires_at,
+            has_refresh_token: tokens.refresh_token.is_some(),
+            needs_sign_in: None,
+            signed_in_at: now,
+        };
+        let _lock = self.account_lock(&account).await?;
+        self.keychain
+            .set(&account.keychain_key(), tokens.to_bytes())
+            .await?;
+        self.config.put_account(account.clone())?;
+        Ok(account)
+    }
+
+    // ----- tokens
+
+    /// A token valid for at least `min_valid` seconds, refreshed first when needed. The common
+    /// case (a valid cached token) is two small file reads and one keychain read.
+    pub async fn token(&self, name: &str, min_valid: i64) -> Result<(Account, TokenSet)> {
+        let account = self.account(name)?;
+        if let Some(reason) = &account.needs_sign_in {
+            return Err(needs_sign_in(&account, reason));
+        }
+        let tokens = self.load_tokens(&account).await?;
+        if tokens.valid_for(now(), min_valid) {
+            return Ok((account, tokens));
+        }
+        self.refresh_account(&account, Some(min_valid)).await
+    }
+
+    /// Refreshes now, whatever the expiry.
+    pub async fn refresh(&self, name: &str) -> Result<(Account, TokenSet)> {
+        let account = self.account(name)?;
+        self.refresh_account(&account, None).await
+    }
+
+    /// Refresh under the account's lock, so concurrent callers in any process make one request:
+    /// the first refreshes, the others find its fresh token when they get the lock.
+    async fn refresh_account(
+        &self,
+        account: &Account,
+        min_valid: Option<i64>,
+    ) -> Result<(Account, TokenSet)> {
+        let _lock = self.account_lock(account).await?;
+        let account = self
+            .config
+            .accounts()?
+            .into_iter()
+            .find(|a| a.profile == account.profile && a.label == account.label)
+            .ok_or_else(|| Error::AccountNotFound(account.id()))?;
+        if let Some(reason) = &account.needs_sign_in {
+            return Err(needs_sign_in(&account, reason));
+        }
+        let tokens = self.load_tokens(&account).await?;
+        if let Some(min_valid) = min_valid
+            && tokens.valid_for(now(), min_valid)
+        {
+            return Ok((account, tokens));
+        }
+        let Some(refresh_token) = tokens.refresh_token.clone() else {
+            return Err(needs_sign_in(
+                &account,
+                "the access token has expired and the provider issued no refresh token",
+            ));
+        };
+        let profile = self.config.profile(&account.profile)?;
+        let secret = self.client_secret(&profile).await?;
+        let response =
+            match oauth::refresh(self.http()?, &profile, secret.as_ref(), &refresh_token).await {
+                Ok(r) => r,
+                Err(Error::Provider {
+                    error, description, ..
+                }) if error == "invalid_grant" => {
+                    let reason = match description {
+                        Some(d) => format!("the provider rejected the refresh token (invalid_grant: {d})"),
+                        None => "the provider rejected the refresh token (invalid_grant)".into(),
+                    };
+                    self.mark_needs_sign_in(&account, &reason)?;
+                    return Err(needs_sign_in(&account, &reason));
+                }
+                Err(e) => return Err(e),
+            };
+        let now = now();
+        let checked = match &response.extra_fields().id_token {
+            Some(id_token) if profile.wants_openid() => {
+                if let Err(e) = idtoken::check(
+                    &profile,
+                    id_token.secret(),
+                    Expect::Refresh {
+                        subject: account.subject.as_deref(),
+                    },
+                    now,
+                ) {
+                    self.mark_needs_sign_in(&account, &e.to_string())?;
+                    return Err(e);
+                }
+                true
+            }
+            _ => false,
+        };
+        let tokens = token_set(&response, &tokens.scopes, Some(tokens.clone()), checked, now);
+        // The rotated refresh token is stored before anything else happens: the old one is dead.
+        self.keychain
+            .set(&account.keychain_key(), tokens.to_bytes())
+            .await?;
+        let updated = Account {
+            scopes: tokens.scopes.clone(),
+            expires_at: tokens.expires_at,
+            has_refresh_token: tokens.refresh_token.is_some(),
+            needs_sign_in: None,
+            ..account
+        };
+        self.config.put_account(updated.clone())?;
+        Ok((updated, tokens))
+    }
+
+    fn mark_needs_sign_in(&self, account: &Account, reason: &str) -> Result<()> {
+        self.config.update_accounts(|all| {
+            if let Some(a) = all
+                .iter_mut()
+                .find(|a| a.profile == account.profile && a.label == account.label)
+            {
+                a.needs_sign_in = Some(reason.to_string());
+            }
+        })
+    }
+
+    async fn load_tokens(&self, account: &Account) -> Result<TokenSet> {
+        let key = account.keychain_key();
+        match self.keychain.get(&key).await? {
+            Some(bytes) => Ok(TokenSet::from_bytes(&key, &bytes)?),
+            None => Err(needs_sign_in(
+                account,
+                "its tokens are missing from the keychain",
+            )),
+        }
+    }
+
+    /// The account's tokens as stored, without refreshing (for reveal and details views).
+    pub async fn stored_tokens(&self, name: &str) -> Result<(Account, TokenSet)> {
+        let account = self.account(name)?;
+        let tokens = self.load_tokens(&account).await?;
+        Ok((account, tokens))
+    }
+
+    async fn account_lock(&self, account: &Account) -> Result<std::fs::File> {
+        let config = self.config.clone();
+        let (profile, label) = (account.profile.clone(), account.label.clone());
+        tokio::task::spawn_blocking(move || config.account_lock(&profile, &label))
+            .await
+            .map_err(|e| Error::io("lock task failed", std::io::Error::other(e.to_string())))?
+    }
+
+    // ----- sign-out
+
+    /// Revokes the refresh token when asked and possible, then deletes the account. Returns
+    /// whether the provider revoked it. A failed revocation keeps the account.
+    pub async fn logout(&self, name: &str, revoke: bool) -> Result<(Account, bool)> {
+        let account = self.account(name)?;
+        let _lock = self.account_lock(&account).await?;
+        let mut revoked = false;
+        if revoke {
+            let tokens = match self.load_tokens(&account).await {
+                Ok(t) => Some(t),
+                Err(Error::NeedsSignIn { .. }) => None,
+                Err(e) => return Err(e),
+            };
+            if let Some(refresh_token) = tokens.and_then(|t| t.refresh_token) {
+                let profile = self.config.profile(&account.profile)?;
+                let secret = self.client_secret(&profile).await?;
+                revoked = oauth::revoke(self.http()?, &profile, secret.as_ref(), refresh_token)
+                    .await
+                    .map_err(|e| Error::BadResponse {
+                        context: format!("signing out of `{}`", account.id()),
+                        detail: format!(
+                            "{e}. The account was kept; use --no-revoke to remove it without revoking"
+                        ),
+                    })?;
+            }
+        }
+        self.keychain.delete(&account.keychain_key()).await?;
+        self.config.update_accounts(|all| {
+            all.retain(|a| !(a.profile == account.profile && a.label == account.label))
+        })?;
+        Ok((account, revoked))
+    }
+}
+
+fn secret_key(profile: &str) -> String {
+    format!("client-secret:{profile}")
+}
+
+fn needs_sign_in(account: &Account, reason: &str) -> Error {
+    Error::NeedsSignIn {
+        account: account.id(),
+        profile: account.profile.clone(),
+        reason: reason.to_string(),
+    }
+}
+
+/// Labels come from claims; `/` would break `PROFILE/LABEL`.
+fn sanitize_label(raw: &str) -> String {
+    raw.trim()
+        .chars()
+        .map(|c| if c == '/' || c.is_control() { '_' } else { c })
+        .take(128)
+        .collect()
+}
+
+/// The token set after a response; `previous` supplies what a refresh response may omit.
+fn token_set(
+    response: &TokenResponseBody,
+    requested_scopes: &[String],
+    previous: Option<TokenSet>,
+    id_token_checked: bool,
+    now: i64,
+) -> TokenSet {
+    let previous_refresh = previous.as_ref().and_then(|p| p.refresh_token.clone());
+    let previous_id = previous.and_then(|p| p.id_token);
+    TokenSet {
+        access_token: response.access_token().clone(),
+        refresh_token: response.refresh_token().cloned().or(previous_refresh),
+        id_token: if id_token_checked {
+            response.extra_fields().id_token.clone()
+        } else {
+            previous_id
+        },
+        expires_at: response
+            .expires_in()
+            .map(|d| now.saturating_add(d.as_secs().min(i64::MAX as u64 / 2) as i64)),
+        scopes: oauth::granted_scopes(response, requested_scopes),
+    }
+}

@@ -1,0 +1,120 @@
+//! Typed engine errors. Every message names the profile or account involved and says what to do
+//! next; none carries a secret.
+
+use std::path::PathBuf;
+
+/// What went wrong, coarsely: the CLI maps this to its exit code, the GUI to its notices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Bad input from the user (flags, names, URLs).
+    Usage,
+    /// A profile or account that does not exist.
+    NotFound,
+    /// The account has no usable grant any more: sign in again.
+    NeedsSignIn,
+    /// The provider answered with an error or an unusable response.
+    Provider,
+    /// The provider could not be reached, or did not answer in time.
+    Network,
+    /// The OS keychain is missing, locked or not answering.
+    Keychain,
+    /// The sign-in did not complete (timed out, or the callback was rejected).
+    SignIn,
+    /// Anything else (local files, I/O).
+    Other,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    InvalidInput(String),
+
+    #[error("profile `{0}` not found; `latchkey profile list` shows the profiles")]
+    ProfileNotFound(String),
+
+    #[error("profile `{0}` already exists; remove it first (`latchkey profile remove {0}`) or choose another name")]
+    ProfileExists(String),
+
+    #[error("account `{0}` not found; `latchkey accounts` shows the accounts")]
+    AccountNotFound(String),
+
+    #[error("`{name}` is ambiguous: profile `{name}` has accounts {labels}; name one as PROFILE/LABEL")]
+    AmbiguousAccount { name: String, labels: String },
+
+    #[error("account `{account}` needs sign-in: {reason}. Run `latchkey login {profile}` to sign in again")]
+    NeedsSignIn {
+        account: String,
+        profile: String,
+        reason: String,
+    },
+
+    /// The provider said no, in the OAuth error format (RFC 6749 §5.2 / §4.1.2.1).
+    #[error("{context}: the provider answered `{error}`{}{}", description.as_deref().map(|d| format!(": {d}")).unwrap_or_default(), uri.as_deref().map(|u| format!(" (see {u})")).unwrap_or_default())]
+    Provider {
+        context: String,
+        error: String,
+        description: Option<String>,
+        uri: Option<String>,
+    },
+
+    /// The provider answered something that is not a usable OAuth response.
+    #[error("{context}: {detail}")]
+    BadResponse { context: String, detail: String },
+
+    #[error("{context}: {detail}. Check the URL and your network connection")]
+    Network { context: String, detail: String },
+
+    #[error("{context}: no answer within {seconds} s. The provider may be down; try again later")]
+    Timeout { context: String, seconds: u64 },
+
+    #[error("discovery for issuer {issuer} failed: {detail}")]
+    Discovery { issuer: String, detail: String },
+
+    #[error("{0}")]
+    Keychain(#[from] crate::keychain::KeychainError),
+
+    #[error("sign-in for profile `{profile}` did not complete: {detail}")]
+    SignIn { profile: String, detail: String },
+
+    #[error("the id_token from profile `{profile}` was rejected: {detail}")]
+    IdToken { profile: String, detail: String },
+
+    #[error("config file {path}: {detail}")]
+    Config { path: PathBuf, detail: String },
+
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::InvalidInput(_) | Error::ProfileExists(_) | Error::AmbiguousAccount { .. } => {
+                ErrorKind::Usage
+            }
+            Error::ProfileNotFound(_) | Error::AccountNotFound(_) => ErrorKind::NotFound,
+            Error::NeedsSignIn { .. } => ErrorKind::NeedsSignIn,
+            Error::Provider { .. }
+            | Error::BadResponse { .. }
+            | Error::Discovery { .. }
+            | Error::IdToken { .. } => ErrorKind::Provider,
+            Error::Network { .. } | Error::Timeout { .. } => ErrorKind::Network,
+            Error::Keychain(_) => ErrorKind::Keychain,
+            Error::SignIn { .. } => ErrorKind::SignIn,
+            Error::Config { .. } | Error::Io { .. } => ErrorKind::Other,
+        }
+    }
+
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}

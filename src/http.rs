@@ -1,0 +1,421 @@
+//! The one HTTP client Latchkey talks to providers with: no redirects (an OAuth endpoint that
+//! redirects is misconfigured or hostile), connect and total timeouts, a cap on response bodies,
+//! and a normalising adapter between the network and `oauth2`'s strict response parser.
+
+use std::time::Duration;
+
+use oauth2::http::{HeaderMap, HeaderValue, StatusCode, header};
+use oauth2::{HttpRequest, HttpResponse};
+use serde_json::{Map, Value};
+
+use crate::error::Error;
+
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const TOTAL_TIMEOUT: Duration = Duration::from_secs(30);
+/// Token responses are a few KiB; discovery documents and JWKS a few tens.
+pub const MAX_BODY: usize = 1 << 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("{0}")]
+    Transport(String),
+    #[error("no answer within {0} s")]
+    Timeout(u64),
+    #[error(
+        "the server answered HTTP {status} redirecting to {location}; Latchkey does not follow redirects at OAuth endpoints, so check the endpoint URL"
+    )]
+    Redirect { status: u16, location: String },
+    #[error("the response body exceeds {0} bytes")]
+    TooLarge(usize),
+    #[error("unexpected HTTP {status} response{}: {excerpt}", content_type.as_deref().map(|c| format!(" ({c})")).unwrap_or_default())]
+    Unexpected {
+        status: u16,
+        content_type: Option<String>,
+        excerpt: String,
+    },
+}
+
+impl HttpError {
+    /// Turns a transport-level failure into the engine error for `context`.
+    pub fn into_error(self, context: String) -> Error {
+        match self {
+            HttpError::Transport(detail) => Error::Network { context, detail },
+            HttpError::Timeout(seconds) => Error::Timeout { context, seconds },
+            other => Error::BadResponse {
+                context,
+                detail: other.to_string(),
+            },
+        }
+    }
+}
+
+/// What the adapter expects from an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// A token endpoint: JSON token or error responses.
+    Token,
+    /// A revocation endpoint (RFC 7009): any 2xx means done; the body is ignored.
+    Revocation,
+}
+
+#[derive(Debug, Clone)]
+pub struct Http {
+    client: reqwest::Client,
+}
+
+impl Http {
+    pub fn new() -> Result<Self, Error> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(TOTAL_TIMEOUT)
+            .user_agent(concat!("latchkey/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::Network {
+                context: "cannot set up HTTPS".into(),
+                detail: error_chain(&e),
+            })?;
+        Ok(Http { client })
+    }
+
+    /// GET a JSON document (discovery, JWKS). `Ok(None)` on 404/410 so callers can try the next
+    /// well-known location.
+    pub async fn get_json(&self, url: &url::Url) -> Result<Option<Value>, HttpError> {
+        let response = self
+            .client
+            .get(url.as_str())
+            .header(header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = read_body(response).await?;
+        if status == StatusCode::NOT_FOUND || status == StatusCode::GONE {
+            return Ok(None);
+        }
+        check_redirect(status, &headers)?;
+        match serde_json::from_slice::<Value>(&body) {
+            Ok(value) if status.is_success() => Ok(Some(value)),
+            _ => Err(unexpected(status, &headers, &body)),
+        }
+    }
+
+    /// Sends an `oauth2` request and hands back a response its parser accepts whenever the
+    /// provider's answer means something (see `normalize`).
+    pub async fn oauth(
+        &self,
+        request: HttpRequest,
+        endpoint: Endpoint,
+    ) -> Result<HttpResponse, HttpError> {
+        let (parts, body) = request.into_parts();
+        let response = self
+            .client
+            .request(parts.method, parts.uri.to_string())
+            .headers(parts.headers)
+            .body(body)
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = read_body(response).await?;
+        normalize(status, &headers, &body, endpoint)
+    }
+}
+
+async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, HttpError> {
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_BODY as u64)
+    {
+        return Err(HttpError::TooLarge(MAX_BODY));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(transport)? {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(HttpError::TooLarge(MAX_BODY));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn check_redirect(status: StatusCode, headers: &HeaderMap) -> Result<(), HttpError> {
+    if status.is_redirection() {
+        let location = headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(|l| l.split(['?', '#']).next().unwrap_or_default().to_string())
+            .unwrap_or_else(|| "nowhere".into());
+        return Err(HttpError::Redirect {
+            status: status.as_u16(),
+            location,
+        });
+    }
+    Ok(())
+}
+
+/// Makes the answers of real providers digestible for `oauth2`, which wants exactly HTTP 200 with
+/// a JSON body for success and a JSON `error` body for failure:
+/// - errors sent with HTTP 200 (GitHub) become HTTP 400, so they are errors, not a missing field;
+/// - form-encoded bodies (GitHub without `Accept`) become JSON;
+/// - `expires_in` as a numeric string becomes a number; a missing `token_type` becomes `Bearer`;
+/// - anything that is neither a token nor an OAuth error is reported with its HTTP status and a
+///   redacted excerpt of the body, instead of a parser message.
+fn normalize(
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+    endpoint: Endpoint,
+) -> Result<HttpResponse, HttpError> {
+    check_redirect(status, headers)?;
+    if endpoint == Endpoint::Revocation && status.is_success() {
+        return Ok(json_response(StatusCode::OK, Vec::new()));
+    }
+    let Some(mut object) = parse_object(headers, body) else {
+        return Err(unexpected(status, headers, body));
+    };
+    let is_error = object.get("error").is_some_and(Value::is_string);
+    let status = match (is_error, status.is_success()) {
+        (true, _) if status.is_success() => StatusCode::BAD_REQUEST,
+        (true, _) => status,
+        (false, true) => StatusCode::OK,
+        (false, false) => return Err(unexpected(status, headers, body)),
+    };
+    if !is_error {
+        match object.get("expires_in") {
+            Some(Value::String(s)) => match s.trim().parse::<u64>() {
+                Ok(n) => {
+                    object.insert("expires_in".into(), n.into());
+                }
+                Err(_) => {
+                    object.remove("expires_in");
+                }
+            },
+            Some(Value::Number(n)) if n.as_u64().is_none() => {
+                // Floats or negatives: keep what is usable, drop the rest.
+                match n.as_f64().filter(|f| *f >= 0.0) {
+                    Some(f) => object.insert("expires_in".into(), (f as u64).into()),
+                    None => object.remove("expires_in"),
+                };
+            }
+            Some(Value::Null) => {
+                object.remove("expires_in");
+            }
+            _ => {}
+        }
+        if !object.contains_key("token_type") && object.contains_key("access_token") {
+            object.insert("token_type".into(), "Bearer".into());
+        }
+        if object.get("scope").is_some_and(Value::is_null) {
+            object.remove("scope");
+        }
+    }
+    let body = serde_json::to_vec(&Value::Object(object)).unwrap_or_default();
+    Ok(json_response(status, body))
+}
+
+fn json_response(status: StatusCode, body: Vec<u8>) -> HttpResponse {
+    let mut response = HttpResponse::new(body);
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn parse_object(headers: &HeaderMap, body: &[u8]) -> Option<Map<String, Value>> {
+    if let Ok(Value::Object(map)) = serde_json::from_slice(body) {
+        return Some(map);
+    }
+    let is_form = content_type(headers)
+        .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"))
+        || (content_type(headers).is_some_and(|c| c.starts_with("text/plain"))
+            && body.starts_with(b"access_token="));
+    if !is_form || body.is_empty() {
+        return None;
+    }
+    let map: Map<String, Value> = url::form_urlencoded::parse(body)
+        .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+        .collect();
+    (map.contains_key("access_token") || map.contains_key("error")).then_some(map)
+}
+
+fn content_type(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.to_ascii_lowercase())
+}
+
+fn unexpected(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> HttpError {
+    HttpError::Unexpected {
+        status: status.as_u16(),
+        content_type: content_type(headers),
+        excerpt: excerpt(body),
+    }
+}
+
+/// The start of a body for an error message, with anything token-shaped masked: a broken
+/// response may still carry a credential.
+pub fn excerpt(body: &[u8]) -> String {
+    if body.is_empty() {
+        return "empty body".into();
+    }
+    let text = String::from_utf8_lossy(body);
+    let mut out = String::new();
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if word.len() >= 16 {
+            out.push_str("[redacted]");
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in text.chars().take(240) {
+        if c.is_ascii_alphanumeric() || "-_.~+/=".contains(c) {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(if c.is_whitespace() { ' ' } else { c });
+        }
+    }
+    flush(&mut word, &mut out);
+    let mut collapsed = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.chars().count() > 240 {
+        collapsed.push('…');
+    }
+    format!("`{collapsed}`")
+}
+
+fn transport(e: reqwest::Error) -> HttpError {
+    if e.is_timeout() {
+        HttpError::Timeout(TOTAL_TIMEOUT.as_secs())
+    } else {
+        HttpError::Transport(error_chain(&e.without_url()))
+    }
+}
+
+/// reqwest's own message is terse ("error sending request"); the cause is further down.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(ct: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_str(ct).unwrap());
+        h
+    }
+
+    fn body_json(r: &HttpResponse) -> Value {
+        serde_json::from_slice(r.body()).unwrap()
+    }
+
+    #[test]
+    fn errors_sent_with_200_become_errors() {
+        let r = normalize(
+            StatusCode::OK,
+            &headers("application/json"),
+            br#"{"error":"bad_verification_code","error_description":"The code passed is incorrect"}"#,
+            Endpoint::Token,
+        )
+        .unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn form_encoded_bodies_and_string_expiry_are_accepted() {
+        let r = normalize(
+            StatusCode::OK,
+            &headers("application/x-www-form-urlencoded; charset=utf-8"),
+            b"access_token=gho_abc&expires_in=28800&scope=repo&token_type=bearer",
+            Endpoint::Token,
+        )
+        .unwrap();
+        let v = body_json(&r);
+        assert_eq!(v["expires_in"], 28800);
+        assert_eq!(v["token_type"], "bearer");
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+
+    #[test]
+    fn missing_token_type_and_odd_expiry_are_tolerated() {
+        let r = normalize(
+            StatusCode::OK,
+            &headers("application/json"),
+            br#"{"access_token":"x","expires_in":"soon"}"#,
+            Endpoint::Token,
+        )
+        .unwrap();
+        let v = body_json(&r);
+        assert_eq!(v["token_type"], "Bearer");
+        assert!(v.get("expires_in").is_none());
+    }
+
+    #[test]
+    fn html_errors_keep_status_and_an_excerpt() {
+        let err = normalize(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &headers("text/html"),
+            b"<html><body>Internal Server Error</body></html>",
+            Endpoint::Token,
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("HTTP 500") && text.contains("Internal Server Error"), "{text}");
+    }
+
+    #[test]
+    fn truncated_json_is_unexpected_not_a_parser_panic() {
+        let err = normalize(
+            StatusCode::OK,
+            &headers("application/json"),
+            br#"{"access_token":"abcdefghijklmnopqrstuvwxyz0123","tok"#,
+            Endpoint::Token,
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("HTTP 200"), "{text}");
+        assert!(!text.contains("abcdefghijklmnopqrstuvwxyz0123"), "{text}");
+    }
+
+    #[test]
+    fn redirects_are_reported_without_their_query() {
+        let mut h = HeaderMap::new();
+        h.insert(header::LOCATION, HeaderValue::from_static("https://evil.example/x?code=1"));
+        let err = normalize(StatusCode::FOUND, &h, b"", Endpoint::Token).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("302") && text.contains("https://evil.example/x"), "{text}");
+        assert!(!text.contains("code=1"));
+    }
+
+    #[test]
+    fn revocation_success_ignores_the_body() {
+        let r = normalize(StatusCode::OK, &headers("text/html"), b"<p>ok</p>", Endpoint::Revocation)
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+
+    #[test]
+    fn excerpts_mask_token_shaped_words() {
+        let e = excerpt(b"error: token eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.sig is bad");
+        assert!(e.contains("[redacted]") && e.contains("is bad"), "{e}");
+        assert!(!e.contains("eyJhbGci"));
+    }
+}

@@ -1,0 +1,26 @@
+//! Latchkey's engine: OAuth 2.0 client profiles, browser sign-in, tokens in the OS keychain.
+//! It knows nothing of the desktop shell; the CLI and the Tauri app are thin layers over
+//! [`Latchkey`].
+
+pub mod account;
+pub mod browser;
+pub mod callback;
+pub mod config;
+pub mod discovery;
+pub mod engine;
+pub mod error;
+pub mod http;
+pub mod idtoken;
+pub mod keychain;
+pub mod oauth;
+pub mod paths;
+pub mod profile;
+pub mod secret;
+pub mod tokens;
+
+pub use account::{Account, Status};
+pub use callback::{AuthorizationResponse, LoopbackListener};
+pub use engine::{Endpoints, Latchkey, NewProfile, PendingLogin};
+pub use error::{Error, ErrorKind, Result};
+pub use profile::{AuthMethod, Profile, RedirectMode};
+pub use tokens::TokenSet;

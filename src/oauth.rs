@@ -1,0 +1,337 @@
+//! The OAuth 2.0 requests of one profile, on `oauth2`'s types: authorization URL with PKCE,
+//! code exchange, refresh and revocation. Provider quirks are absorbed in `http::normalize`.
+
+use oauth2::basic::{
+    BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
+    BasicTokenType,
+};
+use oauth2::{
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet,
+    EndpointNotSet, EndpointSet, ErrorResponse, ExtraTokenFields, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, RevocationErrorResponseType,
+    RevocationUrl, Scope, StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
+};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::error::{Error, Result};
+use crate::http::{Endpoint, Http, HttpError};
+use crate::profile::{AuthMethod, Profile};
+
+/// `id_token` rides along in OpenID Connect token responses.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IdTokenField {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<crate::secret::IdToken>,
+}
+impl ExtraTokenFields for IdTokenField {}
+
+pub type TokenResponseBody = StandardTokenResponse<IdTokenField, BasicTokenType>;
+
+type Client = oauth2::Client<
+    BasicErrorResponse,
+    TokenResponseBody,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointSet,
+>;
+
+/// A started authorization request: what must be kept to finish it.
+pub struct AuthorizationStart {
+    pub url: Url,
+    pub state: CsrfToken,
+    pub verifier: PkceCodeVerifier,
+    pub nonce: Option<String>,
+}
+
+fn client(profile: &Profile, secret: Option<&ClientSecret>) -> Client {
+    let mut c = oauth2::Client::new(ClientId::new(profile.client_id.clone()))
+        .set_auth_uri(AuthUrl::from_url(profile.authorization_endpoint.clone()))
+        .set_token_uri(TokenUrl::from_url(profile.token_endpoint.clone()))
+        .set_revocation_url_option(
+            profile
+                .revocation_endpoint
+                .clone()
+                .map(RevocationUrl::from_url),
+        )
+        .set_auth_type(match profile.auth_method {
+            AuthMethod::Post => AuthType::RequestBody,
+            AuthMethod::Basic | AuthMethod::None => AuthType::BasicAuth,
+        });
+    if profile.auth_method.needs_secret()
+        && let Some(secret) = secret
+    {
+        c = c.set_client_secret(secret.clone());
+    }
+    c
+}
+
+/// Builds the authorization URL: PKCE S256 always, a fresh `state`, and a `nonce` when the
+/// profile asks for `openid`.
+pub fn start_authorization(
+    profile: &Profile,
+    redirect_uri: &Url,
+    extra: &[(String, String)],
+) -> AuthorizationStart {
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let nonce = profile
+        .wants_openid()
+        .then(|| CsrfToken::new_random().secret().clone());
+    let client = client(profile, None).set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()));
+    let mut request = client
+        .authorize_url(CsrfToken::new_random)
+        .set_pkce_challenge(challenge)
+        .add_scopes(profile.scopes.iter().cloned().map(Scope::new));
+    if let Some(nonce) = &nonce {
+        request = request.add_extra_param("nonce", nonce.clone());
+    }
+    // OIDC Core §11: asking for offline_access needs prompt=consent, and servers drop the scope
+    // without it.
+    if profile.scopes.iter().any(|s| s == "offline_access")
+        && !extra.iter().any(|(k, _)| k == "prompt")
+    {
+        request = request.add_extra_param("prompt", "consent");
+    }
+    for (k, v) in extra {
+        request = request.add_extra_param(k.clone(), v.clone());
+    }
+    let (url, state) = request.url();
+    AuthorizationStart {
+        url,
+        state,
+        verifier,
+        nonce,
+    }
+}
+
+pub async fn exchange_code(
+    http: &Http,
+    profile: &Profile,
+    secret: Option<&ClientSecret>,
+    code: String,
+    verifier: PkceCodeVerifier,
+    redirect_uri: &Url,
+) -> Result<TokenResponseBody> {
+    let context = format!("token request for profile `{}`", profile.name);
+    let response = client(profile, secret)
+        .set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()))
+        .exchange_code(AuthorizationCode::new(code))
+        .set_pkce_verifier(verifier)
+        .request_async(&|req| http.oauth(req, Endpoint::Token))
+        .await
+        .map_err(|e| request_error(&context, e))?;
+    check_token_type(&context, response)
+}
+
+pub async fn refresh(
+    http: &Http,
+    profile: &Profile,
+    secret: Option<&ClientSecret>,
+    refresh_token: &RefreshToken,
+) -> Result<TokenResponseBody> {
+    let context = format!("refresh for profile `{}`", profile.name);
+    let response = client(profile, secret)
+        .exchange_refresh_token(refresh_token)
+        .request_async(&|req| http.oauth(req, Endpoint::Token))
+        .await
+        .map_err(|e| request_error(&context, e))?;
+    check_token_type(&context, response)
+}
+
+/// Revokes a refresh token (RFC 7009). Does nothing when the profile has no revocation endpoint.
+pub async fn revoke(
+    http: &Http,
+    profile: &Profile,
+    secret: Option<&ClientSecret>,
+    refresh_token: RefreshToken,
+) -> Result<bool> {
+    let context = format!("revocation for profile `{}`", profile.name);
+    let client = client(profile, secret);
+    let Ok(request) = client.revoke_token(refresh_token.into()) else {
+        return Ok(false);
+    };
+    request
+        .request_async(&|req| http.oauth(req, Endpoint::Revocation))
+        .await
+        .map_err(|e| match e {
+            // RFC 7009 §2.2.1: a server that cannot revoke refresh tokens says so.
+            RequestTokenError::ServerResponse(r)
+                if *r.error() == RevocationErrorResponseType::UnsupportedTokenType =>
+            {
+                Error::Provider {
+                    context: context.clone(),
+                    error: "unsupported_token_type".into(),
+                    description: Some("the provider cannot revoke refresh tokens".into()),
+                    uri: None,
+                }
+            }
+            other => request_error(&context, other),
+        })?;
+    Ok(true)
+}
+
+fn check_token_type(context: &str, response: TokenResponseBody) -> Result<TokenResponseBody> {
+    match response.token_type() {
+        BasicTokenType::Bearer => Ok(response),
+        other => Err(Error::BadResponse {
+            context: context.to_string(),
+            detail: format!(
+                "the provider issued a `{}` token; Latchkey handles Bearer tokens only",
+                other.as_ref()
+            ),
+        }),
+    }
+}
+
+fn request_error<T>(context: &str, e: RequestTokenError<HttpError, T>) -> Error
+where
+    T: ErrorResponse + OAuthError + 'static,
+{
+    match e {
+        RequestTokenError::ServerResponse(r) => Error::Provider {
+            context: context.to_string(),
+            error: r.code(),
+            description: r.description(),
+            uri: r.uri(),
+        },
+        RequestTokenError::Request(http) => http.into_error(context.to_string()),
+        RequestTokenError::Parse(e, _body) => Error::BadResponse {
+            context: context.to_string(),
+            detail: format!(
+                "the response is not a usable token response (at `{}`: {})",
+                e.path(),
+                without_quoted(&e.inner().to_string())
+            ),
+        },
+        RequestTokenError::Other(detail) => Error::BadResponse {
+            context: context.to_string(),
+            detail,
+        },
+    }
+}
+
+/// serde quotes an offending string in double quotes; that string may be a token.
+fn without_quoted(message: &str) -> String {
+    let mut out = String::new();
+    let mut quote: Option<char> = None;
+    for c in message.chars() {
+        match quote {
+            Some(q) if c == q => {
+                out.push_str("…");
+                out.push(c);
+                quote = None;
+            }
+            Some(_) => {}
+            None if c == '"' => {
+                out.push(c);
+                quote = Some(c);
+            }
+            None => out.push(c),
+        }
+    }
+    out
+}
+
+/// The three OAuth error fields, for both error response types.
+pub trait OAuthError {
+    fn code(&self) -> String;
+    fn description(&self) -> Option<String>;
+    fn uri(&self) -> Option<String>;
+}
+
+impl<T: oauth2::ErrorResponseType + std::fmt::Display> OAuthError
+    for oauth2::StandardErrorResponse<T>
+{
+    fn code(&self) -> String {
+        self.error().to_string()
+    }
+    fn description(&self) -> Option<String> {
+        self.error_description().cloned()
+    }
+    fn uri(&self) -> Option<String> {
+        self.error_uri().cloned()
+    }
+}
+
+/// The scopes granted: the response's `scope`, or what was asked for when it is absent
+/// (RFC 6749 §5.1).
+pub fn granted_scopes(response: &TokenResponseBody, requested: &[String]) -> Vec<String> {
+    match response.scopes() {
+        Some(scopes) => scopes.iter().map(|s| s.to_string()).collect(),
+        None => requested.to_vec(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(scopes: &[&str]) -> Profile {
+        Profile {
+            name: "p".into(),
+            client_id: "client".into(),
+            issuer: None,
+            authorization_endpoint: "https://as.example/authorize".parse().unwrap(),
+            token_endpoint: "https://as.example/token".parse().unwrap(),
+            revocation_endpoint: None,
+            userinfo_endpoint: None,
+            jwks_uri: None,
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            auth_method: AuthMethod::None,
+            redirect: Default::default(),
+            redirect_uri: None,
+            authorization_response_iss_parameter_supported: false,
+        }
+    }
+
+    fn query(url: &Url) -> std::collections::HashMap<String, String> {
+        url.query_pairs().into_owned().collect()
+    }
+
+    #[test]
+    fn authorization_urls_carry_pkce_s256_state_and_nonce() {
+        let redirect: Url = "http://127.0.0.1:5555/callback".parse().unwrap();
+        let start = start_authorization(&profile(&["openid", "email"]), &redirect, &[]);
+        let q = query(&start.url);
+        assert_eq!(q["code_challenge_method"], "S256");
+        assert_eq!(q["response_type"], "code");
+        assert_eq!(q["redirect_uri"], redirect.as_str());
+        assert_eq!(q["state"], *start.state.secret());
+        assert_eq!(q["nonce"], start.nonce.clone().unwrap());
+        assert_eq!(q["scope"], "openid email");
+        // The challenge is the S256 of the verifier we keep.
+        let expected = PkceCodeChallenge::from_code_verifier_sha256(&start.verifier);
+        assert_eq!(q["code_challenge"], *expected.as_str());
+        assert!(!q.contains_key("prompt"));
+        // Fresh values every time.
+        let again = start_authorization(&profile(&["openid"]), &redirect, &[]);
+        assert_ne!(again.state.secret(), start.state.secret());
+        assert_ne!(again.nonce, start.nonce);
+    }
+
+    #[test]
+    fn plain_oauth_has_no_nonce_and_offline_access_asks_for_consent() {
+        let redirect: Url = "http://127.0.0.1/callback".parse().unwrap();
+        let q = query(&start_authorization(&profile(&["repo"]), &redirect, &[]).url);
+        assert!(!q.contains_key("nonce"));
+        let q = query(&start_authorization(&profile(&["openid", "offline_access"]), &redirect, &[]).url);
+        assert_eq!(q["prompt"], "consent");
+    }
+
+    #[test]
+    fn serde_messages_lose_their_quoted_values() {
+        assert_eq!(
+            without_quoted("invalid type: string \"secret-token\", expected u64"),
+            "invalid type: string \"…\", expected u64"
+        );
+        assert_eq!(
+            without_quoted("missing field `access_token`"),
+            "missing field `access_token`"
+        );
+    }
+}

@@ -1,0 +1,247 @@
+//! OAuth client profiles: who the client is and where its provider's endpoints are.
+
+use serde::{Deserialize, Serialize};
+use url::{Host, Url};
+
+use crate::error::{Error, Result};
+
+/// How the client authenticates at the token endpoint (RFC 6749 §2.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthMethod {
+    /// `client_secret_basic`: HTTP Basic with the form-urlencoded id and secret.
+    Basic,
+    /// `client_secret_post`: id and secret in the request body.
+    Post,
+    /// A public client: no secret, PKCE only.
+    #[default]
+    None,
+}
+
+impl AuthMethod {
+    pub fn needs_secret(self) -> bool {
+        !matches!(self, AuthMethod::None)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::Basic => "basic",
+            AuthMethod::Post => "post",
+            AuthMethod::None => "none",
+        }
+    }
+}
+
+/// How the browser hands the authorization response back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum RedirectMode {
+    /// `http://127.0.0.1:<port>/callback` on a listener of Latchkey's (RFC 8252 §7.3).
+    #[default]
+    Loopback,
+    /// `latchkey://callback`, delivered to the desktop app by the OS.
+    DeepLink,
+}
+
+impl RedirectMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RedirectMode::Loopback => "loopback",
+            RedirectMode::DeepLink => "deep-link",
+        }
+    }
+}
+
+pub const DEEP_LINK_REDIRECT: &str = "latchkey://callback";
+
+/// One registered OAuth client. Stored in `profiles.toml`; never holds a secret (the client
+/// secret, when there is one, is in the keychain).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    #[serde(skip)]
+    pub name: String,
+    pub client_id: String,
+    /// The OpenID Connect / RFC 8414 issuer the endpoints were discovered from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    pub authorization_endpoint: Url,
+    pub token_endpoint: Url,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation_endpoint: Option<Url>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_endpoint: Option<Url>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<Url>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub auth_method: AuthMethod,
+    #[serde(default)]
+    pub redirect: RedirectMode,
+    /// A fixed redirect URI, when the provider needs one registered exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_uri: Option<Url>,
+    /// The provider sends RFC 9207 `iss` in authorization responses (from discovery).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub authorization_response_iss_parameter_supported: bool,
+}
+
+impl Profile {
+    pub fn wants_openid(&self) -> bool {
+        self.scopes.iter().any(|s| s == "openid")
+    }
+
+    /// Checks what a hand edit of `profiles.toml` could have broken.
+    pub fn validate(&self) -> Result<()> {
+        validate_name(&self.name, "profile")?;
+        if self.client_id.trim().is_empty() {
+            return Err(Error::InvalidInput(format!(
+                "profile `{}` has an empty client_id",
+                self.name
+            )));
+        }
+        validate_endpoint(&self.authorization_endpoint, "authorization endpoint")?;
+        validate_endpoint(&self.token_endpoint, "token endpoint")?;
+        for (url, what) in [
+            (&self.revocation_endpoint, "revocation endpoint"),
+            (&self.userinfo_endpoint, "userinfo endpoint"),
+            (&self.jwks_uri, "jwks_uri"),
+        ] {
+            if let Some(url) = url {
+                validate_endpoint(url, what)?;
+            }
+        }
+        if let Some(uri) = &self.redirect_uri {
+            validate_redirect_uri(uri, self.redirect)?;
+        }
+        Ok(())
+    }
+}
+
+/// Profile names and account labels are used in `PROFILE/LABEL` and in keychain entry names.
+pub fn validate_name(name: &str, what: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 128
+        && !name.contains('/')
+        && !name.chars().any(char::is_control)
+        && name.trim() == name;
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput(format!(
+            "invalid {what} name {name:?}: use 1–128 characters, no `/`, no control characters, no surrounding spaces"
+        )))
+    }
+}
+
+/// Endpoints must be https, except on loopback hosts (development servers).
+pub fn validate_endpoint(url: &Url, what: &str) -> Result<()> {
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(url) => Ok(()),
+        scheme => Err(Error::InvalidInput(format!(
+            "the {what} {url} uses {scheme}: endpoints must use https (plain http is allowed only on 127.0.0.1, ::1 and localhost)"
+        ))),
+    }
+}
+
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+pub fn validate_redirect_uri(uri: &Url, mode: RedirectMode) -> Result<()> {
+    match mode {
+        RedirectMode::Loopback => {
+            let ip_literal = matches!(uri.host(), Some(Host::Ipv4(ip)) if ip.is_loopback())
+                || matches!(uri.host(), Some(Host::Ipv6(ip)) if ip.is_loopback());
+            if uri.scheme() == "http" && ip_literal && uri.fragment().is_none() {
+                Ok(())
+            } else {
+                Err(Error::InvalidInput(format!(
+                    "redirect URI {uri} is not a loopback redirect: use http://127.0.0.1[:PORT]/PATH (or http://[::1]…); `localhost` is not accepted because providers match it differently (RFC 8252 §8.3)"
+                )))
+            }
+        }
+        RedirectMode::DeepLink => {
+            if uri.scheme() == "latchkey" {
+                Ok(())
+            } else {
+                Err(Error::InvalidInput(format!(
+                    "redirect URI {uri} is not a Latchkey deep link: use {DEEP_LINK_REDIRECT}"
+                )))
+            }
+        }
+    }
+}
+
+/// Splits a scope string the way users type it (`"a b,c"`), dropping duplicates.
+pub fn parse_scopes(input: &str) -> Vec<String> {
+    let mut scopes: Vec<String> = Vec::new();
+    for s in input.split(|c: char| c.is_whitespace() || c == ',') {
+        if !s.is_empty() && !scopes.iter().any(|x| x == s) {
+            scopes.push(s.to_string());
+        }
+    }
+    scopes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).unwrap()
+    }
+
+    #[test]
+    fn endpoints_need_https_except_loopback() {
+        assert!(validate_endpoint(&url("https://example.com/token"), "t").is_ok());
+        assert!(validate_endpoint(&url("http://127.0.0.1:8080/token"), "t").is_ok());
+        assert!(validate_endpoint(&url("http://127.5.6.7/token"), "t").is_ok());
+        assert!(validate_endpoint(&url("http://[::1]:9/token"), "t").is_ok());
+        assert!(validate_endpoint(&url("http://LocalHost:1/token"), "t").is_ok());
+        let err = validate_endpoint(&url("http://example.com/token"), "token endpoint")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("token endpoint") && err.contains("https"), "{err}");
+        assert!(validate_endpoint(&url("http://localhost.evil.com/"), "t").is_err());
+        assert!(validate_endpoint(&url("ftp://127.0.0.1/"), "t").is_err());
+    }
+
+    #[test]
+    fn loopback_redirects_are_ip_literals() {
+        let m = RedirectMode::Loopback;
+        assert!(validate_redirect_uri(&url("http://127.0.0.1/callback"), m).is_ok());
+        assert!(validate_redirect_uri(&url("http://127.0.0.1:8765/cb"), m).is_ok());
+        assert!(validate_redirect_uri(&url("http://localhost/callback"), m).is_err());
+        assert!(validate_redirect_uri(&url("https://127.0.0.1/callback"), m).is_err());
+        assert!(validate_redirect_uri(&url("latchkey://callback"), m).is_err());
+        let d = RedirectMode::DeepLink;
+        assert!(validate_redirect_uri(&url("latchkey://callback"), d).is_ok());
+        assert!(validate_redirect_uri(&url("other://callback"), d).is_err());
+    }
+
+    #[test]
+    fn names_reject_slashes_and_control_characters() {
+        assert!(validate_name("github-work", "profile").is_ok());
+        assert!(validate_name("alice@example.com", "account").is_ok());
+        assert!(validate_name("a/b", "profile").is_err());
+        assert!(validate_name("", "profile").is_err());
+        assert!(validate_name(" a", "profile").is_err());
+        assert!(validate_name("a\nb", "profile").is_err());
+    }
+
+    #[test]
+    fn scopes_split_on_spaces_and_commas() {
+        assert_eq!(
+            parse_scopes(" openid  email,profile openid "),
+            vec!["openid", "email", "profile"]
+        );
+        assert!(parse_scopes("").is_empty());
+    }
+}
