@@ -119,7 +119,10 @@ mod tests {
         assert!(matches!(err, Error::AmbiguousAccount { .. }), "{err}");
         assert!(err.to_string().contains("`g/a`"));
         assert!(matches!(resolve(&all, "x"), Err(Error::AccountNotFound(_))));
-        assert!(matches!(resolve(&all, "g/c"), Err(Error::AccountNotFound(_))));
+        assert!(matches!(
+            resolve(&all, "g/c"),
+            Err(Error::AccountNotFound(_))
+        ));
     }
 
     #[test]

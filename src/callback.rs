@@ -81,9 +81,8 @@ impl AuthorizationResponse {
 
     pub fn state(&self) -> Option<&str> {
         match self {
-            AuthorizationResponse::Code { state, .. } | AuthorizationResponse::Error { state, .. } => {
-                state.as_deref()
-            }
+            AuthorizationResponse::Code { state, .. }
+            | AuthorizationResponse::Error { state, .. } => state.as_deref(),
         }
     }
 }
@@ -110,7 +109,12 @@ impl LoopbackListener {
         };
         let listener = TcpListener::bind(SocketAddr::new(ip, port))
             .await
-            .map_err(|e| Error::io(format!("cannot listen on {ip} port {port} for the sign-in redirect"), e))?;
+            .map_err(|e| {
+                Error::io(
+                    format!("cannot listen on {ip} port {port} for the sign-in redirect"),
+                    e,
+                )
+            })?;
         let port = listener
             .local_addr()
             .map_err(|e| Error::io("cannot read the listener's port", e))?
@@ -203,7 +207,11 @@ fn answer(
     path: &str,
     expected_state: &str,
 ) -> (StatusCode, String, Option<AuthorizationResponse>) {
-    let not_found = (StatusCode::NOT_FOUND, page("Not found", "Nothing here."), None);
+    let not_found = (
+        StatusCode::NOT_FOUND,
+        page("Not found", "Nothing here."),
+        None,
+    );
     if req.method() != hyper::Method::GET || req.uri().path() != path {
         return not_found;
     }
@@ -226,7 +234,10 @@ fn answer(
     match &response {
         AuthorizationResponse::Code { .. } => (
             StatusCode::OK,
-            page("Signed in", "Latchkey received the sign-in. You can close this tab."),
+            page(
+                "Signed in",
+                "Latchkey received the sign-in. You can close this tab.",
+            ),
             Some(response),
         ),
         AuthorizationResponse::Error {
@@ -236,7 +247,11 @@ fn answer(
                 Some(d) => format!("The provider answered {error}: {d}"),
                 None => format!("The provider answered {error}."),
             };
-            (StatusCode::OK, page("Sign-in failed", &detail), Some(response))
+            (
+                StatusCode::OK,
+                page("Sign-in failed", &detail),
+                Some(response),
+            )
         }
     }
 }
@@ -263,12 +278,20 @@ fn page_response(status: StatusCode, body: String) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, "text/html; charset=utf-8".parse().expect("static"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        "text/html; charset=utf-8".parse().expect("static"),
+    );
     headers.insert(header::CACHE_CONTROL, "no-store".parse().expect("static"));
-    headers.insert(header::REFERRER_POLICY, "no-referrer".parse().expect("static"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        "no-referrer".parse().expect("static"),
+    );
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'; style-src 'unsafe-inline'".parse().expect("static"),
+        "default-src 'none'; style-src 'unsafe-inline'"
+            .parse()
+            .expect("static"),
     );
     response
 }
@@ -305,7 +328,9 @@ mod tests {
     #[test]
     fn repeated_parameters_are_refused() {
         let r = parse("http://127.0.0.1/callback?code=a&code=b&state=s").unwrap();
-        assert!(matches!(r, AuthorizationResponse::Error { ref error, .. } if error == "invalid_request"));
+        assert!(
+            matches!(r, AuthorizationResponse::Error { ref error, .. } if error == "invalid_request")
+        );
     }
 
     #[test]

@@ -175,7 +175,10 @@ fn write_toml<T: Serialize>(path: &Path, header: &str, value: &T) -> Result<()> 
         path: path.to_path_buf(),
         detail: e.to_string(),
     })?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("config");
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("config");
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| -> std::io::Result<()> {
         let mut options = OpenOptions::new();
@@ -217,7 +220,9 @@ mod tests {
             client_id: "abc".into(),
             issuer: None,
             authorization_endpoint: "https://github.com/login/oauth/authorize".parse().unwrap(),
-            token_endpoint: "https://github.com/login/oauth/access_token".parse().unwrap(),
+            token_endpoint: "https://github.com/login/oauth/access_token"
+                .parse()
+                .unwrap(),
             revocation_endpoint: None,
             userinfo_endpoint: None,
             jwks_uri: None,
@@ -237,7 +242,10 @@ mod tests {
         let text = fs::read_to_string(config.profiles_path()).unwrap();
         assert!(text.contains("[profiles.gh]"), "{text}");
         assert!(text.contains("auth_method = \"post\""), "{text}");
-        assert!(matches!(config.profile("nope"), Err(Error::ProfileNotFound(_))));
+        assert!(matches!(
+            config.profile("nope"),
+            Err(Error::ProfileNotFound(_))
+        ));
     }
 
     #[test]

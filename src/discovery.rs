@@ -39,7 +39,9 @@ pub fn candidate_urls(issuer: &Url) -> Vec<Url> {
         u.set_path(&p);
         u
     };
-    let mut urls = vec![with_path(format!("{path}/.well-known/openid-configuration"))];
+    let mut urls = vec![with_path(format!(
+        "{path}/.well-known/openid-configuration"
+    ))];
     urls.push(with_path(format!(
         "/.well-known/oauth-authorization-server{path}"
     )));
@@ -57,9 +59,8 @@ pub async fn discover(http: &Http, issuer: &str) -> Result<Metadata> {
         issuer: issuer.to_string(),
         detail,
     };
-    let issuer_url = Url::parse(issuer).map_err(|e| {
-        Error::InvalidInput(format!("the issuer {issuer:?} is not a URL: {e}"))
-    })?;
+    let issuer_url = Url::parse(issuer)
+        .map_err(|e| Error::InvalidInput(format!("the issuer {issuer:?} is not a URL: {e}")))?;
     validate_endpoint(&issuer_url, "issuer")?;
     if issuer_url.query().is_some() || issuer_url.fragment().is_some() {
         return Err(Error::InvalidInput(format!(

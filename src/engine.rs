@@ -17,8 +17,7 @@ use crate::keychain::Keychain;
 use crate::oauth::{self, TokenResponseBody};
 use crate::paths;
 use crate::profile::{
-    AuthMethod, DEEP_LINK_REDIRECT, Profile, RedirectMode, validate_endpoint, validate_name,
-    validate_redirect_uri,
+    AuthMethod, DEEP_LINK_REDIRECT, Profile, RedirectMode, validate_name, validate_redirect_uri,
 };
 use crate::tokens::{TokenSet, now};
 
@@ -28,12 +27,15 @@ pub enum Endpoints {
     /// Discover them from this issuer.
     Issuer(String),
     /// Given by hand, for plain OAuth 2.0 providers.
-    Manual {
-        authorization: Url,
-        token: Url,
-        revocation: Option<Url>,
-        userinfo: Option<Url>,
-    },
+    Manual(Box<ManualEndpoints>),
+}
+
+#[derive(Debug, Clone)]
+pub struct ManualEndpoints {
+    pub authorization: Url,
+    pub token: Url,
+    pub revocation: Option<Url>,
+    pub userinfo: Option<Url>,
 }
 
 /// What a user gives to add a profile.
@@ -76,7 +78,10 @@ pub struct Latchkey {
 impl Latchkey {
     /// The engine on the user's config directory and OS keychain.
     pub fn open() -> Result<Self> {
-        Ok(Self::new(Config::new(paths::config_dir()?), Keychain::default()))
+        Ok(Self::new(
+            Config::new(paths::config_dir()?),
+            Keychain::default(),
+        ))
     }
 
     pub fn new(config: Config, keychain: Keychain) -> Self {
@@ -110,6 +115,11 @@ impl Latchkey {
         self.config.profile(name)
     }
 
+    /// Fetches an issuer's metadata (the desktop app's "Discover" step).
+    pub async fn discover(&self, issuer: &str) -> Result<discovery::Metadata> {
+        discovery::discover(self.http()?, issuer).await
+    }
+
     /// Discovers (when given an issuer), checks and stores a profile; the secret goes to the
     /// keychain. On any failure nothing is written.
     pub async fn add_profile(
@@ -121,73 +131,7 @@ impl Latchkey {
         if self.config.profile(&new.name).is_ok() {
             return Err(Error::ProfileExists(new.name));
         }
-        if new.client_id.trim().is_empty() {
-            return Err(Error::InvalidInput("the client id is empty".into()));
-        }
-        let auth_method = match (new.auth_method, &secret) {
-            (Some(AuthMethod::None), Some(_)) => {
-                return Err(Error::InvalidInput(
-                    "a client secret was given for --auth-method none; drop one of them".into(),
-                ));
-            }
-            (Some(m), None) if m.needs_secret() => {
-                return Err(Error::InvalidInput(format!(
-                    "--auth-method {} needs a client secret: pass --client-secret-stdin and the secret on standard input",
-                    m.as_str()
-                )));
-            }
-            (Some(m), _) => m,
-            (None, Some(_)) => AuthMethod::Basic,
-            (None, None) => AuthMethod::None,
-        };
-        if let Some(uri) = &new.redirect_uri {
-            validate_redirect_uri(uri, new.redirect)?;
-        }
-        let mut profile = Profile {
-            name: new.name.clone(),
-            client_id: new.client_id.trim().to_string(),
-            issuer: None,
-            authorization_endpoint: Url::parse("https://invalid.example/").expect("static URL"),
-            token_endpoint: Url::parse("https://invalid.example/").expect("static URL"),
-            revocation_endpoint: None,
-            userinfo_endpoint: None,
-            jwks_uri: None,
-            scopes: new.scopes,
-            auth_method,
-            redirect: new.redirect,
-            redirect_uri: new.redirect_uri,
-            authorization_response_iss_parameter_supported: false,
-        };
-        match new.endpoints {
-            Endpoints::Issuer(issuer) => {
-                let m = discovery::discover(self.http()?, &issuer).await?;
-                profile.issuer = Some(m.issuer);
-                // `discover` guarantees both are present.
-                profile.authorization_endpoint =
-                    m.authorization_endpoint.ok_or_else(|| Error::InvalidInput("no authorization endpoint".into()))?;
-                profile.token_endpoint =
-                    m.token_endpoint.ok_or_else(|| Error::InvalidInput("no token endpoint".into()))?;
-                profile.revocation_endpoint = m.revocation_endpoint;
-                profile.userinfo_endpoint = m.userinfo_endpoint;
-                profile.jwks_uri = m.jwks_uri;
-                profile.authorization_response_iss_parameter_supported =
-                    m.authorization_response_iss_parameter_supported;
-            }
-            Endpoints::Manual {
-                authorization,
-                token,
-                revocation,
-                userinfo,
-            } => {
-                validate_endpoint(&authorization, "authorization endpoint")?;
-                validate_endpoint(&token, "token endpoint")?;
-                profile.authorization_endpoint = authorization;
-                profile.token_endpoint = token;
-                profile.revocation_endpoint = revocation;
-                profile.userinfo_endpoint = userinfo;
-            }
-        }
-        profile.validate()?;
+        let profile = self.build_profile(new, secret.is_some()).await?;
         let stored = profile.clone();
         self.config.update_profiles(|all| {
             if all.contains_key(&stored.name) {
@@ -207,6 +151,119 @@ impl Latchkey {
             });
             return Err(e);
         }
+        Ok(profile)
+    }
+
+    /// Replaces an existing profile's settings (its name stays; accounts are kept). `secret`
+    /// replaces the client secret; `None` keeps the stored one. On failure the old profile stays.
+    pub async fn update_profile(
+        &self,
+        new: NewProfile,
+        secret: Option<ClientSecret>,
+    ) -> Result<Profile> {
+        let old = self.config.profile(&new.name)?;
+        let keeps_secret = secret.is_none()
+            && old.auth_method.needs_secret()
+            && new.auth_method.is_none_or(AuthMethod::needs_secret);
+        let mut profile = self
+            .build_profile(new, secret.is_some() || keeps_secret)
+            .await?;
+        if keeps_secret && profile.auth_method == AuthMethod::None {
+            profile.auth_method = old.auth_method;
+        }
+        if let Some(secret) = &secret {
+            self.set_client_secret_entry(&profile.name, secret).await?;
+        }
+        let stored = profile.clone();
+        self.config.update_profiles(|all| {
+            all.insert(stored.name.clone(), stored);
+            Ok(())
+        })?;
+        if !profile.auth_method.needs_secret() && old.auth_method.needs_secret() {
+            self.keychain.delete(&secret_key(&profile.name)).await?;
+        }
+        Ok(profile)
+    }
+
+    /// Validates a profile description and fills its endpoints, by discovery when it names an
+    /// issuer. Writes nothing.
+    async fn build_profile(&self, new: NewProfile, has_secret: bool) -> Result<Profile> {
+        validate_name(&new.name, "profile")?;
+        if new.client_id.trim().is_empty() {
+            return Err(Error::InvalidInput("the client id is empty".into()));
+        }
+        let auth_method = match (new.auth_method, has_secret) {
+            (Some(AuthMethod::None), true) => {
+                return Err(Error::InvalidInput(
+                    "a client secret was given for --auth-method none; drop one of them".into(),
+                ));
+            }
+            (Some(m), false) if m.needs_secret() => {
+                return Err(Error::InvalidInput(format!(
+                    "--auth-method {} needs a client secret: pass --client-secret-stdin and the secret on standard input",
+                    m.as_str()
+                )));
+            }
+            (Some(m), _) => m,
+            (None, true) => AuthMethod::Basic,
+            (None, false) => AuthMethod::None,
+        };
+        if let Some(uri) = &new.redirect_uri {
+            validate_redirect_uri(uri, new.redirect)?;
+        }
+        let (issuer, authorization, token, revocation, userinfo, jwks, iss_supported) =
+            match new.endpoints {
+                Endpoints::Issuer(issuer) => {
+                    let m = self.discover(&issuer).await?;
+                    let missing = |what: &str| Error::Discovery {
+                        issuer: issuer.clone(),
+                        detail: format!("no {what}"),
+                    };
+                    (
+                        Some(m.issuer.clone()),
+                        m.authorization_endpoint
+                            .ok_or_else(|| missing("authorization_endpoint"))?,
+                        m.token_endpoint.ok_or_else(|| missing("token_endpoint"))?,
+                        m.revocation_endpoint,
+                        m.userinfo_endpoint,
+                        m.jwks_uri,
+                        m.authorization_response_iss_parameter_supported,
+                    )
+                }
+                Endpoints::Manual(m) => {
+                    let ManualEndpoints {
+                        authorization,
+                        token,
+                        revocation,
+                        userinfo,
+                    } = *m;
+                    (
+                        None,
+                        authorization,
+                        token,
+                        revocation,
+                        userinfo,
+                        None,
+                        false,
+                    )
+                }
+            };
+        let profile = Profile {
+            name: new.name,
+            client_id: new.client_id.trim().to_string(),
+            issuer,
+            authorization_endpoint: authorization,
+            token_endpoint: token,
+            revocation_endpoint: revocation,
+            userinfo_endpoint: userinfo,
+            jwks_uri: jwks,
+            scopes: new.scopes,
+            auth_method,
+            redirect: new.redirect,
+            redirect_uri: new.redirect_uri,
+            authorization_response_iss_parameter_supported: iss_supported,
+        };
+        profile.validate()?;
         Ok(profile)
     }
 
@@ -486,7 +543,9 @@ impl Latchkey {
                     error, description, ..
                 }) if error == "invalid_grant" => {
                     let reason = match description {
-                        Some(d) => format!("the provider rejected the refresh token (invalid_grant: {d})"),
+                        Some(d) => {
+                            format!("the provider rejected the refresh token (invalid_grant: {d})")
+                        }
                         None => "the provider rejected the refresh token (invalid_grant)".into(),
                     };
                     self.mark_needs_sign_in(&account, &reason)?;
@@ -512,7 +571,13 @@ impl Latchkey {
             }
             _ => false,
         };
-        let tokens = token_set(&response, &tokens.scopes, Some(tokens.clone()), checked, now);
+        let tokens = token_set(
+            &response,
+            &tokens.scopes,
+            Some(tokens.clone()),
+            checked,
+            now,
+        );
         // The rotated refresh token is stored before anything else happens: the old one is dead.
         self.keychain
             .set(&account.keychain_key(), tokens.to_bytes())

@@ -32,16 +32,22 @@ pub enum Error {
     #[error("profile `{0}` not found; `latchkey profile list` shows the profiles")]
     ProfileNotFound(String),
 
-    #[error("profile `{0}` already exists; remove it first (`latchkey profile remove {0}`) or choose another name")]
+    #[error(
+        "profile `{0}` already exists; remove it first (`latchkey profile remove {0}`) or choose another name"
+    )]
     ProfileExists(String),
 
     #[error("account `{0}` not found; `latchkey accounts` shows the accounts")]
     AccountNotFound(String),
 
-    #[error("`{name}` is ambiguous: profile `{name}` has accounts {labels}; name one as PROFILE/LABEL")]
+    #[error(
+        "`{name}` is ambiguous: profile `{name}` has accounts {labels}; name one as PROFILE/LABEL"
+    )]
     AmbiguousAccount { name: String, labels: String },
 
-    #[error("account `{account}` needs sign-in: {reason}. Run `latchkey login {profile}` to sign in again")]
+    #[error(
+        "account `{account}` needs sign-in: {reason}. Run `latchkey login {profile}` to sign in again"
+    )]
     NeedsSignIn {
         account: String,
         profile: String,

@@ -378,7 +378,10 @@ mod tests {
         )
         .unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("HTTP 500") && text.contains("Internal Server Error"), "{text}");
+        assert!(
+            text.contains("HTTP 500") && text.contains("Internal Server Error"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -398,17 +401,28 @@ mod tests {
     #[test]
     fn redirects_are_reported_without_their_query() {
         let mut h = HeaderMap::new();
-        h.insert(header::LOCATION, HeaderValue::from_static("https://evil.example/x?code=1"));
+        h.insert(
+            header::LOCATION,
+            HeaderValue::from_static("https://evil.example/x?code=1"),
+        );
         let err = normalize(StatusCode::FOUND, &h, b"", Endpoint::Token).unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("302") && text.contains("https://evil.example/x"), "{text}");
+        assert!(
+            text.contains("302") && text.contains("https://evil.example/x"),
+            "{text}"
+        );
         assert!(!text.contains("code=1"));
     }
 
     #[test]
     fn revocation_success_ignores_the_body() {
-        let r = normalize(StatusCode::OK, &headers("text/html"), b"<p>ok</p>", Endpoint::Revocation)
-            .unwrap();
+        let r = normalize(
+            StatusCode::OK,
+            &headers("text/html"),
+            b"<p>ok</p>",
+            Endpoint::Revocation,
+        )
+        .unwrap();
         assert_eq!(r.status(), StatusCode::OK);
     }
 

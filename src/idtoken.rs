@@ -84,7 +84,7 @@ pub fn check(profile: &Profile, jwt: &str, expect: Expect<'_>, now: i64) -> Resu
             claims.iss
         )));
     }
-    if !claims.aud.iter().any(|a| *a == profile.client_id) {
+    if !claims.aud.contains(&profile.client_id) {
         return Err(fail(format!(
             "its audience {:?} does not include this client ({})",
             claims.aud, profile.client_id
@@ -135,7 +135,11 @@ mod tests {
 
     fn jwt(claims: Value) -> String {
         let enc = |v: &Value| URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap());
-        format!("{}.{}.sig", enc(&serde_json::json!({"alg":"RS256"})), enc(&claims))
+        format!(
+            "{}.{}.sig",
+            enc(&serde_json::json!({"alg":"RS256"})),
+            enc(&claims)
+        )
     }
 
     fn profile() -> Profile {
@@ -162,12 +166,23 @@ mod tests {
 
     fn check_with(mut claims: Value, key: &str, value: Value) -> Result<Claims> {
         claims[key] = value;
-        check(&profile(), &jwt(claims), Expect::SignIn { nonce: "n1" }, 1500)
+        check(
+            &profile(),
+            &jwt(claims),
+            Expect::SignIn { nonce: "n1" },
+            1500,
+        )
     }
 
     #[test]
     fn a_good_token_passes() {
-        let c = check(&profile(), &jwt(good()), Expect::SignIn { nonce: "n1" }, 1500).unwrap();
+        let c = check(
+            &profile(),
+            &jwt(good()),
+            Expect::SignIn { nonce: "n1" },
+            1500,
+        )
+        .unwrap();
         assert_eq!(c.email.as_deref(), Some("a@b"));
     }
 
@@ -193,9 +208,26 @@ mod tests {
         let mut claims = good();
         claims.as_object_mut().unwrap().remove("nonce");
         let token = jwt(claims);
-        assert!(check(&profile(), &token, Expect::Refresh { subject: Some("u1") }, 1500).is_ok());
-        let err = check(&profile(), &token, Expect::Refresh { subject: Some("u2") }, 1500)
-            .unwrap_err();
+        assert!(
+            check(
+                &profile(),
+                &token,
+                Expect::Refresh {
+                    subject: Some("u1")
+                },
+                1500
+            )
+            .is_ok()
+        );
+        let err = check(
+            &profile(),
+            &token,
+            Expect::Refresh {
+                subject: Some("u2"),
+            },
+            1500,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("subject"));
     }
 }

@@ -101,7 +101,9 @@ impl Keychain {
         });
         match tokio::time::timeout(self.timeout, task).await {
             Ok(Ok(result)) => result,
-            Ok(Err(join)) => Err(KeychainError::Failed(format!("keychain task failed: {join}"))),
+            Ok(Err(join)) => Err(KeychainError::Failed(format!(
+                "keychain task failed: {join}"
+            ))),
             Err(_) => Err(KeychainError::Timeout(self.timeout.as_secs())),
         }
     }
@@ -176,7 +178,10 @@ fn parse_head(key: &str, head: &[u8]) -> Result<(usize, String), KeychainError> 
     let corrupt = || KeychainError::Corrupt(key.to_string(), "bad chunk header".into());
     let text = std::str::from_utf8(head).map_err(|_| corrupt())?;
     let (count, generation) = text.split_once(' ').ok_or_else(corrupt)?;
-    Ok((count.parse().map_err(|_| corrupt())?, generation.to_string()))
+    Ok((
+        count.parse().map_err(|_| corrupt())?,
+        generation.to_string(),
+    ))
 }
 
 fn get_value(key: &str) -> Result<Option<Vec<u8>>, KeychainError> {
@@ -278,9 +283,9 @@ fn map_error(e: KError) -> KeychainError {
         KError::BadEncoding(_) | KError::BadDataFormat(..) => {
             KeychainError::Failed("the stored value has an unexpected format".into())
         }
-        KError::TooLong(what, limit) => {
-            KeychainError::Failed(format!("{what} is longer than the keychain allows ({limit})"))
-        }
+        KError::TooLong(what, limit) => KeychainError::Failed(format!(
+            "{what} is longer than the keychain allows ({limit})"
+        )),
         KError::Ambiguous(items) => KeychainError::Failed(format!(
             "{} keychain entries match one name; remove the duplicates in your keyring app",
             items.len()

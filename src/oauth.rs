@@ -6,10 +6,10 @@ use oauth2::basic::{
     BasicTokenType,
 };
 use oauth2::{
-    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet,
-    EndpointNotSet, EndpointSet, ErrorResponse, ExtraTokenFields, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, RevocationErrorResponseType,
-    RevocationUrl, Scope, StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
+    EndpointSet, ErrorResponse, ExtraTokenFields, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
+    RefreshToken, RequestTokenError, Scope, StandardRevocableToken, StandardTokenResponse,
+    TokenResponse, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -37,7 +37,7 @@ type Client = oauth2::Client<
     EndpointSet,
     EndpointNotSet,
     EndpointNotSet,
-    EndpointMaybeSet,
+    EndpointNotSet,
     EndpointSet,
 >;
 
@@ -53,12 +53,6 @@ fn client(profile: &Profile, secret: Option<&ClientSecret>) -> Client {
     let mut c = oauth2::Client::new(ClientId::new(profile.client_id.clone()))
         .set_auth_uri(AuthUrl::from_url(profile.authorization_endpoint.clone()))
         .set_token_uri(TokenUrl::from_url(profile.token_endpoint.clone()))
-        .set_revocation_url_option(
-            profile
-                .revocation_endpoint
-                .clone()
-                .map(RevocationUrl::from_url),
-        )
         .set_auth_type(match profile.auth_method {
             AuthMethod::Post => AuthType::RequestBody,
             AuthMethod::Basic | AuthMethod::None => AuthType::BasicAuth,
@@ -82,7 +76,8 @@ pub fn start_authorization(
     let nonce = profile
         .wants_openid()
         .then(|| CsrfToken::new_random().secret().clone());
-    let client = client(profile, None).set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()));
+    let client =
+        client(profile, None).set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()));
     let mut request = client
         .authorize_url(CsrfToken::new_random)
         .set_pkce_challenge(challenge)
@@ -144,35 +139,72 @@ pub async fn refresh(
 }
 
 /// Revokes a refresh token (RFC 7009). Does nothing when the profile has no revocation endpoint.
+///
+/// Written by hand on `oauth2`'s request types because `oauth2` refuses any non-https revocation
+/// endpoint, including the loopback development servers every other endpoint may use.
 pub async fn revoke(
     http: &Http,
     profile: &Profile,
     secret: Option<&ClientSecret>,
     refresh_token: RefreshToken,
 ) -> Result<bool> {
-    let context = format!("revocation for profile `{}`", profile.name);
-    let client = client(profile, secret);
-    let Ok(request) = client.revoke_token(refresh_token.into()) else {
+    let Some(url) = &profile.revocation_endpoint else {
         return Ok(false);
     };
-    request
-        .request_async(&|req| http.oauth(req, Endpoint::Revocation))
+    let context = format!("revocation for profile `{}`", profile.name);
+    let mut form = vec![
+        ("token", refresh_token.secret().as_str()),
+        ("token_type_hint", "refresh_token"),
+    ];
+    let mut request = oauth2::http::Request::builder()
+        .method(oauth2::http::Method::POST)
+        .uri(url.as_str())
+        .header(
+            oauth2::http::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .header(oauth2::http::header::ACCEPT, "application/json");
+    match (profile.auth_method, secret) {
+        (AuthMethod::Basic, Some(secret)) => {
+            // RFC 6749 §2.3.1: form-encode id and secret before Basic.
+            let enc =
+                |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            let credentials = format!("{}:{}", enc(&profile.client_id), enc(secret.secret()));
+            use base64::Engine;
+            let basic = base64::engine::general_purpose::STANDARD.encode(credentials);
+            request = request.header(
+                oauth2::http::header::AUTHORIZATION,
+                format!("Basic {basic}"),
+            );
+        }
+        (AuthMethod::Post, Some(secret)) => {
+            form.push(("client_id", &profile.client_id));
+            form.push(("client_secret", secret.secret()));
+        }
+        _ => form.push(("client_id", &profile.client_id)),
+    }
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish()
+        .into_bytes();
+    let request = request
+        .body(body)
+        .map_err(|e| Error::InvalidInput(format!("{context}: {e}")))?;
+    let response = http
+        .oauth(request, Endpoint::Revocation)
         .await
-        .map_err(|e| match e {
-            // RFC 7009 §2.2.1: a server that cannot revoke refresh tokens says so.
-            RequestTokenError::ServerResponse(r)
-                if *r.error() == RevocationErrorResponseType::UnsupportedTokenType =>
-            {
-                Error::Provider {
-                    context: context.clone(),
-                    error: "unsupported_token_type".into(),
-                    description: Some("the provider cannot revoke refresh tokens".into()),
-                    uri: None,
-                }
-            }
-            other => request_error(&context, other),
-        })?;
-    Ok(true)
+        .map_err(|e| e.into_error(context.clone()))?;
+    if response.status().is_success() {
+        return Ok(true);
+    }
+    let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap_or_default();
+    let text = |k: &str| body.get(k).and_then(|v| v.as_str()).map(str::to_string);
+    Err(Error::Provider {
+        context,
+        error: text("error").unwrap_or_else(|| "unknown_error".into()),
+        description: text("error_description"),
+        uri: text("error_uri"),
+    })
 }
 
 fn check_token_type(context: &str, response: TokenResponseBody) -> Result<TokenResponseBody> {
@@ -222,7 +254,7 @@ fn without_quoted(message: &str) -> String {
     for c in message.chars() {
         match quote {
             Some(q) if c == q => {
-                out.push_str("…");
+                out.push('…');
                 out.push(c);
                 quote = None;
             }
@@ -319,7 +351,9 @@ mod tests {
         let redirect: Url = "http://127.0.0.1/callback".parse().unwrap();
         let q = query(&start_authorization(&profile(&["repo"]), &redirect, &[]).url);
         assert!(!q.contains_key("nonce"));
-        let q = query(&start_authorization(&profile(&["openid", "offline_access"]), &redirect, &[]).url);
+        let q = query(
+            &start_authorization(&profile(&["openid", "offline_access"]), &redirect, &[]).url,
+        );
         assert_eq!(q["prompt"], "consent");
     }
 

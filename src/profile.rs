@@ -208,7 +208,10 @@ mod tests {
         let err = validate_endpoint(&url("http://example.com/token"), "token endpoint")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("token endpoint") && err.contains("https"), "{err}");
+        assert!(
+            err.contains("token endpoint") && err.contains("https"),
+            "{err}"
+        );
         assert!(validate_endpoint(&url("http://localhost.evil.com/"), "t").is_err());
         assert!(validate_endpoint(&url("ftp://127.0.0.1/"), "t").is_err());
     }

@@ -35,7 +35,10 @@ impl TokenSet {
     pub fn from_bytes(key: &str, bytes: &[u8]) -> Result<Self, KeychainError> {
         serde_json::from_slice(bytes).map_err(|e| {
             // serde's message for a type error quotes no values, only positions.
-            KeychainError::Corrupt(key.to_string(), format!("not a token set: line {}", e.line()))
+            KeychainError::Corrupt(
+                key.to_string(),
+                format!("not a token set: line {}", e.line()),
+            )
         })
     }
 }

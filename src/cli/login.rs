@@ -34,11 +34,8 @@ pub async fn run(engine: &Latchkey, args: LoginArgs) -> Result<()> {
         )));
     }
     let listener = LoopbackListener::bind(profile.redirect_uri.as_ref()).await?;
-    let pending = engine.begin_login(
-        &profile.name,
-        args.account,
-        listener.redirect_uri().clone(),
-    )?;
+    let pending =
+        engine.begin_login(&profile.name, args.account, listener.redirect_uri().clone())?;
     let url = pending.authorization_url.to_string();
     if args.no_browser {
         eprintln!("Open this URL in a browser on this computer to sign in:");
@@ -51,7 +48,11 @@ pub async fn run(engine: &Latchkey, args: LoginArgs) -> Result<()> {
     }
     eprintln!("Waiting for the sign-in (up to {} s)…", args.timeout);
     let response = listener
-        .wait(&profile.name, pending.state(), Duration::from_secs(args.timeout))
+        .wait(
+            &profile.name,
+            pending.state(),
+            Duration::from_secs(args.timeout),
+        )
         .await?;
     let account = engine.complete_login(pending, response).await?;
     let expiry = account

@@ -3,6 +3,7 @@
 use std::io::{IsTerminal, Read, Write};
 
 use clap::{Args, Subcommand, ValueEnum};
+use latchkey::engine::ManualEndpoints;
 use latchkey::profile::{is_loopback, parse_scopes};
 use latchkey::{AuthMethod, Endpoints, Error, Latchkey, NewProfile, Profile, RedirectMode, Result};
 use oauth2::ClientSecret;
@@ -11,7 +12,7 @@ use url::Url;
 #[derive(Subcommand)]
 pub enum ProfileCommand {
     /// Register an OAuth client: discover its provider from an issuer, or give the endpoints.
-    Add(AddArgs),
+    Add(Box<AddArgs>),
     /// List profiles.
     List {
         #[arg(long)]
@@ -88,7 +89,7 @@ enum RedirectArg {
 
 pub async fn run(engine: &Latchkey, command: ProfileCommand) -> Result<()> {
     match command {
-        ProfileCommand::Add(args) => add(engine, args).await,
+        ProfileCommand::Add(args) => add(engine, *args).await,
         ProfileCommand::List { json } => list(engine, json),
         ProfileCommand::Show { name, json } => show(engine, &name, json),
         ProfileCommand::Remove { name, yes } => remove(engine, &name, yes).await,
@@ -105,12 +106,12 @@ pub async fn run(engine: &Latchkey, command: ProfileCommand) -> Result<()> {
 async fn add(engine: &Latchkey, args: AddArgs) -> Result<()> {
     let endpoints = match (args.issuer, args.authorize_url, args.token_url) {
         (Some(issuer), _, _) => Endpoints::Issuer(issuer),
-        (None, Some(authorization), Some(token)) => Endpoints::Manual {
+        (None, Some(authorization), Some(token)) => Endpoints::Manual(Box::new(ManualEndpoints {
             authorization,
             token,
             revocation: args.revocation_url,
             userinfo: args.userinfo_url,
-        },
+        })),
         _ => {
             return Err(Error::InvalidInput(
                 "give --issuer, or --authorize-url and --token-url".into(),
@@ -140,7 +141,10 @@ async fn add(engine: &Latchkey, args: AddArgs) -> Result<()> {
     };
     let profile = engine.add_profile(new, secret).await?;
     println!("Added profile `{}`.", profile.name);
-    println!("Redirect URI to register at the provider: {}", redirect_to_register(&profile));
+    println!(
+        "Redirect URI to register at the provider: {}",
+        redirect_to_register(&profile)
+    );
     println!("Next: latchkey login {}", profile.name);
     Ok(())
 }
@@ -164,7 +168,9 @@ fn list(engine: &Latchkey, json: bool) -> Result<()> {
         return Ok(());
     }
     if profiles.is_empty() {
-        eprintln!("No profiles yet. Add one with `latchkey profile add NAME --issuer URL --client-id ID`.");
+        eprintln!(
+            "No profiles yet. Add one with `latchkey profile add NAME --issuer URL --client-id ID`."
+        );
         return Ok(());
     }
     for p in profiles {
@@ -188,10 +194,17 @@ fn show(engine: &Latchkey, name: &str, json: bool) -> Result<()> {
     println!("client id:              {}", p.client_id);
     println!(
         "client secret:          {}",
-        if p.auth_method.needs_secret() { "in the OS keychain" } else { "none (public client)" }
+        if p.auth_method.needs_secret() {
+            "in the OS keychain"
+        } else {
+            "none (public client)"
+        }
     );
     println!("auth method:            {}", p.auth_method.as_str());
-    println!("issuer:                 {}", p.issuer.as_deref().unwrap_or("-"));
+    println!(
+        "issuer:                 {}",
+        p.issuer.as_deref().unwrap_or("-")
+    );
     println!("authorization endpoint: {}", p.authorization_endpoint);
     println!("token endpoint:         {}", p.token_endpoint);
     println!("revocation endpoint:    {}", opt(&p.revocation_endpoint));
@@ -222,7 +235,11 @@ fn profile_json(p: &Profile) -> serde_json::Value {
 
 async fn remove(engine: &Latchkey, name: &str, yes: bool) -> Result<()> {
     engine.profile(name)?;
-    let count = engine.accounts()?.iter().filter(|a| a.profile == name).count();
+    let count = engine
+        .accounts()?
+        .iter()
+        .filter(|a| a.profile == name)
+        .count();
     if !yes {
         if !std::io::stdin().is_terminal() {
             return Err(Error::InvalidInput(format!(

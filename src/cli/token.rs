@@ -37,7 +37,9 @@ pub struct RefreshArgs {
 }
 
 pub async fn token(engine: &Latchkey, args: TokenArgs) -> Result<()> {
-    let (account, tokens) = engine.token(&args.account, i64::from(args.min_valid)).await?;
+    let (account, tokens) = engine
+        .token(&args.account, i64::from(args.min_valid))
+        .await?;
     print(&account, &tokens, args.format);
     Ok(())
 }

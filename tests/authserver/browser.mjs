@@ -1,0 +1,210 @@
+// Scripted "system browser" for Latchkey's tests. Set $BROWSER to the absolute path of the
+// `browser` wrapper beside this file; the CLI runs it as `browser <authorization-url>`.
+//
+// It drives oidc-provider's devInteractions pages (login, then consent) with fetch, a cookie
+// jar and manual redirects, until the server redirects to a URL outside its own origin (the
+// client's redirect_uri), then delivers that redirect like a browser would:
+//   http://127.0.0.1:<port>/...  -> GET /favicon.ico on that port (stray request), then GET the URL
+//   anything else (latchkey://…) -> run `$SCRIPTED_BROWSER_OPENER <url>` (default: xdg-open <url>)
+//
+// Env:
+//   SCRIPTED_BROWSER_LOGIN   login name (default alice); the password is always "x"
+//   SCRIPTED_BROWSER_ACTION  approve (default) | deny (abort at consent -> error=access_denied)
+//                            | ignore (do nothing, exit 0)
+//   SCRIPTED_BROWSER_TAMPER  state -> replace the `state` query parameter of the final redirect
+//   SCRIPTED_BROWSER_LOG     file: append one line per run: `<action> <redirect path> <status>`
+//                            (status = HTTP status of the loopback answer, or opener exit code)
+//   SCRIPTED_BROWSER_OPENER  command used for non-http redirects (default xdg-open)
+//   SCRIPTED_BROWSER_TIMEOUT_MS  per-request timeout (default 10000)
+// Prints nothing to stdout. On anything unexpected: message on stderr, exit 1.
+import { spawnSync } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
+
+const PROG = 'scripted-browser';
+const MAX_STEPS = 20;
+
+function fail(msg) {
+  process.stderr.write(`${PROG}: ${msg}\n`);
+  process.exit(1);
+}
+
+function excerpt(text) {
+  const flat = String(text).replace(/<style[\s\S]*?<\/style>/gi, '')
+    .replace(/<[^>]+>/g, ' ').replace(/&#39;/g, "'").replace(/&quot;/g, '"')
+    .replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')
+    .replace(/\s+/g, ' ').trim();
+  return flat.length > 300 ? `${flat.slice(0, 300)}…` : flat;
+}
+
+const [, , startUrl, ...extra] = process.argv;
+if (!startUrl || extra.length) fail('usage: browser <authorization-url>');
+
+const login = process.env.SCRIPTED_BROWSER_LOGIN || 'alice';
+const action = process.env.SCRIPTED_BROWSER_ACTION || 'approve';
+const tamper = process.env.SCRIPTED_BROWSER_TAMPER || '';
+const logFile = process.env.SCRIPTED_BROWSER_LOG || '';
+const opener = process.env.SCRIPTED_BROWSER_OPENER || 'xdg-open';
+const timeoutMs = Number(process.env.SCRIPTED_BROWSER_TIMEOUT_MS || 10000);
+
+if (!['approve', 'deny', 'ignore'].includes(action)) fail(`unknown SCRIPTED_BROWSER_ACTION ${action}`);
+if (tamper && tamper !== 'state') fail(`unknown SCRIPTED_BROWSER_TAMPER ${tamper}`);
+if (action === 'ignore') process.exit(0);
+
+let authUrl;
+try {
+  authUrl = new URL(startUrl);
+} catch {
+  fail(`not a URL: ${startUrl}`);
+}
+const issuerOrigin = authUrl.origin;
+
+// ---- minimal cookie jar (one host, so name -> value is enough; path is respected loosely) --
+const jar = new Map();
+function storeCookies(res) {
+  for (const sc of res.headers.getSetCookie()) {
+    const [pair, ...attrs] = sc.split(';');
+    const eq = pair.indexOf('=');
+    if (eq < 0) continue;
+    const name = pair.slice(0, eq).trim();
+    const value = pair.slice(eq + 1).trim();
+    let path = '/';
+    let expired = false;
+    for (const a of attrs) {
+      const [k, v = ''] = a.trim().split('=');
+      const key = k.toLowerCase();
+      if (key === 'path') path = v || '/';
+      if (key === 'max-age' && Number(v) <= 0) expired = true;
+      if (key === 'expires' && Date.parse(v) < Date.now()) expired = true;
+    }
+    const id = `${name}\u0000${path}`;
+    if (expired || value === '') jar.delete(id);
+    else jar.set(id, { name, value, path });
+  }
+}
+function cookieHeader(url) {
+  const { pathname } = new URL(url);
+  return [...jar.values()]
+    .filter((c) => pathname === c.path || pathname.startsWith(c.path.endsWith('/') ? c.path : `${c.path}/`))
+    .map((c) => `${c.name}=${c.value}`).join('; ');
+}
+
+async function request(url, { method = 'GET', form } = {}) {
+  const headers = { 'user-agent': 'latchkey-scripted-browser/1', accept: 'text/html' };
+  if (new URL(url).origin === issuerOrigin) {
+    const c = cookieHeader(url);
+    if (c) headers.cookie = c;
+  }
+  let body;
+  if (form) {
+    headers['content-type'] = 'application/x-www-form-urlencoded';
+    body = new URLSearchParams(form).toString();
+  }
+  let res;
+  try {
+    res = await fetch(url, {
+      method, headers, body, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (e) {
+    fail(`${method} ${new URL(url).origin}${new URL(url).pathname} failed: ${e.message} (${e.cause?.code ?? e.cause?.message ?? e.name})`);
+  }
+  if (new URL(url).origin === issuerOrigin) storeCookies(res);
+  return res;
+}
+
+function location(res, base) {
+  const loc = res.headers.get('location');
+  if (!loc) fail(`${res.status} without Location from ${base}`);
+  return new URL(loc, base).href;
+}
+
+async function unexpected(res, url, what) {
+  const text = await res.text().catch(() => '');
+  fail(`unexpected response while ${what}: HTTP ${res.status} from ${new URL(url).pathname}: ${excerpt(text)}`);
+}
+
+// Follow redirects on the issuer until we land on a 200 page (returns {url, res}) or a redirect
+// leaves the issuer's origin (returns {final}).
+async function follow(url, init) {
+  let res = await request(url, init);
+  for (let i = 0; i < MAX_STEPS; i += 1) {
+    if (res.status >= 300 && res.status < 400) {
+      const next = location(res, url);
+      if (new URL(next).origin !== issuerOrigin) return { final: next };
+      url = next;
+      res = await request(url);
+      continue;
+    }
+    if (res.status === 200) return { url, res };
+    return unexpected(res, url, 'following redirects');
+  }
+  return fail('too many redirects');
+}
+
+function interactionUid(url) {
+  const m = /\/interaction\/([^/?#]+)/.exec(new URL(url).pathname);
+  return m?.[1];
+}
+
+async function main() {
+  let step = await follow(authUrl.href);
+  let sawLogin = false;
+  for (let i = 0; i < 5 && !step.final; i += 1) {
+    const { url, res } = step;
+    const html = await res.text();
+    const uid = interactionUid(url);
+    if (!uid) fail(`expected an interaction page, got HTTP 200 at ${new URL(url).pathname}: ${excerpt(html)}`);
+    const submit = new URL(`/interaction/${uid}`, issuerOrigin).href;
+    if (/name="prompt" value="login"/.test(html)) {
+      if (sawLogin) fail(`login page shown twice: ${excerpt(html)}`);
+      sawLogin = true;
+      step = await follow(submit, { method: 'POST', form: { prompt: 'login', login, password: 'x' } });
+    } else if (/name="prompt" value="consent"/.test(html)) {
+      if (action === 'deny') {
+        step = await follow(new URL(`/interaction/${uid}/abort`, issuerOrigin).href);
+      } else {
+        step = await follow(submit, { method: 'POST', form: { prompt: 'consent' } });
+      }
+    } else {
+      fail(`unrecognised interaction page at ${new URL(url).pathname}: ${excerpt(html)}`);
+    }
+  }
+  if (!step.final) fail('no redirect back to the client after login and consent');
+
+  const target = new URL(step.final);
+  if (tamper === 'state') {
+    const old = target.searchParams.get('state');
+    target.searchParams.set('state', `tampered-${old ?? 'none'}-${Date.now()}`);
+  }
+
+  let outcome;
+  if (target.protocol === 'http:' || target.protocol === 'https:') {
+    // Stray request a real browser would make; its answer does not matter.
+    await fetch(new URL('/favicon.ico', target.origin), {
+      redirect: 'manual', signal: AbortSignal.timeout(timeoutMs),
+    }).then((r) => r.arrayBuffer()).catch(() => {});
+    let res;
+    try {
+      res = await fetch(target.href, {
+        redirect: 'manual', signal: AbortSignal.timeout(timeoutMs),
+        headers: { 'user-agent': 'latchkey-scripted-browser/1', accept: 'text/html' },
+      });
+      await res.arrayBuffer();
+    } catch (e) {
+      fail(`delivering the redirect to ${target.origin}${target.pathname} failed: ${e.message} (${e.cause?.code ?? e.cause?.message ?? e.name})`);
+    }
+    outcome = res.status;
+  } else {
+    const r = spawnSync(opener, [target.href], { stdio: ['ignore', 'ignore', 'inherit'] });
+    if (r.error) fail(`running ${opener}: ${r.error.message}`);
+    outcome = r.status;
+    if (r.status !== 0) {
+      if (logFile) appendFileSync(logFile, `${action} ${target.protocol}//${target.host}${target.pathname} opener-exit=${r.status}\n`);
+      fail(`${opener} exited with ${r.status}`);
+    }
+  }
+  if (logFile) {
+    appendFileSync(logFile, `${action} ${target.protocol}//${target.host}${target.pathname} ${outcome}\n`);
+  }
+}
+
+await main();

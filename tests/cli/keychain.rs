@@ -1,0 +1,135 @@
+//! The keychain layer against the real Secret Service: large tokens, the chunked layout, and
+//! clear errors when the keychain is missing or locked.
+
+use latchkey::keychain::Keychain;
+
+use crate::util::*;
+
+fn big_value(size: usize) -> Vec<u8> {
+    (0..size)
+        .map(|i| b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_."[i % 39])
+        .collect()
+}
+
+#[test]
+fn a_16_kb_token_round_trips_whole_and_chunked() {
+    let value = big_value(16 * 1024);
+    for (name, keychain) in [
+        ("whole", Keychain::default()),
+        // The layout used where entries are capped (Windows: 2,560 bytes).
+        ("chunked", Keychain::with_chunk_size(2048)),
+    ] {
+        let key = format!("test:{name}-16k");
+        block_on(keychain.set(&key, value.clone())).unwrap();
+        assert_eq!(
+            block_on(keychain.get(&key)).unwrap().as_deref(),
+            Some(&value[..]),
+            "{name}"
+        );
+        // Shrinking replaces the chunks; the old ones are removed.
+        block_on(keychain.set(&key, b"small".to_vec())).unwrap();
+        assert_eq!(
+            block_on(keychain.get(&key)).unwrap().as_deref(),
+            Some(&b"small"[..])
+        );
+        block_on(keychain.delete(&key)).unwrap();
+        assert_eq!(block_on(keychain.get(&key)).unwrap(), None);
+    }
+    // No chunk was left behind: nothing else under the test keys.
+    let out = std::process::Command::new("secret-tool")
+        .args(["search", "--all", "service", "latchkey"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
+    assert!(!text.contains("16k#"), "{text}");
+}
+
+#[test]
+fn a_signed_in_account_with_a_16_kb_token_works_end_to_end() {
+    let server = AuthServer::start();
+    let env = Env::new();
+    env.add_profile(&server, "bigtoken", "public-app", None);
+    env.login("bigtoken").success();
+    let account = account(&env, "bigtoken");
+    let mut tokens = stored_tokens(&env, "bigtoken");
+    let big = String::from_utf8(big_value(16 * 1024)).unwrap();
+    tokens.access_token = oauth2::AccessToken::new(big.clone());
+    write_tokens(&account, &tokens);
+    let printed = env
+        .run(&["token", "bigtoken"])
+        .success()
+        .stdout
+        .trim()
+        .to_string();
+    assert_eq!(printed, big);
+}
+
+#[test]
+fn a_missing_keychain_is_named_and_nothing_is_written() {
+    let mut env = Env::new();
+    env.extra_env.push((
+        "DBUS_SESSION_BUS_ADDRESS".into(),
+        "unix:path=/nonexistent/bus".into(),
+    ));
+    let out = env.run_with_stdin(
+        &[
+            "profile",
+            "add",
+            "nokeychain",
+            "--authorize-url",
+            "https://example.com/a",
+            "--token-url",
+            "https://example.com/t",
+            "--client-id",
+            "c",
+            "--client-secret-stdin",
+        ],
+        "a-client-secret",
+    );
+    out.fails_with(
+        7,
+        &[
+            "keychain is not available",
+            "only in the keychain",
+            "Secret Service",
+        ],
+    );
+    assert!(!out.stderr.to_lowercase().contains("panick"));
+    // Rolled back: the profile is not left without its secret.
+    env.run(&["profile", "show", "nokeychain"])
+        .fails_with(3, &[]);
+    // Listing accounts reads no secret, so it works without a keychain.
+    env.run(&["accounts"]).success();
+}
+
+#[test]
+fn a_locked_keychain_is_named_and_nothing_is_written() {
+    // Locking is global to a keyring, so this runs in a keyring of its own.
+    let env = Env::new();
+    let script = format!(
+        r#"
+        dbus-send --session --print-reply --dest=org.freedesktop.secrets /org/freedesktop/secrets \
+            org.freedesktop.Secret.Service.Lock array:objpath:/org/freedesktop/secrets/collection/login >/dev/null
+        printf 'a-client-secret' | XDG_CONFIG_HOME={dir}/config {bin} profile add locked \
+            --authorize-url https://example.com/a --token-url https://example.com/t \
+            --client-id c --client-secret-stdin
+        echo "exit=$?"
+        XDG_CONFIG_HOME={dir}/config {bin} profile show locked >/dev/null 2>&1
+        echo "show=$?"
+        "#,
+        dir = env.dir.display(),
+        bin = env!("CARGO_BIN_EXE_latchkey"),
+    );
+    let out = std::process::Command::new(root().join("scripts/with-keyring"))
+        .args(["bash", "-c", &script])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.contains("exit=7"), "{stdout}\n{stderr}");
+    assert!(stderr.contains("keychain is locked"), "{stderr}");
+    assert!(
+        stdout.contains("show=3"),
+        "the profile was rolled back: {stdout}"
+    );
+}

@@ -1,0 +1,9 @@
+//! End-to-end tests of the `latchkey` binary against real parts: the oidc-provider
+//! authorization server, the scripted browser and a private gnome-keyring. Run them through
+//! `scripts/test`. One test binary (not one per file) keeps linking fast.
+
+mod keychain;
+mod profiles;
+mod signin;
+mod tokens;
+mod util;

@@ -1,0 +1,296 @@
+//! `latchkey login` through the scripted browser, and sign-ins that must fail cleanly.
+
+use crate::util::*;
+
+#[test]
+fn public_client_lifecycle_login_token_refresh_logout() {
+    let server = AuthServer::start();
+    let env = Env::new();
+    env.add_profile(&server, "life", "public-app", None);
+
+    let out = env.login("life");
+    out.success();
+    assert!(
+        out.stdout.contains("Signed in: life/alice@example.test"),
+        "{out:#?}"
+    );
+    assert!(out.stdout.contains("with a refresh token"), "{out:#?}");
+    assert_eq!(server.count("authorization_code"), 1);
+
+    let accounts = env.accounts();
+    assert_eq!(accounts.len(), 1);
+    let a = &accounts[0];
+    assert_eq!(a["account"], "life/alice@example.test");
+    assert_eq!(a["status"], "ok");
+    assert_eq!(a["has_refresh_token"], true);
+    assert!(a["expires_in"].as_i64().unwrap() > 3000);
+
+    // The printed token is accepted by the provider's userinfo endpoint.
+    let token = env
+        .run(&["token", "life"])
+        .success()
+        .stdout
+        .trim()
+        .to_string();
+    let (status, info) = server.userinfo(&token);
+    assert_eq!(status, 200, "{info}");
+    assert_eq!(info["sub"], "alice");
+    let header = env.run(&["token", "life/alice@example.test", "--format", "header"]);
+    assert_eq!(
+        header.success().stdout.trim(),
+        format!("Authorization: Bearer {token}")
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&env.run(&["token", "life", "--format", "json"]).stdout).unwrap();
+    assert_eq!(json["access_token"], token.as_str());
+    assert!(json["scope"].as_str().unwrap().contains("openid"));
+    // A valid token is served from the keychain without asking the provider.
+    assert_eq!(server.count("refresh_token"), 0);
+
+    let before = stored_tokens(&env, "life");
+    let old_refresh = before
+        .refresh_token
+        .clone()
+        .expect("refresh token")
+        .secret()
+        .clone();
+    let refreshed = env
+        .run(&["refresh", "life"])
+        .success()
+        .stdout
+        .trim()
+        .to_string();
+    assert_ne!(refreshed, token);
+    assert_eq!(server.count("refresh_token"), 1);
+    let after = stored_tokens(&env, "life");
+    assert_eq!(after.access_token.secret(), &refreshed);
+    let new_refresh = after
+        .refresh_token
+        .clone()
+        .expect("rotated")
+        .secret()
+        .clone();
+    assert_ne!(
+        new_refresh, old_refresh,
+        "the server rotates refresh tokens"
+    );
+    assert_eq!(server.userinfo(&refreshed).0, 200);
+
+    // Nothing secret on disk: tokens, id_token.
+    for secret in [&token, &refreshed, &old_refresh, &new_refresh] {
+        env.assert_not_on_disk(secret);
+    }
+    env.assert_not_on_disk(before.id_token.as_ref().expect("id_token").secret());
+
+    // The old refresh token is dead at the server (and replaying it kills the family, so this
+    // comes last for this account).
+    let (status, body) = server.refresh_directly("public-app", &old_refresh);
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], "invalid_grant");
+}
+
+#[test]
+fn logout_revokes_the_refresh_token_at_the_server() {
+    let server = AuthServer::start();
+    let env = Env::new();
+    env.add_profile(&server, "out", "public-app", None);
+    env.login("out").success();
+    let refresh = stored_tokens(&env, "out")
+        .refresh_token
+        .unwrap()
+        .secret()
+        .clone();
+
+    let out = env.run(&["logout", "out"]);
+    out.success();
+    assert!(out.stdout.contains("revoked at the provider"), "{out:#?}");
+    assert_eq!(server.stats()["revocation"], 1);
+    assert!(env.accounts().is_empty());
+    env.run(&["token", "out"]).fails_with(3, &["not found"]);
+    let (status, body) = server.refresh_directly("public-app", &refresh);
+    assert_eq!(status, 400, "revoked token still works: {body}");
+}
+
+#[test]
+fn logout_no_revoke_leaves_the_grant_alone() {
+    let server = AuthServer::start();
+    let env = Env::new();
+    env.add_profile(&server, "keep", "public-app", None);
+    env.login("keep").success();
+    let refresh = stored_tokens(&env, "keep")
+        .refresh_token
+        .unwrap()
+        .secret()
+        .clone();
+    env.run(&["logout", "keep", "--no-revoke"]).success();
+    assert_eq!(server.stats()["revocation"], 0);
+    assert!(env.accounts().is_empty());
+    assert_eq!(server.refresh_directly("public-app", &refresh).0, 200);
+}
+
+#[test]
+fn confidential_clients_with_basic_and_post() {
+    let server = AuthServer::start();
+    let env = Env::new();
+    // The basic client's secret has + / : % &, which must be form-encoded before Basic.
+    env.add_profile(
+        &server,
+        "basic",
+        "conf-basic",
+        Some("s3cr+t/with:%chars&more"),
+    );
+    env.add_profile(&server, "post", "conf-post", Some("post-secret-123"));
+    env.assert_not_on_disk("s3cr+t/with:%chars&more");
+    env.assert_not_on_disk("post-secret-123");
+    let shown = env.run(&["profile", "show", "post", "--json"]);
+    let shown: serde_json::Value = serde_json::from_str(&shown.success().stdout).unwrap();
+    assert_eq!(shown["auth_method"], "post");
+
+    for profile in ["basic", "post"] {
+        env.login(profile).success();
+        let token = env
+            .run(&["token", profile])
+            .success()
+            .stdout
+            .trim()
+            .to_string();
+        assert_eq!(server.userinfo(&token).0, 200, "{profile}");
+        env.run(&["refresh", profile]).success();
+    }
+    assert_eq!(server.count("authorization_code"), 2);
+    assert_eq!(server.count("refresh_token"), 2);
+    assert_eq!(server.stats()["token_errors"], 0);
+}
+
+#[test]
+fn a_wrong_client_secret_fails_and_keeps_the_account() {
+    let server = AuthServer::start();
+    let env = Env::new();
+    env.add_profile(
+        &server,
+        "wrongsecret",
+        "conf-basic",
+        Some("s3cr+t/with:%chars&more"),
+    );
+    env.login("wrongsecret").success();
+    let before = stored_tokens(&env, "wrongsecret");
+
+    env.run_with_stdin(&["profile", "set-secret", "wrongsecret"], "not-the-secret")
+        .success();
+    let out = env.login("wrongsecret");
+    out.fails_with(5, &["wrongsecret", "invalid_client"]);
+    env.run(&["refresh", "wrongsecret"])
+        .fails_with(5, &["invalid_client"]);
+
+    // The account and its tokens are as they were.
+    let after = stored_tokens(&env, "wrongsecret");
+    assert_eq!(after.access_token.secret(), before.access_token.secret());
+    assert_eq!(
+        after.refresh_token.unwrap().secret(),
+        before.refresh_token.unwrap().secret()
+    );
+    assert_eq!(env.accounts()[0]["status"], "ok");
+}
+
+#[test]
+fn a_response_with_a_wrong_state_is_rejected_before_any_token_request() {
+    let server = AuthServer::start();
+    let env = Env::new();
+    env.add_profile(&server, "state", "public-app", None);
+    env.login("state").success();
+    let before = stored_tokens(&env, "state");
+
+    let tampered = Env {
+        dir: env.dir.clone(),
+        browser_env: vec![
+            ("SCRIPTED_BROWSER_TAMPER".into(), "state".into()),
+            ("SCRIPTED_BROWSER_LOGIN".into(), "mallory".into()),
+        ],
+        extra_env: vec![],
+    };
+    let out = tampered.login("state");
+    std::mem::forget(tampered); // shares env's dir; env cleans up
+    out.fails_with(8, &["state", "nothing was stored"]);
+    assert_eq!(server.count("authorization_code"), 1, "no code exchange");
+    let accounts = env.accounts();
+    assert_eq!(accounts.len(), 1);
+    assert_eq!(accounts[0]["account"], "state/alice@example.test");
+    assert_eq!(
+        stored_tokens(&env, "state").access_token.secret(),
+        before.access_token.secret()
+    );
+    // The browser got an error page, not a success page.
+    let log = std::fs::read_to_string(env.dir.join("browser.log")).unwrap();
+    assert!(log.lines().last().unwrap().ends_with(" 400"), "{log}");
+}
+
+#[test]
+fn a_denied_consent_reports_access_denied() {
+    let server = AuthServer::start();
+    let env = Env::new().browser("SCRIPTED_BROWSER_ACTION", "deny");
+    env.add_profile(&server, "deny", "public-app", None);
+    let out = env.login("deny");
+    out.fails_with(5, &["deny", "access_denied"]);
+    assert!(env.accounts().is_empty());
+    assert_eq!(server.count("authorization_code"), 0);
+}
+
+#[test]
+fn a_sign_in_nobody_finishes_times_out() {
+    let server = AuthServer::start();
+    let env = Env::new().browser("SCRIPTED_BROWSER_ACTION", "ignore");
+    env.add_profile(&server, "slow", "public-app", None);
+    let started = std::time::Instant::now();
+    let out = env.run(&["login", "slow", "--timeout", "2"]);
+    out.fails_with(
+        8,
+        &[
+            "no answer from the browser within 2 s",
+            "latchkey login slow",
+        ],
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(15));
+    assert!(env.accounts().is_empty());
+}
+
+#[test]
+fn no_browser_prints_the_url_and_an_explicit_account_label_is_used() {
+    let server = AuthServer::start();
+    let env = Env::new();
+    env.add_profile(&server, "manual", "public-app", None);
+    let mut child = env
+        .command(&[
+            "login",
+            "manual",
+            "--no-browser",
+            "--account",
+            "work",
+            "--timeout",
+            "30",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Act as the user: read the URL and open it in "a browser".
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut url = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut url).unwrap();
+    assert!(
+        url.starts_with(&format!("{}/auth?", server.issuer)),
+        "{url}"
+    );
+    assert!(
+        url.contains("code_challenge_method=S256") && url.contains("nonce="),
+        "{url}"
+    );
+    let status = std::process::Command::new(root().join("tests/authserver/browser"))
+        .arg(url.trim())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let accounts = env.accounts();
+    assert_eq!(accounts[0]["account"], "manual/work");
+}

@@ -1,0 +1,278 @@
+//! `latchkey token` / `refresh`: expiry, single-flight refresh, provider failures.
+
+use crate::util::*;
+
+/// Makes the stored access token look expired, without touching the grant.
+fn expire(env: &Env, name: &str) -> latchkey::TokenSet {
+    let account = account(env, name);
+    let mut tokens = stored_tokens(env, &account.id());
+    tokens.expires_at = Some(latchkey::tokens::now() - 10);
+    write_tokens(&account, &tokens);
+    tokens
+}
+
+#[test]
+fn twenty_concurrent_token_calls_make_one_refresh() {
+    let server = AuthServer::start();
+    let env = Env::new();
+    env.add_profile(&server, "crowd", "public-app", None);
+    env.login("crowd").success();
+    let old = expire(&env, "crowd");
+
+    let children: Vec<_> = (0..20)
+        .map(|_| {
+            env.command(&["token", "crowd"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outputs: Vec<Run> = children
+        .into_iter()
+        .map(|c| Run::from(c.wait_with_output().unwrap()))
+        .collect();
+    for out in &outputs {
+        out.success();
+    }
+    assert_eq!(server.count("refresh_token"), 1, "{}", server.stats());
+    let first = outputs[0].stdout.trim();
+    assert!(outputs.iter().all(|o| o.stdout.trim() == first));
+    assert_ne!(first, old.access_token.secret());
+    assert_eq!(stored_tokens(&env, "crowd").access_token.secret(), first);
+    assert_eq!(server.userinfo(first).0, 200);
+}
+
+#[test]
+fn min_valid_decides_when_to_refresh() {
+    let server = AuthServer::start_with_ttl(600);
+    let env = Env::new();
+    env.add_profile(&server, "minvalid", "public-app", None);
+    env.login("minvalid").success();
+    let first = env
+        .run(&["token", "minvalid", "--min-valid", "60"])
+        .success()
+        .stdout
+        .clone();
+    assert_eq!(server.count("refresh_token"), 0);
+    let second = env
+        .run(&["token", "minvalid", "--min-valid", "900"])
+        .success()
+        .stdout
+        .clone();
+    assert_eq!(server.count("refresh_token"), 1);
+    assert_ne!(first, second);
+}
+
+#[test]
+fn invalid_grant_marks_needs_sign_in_and_keeps_the_account() {
+    let server = AuthServer::start();
+    let env = Env::new();
+    env.add_profile(&server, "revoked", "public-app", None);
+    env.login("revoked").success();
+    // Someone else uses the refresh token: the stored one is now a replay.
+    let stored = stored_tokens(&env, "revoked");
+    let rt = stored.refresh_token.clone().unwrap().secret().clone();
+    assert_eq!(server.refresh_directly("public-app", &rt).0, 200);
+
+    env.run(&["refresh", "revoked"]).fails_with(
+        4,
+        &[
+            "revoked/alice@example.test",
+            "needs sign-in",
+            "invalid_grant",
+            "latchkey login revoked",
+        ],
+    );
+    let accounts = env.accounts();
+    assert_eq!(accounts.len(), 1, "the account is kept");
+    assert_eq!(accounts[0]["status"], "needs sign-in");
+    // Its tokens are still in the keychain, untouched.
+    assert_eq!(
+        stored_tokens(&env, "revoked").access_token.secret(),
+        stored.access_token.secret()
+    );
+    // `token` says so at once, without another request to the provider.
+    let refreshes = server.count("refresh_token");
+    env.run(&["token", "revoked"])
+        .fails_with(4, &["needs sign-in"]);
+    assert_eq!(server.count("refresh_token"), refreshes);
+    // Signing in again heals it.
+    env.login("revoked").success();
+    assert_eq!(env.accounts()[0]["status"], "ok");
+    env.run(&["token", "revoked"]).success();
+}
+
+/// Points the profile's token endpoint elsewhere, as a hand edit of profiles.toml would.
+fn set_token_endpoint(env: &Env, url: &str) -> String {
+    let path = env.config_dir().join("profiles.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut doc: toml::Table = text.parse().unwrap();
+    let profile = doc["profiles"]
+        .as_table_mut()
+        .unwrap()
+        .iter_mut()
+        .next()
+        .unwrap()
+        .1;
+    let old = profile["token_endpoint"].as_str().unwrap().to_string();
+    profile.as_table_mut().unwrap()["token_endpoint"] = toml::Value::String(url.into());
+    std::fs::write(&path, toml::to_string(&doc).unwrap()).unwrap();
+    old
+}
+
+#[test]
+fn server_errors_and_malformed_bodies_fail_cleanly_and_keep_the_account() {
+    let server = AuthServer::start();
+    let fault = FaultServer::start(vec![
+        (
+            "/html-500",
+            Canned {
+                status: 500,
+                content_type: "text/html",
+                body: "<html><body><h1>Internal Server Error</h1></body></html>".into(),
+            },
+        ),
+        (
+            "/truncated",
+            Canned {
+                status: 200,
+                content_type: "application/json",
+                body: r#"{"access_token":"AAAAAAAAAAAAAAAAAAAAAAAAAAAA","token_type":"Bea"#.into(),
+            },
+        ),
+        (
+            "/no-access-token",
+            Canned {
+                status: 200,
+                content_type: "application/json",
+                body: r#"{"token_type":"Bearer","expires_in":3600}"#.into(),
+            },
+        ),
+        (
+            "/error-with-200",
+            Canned {
+                status: 200,
+                content_type: "application/json",
+                body: r#"{"error":"temporarily_unavailable","error_description":"try again in a minute"}"#.into(),
+            },
+        ),
+        (
+            "/redirect",
+            Canned {
+                status: 302,
+                content_type: "text/plain",
+                body: String::new(),
+            },
+        ),
+    ]);
+    let env = Env::new();
+    env.add_profile(&server, "faults", "public-app", None);
+    env.login("faults").success();
+    let before = stored_tokens(&env, "faults");
+
+    let real = set_token_endpoint(&env, &format!("{}/html-500", fault.base));
+    env.run(&["refresh", "faults"]).fails_with(
+        5,
+        &[
+            "refresh for profile `faults`",
+            "HTTP 500",
+            "Internal Server Error",
+        ],
+    );
+    set_token_endpoint(&env, &format!("{}/truncated", fault.base));
+    let out = env.run(&["refresh", "faults"]);
+    out.fails_with(5, &["HTTP 200"]);
+    assert!(
+        !out.stderr.contains("AAAAAAAAAAAAAAAAAAAA"),
+        "token-shaped text is masked: {}",
+        out.stderr
+    );
+    set_token_endpoint(&env, &format!("{}/no-access-token", fault.base));
+    env.run(&["refresh", "faults"])
+        .fails_with(5, &["access_token"]);
+    set_token_endpoint(&env, &format!("{}/error-with-200", fault.base));
+    env.run(&["refresh", "faults"])
+        .fails_with(5, &["temporarily_unavailable", "try again in a minute"]);
+    set_token_endpoint(&env, &format!("{}/redirect", fault.base));
+    env.run(&["refresh", "faults"])
+        .fails_with(5, &["302", "redirect"]);
+    set_token_endpoint(&env, "http://127.0.0.1:9/token");
+    env.run(&["refresh", "faults"])
+        .fails_with(6, &["refresh for profile `faults`"]);
+    assert!(fault.hits.load(std::sync::atomic::Ordering::SeqCst) >= 5);
+
+    // Nothing was lost: same tokens, status ok, and the real endpoint still refreshes.
+    let after = stored_tokens(&env, "faults");
+    assert_eq!(after.access_token.secret(), before.access_token.secret());
+    assert_eq!(env.accounts()[0]["status"], "ok");
+    set_token_endpoint(&env, &real);
+    env.run(&["refresh", "faults"]).success();
+}
+
+#[test]
+fn github_style_endpoints_without_discovery() {
+    // GitHub answers form-encoded bodies, errors with HTTP 200, and has no OIDC; the provider
+    // side is a canned server, the sign-in a real loopback redirect.
+    let fault = FaultServer::start(vec![(
+        "/login/oauth/access_token",
+        Canned {
+            status: 200,
+            content_type: "application/x-www-form-urlencoded; charset=utf-8",
+            body: "access_token=gho_16C7e42F292c6912E7710c838347Ae178B4a&scope=repo%2Cgist&token_type=bearer".into(),
+        },
+    )]);
+    let env = Env::new();
+    let authorize = format!("{}/login/oauth/authorize", fault.base);
+    let token = format!("{}/login/oauth/access_token", fault.base);
+    env.run_with_stdin(
+        &[
+            "profile",
+            "add",
+            "gh",
+            "--authorize-url",
+            &authorize,
+            "--token-url",
+            &token,
+            "--client-id",
+            "Iv1.abc",
+            "--client-secret-stdin",
+            "--auth-method",
+            "post",
+            "--scope",
+            "repo gist",
+        ],
+        "github-secret-value",
+    )
+    .success();
+    // Drive the flow by hand: the canned server has no login page.
+    let mut child = env
+        .command(&["login", "gh", "--no-browser", "--timeout", "30"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    let url = url::Url::parse(line.trim()).unwrap();
+    let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+    assert!(!q.contains_key("nonce"), "no OIDC, no nonce");
+    let redirect = format!("{}?code=abc&state={}", q["redirect_uri"], q["state"]);
+    assert_eq!(reqwest::blocking::get(&redirect).unwrap().status(), 200);
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let account = &env.accounts()[0];
+    assert_eq!(account["account"], "gh/default");
+    assert_eq!(account["has_refresh_token"], false);
+    let printed = env
+        .run(&["token", "gh"])
+        .success()
+        .stdout
+        .trim()
+        .to_string();
+    assert_eq!(printed, "gho_16C7e42F292c6912E7710c838347Ae178B4a");
+    // No expiry and no refresh token: `refresh` explains instead of failing obscurely.
+    env.run(&["refresh", "gh"])
+        .fails_with(4, &["no refresh token"]);
+}

@@ -1,0 +1,411 @@
+//! Test harness: the real authorization server, the scripted browser, the `latchkey` binary in
+//! a private config dir, and a small fault server for answers no real server gives on demand.
+//! The Secret Service is the one `scripts/with-keyring` starts for the whole test run.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(f)
+}
+
+/// Fails loudly when the tests run outside `scripts/with-keyring`: they must never touch a
+/// user's own keychain.
+fn require_private_keyring() {
+    assert!(
+        std::env::var_os("LATCHKEY_TEST_SANDBOX").is_some(),
+        "run the tests through scripts/test (it starts a private Secret Service)"
+    );
+}
+
+/// The panva oidc-provider test server (tests/authserver/server.mjs).
+pub struct AuthServer {
+    child: Child,
+    pub issuer: String,
+}
+
+impl AuthServer {
+    pub fn start() -> Self {
+        Self::start_with_ttl(3600)
+    }
+
+    pub fn start_with_ttl(ttl: u64) -> Self {
+        require_private_keyring();
+        let mut child = Command::new("node")
+            .arg(root().join("tests/authserver/server.mjs"))
+            .env("PORT", "0")
+            .env("ACCESS_TOKEN_TTL", ttl.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start node tests/authserver/server.mjs (run scripts/setup)");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("READY line");
+        let issuer = line
+            .trim()
+            .strip_prefix("READY ")
+            .unwrap_or_else(|| panic!("auth server said {line:?}"))
+            .to_string();
+        AuthServer { child, issuer }
+    }
+
+    pub fn stats(&self) -> Value {
+        reqwest::blocking::get(format!("{}/__test/stats", self.issuer))
+            .and_then(|r| r.json())
+            .expect("stats")
+    }
+
+    pub fn count(&self, grant: &str) -> u64 {
+        self.stats()["token"][grant].as_u64().unwrap_or(0)
+    }
+
+    /// Calls the userinfo endpoint with an access token; the HTTP status and body.
+    pub fn userinfo(&self, access_token: &str) -> (u16, Value) {
+        let r = reqwest::blocking::Client::new()
+            .get(format!("{}/me", self.issuer))
+            .bearer_auth(access_token)
+            .send()
+            .expect("userinfo");
+        let status = r.status().as_u16();
+        (status, r.json().unwrap_or(Value::Null))
+    }
+
+    /// Uses a refresh token directly, as an attacker or a second client would.
+    pub fn refresh_directly(&self, client_id: &str, refresh_token: &str) -> (u16, Value) {
+        let r = reqwest::blocking::Client::new()
+            .post(format!("{}/token", self.issuer))
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+                ("client_id", client_id),
+            ])
+            .send()
+            .expect("token request");
+        let status = r.status().as_u16();
+        (status, r.json().unwrap_or(Value::Null))
+    }
+}
+
+impl Drop for AuthServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One user's world: a private config dir, the scripted browser, the `latchkey` binary.
+pub struct Env {
+    pub dir: PathBuf,
+    pub browser_env: Vec<(String, String)>,
+    pub extra_env: Vec<(String, String)>,
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+impl Env {
+    pub fn new() -> Self {
+        require_private_keyring();
+        let dir = std::env::temp_dir().join(format!(
+            "latchkey-test-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        ));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        Env {
+            dir,
+            browser_env: vec![],
+            extra_env: vec![],
+        }
+    }
+
+    pub fn config_dir(&self) -> PathBuf {
+        self.dir.join("config/latchkey")
+    }
+
+    pub fn browser(mut self, key: &str, value: &str) -> Self {
+        self.browser_env.push((key.into(), value.into()));
+        self
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_latchkey"));
+        cmd.args(args)
+            .env("XDG_CONFIG_HOME", self.dir.join("config"))
+            .env("BROWSER", root().join("tests/authserver/browser"))
+            .env("SCRIPTED_BROWSER_LOG", self.dir.join("browser.log"))
+            .env_remove("SCRIPTED_BROWSER_ACTION")
+            .env_remove("SCRIPTED_BROWSER_TAMPER")
+            .env_remove("SCRIPTED_BROWSER_LOGIN")
+            .stdin(Stdio::null());
+        for (k, v) in self.browser_env.iter().chain(&self.extra_env) {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.command(args).output().expect("run latchkey"))
+    }
+
+    pub fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Run {
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn latchkey");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin.as_bytes())
+            .expect("write stdin");
+        Run::from(child.wait_with_output().expect("wait"))
+    }
+
+    /// Every byte of every file under the config dir, for "no secret on disk" checks.
+    pub fn config_bytes(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if let Ok(bytes) = std::fs::read(&path) {
+                    out.push((path, bytes));
+                }
+            }
+        }
+        let mut out = vec![];
+        walk(&self.dir, &mut out);
+        out
+    }
+
+    pub fn assert_not_on_disk(&self, secret: &str) {
+        assert!(secret.len() >= 8, "too short to search for: {secret:?}");
+        for (path, bytes) in self.config_bytes() {
+            let hay = String::from_utf8_lossy(&bytes);
+            assert!(
+                !hay.contains(secret),
+                "a secret was written to {}",
+                path.display()
+            );
+        }
+    }
+
+    pub fn accounts(&self) -> Vec<Value> {
+        let out = self.run(&["accounts", "--json"]);
+        out.success();
+        serde_json::from_str::<Value>(&out.stdout)
+            .expect("accounts json")
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Adds a profile for one of the test server's clients.
+    pub fn add_profile(&self, server: &AuthServer, name: &str, client: &str, secret: Option<&str>) {
+        let mut args = vec![
+            "profile",
+            "add",
+            name,
+            "--issuer",
+            &server.issuer,
+            "--client-id",
+            client,
+            "--scope",
+            "openid email offline_access",
+        ];
+        let out = match secret {
+            Some(secret) => {
+                args.push("--client-secret-stdin");
+                if client == "conf-post" {
+                    args.extend(["--auth-method", "post"]);
+                }
+                self.run_with_stdin(&args, secret)
+            }
+            None => self.run(&args),
+        };
+        out.success();
+    }
+
+    pub fn login(&self, profile: &str) -> Run {
+        self.run(&["login", profile, "--timeout", "30"])
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Self {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    #[track_caller]
+    pub fn success(&self) -> &Self {
+        assert_eq!(self.code, 0, "expected success: {self:#?}");
+        self
+    }
+
+    #[track_caller]
+    pub fn fails_with(&self, code: i32, needles: &[&str]) -> &Self {
+        assert_eq!(self.code, code, "wrong exit code: {self:#?}");
+        for needle in needles {
+            assert!(
+                self.stderr.contains(needle),
+                "stderr lacks {needle:?}: {}",
+                self.stderr
+            );
+        }
+        self
+    }
+}
+
+/// The account's tokens as the keychain holds them.
+pub fn stored_tokens(env: &Env, account: &str) -> latchkey::TokenSet {
+    let engine = latchkey::Latchkey::new(
+        latchkey::config::Config::new(env.config_dir()),
+        latchkey::keychain::Keychain::default(),
+    );
+    block_on(engine.stored_tokens(account))
+        .unwrap_or_else(|e| panic!("tokens of {account}: {e}"))
+        .1
+}
+
+/// Overwrites the account's stored tokens (e.g. to make the access token expired).
+pub fn write_tokens(account: &latchkey::Account, tokens: &latchkey::TokenSet) {
+    block_on(
+        latchkey::keychain::Keychain::default().set(&account.keychain_key(), tokens.to_bytes()),
+    )
+    .expect("write tokens");
+}
+
+pub fn account(env: &Env, name: &str) -> latchkey::Account {
+    latchkey::config::Config::new(env.config_dir())
+        .accounts()
+        .expect("accounts")
+        .into_iter()
+        .find(|a| a.id() == name || a.profile == name)
+        .unwrap_or_else(|| panic!("no account {name}"))
+}
+
+/// A canned HTTP response.
+#[derive(Clone)]
+pub struct Canned {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: String,
+}
+
+/// A tiny HTTP/1.1 server answering by path with canned responses, counting requests. For
+/// faults no real authorization server produces on demand.
+pub struct FaultServer {
+    pub base: String,
+    pub hits: Arc<AtomicUsize>,
+}
+
+impl FaultServer {
+    pub fn start(routes: Vec<(&'static str, Canned)>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counter = hits.clone();
+        let own_base = base.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut stream = stream;
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut buf = vec![0u8; 65536];
+                let mut read = 0;
+                let started = Instant::now();
+                // Read the head and whatever body follows (forms are small).
+                while read < buf.len() && started.elapsed() < Duration::from_secs(5) {
+                    match stream.read(&mut buf[read..]) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => read += n,
+                    }
+                    let head = String::from_utf8_lossy(&buf[..read]);
+                    if let Some(end) = head.find("\r\n\r\n") {
+                        let length = head
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                            })
+                            .unwrap_or(0);
+                        if read >= end + 4 + length {
+                            break;
+                        }
+                    }
+                }
+                counter.fetch_add(1, Ordering::SeqCst);
+                let head = String::from_utf8_lossy(&buf[..read]);
+                let path = head
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or("/")
+                    .split('?')
+                    .next()
+                    .unwrap_or("/")
+                    .to_string();
+                let canned = routes
+                    .iter()
+                    .find(|(p, _)| *p == path)
+                    .map(|(_, c)| c.clone())
+                    .unwrap_or(Canned {
+                        status: 404,
+                        content_type: "text/plain",
+                        body: "not found".into(),
+                    });
+                let body = canned.body.replace("{base}", &own_base);
+                let response = format!(
+                    "HTTP/1.1 {} X\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{}",
+                    canned.status,
+                    canned.content_type,
+                    body.len(),
+                    body
+                );
+                let _ = stream.write_all(response.as_bytes());
+            }
+        });
+        FaultServer { base, hits }
+    }
+}
