@@ -72,7 +72,8 @@ impl PendingLogin {
 pub struct Latchkey {
     config: Config,
     keychain: Keychain,
-    http: OnceLock<Http>,
+    https: OnceLock<Http>,
+    plain_http: OnceLock<Http>,
 }
 
 impl Latchkey {
@@ -88,7 +89,8 @@ impl Latchkey {
         Latchkey {
             config,
             keychain,
-            http: OnceLock::new(),
+            https: OnceLock::new(),
+            plain_http: OnceLock::new(),
         }
     }
 
@@ -96,13 +98,16 @@ impl Latchkey {
         &self.config
     }
 
-    /// Built on first use: setting up TLS roots costs more than a cached token read.
-    fn http(&self) -> Result<&Http> {
-        if let Some(http) = self.http.get() {
+    /// The HTTP client for `url`, built on first use: loading the TLS roots costs more than a
+    /// whole cached token read, and plain-http loopback endpoints never need them.
+    fn http(&self, url: &Url) -> Result<&Http> {
+        let tls = url.scheme() != "http";
+        let cell = if tls { &self.https } else { &self.plain_http };
+        if let Some(http) = cell.get() {
             return Ok(http);
         }
-        let http = Http::new()?;
-        Ok(self.http.get_or_init(|| http))
+        let http = Http::new(tls)?;
+        Ok(cell.get_or_init(|| http))
     }
 
     // ----- profiles
@@ -117,7 +122,9 @@ impl Latchkey {
 
     /// Fetches an issuer's metadata (the desktop app's "Discover" step).
     pub async fn discover(&self, issuer: &str) -> Result<discovery::Metadata> {
-        discovery::discover(self.http()?, issuer).await
+        let url = Url::parse(issuer)
+            .map_err(|e| Error::InvalidInput(format!("the issuer {issuer:?} is not a URL: {e}")))?;
+        discovery::discover(self.http(&url)?, issuer).await
     }
 
     /// Discovers (when given an issuer), checks and stores a profile; the secret goes to the
@@ -425,7 +432,7 @@ impl Latchkey {
         }
         let secret = self.client_secret(profile).await?;
         let response = oauth::exchange_code(
-            self.http()?,
+            self.http(&profile.token_endpoint)?,
             profile,
             secret.as_ref(),
             code,
@@ -492,9 +499,13 @@ impl Latchkey {
         if let Some(reason) = &account.needs_sign_in {
             return Err(needs_sign_in(&account, reason));
         }
-        let tokens = self.load_tokens(&account).await?;
-        if tokens.valid_for(now(), min_valid) {
-            return Ok((account, tokens));
+        // The metadata carries the same expiry as the keychain entry: when it already says the
+        // token is too old, go straight to the refresh.
+        if account.expires_at.is_none_or(|t| t - now() > min_valid) {
+            let tokens = self.load_tokens(&account).await?;
+            if tokens.valid_for(now(), min_valid) {
+                return Ok((account, tokens));
+            }
         }
         self.refresh_account(&account, Some(min_valid)).await
     }
@@ -522,7 +533,12 @@ impl Latchkey {
         if let Some(reason) = &account.needs_sign_in {
             return Err(needs_sign_in(&account, reason));
         }
-        let tokens = self.load_tokens(&account).await?;
+        let profile = self.config.profile(&account.profile)?;
+        // Set up HTTP while the keychain answers: both take a few milliseconds.
+        let (tokens, http) = tokio::join!(self.load_tokens(&account), async {
+            self.http(&profile.token_endpoint)
+        });
+        let tokens = tokens?;
         if let Some(min_valid) = min_valid
             && tokens.valid_for(now(), min_valid)
         {
@@ -534,25 +550,24 @@ impl Latchkey {
                 "the access token has expired and the provider issued no refresh token",
             ));
         };
-        let profile = self.config.profile(&account.profile)?;
         let secret = self.client_secret(&profile).await?;
-        let response =
-            match oauth::refresh(self.http()?, &profile, secret.as_ref(), &refresh_token).await {
-                Ok(r) => r,
-                Err(Error::Provider {
-                    error, description, ..
-                }) if error == "invalid_grant" => {
-                    let reason = match description {
-                        Some(d) => {
-                            format!("the provider rejected the refresh token (invalid_grant: {d})")
-                        }
-                        None => "the provider rejected the refresh token (invalid_grant)".into(),
-                    };
-                    self.mark_needs_sign_in(&account, &reason)?;
-                    return Err(needs_sign_in(&account, &reason));
-                }
-                Err(e) => return Err(e),
-            };
+        let response = match oauth::refresh(http?, &profile, secret.as_ref(), &refresh_token).await
+        {
+            Ok(r) => r,
+            Err(Error::Provider {
+                error, description, ..
+            }) if error == "invalid_grant" => {
+                let reason = match description {
+                    Some(d) => {
+                        format!("the provider rejected the refresh token (invalid_grant: {d})")
+                    }
+                    None => "the provider rejected the refresh token (invalid_grant)".into(),
+                };
+                self.mark_needs_sign_in(&account, &reason)?;
+                return Err(needs_sign_in(&account, &reason));
+            }
+            Err(e) => return Err(e),
+        };
         let now = now();
         let checked = match &response.extra_fields().id_token {
             Some(id_token) if profile.wants_openid() => {
@@ -647,7 +662,11 @@ impl Latchkey {
             if let Some(refresh_token) = tokens.and_then(|t| t.refresh_token) {
                 let profile = self.config.profile(&account.profile)?;
                 let secret = self.client_secret(&profile).await?;
-                revoked = oauth::revoke(self.http()?, &profile, secret.as_ref(), refresh_token)
+                let http = match &profile.revocation_endpoint {
+                    Some(url) => self.http(url)?,
+                    None => self.http(&profile.token_endpoint)?,
+                };
+                revoked = oauth::revoke(http, &profile, secret.as_ref(), refresh_token)
                     .await
                     .map_err(|e| Error::BadResponse {
                         context: format!("signing out of `{}`", account.id()),

@@ -64,8 +64,11 @@ pub struct Http {
 }
 
 impl Http {
-    pub fn new() -> Result<Self, Error> {
+    /// A client for https endpoints (`tls`), or one for plain-http loopback endpoints that
+    /// skips loading the TLS roots and so cannot talk to https at all.
+    pub fn new(tls: bool) -> Result<Self, Error> {
         let client = reqwest::Client::builder()
+            .tls_built_in_root_certs(tls)
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(TOTAL_TIMEOUT)

@@ -126,7 +126,7 @@ fn ensure_store() -> Result<(), KeychainError> {
 
 #[cfg(target_os = "linux")]
 fn platform_store() -> keyring_core::Result<Arc<keyring_core::CredentialStore>> {
-    Ok(zbus_secret_service_keyring_store::Store::new()?)
+    Ok(crate::secret_service::Store::new()?)
 }
 
 #[cfg(target_os = "macos")]

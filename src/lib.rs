@@ -16,6 +16,8 @@ pub mod oauth;
 pub mod paths;
 pub mod profile;
 pub mod secret;
+#[cfg(target_os = "linux")]
+mod secret_service;
 pub mod tokens;
 
 pub use account::{Account, Status};

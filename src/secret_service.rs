@@ -1,0 +1,177 @@
+//! A keyring-core store for the freedesktop Secret Service (gnome-keyring, KeePassXC), on the
+//! `secret-service` crate.
+//!
+//! Why not `zbus-secret-service-keyring-store`: it always negotiates a Diffie-Hellman session,
+//! which costs about 5 ms per process here, most of a `latchkey token` run. The session bus is a
+//! socket only this user's processes can open, and any of them may ask the Secret Service for
+//! the secret directly, so transport encryption on it protects from no one who could read it;
+//! a plain session is what the specification offers for that case. Items are written with the
+//! same `service` / `username` attributes that store uses, so entries stay interchangeable and
+//! `secret-tool lookup service latchkey username …` finds them.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use keyring_core::api::{CredentialApi, CredentialStoreApi};
+use keyring_core::{Credential, Entry, Error, Result};
+use secret_service::EncryptionType;
+use secret_service::blocking::{Item, SecretService};
+
+const CONTENT_TYPE: &str = "application/octet-stream";
+
+type Connection = Arc<Mutex<SecretService<'static>>>;
+
+pub struct Store {
+    ss: Connection,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretServiceStore")
+    }
+}
+
+impl Store {
+    pub fn new() -> Result<Arc<Self>> {
+        let ss = SecretService::connect(EncryptionType::Plain).map_err(failure)?;
+        Ok(Arc::new(Store {
+            ss: Arc::new(Mutex::new(ss)),
+        }))
+    }
+}
+
+impl CredentialStoreApi for Store {
+    fn vendor(&self) -> String {
+        "Latchkey Secret Service store".into()
+    }
+
+    fn id(&self) -> String {
+        "latchkey-secret-service".into()
+    }
+
+    fn build(
+        &self,
+        service: &str,
+        user: &str,
+        _modifiers: Option<&HashMap<&str, &str>>,
+    ) -> Result<Entry> {
+        Ok(Entry::new_with_credential(Arc::new(Cred {
+            ss: self.ss.clone(),
+            service: service.to_string(),
+            user: user.to_string(),
+        })))
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+struct Cred {
+    ss: Connection,
+    service: String,
+    user: String,
+}
+
+impl std::fmt::Debug for Cred {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SecretServiceCred({}, {})", self.service, self.user)
+    }
+}
+
+impl Cred {
+    fn attributes(&self) -> HashMap<&str, &str> {
+        HashMap::from([
+            ("service", self.service.as_str()),
+            ("username", self.user.as_str()),
+        ])
+    }
+
+    /// Runs `f` on the one item with this credential's attributes (unlocking it if needed), or
+    /// on `None` when there is none.
+    fn with_item<T>(&self, f: impl FnOnce(&SecretService, Option<Item>) -> Result<T>) -> Result<T> {
+        let ss = self
+            .ss
+            .lock()
+            .map_err(|_| Error::PlatformFailure("keychain connection poisoned".into()))?;
+        let found = ss.search_items(self.attributes()).map_err(decode)?;
+        if !found.locked.is_empty() {
+            let locked: Vec<&Item> = found.locked.iter().collect();
+            ss.unlock_all(&locked).map_err(decode)?;
+        }
+        let count = found.unlocked.len() + found.locked.len();
+        if count > 1 {
+            return Err(Error::PlatformFailure(
+                format!("{count} keychain items are named {:?}; remove the duplicates in your keyring app", self.user)
+                    .into(),
+            ));
+        }
+        let item = found.unlocked.into_iter().chain(found.locked).next();
+        f(&ss, item)
+    }
+}
+
+impl CredentialApi for Cred {
+    fn set_secret(&self, secret: &[u8]) -> Result<()> {
+        self.with_item(|ss, item| match item {
+            Some(item) => item.set_secret(secret, CONTENT_TYPE).map_err(decode),
+            None => {
+                let collection = ss.get_default_collection().map_err(decode)?;
+                collection.ensure_unlocked().map_err(decode)?;
+                collection
+                    .create_item(
+                        &format!("Latchkey {}", self.user),
+                        self.attributes(),
+                        secret,
+                        true,
+                        CONTENT_TYPE,
+                    )
+                    .map(|_| ())
+                    .map_err(decode)
+            }
+        })
+    }
+
+    fn get_secret(&self) -> Result<Vec<u8>> {
+        self.with_item(|_, item| match item {
+            Some(item) => item.get_secret().map_err(decode),
+            None => Err(Error::NoEntry),
+        })
+    }
+
+    fn delete_credential(&self) -> Result<()> {
+        self.with_item(|_, item| match item {
+            Some(item) => item.delete().map_err(decode),
+            None => Err(Error::NoEntry),
+        })
+    }
+
+    fn get_credential(&self) -> Result<Option<Arc<Credential>>> {
+        self.with_item(|_, item| match item {
+            Some(_) => Ok(None),
+            None => Err(Error::NoEntry),
+        })
+    }
+
+    fn get_specifiers(&self) -> Option<(String, String)> {
+        Some((self.service.clone(), self.user.clone()))
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+fn decode(e: secret_service::Error) -> Error {
+    match e {
+        secret_service::Error::Locked
+        | secret_service::Error::Prompt
+        | secret_service::Error::PromptDisconnected => Error::NoStorageAccess(Box::new(e)),
+        other => failure(other),
+    }
+}
+
+fn failure(e: secret_service::Error) -> Error {
+    Error::PlatformFailure(Box::new(e))
+}
