@@ -231,6 +231,8 @@ mod tests {
             redirect: RedirectMode::Loopback,
             redirect_uri: None,
             authorization_response_iss_parameter_supported: false,
+            id_token_signing_alg_values_supported: vec![],
+            id_token_leeway_seconds: None,
         };
         config
             .update_profiles(|all| {

@@ -25,6 +25,8 @@ pub struct Metadata {
     pub code_challenge_methods_supported: Option<Vec<String>>,
     #[serde(default)]
     pub authorization_response_iss_parameter_supported: bool,
+    #[serde(default)]
+    pub id_token_signing_alg_values_supported: Option<Vec<String>>,
 }
 
 /// The well-known locations for an issuer, in the order they are tried: OIDC (path appended),
@@ -92,10 +94,12 @@ pub async fn discover(http: &Http, issuer: &str) -> Result<Metadata> {
             tried.join("; ")
         )));
     };
-    let metadata: Metadata = serde_json::from_value(doc)
-        .map_err(|e| fail(format!("the metadata document is malformed: {e}")))?;
+    let metadata = parse(doc).map_err(fail)?;
     let given = issuer.trim_end_matches('/');
-    if metadata.issuer != issuer && metadata.issuer != given {
+    if metadata.issuer != issuer
+        && metadata.issuer != given
+        && !is_tenant_template(&metadata.issuer, given)
+    {
         return Err(fail(format!(
             "the document says its issuer is {:?}; it must be exactly the issuer given. Use that issuer if you trust it",
             metadata.issuer
@@ -127,9 +131,49 @@ pub async fn discover(http: &Http, issuer: &str) -> Result<Metadata> {
     Ok(metadata)
 }
 
+/// Reads a metadata document (OIDC Discovery / RFC 8414) without judging it.
+pub fn parse(doc: Value) -> std::result::Result<Metadata, String> {
+    serde_json::from_value(doc).map_err(|e| format!("the metadata document is malformed: {e}"))
+}
+
+/// Entra's multi-tenant endpoints (`/common`, `/organizations`, `/consumers`) publish the issuer
+/// template `…/{tenantid}/…`; the profile keeps the template and each id_token is matched
+/// against it with its own tenant (see `idtoken::issuer_matches`).
+fn is_tenant_template(published: &str, given: &str) -> bool {
+    let Some((before, after)) = published.split_once("{tenantid}") else {
+        return false;
+    };
+    given
+        .strip_prefix(before)
+        .and_then(|rest| rest.strip_suffix(after))
+        .is_some_and(|tenant| matches!(tenant, "common" | "organizations" | "consumers"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn entra_multi_tenant_templates_are_recognised() {
+        let t = "https://login.microsoftonline.com/{tenantid}/v2.0";
+        assert!(is_tenant_template(
+            t,
+            "https://login.microsoftonline.com/common/v2.0"
+        ));
+        assert!(is_tenant_template(
+            t,
+            "https://login.microsoftonline.com/organizations/v2.0"
+        ));
+        assert!(!is_tenant_template(
+            t,
+            "https://login.microsoftonline.com/evil/v2.0"
+        ));
+        assert!(!is_tenant_template(t, "https://evil.example/common/v2.0"));
+        assert!(!is_tenant_template(
+            "https://a.example",
+            "https://a.example"
+        ));
+    }
 
     #[test]
     fn well_known_urls_cover_oidc_and_both_rfc8414_forms() {

@@ -2,6 +2,7 @@
 //! Each keeps the rule that a failure changes nothing that was there before it.
 
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use oauth2::{ClientSecret, CsrfToken, PkceCodeVerifier, TokenResponse};
 use url::Url;
@@ -11,8 +12,9 @@ use crate::callback::AuthorizationResponse;
 use crate::config::Config;
 use crate::discovery;
 use crate::error::{Error, Result};
-use crate::http::Http;
-use crate::idtoken::{self, Expect};
+use crate::http::{Http, Timeouts};
+use crate::idtoken::{self, Claims, Expect};
+use crate::jwks::{self, KeySet, Origin};
 use crate::keychain::Keychain;
 use crate::oauth::{self, TokenResponseBody};
 use crate::paths;
@@ -74,6 +76,7 @@ pub struct Latchkey {
     keychain: Keychain,
     https: OnceLock<Http>,
     plain_http: OnceLock<Http>,
+    timeouts: Timeouts,
 }
 
 impl Latchkey {
@@ -91,7 +94,17 @@ impl Latchkey {
             keychain,
             https: OnceLock::new(),
             plain_http: OnceLock::new(),
+            timeouts: Timeouts::default(),
         }
+    }
+
+    /// Other HTTP timeouts than the defaults (10 s connect, 30 s total), e.g. for tests of
+    /// servers that never answer. Call before the first request.
+    pub fn with_http_timeout(mut self, connect: Duration, total: Duration) -> Self {
+        self.timeouts = Timeouts { connect, total };
+        self.https = OnceLock::new();
+        self.plain_http = OnceLock::new();
+        self
     }
 
     pub fn config(&self) -> &Config {
@@ -106,7 +119,7 @@ impl Latchkey {
         if let Some(http) = cell.get() {
             return Ok(http);
         }
-        let http = Http::new(tls)?;
+        let http = Http::with_timeouts(tls, self.timeouts)?;
         Ok(cell.get_or_init(|| http))
     }
 
@@ -218,6 +231,7 @@ impl Latchkey {
         if let Some(uri) = &new.redirect_uri {
             validate_redirect_uri(uri, new.redirect)?;
         }
+        let mut algorithms = Vec::new();
         let (issuer, authorization, token, revocation, userinfo, jwks, iss_supported) =
             match new.endpoints {
                 Endpoints::Issuer(issuer) => {
@@ -226,6 +240,7 @@ impl Latchkey {
                         issuer: issuer.clone(),
                         detail: format!("no {what}"),
                     };
+                    algorithms = signing_algorithms(&issuer, &m, &new.scopes)?;
                     (
                         Some(m.issuer.clone()),
                         m.authorization_endpoint
@@ -269,8 +284,11 @@ impl Latchkey {
             redirect: new.redirect,
             redirect_uri: new.redirect_uri,
             authorization_response_iss_parameter_supported: iss_supported,
+            id_token_signing_alg_values_supported: algorithms,
+            id_token_leeway_seconds: None,
         };
         profile.validate()?;
+        require_keys_for_openid(&profile)?;
         Ok(profile)
     }
 
@@ -361,6 +379,8 @@ impl Latchkey {
         if let Some(label) = &label {
             validate_name(label, "account")?;
         }
+        // Fail before the browser opens: an id_token this profile cannot verify is refused.
+        require_keys_for_openid(&profile)?;
         let start = oauth::start_authorization(&profile, &redirect_uri, &[]);
         Ok(PendingLogin {
             profile,
@@ -418,7 +438,7 @@ impl Latchkey {
         };
         // RFC 9207: the issuer in the response must be the profile's (mix-up defence).
         match (&iss, &profile.issuer) {
-            (Some(got), Some(expected)) if got != expected => {
+            (Some(got), Some(expected)) if !idtoken::issuer_matches(expected, got, None) => {
                 return Err(sign_in_error(&format!(
                     "the response comes from issuer {got:?}, not {expected:?}; nothing was stored"
                 )));
@@ -431,6 +451,11 @@ impl Latchkey {
             _ => {}
         }
         let secret = self.client_secret(profile).await?;
+        // Keys first: a JWKS failure should not cost the one-time code.
+        let keys = match &pending.nonce {
+            Some(_) => Some(self.id_token_keys(profile, false).await?),
+            None => None,
+        };
         let response = oauth::exchange_code(
             self.http(&profile.token_endpoint)?,
             profile,
@@ -441,14 +466,18 @@ impl Latchkey {
         )
         .await?;
         let now = now();
-        let claims = match (&pending.nonce, &response.extra_fields().id_token) {
-            (Some(nonce), Some(id_token)) => Some(idtoken::check(
-                profile,
-                id_token.secret(),
-                Expect::SignIn { nonce },
-                now,
-            )?),
-            (Some(_), None) => {
+        let claims = match (&pending.nonce, &response.extra_fields().id_token, keys) {
+            (Some(nonce), Some(id_token), Some(keys)) => Some(
+                self.verify_id_token(
+                    profile,
+                    id_token.secret(),
+                    Expect::SignIn { nonce },
+                    now,
+                    keys,
+                )
+                .await?,
+            ),
+            (Some(_), _, _) => {
                 return Err(Error::IdToken {
                     profile: profile.name.clone(),
                     detail: "the provider returned no id_token although `openid` was asked for"
@@ -456,7 +485,7 @@ impl Latchkey {
                 });
             }
             // Without `openid` an id_token was not asked for and is not trusted.
-            (None, _) => None,
+            (None, _, _) => None,
         };
         let label = match pending.label {
             Some(label) => label,
@@ -551,6 +580,12 @@ impl Latchkey {
             ));
         };
         let secret = self.client_secret(&profile).await?;
+        // Keys before the refresh token is spent: rotation makes it single-use.
+        let keys = if profile.wants_openid() {
+            Some(self.id_token_keys(&profile, false).await?)
+        } else {
+            None
+        };
         let response = match oauth::refresh(http?, &profile, secret.as_ref(), &refresh_token).await
         {
             Ok(r) => r,
@@ -569,20 +604,23 @@ impl Latchkey {
             Err(e) => return Err(e),
         };
         let now = now();
-        let checked = match &response.extra_fields().id_token {
-            Some(id_token) if profile.wants_openid() => {
-                if let Err(e) = idtoken::check(
-                    &profile,
-                    id_token.secret(),
-                    Expect::Refresh {
-                        subject: account.subject.as_deref(),
-                    },
-                    now,
-                ) {
-                    self.mark_needs_sign_in(&account, &e.to_string())?;
-                    return Err(e);
+        let checked = match (&response.extra_fields().id_token, keys) {
+            (Some(id_token), Some(keys)) => {
+                let expect = Expect::Refresh {
+                    subject: account.subject.as_deref(),
+                };
+                match self
+                    .verify_id_token(&profile, id_token.secret(), expect, now, keys)
+                    .await
+                {
+                    Ok(_) => true,
+                    Err(e @ Error::IdToken { .. }) => {
+                        self.mark_needs_sign_in(&account, &e.to_string())?;
+                        return Err(e);
+                    }
+                    // A network failure says nothing about the account.
+                    Err(e) => return Err(e),
                 }
-                true
             }
             _ => false,
         };
@@ -606,6 +644,35 @@ impl Latchkey {
         };
         self.config.put_account(updated.clone())?;
         Ok((updated, tokens))
+    }
+
+    /// The issuer's signing keys, from the JWKS cache unless `refetch`.
+    async fn id_token_keys(&self, profile: &Profile, refetch: bool) -> Result<(KeySet, Origin)> {
+        let Some(uri) = &profile.jwks_uri else {
+            return Err(idtoken::cannot_verify(profile));
+        };
+        let cache = jwks::Cache::new(self.config.dir());
+        jwks::load(self.http(uri)?, &cache, &profile.name, uri, refetch, now()).await
+    }
+
+    /// Signature and claims of an id_token. A key id missing from cached keys fetches the JWKS
+    /// once more (the provider rotated its keys); never more than once per token.
+    async fn verify_id_token(
+        &self,
+        profile: &Profile,
+        jwt: &str,
+        expect: Expect<'_>,
+        now: i64,
+        (keys, origin): (KeySet, Origin),
+    ) -> Result<Claims> {
+        match idtoken::verify(profile, jwt, &keys, expect, now) {
+            Err(idtoken::Rejection::UnknownKey(_)) if origin == Origin::Cache => {
+                let (fresh, _) = self.id_token_keys(profile, true).await?;
+                idtoken::verify(profile, jwt, &fresh, expect, now)
+                    .map_err(|r| r.into_error(profile))
+            }
+            result => result.map_err(|r| r.into_error(profile)),
+        }
     }
 
     fn mark_needs_sign_in(&self, account: &Account, reason: &str) -> Result<()> {
@@ -682,6 +749,49 @@ impl Latchkey {
         })?;
         Ok((account, revoked))
     }
+}
+
+/// The id_token algorithms discovery advertises that Latchkey verifies. None of them, for a
+/// profile that asks for `openid`, is an error now rather than at every sign-in.
+fn signing_algorithms(
+    issuer: &str,
+    m: &discovery::Metadata,
+    scopes: &[String],
+) -> Result<Vec<String>> {
+    let Some(advertised) = m
+        .id_token_signing_alg_values_supported
+        .as_ref()
+        .filter(|a| !a.is_empty())
+    else {
+        return Ok(Vec::new());
+    };
+    let supported: Vec<String> = advertised
+        .iter()
+        .filter(|a| idtoken::SUPPORTED_ALGORITHMS.contains(&a.as_str()))
+        .cloned()
+        .collect();
+    if supported.is_empty() && scopes.iter().any(|s| s == "openid") {
+        return Err(Error::Discovery {
+            issuer: issuer.to_string(),
+            detail: format!(
+                "the provider signs id_tokens with {}, none of which Latchkey verifies ({})",
+                advertised.join(", "),
+                idtoken::SUPPORTED_ALGORITHMS.join(", ")
+            ),
+        });
+    }
+    Ok(supported)
+}
+
+/// A profile that asks for `openid` must have the issuer's keys to verify id_tokens with.
+fn require_keys_for_openid(profile: &Profile) -> Result<()> {
+    if profile.wants_openid() && (profile.jwks_uri.is_none() || profile.issuer.is_none()) {
+        return Err(Error::InvalidInput(format!(
+            "profile `{}` asks for the `openid` scope, but without an issuer and its jwks_uri Latchkey cannot verify id_tokens. Add the profile with --issuer (its discovery document lists the keys), or leave out `openid`",
+            profile.name
+        )));
+    }
+    Ok(())
 }
 
 fn secret_key(profile: &str) -> String {

@@ -58,48 +58,85 @@ pub enum Endpoint {
     Revocation,
 }
 
+/// Connect and total timeouts of every request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub total: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: CONNECT_TIMEOUT,
+            total: TOTAL_TIMEOUT,
+        }
+    }
+}
+
+/// A JSON document and how long the server lets it be cached (`Cache-Control: max-age`;
+/// `Some(0)` for `no-store`/`no-cache`).
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub value: Value,
+    pub max_age: Option<u64>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Http {
     client: reqwest::Client,
+    timeouts: Timeouts,
 }
 
 impl Http {
     /// A client for https endpoints (`tls`), or one for plain-http loopback endpoints that
     /// skips loading the TLS roots and so cannot talk to https at all.
     pub fn new(tls: bool) -> Result<Self, Error> {
+        Self::with_timeouts(tls, Timeouts::default())
+    }
+
+    pub fn with_timeouts(tls: bool, timeouts: Timeouts) -> Result<Self, Error> {
         let client = reqwest::Client::builder()
             .tls_built_in_root_certs(tls)
             .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(TOTAL_TIMEOUT)
+            .connect_timeout(timeouts.connect)
+            .timeout(timeouts.total)
             .user_agent(concat!("latchkey/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Error::Network {
                 context: "cannot set up HTTPS".into(),
                 detail: error_chain(&e),
             })?;
-        Ok(Http { client })
+        Ok(Http { client, timeouts })
     }
 
     /// GET a JSON document (discovery, JWKS). `Ok(None)` on 404/410 so callers can try the next
     /// well-known location.
     pub async fn get_json(&self, url: &url::Url) -> Result<Option<Value>, HttpError> {
+        Ok(self.get_document(url).await?.map(|d| d.value))
+    }
+
+    /// [`Http::get_json`] with the caching lifetime the server gave.
+    pub async fn get_document(&self, url: &url::Url) -> Result<Option<Document>, HttpError> {
         let response = self
             .client
             .get(url.as_str())
             .header(header::ACCEPT, "application/json")
             .send()
             .await
-            .map_err(transport)?;
+            .map_err(|e| self.transport(e))?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = read_body(response).await?;
+        let body = self.read_body(response).await?;
         if status == StatusCode::NOT_FOUND || status == StatusCode::GONE {
             return Ok(None);
         }
         check_redirect(status, &headers)?;
         match serde_json::from_slice::<Value>(&body) {
-            Ok(value) if status.is_success() => Ok(Some(value)),
+            Ok(value) if status.is_success() => Ok(Some(Document {
+                value,
+                max_age: max_age(&headers),
+            })),
             _ => Err(unexpected(status, &headers, &body)),
         }
     }
@@ -119,29 +156,55 @@ impl Http {
             .body(body)
             .send()
             .await
-            .map_err(transport)?;
+            .map_err(|e| self.transport(e))?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = read_body(response).await?;
+        let body = self.read_body(response).await?;
         normalize(status, &headers, &body, endpoint)
+    }
+
+    async fn read_body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, HttpError> {
+        if response
+            .content_length()
+            .is_some_and(|n| n > MAX_BODY as u64)
+        {
+            return Err(HttpError::TooLarge(MAX_BODY));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.transport(e))? {
+            if body.len() + chunk.len() > MAX_BODY {
+                return Err(HttpError::TooLarge(MAX_BODY));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+
+    fn transport(&self, e: reqwest::Error) -> HttpError {
+        if e.is_timeout() {
+            HttpError::Timeout(self.timeouts.total.as_secs_f64().ceil() as u64)
+        } else {
+            HttpError::Transport(error_chain(&e.without_url()))
+        }
     }
 }
 
-async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, HttpError> {
-    if response
-        .content_length()
-        .is_some_and(|n| n > MAX_BODY as u64)
-    {
-        return Err(HttpError::TooLarge(MAX_BODY));
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(transport)? {
-        if body.len() + chunk.len() > MAX_BODY {
-            return Err(HttpError::TooLarge(MAX_BODY));
+/// `Cache-Control: max-age` in seconds; `no-store`/`no-cache` count as 0.
+fn max_age(headers: &HeaderMap) -> Option<u64> {
+    let mut found = None;
+    for value in headers.get_all(header::CACHE_CONTROL) {
+        let Ok(value) = value.to_str() else { continue };
+        for directive in value.split(',') {
+            let directive = directive.trim().to_ascii_lowercase();
+            if directive == "no-store" || directive == "no-cache" {
+                return Some(0);
+            }
+            if let Some(n) = directive.strip_prefix("max-age=") {
+                found = n.trim_matches('"').parse::<u64>().ok().or(found);
+            }
         }
-        body.extend_from_slice(&chunk);
     }
-    Ok(body)
+    found
 }
 
 fn check_redirect(status: StatusCode, headers: &HeaderMap) -> Result<(), HttpError> {
@@ -166,7 +229,7 @@ fn check_redirect(status: StatusCode, headers: &HeaderMap) -> Result<(), HttpErr
 /// - `expires_in` as a numeric string becomes a number; a missing `token_type` becomes `Bearer`;
 /// - anything that is neither a token nor an OAuth error is reported with its HTTP status and a
 ///   redacted excerpt of the body, instead of a parser message.
-fn normalize(
+pub fn normalize(
     status: StatusCode,
     headers: &HeaderMap,
     body: &[u8],
@@ -294,14 +357,6 @@ pub fn excerpt(body: &[u8]) -> String {
     format!("`{collapsed}`")
 }
 
-fn transport(e: reqwest::Error) -> HttpError {
-    if e.is_timeout() {
-        HttpError::Timeout(TOTAL_TIMEOUT.as_secs())
-    } else {
-        HttpError::Transport(error_chain(&e.without_url()))
-    }
-}
-
 /// reqwest's own message is terse ("error sending request"); the cause is further down.
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut parts = vec![e.to_string()];
@@ -427,6 +482,19 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.status(), StatusCode::OK);
+    }
+
+    #[test]
+    fn cache_control_max_age_is_read() {
+        let cc = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_str(v).unwrap());
+            max_age(&h)
+        };
+        assert_eq!(cc("public, max-age=3600, must-revalidate"), Some(3600));
+        assert_eq!(cc("no-store"), Some(0));
+        assert_eq!(cc("max-age=soon"), None);
+        assert_eq!(max_age(&HeaderMap::new()), None);
     }
 
     #[test]

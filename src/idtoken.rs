@@ -1,18 +1,32 @@
-//! id_token claim checks (OpenID Connect Core §3.1.3.7). The token comes straight from the token
-//! endpoint over TLS, which §3.1.3.7 item 6 accepts in place of a signature check for the code
-//! flow; the claims are still checked so a token minted for another client, another issuer or
-//! another sign-in is refused.
+//! id_token verification (OpenID Connect Core §3.1.3.7): the signature against the issuer's
+//! published keys (JWKS) with an allow-list of algorithms, then the claims. The token header
+//! never chooses how it is verified: its `alg` must be on the profile's list, and only keys of
+//! the matching type from the issuer's JWKS are tried. Signatures are checked by `jsonwebtoken`.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::jwks::KeySet;
 use crate::profile::Profile;
 
-/// Allowed clock difference between Latchkey and the provider.
+/// Default allowed clock difference between Latchkey and the provider.
 pub const LEEWAY_SECONDS: i64 = 120;
+/// A profile may widen the leeway up to this; more would make `exp` meaningless.
+pub const MAX_LEEWAY_SECONDS: u64 = 600;
+
+/// The algorithms Latchkey verifies. No `HS*`: a shared-secret MAC proves nothing about the
+/// issuer, and accepting it is how tokens "signed" with the public key get through.
+pub const SUPPORTED_ALGORITHMS: &[&str] = &[
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
+];
+
+/// OpenID Connect's default when discovery does not say (Discovery §3: RS256 must be supported).
+pub const DEFAULT_ALGORITHM: &str = "RS256";
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Claims {
@@ -27,6 +41,9 @@ pub struct Claims {
     pub nonce: Option<String>,
     #[serde(default)]
     pub azp: Option<String>,
+    /// Entra's tenant id, for its templated multi-tenant issuer.
+    #[serde(default)]
+    pub tid: Option<String>,
     #[serde(default)]
     pub email: Option<String>,
     #[serde(default)]
@@ -47,6 +64,7 @@ fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D:
 }
 
 /// What the check compares against.
+#[derive(Debug, Clone, Copy)]
 pub enum Expect<'a> {
     /// A fresh sign-in: the nonce sent must come back.
     SignIn { nonce: &'a str },
@@ -54,93 +72,360 @@ pub enum Expect<'a> {
     Refresh { subject: Option<&'a str> },
 }
 
-/// Reads the claims of a compact JWT without judging them.
-pub fn decode(jwt: &str) -> std::result::Result<Claims, String> {
-    let mut parts = jwt.split('.');
-    let (Some(_header), Some(payload), Some(_sig), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err("it is not a compact JWT (three dot-separated parts)".into());
+/// The parts of the JOSE header that decide how a token is verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    pub alg: String,
+    pub kid: Option<String>,
+}
+
+/// Why verification against a key set failed. `UnknownKey` is the one case worth fetching the
+/// JWKS again for (the provider rotated its keys).
+#[derive(Debug)]
+pub enum Rejection {
+    UnknownKey(String),
+    Invalid(String),
+}
+
+impl Rejection {
+    pub fn into_error(self, profile: &Profile) -> Error {
+        let detail = match self {
+            Rejection::UnknownKey(d) | Rejection::Invalid(d) => d,
+        };
+        Error::IdToken {
+            profile: profile.name.clone(),
+            detail,
+        }
+    }
+}
+
+/// Reads the JOSE header of a compact JWS without judging it.
+pub fn header(jwt: &str) -> std::result::Result<Header, String> {
+    let (head, _) = split(jwt)?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(head)
+        .map_err(|_| "its header is not base64url".to_string())?;
+    let value: Value =
+        serde_json::from_slice(&bytes).map_err(|_| "its header is not JSON".to_string())?;
+    let alg = match value.get("alg") {
+        Some(Value::String(alg)) => alg.clone(),
+        _ => return Err("its header names no algorithm (`alg`)".into()),
     };
+    if value.get("crit").is_some() {
+        // RFC 7515 §4.1.11: extensions we do not implement must make the token invalid.
+        return Err(
+            "its header has critical extensions (`crit`) Latchkey does not implement".into(),
+        );
+    }
+    let kid = match value.get("kid") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(kid)) => Some(kid.clone()),
+        Some(_) => return Err("its header's `kid` is not a string".into()),
+    };
+    Ok(Header { alg, kid })
+}
+
+fn split(jwt: &str) -> std::result::Result<(&str, &str), String> {
+    let mut parts = jwt.split('.');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(h), Some(p), Some(_), None) if !h.is_empty() && !p.is_empty() => Ok((h, p)),
+        _ => Err("it is not a compact JWS (three dot-separated parts)".into()),
+    }
+}
+
+/// Reads the claims of a compact JWT without judging them (for display and for fuzzing; never
+/// for trusting: see [`verify`]).
+pub fn decode(jwt: &str) -> std::result::Result<Claims, String> {
+    let (_, payload) = split(jwt)?;
     let bytes = URL_SAFE_NO_PAD
         .decode(payload.trim_end_matches('='))
         .map_err(|_| "its payload is not base64url".to_string())?;
     let value: Value =
         serde_json::from_slice(&bytes).map_err(|_| "its payload is not JSON".to_string())?;
+    claims(value)
+}
+
+fn claims(value: Value) -> std::result::Result<Claims, String> {
     serde_json::from_value(value).map_err(|e| format!("its claims are incomplete: {e}"))
 }
 
-pub fn check(profile: &Profile, jwt: &str, expect: Expect<'_>, now: i64) -> Result<Claims> {
-    let fail = |detail: String| Error::IdToken {
-        profile: profile.name.clone(),
-        detail,
+/// The algorithms a profile accepts: what discovery advertised (RS256 when it said nothing),
+/// narrowed to what Latchkey supports.
+pub fn allowed_algorithms(profile: &Profile) -> Vec<String> {
+    let advertised: &[String] = &profile.id_token_signing_alg_values_supported;
+    if advertised.is_empty() {
+        return vec![DEFAULT_ALGORITHM.to_string()];
+    }
+    advertised
+        .iter()
+        .filter(|a| SUPPORTED_ALGORITHMS.contains(&a.as_str()))
+        .cloned()
+        .collect()
+}
+
+fn algorithm(name: &str) -> Option<Algorithm> {
+    Some(match name {
+        "RS256" => Algorithm::RS256,
+        "RS384" => Algorithm::RS384,
+        "RS512" => Algorithm::RS512,
+        "PS256" => Algorithm::PS256,
+        "PS384" => Algorithm::PS384,
+        "PS512" => Algorithm::PS512,
+        "ES256" => Algorithm::ES256,
+        "ES384" => Algorithm::ES384,
+        "EdDSA" => Algorithm::EdDSA,
+        _ => return None,
+    })
+}
+
+/// Whether a JWK can verify `alg`: the key type and curve must fit, and a key that names its
+/// own algorithm must name this one.
+fn key_fits(jwk: &Jwk, alg: Algorithm) -> bool {
+    let type_fits = match (&jwk.algorithm, alg) {
+        (
+            AlgorithmParameters::RSA(_),
+            Algorithm::RS256
+            | Algorithm::RS384
+            | Algorithm::RS512
+            | Algorithm::PS256
+            | Algorithm::PS384
+            | Algorithm::PS512,
+        ) => true,
+        (AlgorithmParameters::EllipticCurve(p), Algorithm::ES256) => p.curve == EllipticCurve::P256,
+        (AlgorithmParameters::EllipticCurve(p), Algorithm::ES384) => p.curve == EllipticCurve::P384,
+        (AlgorithmParameters::OctetKeyPair(p), Algorithm::EdDSA) => {
+            p.curve == EllipticCurve::Ed25519
+        }
+        _ => false,
     };
-    let claims = decode(jwt).map_err(fail)?;
-    if let Some(issuer) = &profile.issuer
-        && claims.iss != *issuer
-    {
-        return Err(fail(format!(
-            "its issuer is {:?}, expected {issuer:?}",
+    type_fits
+        && jwk
+            .common
+            .key_algorithm
+            .is_none_or(|k| k == jsonwebtoken::jwk::KeyAlgorithm::from(alg))
+}
+
+/// Checks the header against the profile's algorithms before any key is looked at, so `none`
+/// and `HS256` are refused without a network request.
+pub fn check_header(
+    profile: &Profile,
+    jwt: &str,
+) -> std::result::Result<(Header, Algorithm), Rejection> {
+    let header = header(jwt).map_err(Rejection::Invalid)?;
+    let allowed = allowed_algorithms(profile);
+    match algorithm(&header.alg) {
+        Some(alg) if allowed.contains(&header.alg) => Ok((header, alg)),
+        _ => {
+            let why = if header.alg == "none" {
+                " (an unsigned token)"
+            } else if header.alg.starts_with("HS") {
+                " (a shared-secret MAC, not the issuer's signature)"
+            } else {
+                ""
+            };
+            let hint = if profile.id_token_signing_alg_values_supported.is_empty() {
+                ". If the provider really signs with it, add the profile again so discovery records its algorithms"
+            } else {
+                ""
+            };
+            Err(Rejection::Invalid(format!(
+                "it is signed with `{}`{why}, and profile `{}` accepts only {}{hint}",
+                header.alg,
+                profile.name,
+                if allowed.is_empty() {
+                    "algorithms Latchkey does not support".to_string()
+                } else {
+                    allowed.join(", ")
+                }
+            )))
+        }
+    }
+}
+
+/// Verifies the signature of `jwt` with the issuer's keys and returns its claims, unjudged.
+pub fn verify_signature(
+    profile: &Profile,
+    jwt: &str,
+    keys: &KeySet,
+) -> std::result::Result<Value, Rejection> {
+    let (header, alg) = check_header(profile, jwt)?;
+    let candidates: Vec<&Jwk> = keys
+        .keys()
+        .iter()
+        .filter(|k| header.kid.is_none() || k.common.key_id == header.kid)
+        .filter(|k| key_fits(k, alg))
+        .collect();
+    if candidates.is_empty() {
+        return Err(Rejection::UnknownKey(match &header.kid {
+            Some(kid) => format!(
+                "the issuer's key set has no {} key with id {kid:?}",
+                header.alg
+            ),
+            None => format!("the issuer's key set has no {} key", header.alg),
+        }));
+    }
+    let mut validation = Validation::new(alg);
+    // Claims are checked by `check_claims`, with Latchkey's own messages and leeway.
+    validation.required_spec_claims.clear();
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    for jwk in candidates {
+        let Ok(key) = DecodingKey::from_jwk(jwk) else {
+            continue;
+        };
+        if let Ok(data) = jsonwebtoken::decode::<Value>(jwt, &key, &validation) {
+            return Ok(data.claims);
+        }
+    }
+    Err(Rejection::Invalid(format!(
+        "its {} signature does not verify with the issuer's key{}",
+        header.alg,
+        header
+            .kid
+            .as_deref()
+            .map(|k| format!(" {k:?}"))
+            .unwrap_or_default()
+    )))
+}
+
+/// Signature, then claims.
+pub fn verify(
+    profile: &Profile,
+    jwt: &str,
+    keys: &KeySet,
+    expect: Expect<'_>,
+    now: i64,
+) -> std::result::Result<Claims, Rejection> {
+    let value = verify_signature(profile, jwt, keys)?;
+    let claims = claims(value).map_err(Rejection::Invalid)?;
+    check_claims(profile, &claims, expect, now).map_err(Rejection::Invalid)?;
+    Ok(claims)
+}
+
+/// Whether `got` is the issuer `expected`. Entra's multi-tenant discovery documents name the
+/// template `https://login.microsoftonline.com/{tenantid}/v2.0`: a token matches it when the
+/// template with its own tenant id (`tid`, when given) filled in is exactly its issuer.
+pub fn issuer_matches(expected: &str, got: &str, tid: Option<&str>) -> bool {
+    if expected == got {
+        return true;
+    }
+    const TEMPLATE: &str = "{tenantid}";
+    let Some((before, after)) = expected.split_once(TEMPLATE) else {
+        return false;
+    };
+    let Some(tenant) = got
+        .strip_prefix(before)
+        .and_then(|rest| rest.strip_suffix(after))
+    else {
+        return false;
+    };
+    let plausible = !tenant.is_empty()
+        && tenant.len() <= 64
+        && tenant
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+    plausible && tid.is_none_or(|t| t == tenant)
+}
+
+/// The claim checks of OpenID Connect Core §3.1.3.7, after the signature.
+pub fn check_claims(
+    profile: &Profile,
+    claims: &Claims,
+    expect: Expect<'_>,
+    now: i64,
+) -> std::result::Result<(), String> {
+    let leeway = profile.leeway_seconds();
+    let Some(issuer) = &profile.issuer else {
+        return Err(format!(
+            "profile `{}` has no issuer to compare the token's `iss` with; add it again with --issuer",
+            profile.name
+        ));
+    };
+    let templated = issuer.contains("{tenantid}");
+    if templated && claims.tid.is_none() {
+        return Err(format!(
+            "its issuer {:?} cannot be matched to the template {issuer:?} without a `tid` claim",
             claims.iss
-        )));
-    }
-    if !claims.aud.contains(&profile.client_id) {
-        return Err(fail(format!(
-            "its audience {:?} does not include this client ({})",
-            claims.aud, profile.client_id
-        )));
-    }
-    if claims.aud.len() > 1 && claims.azp.as_deref() != Some(profile.client_id.as_str()) {
-        return Err(fail(
-            "it has several audiences and its `azp` is not this client".into(),
         ));
     }
-    if claims.exp + LEEWAY_SECONDS <= now {
-        return Err(fail(format!(
-            "it expired {} s ago; check the clock of this computer",
-            now - claims.exp
-        )));
+    if !issuer_matches(issuer, &claims.iss, claims.tid.as_deref()) {
+        return Err(format!(
+            "its issuer is {:?}, expected {issuer:?}",
+            claims.iss
+        ));
     }
-    if claims.iat.is_some_and(|iat| iat > now + LEEWAY_SECONDS) {
-        return Err(fail(
-            "it was issued in the future; check the clock of this computer".into(),
+    if !claims.aud.contains(&profile.client_id) {
+        return Err(format!(
+            "its audience {:?} does not include this client ({})",
+            claims.aud, profile.client_id
+        ));
+    }
+    // §3.1.3.7 items 4 and 5: with several audiences `azp` must be us; when present, always.
+    if (claims.aud.len() > 1 || claims.azp.is_some())
+        && claims.azp.as_deref() != Some(profile.client_id.as_str())
+    {
+        return Err("its authorized party (`azp`) is not this client".into());
+    }
+    if claims.exp.saturating_add(leeway) <= now {
+        return Err(format!(
+            "it expired {} s ago (leeway {leeway} s); check the clock of this computer",
+            now.saturating_sub(claims.exp)
+        ));
+    }
+    if claims
+        .iat
+        .is_some_and(|iat| iat > now.saturating_add(leeway))
+    {
+        return Err(format!(
+            "it was issued {} s in the future (leeway {leeway} s); check the clock of this computer",
+            claims.iat.unwrap_or(now).saturating_sub(now)
         ));
     }
     match expect {
-        Expect::SignIn { nonce } => {
-            if claims.nonce.as_deref() != Some(nonce) {
-                return Err(fail(
+        Expect::SignIn { nonce } => match claims.nonce.as_deref() {
+            Some(got) if got == nonce => {}
+            Some(_) => {
+                return Err(
                     "its nonce does not match the one this sign-in sent (a replayed or injected token)"
                         .into(),
-                ));
+                );
             }
-        }
+            None => {
+                return Err(
+                    "it carries no nonce although this sign-in sent one (a replayed or injected token)"
+                        .into(),
+                );
+            }
+        },
         Expect::Refresh { subject } => {
             if let Some(subject) = subject
                 && claims.sub != subject
             {
-                return Err(fail(format!(
+                return Err(format!(
                     "its subject changed from {subject:?} to {:?}",
                     claims.sub
-                )));
+                ));
             }
         }
     }
-    Ok(claims)
+    Ok(())
+}
+
+/// The error for an id_token that arrived for a profile that cannot verify one.
+pub fn cannot_verify(profile: &Profile) -> Error {
+    Error::IdToken {
+        profile: profile.name.clone(),
+        detail: format!(
+            "profile `{}` asks for `openid` but has no jwks_uri to verify id_tokens with. Add the profile again with --issuer so discovery finds the provider's keys, or remove `openid` from its scopes",
+            profile.name
+        ),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn jwt(claims: Value) -> String {
-        let enc = |v: &Value| URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap());
-        format!(
-            "{}.{}.sig",
-            enc(&serde_json::json!({"alg":"RS256"})),
-            enc(&claims)
-        )
-    }
 
     fn profile() -> Profile {
         Profile {
@@ -157,6 +442,8 @@ mod tests {
             redirect: Default::default(),
             redirect_uri: None,
             authorization_response_iss_parameter_supported: false,
+            id_token_signing_alg_values_supported: vec![],
+            id_token_leeway_seconds: None,
         }
     }
 
@@ -164,70 +451,126 @@ mod tests {
         serde_json::json!({"iss":"https://issuer.example","sub":"u1","aud":"client","exp":2000,"iat":1000,"nonce":"n1","email":"a@b"})
     }
 
-    fn check_with(mut claims: Value, key: &str, value: Value) -> Result<Claims> {
-        claims[key] = value;
-        check(
+    fn check_with(key: &str, value: Value) -> std::result::Result<(), String> {
+        let mut c = good();
+        c[key] = value;
+        if c[key].is_null() {
+            c.as_object_mut().unwrap().remove(key);
+        }
+        check_claims(
             &profile(),
-            &jwt(claims),
+            &claims(c).map_err(|e| e.to_string())?,
             Expect::SignIn { nonce: "n1" },
             1500,
         )
     }
 
     #[test]
-    fn a_good_token_passes() {
-        let c = check(
-            &profile(),
-            &jwt(good()),
-            Expect::SignIn { nonce: "n1" },
-            1500,
-        )
-        .unwrap();
-        assert_eq!(c.email.as_deref(), Some("a@b"));
+    fn good_claims_pass() {
+        assert_eq!(check_with("email", "x@y".into()), Ok(()));
     }
 
     #[test]
-    fn each_defect_is_refused() {
+    fn each_claim_defect_is_refused() {
         for (key, value, needle) in [
             ("iss", serde_json::json!("https://evil"), "issuer"),
             ("aud", serde_json::json!("other"), "audience"),
             ("aud", serde_json::json!(["client", "other"]), "azp"),
+            ("azp", serde_json::json!("other"), "azp"),
             ("exp", serde_json::json!(1000), "expired"),
             ("iat", serde_json::json!(9999), "future"),
-            ("nonce", serde_json::json!("n2"), "nonce"),
-            ("nonce", Value::Null, "nonce"),
+            ("nonce", serde_json::json!("n2"), "nonce does not match"),
+            ("nonce", Value::Null, "no nonce"),
+            ("exp", serde_json::json!("never"), "incomplete"),
         ] {
-            let err = check_with(good(), key, value).unwrap_err().to_string();
+            let err = check_with(key, value).unwrap_err();
             assert!(err.contains(needle), "{key}: {err}");
         }
-        assert!(check(&profile(), "abc", Expect::SignIn { nonce: "n1" }, 0).is_err());
+    }
+
+    #[test]
+    fn the_leeway_is_two_minutes_by_default_and_per_profile() {
+        // exp 2000: accepted until now = 2119, refused from 2120.
+        let c = claims(good()).unwrap();
+        let nonce = Expect::SignIn { nonce: "n1" };
+        assert!(check_claims(&profile(), &c, nonce, 2119).is_ok());
+        assert!(check_claims(&profile(), &c, nonce, 2120).is_err());
+        // iat 1000: accepted from now = 880, refused at 879.
+        assert!(check_claims(&profile(), &c, nonce, 880).is_ok());
+        assert!(check_claims(&profile(), &c, nonce, 879).is_err());
+        let mut wide = profile();
+        wide.id_token_leeway_seconds = Some(300);
+        assert!(check_claims(&wide, &c, nonce, 2299).is_ok());
+        assert!(check_claims(&wide, &c, nonce, 2300).is_err());
     }
 
     #[test]
     fn refreshed_tokens_may_drop_the_nonce_but_not_change_subject() {
-        let mut claims = good();
-        claims.as_object_mut().unwrap().remove("nonce");
-        let token = jwt(claims);
+        let mut c = good();
+        c.as_object_mut().unwrap().remove("nonce");
+        let c = claims(c).unwrap();
+        let refresh = |s| Expect::Refresh { subject: Some(s) };
+        assert!(check_claims(&profile(), &c, refresh("u1"), 1500).is_ok());
+        let err = check_claims(&profile(), &c, refresh("u2"), 1500).unwrap_err();
+        assert!(err.contains("subject"), "{err}");
+    }
+
+    #[test]
+    fn entra_templated_issuers_match_only_their_own_tenant() {
+        let t = "https://login.microsoftonline.com/{tenantid}/v2.0";
+        let tid = "9188040d-6c67-4c5b-b112-36a304b66dad";
+        let iss = format!("https://login.microsoftonline.com/{tid}/v2.0");
+        assert!(issuer_matches(t, &iss, Some(tid)));
+        assert!(!issuer_matches(t, &iss, Some("other-tenant")));
+        assert!(!issuer_matches(t, "https://evil.example/x/v2.0", Some("x")));
+        assert!(!issuer_matches(
+            t,
+            "https://login.microsoftonline.com/a/b/v2.0",
+            None
+        ));
+        assert!(!issuer_matches(
+            "https://a.example",
+            "https://a.example/",
+            None
+        ));
+        let mut p = profile();
+        p.issuer = Some(t.into());
+        let mut c = good();
+        c["iss"] = iss.clone().into();
+        let nonce = Expect::SignIn { nonce: "n1" };
+        let no_tid = claims(c.clone()).unwrap();
         assert!(
-            check(
-                &profile(),
-                &token,
-                Expect::Refresh {
-                    subject: Some("u1")
-                },
-                1500
-            )
-            .is_ok()
+            check_claims(&p, &no_tid, nonce, 1500)
+                .unwrap_err()
+                .contains("tid")
         );
-        let err = check(
-            &profile(),
-            &token,
-            Expect::Refresh {
-                subject: Some("u2"),
-            },
-            1500,
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("subject"));
+        c["tid"] = tid.into();
+        assert!(check_claims(&p, &claims(c).unwrap(), nonce, 1500).is_ok());
+    }
+
+    #[test]
+    fn headers_choose_nothing() {
+        let enc = |v: Value| URL_SAFE_NO_PAD.encode(serde_json::to_vec(&v).unwrap());
+        let token = |h: Value| format!("{}.{}.sig", enc(h), enc(good()));
+        let p = profile();
+        for (h, needle) in [
+            (serde_json::json!({"alg":"none"}), "unsigned"),
+            (serde_json::json!({"alg":"HS256"}), "shared-secret"),
+            (serde_json::json!({"alg":"ES256"}), "accepts only RS256"),
+            (serde_json::json!({"typ":"JWT"}), "no algorithm"),
+            (serde_json::json!({"alg":"RS256","crit":["x"]}), "crit"),
+        ] {
+            let err = match check_header(&p, &token(h.clone())) {
+                Err(Rejection::Invalid(e)) => e,
+                other => panic!("{h}: {other:?}"),
+            };
+            assert!(err.contains(needle), "{h}: {err}");
+        }
+        // A hand-edited profile cannot opt into HS256.
+        let mut hs = profile();
+        hs.id_token_signing_alg_values_supported = vec!["HS256".into(), "ES256".into()];
+        assert_eq!(allowed_algorithms(&hs), ["ES256"]);
+        assert!(check_header(&hs, &token(serde_json::json!({"alg":"HS256"}))).is_err());
+        assert!(check_header(&p, "abc").is_err());
     }
 }

@@ -11,6 +11,7 @@ pub mod engine;
 pub mod error;
 pub mod http;
 pub mod idtoken;
+pub mod jwks;
 pub mod keychain;
 pub mod oauth;
 pub mod paths;

@@ -84,11 +84,23 @@ pub struct Profile {
     /// The provider sends RFC 9207 `iss` in authorization responses (from discovery).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub authorization_response_iss_parameter_supported: bool,
+    /// The id_token signature algorithms accepted (discovery's
+    /// `id_token_signing_alg_values_supported` that Latchkey supports); empty means RS256.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub id_token_signing_alg_values_supported: Vec<String>,
+    /// Clock-skew leeway for id_token `exp` and `iat`, in seconds (default 120, at most 600).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_leeway_seconds: Option<u64>,
 }
 
 impl Profile {
     pub fn wants_openid(&self) -> bool {
         self.scopes.iter().any(|s| s == "openid")
+    }
+
+    pub fn leeway_seconds(&self) -> i64 {
+        self.id_token_leeway_seconds
+            .map_or(crate::idtoken::LEEWAY_SECONDS, |s| s as i64)
     }
 
     /// Checks what a hand edit of `profiles.toml` could have broken.
@@ -113,6 +125,16 @@ impl Profile {
         }
         if let Some(uri) = &self.redirect_uri {
             validate_redirect_uri(uri, self.redirect)?;
+        }
+        if self
+            .id_token_leeway_seconds
+            .is_some_and(|s| s > crate::idtoken::MAX_LEEWAY_SECONDS)
+        {
+            return Err(Error::InvalidInput(format!(
+                "profile `{}` has id_token_leeway_seconds above {}; a wider leeway would make token expiry meaningless",
+                self.name,
+                crate::idtoken::MAX_LEEWAY_SECONDS
+            )));
         }
         Ok(())
     }

@@ -1,0 +1,17 @@
+//! JWKS documents: parsing, and verifying a fixed token with whatever keys came out.
+#![no_main]
+
+use latchkey::{idtoken, jwks};
+use libfuzzer_sys::fuzz_target;
+
+mod common;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(keys) = jwks::parse_bytes(data) else {
+        return;
+    };
+    assert!(!keys.keys().is_empty() && keys.keys().len() <= jwks::MAX_KEYS);
+    let profile = common::profile();
+    // Any outcome but a panic; a forged key set may only verify tokens its own keys signed.
+    let _ = idtoken::verify_signature(&profile, common::TOKEN, &keys);
+});

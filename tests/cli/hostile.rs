@@ -1,0 +1,468 @@
+//! Sign-ins against a provider that misbehaves on purpose (`fakeas`): every id_token defect,
+//! every authorization-response defect and the hostile-server cases fail with a clear error,
+//! store nothing, and the authorization-response defects never reach the token endpoint.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use latchkey::account::account_key;
+use latchkey::config::Config;
+use latchkey::keychain::Keychain;
+use latchkey::{AuthorizationResponse, Endpoints, Error, Latchkey, NewProfile, RedirectMode};
+
+use crate::fakeas::{EMAIL, FakeAs, Options};
+use crate::util::*;
+
+static PROFILES: AtomicUsize = AtomicUsize::new(0);
+
+/// Adds a profile for `client` and returns its name, unique in the test run: the Secret
+/// Service is shared by all tests, and keychain entries are named after profiles.
+fn add(env: &Env, server: &FakeAs, client: &str, scope: &str) -> String {
+    let name = format!("{client}-{}", PROFILES.fetch_add(1, Ordering::SeqCst));
+    env.run(&[
+        "profile",
+        "add",
+        &name,
+        "--issuer",
+        &server.issuer,
+        "--client-id",
+        client,
+        "--scope",
+        scope,
+    ])
+    .success();
+    name
+}
+
+const OIDC: &str = "openid email offline_access";
+
+/// No account in `latchkey accounts --json`, no tokens in the keychain under any label the
+/// sign-in could have used.
+#[track_caller]
+fn assert_nothing_stored(env: &Env, profile: &str) {
+    assert!(env.accounts().is_empty(), "{:?}", env.accounts());
+    for label in [EMAIL, "eve", "default"] {
+        let stored = block_on(Keychain::default().get(&account_key(profile, label))).unwrap();
+        assert!(stored.is_none(), "tokens stored for {profile}/{label}");
+    }
+}
+
+/// Signs in with the client that has the defect; the sign-in must fail with `code` and every
+/// needle, and store nothing.
+#[track_caller]
+fn sign_in_fails(client: &str, code: i32, needles: &[&str]) -> (FakeAs, Env, Run) {
+    let server = FakeAs::start();
+    let env = Env::new();
+    let name = add(&env, &server, client, OIDC);
+    let out = env.login(&name);
+    out.fails_with(code, needles);
+    assert!(
+        out.stderr.contains(&name),
+        "names the profile: {}",
+        out.stderr
+    );
+    assert_nothing_stored(&env, &name);
+    (server, env, out)
+}
+
+// ----- the well-behaved path of the fake provider (the checks below are not vacuous)
+
+#[test]
+fn a_well_behaved_provider_signs_in_with_rs256_and_es256() {
+    let server = FakeAs::start();
+    let env = Env::new();
+    let good = add(&env, &server, "good", OIDC);
+    let es256 = add(&env, &server, "good-es256", OIDC);
+    env.login(&good).success();
+    env.login(&es256).success();
+    let accounts = env.accounts();
+    assert_eq!(accounts.len(), 2, "{accounts:?}");
+    assert_eq!(accounts[0]["account"], format!("{good}/{EMAIL}"));
+    assert!(stored_tokens(&env, &good).id_token.is_some());
+    // Discovery's algorithms, less HS256, are the profile's allow-list.
+    let profile = Config::new(env.config_dir()).profile(&good).unwrap();
+    assert_eq!(
+        profile.id_token_signing_alg_values_supported,
+        ["RS256", "ES256"]
+    );
+    // One JWKS fetch, then the cache (the server allows an hour).
+    assert_eq!(server.hits("/jwks"), 1);
+    assert_eq!(server.hits("/token"), 2);
+    // A refresh: same checks, the nonce is missing from the refreshed id_token (allowed).
+    env.run(&["refresh", &good]).success();
+    assert_eq!(server.hits("/token"), 3);
+    assert_eq!(server.hits("/jwks"), 1);
+}
+
+// ----- id_token defects: the token endpoint answered, the token is refused
+
+#[test]
+fn an_id_token_with_a_bad_signature_is_refused() {
+    sign_in_fails(
+        "bad-signature",
+        5,
+        &["id_token", "RS256 signature does not verify", "key-a"],
+    );
+}
+
+#[test]
+fn an_unsigned_id_token_alg_none_is_refused() {
+    sign_in_fails("alg-none", 5, &["id_token", "`none`", "unsigned"]);
+}
+
+#[test]
+fn an_id_token_hs256_signed_with_the_public_key_is_refused() {
+    sign_in_fails(
+        "hs256-public-key",
+        5,
+        &["id_token", "`HS256`", "accepts only RS256, ES256"],
+    );
+}
+
+#[test]
+fn an_id_token_for_another_audience_is_refused() {
+    sign_in_fails("wrong-aud", 5, &["id_token", "audience", "someone-else"]);
+}
+
+#[test]
+fn an_id_token_from_another_issuer_is_refused() {
+    sign_in_fails(
+        "wrong-iss",
+        5,
+        &["id_token", r#"its issuer is "https://evil.example""#],
+    );
+}
+
+#[test]
+fn an_expired_id_token_is_refused() {
+    sign_in_fails("expired", 5, &["id_token", "expired", "leeway 120 s"]);
+}
+
+#[test]
+fn an_id_token_issued_in_the_future_is_refused() {
+    sign_in_fails("future-iat", 5, &["id_token", "in the future"]);
+}
+
+#[test]
+fn an_id_token_with_another_nonce_is_refused() {
+    sign_in_fails("nonce-mismatch", 5, &["id_token", "nonce does not match"]);
+}
+
+#[test]
+fn an_id_token_without_the_nonce_is_refused() {
+    sign_in_fails("nonce-missing", 5, &["id_token", "carries no nonce"]);
+}
+
+#[test]
+fn an_id_token_with_an_unknown_key_id_is_refused_after_one_fetch() {
+    let (server, _env, _) = sign_in_fails(
+        "unknown-kid",
+        5,
+        &["id_token", r#"no RS256 key with id "key-b""#],
+    );
+    // A freshly fetched key set is not fetched again.
+    assert_eq!(server.hits("/jwks"), 1);
+}
+
+#[test]
+fn key_rotation_refetches_the_key_set_once_and_only_once() {
+    let server = FakeAs::start();
+    let env = Env::new();
+    let [good, unknown, rotated] =
+        ["good", "unknown-kid", "rotated"].map(|c| add(&env, &server, c, OIDC));
+    env.login(&good).success();
+    assert_eq!(server.hits("/jwks"), 1);
+    // An unknown kid against cached keys: one refetch, then a clear refusal (no loop).
+    env.login(&unknown).fails_with(5, &["id_token", "key-b"]);
+    assert_eq!(server.hits("/jwks"), 2);
+    // The provider publishes key B; the cache (fetched before) lacks it: one refetch, accepted.
+    server.rotate();
+    env.login(&rotated).success();
+    assert_eq!(server.hits("/jwks"), 3);
+    // Now cached.
+    env.login(&rotated).success();
+    assert_eq!(server.hits("/jwks"), 3);
+}
+
+#[test]
+fn an_algorithm_discovery_does_not_advertise_is_refused() {
+    let server = FakeAs::with(Options {
+        algs: vec!["RS256"],
+        ..Options::default()
+    });
+    let env = Env::new();
+    let name = add(&env, &server, "good-es256", OIDC);
+    env.login(&name)
+        .fails_with(5, &["id_token", "`ES256`", "accepts only RS256"]);
+    assert_nothing_stored(&env, &name);
+}
+
+// ----- authorization-response defects: refused before any token request
+
+#[track_caller]
+fn refused_before_the_token_endpoint(client: &str, code: i32, needles: &[&str]) {
+    let (server, _env, _) = sign_in_fails(client, code, needles);
+    assert_eq!(server.hits("/authorize"), 1, "the browser got there");
+    assert_eq!(server.hits("/token"), 0, "no token request for {client}");
+}
+
+#[test]
+fn an_authorization_response_from_another_issuer_is_refused() {
+    refused_before_the_token_endpoint(
+        "iss-wrong",
+        8,
+        &[
+            r#"comes from issuer "https://evil.example""#,
+            "nothing was stored",
+        ],
+    );
+}
+
+#[test]
+fn an_authorization_response_without_the_promised_iss_is_refused() {
+    refused_before_the_token_endpoint("iss-missing", 8, &["lacks the `iss` parameter", "RFC 9207"]);
+}
+
+#[test]
+fn an_authorization_response_without_state_is_refused() {
+    refused_before_the_token_endpoint("state-missing", 8, &["`state`", "nothing was stored"]);
+}
+
+#[test]
+fn an_error_response_is_reported_with_its_description_and_uri() {
+    refused_before_the_token_endpoint(
+        "error-response",
+        5,
+        &[
+            "access_denied",
+            "the user said no",
+            "https://as.example/help/denied",
+        ],
+    );
+}
+
+// ----- hostile or broken token endpoints
+
+#[test]
+fn a_redirect_at_the_token_endpoint_is_not_followed() {
+    let (server, _env, _) = sign_in_fails(
+        "token-redirect",
+        5,
+        &["HTTP 307", "does not follow redirects", "/token-elsewhere"],
+    );
+    assert_eq!(server.hits("/token-elsewhere"), 0);
+}
+
+#[test]
+fn a_20_mb_token_response_is_cut_off() {
+    sign_in_fails("huge-body", 5, &["exceeds 1048576 bytes"]);
+}
+
+#[test]
+fn an_html_500_is_reported_with_an_excerpt() {
+    sign_in_fails(
+        "html-500",
+        5,
+        &["HTTP 500", "text/html", "Internal Server Error"],
+    );
+}
+
+#[test]
+fn a_non_json_answer_is_reported_with_an_excerpt() {
+    sign_in_fails(
+        "not-json",
+        5,
+        &["HTTP 200", "text/plain", "welcome to the token endpoint"],
+    );
+}
+
+const SECRETISH: &str = "secret-access-token-0123456789abcdef";
+
+#[test]
+fn truncated_json_is_reported_without_the_token_in_it() {
+    let (_, _, out) = sign_in_fails("truncated", 5, &["HTTP 200", "[redacted]"]);
+    assert!(!out.stderr.contains(SECRETISH), "{}", out.stderr);
+}
+
+#[test]
+fn a_response_without_access_token_is_refused() {
+    let (_, _, out) = sign_in_fails("no-access-token", 5, &["access_token"]);
+    assert!(!out.stderr.contains(SECRETISH), "{}", out.stderr);
+}
+
+#[test]
+fn a_mac_token_is_refused() {
+    let (_, _, out) = sign_in_fails("mac", 5, &["`mac` token", "Bearer tokens only"]);
+    assert!(!out.stderr.contains(SECRETISH), "{}", out.stderr);
+}
+
+#[test]
+fn a_token_endpoint_that_never_answers_times_out() {
+    let server = FakeAs::start();
+    let env = Env::new();
+    // The product's 30 s would make a slow test; the engine takes a shorter one.
+    let engine = Latchkey::new(Config::new(env.config_dir()), Keychain::default())
+        .with_http_timeout(Duration::from_secs(2), Duration::from_secs(2));
+    block_on(engine.add_profile(
+        NewProfile {
+            name: "slow".into(),
+            client_id: "slow".into(),
+            endpoints: Endpoints::Issuer(server.issuer.clone()),
+            scopes: vec!["openid".into(), "email".into()],
+            auth_method: None,
+            redirect: RedirectMode::Loopback,
+            redirect_uri: None,
+        },
+        None,
+    ))
+    .unwrap();
+    let pending = engine
+        .begin_login("slow", None, "http://127.0.0.1:9/callback".parse().unwrap())
+        .unwrap();
+    // Play the browser: the authorization endpoint redirects straight back.
+    let client = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let answer = client
+        .get(pending.authorization_url.as_str())
+        .send()
+        .unwrap();
+    let location = answer.headers()["location"].to_str().unwrap().to_string();
+    let response = AuthorizationResponse::from_url(&location.parse().unwrap()).unwrap();
+    let started = Instant::now();
+    let err = block_on(engine.complete_login(pending, response)).unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert!(matches!(err, Error::Timeout { .. }), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("slow") && text.contains("no answer within 2 s"),
+        "{text}"
+    );
+    assert_eq!(server.hits("/token"), 1);
+    assert_nothing_stored(&env, "slow");
+}
+
+// ----- the key set and the other endpoints
+
+#[test]
+fn a_redirecting_jwks_uri_is_not_followed_and_the_code_is_not_spent() {
+    let server = FakeAs::with(Options {
+        jwks_redirect: true,
+        ..Options::default()
+    });
+    let env = Env::new();
+    let name = add(&env, &server, "good", OIDC);
+    env.login(&name).fails_with(
+        5,
+        &["signing keys", "HTTP 302", "does not follow redirects"],
+    );
+    assert_eq!(server.hits("/jwks-moved"), 1);
+    assert_eq!(server.hits("/jwks"), 0);
+    // The keys are fetched before the code is exchanged.
+    assert_eq!(server.hits("/token"), 0);
+    assert_nothing_stored(&env, &name);
+}
+
+#[test]
+fn a_refreshed_id_token_is_verified_too() {
+    let server = FakeAs::start();
+    let env = Env::new();
+    let bad = add(&env, &server, "refresh-bad-signature", OIDC);
+    let sub = add(&env, &server, "refresh-sub-change", OIDC);
+    env.login(&bad).success();
+    env.login(&sub).success();
+    let before = stored_tokens(&env, &bad);
+    env.run(&["refresh", &bad])
+        .fails_with(5, &["id_token", "signature does not verify"]);
+    env.run(&["refresh", &sub]).fails_with(
+        5,
+        &["id_token", r#"subject changed from "eve" to "mallory""#],
+    );
+    // Both accounts now need a new sign-in, and the refused tokens were not stored.
+    for a in env.accounts() {
+        assert_eq!(a["status"], "needs sign-in", "{a}");
+    }
+    assert_eq!(
+        stored_tokens(&env, &bad).access_token.secret(),
+        before.access_token.secret()
+    );
+}
+
+#[test]
+fn a_redirect_at_the_revocation_endpoint_keeps_the_account() {
+    let server = FakeAs::start();
+    let env = Env::new();
+    let name = add(&env, &server, "revoke-redirect", OIDC);
+    env.login(&name).success();
+    env.run(&["logout", &name]).fails_with(
+        5,
+        &["HTTP 307", "does not follow redirects", "account was kept"],
+    );
+    assert_eq!(server.hits("/revoke"), 1);
+    assert_eq!(server.hits("/revoke-elsewhere"), 0);
+    assert_eq!(env.accounts().len(), 1);
+}
+
+#[test]
+fn an_id_token_is_ignored_when_openid_was_not_asked_for() {
+    let server = FakeAs::start();
+    let env = Env::new();
+    let name = add(&env, &server, "garbage-id-token", "email offline_access");
+    env.login(&name).success();
+    assert!(stored_tokens(&env, &name).id_token.is_none());
+    assert_eq!(env.accounts()[0]["account"], format!("{name}/default"));
+    assert_eq!(server.hits("/jwks"), 0);
+}
+
+#[test]
+fn openid_without_a_key_set_fails_closed() {
+    let env = Env::new();
+    // Discovery without jwks_uri.
+    let server = FakeAs::with(Options {
+        no_jwks: true,
+        ..Options::default()
+    });
+    env.run(&[
+        "profile",
+        "add",
+        "nokeys",
+        "--issuer",
+        &server.issuer,
+        "--client-id",
+        "good",
+        "--scope",
+        OIDC,
+    ])
+    .fails_with(2, &["nokeys", "jwks_uri", "--issuer", "`openid`"]);
+    // Hand-given endpoints have no keys either.
+    env.run(&[
+        "profile",
+        "add",
+        "manual",
+        "--authorize-url",
+        &format!("{}/authorize", server.issuer),
+        "--token-url",
+        &format!("{}/token", server.issuer),
+        "--client-id",
+        "good",
+        "--scope",
+        "openid",
+    ])
+    .fails_with(2, &["manual", "--issuer"]);
+    // A profile edited by hand to lose its jwks_uri is refused before the browser opens.
+    let good = FakeAs::start();
+    let name = add(&env, &good, "good", OIDC);
+    let path = env.config_dir().join("profiles.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let edited: String = text
+        .lines()
+        .filter(|l| !l.starts_with("jwks_uri"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(edited, text);
+    std::fs::write(&path, edited).unwrap();
+    env.login(&name).fails_with(2, &[&name, "jwks_uri"]);
+    assert_eq!(good.hits("/authorize"), 0);
+    assert_nothing_stored(&env, &name);
+}
