@@ -20,7 +20,7 @@ import time
 import urllib.parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target/release/latchkey")
+BIN = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release/latchkey")
 BROWSER = os.path.join(ROOT, "tests/authserver/browser")
 RUNS = int(os.environ.get("BENCH_RUNS", "30"))
 
