@@ -1,1 +1,126 @@
-fn main() {}
+//! Latchkey's desktop shell: a window over the `latchkey` engine. It holds only shell concerns
+//! (window, deep links, clipboard, browser); every credential operation is the engine's.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod clipboard;
+mod commands;
+mod dto;
+#[cfg(target_os = "linux")]
+mod linux_handler;
+mod signin;
+mod state;
+
+use tauri::Manager;
+use tauri_plugin_deep_link::DeepLinkExt;
+
+use crate::state::AppState;
+
+fn main() {
+    #[cfg(target_os = "linux")]
+    lighter_webkit();
+    let app = tauri::Builder::default()
+        // First: a second launch (the OS opening `latchkey://…`) forwards its URL here and exits.
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            signin::focus_main(app);
+        }))
+        .plugin(tauri_plugin_deep_link::init())
+        .plugin(tauri_plugin_opener::init())
+        .plugin(tauri_plugin_clipboard_manager::init())
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .manage(AppState::new())
+        .setup(|app| {
+            let handle = app.handle().clone();
+            app.deep_link().on_open_url(move |event| {
+                for url in event.urls() {
+                    signin::handle_url(&handle, &url);
+                }
+            });
+            // Started by a link (cold start): there can be no sign-in of ours to finish.
+            if let Ok(Some(urls)) = app.deep_link().get_current() {
+                for url in urls {
+                    signin::handle_url(app.handle(), &url);
+                }
+            }
+            register_scheme(app.handle().clone());
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::overview,
+            commands::discover,
+            commands::save_profile,
+            commands::remove_profile,
+            commands::begin_sign_in,
+            commands::cancel_sign_in,
+            commands::copy_secret,
+            commands::copy_text,
+            commands::refresh_account,
+            commands::sign_out,
+            commands::account_details,
+            commands::ui_ready,
+        ])
+        .build(tauri::generate_context!())
+        .expect("Latchkey could not start its window");
+
+    app.run(|app, event| {
+        if let tauri::RunEvent::Exit = event {
+            // Leave no token behind on the clipboard.
+            app.state::<AppState>().clipboard.clear_if_ours(None);
+        }
+    });
+}
+
+/// A few cards and buttons need no GPU compositing. WebKitGTK's accelerated compositing costs
+/// ~100 MB and ~0.5 s at start under software rendering (llvmpipe: VMs, remote desktops, Xvfb)
+/// and is behind the blank-window bugs seen with some GPU drivers. The user's own setting wins.
+#[cfg(target_os = "linux")]
+fn lighter_webkit() {
+    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
+        // SAFETY: first thing in `main`, before any other thread exists.
+        unsafe { std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1") };
+    }
+}
+
+/// Makes this binary the `latchkey://` handler (dev builds and AppImages have no installed
+/// .desktop entry doing it). In the background: it runs two small programs.
+fn register_scheme(app: tauri::AppHandle) {
+    #[cfg(any(target_os = "linux", windows))]
+    std::thread::spawn(move || {
+        if std::env::var_os("LATCHKEY_NO_SCHEME_REGISTRATION").is_some() {
+            return;
+        }
+        if let Err(e) = app.deep_link().register_all() {
+            eprintln!("latchkey: could not register the latchkey:// handler: {e}");
+            return;
+        }
+        #[cfg(target_os = "linux")]
+        fix_handler_entry(&app);
+    });
+    #[cfg(not(any(target_os = "linux", windows)))]
+    let _ = app;
+}
+
+#[cfg(target_os = "linux")]
+fn fix_handler_entry(app: &tauri::AppHandle) {
+    let Ok(exe) = tauri::utils::platform::current_exe() else {
+        return;
+    };
+    let Some(name) = exe.file_name().map(|n| n.to_string_lossy().to_string()) else {
+        return;
+    };
+    let exec = app
+        .env()
+        .appimage
+        .clone()
+        .unwrap_or_else(|| exe.clone().into_os_string())
+        .to_string_lossy()
+        .to_string();
+    let Ok(data) = app.path().data_dir() else {
+        return;
+    };
+    let file = data
+        .join("applications")
+        .join(format!("{name}-handler.desktop"));
+    if let Err(e) = linux_handler::fix_exec(&file, &exec) {
+        eprintln!("latchkey: could not adjust {}: {e}", file.display());
+    }
+}

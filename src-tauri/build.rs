@@ -1,0 +1,24 @@
+/// The app's own commands. Declaring them puts them under Tauri's ACL: the window may call only
+/// those its capability (capabilities/main.json) lists.
+const COMMANDS: &[&str] = &[
+    "overview",
+    "discover",
+    "save_profile",
+    "remove_profile",
+    "begin_sign_in",
+    "cancel_sign_in",
+    "copy_secret",
+    "copy_text",
+    "refresh_account",
+    "sign_out",
+    "account_details",
+    "ui_ready",
+];
+
+fn main() {
+    tauri_build::try_build(
+        tauri_build::Attributes::new()
+            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+    )
+    .expect("tauri build script failed");
+}

@@ -1,0 +1,394 @@
+//! What crosses the IPC boundary. The shell translates engine types into these; the TypeScript
+//! twins in `ui/src/lib/bindings/` are generated from them (`cargo test -p latchkey-desktop`
+//! checks they are current; `UPDATE_BINDINGS=1` rewrites them). No token value is ever part of
+//! a DTO: copying happens in the backend.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use latchkey::{Account, AuthMethod, Error, ErrorKind, Profile, RedirectMode};
+
+/// A profile as the UI shows it. The client secret itself never leaves the backend.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileDto {
+    pub name: String,
+    pub client_id: String,
+    pub issuer: Option<String>,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub revocation_endpoint: Option<String>,
+    pub userinfo_endpoint: Option<String>,
+    pub scopes: Vec<String>,
+    pub auth_method: AuthMethodDto,
+    /// Whether the profile is a confidential client (its secret is in the keychain).
+    pub has_client_secret: bool,
+    pub redirect_mode: RedirectModeDto,
+    /// A fixed redirect URI from the profile, if any.
+    pub redirect_uri: Option<String>,
+    /// The exact redirect URI to register at the provider.
+    pub redirect_uri_to_register: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthMethodDto {
+    None,
+    Basic,
+    Post,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "kebab-case")]
+pub enum RedirectModeDto {
+    DeepLink,
+    Loopback,
+}
+
+/// One signed-in account: metadata only.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountDto {
+    /// `PROFILE/LABEL`, what the CLI calls it.
+    pub id: String,
+    pub profile: String,
+    pub label: String,
+    pub subject: Option<String>,
+    pub scopes: Vec<String>,
+    /// Unix seconds.
+    #[ts(type = "number | null")]
+    pub expires_at: Option<i64>,
+    pub has_refresh_token: bool,
+    /// Why the account needs a new sign-in, when it does.
+    pub needs_sign_in: Option<String>,
+    #[ts(type = "number")]
+    pub signed_in_at: i64,
+}
+
+/// Everything the accounts screen needs, in one call.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Overview {
+    pub profiles: Vec<ProfileDto>,
+    pub accounts: Vec<AccountDto>,
+    /// Backend clock, Unix seconds (countdowns use it to correct for skew).
+    #[ts(type = "number")]
+    pub now: i64,
+    pub config_dir: String,
+}
+
+/// What discovery found for an issuer.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DiscoveryDto {
+    pub issuer: String,
+    pub authorization_endpoint: Option<String>,
+    pub token_endpoint: Option<String>,
+    pub revocation_endpoint: Option<String>,
+    pub userinfo_endpoint: Option<String>,
+    pub scopes_supported: Option<Vec<String>>,
+    pub pkce_s256: bool,
+    pub iss_parameter: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, TS)]
+#[serde(rename_all = "camelCase", tag = "mode")]
+pub enum EndpointsInput {
+    #[serde(rename = "issuer")]
+    Issuer { issuer: String },
+    #[serde(rename = "manual", rename_all = "camelCase")]
+    Manual {
+        authorization: String,
+        token: String,
+        revocation: Option<String>,
+        userinfo: Option<String>,
+    },
+}
+
+/// The add/edit profile form.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileInput {
+    pub name: String,
+    pub client_id: String,
+    /// Sent once, stored in the keychain, never sent back. `null` keeps the stored one on edit.
+    pub client_secret: Option<String>,
+    pub endpoints: EndpointsInput,
+    pub scopes: Vec<String>,
+    pub auth_method: Option<AuthMethodDto>,
+    pub redirect_mode: RedirectModeDto,
+    pub redirect_uri: Option<String>,
+}
+
+/// A sign-in the backend started and is waiting on.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SignInStarted {
+    pub id: u32,
+    pub profile: String,
+    pub redirect_mode: RedirectModeDto,
+    pub redirect_uri: String,
+    /// The URL the browser was sent to (for "copy the link" when no browser opened).
+    pub authorization_url: String,
+    pub browser_opened: bool,
+    /// Unix seconds after which the sign-in is abandoned.
+    #[ts(type = "number")]
+    pub expires_at: i64,
+}
+
+/// What happened to a sign-in, pushed on the `sign-in` event.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum SignInEvent {
+    /// The account is stored.
+    #[serde(rename = "completed")]
+    Completed { id: u32, account: AccountDto },
+    /// The sign-in in progress ended without an account (provider error, timeout, exchange).
+    #[serde(rename = "failed")]
+    Failed { id: u32, error: ErrorDto },
+    /// A callback arrived that belongs to no sign-in in progress: nothing changed.
+    #[serde(rename = "rejected")]
+    Rejected { error: ErrorDto },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "kebab-case")]
+pub enum CopyWhat {
+    AccessToken,
+    AuthorizationHeader,
+    RefreshToken,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct CopyResult {
+    pub what: CopyWhat,
+    /// Seconds until the clipboard is cleared (when it still holds the copy).
+    pub clears_in_secs: u32,
+    /// Whether the clipboard entry was marked as a secret for clipboard managers.
+    pub concealed: bool,
+    /// The account after a refresh the copy may have needed.
+    pub account: AccountDto,
+}
+
+/// The details view: claims decoded for reading, never verified by the UI.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountDetails {
+    pub account: AccountDto,
+    #[ts(type = "Record<string, unknown> | null")]
+    pub id_token_claims: Option<serde_json::Value>,
+    pub has_id_token: bool,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SignOutResult {
+    pub revoked: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorKindDto {
+    Usage,
+    NotFound,
+    NeedsSignIn,
+    Provider,
+    Network,
+    Keychain,
+    SignIn,
+    Other,
+}
+
+/// An error the UI can show and branch on.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorDto {
+    pub kind: ErrorKindDto,
+    pub message: String,
+    /// The provider's `error` code (`access_denied`, `invalid_grant`…), when it sent one.
+    pub provider_error: Option<String>,
+    pub provider_description: Option<String>,
+}
+
+impl ErrorDto {
+    pub fn new(kind: ErrorKindDto, message: impl Into<String>) -> Self {
+        ErrorDto {
+            kind,
+            message: message.into(),
+            provider_error: None,
+            provider_description: None,
+        }
+    }
+}
+
+impl From<Error> for ErrorDto {
+    fn from(e: Error) -> Self {
+        let kind = match e.kind() {
+            ErrorKind::Usage => ErrorKindDto::Usage,
+            ErrorKind::NotFound => ErrorKindDto::NotFound,
+            ErrorKind::NeedsSignIn => ErrorKindDto::NeedsSignIn,
+            ErrorKind::Provider => ErrorKindDto::Provider,
+            ErrorKind::Network => ErrorKindDto::Network,
+            ErrorKind::Keychain => ErrorKindDto::Keychain,
+            ErrorKind::SignIn => ErrorKindDto::SignIn,
+            ErrorKind::Other => ErrorKindDto::Other,
+        };
+        let (provider_error, provider_description) = match &e {
+            Error::Provider {
+                error, description, ..
+            } => (Some(error.clone()), description.clone()),
+            _ => (None, None),
+        };
+        ErrorDto {
+            kind,
+            message: e.to_string(),
+            provider_error,
+            provider_description,
+        }
+    }
+}
+
+impl From<AuthMethod> for AuthMethodDto {
+    fn from(m: AuthMethod) -> Self {
+        match m {
+            AuthMethod::None => AuthMethodDto::None,
+            AuthMethod::Basic => AuthMethodDto::Basic,
+            AuthMethod::Post => AuthMethodDto::Post,
+        }
+    }
+}
+
+impl From<AuthMethodDto> for AuthMethod {
+    fn from(m: AuthMethodDto) -> Self {
+        match m {
+            AuthMethodDto::None => AuthMethod::None,
+            AuthMethodDto::Basic => AuthMethod::Basic,
+            AuthMethodDto::Post => AuthMethod::Post,
+        }
+    }
+}
+
+impl From<RedirectMode> for RedirectModeDto {
+    fn from(m: RedirectMode) -> Self {
+        match m {
+            RedirectMode::DeepLink => RedirectModeDto::DeepLink,
+            RedirectMode::Loopback => RedirectModeDto::Loopback,
+        }
+    }
+}
+
+impl From<RedirectModeDto> for RedirectMode {
+    fn from(m: RedirectModeDto) -> Self {
+        match m {
+            RedirectModeDto::DeepLink => RedirectMode::DeepLink,
+            RedirectModeDto::Loopback => RedirectMode::Loopback,
+        }
+    }
+}
+
+impl From<&Account> for AccountDto {
+    fn from(a: &Account) -> Self {
+        AccountDto {
+            id: a.id(),
+            profile: a.profile.clone(),
+            label: a.label.clone(),
+            subject: a.subject.clone(),
+            scopes: a.scopes.clone(),
+            expires_at: a.expires_at,
+            has_refresh_token: a.has_refresh_token,
+            needs_sign_in: a.needs_sign_in.clone(),
+            signed_in_at: a.signed_in_at,
+        }
+    }
+}
+
+/// The redirect URI a provider must have registered for this profile.
+pub fn redirect_to_register(p: &Profile) -> String {
+    match (p.redirect, &p.redirect_uri) {
+        (_, Some(uri)) => uri.to_string(),
+        (RedirectMode::DeepLink, None) => latchkey::profile::DEEP_LINK_REDIRECT.to_string(),
+        // RFC 8252 §7.3: the port is chosen per sign-in; providers match any port.
+        (RedirectMode::Loopback, None) => "http://127.0.0.1/callback".to_string(),
+    }
+}
+
+impl From<&Profile> for ProfileDto {
+    fn from(p: &Profile) -> Self {
+        ProfileDto {
+            name: p.name.clone(),
+            client_id: p.client_id.clone(),
+            issuer: p.issuer.clone(),
+            authorization_endpoint: p.authorization_endpoint.to_string(),
+            token_endpoint: p.token_endpoint.to_string(),
+            revocation_endpoint: p.revocation_endpoint.as_ref().map(|u| u.to_string()),
+            userinfo_endpoint: p.userinfo_endpoint.as_ref().map(|u| u.to_string()),
+            scopes: p.scopes.clone(),
+            auth_method: p.auth_method.into(),
+            has_client_secret: p.auth_method.needs_secret(),
+            redirect_mode: p.redirect.into(),
+            redirect_uri: p.redirect_uri.as_ref().map(|u| u.to_string()),
+            redirect_uri_to_register: redirect_to_register(p),
+        }
+    }
+}
+
+/// Writes (with `UPDATE_BINDINGS=1`) or checks the generated TypeScript.
+#[cfg(test)]
+mod bindings {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn all() -> Vec<(&'static str, String)> {
+        macro_rules! decl {
+            ($($t:ty),* $(,)?) => { vec![$( (stringify!($t), <$t as TS>::decl()) ),*] };
+        }
+        decl![
+            ProfileDto,
+            AuthMethodDto,
+            RedirectModeDto,
+            AccountDto,
+            Overview,
+            DiscoveryDto,
+            EndpointsInput,
+            ProfileInput,
+            SignInStarted,
+            SignInEvent,
+            CopyWhat,
+            CopyResult,
+            AccountDetails,
+            SignOutResult,
+            ErrorKindDto,
+            ErrorDto,
+        ]
+    }
+
+    fn render() -> String {
+        let mut out = String::from(
+            "// Generated from src-tauri/src/dto.rs by `UPDATE_BINDINGS=1 cargo test -p latchkey-desktop bindings`.\n// Do not edit by hand.\n\n",
+        );
+        for (_, decl) in all() {
+            out.push_str("export ");
+            out.push_str(&decl);
+            out.push_str("\n\n");
+        }
+        out.truncate(out.trim_end().len());
+        out.push('\n');
+        out
+    }
+
+    #[test]
+    fn typescript_bindings_are_current() {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../ui/src/lib/bindings.ts");
+        let want = render();
+        if std::env::var_os("UPDATE_BINDINGS").is_some() {
+            std::fs::write(&path, &want).unwrap();
+            return;
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            have == want,
+            "ui/src/lib/bindings.ts is out of date: run `UPDATE_BINDINGS=1 cargo test -p latchkey-desktop bindings`"
+        );
+    }
+}

@@ -1,0 +1,333 @@
+//! Sign-ins in progress, and the callbacks that finish them.
+//!
+//! A deep-link callback is accepted only when its `state` matches a sign-in this instance
+//! started and whose timeout has not passed. Anything else — an unknown or reused state, a link
+//! without code or error, a link arriving on a cold start — is reported as `rejected` and
+//! changes nothing: the sign-in in progress (if any) keeps waiting.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use latchkey::{AuthorizationResponse, LoopbackListener, PendingLogin, RedirectMode};
+use tauri::async_runtime::JoinHandle;
+use tauri::{AppHandle, Emitter, Manager};
+use tauri_plugin_opener::OpenerExt;
+use url::Url;
+
+use crate::dto::{AccountDto, ErrorDto, ErrorKindDto, SignInEvent, SignInStarted};
+use crate::state::AppState;
+
+pub const EVENT: &str = "sign-in";
+
+/// How long a sign-in waits for the browser (the engine's loopback default).
+pub fn timeout() -> Duration {
+    std::env::var("LATCHKEY_SIGN_IN_TIMEOUT_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map(Duration::from_secs)
+        .unwrap_or(latchkey::callback::DEFAULT_TIMEOUT)
+}
+
+enum Waiting {
+    /// The browser will come back through `latchkey://callback`.
+    DeepLink(Box<PendingLogin>),
+    /// A loopback listener task owns the pending login.
+    Loopback,
+}
+
+struct Entry {
+    id: u32,
+    state: String,
+    profile: String,
+    deadline: i64,
+    waiting: Waiting,
+    task: Option<JoinHandle<()>>,
+}
+
+#[derive(Default)]
+pub struct SignIns {
+    next_id: AtomicU32,
+    entries: Mutex<Vec<Entry>>,
+}
+
+impl SignIns {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Entry>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Removes the entry `id`, stopping its task. Returns whether it existed.
+    pub fn cancel(&self, id: u32) -> bool {
+        let mut entries = self.lock();
+        let Some(pos) = entries.iter().position(|e| e.id == id) else {
+            return false;
+        };
+        let entry = entries.remove(pos);
+        if let Some(task) = entry.task {
+            task.abort();
+        }
+        true
+    }
+
+    fn cancel_all(&self) {
+        for entry in self.lock().drain(..) {
+            if let Some(task) = entry.task {
+                task.abort();
+            }
+        }
+    }
+
+    fn take(&self, id: u32) -> Option<Entry> {
+        let mut entries = self.lock();
+        let pos = entries.iter().position(|e| e.id == id)?;
+        Some(entries.remove(pos))
+    }
+}
+
+pub fn now() -> i64 {
+    latchkey::tokens::now()
+}
+
+/// Sends an event to the window, or keeps it until the window has loaded.
+pub fn notify(app: &AppHandle, event: SignInEvent) {
+    let state = app.state::<AppState>();
+    let mut queued = state.queued.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(queue) = queued.as_mut() {
+        queue.push(event);
+        return;
+    }
+    drop(queued);
+    let _ = app.emit(EVENT, event);
+    focus_main(app);
+}
+
+pub fn focus_main(app: &AppHandle) {
+    if let Some(window) = app.get_webview_window("main") {
+        let _ = window.unminimize();
+        let _ = window.show();
+        let _ = window.set_focus();
+    }
+}
+
+fn timed_out(profile: &str) -> ErrorDto {
+    ErrorDto::new(
+        ErrorKindDto::SignIn,
+        format!(
+            "The sign-in for `{profile}` timed out: no answer came back from the browser within {} minutes. Start it again.",
+            timeout().as_secs() / 60
+        ),
+    )
+}
+
+/// Starts a sign-in: binds the loopback listener or waits for the deep link, opens the browser.
+/// Starting one cancels any other in progress (one browser round-trip at a time).
+pub async fn begin(app: &AppHandle, profile_name: &str) -> Result<SignInStarted, ErrorDto> {
+    let state = app.state::<AppState>();
+    let engine = state.engine()?;
+    let profile = engine.profile(profile_name)?;
+    state.signins.cancel_all();
+    let id = state.signins.next_id.fetch_add(1, Ordering::SeqCst) + 1;
+    let deadline = now() + timeout().as_secs() as i64;
+
+    let (pending, listener) = match profile.redirect {
+        RedirectMode::DeepLink => {
+            let redirect = latchkey::Latchkey::deep_link_redirect(&profile);
+            (engine.begin_login(&profile.name, None, redirect)?, None)
+        }
+        RedirectMode::Loopback => {
+            let listener = LoopbackListener::bind(profile.redirect_uri.as_ref()).await?;
+            let pending =
+                engine.begin_login(&profile.name, None, listener.redirect_uri().clone())?;
+            (pending, Some(listener))
+        }
+    };
+    let started = SignInStarted {
+        id,
+        profile: profile.name.clone(),
+        redirect_mode: profile.redirect.into(),
+        redirect_uri: pending.redirect_uri.to_string(),
+        authorization_url: pending.authorization_url.to_string(),
+        browser_opened: false,
+        expires_at: deadline,
+    };
+    let state_param = pending.state().to_string();
+    let authorization_url = pending.authorization_url.to_string();
+
+    let entry = match listener {
+        None => {
+            // The timeout for a deep-link sign-in: drop it, say so.
+            let app2 = app.clone();
+            let task = tauri::async_runtime::spawn(async move {
+                tokio::time::sleep(timeout()).await;
+                let entry = app2.state::<AppState>().signins.take(id);
+                if let Some(entry) = entry {
+                    notify(
+                        &app2,
+                        SignInEvent::Failed {
+                            id,
+                            error: timed_out(&entry.profile),
+                        },
+                    );
+                }
+            });
+            Entry {
+                id,
+                state: state_param,
+                profile: profile.name.clone(),
+                deadline,
+                waiting: Waiting::DeepLink(Box::new(pending)),
+                task: Some(task),
+            }
+        }
+        Some(listener) => {
+            let app2 = app.clone();
+            let name = profile.name.clone();
+            let expected_state = state_param.clone();
+            let task = tauri::async_runtime::spawn(async move {
+                let response = listener.wait(&name, &expected_state, timeout()).await;
+                // Cancelled meanwhile: the entry is gone, and so is this sign-in.
+                let still_waiting = app2.state::<AppState>().signins.take(id).is_some();
+                if !still_waiting {
+                    return;
+                }
+                let event = match response {
+                    Ok(response) => finish(&app2, id, pending, response).await,
+                    Err(e) => SignInEvent::Failed {
+                        id,
+                        error: e.into(),
+                    },
+                };
+                notify(&app2, event);
+            });
+            Entry {
+                id,
+                state: state_param,
+                profile: profile.name.clone(),
+                deadline,
+                waiting: Waiting::Loopback,
+                task: Some(task),
+            }
+        }
+    };
+    state.signins.lock().push(entry);
+
+    let browser_opened = app
+        .opener()
+        .open_url(authorization_url, None::<&str>)
+        .is_ok();
+    Ok(SignInStarted {
+        browser_opened,
+        ..started
+    })
+}
+
+async fn finish(
+    app: &AppHandle,
+    id: u32,
+    pending: PendingLogin,
+    response: AuthorizationResponse,
+) -> SignInEvent {
+    let engine = app.state::<AppState>().engine();
+    let engine = match engine {
+        Ok(e) => e,
+        Err(error) => return SignInEvent::Failed { id, error },
+    };
+    // The engine's `complete_login` future is not `Send` for every lifetime (a rustc
+    // limitation with borrowed clients in async code), so it runs on a blocking thread.
+    let result = tauri::async_runtime::spawn_blocking(move || {
+        tauri::async_runtime::block_on(engine.complete_login(pending, response))
+    })
+    .await;
+    match result {
+        Ok(Ok(account)) => SignInEvent::Completed {
+            id,
+            account: AccountDto::from(&account),
+        },
+        Ok(Err(e)) => SignInEvent::Failed {
+            id,
+            error: e.into(),
+        },
+        Err(e) => SignInEvent::Failed {
+            id,
+            error: ErrorDto::new(ErrorKindDto::Other, format!("the sign-in task failed: {e}")),
+        },
+    }
+}
+
+fn rejected(message: impl Into<String>) -> SignInEvent {
+    SignInEvent::Rejected {
+        error: ErrorDto::new(ErrorKindDto::SignIn, message),
+    }
+}
+
+/// Decides what a `latchkey://` URL does. Never logs the URL: it may carry a code.
+pub fn handle_url(app: &AppHandle, url: &Url) {
+    if url.scheme() != "latchkey" {
+        return;
+    }
+    let state = app.state::<AppState>();
+    if url.host_str() != Some("callback") {
+        notify(
+            app,
+            rejected("Latchkey was opened with a link it does not know. Nothing was changed."),
+        );
+        return;
+    }
+    let Some(response) = AuthorizationResponse::from_url(url) else {
+        notify(
+            app,
+            rejected(
+                "A sign-in link arrived without an authorization code or an error. Nothing was changed.",
+            ),
+        );
+        return;
+    };
+    let mut entries = state.signins.lock();
+    if entries.is_empty() {
+        drop(entries);
+        notify(
+            app,
+            rejected(
+                "No sign-in in progress: a sign-in link arrived, but Latchkey did not start a sign-in in this session. Nothing was changed; start the sign-in from Latchkey.",
+            ),
+        );
+        return;
+    }
+    let found = entries.iter().position(|e| {
+        matches!(e.waiting, Waiting::DeepLink(_)) && Some(e.state.as_str()) == response.state()
+    });
+    let Some(pos) = found else {
+        drop(entries);
+        notify(
+            app,
+            rejected(
+                "A sign-in link arrived that does not match the sign-in in progress (unknown or already used state). It was ignored and nothing was changed; the sign-in in progress is still waiting.",
+            ),
+        );
+        return;
+    };
+    let entry = entries.remove(pos);
+    drop(entries);
+    if let Some(task) = entry.task {
+        task.abort();
+    }
+    let Waiting::DeepLink(pending) = entry.waiting else {
+        unreachable!("matched a deep-link entry")
+    };
+    let id = entry.id;
+    if now() > entry.deadline {
+        notify(
+            app,
+            SignInEvent::Failed {
+                id,
+                error: timed_out(&entry.profile),
+            },
+        );
+        return;
+    }
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let event = finish(&app, id, *pending, response).await;
+        notify(&app, event);
+    });
+}

@@ -1,0 +1,427 @@
+// End-to-end test of the desktop app: real app binary (WebDriver via tauri-driver and
+// WebKitWebDriver), real OpenID Provider (tests/authserver), real gnome-keyring, real X
+// clipboard, real deep-link delivery (scripted browser -> xdg-open -> registered handler ->
+// second instance -> single-instance forward). Run it inside scripts/with-keyring (private
+// D-Bus session, throw-away HOME); scripts/test-desktop does.
+//
+// env: LATCHKEY_DESKTOP_BIN   app binary (default target/debug/latchkey-desktop)
+//      LATCHKEY_CLI_BIN       CLI binary (default target/debug/latchkey)
+//      LATCHKEY_SCREENSHOTS   where to save screenshots (default docs/screenshots)
+import { spawn, execFileSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { mkdirSync, writeFileSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Session } from './webdriver.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../..');
+const appBin = path.resolve(root, process.env.LATCHKEY_DESKTOP_BIN ?? 'target/debug/latchkey-desktop');
+const cliBin = path.resolve(root, process.env.LATCHKEY_CLI_BIN ?? 'target/debug/latchkey');
+const shots = path.resolve(root, process.env.LATCHKEY_SCREENSHOTS ?? 'docs/screenshots');
+const work = mkdtempSync(path.join(tmpdir(), 'latchkey-e2e-'));
+const browserEnv = path.join(work, 'browser.env');
+const children = [];
+const started = Date.now();
+// The app clears a copied token after 30 s; the test shortens that to keep the run fast.
+const CLEAR_SECS = 3;
+
+function log(msg) {
+  console.log(`[e2e +${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}`);
+}
+function assert(cond, msg) {
+  if (!cond) throw new Error(`assertion failed: ${msg}`);
+}
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+function track(child, name) {
+  children.push(child);
+  child.on('exit', (code, sig) => {
+    if (!child.expectedExit) log(`${name} exited (${code ?? sig})`);
+  });
+  return child;
+}
+async function stop(child) {
+  if (!child || child.exitCode !== null) return;
+  child.expectedExit = true;
+  child.kill('SIGTERM');
+  await new Promise((r) => {
+    const t = setTimeout(() => { child.kill('SIGKILL'); r(); }, 3000);
+    child.on('exit', () => { clearTimeout(t); r(); });
+  });
+}
+
+/** Waits for a line matching `re` on the child's stdout or stderr. */
+function waitLine(child, re, what, timeout = 20000) {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const t = setTimeout(() => reject(new Error(`${what}: no ${re} within ${timeout} ms; output: ${buf.slice(-500)}`)), timeout);
+    const on = (d) => {
+      buf += d.toString();
+      const m = buf.match(re);
+      if (m) { clearTimeout(t); resolve(m); }
+    };
+    child.stdout?.on('data', on);
+    child.stderr?.on('data', on);
+    child.on('exit', (c) => { clearTimeout(t); reject(new Error(`${what} exited (${c}) early: ${buf.slice(-500)}`)); });
+  });
+}
+
+async function startXvfb() {
+  if (process.env.DISPLAY) return;
+  const xvfb = track(spawn('Xvfb', ['-displayfd', '1', '-screen', '0', '1280x800x24', '-nolisten', 'tcp'], { stdio: ['ignore', 'pipe', 'pipe'] }), 'Xvfb');
+  const [, n] = await waitLine(xvfb, /^(\d+)\s*$/m, 'Xvfb');
+  process.env.DISPLAY = `:${n}`;
+  log(`Xvfb on :${n}`);
+}
+
+async function startAuthServer() {
+  const srv = track(spawn('node', [path.join(root, 'tests/authserver/server.mjs')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PORT: '0' } }), 'auth server');
+  const [, issuer] = await waitLine(srv, /READY (http:\/\/\S+)/, 'auth server');
+  log(`auth server ${issuer}`);
+  return { srv, issuer };
+}
+
+async function startDriver(extraEnv) {
+  const port = await freePort();
+  const nativePort = await freePort();
+  const driver = track(spawn('tauri-driver', ['--port', String(port), '--native-port', String(nativePort)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      BROWSER: path.join(here, 'browser-wrapper.sh'),
+      LATCHKEY_E2E_BROWSER_ENV: browserEnv,
+      SCRIPTED_BROWSER_LOG: path.join(work, 'browser.log'),
+      ...extraEnv,
+    },
+  }), 'tauri-driver');
+  let out = '';
+  driver.stdout.on('data', (d) => { out += d; });
+  driver.stderr.on('data', (d) => { out += d; });
+  driver.output = () => out;
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 15000;
+  for (;;) {
+    try {
+      const r = await fetch(`${base}/status`);
+      if (r.ok) break;
+    } catch {}
+    if (Date.now() > deadline) throw new Error(`tauri-driver did not come up: ${out}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { driver, base };
+}
+
+function browserDoes(vars) {
+  writeFileSync(browserEnv, Object.entries(vars).map(([k, v]) => `${k}=${v}\n`).join(''));
+}
+
+async function stats(issuer) {
+  return (await fetch(`${issuer}/__test/stats`)).json();
+}
+
+async function userinfo(issuer, token) {
+  const r = await fetch(`${issuer}/me`, { headers: { authorization: `Bearer ${token}` } });
+  return { status: r.status, body: await r.json().catch(() => null) };
+}
+
+async function shot(s, name) {
+  mkdirSync(shots, { recursive: true });
+  // Wait until two new frames were painted, then grab the window from the X server (what a
+  // user sees; WebDriver's own screenshot needs WebKit's compositing mode, which the app
+  // turns off).
+  await s.cmd('POST', '/execute/async', {
+    script: 'const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 50)));',
+    args: [],
+  });
+  const ids = execFileSync('xdotool', ['search', '--onlyvisible', '--name', '^Latchkey$'], { encoding: 'utf8' }).trim().split('\n');
+  const file = path.join(shots, `${name}.png`);
+  execFileSync('import', ['-window', ids[ids.length - 1], file]);
+  log(`screenshot ${name}.png`);
+}
+
+async function waitUntil(pred, what, timeout) {
+  const deadline = Date.now() + timeout;
+  while (!(await pred())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function clipboard(target) {
+  const args = ['-o', '-selection', 'clipboard'];
+  if (target) args.push('-t', target);
+  try {
+    return execFileSync('xclip', args, { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return ''; // nobody owns the clipboard (it was cleared)
+  }
+}
+
+async function dismissNotices(s) {
+  for (const el of await s.findAll('.notice .close')) await s.cmd('POST', `/element/${el}/click`, {}).catch(() => {});
+  await s.waitFor('.notice', { gone: true, timeout: 3000 });
+}
+
+async function signInFlowAndFill(s, issuer) {
+  await s.click('[data-testid="add-profile"]');
+  await s.waitFor('[data-testid="profile-form"]');
+  await s.type('[data-testid="profile-name"]', 'test-op');
+  await s.type('[data-testid="issuer"]', issuer);
+  await s.click('[data-testid="discover"]');
+  await s.waitFor('[data-testid="discovered"]', { text: 'Found' });
+  await s.type('[data-testid="client-id"]', 'public-app');
+  await s.type('[data-testid="scopes"]', 'openid email offline_access');
+  await s.click('[data-testid="redirect-deep-link"]');
+  const uri = await s.text(await s.waitFor('[data-testid="redirect-to-register"]'));
+  assert(uri === 'latchkey://callback', `redirect to register is ${uri}`);
+}
+
+async function lightPass(issuer) {
+  const { driver, base } = await startDriver({ GTK_THEME: 'Adwaita', LATCHKEY_CLIPBOARD_CLEAR_SECS: String(CLEAR_SECS) });
+  const s = await Session.start(base, appBin);
+  try {
+    log('session started (light)');
+    await s.waitFor('[data-testid="empty-state"]');
+    await shot(s, 'accounts-empty-light');
+
+    // Add the profile through the form.
+    await signInFlowAndFill(s, issuer);
+    await shot(s, 'profile-form-light');
+    await s.click('[data-testid="save"]');
+    await s.waitFor('[data-testid="profile-group"][data-profile="test-op"]');
+    log('profile saved');
+
+    // 1. A callback with a wrong state changes nothing and shows an error.
+    const before = await stats(issuer);
+    browserDoes({ SCRIPTED_BROWSER_ACTION: 'approve', SCRIPTED_BROWSER_TAMPER: 'state' });
+    await s.click('[data-testid="sign-in"]');
+    await s.waitFor('[data-testid="sign-in-screen"]');
+    await s.waitFor('[data-testid="notice-rejected"]', { text: 'does not match the sign-in in progress' });
+    const after = await stats(issuer);
+    assert(JSON.stringify(after.token) === JSON.stringify(before.token), `no token request after a forged callback (${JSON.stringify(before.token)} -> ${JSON.stringify(after.token)})`);
+    await s.waitFor('[data-testid="sign-in-screen"] [data-testid="cancel-sign-in"]'); // still waiting
+    await shot(s, 'sign-in-wrong-state-light');
+    await s.click('[data-testid="cancel-sign-in"]');
+    await s.waitFor('[data-testid="accounts-screen"]');
+    assert((await s.findAll('[data-testid="account"]')).length === 0, 'no account after a forged callback');
+    log('wrong state: rejected, nothing changed');
+
+    // 2. Denial at the consent page shows access_denied.
+    browserDoes({ SCRIPTED_BROWSER_ACTION: 'deny' });
+    await dismissNotices(s);
+    await s.click('[data-testid="sign-in"]');
+    await s.waitFor('[data-testid="sign-in-screen"] [data-testid="provider-error"]', { text: 'access_denied' });
+    await shot(s, 'sign-in-denied-light');
+    await s.click('[data-testid="back"]');
+    await s.waitFor('[data-testid="accounts-screen"]');
+    assert((await s.findAll('[data-testid="account"]')).length === 0, 'no account after denial');
+    log('denial: access_denied shown');
+
+    // 3. The real sign-in through the deep link.
+    browserDoes({ SCRIPTED_BROWSER_ACTION: 'approve' });
+    await s.click('[data-testid="sign-in"]');
+    const accountEl = await s.waitFor('[data-testid="account"][data-status="ok"]', { timeout: 20000 });
+    const accountId = await s.attr(accountEl, 'data-account');
+    assert(accountId.startsWith('test-op/'), `account id ${accountId}`);
+    await s.waitFor('[data-testid="expiry"]', { text: /Expires in/ });
+    log(`signed in: ${accountId}`);
+    await dismissNotices(s);
+    await shot(s, 'accounts-light');
+
+    // 4. Copy token: the clipboard holds a token the provider accepts, marked as secret.
+    await s.click(`[data-account="${accountId}"] [data-testid="copy-token"]`);
+    await s.waitFor('[data-testid="notice-copied"]');
+    await s.waitFor('[data-testid="clipboard-status"]', { text: /cleared in \d+ s/ });
+    const copied = clipboard().trim();
+    assert(copied.length > 20 && !/\s/.test(copied), 'clipboard holds a token');
+    const targets = clipboard('TARGETS');
+    assert(targets.includes('x-kde-passwordManagerHint'), `clipboard marked as secret (targets: ${targets.replace(/\n/g, ' ')})`);
+    assert(clipboard('x-kde-passwordManagerHint').trim() === 'secret', 'password manager hint is "secret"');
+    const ui = await userinfo(issuer, copied);
+    assert(ui.status === 200 && ui.body?.sub, `userinfo accepts the copied token (${ui.status})`);
+    log(`copied token accepted by userinfo (sub ${ui.body.sub})`);
+    await shot(s, 'copied-light');
+
+    // 4b. The clipboard is cleared after the delay when it still holds the token…
+    await waitUntil(() => clipboard().trim() !== copied, 'clipboard cleared', (CLEAR_SECS + 5) * 1000);
+    log('clipboard cleared after the delay');
+    // …and left alone when the user copied something else meanwhile.
+    await s.click(`[data-account="${accountId}"] [data-testid="copy-header"]`);
+    await waitUntil(() => clipboard().startsWith('Authorization: Bearer '), 'header copied', 5000);
+    execFileSync('sh', ['-c', 'printf mine | xclip -selection clipboard -i >/dev/null 2>&1']);
+    await new Promise((r) => setTimeout(r, (CLEAR_SECS + 1) * 1000));
+    assert(clipboard() === 'mine', 'a later copy by the user is not cleared');
+    log('a later copy by the user survives');
+
+    // 5. The CLI sees the same account in the same keyring.
+    const cliToken = execFileSync(cliBin, ['token', accountId], { encoding: 'utf8', timeout: 20000 }).trim();
+    const ui2 = await userinfo(issuer, cliToken);
+    assert(ui2.status === 200 && ui2.body.sub === ui.body.sub, `userinfo accepts the CLI's token (${ui2.status})`);
+    log('CLI token accepted by userinfo');
+
+    // 6. Details: decoded claims, not verified.
+    await s.click(`[data-account="${accountId}"] [data-testid="details"]`);
+    await s.waitFor('[data-testid="claims"]', { text: ui.body.sub });
+    await s.waitFor('[data-testid="not-verified"]', { text: 'does not verify' });
+    await dismissNotices(s);
+    await shot(s, 'details-light');
+    await s.click('[data-testid="details-screen"] button.link');
+
+    // 7. Sign out (with revocation).
+    await s.click(`[data-account="${accountId}"] [data-testid="sign-out"]`);
+    await s.click('[data-testid="confirm-ok"]');
+    await s.waitFor(`[data-account="${accountId}"]`, { gone: true });
+    const listed = execFileSync(cliBin, ['accounts'], { encoding: 'utf8', timeout: 20000, stdio: ['ignore', 'pipe', 'pipe'] });
+    assert(!listed.includes(accountId), 'the CLI no longer lists the account');
+    const revoked = await stats(issuer);
+    assert(revoked.revocation >= 1, 'sign-out revoked the grant');
+    log('signed out and revoked');
+  } catch (e) {
+    await shot(s, 'failure-light').catch(() => {});
+    throw e;
+  } finally {
+    await endSession(s, driver);
+    await stop(driver);
+  }
+}
+
+function instanceRunning() {
+  try {
+    return execFileSync('dbus-send', ['--session', '--print-reply', '--dest=org.freedesktop.DBus', '/org/freedesktop/DBus',
+      'org.freedesktop.DBus.NameHasOwner', 'string:dev.latchkey.desktop.SingleInstance'], { encoding: 'utf8' }).includes('true');
+  } catch {
+    return false;
+  }
+}
+
+/** The app processes started under `rootPid` (the driver): only those, never others. */
+function appDescendants(rootPid) {
+  const parent = new Map();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {}
+  }
+  const isUnder = (pid) => {
+    for (let p = pid, n = 0; p > 1 && n < 64; p = parent.get(p) ?? 0, n += 1) if (p === rootPid) return true;
+    return false;
+  };
+  return [...parent.keys()].filter((pid) => {
+    try {
+      return isUnder(pid) && readlinkSync(`/proc/${pid}/exe`) === appBin;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Ends a session and makes sure its app has exited: a new WebDriver session would otherwise
+ *  start a second instance that forwards to the old one and exits. */
+async function endSession(s, driver) {
+  await s.end();
+  try {
+    await waitUntil(() => !instanceRunning(), 'the app to exit after the session ended', 5000);
+  } catch {
+    const pids = appDescendants(driver.pid);
+    log(`app still running after the session ended; terminating ${pids.join(', ') || 'nothing'}`);
+    for (const pid of pids) process.kill(pid, 'SIGTERM');
+    await waitUntil(() => !instanceRunning(), 'the app to exit', 10000);
+  }
+}
+
+async function darkPass(issuer) {
+  const { driver, base } = await startDriver({ GTK_THEME: 'Adwaita:dark' });
+  // Cold start by a deep link: nothing in progress to finish.
+  let s = await Session.start(base, appBin, ['latchkey://callback?code=forged&state=forged']);
+  try {
+    log('session started (dark, cold start by deep link)');
+    await s.waitFor('[data-testid="notice-rejected"]', { text: 'No sign-in in progress' });
+    await s.waitFor('[data-testid="profile-group"][data-profile="test-op"]');
+    assert((await s.findAll('[data-testid="account"]')).length === 0, 'cold-start link created nothing');
+    await shot(s, 'cold-start-dark');
+
+    // Sign-in in progress (the browser never comes back).
+    await dismissNotices(s);
+    browserDoes({ SCRIPTED_BROWSER_ACTION: 'ignore' });
+    await s.click('[data-testid="sign-in"]');
+    await s.waitFor('[data-testid="sign-in-timeout"]');
+    await shot(s, 'sign-in-dark');
+    await s.click('[data-testid="cancel-sign-in"]');
+
+    browserDoes({ SCRIPTED_BROWSER_ACTION: 'approve' });
+    await s.click('[data-testid="sign-in"]');
+    const el = await s.waitFor('[data-testid="account"][data-status="ok"]', { timeout: 20000 });
+    const id = await s.attr(el, 'data-account');
+    await dismissNotices(s);
+    await shot(s, 'accounts-dark');
+    await s.click(`[data-account="${id}"] [data-testid="details"]`);
+    await s.waitFor('[data-testid="claims"]');
+    await shot(s, 'details-dark');
+    await s.click('[data-testid="copy-refresh"]');
+    await s.waitFor('[data-testid="confirm"]');
+    await shot(s, 'confirm-refresh-dark');
+    await s.click('[data-testid="confirm"] button'); // Cancel
+    await s.click('[data-testid="details-screen"] button.link');
+    await s.waitFor('[data-testid="accounts-screen"]');
+    await dismissNotices(s);
+
+    // A confidential client with a loopback redirect, signed in from the GUI.
+    await s.click('[data-testid="add-profile"]');
+    await s.waitFor('[data-testid="profile-form"]');
+    await s.type('[data-testid="profile-name"]', 'conf-op');
+    await s.type('[data-testid="issuer"]', issuer);
+    await s.type('[data-testid="client-id"]', 'conf-basic');
+    await s.type('[data-testid="client-secret"]', 's3cr+t/with:%chars&more');
+    await s.type('[data-testid="scopes"]', 'openid email');
+    await s.click('[data-testid="redirect-loopback"]');
+    await s.waitFor('[data-testid="redirect-to-register"]', { text: 'http://127.0.0.1/callback' });
+    await shot(s, 'profile-form-dark');
+    await s.click('[data-testid="save-and-sign-in"]');
+    await s.waitFor('[data-testid="account"][data-account^="conf-op/"][data-status="ok"]', { timeout: 20000 });
+    log('loopback sign-in with a confidential client from the GUI');
+    await dismissNotices(s);
+    await shot(s, 'accounts-two-providers-dark');
+
+    // Readable at the minimum window width.
+    const win = execFileSync('xdotool', ['search', '--onlyvisible', '--name', '^Latchkey$'], { encoding: 'utf8' }).trim().split('\n').pop();
+    execFileSync('xdotool', ['windowsize', '--sync', win, '480', '640']);
+    await waitUntil(async () => (await s.exec('return window.innerWidth')) <= 480, 'narrow window', 5000);
+    await shot(s, 'accounts-narrow-dark');
+    log('dark pass done');
+  } catch (e) {
+    await shot(s, 'failure-dark').catch(() => {});
+    throw e;
+  } finally {
+    await endSession(s, driver);
+    await stop(driver);
+  }
+}
+
+let failed = false;
+try {
+  await startXvfb();
+  const { issuer } = await startAuthServer();
+  await lightPass(issuer);
+  await darkPass(issuer);
+  log('PASS');
+} catch (e) {
+  failed = true;
+  console.error(`[e2e] FAIL: ${e.stack ?? e}`);
+} finally {
+  for (const c of children.reverse()) await stop(c);
+  if (!failed) rmSync(work, { recursive: true, force: true });
+  else console.error(`[e2e] kept ${work} (browser.log)`);
+}
+process.exit(failed ? 1 : 0);

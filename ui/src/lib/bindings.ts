@@ -1,0 +1,90 @@
+// Generated from src-tauri/src/dto.rs by `UPDATE_BINDINGS=1 cargo test -p latchkey-desktop bindings`.
+// Do not edit by hand.
+
+export type ProfileDto = { name: string, clientId: string, issuer: string | null, authorizationEndpoint: string, tokenEndpoint: string, revocationEndpoint: string | null, userinfoEndpoint: string | null, scopes: Array<string>, authMethod: AuthMethodDto, 
+/**
+ * Whether the profile is a confidential client (its secret is in the keychain).
+ */
+hasClientSecret: boolean, redirectMode: RedirectModeDto, 
+/**
+ * A fixed redirect URI from the profile, if any.
+ */
+redirectUri: string | null, 
+/**
+ * The exact redirect URI to register at the provider.
+ */
+redirectUriToRegister: string, };
+
+export type AuthMethodDto = "none" | "basic" | "post";
+
+export type RedirectModeDto = "deep-link" | "loopback";
+
+export type AccountDto = { 
+/**
+ * `PROFILE/LABEL`, what the CLI calls it.
+ */
+id: string, profile: string, label: string, subject: string | null, scopes: Array<string>, 
+/**
+ * Unix seconds.
+ */
+expiresAt: number | null, hasRefreshToken: boolean, 
+/**
+ * Why the account needs a new sign-in, when it does.
+ */
+needsSignIn: string | null, signedInAt: number, };
+
+export type Overview = { profiles: Array<ProfileDto>, accounts: Array<AccountDto>, 
+/**
+ * Backend clock, Unix seconds (countdowns use it to correct for skew).
+ */
+now: number, configDir: string, };
+
+export type DiscoveryDto = { issuer: string, authorizationEndpoint: string | null, tokenEndpoint: string | null, revocationEndpoint: string | null, userinfoEndpoint: string | null, scopesSupported: Array<string> | null, pkceS256: boolean, issParameter: boolean, };
+
+export type EndpointsInput = { "mode": "issuer", issuer: string, } | { "mode": "manual", authorization: string, token: string, revocation: string | null, userinfo: string | null, };
+
+export type ProfileInput = { name: string, clientId: string, 
+/**
+ * Sent once, stored in the keychain, never sent back. `null` keeps the stored one on edit.
+ */
+clientSecret: string | null, endpoints: EndpointsInput, scopes: Array<string>, authMethod: AuthMethodDto | null, redirectMode: RedirectModeDto, redirectUri: string | null, };
+
+export type SignInStarted = { id: number, profile: string, redirectMode: RedirectModeDto, redirectUri: string, 
+/**
+ * The URL the browser was sent to (for "copy the link" when no browser opened).
+ */
+authorizationUrl: string, browserOpened: boolean, 
+/**
+ * Unix seconds after which the sign-in is abandoned.
+ */
+expiresAt: number, };
+
+export type SignInEvent = { "kind": "completed", id: number, account: AccountDto, } | { "kind": "failed", id: number, error: ErrorDto, } | { "kind": "rejected", error: ErrorDto, };
+
+export type CopyWhat = "access-token" | "authorization-header" | "refresh-token";
+
+export type CopyResult = { what: CopyWhat, 
+/**
+ * Seconds until the clipboard is cleared (when it still holds the copy).
+ */
+clearsInSecs: number, 
+/**
+ * Whether the clipboard entry was marked as a secret for clipboard managers.
+ */
+concealed: boolean, 
+/**
+ * The account after a refresh the copy may have needed.
+ */
+account: AccountDto, };
+
+export type AccountDetails = { account: AccountDto, idTokenClaims: Record<string, unknown> | null, hasIdToken: boolean, };
+
+export type SignOutResult = { revoked: boolean, };
+
+export type ErrorKindDto = "usage" | "not-found" | "needs-sign-in" | "provider" | "network" | "keychain" | "sign-in" | "other";
+
+export type ErrorDto = { kind: ErrorKindDto, message: string, 
+/**
+ * The provider's `error` code (`access_denied`, `invalid_grant`…), when it sent one.
+ */
+providerError: string | null, providerDescription: string | null, };

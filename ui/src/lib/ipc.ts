@@ -1,0 +1,59 @@
+// The only place the UI talks to the backend. Argument and result types come from the Rust
+// DTOs (./bindings.ts is generated); command names match src-tauri/src/commands.rs.
+import { invoke } from '@tauri-apps/api/core';
+import { listen, type UnlistenFn } from '@tauri-apps/api/event';
+import type {
+  AccountDetails,
+  AccountDto,
+  CopyResult,
+  CopyWhat,
+  DiscoveryDto,
+  ErrorDto,
+  Overview,
+  ProfileDto,
+  ProfileInput,
+  SignInEvent,
+  SignInStarted,
+  SignOutResult,
+} from './bindings';
+
+export type * from './bindings';
+
+/** Commands reject with an ErrorDto; anything else (a bug, IPC failure) is wrapped into one. */
+export function asError(e: unknown): ErrorDto {
+  if (e && typeof e === 'object' && 'kind' in e && 'message' in e) return e as ErrorDto;
+  return {
+    kind: 'other',
+    message: typeof e === 'string' ? e : e instanceof Error ? e.message : 'Something went wrong.',
+    providerError: null,
+    providerDescription: null,
+  };
+}
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (e) {
+    throw asError(e);
+  }
+}
+
+export const ipc = {
+  overview: () => call<Overview>('overview'),
+  discover: (issuer: string) => call<DiscoveryDto>('discover', { issuer }),
+  saveProfile: (input: ProfileInput, editing: boolean) =>
+    call<ProfileDto>('save_profile', { input, editing }),
+  removeProfile: (name: string) => call<void>('remove_profile', { name }),
+  beginSignIn: (profile: string) => call<SignInStarted>('begin_sign_in', { profile }),
+  cancelSignIn: (id: number) => call<boolean>('cancel_sign_in', { id }),
+  copySecret: (account: string, what: CopyWhat) =>
+    call<CopyResult>('copy_secret', { account, what }),
+  copyText: (text: string) => call<void>('copy_text', { text }),
+  refreshAccount: (account: string) => call<AccountDto>('refresh_account', { account }),
+  signOut: (account: string, revoke: boolean) =>
+    call<SignOutResult>('sign_out', { account, revoke }),
+  accountDetails: (account: string) => call<AccountDetails>('account_details', { account }),
+  uiReady: () => call<SignInEvent[]>('ui_ready'),
+  onSignIn: (handler: (e: SignInEvent) => void): Promise<UnlistenFn> =>
+    listen<SignInEvent>('sign-in', (event) => handler(event.payload)),
+};
