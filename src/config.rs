@@ -233,6 +233,10 @@ mod tests {
             authorization_response_iss_parameter_supported: false,
             id_token_signing_alg_values_supported: vec![],
             id_token_leeway_seconds: None,
+            grant: Default::default(),
+            device_authorization_endpoint: None,
+            extra_authorize_params: Default::default(),
+            extra_token_params: Default::default(),
         };
         config
             .update_profiles(|all| {

@@ -20,6 +20,8 @@ pub struct Metadata {
     #[serde(default)]
     pub jwks_uri: Option<Url>,
     #[serde(default)]
+    pub device_authorization_endpoint: Option<Url>,
+    #[serde(default)]
     pub scopes_supported: Option<Vec<String>>,
     #[serde(default)]
     pub code_challenge_methods_supported: Option<Vec<String>>,
@@ -111,6 +113,10 @@ pub async fn discover(http: &Http, issuer: &str) -> Result<Metadata> {
         (&metadata.revocation_endpoint, "revocation_endpoint"),
         (&metadata.userinfo_endpoint, "userinfo_endpoint"),
         (&metadata.jwks_uri, "jwks_uri"),
+        (
+            &metadata.device_authorization_endpoint,
+            "device_authorization_endpoint",
+        ),
     ] {
         if let Some(url) = url {
             validate_endpoint(url, what)?;

@@ -1,6 +1,7 @@
 //! The operations the CLI and the desktop app share: profiles, sign-in, tokens, sign-out.
 //! Each keeps the rule that a failure changes nothing that was there before it.
 
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -19,7 +20,8 @@ use crate::keychain::Keychain;
 use crate::oauth::{self, TokenResponseBody};
 use crate::paths;
 use crate::profile::{
-    AuthMethod, DEEP_LINK_REDIRECT, Profile, RedirectMode, validate_name, validate_redirect_uri,
+    AuthMethod, DEEP_LINK_REDIRECT, Grant, Profile, RedirectMode, validate_name,
+    validate_redirect_uri,
 };
 use crate::tokens::{TokenSet, now};
 
@@ -51,6 +53,50 @@ pub struct NewProfile {
     pub auth_method: Option<AuthMethod>,
     pub redirect: RedirectMode,
     pub redirect_uri: Option<Url>,
+}
+
+/// What a profile carries beyond [`NewProfile`]: its grant, the device authorization endpoint
+/// and extra request parameters. Kept apart so that callers written before these existed (the
+/// desktop app) keep compiling; [`Latchkey::update_profile`] keeps a profile's extras.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProfileExtras {
+    pub grant: Grant,
+    /// Overrides what discovery says (or gives it, without discovery).
+    pub device_authorization_endpoint: Option<Url>,
+    pub extra_authorize_params: BTreeMap<String, String>,
+    pub extra_token_params: BTreeMap<String, String>,
+}
+
+/// A device flow sign-in waiting for the user to enter the code (RFC 8628).
+#[derive(Debug)]
+pub struct DeviceLogin {
+    pub profile: Profile,
+    pub label: Option<String>,
+    /// The code the user types at the verification page.
+    pub user_code: String,
+    pub verification_uri: String,
+    /// The page with the code filled in, when the provider gives one.
+    pub verification_uri_complete: Option<String>,
+    pub expires_in: Duration,
+    interval: Duration,
+    device_code: oauth2::DeviceCode,
+}
+
+impl DeviceLogin {
+    /// The page to open in a browser: the complete URI when given, if it is a web address.
+    pub fn browser_url(&self) -> Option<Url> {
+        self.verification_uri_complete
+            .as_deref()
+            .into_iter()
+            .chain([self.verification_uri.as_str()])
+            .filter_map(|u| Url::parse(u).ok())
+            .find(|u| crate::profile::validate_endpoint(u, "verification URI").is_ok())
+    }
+
+    /// The polling interval the server asked for.
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
 }
 
 /// A sign-in between the authorization request and the response.
@@ -147,11 +193,22 @@ impl Latchkey {
         new: NewProfile,
         secret: Option<ClientSecret>,
     ) -> Result<Profile> {
+        self.add_profile_with(new, ProfileExtras::default(), secret)
+            .await
+    }
+
+    /// [`Latchkey::add_profile`] with a grant and extra request parameters.
+    pub async fn add_profile_with(
+        &self,
+        new: NewProfile,
+        extras: ProfileExtras,
+        secret: Option<ClientSecret>,
+    ) -> Result<Profile> {
         validate_name(&new.name, "profile")?;
         if self.config.profile(&new.name).is_ok() {
             return Err(Error::ProfileExists(new.name));
         }
-        let profile = self.build_profile(new, secret.is_some()).await?;
+        let profile = self.build_profile(new, extras, secret.is_some()).await?;
         let stored = profile.clone();
         self.config.update_profiles(|all| {
             if all.contains_key(&stored.name) {
@@ -185,9 +242,19 @@ impl Latchkey {
         let keeps_secret = secret.is_none()
             && old.auth_method.needs_secret()
             && new.auth_method.is_none_or(AuthMethod::needs_secret);
+        let extras = ProfileExtras {
+            grant: old.grant,
+            device_authorization_endpoint: None,
+            extra_authorize_params: old.extra_authorize_params.clone(),
+            extra_token_params: old.extra_token_params.clone(),
+        };
+        let old_device = old.device_authorization_endpoint.clone();
         let mut profile = self
-            .build_profile(new, secret.is_some() || keeps_secret)
+            .build_profile(new, extras, secret.is_some() || keeps_secret)
             .await?;
+        if profile.device_authorization_endpoint.is_none() {
+            profile.device_authorization_endpoint = old_device;
+        }
         if keeps_secret && profile.auth_method == AuthMethod::None {
             profile.auth_method = old.auth_method;
         }
@@ -207,7 +274,12 @@ impl Latchkey {
 
     /// Validates a profile description and fills its endpoints, by discovery when it names an
     /// issuer. Writes nothing.
-    async fn build_profile(&self, new: NewProfile, has_secret: bool) -> Result<Profile> {
+    async fn build_profile(
+        &self,
+        new: NewProfile,
+        extras: ProfileExtras,
+        has_secret: bool,
+    ) -> Result<Profile> {
         validate_name(&new.name, "profile")?;
         if new.client_id.trim().is_empty() {
             return Err(Error::InvalidInput("the client id is empty".into()));
@@ -231,7 +303,13 @@ impl Latchkey {
         if let Some(uri) = &new.redirect_uri {
             validate_redirect_uri(uri, new.redirect)?;
         }
+        if extras.grant == Grant::ClientCredentials && !auth_method.needs_secret() {
+            return Err(Error::InvalidInput(
+                "the client credentials grant needs a client secret: pass --client-secret-stdin and the secret on standard input".into(),
+            ));
+        }
         let mut algorithms = Vec::new();
+        let mut discovered_device = None;
         let (issuer, authorization, token, revocation, userinfo, jwks, iss_supported) =
             match new.endpoints {
                 Endpoints::Issuer(issuer) => {
@@ -241,6 +319,7 @@ impl Latchkey {
                         detail: format!("no {what}"),
                     };
                     algorithms = signing_algorithms(&issuer, &m, &new.scopes)?;
+                    discovered_device = m.device_authorization_endpoint.clone();
                     (
                         Some(m.issuer.clone()),
                         m.authorization_endpoint
@@ -286,6 +365,12 @@ impl Latchkey {
             authorization_response_iss_parameter_supported: iss_supported,
             id_token_signing_alg_values_supported: algorithms,
             id_token_leeway_seconds: None,
+            grant: extras.grant,
+            device_authorization_endpoint: extras
+                .device_authorization_endpoint
+                .or(discovered_device),
+            extra_authorize_params: extras.extra_authorize_params,
+            extra_token_params: extras.extra_token_params,
         };
         profile.validate()?;
         require_keys_for_openid(&profile)?;
@@ -376,12 +461,18 @@ impl Latchkey {
         redirect_uri: Url,
     ) -> Result<PendingLogin> {
         let profile = self.config.profile(profile)?;
+        no_sign_in_for_client_credentials(&profile)?;
         if let Some(label) = &label {
             validate_name(label, "account")?;
         }
         // Fail before the browser opens: an id_token this profile cannot verify is refused.
         require_keys_for_openid(&profile)?;
-        let start = oauth::start_authorization(&profile, &redirect_uri, &[]);
+        let extra: Vec<(String, String)> = profile
+            .extra_authorize_params
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let start = oauth::start_authorization(&profile, &redirect_uri, &extra);
         Ok(PendingLogin {
             profile,
             label,
@@ -487,7 +578,20 @@ impl Latchkey {
             // Without `openid` an id_token was not asked for and is not trusted.
             (None, _, _) => None,
         };
-        let label = match pending.label {
+        self.store_sign_in(profile, pending.label, &response, claims, now)
+            .await
+    }
+
+    /// Stores the account a sign-in produced (under its lock: a refresh may be running).
+    async fn store_sign_in(
+        &self,
+        profile: &Profile,
+        label: Option<String>,
+        response: &TokenResponseBody,
+        claims: Option<Claims>,
+        now: i64,
+    ) -> Result<Account> {
+        let label = match label {
             Some(label) => label,
             None => claims
                 .as_ref()
@@ -500,7 +604,7 @@ impl Latchkey {
                 })
                 .unwrap_or_else(|| "default".to_string()),
         };
-        let tokens = token_set(&response, &profile.scopes, None, claims.is_some(), now);
+        let tokens = token_set(response, &profile.scopes, None, claims.is_some(), now);
         let account = Account {
             profile: profile.name.clone(),
             label,
@@ -519,12 +623,126 @@ impl Latchkey {
         Ok(account)
     }
 
+    /// Starts a device flow sign-in (RFC 8628): the user code to show and where to enter it.
+    pub async fn begin_device_login(
+        &self,
+        profile: &str,
+        label: Option<String>,
+    ) -> Result<DeviceLogin> {
+        let profile = self.config.profile(profile)?;
+        no_sign_in_for_client_credentials(&profile)?;
+        if let Some(label) = &label {
+            validate_name(label, "account")?;
+        }
+        require_keys_for_openid(&profile)?;
+        let secret = self.client_secret(&profile).await?;
+        let url = profile
+            .device_authorization_endpoint
+            .clone()
+            .unwrap_or_else(|| profile.token_endpoint.clone());
+        let start =
+            oauth::start_device_authorization(self.http(&url)?, &profile, secret.as_ref()).await?;
+        Ok(DeviceLogin {
+            profile,
+            label,
+            user_code: start.user_code,
+            verification_uri: start.verification_uri,
+            verification_uri_complete: start.verification_uri_complete,
+            expires_in: Duration::from_secs(start.expires_in.clamp(1, 24 * 3600)),
+            interval: Duration::from_secs(start.interval.unwrap_or(5).clamp(1, 300)),
+            device_code: start.device_code,
+        })
+    }
+
+    /// Polls until the user approved the device sign-in, then stores the account. Honours the
+    /// server's `interval` and `slow_down`; stops on `expired_token`, `access_denied`, the code's
+    /// lifetime or `timeout`, whichever comes first.
+    pub async fn complete_device_login(
+        &self,
+        pending: DeviceLogin,
+        timeout: Duration,
+    ) -> Result<Account> {
+        let profile = &pending.profile;
+        let sign_in_error = |detail: &str| Error::SignIn {
+            profile: profile.name.clone(),
+            detail: detail.to_string(),
+        };
+        let expired =
+            "the code expired before it was approved; run `latchkey login --device` again";
+        let started = std::time::Instant::now();
+        let deadline = started + pending.expires_in.min(timeout);
+        let secret = self.client_secret(profile).await?;
+        let http = self.http(&profile.token_endpoint)?;
+        let keys = if profile.wants_openid() {
+            Some(self.id_token_keys(profile, false).await?)
+        } else {
+            None
+        };
+        let mut interval = pending.interval;
+        let response = loop {
+            let now = std::time::Instant::now();
+            if now + interval > deadline {
+                tokio::time::sleep(deadline.saturating_duration_since(now)).await;
+                return Err(sign_in_error(if pending.expires_in <= timeout {
+                    expired
+                } else {
+                    "no approval arrived in time (see --timeout)"
+                }));
+            }
+            tokio::time::sleep(interval).await;
+            match oauth::poll_device_token(http, profile, secret.as_ref(), &pending.device_code)
+                .await
+            {
+                Ok(oauth::DevicePoll::Token(response)) => break response,
+                Ok(oauth::DevicePoll::Pending) => {}
+                Ok(oauth::DevicePoll::SlowDown) => interval += Duration::from_secs(5),
+                Err(Error::Provider { error, .. }) if error == "expired_token" => {
+                    return Err(sign_in_error(expired));
+                }
+                Err(Error::Provider { error, .. }) if error == "access_denied" => {
+                    return Err(sign_in_error(
+                        "the request was denied at the verification page; nothing was stored",
+                    ));
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        let now = now();
+        let claims = match (&response.extra_fields().id_token, keys) {
+            (Some(id_token), Some(keys)) => Some(
+                self.verify_id_token(profile, id_token.secret(), Expect::Device, now, keys)
+                    .await?,
+            ),
+            (None, Some(_)) => {
+                return Err(Error::IdToken {
+                    profile: profile.name.clone(),
+                    detail: "the provider returned no id_token although `openid` was asked for"
+                        .into(),
+                });
+            }
+            (_, None) => None,
+        };
+        self.store_sign_in(profile, pending.label, &response, claims, now)
+            .await
+    }
+
     // ----- tokens
 
     /// A token valid for at least `min_valid` seconds, refreshed first when needed. The common
     /// case (a valid cached token) is two small file reads and one keychain read.
     pub async fn token(&self, name: &str, min_valid: i64) -> Result<(Account, TokenSet)> {
-        let account = self.account(name)?;
+        let account = match self.account(name) {
+            // The hot path reads no profile: only a client credentials account is `…/client`.
+            Ok(account) if account.label != CLIENT_LABEL => account,
+            other => {
+                if let Some(profile) = self.client_credentials_profile(name)? {
+                    return self
+                        .client_credentials_token(&profile, Some(min_valid))
+                        .await;
+                }
+                other?
+            }
+        };
         if let Some(reason) = &account.needs_sign_in {
             return Err(needs_sign_in(&account, reason));
         }
@@ -541,7 +759,15 @@ impl Latchkey {
 
     /// Refreshes now, whatever the expiry.
     pub async fn refresh(&self, name: &str) -> Result<(Account, TokenSet)> {
-        let account = self.account(name)?;
+        let account = match self.account(name) {
+            Ok(account) if account.label != CLIENT_LABEL => account,
+            other => {
+                if let Some(profile) = self.client_credentials_profile(name)? {
+                    return self.client_credentials_token(&profile, None).await;
+                }
+                other?
+            }
+        };
         self.refresh_account(&account, None).await
     }
 
@@ -644,6 +870,98 @@ impl Latchkey {
         };
         self.config.put_account(updated.clone())?;
         Ok((updated, tokens))
+    }
+
+    /// The client-credentials profile `name` refers to (`PROFILE` or `PROFILE/client`), if any.
+    fn client_credentials_profile(&self, name: &str) -> Result<Option<Profile>> {
+        let (profile, label) = match name.split_once('/') {
+            Some((p, l)) => (p, Some(l)),
+            None => (name, None),
+        };
+        let profile = match self.config.profile(profile) {
+            Ok(p) if p.grant == Grant::ClientCredentials => p,
+            Ok(_) | Err(Error::ProfileNotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        match label {
+            None | Some(CLIENT_LABEL) => Ok(Some(profile)),
+            Some(_) => Err(Error::AccountNotFound(name.to_string())),
+        }
+    }
+
+    /// The client credentials token of `profile`: the cached one while it stays valid for
+    /// `min_valid` seconds (`None`: always fetch). Under the account lock, so concurrent callers
+    /// in any process make one request; the account `PROFILE/client` appears on first fetch.
+    async fn client_credentials_token(
+        &self,
+        profile: &Profile,
+        min_valid: Option<i64>,
+    ) -> Result<(Account, TokenSet)> {
+        let probe = Account {
+            profile: profile.name.clone(),
+            label: CLIENT_LABEL.to_string(),
+            subject: None,
+            scopes: profile.scopes.clone(),
+            expires_at: None,
+            has_refresh_token: false,
+            needs_sign_in: None,
+            signed_in_at: 0,
+        };
+        let cached = |account: &Account, tokens: &TokenSet| {
+            min_valid.is_some_and(|m| {
+                account.expires_at.is_none_or(|t| t - now() > m) && tokens.valid_for(now(), m)
+            })
+        };
+        let find = || -> Result<Option<Account>> {
+            Ok(self
+                .config
+                .accounts()?
+                .into_iter()
+                .find(|a| a.profile == probe.profile && a.label == probe.label))
+        };
+        // The common case without the lock: a valid cached token.
+        if let Some(account) = find()?
+            && min_valid.is_some()
+            && let Some(bytes) = self.keychain.get(&account.keychain_key()).await?
+        {
+            let tokens = TokenSet::from_bytes(&account.keychain_key(), &bytes)?;
+            if cached(&account, &tokens) {
+                return Ok((account, tokens));
+            }
+        }
+        let _lock = self.account_lock(&probe).await?;
+        let existing = find()?;
+        if let Some(account) = &existing
+            && let Some(bytes) = self.keychain.get(&account.keychain_key()).await?
+        {
+            let tokens = TokenSet::from_bytes(&account.keychain_key(), &bytes)?;
+            if cached(account, &tokens) {
+                return Ok((account.clone(), tokens));
+            }
+        }
+        let secret = self.client_secret(profile).await?.ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "profile `{}` uses the client credentials grant but has no client secret; set it with `latchkey profile set-secret {}`",
+                profile.name, profile.name
+            ))
+        })?;
+        let http = self.http(&profile.token_endpoint)?;
+        let response = oauth::client_credentials(http, profile, &secret).await?;
+        let now = now();
+        let mut tokens = token_set(&response, &profile.scopes, None, false, now);
+        // RFC 6749 §4.4.3: no refresh token here; a new token is fetched with the secret.
+        tokens.refresh_token = None;
+        self.keychain
+            .set(&probe.keychain_key(), tokens.to_bytes())
+            .await?;
+        let account = Account {
+            scopes: tokens.scopes.clone(),
+            expires_at: tokens.expires_at,
+            signed_in_at: existing.map_or(now, |a| a.signed_in_at),
+            ..probe
+        };
+        self.config.put_account(account.clone())?;
+        Ok((account, tokens))
     }
 
     /// The issuer's signing keys, from the JWKS cache unless `refetch`.
@@ -793,6 +1111,19 @@ fn require_keys_for_openid(profile: &Profile) -> Result<()> {
     }
     Ok(())
 }
+
+fn no_sign_in_for_client_credentials(profile: &Profile) -> Result<()> {
+    if profile.grant == Grant::ClientCredentials {
+        return Err(Error::InvalidInput(format!(
+            "profile `{}` uses the client credentials grant: there is no sign-in; `latchkey token {}` fetches its token",
+            profile.name, profile.name
+        )));
+    }
+    Ok(())
+}
+
+/// The one account of a client credentials profile: `PROFILE/client`.
+pub const CLIENT_LABEL: &str = "client";
 
 fn secret_key(profile: &str) -> String {
     format!("client-secret:{profile}")

@@ -70,6 +70,9 @@ pub enum Expect<'a> {
     SignIn { nonce: &'a str },
     /// A refresh: the nonce may be missing (servers drop it) and `sub` must stay the same.
     Refresh { subject: Option<&'a str> },
+    /// A device flow sign-in (RFC 8628): no nonce is sent; the id_token comes straight from the
+    /// token endpoint.
+    Device,
 }
 
 /// The parts of the JOSE header that decide how a token is verified.
@@ -408,6 +411,7 @@ pub fn check_claims(
                 ));
             }
         }
+        Expect::Device => {}
     }
     Ok(())
 }
@@ -444,6 +448,10 @@ mod tests {
             authorization_response_iss_parameter_supported: false,
             id_token_signing_alg_values_supported: vec![],
             id_token_leeway_seconds: None,
+            grant: Default::default(),
+            device_authorization_endpoint: None,
+            extra_authorize_params: Default::default(),
+            extra_token_params: Default::default(),
         }
     }
 

@@ -15,6 +15,7 @@ pub mod jwks;
 pub mod keychain;
 pub mod oauth;
 pub mod paths;
+pub mod presets;
 pub mod profile;
 pub mod secret;
 #[cfg(target_os = "linux")]
@@ -23,7 +24,7 @@ pub mod tokens;
 
 pub use account::{Account, Status};
 pub use callback::{AuthorizationResponse, LoopbackListener};
-pub use engine::{Endpoints, Latchkey, NewProfile, PendingLogin};
+pub use engine::{DeviceLogin, Endpoints, Latchkey, NewProfile, PendingLogin, ProfileExtras};
 pub use error::{Error, ErrorKind, Result};
-pub use profile::{AuthMethod, Profile, RedirectMode};
+pub use profile::{AuthMethod, Grant, Profile, RedirectMode};
 pub use tokens::TokenSet;

@@ -6,10 +6,10 @@ use oauth2::basic::{
     BasicTokenType,
 };
 use oauth2::{
-    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
-    EndpointSet, ErrorResponse, ExtraTokenFields, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
-    RefreshToken, RequestTokenError, Scope, StandardRevocableToken, StandardTokenResponse,
-    TokenResponse, TokenUrl,
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, DeviceCode,
+    EndpointNotSet, EndpointSet, ErrorResponse, ExtraTokenFields, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope, StandardRevocableToken,
+    StandardTokenResponse, TokenResponse, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -113,10 +113,13 @@ pub async fn exchange_code(
     redirect_uri: &Url,
 ) -> Result<TokenResponseBody> {
     let context = format!("token request for profile `{}`", profile.name);
-    let response = client(profile, secret)
-        .set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()))
+    let client =
+        client(profile, secret).set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()));
+    let request = client
         .exchange_code(AuthorizationCode::new(code))
-        .set_pkce_verifier(verifier)
+        .set_pkce_verifier(verifier);
+    let response = token_params(profile)
+        .fold(request, |r, (k, v)| r.add_extra_param(k, v))
         .request_async(&|req| http.oauth(req, Endpoint::Token))
         .await
         .map_err(|e| request_error(&context, e))?;
@@ -130,12 +133,43 @@ pub async fn refresh(
     refresh_token: &RefreshToken,
 ) -> Result<TokenResponseBody> {
     let context = format!("refresh for profile `{}`", profile.name);
-    let response = client(profile, secret)
-        .exchange_refresh_token(refresh_token)
+    let client = client(profile, secret);
+    let request = client.exchange_refresh_token(refresh_token);
+    let response = token_params(profile)
+        .fold(request, |r, (k, v)| r.add_extra_param(k, v))
         .request_async(&|req| http.oauth(req, Endpoint::Token))
         .await
         .map_err(|e| request_error(&context, e))?;
     check_token_type(&context, response)
+}
+
+/// The client credentials grant (RFC 6749 §4.4): the client's own token, no user involved.
+pub async fn client_credentials(
+    http: &Http,
+    profile: &Profile,
+    secret: &ClientSecret,
+) -> Result<TokenResponseBody> {
+    let context = format!(
+        "client credentials token request for profile `{}`",
+        profile.name
+    );
+    let client = client(profile, Some(secret));
+    let request = client
+        .exchange_client_credentials()
+        .add_scopes(profile.scopes.iter().cloned().map(Scope::new));
+    let response = token_params(profile)
+        .fold(request, |r, (k, v)| r.add_extra_param(k, v))
+        .request_async(&|req| http.oauth(req, Endpoint::Token))
+        .await
+        .map_err(|e| request_error(&context, e))?;
+    check_token_type(&context, response)
+}
+
+fn token_params(profile: &Profile) -> impl Iterator<Item = (String, String)> + '_ {
+    profile
+        .extra_token_params
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
 }
 
 /// Revokes a refresh token (RFC 7009). Does nothing when the profile has no revocation endpoint.
@@ -152,10 +186,32 @@ pub async fn revoke(
         return Ok(false);
     };
     let context = format!("revocation for profile `{}`", profile.name);
-    let mut form = vec![
+    let form = vec![
         ("token", refresh_token.secret().as_str()),
         ("token_type_hint", "refresh_token"),
     ];
+    let request = form_request(url, profile, secret, form)
+        .map_err(|e| Error::InvalidInput(format!("{context}: {e}")))?;
+    let response = http
+        .oauth(request, Endpoint::Revocation)
+        .await
+        .map_err(|e| e.into_error(context.clone()))?;
+    if response.status().is_success() {
+        return Ok(true);
+    }
+    Err(error_body(&context, response.body()))
+}
+
+/// A form POST to a token-like endpoint with the profile's client authentication.
+///
+/// Written by hand on `oauth2`'s request types where `oauth2` does not fit (see [`revoke`] and
+/// [`poll_device_token`]).
+fn form_request<'a>(
+    url: &Url,
+    profile: &'a Profile,
+    secret: Option<&'a ClientSecret>,
+    mut form: Vec<(&'a str, &'a str)>,
+) -> std::result::Result<oauth2::HttpRequest, oauth2::http::Error> {
     let mut request = oauth2::http::Request::builder()
         .method(oauth2::http::Method::POST)
         .uri(url.as_str())
@@ -187,24 +243,126 @@ pub async fn revoke(
         .extend_pairs(form)
         .finish()
         .into_bytes();
-    let request = request
-        .body(body)
+    request.body(body)
+}
+
+/// A device authorization response (RFC 8628 §3.2).
+#[derive(Debug, Deserialize)]
+pub struct DeviceAuthorization {
+    pub device_code: DeviceCode,
+    pub user_code: String,
+    /// Google says `verification_url`.
+    #[serde(alias = "verification_url")]
+    pub verification_uri: String,
+    #[serde(default, alias = "verification_url_complete")]
+    pub verification_uri_complete: Option<String>,
+    pub expires_in: u64,
+    #[serde(default)]
+    pub interval: Option<u64>,
+}
+
+/// Starts the device flow: asks for a device code and the user code to show.
+pub async fn start_device_authorization(
+    http: &Http,
+    profile: &Profile,
+    secret: Option<&ClientSecret>,
+) -> Result<DeviceAuthorization> {
+    let context = format!(
+        "device authorization request for profile `{}`",
+        profile.name
+    );
+    let Some(url) = &profile.device_authorization_endpoint else {
+        return Err(Error::InvalidInput(format!(
+            "profile `{}` has no device authorization endpoint: its provider's discovery does not list one. Add the profile again with --device-authorization-url URL",
+            profile.name
+        )));
+    };
+    let scope = profile.scopes.join(" ");
+    let mut form = Vec::new();
+    if !scope.is_empty() {
+        form.push(("scope", scope.as_str()));
+    }
+    let request = form_request(url, profile, secret, form)
         .map_err(|e| Error::InvalidInput(format!("{context}: {e}")))?;
     let response = http
-        .oauth(request, Endpoint::Revocation)
+        .oauth(request, Endpoint::Token)
+        .await
+        .map_err(|e| e.into_error(context.clone()))?;
+    if !response.status().is_success() {
+        return Err(error_body(&context, response.body()));
+    }
+    serde_json::from_slice(response.body()).map_err(|e| Error::BadResponse {
+        context,
+        detail: format!(
+            "the response is not a device authorization response: {}",
+            without_quoted(&e.to_string())
+        ),
+    })
+}
+
+/// One poll of the token endpoint in the device flow.
+pub enum DevicePoll {
+    Token(Box<TokenResponseBody>),
+    /// `authorization_pending`: ask again after the interval.
+    Pending,
+    /// `slow_down`: ask again after an interval 5 s longer (RFC 8628 §3.5).
+    SlowDown,
+}
+
+/// Polls once: `oauth2`'s own polling loop retries transport errors silently until the code
+/// expires and cannot be stopped, so the loop is the caller's.
+pub async fn poll_device_token(
+    http: &Http,
+    profile: &Profile,
+    secret: Option<&ClientSecret>,
+    device_code: &DeviceCode,
+) -> Result<DevicePoll> {
+    let context = format!("device sign-in for profile `{}`", profile.name);
+    let mut form = vec![
+        ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+        ("device_code", device_code.secret().as_str()),
+    ];
+    for (k, v) in &profile.extra_token_params {
+        form.push((k.as_str(), v.as_str()));
+    }
+    let request = form_request(&profile.token_endpoint, profile, secret, form)
+        .map_err(|e| Error::InvalidInput(format!("{context}: {e}")))?;
+    let response = http
+        .oauth(request, Endpoint::Token)
         .await
         .map_err(|e| e.into_error(context.clone()))?;
     if response.status().is_success() {
-        return Ok(true);
+        let token: TokenResponseBody =
+            serde_json::from_slice(response.body()).map_err(|e| Error::BadResponse {
+                context: context.clone(),
+                detail: format!(
+                    "the response is not a usable token response: {}",
+                    without_quoted(&e.to_string())
+                ),
+            })?;
+        return Ok(DevicePoll::Token(Box::new(check_token_type(
+            &context, token,
+        )?)));
     }
-    let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap_or_default();
+    match error_body(&context, response.body()) {
+        Error::Provider { error, .. } if error == "authorization_pending" => {
+            Ok(DevicePoll::Pending)
+        }
+        Error::Provider { error, .. } if error == "slow_down" => Ok(DevicePoll::SlowDown),
+        other => Err(other),
+    }
+}
+
+/// An OAuth error body (normalised to JSON by `http`) as an engine error.
+fn error_body(context: &str, body: &[u8]) -> Error {
+    let body: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
     let text = |k: &str| body.get(k).and_then(|v| v.as_str()).map(str::to_string);
-    Err(Error::Provider {
-        context,
+    Error::Provider {
+        context: context.to_string(),
         error: text("error").unwrap_or_else(|| "unknown_error".into()),
         description: text("error_description"),
         uri: text("error_uri"),
-    })
+    }
 }
 
 fn check_token_type(context: &str, response: TokenResponseBody) -> Result<TokenResponseBody> {
@@ -320,6 +478,10 @@ mod tests {
             authorization_response_iss_parameter_supported: false,
             id_token_signing_alg_values_supported: vec![],
             id_token_leeway_seconds: None,
+            grant: Default::default(),
+            device_authorization_endpoint: None,
+            extra_authorize_params: Default::default(),
+            extra_token_params: Default::default(),
         }
     }
 
@@ -357,6 +519,32 @@ mod tests {
             &start_authorization(&profile(&["openid", "offline_access"]), &redirect, &[]).url,
         );
         assert_eq!(q["prompt"], "consent");
+    }
+
+    #[test]
+    fn extra_parameters_join_the_authorization_url() {
+        let redirect: Url = "http://127.0.0.1/callback".parse().unwrap();
+        let extra = [
+            ("access_type".to_string(), "offline".to_string()),
+            ("prompt".to_string(), "select_account".to_string()),
+        ];
+        let q = query(
+            &start_authorization(&profile(&["openid", "offline_access"]), &redirect, &extra).url,
+        );
+        assert_eq!(q["access_type"], "offline");
+        // The user's prompt wins over the one offline_access would add.
+        assert_eq!(q["prompt"], "select_account");
+    }
+
+    #[test]
+    fn device_responses_accept_googles_field_names() {
+        let d: DeviceAuthorization = serde_json::from_str(
+            r#"{"device_code":"dc-secret-value","user_code":"ABCD-EFGH","verification_url":"https://www.google.com/device","expires_in":1800,"interval":5}"#,
+        )
+        .unwrap();
+        assert_eq!(d.verification_uri, "https://www.google.com/device");
+        assert_eq!(d.interval, Some(5));
+        assert!(!format!("{d:?}").contains("dc-secret-value"));
     }
 
     #[test]

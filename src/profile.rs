@@ -1,5 +1,7 @@
 //! OAuth client profiles: who the client is and where its provider's endpoints are.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use url::{Host, Url};
 
@@ -54,6 +56,80 @@ impl RedirectMode {
 
 pub const DEEP_LINK_REDIRECT: &str = "latchkey://callback";
 
+/// How a profile gets its tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Grant {
+    /// A user signs in (authorization code + PKCE, or the device flow); refresh tokens renew it.
+    #[default]
+    AuthorizationCode,
+    /// Machine to machine (RFC 6749 §4.4): the client's own token, fetched again near expiry.
+    ClientCredentials,
+}
+
+impl Grant {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Grant::AuthorizationCode => "authorization-code",
+            Grant::ClientCredentials => "client-credentials",
+        }
+    }
+
+    fn is_default(&self) -> bool {
+        *self == Grant::AuthorizationCode
+    }
+}
+
+/// Request parameters given by the user, checked to be usable and not to replace the ones
+/// Latchkey itself sets (PKCE, `state`, `grant_type`, credentials…).
+pub fn validate_extra_params(params: &BTreeMap<String, String>, what: &str) -> Result<()> {
+    const RESERVED: &[&str] = &[
+        "response_type",
+        "client_id",
+        "client_secret",
+        "redirect_uri",
+        "scope",
+        "state",
+        "nonce",
+        "code",
+        "code_challenge",
+        "code_challenge_method",
+        "code_verifier",
+        "grant_type",
+        "refresh_token",
+        "device_code",
+        "client_assertion",
+        "client_assertion_type",
+    ];
+    for (k, v) in params {
+        if k.is_empty() || k.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err(Error::InvalidInput(format!(
+                "the {what} parameter name {k:?} is empty or contains spaces or control characters"
+            )));
+        }
+        if RESERVED.contains(&k.as_str()) {
+            return Err(Error::InvalidInput(format!(
+                "the {what} parameter `{k}` is set by Latchkey itself and cannot be overridden{}",
+                if k == "scope" { "; use --scope" } else { "" }
+            )));
+        }
+        if v.chars().any(char::is_control) {
+            return Err(Error::InvalidInput(format!(
+                "the value of the {what} parameter `{k}` contains control characters"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Parses `KEY=VALUE` as typed on the command line.
+pub fn parse_param(input: &str) -> std::result::Result<(String, String), String> {
+    match input.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("expected KEY=VALUE, got {input:?}")),
+    }
+}
+
 /// One registered OAuth client. Stored in `profiles.toml`; never holds a secret (the client
 /// secret, when there is one, is in the keychain).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -91,6 +167,18 @@ pub struct Profile {
     /// Clock-skew leeway for id_token `exp` and `iat`, in seconds (default 120, at most 600).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_token_leeway_seconds: Option<u64>,
+    /// How tokens are obtained; `authorization-code` unless this is a machine client.
+    #[serde(default, skip_serializing_if = "Grant::is_default")]
+    pub grant: Grant,
+    /// The RFC 8628 device authorization endpoint, for `latchkey login --device`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_authorization_endpoint: Option<Url>,
+    /// Extra parameters of every authorization request (e.g. `access_type`, `login_hint`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra_authorize_params: BTreeMap<String, String>,
+    /// Extra parameters of every token request (e.g. `audience`, `resource`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra_token_params: BTreeMap<String, String>,
 }
 
 impl Profile {
@@ -118,6 +206,10 @@ impl Profile {
             (&self.revocation_endpoint, "revocation endpoint"),
             (&self.userinfo_endpoint, "userinfo endpoint"),
             (&self.jwks_uri, "jwks_uri"),
+            (
+                &self.device_authorization_endpoint,
+                "device authorization endpoint",
+            ),
         ] {
             if let Some(url) = url {
                 validate_endpoint(url, what)?;
@@ -125,6 +217,14 @@ impl Profile {
         }
         if let Some(uri) = &self.redirect_uri {
             validate_redirect_uri(uri, self.redirect)?;
+        }
+        validate_extra_params(&self.extra_authorize_params, "authorization request")?;
+        validate_extra_params(&self.extra_token_params, "token request")?;
+        if self.grant == Grant::ClientCredentials && !self.auth_method.needs_secret() {
+            return Err(Error::InvalidInput(format!(
+                "profile `{}` uses the client credentials grant, which needs a client secret (auth_method basic or post)",
+                self.name
+            )));
         }
         if self
             .id_token_leeway_seconds

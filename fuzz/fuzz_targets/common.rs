@@ -42,5 +42,9 @@ pub fn profile() -> Profile {
             "EdDSA".into(),
         ],
         id_token_leeway_seconds: None,
+        grant: Default::default(),
+        device_authorization_endpoint: None,
+        extra_authorize_params: Default::default(),
+        extra_token_params: Default::default(),
     }
 }

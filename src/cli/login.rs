@@ -20,12 +20,18 @@ pub struct LoginArgs {
     /// Print the authorization URL instead of opening the browser.
     #[arg(long)]
     no_browser: bool,
-    /// Seconds to wait for the browser.
+    /// Sign in with the device flow (RFC 8628): enter a code on a page, on any device.
+    #[arg(long)]
+    device: bool,
+    /// Seconds to wait for the browser (with --device: for the approval, at most the code's lifetime).
     #[arg(long, default_value_t = DEFAULT_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
     timeout: u64,
 }
 
 pub async fn run(engine: &Latchkey, args: LoginArgs) -> Result<()> {
+    if args.device {
+        return device(engine, args).await;
+    }
     let profile = engine.profile(&args.profile)?;
     if profile.redirect == RedirectMode::DeepLink {
         return Err(Error::InvalidInput(format!(
@@ -55,6 +61,43 @@ pub async fn run(engine: &Latchkey, args: LoginArgs) -> Result<()> {
         )
         .await?;
     let account = engine.complete_login(pending, response).await?;
+    signed_in(&account);
+    Ok(())
+}
+
+async fn device(engine: &Latchkey, args: LoginArgs) -> Result<()> {
+    let pending = engine
+        .begin_device_login(&args.profile, args.account)
+        .await?;
+    eprintln!(
+        "To sign in, open {} and enter the code:\n\n    {}\n",
+        pending.verification_uri, pending.user_code
+    );
+    // The page with the code filled in goes to standard output, for scripts.
+    if let Some(complete) = &pending.verification_uri_complete {
+        eprintln!("Or open this page, which has the code filled in:");
+        println!("{complete}");
+    }
+    if !args.no_browser
+        && let Some(url) = pending.browser_url()
+        && browser::open(url.as_str()).is_err()
+    {
+        eprintln!("(No browser could be opened here; use another device.)");
+    }
+    let wait = Duration::from_secs(args.timeout).min(pending.expires_in);
+    eprintln!(
+        "Waiting for the approval (up to {} s, checking every {} s)…",
+        wait.as_secs(),
+        pending.interval().as_secs()
+    );
+    let account = engine
+        .complete_device_login(pending, Duration::from_secs(args.timeout))
+        .await?;
+    signed_in(&account);
+    Ok(())
+}
+
+fn signed_in(account: &latchkey::Account) {
     let expiry = account
         .expires_at
         .map(|t| format!(", access token expires {}", relative(t, now())))
@@ -65,5 +108,4 @@ pub async fn run(engine: &Latchkey, args: LoginArgs) -> Result<()> {
         "no refresh token (ask for `offline_access` or your provider's equivalent to get one)"
     };
     println!("Signed in: {}{expiry}; {refresh}.", account.id());
-    Ok(())
 }

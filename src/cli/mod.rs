@@ -40,11 +40,18 @@ enum Command {
     /// Manage OAuth client profiles.
     #[command(subcommand)]
     Profile(profile::ProfileCommand),
-    /// Sign in to a profile through the system browser (authorization code + PKCE).
+    /// List the provider presets for `profile add --preset` (built-in and your own).
+    Presets {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sign in to a profile through the system browser (authorization code + PKCE), or with
+    /// `--device` by entering a code on any device (RFC 8628).
     Login(login::LoginArgs),
     /// List accounts with their expiry and status (reads no secret).
     Accounts(accounts::AccountsArgs),
-    /// Print a valid access token, refreshing it first when it is about to expire.
+    /// Print a valid access token, refreshing it first when it is about to expire (for a
+    /// client credentials profile: fetching a new one).
     #[command(after_long_help = EXIT_CODES)]
     Token(token::TokenArgs),
     /// Refresh an account's tokens now and print the new access token.
@@ -79,6 +86,7 @@ async fn run(cli: Cli) -> latchkey::Result<()> {
     let engine = Latchkey::open()?;
     match cli.command {
         Command::Profile(cmd) => profile::run(&engine, cmd).await,
+        Command::Presets { json } => profile::list_presets(&engine, json),
         Command::Login(args) => login::run(&engine, args).await,
         Command::Accounts(args) => accounts::list(&engine, args),
         Command::Token(args) => token::token(&engine, args).await,

@@ -2,16 +2,21 @@
 
 use std::io::{IsTerminal, Read, Write};
 
+use std::collections::BTreeMap;
+
 use clap::{Args, Subcommand, ValueEnum};
 use latchkey::engine::ManualEndpoints;
-use latchkey::profile::{is_loopback, parse_scopes};
-use latchkey::{AuthMethod, Endpoints, Error, Latchkey, NewProfile, Profile, RedirectMode, Result};
+use latchkey::presets::{self, SecretNeed, Source};
+use latchkey::profile::{is_loopback, parse_param, parse_scopes};
+use latchkey::{
+    AuthMethod, Endpoints, Error, Grant, Latchkey, NewProfile, Profile, RedirectMode, Result,
+};
 use oauth2::ClientSecret;
 use url::Url;
 
 #[derive(Subcommand)]
 pub enum ProfileCommand {
-    /// Register an OAuth client: discover its provider from an issuer, or give the endpoints.
+    /// Register an OAuth client: from a preset, by discovery from an issuer, or with the endpoints.
     Add(Box<AddArgs>),
     /// List profiles.
     List {
@@ -39,15 +44,40 @@ pub enum ProfileCommand {
 pub struct AddArgs {
     /// A name for the profile, e.g. `github` or `okta-work`.
     name: String,
+    /// Fill endpoints, scopes and provider quirks from a preset (`latchkey presets` lists them);
+    /// other flags override what it sets.
+    #[arg(long)]
+    preset: Option<String>,
+    /// The preset's tenant, e.g. `organizations` or a tenant id (Microsoft).
+    #[arg(long, requires = "preset")]
+    tenant: Option<String>,
+    /// The preset's instance URL, e.g. https://gitlab.example.com (GitLab self-managed).
+    #[arg(long, requires = "preset")]
+    base_url: Option<String>,
+    /// Another variable of a (user) preset, as NAME=VALUE.
+    #[arg(long = "preset-var", value_name = "NAME=VALUE", requires = "preset", value_parser = parse_param)]
+    preset_vars: Vec<(String, String)>,
     /// OpenID Connect / OAuth issuer to discover the endpoints from.
-    #[arg(long, conflicts_with_all = ["authorize_url", "token_url"], required_unless_present = "authorize_url")]
+    #[arg(long, conflicts_with_all = ["authorize_url", "token_url"], required_unless_present_any = ["authorize_url", "token_url", "preset"])]
     issuer: Option<String>,
     /// Authorization endpoint, for providers without discovery (with --token-url).
     #[arg(long, requires = "token_url")]
     authorize_url: Option<Url>,
-    /// Token endpoint, for providers without discovery.
-    #[arg(long, requires = "authorize_url")]
+    /// Token endpoint, for providers without discovery (alone for --grant client-credentials).
+    #[arg(long)]
     token_url: Option<Url>,
+    /// Device authorization endpoint (RFC 8628), when discovery does not give one.
+    #[arg(long)]
+    device_authorization_url: Option<Url>,
+    /// How the profile gets tokens: a user signs in, or the client's own credentials.
+    #[arg(long, value_enum, default_value = "authorization-code")]
+    grant: GrantArg,
+    /// An extra authorization request parameter, KEY=VALUE (repeatable), e.g. login_hint=me@example.com.
+    #[arg(long = "auth-param", value_name = "KEY=VALUE", value_parser = parse_param)]
+    auth_params: Vec<(String, String)>,
+    /// An extra token request parameter, KEY=VALUE (repeatable), e.g. audience=https://api.example.com.
+    #[arg(long = "token-param", value_name = "KEY=VALUE", value_parser = parse_param)]
+    token_params: Vec<(String, String)>,
     /// Revocation endpoint (RFC 7009), with --authorize-url.
     #[arg(long, requires = "authorize_url")]
     revocation_url: Option<Url>,
@@ -57,7 +87,7 @@ pub struct AddArgs {
     /// The client id registered at the provider.
     #[arg(long)]
     client_id: String,
-    /// Scopes to ask for, separated by spaces or commas.
+    /// Scopes to ask for, separated by spaces or commas (none given: the preset's).
     #[arg(long, default_value = "")]
     scope: String,
     /// Read the client secret from standard input (it goes to the OS keychain).
@@ -66,9 +96,9 @@ pub struct AddArgs {
     /// How the client authenticates at the token endpoint [default: basic with a secret, none without].
     #[arg(long, value_enum)]
     auth_method: Option<AuthMethodArg>,
-    /// How the browser hands the response back.
-    #[arg(long, value_enum, default_value = "loopback")]
-    redirect: RedirectArg,
+    /// How the browser hands the response back [default: loopback, or the preset's].
+    #[arg(long, value_enum)]
+    redirect: Option<RedirectArg>,
     /// A fixed redirect URI (e.g. http://127.0.0.1:8765/callback when the provider needs an exact port).
     #[arg(long)]
     redirect_uri: Option<Url>,
@@ -79,6 +109,12 @@ enum AuthMethodArg {
     Basic,
     Post,
     None,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum GrantArg {
+    AuthorizationCode,
+    ClientCredentials,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -104,6 +140,24 @@ pub async fn run(engine: &Latchkey, command: ProfileCommand) -> Result<()> {
 }
 
 async fn add(engine: &Latchkey, args: AddArgs) -> Result<()> {
+    let grant = match args.grant {
+        GrantArg::AuthorizationCode => Grant::AuthorizationCode,
+        GrantArg::ClientCredentials => Grant::ClientCredentials,
+    };
+    let filled = match &args.preset {
+        Some(name) => {
+            let preset = presets::find(engine.config().dir(), name)?;
+            let mut values: BTreeMap<String, String> = args.preset_vars.iter().cloned().collect();
+            if let Some(t) = &args.tenant {
+                values.insert("tenant".into(), t.clone());
+            }
+            if let Some(b) = &args.base_url {
+                values.insert("base_url".into(), b.clone());
+            }
+            Some(preset.fill(&values)?)
+        }
+        None => None,
+    };
     let endpoints = match (args.issuer, args.authorize_url, args.token_url) {
         (Some(issuer), _, _) => Endpoints::Issuer(issuer),
         (None, Some(authorization), Some(token)) => Endpoints::Manual(Box::new(ManualEndpoints {
@@ -112,40 +166,159 @@ async fn add(engine: &Latchkey, args: AddArgs) -> Result<()> {
             revocation: args.revocation_url,
             userinfo: args.userinfo_url,
         })),
-        _ => {
+        // A machine client has no authorization endpoint; the token endpoint stands in for it
+        // (never used: there is no sign-in for such a profile).
+        (None, None, Some(token)) if grant == Grant::ClientCredentials => {
+            Endpoints::Manual(Box::new(ManualEndpoints {
+                authorization: token.clone(),
+                token,
+                revocation: args.revocation_url,
+                userinfo: None,
+            }))
+        }
+        (None, None, Some(_)) => {
             return Err(Error::InvalidInput(
-                "give --issuer, or --authorize-url and --token-url".into(),
+                "--token-url alone is for --grant client-credentials; give --authorize-url too"
+                    .into(),
             ));
         }
+        _ => match &filled {
+            Some(f) => f.endpoints.clone(),
+            None => {
+                return Err(Error::InvalidInput(
+                    "give --issuer, --preset, or --authorize-url and --token-url".into(),
+                ));
+            }
+        },
     };
+    if let Some(f) = &filled
+        && f.client_secret == SecretNeed::Required
+        && !args.client_secret_stdin
+    {
+        return Err(Error::InvalidInput(format!(
+            "the `{}` preset's provider needs the client secret: pass --client-secret-stdin and the secret on standard input",
+            args.preset.as_deref().unwrap_or_default()
+        )));
+    }
     let secret = if args.client_secret_stdin {
         Some(read_secret("Client secret")?)
     } else {
         None
     };
+    let scopes = match (parse_scopes(&args.scope), &filled) {
+        (s, Some(f)) if s.is_empty() => f.scopes.clone(),
+        (s, _) => s,
+    };
+    let mut extras = filled
+        .as_ref()
+        .map(|f| f.extras.clone())
+        .unwrap_or_default();
+    extras.grant = grant;
+    if args.device_authorization_url.is_some() {
+        extras.device_authorization_endpoint = args.device_authorization_url;
+    }
+    extras.extra_authorize_params.extend(args.auth_params);
+    extras.extra_token_params.extend(args.token_params);
     let new = NewProfile {
         name: args.name,
         client_id: args.client_id,
         endpoints,
-        scopes: parse_scopes(&args.scope),
-        auth_method: args.auth_method.map(|m| match m {
-            AuthMethodArg::Basic => AuthMethod::Basic,
-            AuthMethodArg::Post => AuthMethod::Post,
-            AuthMethodArg::None => AuthMethod::None,
-        }),
+        scopes,
+        auth_method: args
+            .auth_method
+            .map(|m| match m {
+                AuthMethodArg::Basic => AuthMethod::Basic,
+                AuthMethodArg::Post => AuthMethod::Post,
+                AuthMethodArg::None => AuthMethod::None,
+            })
+            .or(filled.as_ref().and_then(|f| f.auth_method)),
         redirect: match args.redirect {
-            RedirectArg::Loopback => RedirectMode::Loopback,
-            RedirectArg::DeepLink => RedirectMode::DeepLink,
+            Some(RedirectArg::Loopback) => RedirectMode::Loopback,
+            Some(RedirectArg::DeepLink) => RedirectMode::DeepLink,
+            None => filled
+                .as_ref()
+                .map_or(RedirectMode::Loopback, |f| f.redirect),
         },
         redirect_uri: args.redirect_uri,
     };
-    let profile = engine.add_profile(new, secret).await?;
+    let profile = engine.add_profile_with(new, extras, secret).await?;
     println!("Added profile `{}`.", profile.name);
+    if profile.grant == Grant::ClientCredentials {
+        println!("Next: latchkey token {}", profile.name);
+        return Ok(());
+    }
     println!(
         "Redirect URI to register at the provider: {}",
         redirect_to_register(&profile)
     );
     println!("Next: latchkey login {}", profile.name);
+    Ok(())
+}
+
+/// `latchkey presets`: the built-in presets and the user's.
+pub fn list_presets(engine: &Latchkey, json: bool) -> Result<()> {
+    let all = presets::all(engine.config().dir())?;
+    if json {
+        let out: Vec<_> = all
+            .iter()
+            .map(|p| {
+                serde_json::json!({
+                    "name": p.name,
+                    "title": p.title,
+                    "description": p.description,
+                    "docs": p.docs,
+                    "source": match &p.source {
+                        Source::BuiltIn => "built-in".to_string(),
+                        Source::File(path) => path.display().to_string(),
+                    },
+                    "issuer": p.issuer,
+                    "authorize_url": p.authorize_url,
+                    "token_url": p.token_url,
+                    "device_authorization_url": p.device_authorization_url,
+                    "scopes": p.scopes,
+                    "variables": p.variables.iter().map(|(k, v)| (k.clone(), serde_json::json!({"default": v.default, "help": v.help}))).collect::<serde_json::Map<_, _>>(),
+                    "client_secret_required": p.client_secret == SecretNeed::Required,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(out));
+        return Ok(());
+    }
+    for p in &all {
+        let source = match &p.source {
+            Source::BuiltIn => String::new(),
+            Source::File(path) => format!(" [{}]", path.display()),
+        };
+        let options: Vec<String> = p
+            .variables
+            .iter()
+            .map(|(k, v)| {
+                let flag = format!("--{}", k.replace('_', "-"));
+                match &v.default {
+                    Some(d) => format!("{flag} (default {d})"),
+                    None => flag,
+                }
+            })
+            .collect();
+        let options = if options.is_empty() {
+            String::new()
+        } else {
+            format!("; {}", options.join(", "))
+        };
+        println!(
+            "{}\t{}{source}\t{}{options}",
+            p.name, p.title, p.description
+        );
+    }
+    eprintln!(
+        "Use one with `latchkey profile add NAME --preset PRESET --client-id ID`; add your own as {}",
+        engine
+            .config()
+            .dir()
+            .join("presets")
+            .join("NAME.toml")
+            .display()
+    );
     Ok(())
 }
 
@@ -205,11 +378,38 @@ fn show(engine: &Latchkey, name: &str, json: bool) -> Result<()> {
         "issuer:                 {}",
         p.issuer.as_deref().unwrap_or("-")
     );
-    println!("authorization endpoint: {}", p.authorization_endpoint);
+    if p.grant == Grant::ClientCredentials {
+        println!("authorization endpoint: - (no sign-in: client credentials)");
+    } else {
+        println!("authorization endpoint: {}", p.authorization_endpoint);
+    }
     println!("token endpoint:         {}", p.token_endpoint);
     println!("revocation endpoint:    {}", opt(&p.revocation_endpoint));
     println!("userinfo endpoint:      {}", opt(&p.userinfo_endpoint));
     println!("scopes:                 {}", p.scopes.join(" "));
+    println!("grant:                  {}", p.grant.as_str());
+    println!(
+        "device authorization:   {}",
+        opt(&p.device_authorization_endpoint)
+    );
+    let params = |m: &BTreeMap<String, String>| {
+        if m.is_empty() {
+            "-".to_string()
+        } else {
+            m.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        }
+    };
+    println!(
+        "authorization params:   {}",
+        params(&p.extra_authorize_params)
+    );
+    println!("token params:           {}", params(&p.extra_token_params));
+    if p.grant == Grant::ClientCredentials {
+        return Ok(());
+    }
     println!("redirect:               {}", p.redirect.as_str());
     println!("redirect URI:           {}", redirect_to_register(&p));
     Ok(())
@@ -230,6 +430,10 @@ fn profile_json(p: &Profile) -> serde_json::Value {
         "redirect": p.redirect.as_str(),
         "redirect_uri": redirect_to_register(p),
         "loopback_endpoints": is_loopback(&p.token_endpoint),
+        "grant": p.grant.as_str(),
+        "device_authorization_endpoint": p.device_authorization_endpoint,
+        "extra_authorize_params": p.extra_authorize_params,
+        "extra_token_params": p.extra_token_params,
     })
 }
 

@@ -16,6 +16,10 @@
 //                            (status = HTTP status of the loopback answer, or opener exit code)
 //   SCRIPTED_BROWSER_OPENER  command used for non-http redirects (default xdg-open)
 //   SCRIPTED_BROWSER_TIMEOUT_MS  per-request timeout (default 10000)
+//   SCRIPTED_BROWSER_DEVICE  approve | deny: the URL is a device flow verification page
+//                            (RFC 8628 verification_uri_complete, `<issuer>/device?user_code=…`):
+//                            submit the code, then confirm (log in + consent) or abort it. Logs
+//                            `device-<approve|deny> <final path> <status>`.
 // Prints nothing to stdout. On anything unexpected: message on stderr, exit 1.
 import { spawnSync } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
@@ -45,6 +49,8 @@ const tamper = process.env.SCRIPTED_BROWSER_TAMPER || '';
 const logFile = process.env.SCRIPTED_BROWSER_LOG || '';
 const opener = process.env.SCRIPTED_BROWSER_OPENER || 'xdg-open';
 const timeoutMs = Number(process.env.SCRIPTED_BROWSER_TIMEOUT_MS || 10000);
+const device = process.env.SCRIPTED_BROWSER_DEVICE || '';
+if (device && !['approve', 'deny'].includes(device)) fail(`unknown SCRIPTED_BROWSER_DEVICE ${device}`);
 
 if (!['approve', 'deny', 'ignore'].includes(action)) fail(`unknown SCRIPTED_BROWSER_ACTION ${action}`);
 if (tamper && tamper !== 'state') fail(`unknown SCRIPTED_BROWSER_TAMPER ${tamper}`);
@@ -207,4 +213,64 @@ async function main() {
   }
 }
 
-await main();
+// The hidden inputs of the first form in a page (oidc-provider's device pages).
+function hiddenInputs(html) {
+  const unescape = (v) => v.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  const fields = {};
+  for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"\/?>/g)) {
+    fields[m[1]] = unescape(m[2]);
+  }
+  const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
+  return { fields, action: action ? unescape(action) : undefined };
+}
+
+async function deviceMain() {
+  // 1. The verification page with the code filled in auto-submits a form (xsrf + user_code).
+  let step = await follow(authUrl.href);
+  if (step.final) fail(`device page redirected away to ${new URL(step.final).origin}`);
+  let html = await step.res.text();
+  let form = hiddenInputs(html);
+  if (!form.fields.xsrf || !form.fields.user_code) {
+    fail(`no device code form at ${new URL(step.url).pathname}: ${excerpt(html)}`);
+  }
+  const action = new URL(form.action || '/device', step.url).href;
+  // 2. Submitting it shows the confirmation page (Continue / Abort).
+  step = await follow(action, { method: 'POST', form: form.fields });
+  if (step.final) fail('device code submission redirected away');
+  html = await step.res.text();
+  form = hiddenInputs(html);
+  if (form.fields.confirm !== 'yes') fail(`expected the device confirmation page: ${excerpt(html)}`);
+  if (device === 'deny') {
+    const { confirm: _c, ...rest } = form.fields;
+    step = await follow(action, { method: 'POST', form: { ...rest, abort: 'yes' } });
+    html = step.res ? await step.res.text() : '';
+    if (!/interrupted/.test(html)) fail(`abort not acknowledged: ${excerpt(html)}`);
+    if (logFile) appendFileSync(logFile, `device-deny ${new URL(step.url).pathname} 200\n`);
+    return;
+  }
+  // 3. Confirming starts the usual login + consent interaction, ending on a success page.
+  step = await follow(action, { method: 'POST', form: form.fields });
+  let sawLogin = false;
+  for (let i = 0; i < 5; i += 1) {
+    if (step.final) fail(`device interaction redirected away to ${new URL(step.final).origin}`);
+    const uid = interactionUid(step.url);
+    html = await step.res.text();
+    if (!uid) break;
+    const submit = new URL(`/interaction/${uid}`, issuerOrigin).href;
+    if (/name="prompt" value="login"/.test(html)) {
+      if (sawLogin) fail(`login page shown twice: ${excerpt(html)}`);
+      sawLogin = true;
+      step = await follow(submit, { method: 'POST', form: { prompt: 'login', login, password: 'x' } });
+    } else if (/name="prompt" value="consent"/.test(html)) {
+      step = await follow(submit, { method: 'POST', form: { prompt: 'consent' } });
+    } else {
+      fail(`unrecognised interaction page at ${new URL(step.url).pathname}: ${excerpt(html)}`);
+    }
+  }
+  if (!/Sign-in Success/.test(html)) fail(`device sign-in did not succeed: ${excerpt(html)}`);
+  if (logFile) appendFileSync(logFile, `device-approve ${new URL(step.url).pathname} 200\n`);
+}
+
+if (device) await deviceMain();
+else await main();

@@ -3,8 +3,10 @@
 //! `scripts/test`. One test binary (not one per file) keeps linking fast.
 
 mod fakeas;
+mod grants;
 mod hostile;
 mod keychain;
+mod presets;
 mod profiles;
 mod signin;
 mod tokens;

@@ -156,6 +156,7 @@ impl Env {
             .env_remove("SCRIPTED_BROWSER_ACTION")
             .env_remove("SCRIPTED_BROWSER_TAMPER")
             .env_remove("SCRIPTED_BROWSER_LOGIN")
+            .env_remove("SCRIPTED_BROWSER_DEVICE")
             .stdin(Stdio::null());
         for (k, v) in self.browser_env.iter().chain(&self.extra_env) {
             cmd.env(k, v);
