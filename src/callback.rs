@@ -5,7 +5,9 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use http_body_util::Full;
+use std::collections::BTreeMap;
+
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode, header};
 use hyper_util::rt::TokioIo;
@@ -86,6 +88,40 @@ impl AuthorizationResponse {
         }
     }
 }
+
+/// The parameters of an implicit response (the redirect's fragment, RFC 6749 §4.2.2), as the
+/// loopback page posts them back. A repeated parameter is refused (RFC 6749 §3.1).
+pub fn parse_fragment(fragment: &str) -> std::result::Result<BTreeMap<String, String>, String> {
+    let mut params = BTreeMap::new();
+    for (k, v) in url::form_urlencoded::parse(fragment.trim_start_matches('#').as_bytes()) {
+        if params.insert(k.to_string(), v.into_owned()).is_some() {
+            return Err(format!("the parameter `{k}` appears twice"));
+        }
+    }
+    if params.is_empty() {
+        return Err("the redirect carried no fragment".into());
+    }
+    Ok(params)
+}
+
+/// The script of the implicit loopback page: reads the fragment (which never reaches a server),
+/// removes it from the address bar and history, and posts it back to the listener. Served from
+/// the listener (`script-src 'self'`): the page allows no inline script.
+const FRAGMENT_SCRIPT: &str = "(function () {\n\
+  var m = document.getElementById('m');\n\
+  var h = location.hash.replace(/^#/, '');\n\
+  history.replaceState(null, '', location.pathname);\n\
+  fetch(location.pathname, {method: 'POST', headers: {'Content-Type': 'application/x-www-form-urlencoded'}, body: h})\n\
+    .then(function (r) { return r.text(); })\n\
+    .then(function (t) { m.textContent = t; })\n\
+    .catch(function () { m.textContent = 'Latchkey did not receive the sign-in. Go back to the terminal.'; });\n\
+})();\n";
+
+/// Where the loopback listener serves [`FRAGMENT_SCRIPT`].
+pub const FRAGMENT_SCRIPT_PATH: &str = "/callback.js";
+
+/// The most a posted fragment may weigh (tokens are a few KiB; id_tokens a few more).
+const MAX_FRAGMENT: usize = 64 << 10;
 
 /// A listener on 127.0.0.1 (or the loopback address the profile names) waiting for one redirect.
 pub struct LoopbackListener {
@@ -198,6 +234,177 @@ impl LoopbackListener {
                 ),
             }),
         }
+    }
+}
+
+impl LoopbackListener {
+    /// For the implicit grant: serves the redirect path a page whose script (at
+    /// [`FRAGMENT_SCRIPT_PATH`]) posts the fragment back to the same path, and returns the
+    /// posted parameters. Parameters whose `state` is not `state` are answered with an error
+    /// page and returned too, for the caller to refuse.
+    pub async fn wait_fragment(
+        self,
+        profile: &str,
+        state: &str,
+        timeout: Duration,
+    ) -> Result<BTreeMap<String, String>> {
+        let (tx, mut rx) = mpsc::channel::<BTreeMap<String, String>>(1);
+        let path = self.redirect_uri.path().to_string();
+        let origin = self.redirect_uri.origin().ascii_serialization();
+        let state = state.to_string();
+        let serve = async {
+            loop {
+                let Ok((stream, _)) = self.listener.accept().await else {
+                    continue;
+                };
+                let tx = tx.clone();
+                let (path, origin, state) = (path.clone(), origin.clone(), state.clone());
+                tokio::spawn(async move {
+                    let found: Arc<Mutex<Option<BTreeMap<String, String>>>> = Arc::default();
+                    let slot = found.clone();
+                    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                        let (path, origin, state, slot) =
+                            (path.clone(), origin.clone(), state.clone(), slot.clone());
+                        async move {
+                            let (status, response) =
+                                answer_fragment(req, &path, &origin, &state).await;
+                            if let Some(params) = response
+                                && let Ok(mut slot) = slot.lock()
+                            {
+                                *slot = Some(params);
+                            }
+                            Ok::<_, std::convert::Infallible>(status)
+                        }
+                    });
+                    let conn = hyper::server::conn::http1::Builder::new()
+                        .keep_alive(false)
+                        .serve_connection(TokioIo::new(stream), service);
+                    let _ = tokio::time::timeout(Duration::from_secs(30), conn).await;
+                    let result = found.lock().ok().and_then(|mut s| s.take());
+                    if let Some(params) = result {
+                        let _ = tx.send(params).await;
+                    }
+                });
+            }
+        };
+        tokio::select! {
+            params = rx.recv() => params.ok_or_else(|| Error::SignIn {
+                profile: profile.to_string(),
+                detail: "the loopback listener stopped".into(),
+            }),
+            _ = serve => unreachable!("the accept loop never ends"),
+            _ = tokio::time::sleep(timeout) => Err(Error::SignIn {
+                profile: profile.to_string(),
+                detail: format!(
+                    "no answer from the browser within {} s. Run `latchkey login {profile} --implicit` again; the page needs JavaScript to hand the token over",
+                    timeout.as_secs()
+                ),
+            }),
+        }
+    }
+}
+
+/// One request of the implicit hand-off: the page, its script, or the posted fragment (then
+/// also the parameters, when their state is ours).
+async fn answer_fragment(
+    req: Request<Incoming>,
+    path: &str,
+    origin: &str,
+    expected_state: &str,
+) -> (Response<Full<Bytes>>, Option<BTreeMap<String, String>>) {
+    let text = |status: StatusCode, message: &str| {
+        let mut r = Response::new(Full::new(Bytes::from(message.to_string())));
+        *r.status_mut() = status;
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            "text/plain; charset=utf-8".parse().expect("static"),
+        );
+        r.headers_mut()
+            .insert(header::CACHE_CONTROL, "no-store".parse().expect("static"));
+        r
+    };
+    let not_found = || page_response(StatusCode::NOT_FOUND, page("Not found", "Nothing here."));
+    let method = req.method().clone();
+    let request_path = req.uri().path().to_string();
+    match (method, request_path.as_str()) {
+        (hyper::Method::GET, p) if p == FRAGMENT_SCRIPT_PATH => {
+            let mut r = Response::new(Full::new(Bytes::from(FRAGMENT_SCRIPT)));
+            let h = r.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                "text/javascript; charset=utf-8".parse().expect("static"),
+            );
+            h.insert(header::CACHE_CONTROL, "no-store".parse().expect("static"));
+            h.insert(
+                header::X_CONTENT_TYPE_OPTIONS,
+                "nosniff".parse().expect("static"),
+            );
+            (r, None)
+        }
+        (hyper::Method::GET, p) if p == path => {
+            let body = format!(
+                "<!doctype html><html><head><meta charset=\"utf-8\"><title>Latchkey: signing in</title>\
+                 <script src=\"{FRAGMENT_SCRIPT_PATH}\"></script></head>\
+                 <body><h1>Latchkey</h1><p id=\"m\">Handing the sign-in to Latchkey…</p>\
+                 <noscript><p>This sign-in (implicit grant) needs JavaScript to pass the token from the address bar to Latchkey.</p></noscript></body></html>"
+            );
+            let mut r = page_response(StatusCode::OK, body);
+            r.headers_mut().insert(
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'"
+                    .parse()
+                    .expect("static"),
+            );
+            (r, None)
+        }
+        (hyper::Method::POST, p) if p == path => {
+            // Only the page itself posts here; another site's form post is refused.
+            let foreign = req
+                .headers()
+                .get(header::ORIGIN)
+                .is_some_and(|o| o.as_bytes() != origin.as_bytes());
+            if foreign {
+                return (
+                    text(
+                        StatusCode::FORBIDDEN,
+                        "Refused: this request comes from another site.",
+                    ),
+                    None,
+                );
+            }
+            let body = match Limited::new(req.into_body(), MAX_FRAGMENT).collect().await {
+                Ok(b) => b.to_bytes(),
+                Err(_) => return (text(StatusCode::PAYLOAD_TOO_LARGE, "Too large."), None),
+            };
+            let params = match parse_fragment(&String::from_utf8_lossy(&body)) {
+                Ok(p) => p,
+                Err(e) => {
+                    return (
+                        text(
+                            StatusCode::BAD_REQUEST,
+                            &format!("Sign-in rejected: {e}. Nothing was stored."),
+                        ),
+                        None,
+                    );
+                }
+            };
+            if params.get("state").map(String::as_str) != Some(expected_state) {
+                return (
+                    text(
+                        StatusCode::BAD_REQUEST,
+                        "Sign-in rejected: this response does not belong to the sign-in Latchkey started (its state does not match). Nothing was stored.",
+                    ),
+                    Some(params),
+                );
+            }
+            let message = match (params.get("error"), params.get("error_description")) {
+                (Some(e), Some(d)) => format!("Sign-in failed: the provider answered {e}: {d}"),
+                (Some(e), None) => format!("Sign-in failed: the provider answered {e}."),
+                (None, _) => "Latchkey received the sign-in. You can close this tab.".into(),
+            };
+            (text(StatusCode::OK, &message), Some(params))
+        }
+        _ => (not_found(), None),
     }
 }
 
@@ -331,6 +538,22 @@ mod tests {
         assert!(
             matches!(r, AuthorizationResponse::Error { ref error, .. } if error == "invalid_request")
         );
+    }
+
+    #[test]
+    fn fragments_are_parsed_and_repeats_refused() {
+        let p = parse_fragment("#access_token=a%2Bb&token_type=bearer&state=s").unwrap();
+        assert_eq!(p["access_token"], "a+b");
+        assert_eq!(p["state"], "s");
+        assert!(parse_fragment("state=a&state=b").is_err());
+        assert!(parse_fragment("").is_err());
+    }
+
+    #[test]
+    fn the_implicit_script_posts_the_fragment_to_its_own_page() {
+        assert!(FRAGMENT_SCRIPT.contains("location.hash"));
+        assert!(FRAGMENT_SCRIPT.contains("fetch(location.pathname, {method: 'POST'"));
+        assert!(FRAGMENT_SCRIPT.contains("history.replaceState"));
     }
 
     #[test]

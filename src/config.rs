@@ -237,6 +237,7 @@ mod tests {
             device_authorization_endpoint: None,
             extra_authorize_params: Default::default(),
             extra_token_params: Default::default(),
+            allowed_legacy_grants: Default::default(),
         };
         config
             .update_profiles(|all| {

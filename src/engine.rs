@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use oauth2::{ClientSecret, CsrfToken, PkceCodeVerifier, TokenResponse};
+use oauth2::{ClientSecret, CsrfToken, PkceCodeVerifier, ResourceOwnerPassword, TokenResponse};
 use url::Url;
 
 use crate::account::{self, Account};
@@ -20,7 +20,7 @@ use crate::keychain::Keychain;
 use crate::oauth::{self, TokenResponseBody};
 use crate::paths;
 use crate::profile::{
-    AuthMethod, DEEP_LINK_REDIRECT, Grant, Profile, RedirectMode, validate_name,
+    AuthMethod, DEEP_LINK_REDIRECT, Grant, LegacyGrant, Profile, RedirectMode, validate_name,
     validate_redirect_uri,
 };
 use crate::tokens::{TokenSet, now};
@@ -65,6 +65,8 @@ pub struct ProfileExtras {
     pub device_authorization_endpoint: Option<Url>,
     pub extra_authorize_params: BTreeMap<String, String>,
     pub extra_token_params: BTreeMap<String, String>,
+    /// Legacy grants the profile opts in to (RFC 9700 discourages them).
+    pub allowed_legacy_grants: Vec<LegacyGrant>,
 }
 
 /// A device flow sign-in waiting for the user to enter the code (RFC 8628).
@@ -112,6 +114,23 @@ pub struct PendingLogin {
 }
 
 impl PendingLogin {
+    pub fn state(&self) -> &str {
+        self.state.secret()
+    }
+}
+
+/// An implicit sign-in (legacy, opt-in) between the authorization request and the redirect.
+#[derive(Debug)]
+pub struct PendingImplicitLogin {
+    pub profile: Profile,
+    pub label: Option<String>,
+    pub redirect_uri: Url,
+    pub authorization_url: Url,
+    state: CsrfToken,
+    nonce: Option<String>,
+}
+
+impl PendingImplicitLogin {
     pub fn state(&self) -> &str {
         self.state.secret()
     }
@@ -247,6 +266,7 @@ impl Latchkey {
             device_authorization_endpoint: None,
             extra_authorize_params: old.extra_authorize_params.clone(),
             extra_token_params: old.extra_token_params.clone(),
+            allowed_legacy_grants: old.allowed_legacy_grants.clone(),
         };
         let old_device = old.device_authorization_endpoint.clone();
         let mut profile = self
@@ -371,6 +391,12 @@ impl Latchkey {
                 .or(discovered_device),
             extra_authorize_params: extras.extra_authorize_params,
             extra_token_params: extras.extra_token_params,
+            allowed_legacy_grants: {
+                let mut g = extras.allowed_legacy_grants;
+                g.sort();
+                g.dedup();
+                g
+            },
         };
         profile.validate()?;
         require_keys_for_openid(&profile)?;
@@ -723,6 +749,173 @@ impl Latchkey {
             (_, None) => None,
         };
         self.store_sign_in(profile, pending.label, &response, claims, now)
+            .await
+    }
+
+    /// Starts an implicit sign-in (RFC 6749 §4.2) for a profile that opted in to it.
+    pub fn begin_implicit_login(
+        &self,
+        profile: &str,
+        label: Option<String>,
+        redirect_uri: Url,
+    ) -> Result<PendingImplicitLogin> {
+        let profile = self.config.profile(profile)?;
+        no_sign_in_for_client_credentials(&profile)?;
+        profile.require_legacy_grant(LegacyGrant::Implicit)?;
+        if let Some(label) = &label {
+            validate_name(label, "account")?;
+        }
+        require_keys_for_openid(&profile)?;
+        let extra: Vec<(String, String)> = profile
+            .extra_authorize_params
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let start = oauth::start_implicit(&profile, &redirect_uri, &extra);
+        Ok(PendingImplicitLogin {
+            profile,
+            label,
+            redirect_uri,
+            authorization_url: start.url,
+            state: start.state,
+            nonce: start.nonce,
+        })
+    }
+
+    /// Checks an implicit response (the parameters of the redirect's fragment) and stores the
+    /// account: `state` first, then the token, and with `openid` the id_token (signature,
+    /// claims, nonce and `at_hash`). No refresh token is ever stored.
+    pub async fn complete_implicit_login(
+        &self,
+        pending: PendingImplicitLogin,
+        params: BTreeMap<String, String>,
+    ) -> Result<Account> {
+        let profile = &pending.profile;
+        let context = format!("implicit sign-in for profile `{}`", profile.name);
+        let sign_in_error = |detail: &str| Error::SignIn {
+            profile: profile.name.clone(),
+            detail: detail.to_string(),
+        };
+        if params.get("state").map(String::as_str) != Some(pending.state()) {
+            return Err(sign_in_error(
+                "the response's `state` does not match the sign-in in progress (a stale tab or a forged redirect); nothing was stored",
+            ));
+        }
+        if let Some(error) = params.get("error") {
+            return Err(Error::Provider {
+                context,
+                error: error.clone(),
+                description: params.get("error_description").cloned(),
+                uri: params.get("error_uri").cloned(),
+            });
+        }
+        // RFC 9207 covers fragment responses too; one that carries an id_token may leave `iss`
+        // to the id_token's (verified) `iss` claim (RFC 9207 §2.4).
+        match (params.get("iss"), &profile.issuer) {
+            (Some(got), Some(expected)) if !idtoken::issuer_matches(expected, got, None) => {
+                return Err(sign_in_error(&format!(
+                    "the response comes from issuer {got:?}, not {expected:?}; nothing was stored"
+                )));
+            }
+            (None, Some(_))
+                if profile.authorization_response_iss_parameter_supported
+                    && !params.contains_key("id_token") =>
+            {
+                return Err(sign_in_error(
+                    "the response lacks the `iss` parameter the provider promises (RFC 9207); nothing was stored",
+                ));
+            }
+            _ => {}
+        }
+        let response = oauth::implicit_token(&context, &params)?;
+        let now = now();
+        let claims = match (&pending.nonce, &response.extra_fields().id_token) {
+            (Some(nonce), Some(id_token)) => {
+                let keys = self.id_token_keys(profile, false).await?;
+                let claims = self
+                    .verify_id_token(
+                        profile,
+                        id_token.secret(),
+                        Expect::SignIn { nonce },
+                        now,
+                        keys,
+                    )
+                    .await?;
+                idtoken::check_at_hash(id_token.secret(), response.access_token().secret())
+                    .map_err(|detail| Error::IdToken {
+                        profile: profile.name.clone(),
+                        detail: format!("the id_token is not valid: {detail}"),
+                    })?;
+                Some(claims)
+            }
+            (Some(_), None) => {
+                return Err(Error::IdToken {
+                    profile: profile.name.clone(),
+                    detail: "the provider returned no id_token although `openid` was asked for"
+                        .into(),
+                });
+            }
+            (None, _) => None,
+        };
+        self.store_sign_in(profile, pending.label, &response, claims, now)
+            .await
+    }
+
+    /// Signs in with the resource owner password grant (RFC 6749 §4.3), for a profile that
+    /// opted in to it. The password is sent once and kept nowhere.
+    pub async fn login_password(
+        &self,
+        profile: &str,
+        label: Option<String>,
+        username: &str,
+        password: &ResourceOwnerPassword,
+    ) -> Result<Account> {
+        let profile = self.config.profile(profile)?;
+        no_sign_in_for_client_credentials(&profile)?;
+        profile.require_legacy_grant(LegacyGrant::Password)?;
+        if let Some(label) = &label {
+            validate_name(label, "account")?;
+        }
+        if username.is_empty() {
+            return Err(Error::InvalidInput("the username is empty".into()));
+        }
+        require_keys_for_openid(&profile)?;
+        let secret = self.client_secret(&profile).await?;
+        let keys = if profile.wants_openid() {
+            Some(self.id_token_keys(&profile, false).await?)
+        } else {
+            None
+        };
+        let response = oauth::password(
+            self.http(&profile.token_endpoint)?,
+            &profile,
+            secret.as_ref(),
+            username,
+            password,
+        )
+        .await?;
+        let now = now();
+        let claims = match (&response.extra_fields().id_token, keys) {
+            (Some(id_token), Some(keys)) => Some(
+                self.verify_id_token(&profile, id_token.secret(), Expect::Device, now, keys)
+                    .await?,
+            ),
+            (None, Some(_)) => {
+                return Err(Error::IdToken {
+                    profile: profile.name.clone(),
+                    detail: "the provider returned no id_token although `openid` was asked for"
+                        .into(),
+                });
+            }
+            (_, None) => None,
+        };
+        let label = label.or_else(|| {
+            claims
+                .is_none()
+                .then(|| sanitize_label(username))
+                .filter(|l| validate_name(l, "account").is_ok())
+        });
+        self.store_sign_in(&profile, label, &response, claims, now)
             .await
     }
 

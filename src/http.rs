@@ -227,6 +227,7 @@ fn check_redirect(status: StatusCode, headers: &HeaderMap) -> Result<(), HttpErr
 /// - errors sent with HTTP 200 (GitHub) become HTTP 400, so they are errors, not a missing field;
 /// - form-encoded bodies (GitHub without `Accept`) become JSON;
 /// - `expires_in` as a numeric string becomes a number; a missing `token_type` becomes `Bearer`;
+/// - comma-separated scopes (GitHub) become space-separated;
 /// - anything that is neither a token nor an OAuth error is reported with its HTTP status and a
 ///   redacted excerpt of the body, instead of a parser message.
 pub fn normalize(
@@ -274,8 +275,16 @@ pub fn normalize(
         if !object.contains_key("token_type") && object.contains_key("access_token") {
             object.insert("token_type".into(), "Bearer".into());
         }
-        if object.get("scope").is_some_and(Value::is_null) {
-            object.remove("scope");
+        match object.get("scope") {
+            Some(Value::Null) => {
+                object.remove("scope");
+            }
+            // GitHub separates granted scopes with commas (`repo,gist`); RFC 6749 with spaces.
+            Some(Value::String(s)) if s.contains(',') && !s.contains(' ') => {
+                let spaced = s.split(',').filter(|p| !p.is_empty()).collect::<Vec<_>>();
+                object.insert("scope".into(), spaced.join(" ").into());
+            }
+            _ => {}
         }
     }
     let body = serde_json::to_vec(&Value::Object(object)).unwrap_or_default();
@@ -402,12 +411,13 @@ mod tests {
         let r = normalize(
             StatusCode::OK,
             &headers("application/x-www-form-urlencoded; charset=utf-8"),
-            b"access_token=gho_abc&expires_in=28800&scope=repo&token_type=bearer",
+            b"access_token=gho_abc&expires_in=28800&scope=repo%2Cgist&token_type=bearer",
             Endpoint::Token,
         )
         .unwrap();
         let v = body_json(&r);
         assert_eq!(v["expires_in"], 28800);
+        assert_eq!(v["scope"], "repo gist");
         assert_eq!(v["token_type"], "bearer");
         assert_eq!(r.status(), StatusCode::OK);
     }

@@ -70,8 +70,8 @@ pub enum Expect<'a> {
     SignIn { nonce: &'a str },
     /// A refresh: the nonce may be missing (servers drop it) and `sub` must stay the same.
     Refresh { subject: Option<&'a str> },
-    /// A device flow sign-in (RFC 8628): no nonce is sent; the id_token comes straight from the
-    /// token endpoint.
+    /// A device flow sign-in (RFC 8628) or a password grant: no nonce is sent; the id_token
+    /// comes straight from the token endpoint.
     Device,
 }
 
@@ -133,6 +133,39 @@ fn split(jwt: &str) -> std::result::Result<(&str, &str), String> {
     match (parts.next(), parts.next(), parts.next(), parts.next()) {
         (Some(h), Some(p), Some(_), None) if !h.is_empty() && !p.is_empty() => Ok((h, p)),
         _ => Err("it is not a compact JWS (three dot-separated parts)".into()),
+    }
+}
+
+/// OpenID Connect Core §3.2.2.9: an id_token that comes with an access token from the
+/// authorization endpoint (implicit) carries `at_hash`, the left half of the hash of the access
+/// token (the hash of the token's signature algorithm), which binds the two. Call after the
+/// signature was verified.
+pub fn check_at_hash(jwt: &str, access_token: &str) -> std::result::Result<(), String> {
+    use sha2::Digest;
+    let alg = header(jwt)?.alg;
+    let digest = match alg.get(2..).filter(|_| alg != "EdDSA") {
+        Some("256") => sha2::Sha256::digest(access_token.as_bytes()).to_vec(),
+        Some("384") => sha2::Sha384::digest(access_token.as_bytes()).to_vec(),
+        // EdDSA with Ed25519 (the one curve verified) hashes with SHA-512.
+        Some("512") | None if alg == "EdDSA" || alg.ends_with("512") => {
+            sha2::Sha512::digest(access_token.as_bytes()).to_vec()
+        }
+        _ => return Err(format!("Latchkey cannot compute at_hash for {alg}")),
+    };
+    let expected = URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2]);
+    let (_, payload) = split(jwt)?;
+    let value: Value = URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| "its payload is not base64url JSON".to_string())?;
+    match value.get("at_hash").and_then(Value::as_str) {
+        Some(got) if got == expected => Ok(()),
+        Some(_) => Err("its at_hash does not match the access token that came with it".into()),
+        None => Err(
+            "it has no at_hash, which binds it to the access token (OpenID Connect Core §3.2.2.10)"
+                .into(),
+        ),
     }
 }
 
@@ -452,6 +485,7 @@ mod tests {
             device_authorization_endpoint: None,
             extra_authorize_params: Default::default(),
             extra_token_params: Default::default(),
+            allowed_legacy_grants: Default::default(),
         }
     }
 
@@ -554,6 +588,20 @@ mod tests {
         );
         c["tid"] = tid.into();
         assert!(check_claims(&p, &claims(c).unwrap(), nonce, 1500).is_ok());
+    }
+
+    #[test]
+    fn at_hash_binds_the_access_token() {
+        // The left half of SHA-256 of the token, base64url (computed independently with Python's
+        // hashlib).
+        let at = "jHkWEdUXMU1BwAsC4vtUsZwnNNrqm2oR3l1cPUk3Ofs";
+        let payload = |claims: Value| URL_SAFE_NO_PAD.encode(claims.to_string());
+        let head = URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256"}"#);
+        let jwt = |claims: Value| format!("{head}.{}.sig", payload(claims));
+        let good = jwt(serde_json::json!({"at_hash": "JZics1AirQdFV9S8xXC84g"}));
+        assert_eq!(check_at_hash(&good, at), Ok(()));
+        assert!(check_at_hash(&good, &format!("{at}x")).is_err());
+        assert!(check_at_hash(&jwt(serde_json::json!({})), at).is_err());
     }
 
     #[test]

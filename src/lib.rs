@@ -24,7 +24,9 @@ pub mod tokens;
 
 pub use account::{Account, Status};
 pub use callback::{AuthorizationResponse, LoopbackListener};
-pub use engine::{DeviceLogin, Endpoints, Latchkey, NewProfile, PendingLogin, ProfileExtras};
+pub use engine::{
+    DeviceLogin, Endpoints, Latchkey, NewProfile, PendingImplicitLogin, PendingLogin, ProfileExtras,
+};
 pub use error::{Error, ErrorKind, Result};
-pub use profile::{AuthMethod, Grant, Profile, RedirectMode};
+pub use profile::{AuthMethod, Grant, LegacyGrant, Profile, RedirectMode};
 pub use tokens::TokenSet;

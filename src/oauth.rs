@@ -8,8 +8,9 @@ use oauth2::basic::{
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, DeviceCode,
     EndpointNotSet, EndpointSet, ErrorResponse, ExtraTokenFields, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope, StandardRevocableToken,
-    StandardTokenResponse, TokenResponse, TokenUrl,
+    PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, ResourceOwnerPassword,
+    ResourceOwnerUsername, ResponseType, Scope, StandardRevocableToken, StandardTokenResponse,
+    TokenResponse, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -104,6 +105,73 @@ pub fn start_authorization(
     }
 }
 
+/// A started implicit grant (RFC 6749 §4.2; RFC 9700 discourages it).
+pub struct ImplicitStart {
+    pub url: Url,
+    pub state: CsrfToken,
+    pub nonce: Option<String>,
+}
+
+/// The implicit authorization URL: `response_type=token` with a fresh `state`, or
+/// `id_token token` with a `nonce` when the profile asks for `openid` (OpenID Connect Core §3.2).
+pub fn start_implicit(
+    profile: &Profile,
+    redirect_uri: &Url,
+    extra: &[(String, String)],
+) -> ImplicitStart {
+    let nonce = profile
+        .wants_openid()
+        .then(|| CsrfToken::new_random().secret().clone());
+    let response_type = if nonce.is_some() {
+        "id_token token"
+    } else {
+        "token"
+    };
+    let client =
+        client(profile, None).set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()));
+    let mut request = client
+        .authorize_url(CsrfToken::new_random)
+        .set_response_type(&ResponseType::new(response_type.to_string()))
+        .add_scopes(profile.scopes.iter().cloned().map(Scope::new));
+    if let Some(nonce) = &nonce {
+        request = request.add_extra_param("nonce", nonce.clone());
+    }
+    for (k, v) in extra {
+        request = request.add_extra_param(k.clone(), v.clone());
+    }
+    let (url, state) = request.url();
+    ImplicitStart { url, state, nonce }
+}
+
+/// The token of an implicit response (the redirect's fragment), as a token response. There is
+/// never a refresh token (RFC 6749 §4.2.2).
+pub fn implicit_token(
+    context: &str,
+    params: &std::collections::BTreeMap<String, String>,
+) -> Result<TokenResponseBody> {
+    let mut body = serde_json::Map::new();
+    for key in ["access_token", "token_type", "scope", "id_token"] {
+        if let Some(v) = params.get(key) {
+            body.insert(key.into(), v.clone().into());
+        }
+    }
+    if let Some(n) = params
+        .get("expires_in")
+        .and_then(|s| s.trim().parse::<u64>().ok())
+    {
+        body.insert("expires_in".into(), n.into());
+    }
+    let response: TokenResponseBody = serde_json::from_value(serde_json::Value::Object(body))
+        .map_err(|e| Error::BadResponse {
+            context: context.to_string(),
+            detail: format!(
+                "the redirect carries no usable token: {}",
+                without_quoted(&e.to_string())
+            ),
+        })?;
+    check_token_type(context, response)
+}
+
 pub async fn exchange_code(
     http: &Http,
     profile: &Profile,
@@ -156,6 +224,28 @@ pub async fn client_credentials(
     let client = client(profile, Some(secret));
     let request = client
         .exchange_client_credentials()
+        .add_scopes(profile.scopes.iter().cloned().map(Scope::new));
+    let response = token_params(profile)
+        .fold(request, |r, (k, v)| r.add_extra_param(k, v))
+        .request_async(&|req| http.oauth(req, Endpoint::Token))
+        .await
+        .map_err(|e| request_error(&context, e))?;
+    check_token_type(&context, response)
+}
+
+/// The resource owner password credentials grant (RFC 6749 §4.3; RFC 9700 discourages it).
+pub async fn password(
+    http: &Http,
+    profile: &Profile,
+    secret: Option<&ClientSecret>,
+    username: &str,
+    password: &ResourceOwnerPassword,
+) -> Result<TokenResponseBody> {
+    let context = format!("password sign-in for profile `{}`", profile.name);
+    let client = client(profile, secret);
+    let username = ResourceOwnerUsername::new(username.to_string());
+    let request = client
+        .exchange_password(&username, password)
         .add_scopes(profile.scopes.iter().cloned().map(Scope::new));
     let response = token_params(profile)
         .fold(request, |r, (k, v)| r.add_extra_param(k, v))
@@ -482,6 +572,7 @@ mod tests {
             device_authorization_endpoint: None,
             extra_authorize_params: Default::default(),
             extra_token_params: Default::default(),
+            allowed_legacy_grants: Default::default(),
         }
     }
 

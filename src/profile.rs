@@ -80,6 +80,38 @@ impl Grant {
     }
 }
 
+/// A grant RFC 9700 (OAuth 2.0 Security Best Current Practice) tells clients not to use, which a
+/// profile may still opt in to for a provider that offers nothing better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LegacyGrant {
+    /// The implicit grant (`response_type=token`).
+    Implicit,
+    /// The resource owner password credentials grant.
+    Password,
+}
+
+impl LegacyGrant {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LegacyGrant::Implicit => "implicit",
+            LegacyGrant::Password => "password",
+        }
+    }
+
+    /// Why the grant is discouraged, for the warning shown when it is allowed and each use.
+    pub fn warning(self) -> &'static str {
+        match self {
+            LegacyGrant::Implicit => {
+                "the implicit grant is deprecated by RFC 9700 (OAuth 2.0 Security Best Current Practice, §2.1.2): the access token travels in the redirect URL, where browser history, extensions and logs can see it, and nothing binds it to this client (no PKCE, no refresh token). Use it only for a provider that offers no authorization code flow"
+            }
+            LegacyGrant::Password => {
+                "the resource owner password grant is deprecated by RFC 9700 (OAuth 2.0 Security Best Current Practice, §2.4): the user's password passes through this client instead of only the provider's page, which rules out multi-factor and phishing-resistant sign-in and teaches users to type passwords where they should not. Use it only for a provider that offers nothing else"
+            }
+        }
+    }
+}
+
 /// Request parameters given by the user, checked to be usable and not to replace the ones
 /// Latchkey itself sets (PKCE, `state`, `grant_type`, credentials…).
 pub fn validate_extra_params(params: &BTreeMap<String, String>, what: &str) -> Result<()> {
@@ -179,11 +211,33 @@ pub struct Profile {
     /// Extra parameters of every token request (e.g. `audience`, `resource`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub extra_token_params: BTreeMap<String, String>,
+    /// Legacy grants this profile opted in to (`--allow-legacy-grant`); none by default.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_legacy_grants: Vec<LegacyGrant>,
 }
 
 impl Profile {
     pub fn wants_openid(&self) -> bool {
         self.scopes.iter().any(|s| s == "openid")
+    }
+
+    /// Whether the profile opted in to `grant`.
+    pub fn allows(&self, grant: LegacyGrant) -> bool {
+        self.allowed_legacy_grants.contains(&grant)
+    }
+
+    /// An error unless the profile opted in to `grant` (`--allow-legacy-grant`).
+    pub fn require_legacy_grant(&self, grant: LegacyGrant) -> Result<()> {
+        if self.allows(grant) {
+            return Ok(());
+        }
+        Err(Error::InvalidInput(format!(
+            "profile `{}` does not allow the {} grant: {}. If this provider leaves no other way, add the profile again with --allow-legacy-grant {}",
+            self.name,
+            grant.as_str(),
+            grant.warning(),
+            grant.as_str()
+        )))
     }
 
     pub fn leeway_seconds(&self) -> i64 {
@@ -224,6 +278,13 @@ impl Profile {
             return Err(Error::InvalidInput(format!(
                 "profile `{}` uses the client credentials grant, which needs a client secret (auth_method basic or post)",
                 self.name
+            )));
+        }
+        if self.grant == Grant::ClientCredentials && !self.allowed_legacy_grants.is_empty() {
+            return Err(Error::InvalidInput(format!(
+                "profile `{}` uses the client credentials grant; a user grant such as `{}` cannot be allowed for it",
+                self.name,
+                self.allowed_legacy_grants[0].as_str()
             )));
         }
         if self

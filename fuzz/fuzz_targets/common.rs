@@ -46,5 +46,6 @@ pub fn profile() -> Profile {
         device_authorization_endpoint: None,
         extra_authorize_params: Default::default(),
         extra_token_params: Default::default(),
+        allowed_legacy_grants: Default::default(),
     }
 }

@@ -5,8 +5,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use std::sync::Arc;
 
+use std::collections::BTreeMap;
+
 use latchkey::engine::ManualEndpoints;
-use latchkey::{Endpoints, Latchkey, NewProfile};
+use latchkey::presets::{self, SecretNeed, Source};
+use latchkey::{Endpoints, Grant, Latchkey, NewProfile, ProfileExtras};
 use oauth2::ClientSecret;
 use tauri::{AppHandle, State};
 use url::Url;
@@ -86,6 +89,29 @@ fn optional_url(value: Option<String>, what: &str) -> Res<Option<Url>> {
     }
 }
 
+/// The form's `key=value` rows: blank rows are skipped, a value without a key or a key given
+/// twice is refused. The engine checks the names themselves (no `state`, `client_id`…).
+fn params(rows: Vec<ParamDto>, what: &str) -> Res<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for ParamDto { key, value } in rows {
+        let key = key.trim().to_string();
+        if key.is_empty() {
+            if value.trim().is_empty() {
+                continue;
+            }
+            return Err(usage(format!(
+                "An extra {what} parameter has a value but no name."
+            )));
+        }
+        if out.insert(key.clone(), value).is_some() {
+            return Err(usage(format!(
+                "The extra {what} parameter `{key}` is given twice."
+            )));
+        }
+    }
+    Ok(out)
+}
+
 /// Adds a profile (`editing == false`) or replaces one. The secret goes to the keychain.
 #[tauri::command]
 pub async fn save_profile(
@@ -115,6 +141,18 @@ pub async fn save_profile(
             userinfo: optional_url(userinfo, "userinfo endpoint")?,
         })),
     };
+    let grant: Grant = input.grant.into();
+    let extras = ProfileExtras {
+        grant,
+        device_authorization_endpoint: optional_url(
+            input.device_authorization_endpoint,
+            "device authorization endpoint",
+        )?,
+        extra_authorize_params: params(input.extra_authorize_params, "authorization")?,
+        extra_token_params: params(input.extra_token_params, "token request")?,
+        // Legacy grants and anything else the engine adds keep their defaults here.
+        ..Default::default()
+    };
     let new = NewProfile {
         name: input.name.trim().to_string(),
         client_id: input.client_id,
@@ -129,14 +167,101 @@ pub async fn save_profile(
         .filter(|s| !s.is_empty())
         .map(ClientSecret::new);
     let profile = on_engine(engine, move |e| async move {
-        Ok(if editing {
-            e.update_profile(new, secret).await?
-        } else {
-            e.add_profile(new, secret).await?
-        })
+        if !editing {
+            return Ok(e.add_profile_with(new, extras, secret).await?);
+        }
+        let old = e.profile(&new.name)?;
+        if old.grant != grant {
+            return Err(usage(
+                "A profile's grant cannot change: add a new profile for the other grant.",
+            ));
+        }
+        // The engine's update keeps the old extras; the form edits them, so write them after.
+        let mut profile = e.update_profile(new, secret).await?;
+        profile.extra_authorize_params = extras.extra_authorize_params;
+        profile.extra_token_params = extras.extra_token_params;
+        if extras.device_authorization_endpoint.is_some() {
+            profile.device_authorization_endpoint = extras.device_authorization_endpoint;
+        }
+        profile.validate()?;
+        let stored = profile.clone();
+        e.config().update_profiles(|all| {
+            all.insert(stored.name.clone(), stored);
+            Ok(())
+        })?;
+        Ok(profile)
     })
     .await?;
     Ok(ProfileDto::from(&profile))
+}
+
+/// The provider presets: built in, then the user's from the config directory.
+#[tauri::command]
+pub async fn presets(state: State<'_, AppState>) -> Res<Vec<PresetDto>> {
+    let engine = state.engine()?;
+    let all = presets::all(engine.config().dir())?;
+    Ok(all
+        .into_iter()
+        .map(|p| PresetDto {
+            built_in: p.source == Source::BuiltIn,
+            variables: p
+                .variables
+                .iter()
+                .map(|(name, v)| PresetVariableDto {
+                    name: name.clone(),
+                    default: v.default.clone(),
+                    help: v.help.clone(),
+                })
+                .collect(),
+            name: p.name,
+            title: p.title,
+            description: p.description,
+            docs: p.docs,
+        })
+        .collect())
+}
+
+/// What a preset fills in with these settings (`tenant`, `base_url`…; missing ones take their
+/// default). Nothing is stored.
+#[tauri::command]
+pub async fn fill_preset(
+    state: State<'_, AppState>,
+    name: String,
+    values: Vec<ParamDto>,
+) -> Res<FilledPresetDto> {
+    let engine = state.engine()?;
+    let preset = presets::find(engine.config().dir(), &name)?;
+    let values: BTreeMap<String, String> = values
+        .into_iter()
+        .filter(|p| !p.value.trim().is_empty())
+        .map(|p| (p.key, p.value))
+        .collect();
+    let f = preset.fill(&values)?;
+    let s = |u: Option<Url>| u.map(|u| u.to_string());
+    let (issuer, authorization, token, revocation, userinfo) = match f.endpoints {
+        Endpoints::Issuer(i) => (Some(i), None, None, None, None),
+        Endpoints::Manual(m) => (
+            None,
+            Some(m.authorization.to_string()),
+            Some(m.token.to_string()),
+            s(m.revocation),
+            s(m.userinfo),
+        ),
+    };
+    Ok(FilledPresetDto {
+        issuer,
+        authorization_endpoint: authorization,
+        token_endpoint: token,
+        revocation_endpoint: revocation,
+        userinfo_endpoint: userinfo,
+        device_authorization_endpoint: s(f.extras.device_authorization_endpoint),
+        scopes: f.scopes,
+        auth_method: f.auth_method.map(Into::into),
+        redirect_mode: f.redirect.into(),
+        client_secret_required: f.client_secret == SecretNeed::Required,
+        extra_authorize_params: params_to_dto(&f.extras.extra_authorize_params),
+        extra_token_params: params_to_dto(&f.extras.extra_token_params),
+    })
 }
 
 #[tauri::command]
@@ -151,6 +276,19 @@ pub async fn remove_profile(state: State<'_, AppState>, name: String) -> Res<()>
 #[tauri::command]
 pub async fn begin_sign_in(app: AppHandle, profile: String) -> Res<SignInStarted> {
     signin::begin(&app, &profile).await
+}
+
+/// Starts a device flow sign-in: the code to show; the account arrives on the `sign-in` event.
+#[tauri::command]
+pub async fn begin_device_sign_in(app: AppHandle, profile: String) -> Res<DeviceSignInStarted> {
+    signin::begin_device(&app, &profile).await
+}
+
+/// Opens the verification page of the device sign-in `id` (only that page: the window cannot
+/// ask for any other address).
+#[tauri::command]
+pub fn open_device_page(app: AppHandle, id: u32) -> Res<bool> {
+    signin::open_device_page(&app, id)
 }
 
 #[tauri::command]

@@ -6,7 +6,9 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use latchkey::{Account, AuthMethod, Error, ErrorKind, Profile, RedirectMode};
+use std::collections::BTreeMap;
+
+use latchkey::{Account, AuthMethod, Error, ErrorKind, Grant, Profile, RedirectMode};
 
 /// A profile as the UI shows it. The client secret itself never leaves the backend.
 #[derive(Debug, Clone, Serialize, TS)]
@@ -28,6 +30,90 @@ pub struct ProfileDto {
     pub redirect_uri: Option<String>,
     /// The exact redirect URI to register at the provider.
     pub redirect_uri_to_register: String,
+    pub grant: GrantDto,
+    /// Where the device flow starts; `None`: the profile cannot sign in with a code.
+    pub device_authorization_endpoint: Option<String>,
+    pub extra_authorize_params: Vec<ParamDto>,
+    pub extra_token_params: Vec<ParamDto>,
+}
+
+/// How a profile gets its tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "kebab-case")]
+pub enum GrantDto {
+    /// A user signs in (browser or device code).
+    AuthorizationCode,
+    /// Machine to machine: the client's own token.
+    ClientCredentials,
+}
+
+/// One extra request parameter (`key=value`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ParamDto {
+    pub key: String,
+    pub value: String,
+}
+
+/// A setting a preset takes (`tenant`, `base_url`), written `{name}` in its URLs.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PresetVariableDto {
+    pub name: String,
+    pub default: Option<String>,
+    pub help: String,
+}
+
+/// A provider preset, built in or from the config directory's `presets/`.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PresetDto {
+    pub name: String,
+    pub title: String,
+    pub description: String,
+    /// Where the provider documents client registration.
+    pub docs: Option<String>,
+    pub built_in: bool,
+    pub variables: Vec<PresetVariableDto>,
+}
+
+/// What a preset fills into the form once its settings have values.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct FilledPresetDto {
+    /// Discover from this issuer…
+    pub issuer: Option<String>,
+    /// …or these endpoints (when `issuer` is `null`).
+    pub authorization_endpoint: Option<String>,
+    pub token_endpoint: Option<String>,
+    pub revocation_endpoint: Option<String>,
+    pub userinfo_endpoint: Option<String>,
+    pub device_authorization_endpoint: Option<String>,
+    pub scopes: Vec<String>,
+    pub auth_method: Option<AuthMethodDto>,
+    pub redirect_mode: RedirectModeDto,
+    /// The provider refuses token requests without the client secret.
+    pub client_secret_required: bool,
+    pub extra_authorize_params: Vec<ParamDto>,
+    pub extra_token_params: Vec<ParamDto>,
+}
+
+/// A device flow sign-in (RFC 8628) waiting for the user to enter the code. Its outcome comes
+/// on the `sign-in` event, like a browser sign-in's.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceSignInStarted {
+    pub id: u32,
+    pub profile: String,
+    /// The code to enter at the verification page (not a secret).
+    pub user_code: String,
+    pub verification_uri: String,
+    /// The page with the code filled in, when the provider gives one.
+    pub verification_uri_complete: Option<String>,
+    /// Whether "Open the page" has a web address to open.
+    pub can_open: bool,
+    /// Unix seconds when the code expires.
+    #[ts(type = "number")]
+    pub expires_at: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -118,6 +204,11 @@ pub struct ProfileInput {
     pub auth_method: Option<AuthMethodDto>,
     pub redirect_mode: RedirectModeDto,
     pub redirect_uri: Option<String>,
+    pub grant: GrantDto,
+    /// `null` or empty: from discovery (or none).
+    pub device_authorization_endpoint: Option<String>,
+    pub extra_authorize_params: Vec<ParamDto>,
+    pub extra_token_params: Vec<ParamDto>,
 }
 
 /// A sign-in the backend started and is waiting on.
@@ -303,6 +394,34 @@ impl From<&Account> for AccountDto {
     }
 }
 
+impl From<Grant> for GrantDto {
+    fn from(g: Grant) -> Self {
+        match g {
+            Grant::AuthorizationCode => GrantDto::AuthorizationCode,
+            Grant::ClientCredentials => GrantDto::ClientCredentials,
+        }
+    }
+}
+
+impl From<GrantDto> for Grant {
+    fn from(g: GrantDto) -> Self {
+        match g {
+            GrantDto::AuthorizationCode => Grant::AuthorizationCode,
+            GrantDto::ClientCredentials => Grant::ClientCredentials,
+        }
+    }
+}
+
+pub fn params_to_dto(params: &BTreeMap<String, String>) -> Vec<ParamDto> {
+    params
+        .iter()
+        .map(|(k, v)| ParamDto {
+            key: k.clone(),
+            value: v.clone(),
+        })
+        .collect()
+}
+
 /// The redirect URI a provider must have registered for this profile.
 pub fn redirect_to_register(p: &Profile) -> String {
     match (p.redirect, &p.redirect_uri) {
@@ -329,6 +448,13 @@ impl From<&Profile> for ProfileDto {
             redirect_mode: p.redirect.into(),
             redirect_uri: p.redirect_uri.as_ref().map(|u| u.to_string()),
             redirect_uri_to_register: redirect_to_register(p),
+            grant: p.grant.into(),
+            device_authorization_endpoint: p
+                .device_authorization_endpoint
+                .as_ref()
+                .map(|u| u.to_string()),
+            extra_authorize_params: params_to_dto(&p.extra_authorize_params),
+            extra_token_params: params_to_dto(&p.extra_token_params),
         }
     }
 }
@@ -345,6 +471,12 @@ mod bindings {
         }
         decl![
             ProfileDto,
+            GrantDto,
+            ParamDto,
+            PresetVariableDto,
+            PresetDto,
+            FilledPresetDto,
+            DeviceSignInStarted,
             AuthMethodDto,
             RedirectModeDto,
             AccountDto,

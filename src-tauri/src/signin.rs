@@ -15,7 +15,9 @@ use tauri::{AppHandle, Emitter, Manager};
 use tauri_plugin_opener::OpenerExt;
 use url::Url;
 
-use crate::dto::{AccountDto, ErrorDto, ErrorKindDto, SignInEvent, SignInStarted};
+use crate::dto::{
+    AccountDto, DeviceSignInStarted, ErrorDto, ErrorKindDto, SignInEvent, SignInStarted,
+};
 use crate::state::AppState;
 
 pub const EVENT: &str = "sign-in";
@@ -34,6 +36,8 @@ enum Waiting {
     DeepLink(Box<PendingLogin>),
     /// A loopback listener task owns the pending login.
     Loopback,
+    /// A device flow: a task polls the token endpoint until the user approved the code.
+    Device { page: Option<Url> },
 }
 
 struct Entry {
@@ -219,6 +223,101 @@ pub async fn begin(app: &AppHandle, profile_name: &str) -> Result<SignInStarted,
         browser_opened,
         ..started
     })
+}
+
+/// Starts a device flow sign-in (RFC 8628). A task polls at the server's interval until the
+/// user approved, denied, or the code expired, and reports on the `sign-in` event. Starting it
+/// cancels any other sign-in in progress.
+pub async fn begin_device(
+    app: &AppHandle,
+    profile_name: &str,
+) -> Result<DeviceSignInStarted, ErrorDto> {
+    let state = app.state::<AppState>();
+    let engine = state.engine()?;
+    let name = profile_name.to_string();
+    let pending = crate::commands::on_engine(engine.clone(), move |e| async move {
+        Ok(e.begin_device_login(&name, None).await?)
+    })
+    .await?;
+    state.signins.cancel_all();
+    let id = state.signins.next_id.fetch_add(1, Ordering::SeqCst) + 1;
+    let expires_at = now() + pending.expires_in.as_secs() as i64;
+    let page = pending.browser_url();
+    let started = DeviceSignInStarted {
+        id,
+        profile: pending.profile.name.clone(),
+        user_code: pending.user_code.clone(),
+        verification_uri: pending.verification_uri.clone(),
+        verification_uri_complete: pending.verification_uri_complete.clone(),
+        can_open: page.is_some(),
+        expires_at,
+    };
+    let app2 = app.clone();
+    let lifetime = pending.expires_in;
+    let task = tauri::async_runtime::spawn(async move {
+        // Dropped when this task is aborted (cancel): the poller then stops at once.
+        let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let result = tauri::async_runtime::spawn_blocking(move || {
+            tauri::async_runtime::block_on(async move {
+                tokio::select! {
+                    r = engine.complete_device_login(pending, lifetime) => Some(r),
+                    _ = stopped => None,
+                }
+            })
+        })
+        .await;
+        let still_waiting = app2.state::<AppState>().signins.take(id).is_some();
+        if !still_waiting {
+            return;
+        }
+        let event = match result {
+            Ok(Some(Ok(account))) => SignInEvent::Completed {
+                id,
+                account: AccountDto::from(&account),
+            },
+            Ok(Some(Err(e))) => SignInEvent::Failed {
+                id,
+                error: e.into(),
+            },
+            Ok(None) => return,
+            Err(e) => SignInEvent::Failed {
+                id,
+                error: ErrorDto::new(ErrorKindDto::Other, format!("the sign-in task failed: {e}")),
+            },
+        };
+        notify(&app2, event);
+    });
+    state.signins.lock().push(Entry {
+        id,
+        state: String::new(),
+        profile: started.profile.clone(),
+        deadline: expires_at,
+        waiting: Waiting::Device { page },
+        task: Some(task),
+    });
+    Ok(started)
+}
+
+/// Opens the verification page of device sign-in `id` in the browser.
+pub fn open_device_page(app: &AppHandle, id: u32) -> Result<bool, ErrorDto> {
+    let state = app.state::<AppState>();
+    let page = {
+        let entries = state.signins.lock();
+        let entry = entries.iter().find(|e| e.id == id).ok_or_else(|| {
+            ErrorDto::new(
+                ErrorKindDto::SignIn,
+                "This sign-in is no longer in progress; start it again.",
+            )
+        })?;
+        match &entry.waiting {
+            Waiting::Device { page } => page.clone(),
+            _ => None,
+        }
+    };
+    let Some(page) = page else {
+        return Ok(false);
+    };
+    Ok(app.opener().open_url(page.as_str(), None::<&str>).is_ok())
 }
 
 async fn finish(

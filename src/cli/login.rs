@@ -1,12 +1,14 @@
 //! `latchkey login`: the authorization code flow through the system browser and a loopback
 //! listener.
 
+use std::io::IsTerminal;
 use std::time::Duration;
 
 use clap::Args;
 use latchkey::callback::DEFAULT_TIMEOUT;
 use latchkey::tokens::now;
-use latchkey::{Error, Latchkey, LoopbackListener, RedirectMode, Result, browser};
+use latchkey::{Error, Latchkey, LegacyGrant, LoopbackListener, RedirectMode, Result, browser};
+use oauth2::ResourceOwnerPassword;
 
 use super::format::relative;
 
@@ -21,8 +23,20 @@ pub struct LoginArgs {
     #[arg(long)]
     no_browser: bool,
     /// Sign in with the device flow (RFC 8628): enter a code on a page, on any device.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["password", "implicit"])]
     device: bool,
+    /// Sign in with the implicit grant (legacy; the profile must allow it): the token comes back
+    /// in the redirect's fragment, which a page served by the loopback listener posts back.
+    #[arg(long, conflicts_with = "password")]
+    implicit: bool,
+    /// Sign in with the resource owner password grant (legacy; the profile must allow it): the
+    /// password is read from the terminal, or from standard input when it is not a terminal,
+    /// used once and never stored.
+    #[arg(long, requires = "username")]
+    password: bool,
+    /// The username for --password.
+    #[arg(long, requires = "password")]
+    username: Option<String>,
     /// Seconds to wait for the browser (with --device: for the approval, at most the code's lifetime).
     #[arg(long, default_value_t = DEFAULT_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
     timeout: u64,
@@ -31,6 +45,12 @@ pub struct LoginArgs {
 pub async fn run(engine: &Latchkey, args: LoginArgs) -> Result<()> {
     if args.device {
         return device(engine, args).await;
+    }
+    if args.password {
+        return password(engine, args).await;
+    }
+    if args.implicit {
+        return implicit(engine, args).await;
     }
     let profile = engine.profile(&args.profile)?;
     if profile.redirect == RedirectMode::DeepLink {
@@ -42,16 +62,7 @@ pub async fn run(engine: &Latchkey, args: LoginArgs) -> Result<()> {
     let listener = LoopbackListener::bind(profile.redirect_uri.as_ref()).await?;
     let pending =
         engine.begin_login(&profile.name, args.account, listener.redirect_uri().clone())?;
-    let url = pending.authorization_url.to_string();
-    if args.no_browser {
-        eprintln!("Open this URL in a browser on this computer to sign in:");
-        println!("{url}");
-    } else if let Err(e) = browser::open(&url) {
-        eprintln!("{e}. Open this URL yourself to sign in:");
-        println!("{url}");
-    } else {
-        eprintln!("Continue in your browser. If it did not open, visit:\n{url}");
-    }
+    show_url(pending.authorization_url.as_str(), args.no_browser);
     eprintln!("Waiting for the sign-in (up to {} s)…", args.timeout);
     let response = listener
         .wait(
@@ -95,6 +106,81 @@ async fn device(engine: &Latchkey, args: LoginArgs) -> Result<()> {
         .await?;
     signed_in(&account);
     Ok(())
+}
+
+async fn implicit(engine: &Latchkey, args: LoginArgs) -> Result<()> {
+    let profile = engine.profile(&args.profile)?;
+    profile.require_legacy_grant(LegacyGrant::Implicit)?;
+    if profile.redirect == RedirectMode::DeepLink {
+        return Err(Error::InvalidInput(format!(
+            "profile `{}` receives sign-ins by deep link, which the Latchkey desktop app handles; sign in from the app, or set `redirect = \"loopback\"` for the profile",
+            profile.name
+        )));
+    }
+    eprintln!("warning: {}.", LegacyGrant::Implicit.warning());
+    let listener = LoopbackListener::bind(profile.redirect_uri.as_ref()).await?;
+    let pending = engine.begin_implicit_login(
+        &profile.name,
+        args.account,
+        listener.redirect_uri().clone(),
+    )?;
+    show_url(pending.authorization_url.as_str(), args.no_browser);
+    eprintln!("Waiting for the sign-in (up to {} s)…", args.timeout);
+    let params = listener
+        .wait_fragment(
+            &profile.name,
+            pending.state(),
+            Duration::from_secs(args.timeout),
+        )
+        .await?;
+    let account = engine.complete_implicit_login(pending, params).await?;
+    signed_in(&account);
+    Ok(())
+}
+
+/// Opens the authorization URL in the browser, or prints it.
+fn show_url(url: &str, no_browser: bool) {
+    if no_browser {
+        eprintln!("Open this URL in a browser on this computer to sign in:");
+        println!("{url}");
+    } else if let Err(e) = browser::open(url) {
+        eprintln!("{e}. Open this URL yourself to sign in:");
+        println!("{url}");
+    } else {
+        eprintln!("Continue in your browser. If it did not open, visit:\n{url}");
+    }
+}
+
+async fn password(engine: &Latchkey, args: LoginArgs) -> Result<()> {
+    let profile = engine.profile(&args.profile)?;
+    let username = args.username.unwrap_or_default();
+    // Refused before the password is asked for.
+    profile.require_legacy_grant(LegacyGrant::Password)?;
+    eprintln!("warning: {}.", LegacyGrant::Password.warning());
+    let password = read_password(&username)?;
+    let account = engine
+        .login_password(&profile.name, args.account, &username, &password)
+        .await?;
+    signed_in(&account);
+    Ok(())
+}
+
+/// The password: hidden at a terminal, the first line of standard input otherwise.
+fn read_password(username: &str) -> Result<ResourceOwnerPassword> {
+    let value = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(format!("Password for {username}: "))
+            .map_err(|e| Error::io("cannot read the password from the terminal", e))?
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .map_err(|e| Error::io("cannot read the password from standard input", e))?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    };
+    if value.is_empty() {
+        return Err(Error::InvalidInput("the password is empty".into()));
+    }
+    Ok(ResourceOwnerPassword::new(value))
 }
 
 fn signed_in(account: &latchkey::Account) {

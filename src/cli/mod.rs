@@ -46,7 +46,8 @@ enum Command {
         json: bool,
     },
     /// Sign in to a profile through the system browser (authorization code + PKCE), or with
-    /// `--device` by entering a code on any device (RFC 8628).
+    /// `--device` by entering a code on any device (RFC 8628). The legacy `--implicit` and
+    /// `--password` grants work only for a profile added with `--allow-legacy-grant`.
     Login(login::LoginArgs),
     /// List accounts with their expiry and status (reads no secret).
     Accounts(accounts::AccountsArgs),

@@ -9,7 +9,8 @@ use latchkey::engine::ManualEndpoints;
 use latchkey::presets::{self, SecretNeed, Source};
 use latchkey::profile::{is_loopback, parse_param, parse_scopes};
 use latchkey::{
-    AuthMethod, Endpoints, Error, Grant, Latchkey, NewProfile, Profile, RedirectMode, Result,
+    AuthMethod, Endpoints, Error, Grant, Latchkey, LegacyGrant, NewProfile, Profile, RedirectMode,
+    Result,
 };
 use oauth2::ClientSecret;
 use url::Url;
@@ -72,6 +73,10 @@ pub struct AddArgs {
     /// How the profile gets tokens: a user signs in, or the client's own credentials.
     #[arg(long, value_enum, default_value = "authorization-code")]
     grant: GrantArg,
+    /// Allow a legacy grant RFC 9700 discourages, for a provider with no better one (repeatable):
+    /// then `login --implicit` or `login --password`.
+    #[arg(long = "allow-legacy-grant", value_enum, value_name = "GRANT")]
+    allow_legacy_grants: Vec<LegacyGrantArg>,
     /// An extra authorization request parameter, KEY=VALUE (repeatable), e.g. login_hint=me@example.com.
     #[arg(long = "auth-param", value_name = "KEY=VALUE", value_parser = parse_param)]
     auth_params: Vec<(String, String)>,
@@ -115,6 +120,12 @@ enum AuthMethodArg {
 enum GrantArg {
     AuthorizationCode,
     ClientCredentials,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LegacyGrantArg {
+    Implicit,
+    Password,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -214,6 +225,14 @@ async fn add(engine: &Latchkey, args: AddArgs) -> Result<()> {
         .map(|f| f.extras.clone())
         .unwrap_or_default();
     extras.grant = grant;
+    extras.allowed_legacy_grants = args
+        .allow_legacy_grants
+        .iter()
+        .map(|g| match g {
+            LegacyGrantArg::Implicit => LegacyGrant::Implicit,
+            LegacyGrantArg::Password => LegacyGrant::Password,
+        })
+        .collect();
     if args.device_authorization_url.is_some() {
         extras.device_authorization_endpoint = args.device_authorization_url;
     }
@@ -243,6 +262,9 @@ async fn add(engine: &Latchkey, args: AddArgs) -> Result<()> {
     };
     let profile = engine.add_profile_with(new, extras, secret).await?;
     println!("Added profile `{}`.", profile.name);
+    for grant in &profile.allowed_legacy_grants {
+        eprintln!("warning: {}.", grant.warning());
+    }
     if profile.grant == Grant::ClientCredentials {
         println!("Next: latchkey token {}", profile.name);
         return Ok(());
@@ -407,6 +429,10 @@ fn show(engine: &Latchkey, name: &str, json: bool) -> Result<()> {
         params(&p.extra_authorize_params)
     );
     println!("token params:           {}", params(&p.extra_token_params));
+    if !p.allowed_legacy_grants.is_empty() {
+        let names: Vec<&str> = p.allowed_legacy_grants.iter().map(|g| g.as_str()).collect();
+        println!("legacy grants allowed:  {}", names.join(" "));
+    }
     if p.grant == Grant::ClientCredentials {
         return Ok(());
     }
@@ -434,6 +460,7 @@ fn profile_json(p: &Profile) -> serde_json::Value {
         "device_authorization_endpoint": p.device_authorization_endpoint,
         "extra_authorize_params": p.extra_authorize_params,
         "extra_token_params": p.extra_token_params,
+        "allowed_legacy_grants": p.allowed_legacy_grants,
     })
 }
 

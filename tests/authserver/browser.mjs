@@ -6,6 +6,10 @@
 // client's redirect_uri), then delivers that redirect like a browser would:
 //   http://127.0.0.1:<port>/...  -> GET /favicon.ico on that port (stray request), then GET the URL
 //   anything else (latchkey://…) -> run `$SCRIPTED_BROWSER_OPENER <url>` (default: xdg-open <url>)
+// A loopback redirect whose response is in the fragment (implicit grant) is handed over the way
+// the listener's page does it in a real browser: GET the page (the fragment never reaches a
+// server), check its CSP and <script src>, GET that script, then POST the fragment to the page's
+// path with the page's Origin, as the script does. The logged status is the POST's.
 //
 // Env:
 //   SCRIPTED_BROWSER_LOGIN   login name (default alice); the password is always "x"
@@ -177,9 +181,20 @@ async function main() {
   if (!step.final) fail('no redirect back to the client after login and consent');
 
   const target = new URL(step.final);
+  const fragment = new URLSearchParams(target.hash.replace(/^#/, ''));
   if (tamper === 'state') {
-    const old = target.searchParams.get('state');
-    target.searchParams.set('state', `tampered-${old ?? 'none'}-${Date.now()}`);
+    if (target.hash) {
+      fragment.set('state', `tampered-${fragment.get('state') ?? 'none'}-${Date.now()}`);
+      target.hash = fragment.toString();
+    } else {
+      const old = target.searchParams.get('state');
+      target.searchParams.set('state', `tampered-${old ?? 'none'}-${Date.now()}`);
+    }
+  }
+  if (target.hash && target.protocol === 'http:') {
+    const status = await handOverFragment(target);
+    if (logFile) appendFileSync(logFile, `${action} fragment ${target.protocol}//${target.host}${target.pathname} ${status}\n`);
+    return;
   }
 
   let outcome;
@@ -211,6 +226,57 @@ async function main() {
   if (logFile) {
     appendFileSync(logFile, `${action} ${target.protocol}//${target.host}${target.pathname} ${outcome}\n`);
   }
+}
+
+// What the loopback page's script does in a real browser, step by step.
+async function handOverFragment(target) {
+  const get = async (url) => {
+    try {
+      return await fetch(url, {
+        redirect: 'manual', signal: AbortSignal.timeout(timeoutMs),
+        headers: { 'user-agent': 'latchkey-scripted-browser/1' },
+      });
+    } catch (e) {
+      return fail(`GET ${new URL(url).pathname} on the loopback listener failed: ${e.message}`);
+    }
+  };
+  const pageUrl = new URL(target.href);
+  pageUrl.hash = '';
+  const page = await get(pageUrl.href);
+  const html = await page.text();
+  if (page.status !== 200) fail(`the loopback page answered ${page.status}: ${excerpt(html)}`);
+  const csp = page.headers.get('content-security-policy') || '';
+  const scriptSrc = csp.split(';').map((d) => d.trim()).find((d) => d.startsWith('script-src'));
+  if (scriptSrc !== "script-src 'self'") {
+    fail(`the loopback page's CSP does not limit scripts to its own origin: ${csp}`);
+  }
+  const src = /<script src="([^"]+)"><\/script>/.exec(html)?.[1];
+  if (!src) fail(`the loopback page loads no script: ${excerpt(html)}`);
+  const scriptUrl = new URL(src, pageUrl);
+  if (scriptUrl.origin !== pageUrl.origin) fail(`the page's script is not its own: ${scriptUrl.href}`);
+  const script = await get(scriptUrl.href);
+  const code = await script.text();
+  if (script.status !== 200 || !/location\.hash/.test(code) || !/method: 'POST'/.test(code)) {
+    fail(`the page's script (HTTP ${script.status}) does not post the fragment back: ${code.slice(0, 200)}`);
+  }
+  let res;
+  try {
+    res = await fetch(pageUrl.href, {
+      method: 'POST',
+      redirect: 'manual',
+      signal: AbortSignal.timeout(timeoutMs),
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        origin: pageUrl.origin,
+        'user-agent': 'latchkey-scripted-browser/1',
+      },
+      body: target.hash.replace(/^#/, ''),
+    });
+    await res.arrayBuffer();
+  } catch (e) {
+    fail(`posting the fragment to ${pageUrl.pathname} failed: ${e.message}`);
+  }
+  return res.status;
 }
 
 // The hidden inputs of the first form in a page (oidc-provider's device pages).

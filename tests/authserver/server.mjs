@@ -103,6 +103,16 @@ const clients = [
     redirect_uris: REDIRECT_URIS,
   },
   {
+    // The implicit grant (legacy; Latchkey's `login --implicit`). oidc-provider only issues an
+    // access token from the authorization endpoint together with an id_token.
+    ...native,
+    client_id: 'implicit-app',
+    token_endpoint_auth_method: 'none',
+    grant_types: ['implicit'],
+    response_types: ['id_token token'],
+    redirect_uris: REDIRECT_URIS,
+  },
+  {
     ...native,
     client_id: 'm2m',
     client_secret: 'm2m-secret',
@@ -157,6 +167,8 @@ const configuration = {
     clientCredentials: { enabled: true },
     deviceFlow: { enabled: true },
   },
+  // 'id_token token' for the implicit client; the default list has no response type with a token.
+  responseTypes: ['code', 'id_token token', 'none'],
   pkce: { required: () => true },
   rotateRefreshToken: true,
   // Like Google and Entra, put the profile/email claims in the id_token too (not only userinfo).

@@ -4,11 +4,11 @@
 //! signs id_tokens with the throw-away keys in tests/keys and counts requests per path.
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -16,10 +16,13 @@ use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
-use crate::util::root;
+use crate::util::{HttpRequest, read_request, root};
 
 /// The email claim of every test token: the account label a sign-in would get.
 pub const EMAIL: &str = "eve@example.test";
+
+/// Eve's password, for the resource owner password grant.
+pub const PASSWORD: &str = "correct horse battery staple";
 
 /// Server-wide behaviour.
 #[derive(Clone)]
@@ -30,7 +33,14 @@ pub struct Options {
     pub no_jwks: bool,
     /// The jwks_uri redirects to the real key set.
     pub jwks_redirect: bool,
+    /// Answers like Entra's multi-tenant endpoint: discovery at `/common/v2.0` naming the issuer
+    /// `{base}/{tenantid}/v2.0`, no RFC 9207 `iss`, id_tokens issued by `{base}/ENTRA_TENANT/v2.0`
+    /// with this `tid` claim.
+    pub entra_tid: Option<&'static str>,
 }
+
+/// The tenant id in the `iss` of the Entra-like id_tokens.
+pub const ENTRA_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
 
 impl Default for Options {
     fn default() -> Self {
@@ -38,6 +48,7 @@ impl Default for Options {
             algs: vec!["RS256", "ES256", "HS256"],
             no_jwks: false,
             jwks_redirect: false,
+            entra_tid: None,
         }
     }
 }
@@ -144,56 +155,6 @@ impl FakeAs {
     }
 }
 
-struct Request {
-    method: String,
-    path: String,
-    query: HashMap<String, String>,
-    form: HashMap<String, String>,
-}
-
-fn read_request(stream: &mut TcpStream) -> Option<Request> {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let mut buf = vec![0u8; 65536];
-    let mut read = 0;
-    let started = Instant::now();
-    let mut body_start = None;
-    while read < buf.len() && started.elapsed() < Duration::from_secs(5) {
-        match stream.read(&mut buf[read..]) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => read += n,
-        }
-        let head = String::from_utf8_lossy(&buf[..read]);
-        if let Some(end) = head.find("\r\n\r\n") {
-            let length = head
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase()
-                        .strip_prefix("content-length:")
-                        .map(|v| v.trim().parse::<usize>().unwrap_or(0))
-                })
-                .unwrap_or(0);
-            body_start = Some(end + 4);
-            if read >= end + 4 + length {
-                break;
-            }
-        }
-    }
-    let body_start = body_start?;
-    let head = String::from_utf8_lossy(&buf[..body_start]).into_owned();
-    let mut first = head.split_whitespace();
-    let method = first.next()?.to_string();
-    let target = first.next()?.to_string();
-    let url = url::Url::parse(&format!("http://x{target}")).ok()?;
-    Some(Request {
-        method,
-        path: url.path().to_string(),
-        query: url.query_pairs().into_owned().collect(),
-        form: url::form_urlencoded::parse(&buf[body_start..read])
-            .into_owned()
-            .collect(),
-    })
-}
-
 fn respond(stream: &mut TcpStream, status: u16, headers: &[(&str, String)], body: &[u8]) {
     let mut head = format!("HTTP/1.1 {status} X\r\nconnection: close\r\n");
     for (k, v) in headers {
@@ -232,7 +193,7 @@ fn handle(shared: &Shared, mut stream: TcpStream) {
         .or_default() += 1;
     let issuer = &shared.issuer;
     match req.path.as_str() {
-        "/.well-known/openid-configuration" => {
+        "/.well-known/openid-configuration" | "/common/v2.0/.well-known/openid-configuration" => {
             let mut doc = json!({
                 "issuer": issuer,
                 "authorization_endpoint": format!("{issuer}/authorize"),
@@ -249,6 +210,10 @@ fn handle(shared: &Shared, mut stream: TcpStream) {
                     "/jwks"
                 };
                 doc["jwks_uri"] = format!("{issuer}{path}").into();
+            }
+            if shared.options.entra_tid.is_some() {
+                doc["issuer"] = format!("{issuer}/{{tenantid}}/v2.0").into();
+                doc["authorization_response_iss_parameter_supported"] = false.into();
             }
             json_response(&mut stream, 200, &doc);
         }
@@ -300,13 +265,18 @@ fn next(shared: &Shared, prefix: &str) -> String {
 }
 
 /// The authorization endpoint: no login, straight back to the redirect_uri.
-fn authorize(shared: &Shared, stream: &mut TcpStream, req: &Request) {
+fn authorize(shared: &Shared, stream: &mut TcpStream, req: &HttpRequest) {
     let q = &req.query;
     let client = q.get("client_id").cloned().unwrap_or_default();
     let Some(redirect) = q.get("redirect_uri") else {
         respond(stream, 400, &[], b"no redirect_uri");
         return;
     };
+    let response_type = q.get("response_type").cloned().unwrap_or_default();
+    if response_type.split(' ').any(|t| t == "token") {
+        implicit(shared, stream, req, &client, redirect, &response_type);
+        return;
+    }
     let code = next(shared, "code");
     shared
         .codes
@@ -329,6 +299,7 @@ fn authorize(shared: &Shared, stream: &mut TcpStream, req: &Request) {
             pairs.append_pair("state", state);
         }
         match client.as_str() {
+            _ if shared.options.entra_tid.is_some() => {}
             "iss-wrong" => {
                 pairs.append_pair("iss", "https://evil.example");
             }
@@ -341,11 +312,70 @@ fn authorize(shared: &Shared, stream: &mut TcpStream, req: &Request) {
     respond(stream, 302, &[("location", target.to_string())], b"");
 }
 
+/// The implicit grant: the token (and with `id_token token` an id_token bound to it by
+/// `at_hash`) in the redirect's fragment. Client `at-hash-wrong` binds the id_token to another
+/// access token.
+fn implicit(
+    shared: &Shared,
+    stream: &mut TcpStream,
+    req: &HttpRequest,
+    client: &str,
+    redirect: &str,
+    response_type: &str,
+) {
+    let q = &req.query;
+    let access = next(shared, "access");
+    let mut fragment = url::form_urlencoded::Serializer::new(String::new());
+    fragment
+        .append_pair("access_token", &access)
+        .append_pair("token_type", "bearer")
+        .append_pair("expires_in", "3600");
+    if let Some(state) = q.get("state") {
+        fragment.append_pair("state", state);
+    }
+    fragment.append_pair("iss", &shared.issuer);
+    if response_type.split(' ').any(|t| t == "id_token") {
+        let bound = if client == "at-hash-wrong" {
+            "some-other-access-token"
+        } else {
+            access.as_str()
+        };
+        let mut claims = id_token_claims(shared, client, q.get("nonce").map(String::as_str));
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(bound.as_bytes());
+        claims["at_hash"] = URL_SAFE_NO_PAD.encode(&digest[..16]).into();
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some("key-a".into());
+        let jwt = jsonwebtoken::encode(&header, &claims, &shared.keys.a).expect("sign");
+        fragment.append_pair("id_token", &jwt);
+    }
+    let mut target = url::Url::parse(redirect).expect("redirect_uri");
+    target.set_fragment(Some(&fragment.finish()));
+    respond(stream, 302, &[("location", target.to_string())], b"");
+}
+
 fn b64(v: &Value) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap())
 }
 
 /// The id_token for `client`, with the client's defect.
+/// The claims of a well-formed id_token for `client`.
+fn id_token_claims(shared: &Shared, client: &str, nonce: Option<&str>) -> Value {
+    let now = now();
+    let mut claims = json!({
+        "iss": shared.issuer,
+        "sub": "eve",
+        "aud": client,
+        "exp": now + 600,
+        "iat": now,
+        "email": EMAIL,
+    });
+    if let Some(nonce) = nonce {
+        claims["nonce"] = nonce.into();
+    }
+    claims
+}
+
 fn id_token(shared: &Shared, client: &str, nonce: Option<&str>, refresh: bool) -> String {
     let now = now();
     let mut claims = json!({
@@ -358,6 +388,10 @@ fn id_token(shared: &Shared, client: &str, nonce: Option<&str>, refresh: bool) -
     });
     if let Some(nonce) = nonce {
         claims["nonce"] = nonce.into();
+    }
+    if let Some(tid) = shared.options.entra_tid {
+        claims["iss"] = format!("{}/{ENTRA_TENANT}/v2.0", shared.issuer).into();
+        claims["tid"] = tid.into();
     }
     let mut alg = Algorithm::RS256;
     let mut kid = "key-a";
@@ -436,7 +470,7 @@ fn token_body(shared: &Shared, client: &str, nonce: Option<&str>, refresh: bool)
     body
 }
 
-fn token(shared: &Shared, stream: &mut TcpStream, req: &Request) {
+fn token(shared: &Shared, stream: &mut TcpStream, req: &HttpRequest) {
     if req.method != "POST" {
         respond(stream, 405, &[], b"");
         return;
@@ -451,6 +485,21 @@ fn token(shared: &Shared, stream: &mut TcpStream, req: &Request) {
                     return;
                 }
             }
+        }
+        // RFC 6749 §4.3: one user, one password.
+        Some("password") => {
+            let client = req.form.get("client_id").cloned().unwrap_or_default();
+            let user = req.form.get("username").map(String::as_str);
+            let password = req.form.get("password").map(String::as_str);
+            if user != Some("eve") || password != Some(PASSWORD) {
+                json_response(
+                    stream,
+                    400,
+                    &json!({"error": "invalid_grant", "error_description": "wrong username or password"}),
+                );
+                return;
+            }
+            (client, None, false)
         }
         Some("refresh_token") => {
             let rt = req.form.get("refresh_token").cloned().unwrap_or_default();

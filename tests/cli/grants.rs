@@ -1,8 +1,6 @@
 //! The grants besides the browser sign-in: client credentials (machine to machine) and the
 //! device flow (RFC 8628), end to end against the real authorization server.
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -289,69 +287,35 @@ fn device_flow_denied_or_unanswered_stores_nothing() {
 /// A provider that answers the device flow the way GitHub does (errors with HTTP 200, a
 /// lowercase `bearer`, `expires_in` as a string) and asks the client to slow down once. Returns
 /// the base URL and the instants of the token polls.
-fn github_like_device_server() -> (String, Arc<Mutex<Vec<Instant>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let base = format!("http://{}", listener.local_addr().unwrap());
+fn github_like_device_server() -> (FaultServer, Arc<Mutex<Vec<Instant>>>) {
     let polls = Arc::new(Mutex::new(Vec::new()));
     let seen = polls.clone();
-    let own = base.clone();
-    std::thread::spawn(move || {
-        let answers = [
-            r#"{"error":"authorization_pending"}"#,
-            r#"{"error":"slow_down","error_description":"Too many requests"}"#,
-            r#"{"access_token":"gho_device_token_value","token_type":"bearer","expires_in":"28800","scope":"read:user"}"#,
-        ];
-        for stream in listener.incoming().flatten() {
-            let mut stream = stream;
-            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-            let mut buf = vec![0u8; 16384];
-            let mut read = 0;
-            loop {
-                match stream.read(&mut buf[read..]) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => read += n,
-                }
-                let text = String::from_utf8_lossy(&buf[..read]);
-                if let Some(end) = text.find("\r\n\r\n") {
-                    let length = text
-                        .lines()
-                        .find_map(|l| {
-                            l.to_ascii_lowercase()
-                                .strip_prefix("content-length:")
-                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
-                        })
-                        .unwrap_or(0);
-                    if read >= end + 4 + length {
-                        break;
-                    }
-                }
-            }
-            let head = String::from_utf8_lossy(&buf[..read]).to_string();
-            let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
-            let body = if path == "/login/device/code" {
-                assert!(head.contains("client_id=Iv1.device"), "{head}");
-                format!(
-                    r#"{{"device_code":"dc-123","user_code":"WDJB-MJHT","verification_uri":"{own}/login/device","expires_in":900,"interval":1}}"#
-                )
-            } else {
-                assert!(head.contains("device_code=dc-123"), "{head}");
-                let mut polls = seen.lock().unwrap();
-                polls.push(Instant::now());
-                answers[(polls.len() - 1).min(2)].to_string()
-            };
-            let response = format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = stream.write_all(response.as_bytes());
-        }
+    let answers = [
+        r#"{"error":"authorization_pending"}"#,
+        r#"{"error":"slow_down","error_description":"Too many requests"}"#,
+        r#"{"access_token":"gho_device_token_value","token_type":"bearer","expires_in":"28800","scope":"read:user"}"#,
+    ];
+    let server = FaultServer::handle(move |base, req| {
+        let body = if req.path == "/login/device/code" {
+            assert_eq!(req.form["client_id"], "Iv1.device");
+            format!(
+                r#"{{"device_code":"dc-123","user_code":"WDJB-MJHT","verification_uri":"{base}/login/device","expires_in":900,"interval":1}}"#
+            )
+        } else {
+            assert_eq!(req.form["device_code"], "dc-123");
+            let mut polls = seen.lock().unwrap();
+            polls.push(Instant::now());
+            answers[(polls.len() - 1).min(2)].to_string()
+        };
+        (Canned::json(body), vec![])
     });
-    (base, polls)
+    (server, polls)
 }
 
 #[test]
 fn device_flow_honours_slow_down_and_github_style_answers() {
-    let (base, polls) = github_like_device_server();
+    let (server, polls) = github_like_device_server();
+    let base = &server.base;
     let env = Env::new();
     env.run(&[
         "profile",

@@ -4,12 +4,13 @@
 
 #![allow(dead_code)]
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -327,6 +328,68 @@ pub fn account(env: &Env, name: &str) -> latchkey::Account {
         .unwrap_or_else(|| panic!("no account {name}"))
 }
 
+/// One HTTP request as the test servers read it.
+#[derive(Debug, Clone)]
+pub struct HttpRequest {
+    pub method: String,
+    pub path: String,
+    pub query: HashMap<String, String>,
+    /// Header names in lowercase.
+    pub headers: HashMap<String, String>,
+    /// The body parsed as a form (empty when it is none).
+    pub form: HashMap<String, String>,
+}
+
+/// Reads one request (head and a small body) from `stream`; `None` when it is not HTTP.
+pub fn read_request(stream: &mut TcpStream) -> Option<HttpRequest> {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut buf = vec![0u8; 65536];
+    let mut read = 0;
+    let started = Instant::now();
+    let mut body_start = None;
+    while read < buf.len() && started.elapsed() < Duration::from_secs(5) {
+        match stream.read(&mut buf[read..]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => read += n,
+        }
+        let head = String::from_utf8_lossy(&buf[..read]);
+        if let Some(end) = head.find("\r\n\r\n") {
+            let length = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                })
+                .unwrap_or(0);
+            body_start = Some(end + 4);
+            if read >= end + 4 + length {
+                break;
+            }
+        }
+    }
+    let body_start = body_start?;
+    let head = String::from_utf8_lossy(&buf[..body_start]).into_owned();
+    let mut lines = head.lines();
+    let mut first = lines.next()?.split_whitespace();
+    let method = first.next()?.to_string();
+    let target = first.next()?.to_string();
+    let url = url::Url::parse(&format!("http://x{target}")).ok()?;
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    Some(HttpRequest {
+        method,
+        path: url.path().to_string(),
+        query: url.query_pairs().into_owned().collect(),
+        headers,
+        form: url::form_urlencoded::parse(&buf[body_start..read])
+            .into_owned()
+            .collect(),
+    })
+}
+
 /// A canned HTTP response.
 #[derive(Clone)]
 pub struct Canned {
@@ -335,78 +398,96 @@ pub struct Canned {
     pub body: String,
 }
 
-/// A tiny HTTP/1.1 server answering by path with canned responses, counting requests. For
-/// faults no real authorization server produces on demand.
+impl Canned {
+    pub fn json(body: impl Into<String>) -> Self {
+        Canned {
+            status: 200,
+            content_type: "application/json",
+            body: body.into(),
+        }
+    }
+}
+
+/// A tiny HTTP/1.1 server answering with canned responses, counting and recording requests.
+/// For faults and provider quirks no real authorization server produces on demand.
 pub struct FaultServer {
     pub base: String,
     pub hits: Arc<AtomicUsize>,
+    pub requests: Arc<Mutex<Vec<HttpRequest>>>,
 }
 
+type Handler = dyn Fn(&str, &HttpRequest) -> (Canned, Vec<(&'static str, String)>) + Send + Sync;
+
 impl FaultServer {
+    /// Answers by path; `{base}` in a body becomes the server's base URL.
     pub fn start(routes: Vec<(&'static str, Canned)>) -> Self {
+        Self::handle(move |_, req| {
+            let canned = routes
+                .iter()
+                .find(|(p, _)| *p == req.path)
+                .map(|(_, c)| c.clone())
+                .unwrap_or(Canned {
+                    status: 404,
+                    content_type: "text/plain",
+                    body: "not found".into(),
+                });
+            (canned, vec![])
+        })
+    }
+
+    /// Answers each request with what `handler` returns for (base URL, request): a response and
+    /// extra headers (e.g. `location`).
+    pub fn handle(
+        handler: impl Fn(&str, &HttpRequest) -> (Canned, Vec<(&'static str, String)>)
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
+        let handler: Arc<Handler> = Arc::new(handler);
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let hits = Arc::new(AtomicUsize::new(0));
-        let counter = hits.clone();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let (counter, log) = (hits.clone(), requests.clone());
         let own_base = base.clone();
         std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let mut stream = stream;
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-                let mut buf = vec![0u8; 65536];
-                let mut read = 0;
-                let started = Instant::now();
-                // Read the head and whatever body follows (forms are small).
-                while read < buf.len() && started.elapsed() < Duration::from_secs(5) {
-                    match stream.read(&mut buf[read..]) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => read += n,
-                    }
-                    let head = String::from_utf8_lossy(&buf[..read]);
-                    if let Some(end) = head.find("\r\n\r\n") {
-                        let length = head
-                            .lines()
-                            .find_map(|l| {
-                                l.to_ascii_lowercase()
-                                    .strip_prefix("content-length:")
-                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
-                            })
-                            .unwrap_or(0);
-                        if read >= end + 4 + length {
-                            break;
-                        }
-                    }
-                }
+            for mut stream in listener.incoming().flatten() {
+                let Some(req) = read_request(&mut stream) else {
+                    continue;
+                };
                 counter.fetch_add(1, Ordering::SeqCst);
-                let head = String::from_utf8_lossy(&buf[..read]);
-                let path = head
-                    .split_whitespace()
-                    .nth(1)
-                    .unwrap_or("/")
-                    .split('?')
-                    .next()
-                    .unwrap_or("/")
-                    .to_string();
-                let canned = routes
-                    .iter()
-                    .find(|(p, _)| *p == path)
-                    .map(|(_, c)| c.clone())
-                    .unwrap_or(Canned {
-                        status: 404,
-                        content_type: "text/plain",
-                        body: "not found".into(),
-                    });
+                log.lock().unwrap().push(req.clone());
+                let (canned, headers) = handler(&own_base, &req);
                 let body = canned.body.replace("{base}", &own_base);
-                let response = format!(
-                    "HTTP/1.1 {} X\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{}",
+                let mut response = format!(
+                    "HTTP/1.1 {} X\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: close\r\n",
                     canned.status,
                     canned.content_type,
                     body.len(),
-                    body
                 );
+                for (k, v) in headers {
+                    response.push_str(&format!("{k}: {v}\r\n"));
+                }
+                response.push_str("\r\n");
+                response.push_str(&body);
                 let _ = stream.write_all(response.as_bytes());
             }
         });
-        FaultServer { base, hits }
+        FaultServer {
+            base,
+            hits,
+            requests,
+        }
+    }
+
+    /// The requests served at `path`, oldest first.
+    pub fn requests_to(&self, path: &str) -> Vec<HttpRequest> {
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.path == path)
+            .cloned()
+            .collect()
     }
 }

@@ -409,12 +409,210 @@ async function darkPass(issuer) {
   }
 }
 
+/** Sets a form control's value as a user would and fires `change` (selects, fields applied on change). */
+async function setValue(s, css, value) {
+  await s.waitFor(css);
+  await s.exec("const el = document.querySelector(arguments[0]); el.value = arguments[1]; el.dispatchEvent(new Event('input', { bubbles: true })); el.dispatchEvent(new Event('change', { bubbles: true }));", [css, value]);
+}
+
+/** Clicks after scrolling the element to the middle of the window, clear of the sticky clipboard bar. */
+async function clickCentered(s, css) {
+  await s.waitFor(css);
+  await s.exec("document.querySelector(arguments[0]).scrollIntoView({ block: 'center' })", [css]);
+  await s.click(css);
+}
+
+function inputValue(s, css) {
+  return s.exec('return document.querySelector(arguments[0])?.value ?? null', [css]);
+}
+
+async function introspect(issuer, token) {
+  const r = await fetch(`${issuer}/token/introspection`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from('m2m:m2m-secret').toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token }),
+  });
+  return r.json();
+}
+
+/** Provider presets, client credentials and the device flow, from the GUI. */
+async function grantsPass(issuer) {
+  const { driver, base } = await startDriver({ GTK_THEME: 'Adwaita', LATCHKEY_CLIPBOARD_CLEAR_SECS: '30' });
+  const s = await Session.start(base, appBin);
+  try {
+    log('session started (grants, light)');
+    await s.waitFor('[data-testid="accounts-screen"] .footer code'); // the overview has loaded
+    // A user preset in the config directory appears next to the built-in ones.
+    const configDir = await s.exec("return document.querySelector('.footer code')?.textContent ?? null");
+    assert(configDir, 'config dir shown on the accounts screen');
+    mkdirSync(path.join(configDir, 'presets'), { recursive: true });
+    writeFileSync(path.join(configDir, 'presets', 'acme.toml'), 'title = "Acme SSO"\nissuer = "https://{org}.sso.acme.example"\nscopes = ["openid", "email"]\n[variables.org]\nhelp = "your organisation\'s subdomain"\n');
+
+    // 1. Presets fill the form from the engine's data.
+    await s.click('[data-testid="add-profile"]');
+    await s.waitFor('[data-testid="profile-form"]');
+    await s.waitFor('#preset option[value="acme"]', { text: 'Acme SSO (your preset)' });
+    await setValue(s, '[data-testid="preset"]', 'github');
+    await s.waitFor('[data-testid="preset-docs"]', { text: 'github.com' });
+    await waitUntil(async () => (await inputValue(s, '#tok')) === 'https://github.com/login/oauth/access_token', 'GitHub token endpoint filled', 5000);
+    assert((await inputValue(s, '[data-testid="device-endpoint"]')) === 'https://github.com/login/device/code', 'GitHub device endpoint filled');
+    assert((await inputValue(s, '[data-testid="profile-name"]')) === 'github', 'profile name from the preset');
+    await setValue(s, '[data-testid="preset"]', 'microsoft');
+    await s.waitFor('[data-testid="preset-var-tenant"]');
+    await waitUntil(async () => (await inputValue(s, '[data-testid="issuer"]')) === 'https://login.microsoftonline.com/common/v2.0', 'Microsoft issuer with the default tenant', 5000);
+    await setValue(s, '[data-testid="preset-var-tenant"]', 'contoso.onmicrosoft.com');
+    await waitUntil(async () => (await inputValue(s, '[data-testid="issuer"]')) === 'https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0', 'Microsoft issuer with the tenant', 5000);
+    assert((await inputValue(s, '[data-testid="scopes"]')).includes('offline_access'), 'Microsoft scopes');
+    await s.waitFor('[data-testid="preset-redirect"]', { text: 'http://127.0.0.1/callback' });
+    await setValue(s, '[data-testid="preset"]', 'google');
+    await waitUntil(async () => (await s.findAll('[data-testid="auth-params-key"]')).length === 2, 'Google extra authorization parameters', 5000);
+    await setValue(s, '[data-testid="preset"]', 'gitlab');
+    await setValue(s, '[data-testid="preset-var-base_url"]', 'https://gitlab.example.com');
+    await waitUntil(async () => (await inputValue(s, '[data-testid="issuer"]')) === 'https://gitlab.example.com', 'GitLab base URL', 5000);
+    await setValue(s, '[data-testid="preset-var-base_url"]', 'http://plain.example');
+    await s.waitFor('[data-testid="profile-form"] .error', { text: 'base' });
+    await setValue(s, '[data-testid="preset-var-base_url"]', '');
+    await setValue(s, '[data-testid="preset"]', 'microsoft');
+    await s.waitFor('[data-testid="preset-var-tenant"]');
+    await waitUntil(async () => (await inputValue(s, '[data-testid="issuer"]')) === 'https://login.microsoftonline.com/common/v2.0', 'Microsoft preset again', 5000);
+    await shot(s, 'profile-form-preset-light');
+    log('presets fill the form (GitHub, Microsoft + tenant, Google params, GitLab base URL, user preset listed)');
+    await s.click('[data-testid="profile-form"] button.link');
+    await s.waitFor('[data-testid="accounts-screen"]');
+
+    // 2. Client credentials: Get token copies a token the server accepts.
+    await s.click('[data-testid="add-profile"]');
+    await s.waitFor('[data-testid="profile-form"]');
+    await s.type('[data-testid="profile-name"]', 'machine');
+    await s.type('[data-testid="issuer"]', issuer);
+    await s.click('[data-testid="grant-client-credentials"]');
+    await s.waitFor('[data-testid="redirect-to-register"]', { gone: true });
+    await s.type('[data-testid="client-id"]', 'm2m');
+    await s.type('[data-testid="client-secret"]', 'm2m-secret');
+    await s.click('details.advanced summary');
+    await s.click('[data-testid="token-params-add"]');
+    await s.type('[data-testid="token-params-key"]', 'audience');
+    await s.type('[data-testid="token-params-value"]', 'https://api.example.test');
+    await shot(s, 'profile-form-client-credentials-light');
+    await clickCentered(s, '[data-testid="save"]');
+    await s.waitFor('[data-testid="profile-group"][data-profile="machine"] [data-testid="get-token"]');
+    const shown = JSON.parse(execFileSync(cliBin, ['profile', 'show', 'machine', '--json'], { encoding: 'utf8', timeout: 20000 }));
+    assert(shown.grant === 'client-credentials' && shown.extra_token_params?.audience === 'https://api.example.test', `profile as stored: ${JSON.stringify(shown)}`);
+    const before = await stats(issuer);
+    await s.click('[data-profile="machine"] [data-testid="get-token"]');
+    await s.waitFor('[data-testid="notice-copied"]');
+    const token = clipboard().trim();
+    assert(token.length > 20 && !/\s/.test(token), 'clipboard holds the client credentials token');
+    const info = await introspect(issuer, token);
+    assert(info.active === true && info.client_id === 'm2m', `introspection accepts the token: ${JSON.stringify(info)}`);
+    const after = await stats(issuer);
+    assert((after.token.client_credentials ?? 0) === (before.token.client_credentials ?? 0) + 1, `one client_credentials request (${JSON.stringify(after.token)})`);
+    await s.waitFor('[data-testid="account"][data-account="machine/client"][data-status="ok"]');
+    const page = await s.exec('return document.body.innerHTML');
+    assert(!page.includes(token), 'the token never reaches the webview');
+    log('client credentials: token copied, introspection active');
+    await dismissNotices(s);
+    // Editing keeps the grant and changes the extra parameters.
+    await clickCentered(s, '[aria-label="Edit profile machine"]');
+    await waitUntil(async () => (await inputValue(s, '[data-testid="token-params-value"]')) === 'https://api.example.test', 'the stored token parameter in the form', 5000);
+    assert(await s.exec("return document.querySelector('[data-testid=\"grant-client-credentials\"]').checked && document.querySelector('[data-testid=\"grant-client-credentials\"]').disabled"), 'grant shown, fixed');
+    await s.type('[data-testid="token-params-value"]', 'https://api2.example.test');
+    await clickCentered(s, '[data-testid="save"]');
+    await s.waitFor('[data-testid="accounts-screen"]');
+    const edited = JSON.parse(execFileSync(cliBin, ['profile', 'show', 'machine', '--json'], { encoding: 'utf8', timeout: 20000 }));
+    assert(edited.extra_token_params?.audience === 'https://api2.example.test' && edited.grant === 'client-credentials', `edited profile: ${JSON.stringify(edited)}`);
+    log('client credentials profile edited: parameters saved, grant kept');
+    await dismissNotices(s);
+
+    // 3. Device flow: denied, then approved at the page the app opens through $BROWSER.
+    await s.click('[data-testid="add-profile"]');
+    await s.waitFor('[data-testid="profile-form"]');
+    await s.type('[data-testid="profile-name"]', 'tv');
+    await s.type('[data-testid="issuer"]', issuer);
+    await s.type('[data-testid="client-id"]', 'device-app');
+    await s.type('[data-testid="scopes"]', 'openid email offline_access');
+    await clickCentered(s, '[data-testid="save"]');
+    await s.waitFor('[data-profile="tv"] [data-testid="sign-in-device"]');
+    await dismissNotices(s);
+    browserDoes({ SCRIPTED_BROWSER_DEVICE: 'deny' });
+    await s.click('[data-profile="tv"] [data-testid="sign-in-device"]');
+    const codeEl = await s.waitFor('[data-testid="user-code"]');
+    const code = await s.attr(codeEl, 'data-code');
+    assert(code && code.length >= 4, `user code shown (${code})`);
+    await s.waitFor('[data-testid="device-status"]', { text: 'Waiting for approval' });
+    await shot(s, 'device-code-light');
+    await s.click('[data-testid="copy-code"]');
+    await waitUntil(() => clipboard().trim() === code, 'user code copied', 5000);
+    assert(!clipboard('TARGETS').includes('x-kde-passwordManagerHint'), 'the user code is not marked as secret');
+    await s.click('[data-testid="open-page"]');
+    await s.waitFor('[data-testid="device-screen"] .error', { text: 'denied', timeout: 40000 });
+    await shot(s, 'device-denied-light');
+    assert((await s.findAll('[data-account^="tv/"]')).length === 0, 'no account after denial');
+    log('device flow: denial shown');
+    browserDoes({ SCRIPTED_BROWSER_DEVICE: 'approve' });
+    await s.click('[data-testid="device-retry"]');
+    await s.waitFor('[data-testid="device-status"]', { text: 'Waiting for approval' });
+    await s.click('[data-testid="open-page"]');
+    const tvEl = await s.waitFor('[data-testid="account"][data-account^="tv/"][data-status="ok"]', { timeout: 40000 });
+    const tvId = await s.attr(tvEl, 'data-account');
+    const blog = readFileSync(path.join(work, 'browser.log'), 'utf8');
+    assert(/device-approve /.test(blog) && /device-deny /.test(blog), `the scripted browser went through the device pages (${blog.replace(/\n/g, ' | ')})`);
+    const tvToken = execFileSync(cliBin, ['token', tvId], { encoding: 'utf8', timeout: 20000 }).trim();
+    const ui = await userinfo(issuer, tvToken);
+    assert(ui.status === 200 && ui.body?.sub, `userinfo accepts the device flow account's token (${ui.status})`);
+    log(`device flow: ${tvId} signed in`);
+    await dismissNotices(s);
+    await shot(s, 'accounts-grants-light');
+  } catch (e) {
+    await shot(s, 'failure-grants-light').catch(() => {});
+    throw e;
+  } finally {
+    await endSession(s, driver);
+    await stop(driver);
+  }
+}
+
+/** The new screens in the dark theme. */
+async function grantsDarkShots() {
+  const { driver, base } = await startDriver({ GTK_THEME: 'Adwaita:dark' });
+  const s = await Session.start(base, appBin);
+  try {
+    log('session started (grants, dark)');
+    await s.waitFor('[data-profile="machine"] [data-testid="get-token"]');
+    await shot(s, 'accounts-grants-dark');
+    await clickCentered(s, '[data-testid="add-profile"]');
+    await s.waitFor('#preset option[value="gitlab"]');
+    await setValue(s, '[data-testid="preset"]', 'gitlab');
+    await waitUntil(async () => (await inputValue(s, '[data-testid="issuer"]')) === 'https://gitlab.com', 'GitLab preset', 5000);
+    await shot(s, 'profile-form-preset-dark');
+    await clickCentered(s, '[data-testid="grant-client-credentials"]');
+    await clickCentered(s, 'details.advanced summary');
+    await shot(s, 'profile-form-client-credentials-dark');
+    await clickCentered(s, '[data-testid="profile-form"] button.link');
+    browserDoes({ SCRIPTED_BROWSER_DEVICE: 'approve' });
+    await clickCentered(s, '[data-profile="tv"] [data-testid="sign-in-device"]');
+    await s.waitFor('[data-testid="device-status"]', { text: 'Waiting for approval' });
+    await shot(s, 'device-code-dark');
+    await clickCentered(s, '[data-testid="cancel-device"]');
+    await s.waitFor('[data-testid="accounts-screen"]');
+    log('dark screenshots of the grant screens');
+  } catch (e) {
+    await shot(s, 'failure-grants-dark').catch(() => {});
+    throw e;
+  } finally {
+    await endSession(s, driver);
+    await stop(driver);
+  }
+}
+
 let failed = false;
 try {
   await startXvfb();
   const { issuer } = await startAuthServer();
   await lightPass(issuer);
   await darkPass(issuer);
+  await grantsPass(issuer);
+  await grantsDarkShots();
   log('PASS');
 } catch (e) {
   failed = true;

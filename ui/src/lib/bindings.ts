@@ -13,7 +13,55 @@ redirectUri: string | null,
 /**
  * The exact redirect URI to register at the provider.
  */
-redirectUriToRegister: string, };
+redirectUriToRegister: string, grant: GrantDto, 
+/**
+ * Where the device flow starts; `None`: the profile cannot sign in with a code.
+ */
+deviceAuthorizationEndpoint: string | null, extraAuthorizeParams: Array<ParamDto>, extraTokenParams: Array<ParamDto>, };
+
+export type GrantDto = "authorization-code" | "client-credentials";
+
+export type ParamDto = { key: string, value: string, };
+
+export type PresetVariableDto = { name: string, default: string | null, help: string, };
+
+export type PresetDto = { name: string, title: string, description: string, 
+/**
+ * Where the provider documents client registration.
+ */
+docs: string | null, builtIn: boolean, variables: Array<PresetVariableDto>, };
+
+export type FilledPresetDto = { 
+/**
+ * Discover from this issuer…
+ */
+issuer: string | null, 
+/**
+ * …or these endpoints (when `issuer` is `null`).
+ */
+authorizationEndpoint: string | null, tokenEndpoint: string | null, revocationEndpoint: string | null, userinfoEndpoint: string | null, deviceAuthorizationEndpoint: string | null, scopes: Array<string>, authMethod: AuthMethodDto | null, redirectMode: RedirectModeDto, 
+/**
+ * The provider refuses token requests without the client secret.
+ */
+clientSecretRequired: boolean, extraAuthorizeParams: Array<ParamDto>, extraTokenParams: Array<ParamDto>, };
+
+export type DeviceSignInStarted = { id: number, profile: string, 
+/**
+ * The code to enter at the verification page (not a secret).
+ */
+userCode: string, verificationUri: string, 
+/**
+ * The page with the code filled in, when the provider gives one.
+ */
+verificationUriComplete: string | null, 
+/**
+ * Whether "Open the page" has a web address to open.
+ */
+canOpen: boolean, 
+/**
+ * Unix seconds when the code expires.
+ */
+expiresAt: number, };
 
 export type AuthMethodDto = "none" | "basic" | "post";
 
@@ -47,7 +95,11 @@ export type ProfileInput = { name: string, clientId: string,
 /**
  * Sent once, stored in the keychain, never sent back. `null` keeps the stored one on edit.
  */
-clientSecret: string | null, endpoints: EndpointsInput, scopes: Array<string>, authMethod: AuthMethodDto | null, redirectMode: RedirectModeDto, redirectUri: string | null, };
+clientSecret: string | null, endpoints: EndpointsInput, scopes: Array<string>, authMethod: AuthMethodDto | null, redirectMode: RedirectModeDto, redirectUri: string | null, grant: GrantDto, 
+/**
+ * `null` or empty: from discovery (or none).
+ */
+deviceAuthorizationEndpoint: string | null, extraAuthorizeParams: Array<ParamDto>, extraTokenParams: Array<ParamDto>, };
 
 export type SignInStarted = { id: number, profile: string, redirectMode: RedirectModeDto, redirectUri: string, 
 /**

@@ -7,7 +7,11 @@ import type {
   AccountDto,
   CopyResult,
   CopyWhat,
+  DeviceSignInStarted,
   DiscoveryDto,
+  FilledPresetDto,
+  ParamDto,
+  PresetDto,
   ErrorDto,
   Overview,
   ProfileDto,
@@ -45,6 +49,12 @@ export const ipc = {
     call<ProfileDto>('save_profile', { input, editing }),
   removeProfile: (name: string) => call<void>('remove_profile', { name }),
   beginSignIn: (profile: string) => call<SignInStarted>('begin_sign_in', { profile }),
+  beginDeviceSignIn: (profile: string) =>
+    call<DeviceSignInStarted>('begin_device_sign_in', { profile }),
+  openDevicePage: (id: number) => call<boolean>('open_device_page', { id }),
+  presets: () => call<PresetDto[]>('presets'),
+  fillPreset: (name: string, values: ParamDto[]) =>
+    call<FilledPresetDto>('fill_preset', { name, values }),
   cancelSignIn: (id: number) => call<boolean>('cancel_sign_in', { id }),
   copySecret: (account: string, what: CopyWhat) =>
     call<CopyResult>('copy_secret', { account, what }),

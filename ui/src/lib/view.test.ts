@@ -3,6 +3,8 @@ import type { AccountDto, ProfileDto } from './bindings';
 import {
   accountStatus,
   claimRows,
+  cleanParams,
+  formatUserCode,
   errorAdvice,
   errorTitle,
   expiryText,
@@ -39,6 +41,10 @@ const profile = (name: string): ProfileDto => ({
   redirectMode: 'deep-link',
   redirectUri: null,
   redirectUriToRegister: 'latchkey://callback',
+  grant: 'authorization-code',
+  deviceAuthorizationEndpoint: null,
+  extraAuthorizeParams: [],
+  extraTokenParams: [],
 });
 
 describe('accountStatus', () => {
@@ -110,5 +116,25 @@ describe('claims', () => {
     expect(rows.map((r) => r.key)).toEqual(['sub', 'email', 'aud', 'exp', 'zz']);
     expect(rows.find((r) => r.key === 'exp')!.value).toBe('1970-01-01 00:00:00 UTC (0)');
     expect(rows.find((r) => r.key === 'aud')!.value).toBe('["c"]');
+  });
+});
+
+describe('grants', () => {
+  it('drops blank parameter rows and trims keys', () => {
+    expect(cleanParams([{ key: ' audience ', value: 'https://api' }, { key: '', value: ' ' }, { key: '', value: 'x' }])).toEqual([
+      { key: 'audience', value: 'https://api' },
+      { key: '', value: 'x' },
+    ]);
+  });
+  it('a client credentials token past expiry renews on the next copy', () => {
+    const a = { expiresAt: 10, hasRefreshToken: false, needsSignIn: null } as unknown as AccountDto;
+    expect(accountStatus(a, 20)).toBe('needs-sign-in');
+    expect(accountStatus(a, 20, true)).toBe('expired');
+    expect(expiryText(a, 20, true)).toMatch(/renews on next copy/);
+  });
+  it('groups a device user code for typing', () => {
+    expect(formatUserCode('WDJBMJHT')).toBe('WDJB-MJHT');
+    expect(formatUserCode('WDJB-MJHT')).toBe('WDJB-MJHT');
+    expect(formatUserCode('ABC12')).toBe('ABC12');
   });
 });

@@ -1,15 +1,16 @@
 // View logic, kept free of Svelte and Tauri so Vitest can test it directly.
-import type { AccountDto, ErrorDto, ProfileDto, RedirectModeDto } from './bindings';
+import type { AccountDto, ErrorDto, ParamDto, ProfileDto, RedirectModeDto } from './bindings';
 
 export type Status = 'ok' | 'expiring' | 'expired' | 'needs-sign-in';
 
 /** Seconds before expiry at which an account is shown as "expiring". */
 export const EXPIRING_WITHIN = 5 * 60;
 
-export function accountStatus(a: AccountDto, now: number): Status {
+/** `machine`: a client credentials account, which renews without a refresh token. */
+export function accountStatus(a: AccountDto, now: number, machine = false): Status {
   if (a.needsSignIn) return 'needs-sign-in';
   if (a.expiresAt === null) return 'ok';
-  if (a.expiresAt <= now) return a.hasRefreshToken ? 'expired' : 'needs-sign-in';
+  if (a.expiresAt <= now) return a.hasRefreshToken || machine ? 'expired' : 'needs-sign-in';
   if (a.expiresAt - now <= EXPIRING_WITHIN) return 'expiring';
   return 'ok';
 }
@@ -35,12 +36,12 @@ export function formatDuration(seconds: number): string {
 }
 
 /** The live countdown line of an account. */
-export function expiryText(a: AccountDto, now: number): string {
+export function expiryText(a: AccountDto, now: number, machine = false): string {
   if (a.expiresAt === null) return 'No expiry given by the provider';
   const left = a.expiresAt - now;
   if (left > 0) return `Expires in ${formatDuration(left)}`;
   const ago = `Expired ${formatDuration(-left)} ago`;
-  return a.hasRefreshToken ? `${ago} · renews on next copy` : ago;
+  return a.hasRefreshToken || machine ? `${ago} · renews on next copy` : ago;
 }
 
 export interface ProfileGroup {
@@ -162,3 +163,16 @@ export const COPY_LABEL = {
   'authorization-header': 'Authorization header',
   'refresh-token': 'Refresh token',
 } as const;
+
+/** The form's parameter rows as sent: trimmed keys, rows left entirely blank dropped. */
+export function cleanParams(rows: ParamDto[]): ParamDto[] {
+  return rows
+    .map((r) => ({ key: r.key.trim(), value: r.value }))
+    .filter((r) => r.key !== '' || r.value.trim() !== '');
+}
+
+/** A user code grouped for reading aloud and typing: "WDJB-MJHT" stays, "WDJBMJHT" gains a dash. */
+export function formatUserCode(code: string): string {
+  if (/[-\s]/.test(code) || code.length < 6 || code.length % 4 !== 0) return code;
+  return code.match(/.{4}/g)!.join('-');
+}

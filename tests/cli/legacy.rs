@@ -1,0 +1,335 @@
+//! Legacy grants (RFC 9700 discourages them), off unless a profile opts in with
+//! `--allow-legacy-grant`. The resource owner password grant runs against `fakeas`: the
+//! oidc-provider test server does not implement that grant at all.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use latchkey::account::account_key;
+use latchkey::keychain::Keychain;
+
+use crate::fakeas::{EMAIL, FakeAs, PASSWORD};
+use crate::util::*;
+
+static PROFILES: AtomicUsize = AtomicUsize::new(0);
+
+/// Adds a profile for the well-behaved client of `fakeas` with `extra` flags; returns its name
+/// (unique in the test run: keychain entries are named after profiles) and the run.
+fn add(env: &Env, server: &FakeAs, prefix: &str, extra: &[&str]) -> (String, Run) {
+    let name = format!("{prefix}-{}", PROFILES.fetch_add(1, Ordering::SeqCst));
+    let mut args = vec![
+        "profile",
+        "add",
+        &name,
+        "--issuer",
+        &server.issuer,
+        "--client-id",
+        "good",
+        "--scope",
+        "openid email offline_access",
+    ];
+    args.extend(extra);
+    let out = env.run(&args);
+    out.success();
+    (name, out)
+}
+
+#[test]
+fn the_password_grant_signs_in_once_and_keeps_no_password() {
+    let server = FakeAs::start();
+    let env = Env::new();
+    let (name, added) = add(&env, &server, "pw", &["--allow-legacy-grant", "password"]);
+    assert!(
+        added.stderr.contains("warning:") && added.stderr.contains("RFC 9700"),
+        "a warning at add time: {added:#?}"
+    );
+    let shown: serde_json::Value = serde_json::from_str(
+        &env.run(&["profile", "show", &name, "--json"])
+            .success()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(
+        shown["allowed_legacy_grants"],
+        serde_json::json!(["password"])
+    );
+
+    // The password comes from standard input when it is not a terminal.
+    let out = env.run_with_stdin(
+        &["login", &name, "--password", "--username", "eve"],
+        &format!("{PASSWORD}\n"),
+    );
+    out.success();
+    assert!(
+        out.stderr.contains("RFC 9700"),
+        "a warning at each use: {out:#?}"
+    );
+    assert!(
+        out.stdout.contains(&format!("Signed in: {name}/{EMAIL}")),
+        "the id_token (verified) names the account: {out:#?}"
+    );
+    assert_eq!(server.hits("/token"), 1);
+    env.assert_not_on_disk(PASSWORD);
+    let tokens = stored_tokens(&env, &format!("{name}/{EMAIL}"));
+    assert!(tokens.refresh_token.is_some());
+    for secret in [
+        Some(tokens.access_token.secret().as_str()),
+        tokens.refresh_token.as_ref().map(|t| t.secret().as_str()),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        assert_ne!(secret, PASSWORD);
+    }
+    let token = env.run(&["token", &name]).success().stdout.clone();
+    assert_eq!(token.trim(), tokens.access_token.secret());
+}
+
+#[test]
+fn a_wrong_password_is_the_providers_error_and_stores_nothing() {
+    let server = FakeAs::start();
+    let env = Env::new();
+    let (name, _) = add(
+        &env,
+        &server,
+        "pw-wrong",
+        &["--allow-legacy-grant", "password"],
+    );
+    env.run_with_stdin(
+        &["login", &name, "--password", "--username", "eve"],
+        "not the password\n",
+    )
+    .fails_with(5, &["invalid_grant", "wrong username or password"]);
+    assert!(env.accounts().is_empty());
+    let stored = block_on(Keychain::default().get(&account_key(&name, EMAIL))).unwrap();
+    assert!(stored.is_none());
+    env.assert_not_on_disk("not the password");
+}
+
+#[test]
+fn legacy_grants_are_refused_without_the_opt_in() {
+    let server = FakeAs::start();
+    let env = Env::new();
+    let (name, added) = add(&env, &server, "pw-off", &[]);
+    assert!(!added.stderr.contains("RFC 9700"), "{added:#?}");
+    // Refused before any password is read (standard input is empty here).
+    env.run(&["login", &name, "--password", "--username", "eve"])
+        .fails_with(
+            2,
+            &[
+                "does not allow the password grant",
+                "RFC 9700",
+                "--allow-legacy-grant password",
+            ],
+        );
+    assert_eq!(server.hits("/token"), 0, "nothing was sent");
+    assert!(env.accounts().is_empty());
+    // A profile that allows only the other legacy grant does not allow this one either.
+    let (other, _) = add(
+        &env,
+        &server,
+        "pw-implicit",
+        &["--allow-legacy-grant", "implicit"],
+    );
+    env.run(&["login", &other, "--password", "--username", "eve"])
+        .fails_with(2, &["does not allow the password grant"]);
+    assert_eq!(server.hits("/token"), 0);
+}
+
+#[test]
+fn legacy_grants_need_a_user_grant_profile_and_a_username() {
+    let env = Env::new();
+    env.run_with_stdin(
+        &[
+            "profile",
+            "add",
+            "legacy-m2m",
+            "--grant",
+            "client-credentials",
+            "--token-url",
+            "http://127.0.0.1:9/token",
+            "--client-id",
+            "m",
+            "--client-secret-stdin",
+            "--allow-legacy-grant",
+            "password",
+        ],
+        "m2m-secret-value",
+    )
+    .fails_with(2, &["client credentials"]);
+    env.run(&["login", "x", "--password"])
+        .fails_with(2, &["--username"]);
+}
+
+/// A profile for the test server's implicit client (`id_token token`: oidc-provider issues
+/// access tokens at the authorization endpoint only with an id_token).
+fn add_implicit(env: &Env, server: &AuthServer, prefix: &str, allow: bool) -> (String, Run) {
+    let name = format!("{prefix}-{}", PROFILES.fetch_add(1, Ordering::SeqCst));
+    let mut args = vec![
+        "profile",
+        "add",
+        &name,
+        "--issuer",
+        &server.issuer,
+        "--client-id",
+        "implicit-app",
+        "--scope",
+        "openid email",
+    ];
+    if allow {
+        args.extend(["--allow-legacy-grant", "implicit"]);
+    }
+    let out = env.run(&args);
+    out.success();
+    (name, out)
+}
+
+fn browser_log(env: &Env) -> String {
+    std::fs::read_to_string(env.dir.join("browser.log")).unwrap_or_default()
+}
+
+#[test]
+fn the_implicit_grant_signs_in_through_the_loopback_page() {
+    let server = AuthServer::start();
+    let env = Env::new();
+    let (name, added) = add_implicit(&env, &server, "implicit", true);
+    assert!(added.stderr.contains("RFC 9700"), "{added:#?}");
+    let out = env.run(&["login", &name, "--implicit", "--timeout", "30"]);
+    out.success();
+    assert!(
+        out.stderr.contains("RFC 9700"),
+        "a warning at each use: {out:#?}"
+    );
+    // The id_token (signature, nonce, at_hash) names the account.
+    assert!(
+        out.stdout
+            .contains(&format!("Signed in: {name}/alice@example.test")),
+        "{out:#?}"
+    );
+    // The browser got the page, its script, and posted the fragment back.
+    let log = browser_log(&env);
+    assert!(
+        log.contains("approve fragment http://127.0.0.1:") && log.contains("/callback 200"),
+        "{log}"
+    );
+    // Nothing went through the token endpoint; no refresh token exists.
+    assert_eq!(server.count("authorization_code"), 0);
+    let accounts = env.accounts();
+    assert_eq!(accounts[0]["has_refresh_token"], false, "{accounts:?}");
+    let tokens = stored_tokens(&env, &format!("{name}/alice@example.test"));
+    assert!(tokens.refresh_token.is_none());
+    assert!(tokens.id_token.is_some());
+    let (status, me) = server.userinfo(tokens.access_token.secret());
+    assert_eq!(status, 200, "the provider accepts the token: {me}");
+    assert_eq!(me["sub"], "alice");
+    let token = env.run(&["token", &name]).success().stdout.clone();
+    assert_eq!(token.trim(), tokens.access_token.secret());
+}
+
+#[test]
+fn an_implicit_response_with_another_state_is_refused() {
+    let server = AuthServer::start();
+    let env = Env::new().browser("SCRIPTED_BROWSER_TAMPER", "state");
+    let (name, _) = add_implicit(&env, &server, "implicit-state", true);
+    env.run(&["login", &name, "--implicit", "--timeout", "30"])
+        .fails_with(8, &["state"]);
+    assert!(env.accounts().is_empty());
+    assert!(browser_log(&env).contains(" 400"), "{}", browser_log(&env));
+}
+
+#[test]
+fn the_implicit_grant_is_refused_without_the_opt_in() {
+    let server = AuthServer::start();
+    let env = Env::new();
+    let (name, _) = add_implicit(&env, &server, "implicit-off", false);
+    env.run(&["login", &name, "--implicit", "--timeout", "30"])
+        .fails_with(
+            2,
+            &[
+                "does not allow the implicit grant",
+                "RFC 9700",
+                "--allow-legacy-grant implicit",
+            ],
+        );
+    assert_eq!(browser_log(&env), "", "no browser was opened");
+    assert!(env.accounts().is_empty());
+}
+
+#[test]
+fn plain_oauth_implicit_takes_the_token_from_the_fragment() {
+    // Without `openid`: response_type=token, no id_token (fakeas; oidc-provider has no
+    // response type `token` alone).
+    let server = FakeAs::start();
+    let env = Env::new();
+    let plain = format!("implicit-plain-{}", PROFILES.fetch_add(1, Ordering::SeqCst));
+    env.run(&[
+        "profile",
+        "add",
+        &plain,
+        "--issuer",
+        &server.issuer,
+        "--client-id",
+        "good",
+        "--scope",
+        "email",
+        "--allow-legacy-grant",
+        "implicit",
+    ])
+    .success();
+    let out = env.run(&["login", &plain, "--implicit", "--timeout", "30"]);
+    out.success();
+    assert!(
+        out.stdout.contains(&format!("Signed in: {plain}/default")),
+        "{out:#?}"
+    );
+    assert_eq!(server.hits("/token"), 0);
+    let tokens = stored_tokens(&env, &format!("{plain}/default"));
+    assert!(tokens.access_token.secret().starts_with("access-"));
+    assert!(tokens.refresh_token.is_none() && tokens.id_token.is_none());
+    let expires_in = env.accounts()[0]["expires_in"].as_i64().unwrap();
+    assert!((3500..=3600).contains(&expires_in));
+}
+
+#[test]
+fn an_implicit_id_token_bound_to_another_access_token_is_refused() {
+    let server = FakeAs::start();
+    let env = Env::new();
+    let name = format!("at-hash-{}", PROFILES.fetch_add(1, Ordering::SeqCst));
+    env.run(&[
+        "profile",
+        "add",
+        &name,
+        "--issuer",
+        &server.issuer,
+        "--client-id",
+        "at-hash-wrong",
+        "--scope",
+        "openid email",
+        "--allow-legacy-grant",
+        "implicit",
+    ])
+    .success();
+    env.run(&["login", &name, "--implicit", "--timeout", "30"])
+        .fails_with(5, &["at_hash", &name]);
+    assert!(env.accounts().is_empty());
+    let stored = block_on(Keychain::default().get(&account_key(&name, EMAIL))).unwrap();
+    assert!(stored.is_none());
+}
+
+#[test]
+fn an_implicit_id_token_from_fakeas_is_verified_and_accepted() {
+    // The check above is not vacuous: the same provider's well-bound id_token passes.
+    let server = FakeAs::start();
+    let env = Env::new();
+    let (name, _) = add(
+        &env,
+        &server,
+        "implicit-oidc",
+        &["--allow-legacy-grant", "implicit"],
+    );
+    let out = env.run(&["login", &name, "--implicit", "--timeout", "30"]);
+    out.success();
+    assert!(
+        out.stdout.contains(&format!("Signed in: {name}/{EMAIL}")),
+        "{out:#?}"
+    );
+}
