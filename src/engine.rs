@@ -478,6 +478,18 @@ impl Latchkey {
 
     // ----- sign-in
 
+    /// The profile a browser sign-in starts from, checked before the browser opens: a grant
+    /// that signs in users, a valid account label, and keys for any id_token it will receive.
+    fn sign_in_profile(&self, name: &str, label: Option<&str>) -> Result<Profile> {
+        let profile = self.config.profile(name)?;
+        no_sign_in_for_client_credentials(&profile)?;
+        if let Some(label) = label {
+            validate_name(label, "account")?;
+        }
+        require_keys_for_openid(&profile)?;
+        Ok(profile)
+    }
+
     /// Starts the authorization code flow for `profile`, with the redirect URI the response
     /// will come back to.
     pub fn begin_login(
@@ -486,19 +498,9 @@ impl Latchkey {
         label: Option<String>,
         redirect_uri: Url,
     ) -> Result<PendingLogin> {
-        let profile = self.config.profile(profile)?;
-        no_sign_in_for_client_credentials(&profile)?;
-        if let Some(label) = &label {
-            validate_name(label, "account")?;
-        }
-        // Fail before the browser opens: an id_token this profile cannot verify is refused.
-        require_keys_for_openid(&profile)?;
-        let extra: Vec<(String, String)> = profile
-            .extra_authorize_params
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        let start = oauth::start_authorization(&profile, &redirect_uri, &extra);
+        let profile = self.sign_in_profile(profile, label.as_deref())?;
+        let start =
+            oauth::start_authorization(&profile, &redirect_uri, &authorize_params(&profile));
         Ok(PendingLogin {
             profile,
             label,
@@ -759,19 +761,9 @@ impl Latchkey {
         label: Option<String>,
         redirect_uri: Url,
     ) -> Result<PendingImplicitLogin> {
-        let profile = self.config.profile(profile)?;
-        no_sign_in_for_client_credentials(&profile)?;
+        let profile = self.sign_in_profile(profile, label.as_deref())?;
         profile.require_legacy_grant(LegacyGrant::Implicit)?;
-        if let Some(label) = &label {
-            validate_name(label, "account")?;
-        }
-        require_keys_for_openid(&profile)?;
-        let extra: Vec<(String, String)> = profile
-            .extra_authorize_params
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        let start = oauth::start_implicit(&profile, &redirect_uri, &extra);
+        let start = oauth::start_implicit(&profile, &redirect_uri, &authorize_params(&profile));
         Ok(PendingImplicitLogin {
             profile,
             label,
@@ -1362,4 +1354,12 @@ fn token_set(
             .map(|d| now.saturating_add(d.as_secs().min(i64::MAX as u64 / 2) as i64)),
         scopes: oauth::granted_scopes(response, requested_scopes),
     }
+}
+
+fn authorize_params(profile: &Profile) -> Vec<(String, String)> {
+    profile
+        .extra_authorize_params
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
