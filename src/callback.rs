@@ -181,28 +181,52 @@ impl LoopbackListener {
         state: &str,
         timeout: Duration,
     ) -> Result<AuthorizationResponse> {
-        let (tx, mut rx) = mpsc::channel::<AuthorizationResponse>(1);
         let path = self.redirect_uri.path().to_string();
         let state = state.to_string();
+        let handle = move |req: Request<Incoming>| {
+            let (status, page, response) = answer(&req, &path, &state);
+            async move { (page_response(status, page), response) }
+        };
+        self.serve_until(handle, timeout)
+            .await
+            .ok_or_else(|| Error::SignIn {
+                profile: profile.to_string(),
+                detail: format!(
+                    "no answer from the browser within {} s. Run `latchkey login {profile}` again; with --no-browser it prints the URL to open yourself",
+                    timeout.as_secs()
+                ),
+            })
+    }
+
+    /// Accepts the browser's connections until `handle` yields a result for one request, handed
+    /// over once its page has been sent; `None` when `timeout` passes first.
+    async fn serve_until<T, H, F>(&self, handle: H, timeout: Duration) -> Option<T>
+    where
+        T: Send + 'static,
+        H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
+        F: Future<Output = (Response<Full<Bytes>>, Option<T>)> + Send + 'static,
+    {
+        let (tx, mut rx) = mpsc::channel::<T>(1);
         let serve = async {
             loop {
                 let Ok((stream, _)) = self.listener.accept().await else {
                     continue;
                 };
-                let tx = tx.clone();
-                let path = path.clone();
-                let state = state.clone();
+                let (tx, handle) = (tx.clone(), handle.clone());
                 tokio::spawn(async move {
-                    let found: Arc<Mutex<Option<AuthorizationResponse>>> = Arc::default();
+                    let found: Arc<Mutex<Option<T>>> = Arc::default();
                     let slot = found.clone();
                     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                        let (status, page, response) = answer(&req, &path, &state);
-                        if let Some(response) = response
-                            && let Ok(mut slot) = slot.lock()
-                        {
-                            *slot = Some(response);
+                        let (handle, slot) = (handle.clone(), slot.clone());
+                        async move {
+                            let (response, result) = handle(req).await;
+                            if let Some(result) = result
+                                && let Ok(mut slot) = slot.lock()
+                            {
+                                *slot = Some(result);
+                            }
+                            Ok::<_, std::convert::Infallible>(response)
                         }
-                        async move { Ok::<_, std::convert::Infallible>(page_response(status, page)) }
                     });
                     let conn = hyper::server::conn::http1::Builder::new()
                         .keep_alive(false)
@@ -211,28 +235,16 @@ impl LoopbackListener {
                     let _ = tokio::time::timeout(Duration::from_secs(30), conn).await;
                     // Hand the result over only once the page has been sent.
                     let result = found.lock().ok().and_then(|mut s| s.take());
-                    if let Some(response) = result {
-                        let _ = tx.send(response).await;
+                    if let Some(result) = result {
+                        let _ = tx.send(result).await;
                     }
                 });
             }
         };
         tokio::select! {
-            response = rx.recv() => {
-                let response = response.ok_or_else(|| Error::SignIn {
-                    profile: profile.to_string(),
-                    detail: "the loopback listener stopped".into(),
-                })?;
-                Ok(response)
-            }
+            result = rx.recv() => result,
             _ = serve => unreachable!("the accept loop never ends"),
-            _ = tokio::time::sleep(timeout) => Err(Error::SignIn {
-                profile: profile.to_string(),
-                detail: format!(
-                    "no answer from the browser within {} s. Run `latchkey login {profile}` again; with --no-browser it prints the URL to open yourself",
-                    timeout.as_secs()
-                ),
-            }),
+            _ = tokio::time::sleep(timeout) => None,
         }
     }
 }
@@ -248,59 +260,22 @@ impl LoopbackListener {
         state: &str,
         timeout: Duration,
     ) -> Result<BTreeMap<String, String>> {
-        let (tx, mut rx) = mpsc::channel::<BTreeMap<String, String>>(1);
         let path = self.redirect_uri.path().to_string();
         let origin = self.redirect_uri.origin().ascii_serialization();
         let state = state.to_string();
-        let serve = async {
-            loop {
-                let Ok((stream, _)) = self.listener.accept().await else {
-                    continue;
-                };
-                let tx = tx.clone();
-                let (path, origin, state) = (path.clone(), origin.clone(), state.clone());
-                tokio::spawn(async move {
-                    let found: Arc<Mutex<Option<BTreeMap<String, String>>>> = Arc::default();
-                    let slot = found.clone();
-                    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                        let (path, origin, state, slot) =
-                            (path.clone(), origin.clone(), state.clone(), slot.clone());
-                        async move {
-                            let (status, response) =
-                                answer_fragment(req, &path, &origin, &state).await;
-                            if let Some(params) = response
-                                && let Ok(mut slot) = slot.lock()
-                            {
-                                *slot = Some(params);
-                            }
-                            Ok::<_, std::convert::Infallible>(status)
-                        }
-                    });
-                    let conn = hyper::server::conn::http1::Builder::new()
-                        .keep_alive(false)
-                        .serve_connection(TokioIo::new(stream), service);
-                    let _ = tokio::time::timeout(Duration::from_secs(30), conn).await;
-                    let result = found.lock().ok().and_then(|mut s| s.take());
-                    if let Some(params) = result {
-                        let _ = tx.send(params).await;
-                    }
-                });
-            }
+        let handle = move |req: Request<Incoming>| {
+            let (path, origin, state) = (path.clone(), origin.clone(), state.clone());
+            async move { answer_fragment(req, &path, &origin, &state).await }
         };
-        tokio::select! {
-            params = rx.recv() => params.ok_or_else(|| Error::SignIn {
-                profile: profile.to_string(),
-                detail: "the loopback listener stopped".into(),
-            }),
-            _ = serve => unreachable!("the accept loop never ends"),
-            _ = tokio::time::sleep(timeout) => Err(Error::SignIn {
+        self.serve_until(handle, timeout)
+            .await
+            .ok_or_else(|| Error::SignIn {
                 profile: profile.to_string(),
                 detail: format!(
                     "no answer from the browser within {} s. Run `latchkey login {profile} --implicit` again; the page needs JavaScript to hand the token over",
                     timeout.as_secs()
                 ),
-            }),
-        }
+            })
     }
 }
 

@@ -585,27 +585,14 @@ impl Latchkey {
         )
         .await?;
         let now = now();
-        let claims = match (&pending.nonce, &response.extra_fields().id_token, keys) {
-            (Some(nonce), Some(id_token), Some(keys)) => Some(
-                self.verify_id_token(
-                    profile,
-                    id_token.secret(),
-                    Expect::SignIn { nonce },
-                    now,
-                    keys,
-                )
-                .await?,
-            ),
-            (Some(_), _, _) => {
-                return Err(Error::IdToken {
-                    profile: profile.name.clone(),
-                    detail: "the provider returned no id_token although `openid` was asked for"
-                        .into(),
-                });
-            }
-            // Without `openid` an id_token was not asked for and is not trusted.
-            (None, _, _) => None,
-        };
+        // Keys were fetched exactly when a nonce was sent, i.e. when `openid` was asked for.
+        let expect = pending
+            .nonce
+            .as_deref()
+            .map_or(Expect::Device, |nonce| Expect::SignIn { nonce });
+        let claims = self
+            .sign_in_claims(profile, &response, expect, keys, now)
+            .await?;
         self.store_sign_in(profile, pending.label, &response, claims, now)
             .await
     }
@@ -736,20 +723,9 @@ impl Latchkey {
             }
         };
         let now = now();
-        let claims = match (&response.extra_fields().id_token, keys) {
-            (Some(id_token), Some(keys)) => Some(
-                self.verify_id_token(profile, id_token.secret(), Expect::Device, now, keys)
-                    .await?,
-            ),
-            (None, Some(_)) => {
-                return Err(Error::IdToken {
-                    profile: profile.name.clone(),
-                    detail: "the provider returned no id_token although `openid` was asked for"
-                        .into(),
-                });
-            }
-            (_, None) => None,
-        };
+        let claims = self
+            .sign_in_claims(profile, &response, Expect::Device, keys, now)
+            .await?;
         self.store_sign_in(profile, pending.label, &response, claims, now)
             .await
     }
@@ -840,13 +816,7 @@ impl Latchkey {
                     })?;
                 Some(claims)
             }
-            (Some(_), None) => {
-                return Err(Error::IdToken {
-                    profile: profile.name.clone(),
-                    detail: "the provider returned no id_token although `openid` was asked for"
-                        .into(),
-                });
-            }
+            (Some(_), None) => return Err(missing_id_token(profile)),
             (None, _) => None,
         };
         self.store_sign_in(profile, pending.label, &response, claims, now)
@@ -887,20 +857,9 @@ impl Latchkey {
         )
         .await?;
         let now = now();
-        let claims = match (&response.extra_fields().id_token, keys) {
-            (Some(id_token), Some(keys)) => Some(
-                self.verify_id_token(&profile, id_token.secret(), Expect::Device, now, keys)
-                    .await?,
-            ),
-            (None, Some(_)) => {
-                return Err(Error::IdToken {
-                    profile: profile.name.clone(),
-                    detail: "the provider returned no id_token although `openid` was asked for"
-                        .into(),
-                });
-            }
-            (_, None) => None,
-        };
+        let claims = self
+            .sign_in_claims(&profile, &response, Expect::Device, keys, now)
+            .await?;
         let label = label.or_else(|| {
             claims
                 .is_none()
@@ -1158,6 +1117,28 @@ impl Latchkey {
         jwks::load(self.http(uri)?, &cache, &profile.name, uri, refetch, now()).await
     }
 
+    /// The verified claims of a sign-in's id_token: `None` when `openid` was not asked for (no
+    /// keys were fetched; an id_token then is not trusted), an error when it was and none came.
+    async fn sign_in_claims(
+        &self,
+        profile: &Profile,
+        response: &TokenResponseBody,
+        expect: Expect<'_>,
+        keys: Option<(KeySet, Origin)>,
+        now: i64,
+    ) -> Result<Option<Claims>> {
+        let Some(keys) = keys else {
+            return Ok(None);
+        };
+        let Some(id_token) = &response.extra_fields().id_token else {
+            return Err(missing_id_token(profile));
+        };
+        let claims = self
+            .verify_id_token(profile, id_token.secret(), expect, now, keys)
+            .await?;
+        Ok(Some(claims))
+    }
+
     /// Signature and claims of an id_token. A key id missing from cached keys fetches the JWKS
     /// once more (the provider rotated its keys); never more than once per token.
     async fn verify_id_token(
@@ -1362,4 +1343,11 @@ fn authorize_params(profile: &Profile) -> Vec<(String, String)> {
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
+}
+
+fn missing_id_token(profile: &Profile) -> Error {
+    Error::IdToken {
+        profile: profile.name.clone(),
+        detail: "the provider returned no id_token although `openid` was asked for".into(),
+    }
 }
