@@ -6,6 +6,8 @@ const COMMANDS: &[&str] = &[
     "save_profile",
     "remove_profile",
     "begin_sign_in",
+    "legacy_grants",
+    "sign_in_password",
     "begin_device_sign_in",
     "open_device_page",
     "presets",

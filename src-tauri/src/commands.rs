@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 
 use latchkey::engine::ManualEndpoints;
 use latchkey::presets::{self, SecretNeed, Source};
-use latchkey::{Endpoints, Grant, Latchkey, NewProfile, ProfileExtras};
-use oauth2::ClientSecret;
+use latchkey::{Endpoints, Grant, Latchkey, LegacyGrant, NewProfile, ProfileExtras};
+use oauth2::{ClientSecret, ResourceOwnerPassword};
 use tauri::{AppHandle, State};
 use url::Url;
 
@@ -150,8 +150,16 @@ pub async fn save_profile(
         )?,
         extra_authorize_params: params(input.extra_authorize_params, "authorization")?,
         extra_token_params: params(input.extra_token_params, "token request")?,
-        // Legacy grants and anything else the engine adds keep their defaults here.
-        ..Default::default()
+        allowed_legacy_grants: {
+            let mut g: Vec<LegacyGrant> = input
+                .allowed_legacy_grants
+                .into_iter()
+                .map(Into::into)
+                .collect();
+            g.sort();
+            g.dedup();
+            g
+        },
     };
     let new = NewProfile {
         name: input.name.trim().to_string(),
@@ -180,6 +188,7 @@ pub async fn save_profile(
         let mut profile = e.update_profile(new, secret).await?;
         profile.extra_authorize_params = extras.extra_authorize_params;
         profile.extra_token_params = extras.extra_token_params;
+        profile.allowed_legacy_grants = extras.allowed_legacy_grants;
         if extras.device_authorization_endpoint.is_some() {
             profile.device_authorization_endpoint = extras.device_authorization_endpoint;
         }
@@ -273,9 +282,45 @@ pub async fn remove_profile(state: State<'_, AppState>, name: String) -> Res<()>
     .await
 }
 
+/// Starts a browser sign-in: the authorization code flow, or with `implicit` the legacy implicit
+/// grant (refused unless the profile opted in to it).
 #[tauri::command]
-pub async fn begin_sign_in(app: AppHandle, profile: String) -> Res<SignInStarted> {
-    signin::begin(&app, &profile).await
+pub async fn begin_sign_in(app: AppHandle, profile: String, implicit: bool) -> Res<SignInStarted> {
+    signin::begin(&app, &profile, implicit).await
+}
+
+/// The legacy grants a profile may opt in to, with the engine's warning for each.
+#[tauri::command]
+pub fn legacy_grants() -> Vec<LegacyGrantInfo> {
+    [LegacyGrant::Implicit, LegacyGrant::Password]
+        .into_iter()
+        .map(|g| LegacyGrantInfo {
+            grant: g.into(),
+            warning: g.warning().to_string(),
+        })
+        .collect()
+}
+
+/// Signs in with the legacy resource owner password grant (the profile must allow it). The
+/// password is sent to the token endpoint once and kept nowhere.
+#[tauri::command]
+pub async fn sign_in_password(
+    state: State<'_, AppState>,
+    profile: String,
+    username: String,
+    password: String,
+) -> Res<AccountDto> {
+    if password.is_empty() {
+        return Err(usage("Enter the password."));
+    }
+    let password = ResourceOwnerPassword::new(password);
+    let username = username.trim().to_string();
+    let account = on_engine(state.engine()?, move |e| async move {
+        Ok(e.login_password(&profile, None, &username, &password)
+            .await?)
+    })
+    .await?;
+    Ok(AccountDto::from(&account))
 }
 
 /// Starts a device flow sign-in: the code to show; the account arrives on the `sign-in` event.

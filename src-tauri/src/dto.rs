@@ -8,7 +8,7 @@ use ts_rs::TS;
 
 use std::collections::BTreeMap;
 
-use latchkey::{Account, AuthMethod, Error, ErrorKind, Grant, Profile, RedirectMode};
+use latchkey::{Account, AuthMethod, Error, ErrorKind, Grant, LegacyGrant, Profile, RedirectMode};
 
 /// A profile as the UI shows it. The client secret itself never leaves the backend.
 #[derive(Debug, Clone, Serialize, TS)]
@@ -35,6 +35,24 @@ pub struct ProfileDto {
     pub device_authorization_endpoint: Option<String>,
     pub extra_authorize_params: Vec<ParamDto>,
     pub extra_token_params: Vec<ParamDto>,
+    /// Legacy grants the profile opted in to (RFC 9700 discourages them).
+    pub allowed_legacy_grants: Vec<LegacyGrantDto>,
+}
+
+/// A grant RFC 9700 discourages, which a profile may opt in to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "kebab-case")]
+pub enum LegacyGrantDto {
+    Implicit,
+    Password,
+}
+
+/// A legacy grant and the engine's warning about it, for the form and the sign-in screens.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct LegacyGrantInfo {
+    pub grant: LegacyGrantDto,
+    pub warning: String,
 }
 
 /// How a profile gets its tokens.
@@ -209,6 +227,8 @@ pub struct ProfileInput {
     pub device_authorization_endpoint: Option<String>,
     pub extra_authorize_params: Vec<ParamDto>,
     pub extra_token_params: Vec<ParamDto>,
+    /// Legacy grants to allow (each with a warning in the form).
+    pub allowed_legacy_grants: Vec<LegacyGrantDto>,
 }
 
 /// A sign-in the backend started and is waiting on.
@@ -217,6 +237,8 @@ pub struct ProfileInput {
 pub struct SignInStarted {
     pub id: u32,
     pub profile: String,
+    /// The legacy implicit grant (the token comes back in the redirect's fragment).
+    pub implicit: bool,
     pub redirect_mode: RedirectModeDto,
     pub redirect_uri: String,
     /// The URL the browser was sent to (for "copy the link" when no browser opened).
@@ -394,6 +416,24 @@ impl From<&Account> for AccountDto {
     }
 }
 
+impl From<LegacyGrant> for LegacyGrantDto {
+    fn from(g: LegacyGrant) -> Self {
+        match g {
+            LegacyGrant::Implicit => LegacyGrantDto::Implicit,
+            LegacyGrant::Password => LegacyGrantDto::Password,
+        }
+    }
+}
+
+impl From<LegacyGrantDto> for LegacyGrant {
+    fn from(g: LegacyGrantDto) -> Self {
+        match g {
+            LegacyGrantDto::Implicit => LegacyGrant::Implicit,
+            LegacyGrantDto::Password => LegacyGrant::Password,
+        }
+    }
+}
+
 impl From<Grant> for GrantDto {
     fn from(g: Grant) -> Self {
         match g {
@@ -455,6 +495,7 @@ impl From<&Profile> for ProfileDto {
                 .map(|u| u.to_string()),
             extra_authorize_params: params_to_dto(&p.extra_authorize_params),
             extra_token_params: params_to_dto(&p.extra_token_params),
+            allowed_legacy_grants: p.allowed_legacy_grants.iter().map(|&g| g.into()).collect(),
         }
     }
 }
@@ -472,6 +513,8 @@ mod bindings {
         decl![
             ProfileDto,
             GrantDto,
+            LegacyGrantDto,
+            LegacyGrantInfo,
             ParamDto,
             PresetVariableDto,
             PresetDto,

@@ -50,6 +50,8 @@ fn main() {
             commands::save_profile,
             commands::remove_profile,
             commands::begin_sign_in,
+            commands::legacy_grants,
+            commands::sign_in_password,
             commands::begin_device_sign_in,
             commands::open_device_page,
             commands::presets,

@@ -5,11 +5,15 @@
 //! without code or error, a link arriving on a cold start — is reported as `rejected` and
 //! changes nothing: the sign-in in progress (if any) keeps waiting.
 
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use latchkey::{AuthorizationResponse, LoopbackListener, PendingLogin, RedirectMode};
+use latchkey::callback::parse_fragment;
+use latchkey::{
+    AuthorizationResponse, LoopbackListener, PendingImplicitLogin, PendingLogin, RedirectMode,
+};
 use tauri::async_runtime::JoinHandle;
 use tauri::{AppHandle, Emitter, Manager};
 use tauri_plugin_opener::OpenerExt;
@@ -31,9 +35,31 @@ pub fn timeout() -> Duration {
         .unwrap_or(latchkey::callback::DEFAULT_TIMEOUT)
 }
 
+/// A browser sign-in between its request and the redirect: the authorization code flow, or the
+/// legacy implicit grant (opted in per profile).
+enum Pending {
+    Code(Box<PendingLogin>),
+    Implicit(Box<PendingImplicitLogin>),
+}
+
+impl Pending {
+    fn state(&self) -> &str {
+        match self {
+            Pending::Code(p) => p.state(),
+            Pending::Implicit(p) => p.state(),
+        }
+    }
+}
+
+/// What came back through the browser: a query (code flow) or a fragment (implicit).
+enum Answer {
+    Query(AuthorizationResponse),
+    Fragment(BTreeMap<String, String>),
+}
+
 enum Waiting {
     /// The browser will come back through `latchkey://callback`.
-    DeepLink(Box<PendingLogin>),
+    DeepLink(Pending),
     /// A loopback listener task owns the pending login.
     Loopback,
     /// A device flow: a task polls the token endpoint until the user approved the code.
@@ -124,38 +150,39 @@ fn timed_out(profile: &str) -> ErrorDto {
 }
 
 /// Starts a sign-in: binds the loopback listener or waits for the deep link, opens the browser.
-/// Starting one cancels any other in progress (one browser round-trip at a time).
-pub async fn begin(app: &AppHandle, profile_name: &str) -> Result<SignInStarted, ErrorDto> {
+/// Starting one cancels any other in progress (one browser round-trip at a time). `implicit`
+/// uses the legacy implicit grant, which the engine refuses unless the profile opted in.
+pub async fn begin(
+    app: &AppHandle,
+    profile_name: &str,
+    implicit: bool,
+) -> Result<SignInStarted, ErrorDto> {
     let state = app.state::<AppState>();
     let engine = state.engine()?;
     let profile = engine.profile(profile_name)?;
+    let listener = match profile.redirect {
+        RedirectMode::DeepLink => None,
+        RedirectMode::Loopback => {
+            Some(LoopbackListener::bind(profile.redirect_uri.as_ref()).await?)
+        }
+    };
+    let redirect = match &listener {
+        Some(l) => l.redirect_uri().clone(),
+        None => latchkey::Latchkey::deep_link_redirect(&profile),
+    };
+    let (pending, authorization_url, redirect_uri) = if implicit {
+        let p = engine.begin_implicit_login(&profile.name, None, redirect)?;
+        let (url, uri) = (p.authorization_url.to_string(), p.redirect_uri.to_string());
+        (Pending::Implicit(Box::new(p)), url, uri)
+    } else {
+        let p = engine.begin_login(&profile.name, None, redirect)?;
+        let (url, uri) = (p.authorization_url.to_string(), p.redirect_uri.to_string());
+        (Pending::Code(Box::new(p)), url, uri)
+    };
     state.signins.cancel_all();
     let id = state.signins.next_id.fetch_add(1, Ordering::SeqCst) + 1;
     let deadline = now() + timeout().as_secs() as i64;
-
-    let (pending, listener) = match profile.redirect {
-        RedirectMode::DeepLink => {
-            let redirect = latchkey::Latchkey::deep_link_redirect(&profile);
-            (engine.begin_login(&profile.name, None, redirect)?, None)
-        }
-        RedirectMode::Loopback => {
-            let listener = LoopbackListener::bind(profile.redirect_uri.as_ref()).await?;
-            let pending =
-                engine.begin_login(&profile.name, None, listener.redirect_uri().clone())?;
-            (pending, Some(listener))
-        }
-    };
-    let started = SignInStarted {
-        id,
-        profile: profile.name.clone(),
-        redirect_mode: profile.redirect.into(),
-        redirect_uri: pending.redirect_uri.to_string(),
-        authorization_url: pending.authorization_url.to_string(),
-        browser_opened: false,
-        expires_at: deadline,
-    };
     let state_param = pending.state().to_string();
-    let authorization_url = pending.authorization_url.to_string();
 
     let entry = match listener {
         None => {
@@ -179,7 +206,7 @@ pub async fn begin(app: &AppHandle, profile_name: &str) -> Result<SignInStarted,
                 state: state_param,
                 profile: profile.name.clone(),
                 deadline,
-                waiting: Waiting::DeepLink(Box::new(pending)),
+                waiting: Waiting::DeepLink(pending),
                 task: Some(task),
             }
         }
@@ -188,14 +215,23 @@ pub async fn begin(app: &AppHandle, profile_name: &str) -> Result<SignInStarted,
             let name = profile.name.clone();
             let expected_state = state_param.clone();
             let task = tauri::async_runtime::spawn(async move {
-                let response = listener.wait(&name, &expected_state, timeout()).await;
+                let answer = match &pending {
+                    Pending::Code(_) => listener
+                        .wait(&name, &expected_state, timeout())
+                        .await
+                        .map(Answer::Query),
+                    Pending::Implicit(_) => listener
+                        .wait_fragment(&name, &expected_state, timeout())
+                        .await
+                        .map(Answer::Fragment),
+                };
                 // Cancelled meanwhile: the entry is gone, and so is this sign-in.
                 let still_waiting = app2.state::<AppState>().signins.take(id).is_some();
                 if !still_waiting {
                     return;
                 }
-                let event = match response {
-                    Ok(response) => finish(&app2, id, pending, response).await,
+                let event = match answer {
+                    Ok(answer) => finish(&app2, id, pending, answer).await,
                     Err(e) => SignInEvent::Failed {
                         id,
                         error: e.into(),
@@ -217,11 +253,17 @@ pub async fn begin(app: &AppHandle, profile_name: &str) -> Result<SignInStarted,
 
     let browser_opened = app
         .opener()
-        .open_url(authorization_url, None::<&str>)
+        .open_url(authorization_url.clone(), None::<&str>)
         .is_ok();
     Ok(SignInStarted {
+        id,
+        profile: profile.name.clone(),
+        implicit,
+        redirect_mode: profile.redirect.into(),
+        redirect_uri,
+        authorization_url,
         browser_opened,
-        ..started
+        expires_at: deadline,
     })
 }
 
@@ -320,12 +362,7 @@ pub fn open_device_page(app: &AppHandle, id: u32) -> Result<bool, ErrorDto> {
     Ok(app.opener().open_url(page.as_str(), None::<&str>).is_ok())
 }
 
-async fn finish(
-    app: &AppHandle,
-    id: u32,
-    pending: PendingLogin,
-    response: AuthorizationResponse,
-) -> SignInEvent {
+async fn finish(app: &AppHandle, id: u32, pending: Pending, answer: Answer) -> SignInEvent {
     let engine = app.state::<AppState>().engine();
     let engine = match engine {
         Ok(e) => e,
@@ -334,7 +371,22 @@ async fn finish(
     // The engine's `complete_login` future is not `Send` for every lifetime (a rustc
     // limitation with borrowed clients in async code), so it runs on a blocking thread.
     let result = tauri::async_runtime::spawn_blocking(move || {
-        tauri::async_runtime::block_on(engine.complete_login(pending, response))
+        tauri::async_runtime::block_on(async move {
+            match (pending, answer) {
+                (Pending::Code(p), Answer::Query(r)) => engine.complete_login(*p, r).await,
+                (Pending::Implicit(p), Answer::Fragment(f)) => {
+                    engine.complete_implicit_login(*p, f).await
+                }
+                (Pending::Code(p), Answer::Fragment(_)) => Err(latchkey::Error::SignIn {
+                    profile: p.profile.name.clone(),
+                    detail: "the answer carried its parameters in the fragment, as an implicit sign-in would; nothing was stored".into(),
+                }),
+                (Pending::Implicit(p), Answer::Query(_)) => Err(latchkey::Error::SignIn {
+                    profile: p.profile.name.clone(),
+                    detail: "the answer of this implicit sign-in carried no fragment; nothing was stored".into(),
+                }),
+            }
+        })
     })
     .await;
     match result {
@@ -359,7 +411,25 @@ fn rejected(message: impl Into<String>) -> SignInEvent {
     }
 }
 
-/// Decides what a `latchkey://` URL does. Never logs the URL: it may carry a code.
+/// Reads a `latchkey://callback` URL: the query of a code-flow answer, or the fragment of an
+/// implicit one. `None` when it carries neither (a probe, a bookmark).
+fn answer_of(url: &Url) -> Option<Result<Answer, String>> {
+    match url.fragment().filter(|f| !f.is_empty()) {
+        Some(fragment) => Some(parse_fragment(fragment).map(Answer::Fragment)),
+        None => AuthorizationResponse::from_url(url).map(|r| Ok(Answer::Query(r))),
+    }
+}
+
+impl Answer {
+    fn state(&self) -> Option<&str> {
+        match self {
+            Answer::Query(r) => r.state(),
+            Answer::Fragment(f) => f.get("state").map(String::as_str),
+        }
+    }
+}
+
+/// Decides what a `latchkey://` URL does. Never logs the URL: it may carry a code or a token.
 pub fn handle_url(app: &AppHandle, url: &Url) {
     if url.scheme() != "latchkey" {
         return;
@@ -372,14 +442,26 @@ pub fn handle_url(app: &AppHandle, url: &Url) {
         );
         return;
     }
-    let Some(response) = AuthorizationResponse::from_url(url) else {
-        notify(
-            app,
-            rejected(
-                "A sign-in link arrived without an authorization code or an error. Nothing was changed.",
-            ),
-        );
-        return;
+    let answer = match answer_of(url) {
+        Some(Ok(answer)) => answer,
+        Some(Err(detail)) => {
+            notify(
+                app,
+                rejected(format!(
+                    "A sign-in link arrived that Latchkey cannot read ({detail}). Nothing was changed."
+                )),
+            );
+            return;
+        }
+        None => {
+            notify(
+                app,
+                rejected(
+                    "A sign-in link arrived without an authorization code, a token or an error. Nothing was changed.",
+                ),
+            );
+            return;
+        }
     };
     let mut entries = state.signins.lock();
     if entries.is_empty() {
@@ -392,8 +474,14 @@ pub fn handle_url(app: &AppHandle, url: &Url) {
         );
         return;
     }
+    // The kind must match too: a code flow reads the query, an implicit one the fragment.
     let found = entries.iter().position(|e| {
-        matches!(e.waiting, Waiting::DeepLink(_)) && Some(e.state.as_str()) == response.state()
+        let kind_matches = matches!(
+            (&e.waiting, &answer),
+            (Waiting::DeepLink(Pending::Code(_)), Answer::Query(_))
+                | (Waiting::DeepLink(Pending::Implicit(_)), Answer::Fragment(_))
+        );
+        kind_matches && Some(e.state.as_str()) == answer.state()
     });
     let Some(pos) = found else {
         drop(entries);
@@ -426,7 +514,7 @@ pub fn handle_url(app: &AppHandle, url: &Url) {
     }
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
-        let event = finish(&app, id, *pending, response).await;
+        let event = finish(&app, id, pending, answer).await;
         notify(&app, event);
     });
 }

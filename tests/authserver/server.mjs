@@ -13,6 +13,10 @@
 //   GET  /__test/stats  -> {"token":{"<grant_type>":n,...},"token_errors":n,"revocation":n,
 //                           "userinfo":n,"introspection":n,"authorization":n}
 //   POST /__test/reset  -> zeroes the counters, answers 204
+//
+// The resource owner password grant (legacy; oidc-provider has none, so it is registered
+// below) accepts any username whose password is `<username>-password`, for client
+// `password-app`.
 import * as http from 'node:http';
 
 // Everything oidc-provider (or anything else) logs goes to stderr: stdout carries only READY.
@@ -35,7 +39,7 @@ console.warn = (...args) => {
 // silence Node's own experimental warnings unless verbose.
 if (!verbose) process.removeAllListeners('warning');
 
-const { default: Provider } = await import('oidc-provider');
+const { default: Provider, errors } = await import('oidc-provider');
 
 function envInt(name, dflt) {
   const raw = process.env[name];
@@ -111,6 +115,15 @@ const clients = [
     grant_types: ['implicit'],
     response_types: ['id_token token'],
     redirect_uris: REDIRECT_URIS,
+  },
+  {
+    // The resource owner password grant (legacy; Latchkey's `login --password`).
+    ...native,
+    client_id: 'password-app',
+    token_endpoint_auth_method: 'none',
+    grant_types: ['password', 'refresh_token'],
+    response_types: [],
+    redirect_uris: [],
   },
   {
     ...native,
@@ -192,6 +205,40 @@ const configuration = {
 
 const provider = new Provider(issuer, configuration);
 provider.proxy = false;
+
+// RFC 6749 §4.3, built from oidc-provider's own token models so that userinfo, introspection,
+// refresh and revocation treat these tokens like any other.
+provider.registerGrantType('password', async (ctx) => {
+  const { username, password, scope } = ctx.oidc.params;
+  if (!username || password !== `${username}-password`) {
+    throw new errors.InvalidGrant('wrong username or password');
+  }
+  const { client } = ctx.oidc;
+  const known = new Set(configuration.scopes);
+  const scopes = String(scope ?? '').split(' ').filter((s) => known.has(s));
+  const granted = scopes.join(' ') || undefined;
+  const grant = new provider.Grant({ accountId: username, clientId: client.clientId });
+  if (granted) grant.addOIDCScope(granted);
+  const grantId = await grant.save();
+  const at = new provider.AccessToken({ accountId: username, client, grantId, gty: 'password', scope: granted });
+  const body = {
+    access_token: await at.save(),
+    token_type: 'Bearer',
+    expires_in: at.expiration,
+    scope: granted,
+  };
+  if (scopes.includes('offline_access')) {
+    const rt = new provider.RefreshToken({ accountId: username, client, grantId, gty: 'password', scope: granted, rotations: 0 });
+    body.refresh_token = await rt.save();
+  }
+  if (scopes.includes('openid')) {
+    const account = await configuration.findAccount(ctx, username);
+    const idToken = new provider.IdToken({ ...(await account.claims()) }, { ctx });
+    idToken.scope = granted;
+    body.id_token = await idToken.issue({ use: 'idtoken' });
+  }
+  ctx.body = body;
+}, ['username', 'password', 'scope']);
 
 // ---- test-only counters ----------------------------------------------------------------
 function freshStats() {

@@ -1,6 +1,7 @@
 //! Legacy grants (RFC 9700 discourages them), off unless a profile opts in with
-//! `--allow-legacy-grant`. The resource owner password grant runs against `fakeas`: the
-//! oidc-provider test server does not implement that grant at all.
+//! `--allow-legacy-grant`. The resource owner password grant runs against the test server
+//! (oidc-provider with the grant registered by tests/authserver/server.mjs) and against
+//! `fakeas` for what that server will not do.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -181,6 +182,61 @@ fn add_implicit(env: &Env, server: &AuthServer, prefix: &str, allow: bool) -> (S
     let out = env.run(&args);
     out.success();
     (name, out)
+}
+
+#[test]
+fn the_password_grant_signs_in_at_the_real_server_and_refreshes() {
+    let server = AuthServer::start();
+    let env = Env::new();
+    let name = format!("pw-real-{}", PROFILES.fetch_add(1, Ordering::SeqCst));
+    env.run(&[
+        "profile",
+        "add",
+        &name,
+        "--issuer",
+        &server.issuer,
+        "--client-id",
+        "password-app",
+        "--scope",
+        "openid email offline_access",
+        "--allow-legacy-grant",
+        "password",
+    ])
+    .success();
+    let password = "zoe-password";
+    let out = env.run_with_stdin(
+        &["login", &name, "--password", "--username", "zoe"],
+        &format!("{password}\n"),
+    );
+    out.success();
+    // The server's id_token (signature and claims verified) names the account.
+    let account = format!("{name}/zoe@example.test");
+    assert!(
+        out.stdout.contains(&format!("Signed in: {account}")),
+        "{out:#?}"
+    );
+    assert_eq!(server.count("password"), 1);
+    env.assert_not_on_disk(password);
+    let first = stored_tokens(&env, &account);
+    let (status, me) = server.userinfo(first.access_token.secret());
+    assert_eq!(status, 200, "the provider accepts the token: {me}");
+    assert_eq!(me["sub"], "zoe");
+    // The refresh token works like any other: rotated, and the new token is accepted.
+    env.run(&["refresh", &account]).success();
+    assert_eq!(server.count("refresh_token"), 1);
+    let second = stored_tokens(&env, &account);
+    assert_ne!(second.access_token.secret(), first.access_token.secret());
+    assert_eq!(server.userinfo(second.access_token.secret()).0, 200);
+
+    // A wrong password is the provider's error, and the account is left as it was.
+    env.run_with_stdin(
+        &["login", &name, "--password", "--username", "zoe"],
+        "not-zoes-password\n",
+    )
+    .fails_with(5, &["invalid_grant"]);
+    let after = stored_tokens(&env, &account);
+    assert_eq!(after.access_token.secret(), second.access_token.secret());
+    env.assert_not_on_disk("not-zoes-password");
 }
 
 fn browser_log(env: &Env) -> String {

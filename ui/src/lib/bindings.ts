@@ -17,9 +17,17 @@ redirectUriToRegister: string, grant: GrantDto,
 /**
  * Where the device flow starts; `None`: the profile cannot sign in with a code.
  */
-deviceAuthorizationEndpoint: string | null, extraAuthorizeParams: Array<ParamDto>, extraTokenParams: Array<ParamDto>, };
+deviceAuthorizationEndpoint: string | null, extraAuthorizeParams: Array<ParamDto>, extraTokenParams: Array<ParamDto>, 
+/**
+ * Legacy grants the profile opted in to (RFC 9700 discourages them).
+ */
+allowedLegacyGrants: Array<LegacyGrantDto>, };
 
 export type GrantDto = "authorization-code" | "client-credentials";
+
+export type LegacyGrantDto = "implicit" | "password";
+
+export type LegacyGrantInfo = { grant: LegacyGrantDto, warning: string, };
 
 export type ParamDto = { key: string, value: string, };
 
@@ -99,9 +107,17 @@ clientSecret: string | null, endpoints: EndpointsInput, scopes: Array<string>, a
 /**
  * `null` or empty: from discovery (or none).
  */
-deviceAuthorizationEndpoint: string | null, extraAuthorizeParams: Array<ParamDto>, extraTokenParams: Array<ParamDto>, };
+deviceAuthorizationEndpoint: string | null, extraAuthorizeParams: Array<ParamDto>, extraTokenParams: Array<ParamDto>, 
+/**
+ * Legacy grants to allow (each with a warning in the form).
+ */
+allowedLegacyGrants: Array<LegacyGrantDto>, };
 
-export type SignInStarted = { id: number, profile: string, redirectMode: RedirectModeDto, redirectUri: string, 
+export type SignInStarted = { id: number, profile: string, 
+/**
+ * The legacy implicit grant (the token comes back in the redirect's fragment).
+ */
+implicit: boolean, redirectMode: RedirectModeDto, redirectUri: string, 
 /**
  * The URL the browser was sent to (for "copy the link" when no browser opened).
  */

@@ -15,6 +15,16 @@ describe('ipc', () => {
     expect(r.clearsInSecs).toBe(30);
   });
 
+  it('names the sign-in arguments as the Rust commands do', async () => {
+    invoke.mockResolvedValue({});
+    await ipc.beginSignIn('p');
+    expect(invoke).toHaveBeenLastCalledWith('begin_sign_in', { profile: 'p', implicit: false });
+    await ipc.beginSignIn('p', true);
+    expect(invoke).toHaveBeenLastCalledWith('begin_sign_in', { profile: 'p', implicit: true });
+    await ipc.signInPassword('p', 'eve', 'pw');
+    expect(invoke).toHaveBeenLastCalledWith('sign_in_password', { profile: 'p', username: 'eve', password: 'pw' });
+  });
+
   it('rejects with the backend ErrorDto unchanged', async () => {
     const err = { kind: 'provider', message: 'm', providerError: 'access_denied', providerDescription: null };
     invoke.mockRejectedValueOnce(err);

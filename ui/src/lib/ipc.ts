@@ -13,6 +13,7 @@ import type {
   ParamDto,
   PresetDto,
   ErrorDto,
+  LegacyGrantInfo,
   Overview,
   ProfileDto,
   ProfileInput,
@@ -48,7 +49,11 @@ export const ipc = {
   saveProfile: (input: ProfileInput, editing: boolean) =>
     call<ProfileDto>('save_profile', { input, editing }),
   removeProfile: (name: string) => call<void>('remove_profile', { name }),
-  beginSignIn: (profile: string) => call<SignInStarted>('begin_sign_in', { profile }),
+  beginSignIn: (profile: string, implicit = false) =>
+    call<SignInStarted>('begin_sign_in', { profile, implicit }),
+  legacyGrants: () => call<LegacyGrantInfo[]>('legacy_grants'),
+  signInPassword: (profile: string, username: string, password: string) =>
+    call<AccountDto>('sign_in_password', { profile, username, password }),
   beginDeviceSignIn: (profile: string) =>
     call<DeviceSignInStarted>('begin_device_sign_in', { profile }),
   openDevicePage: (id: number) => call<boolean>('open_device_page', { id }),

@@ -45,6 +45,7 @@ const profile = (name: string): ProfileDto => ({
   deviceAuthorizationEndpoint: null,
   extraAuthorizeParams: [],
   extraTokenParams: [],
+  allowedLegacyGrants: [],
 });
 
 describe('accountStatus', () => {
