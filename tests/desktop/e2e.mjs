@@ -572,6 +572,119 @@ async function grantsPass(issuer) {
   }
 }
 
+/** Recursively: does any file under `dir` contain `needle`? */
+function onDisk(dir, needle) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory() ? onDisk(p, needle) : readFileSync(p).includes(needle)) return true;
+  }
+  return false;
+}
+
+/** The legacy grants, opted in per profile: implicit through the deep link, password in a form. */
+async function legacyPass(issuer) {
+  const { driver, base } = await startDriver({ GTK_THEME: 'Adwaita', LATCHKEY_CLIPBOARD_CLEAR_SECS: '30' });
+  const s = await Session.start(base, appBin);
+  try {
+    log('session started (legacy grants, light)');
+    await s.waitFor('[data-testid="accounts-screen"] .footer code');
+    const configDir = await s.exec("return document.querySelector('.footer code')?.textContent ?? null");
+
+    // 1. The implicit grant: opted in with its warning, then a sign-in whose token comes back
+    //    in the fragment of the latchkey:// link.
+    await s.click('[data-testid="add-profile"]');
+    await s.waitFor('[data-testid="profile-form"]');
+    await s.type('[data-testid="profile-name"]', 'old-spa');
+    await s.type('[data-testid="issuer"]', issuer);
+    await s.type('[data-testid="client-id"]', 'implicit-app');
+    await s.type('[data-testid="scopes"]', 'openid email');
+    await s.click('[data-testid="redirect-deep-link"]');
+    await clickCentered(s, '[data-testid="legacy-grants"] summary');
+    await s.waitFor('[data-testid="warning-implicit"]', { gone: true });
+    await clickCentered(s, '[data-testid="allow-implicit"]');
+    await s.waitFor('[data-testid="warning-implicit"]', { text: 'RFC 9700' });
+    await shot(s, 'profile-form-legacy-light');
+    await clickCentered(s, '[data-testid="save"]');
+    await s.waitFor('[data-profile="old-spa"] [data-testid="legacy-allowed"]', { text: 'implicit' });
+    const shown = JSON.parse(execFileSync(cliBin, ['profile', 'show', 'old-spa', '--json'], { encoding: 'utf8', timeout: 20000 }));
+    assert(JSON.stringify(shown.allowed_legacy_grants) === '["implicit"]', `stored opt-in: ${JSON.stringify(shown.allowed_legacy_grants)}`);
+    assert((await s.findAll('[data-profile="old-spa"] [data-testid="sign-in-password"]')).length === 0, 'no password sign-in without its opt-in');
+    await dismissNotices(s);
+
+    // A forged fragment (another state) changes nothing; the sign-in keeps waiting.
+    browserDoes({ SCRIPTED_BROWSER_ACTION: 'approve', SCRIPTED_BROWSER_TAMPER: 'state' });
+    await s.click('[data-profile="old-spa"] [data-testid="sign-in-implicit"]');
+    await s.waitFor('[data-testid="sign-in-screen"] [data-testid="legacy-warning"]', { text: 'RFC 9700' });
+    await s.waitFor('[data-testid="notice-rejected"]', { text: 'does not match the sign-in in progress' });
+    await s.waitFor('[data-testid="sign-in-screen"] [data-testid="cancel-sign-in"]');
+    await shot(s, 'sign-in-implicit-light');
+    await s.click('[data-testid="cancel-sign-in"]');
+    await s.waitFor('[data-testid="accounts-screen"]');
+    assert((await s.findAll('[data-account^="old-spa/"]')).length === 0, 'no account after a forged implicit link');
+    await dismissNotices(s);
+
+    const before = await stats(issuer);
+    browserDoes({ SCRIPTED_BROWSER_ACTION: 'approve' });
+    await s.click('[data-profile="old-spa"] [data-testid="sign-in-implicit"]');
+    const el = await s.waitFor('[data-testid="account"][data-account^="old-spa/"][data-status="ok"]', { timeout: 20000 });
+    const spaId = await s.attr(el, 'data-account');
+    assert(spaId === 'old-spa/alice@example.test', `the verified id_token names the account (${spaId})`);
+    assert(await s.exec(`return document.querySelector('[data-account="${spaId}"] [data-testid="refresh"]').disabled`), 'no refresh token from the implicit grant');
+    const after = await stats(issuer);
+    assert(JSON.stringify(after.token) === JSON.stringify(before.token), `the implicit grant made no token request (${JSON.stringify(after.token)})`);
+    await s.click(`[data-account="${spaId}"] [data-testid="copy-token"]`);
+    await s.waitFor('[data-testid="notice-copied"]');
+    const spaToken = clipboard().trim();
+    const ui = await userinfo(issuer, spaToken);
+    assert(ui.status === 200 && ui.body?.sub === 'alice', `userinfo accepts the implicit token (${ui.status})`);
+    log(`implicit grant through the deep link: ${spaId}`);
+    await dismissNotices(s);
+
+    // 2. The password grant: a form, a refused password, then a sign-in; nothing kept.
+    await s.click('[data-testid="add-profile"]');
+    await s.waitFor('[data-testid="profile-form"]');
+    await s.type('[data-testid="profile-name"]', 'old-api');
+    await s.type('[data-testid="issuer"]', issuer);
+    await s.type('[data-testid="client-id"]', 'password-app');
+    await s.type('[data-testid="scopes"]', 'openid email offline_access');
+    await clickCentered(s, '[data-testid="legacy-grants"] summary');
+    await clickCentered(s, '[data-testid="allow-password"]');
+    await s.waitFor('[data-testid="warning-password"]', { text: 'RFC 9700' });
+    await clickCentered(s, '[data-testid="save"]');
+    await s.waitFor('[data-profile="old-api"] [data-testid="sign-in-password"]');
+    assert((await s.findAll('[data-profile="old-api"] [data-testid="sign-in-implicit"]')).length === 0, 'no implicit sign-in without its opt-in');
+    await dismissNotices(s);
+    await s.click('[data-profile="old-api"] [data-testid="sign-in-password"]');
+    await s.waitFor('[data-testid="password-screen"] [data-testid="legacy-warning"]', { text: 'RFC 9700' });
+    await s.type('[data-testid="pw-username"]', 'eve');
+    await s.type('[data-testid="pw-password"]', 'not-eves-password');
+    await s.click('[data-testid="pw-submit"]');
+    await s.waitFor('[data-testid="password-screen"] [data-testid="provider-error"]', { text: 'invalid_grant' });
+    assert((await inputValue(s, '[data-testid="pw-password"]')) === '', 'the password field is emptied after use');
+    await shot(s, 'sign-in-password-light');
+    await s.type('[data-testid="pw-password"]', 'eve-password');
+    await s.click('[data-testid="pw-submit"]');
+    const pwEl = await s.waitFor('[data-testid="account"][data-account^="old-api/"][data-status="ok"]', { timeout: 20000 });
+    const pwId = await s.attr(pwEl, 'data-account');
+    assert(pwId === 'old-api/eve@example.test', `password account ${pwId}`);
+    const pwToken = execFileSync(cliBin, ['token', pwId], { encoding: 'utf8', timeout: 20000 }).trim();
+    const ui2 = await userinfo(issuer, pwToken);
+    assert(ui2.status === 200 && ui2.body?.sub === 'eve', `userinfo accepts the password grant's token (${ui2.status})`);
+    for (const secret of ['eve-password', 'not-eves-password', pwToken, spaToken]) {
+      assert(!onDisk(configDir, secret), 'no password or token in the config directory');
+    }
+    log(`password grant: ${pwId}; the CLI's token is accepted; no password on disk`);
+    await dismissNotices(s);
+    await shot(s, 'accounts-legacy-light');
+  } catch (e) {
+    await shot(s, 'failure-legacy-light').catch(() => {});
+    throw e;
+  } finally {
+    await endSession(s, driver);
+    await stop(driver);
+  }
+}
+
 /** The new screens in the dark theme. */
 async function grantsDarkShots() {
   const { driver, base } = await startDriver({ GTK_THEME: 'Adwaita:dark' });
@@ -612,6 +725,7 @@ try {
   await lightPass(issuer);
   await darkPass(issuer);
   await grantsPass(issuer);
+  await legacyPass(issuer);
   await grantsDarkShots();
   log('PASS');
 } catch (e) {
