@@ -164,6 +164,23 @@ fn legacy_grants_need_a_user_grant_profile_and_a_username() {
 /// A profile for the test server's implicit client (`id_token token`: oidc-provider issues
 /// access tokens at the authorization endpoint only with an id_token).
 fn add_implicit(env: &Env, server: &AuthServer, prefix: &str, allow: bool) -> (String, Run) {
+    let allow: &[&str] = if allow {
+        &["--allow-legacy-grant", "implicit"]
+    } else {
+        &[]
+    };
+    add_client(env, server, prefix, "implicit-app", "openid email", allow)
+}
+
+/// Adds a profile for `client` of the test server with `extra` flags; returns its unique name.
+fn add_client(
+    env: &Env,
+    server: &AuthServer,
+    prefix: &str,
+    client: &str,
+    scope: &str,
+    extra: &[&str],
+) -> (String, Run) {
     let name = format!("{prefix}-{}", PROFILES.fetch_add(1, Ordering::SeqCst));
     let mut args = vec![
         "profile",
@@ -172,13 +189,11 @@ fn add_implicit(env: &Env, server: &AuthServer, prefix: &str, allow: bool) -> (S
         "--issuer",
         &server.issuer,
         "--client-id",
-        "implicit-app",
+        client,
         "--scope",
-        "openid email",
+        scope,
     ];
-    if allow {
-        args.extend(["--allow-legacy-grant", "implicit"]);
-    }
+    args.extend(extra);
     let out = env.run(&args);
     out.success();
     (name, out)
@@ -188,21 +203,14 @@ fn add_implicit(env: &Env, server: &AuthServer, prefix: &str, allow: bool) -> (S
 fn the_password_grant_signs_in_at_the_real_server_and_refreshes() {
     let server = AuthServer::start();
     let env = Env::new();
-    let name = format!("pw-real-{}", PROFILES.fetch_add(1, Ordering::SeqCst));
-    env.run(&[
-        "profile",
-        "add",
-        &name,
-        "--issuer",
-        &server.issuer,
-        "--client-id",
+    let (name, _) = add_client(
+        &env,
+        &server,
+        "pw-real",
         "password-app",
-        "--scope",
         "openid email offline_access",
-        "--allow-legacy-grant",
-        "password",
-    ])
-    .success();
+        &["--allow-legacy-grant", "password"],
+    );
     let password = "zoe-password";
     let out = env.run_with_stdin(
         &["login", &name, "--password", "--username", "zoe"],
