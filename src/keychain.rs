@@ -8,13 +8,16 @@
 //! is split into numbered chunk entries named by a generation, and the head entry, written last,
 //! points at them: a reader sees the old value or the new one, never a mix.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use keyring_core::{Entry, Error as KError};
 
 pub const SERVICE: &str = "latchkey";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
+/// Seconds to wait for the keychain instead of [`DEFAULT_TIMEOUT`] (e.g. for a slow unlock prompt).
+pub const TIMEOUT_ENV: &str = "LATCHKEY_KEYCHAIN_TIMEOUT";
 
 /// Bytes per entry where the platform has a small cap; `usize::MAX` elsewhere.
 #[cfg(windows)]
@@ -52,9 +55,16 @@ pub struct Keychain {
 }
 
 impl Default for Keychain {
+    /// The platform's layout, and the timeout from `LATCHKEY_KEYCHAIN_TIMEOUT` (1 to 600 s;
+    /// anything else is ignored) or [`DEFAULT_TIMEOUT`].
     fn default() -> Self {
+        let timeout = std::env::var(TIMEOUT_ENV)
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|s| (1..=600).contains(s))
+            .map_or(DEFAULT_TIMEOUT, Duration::from_secs);
         Keychain {
-            timeout: DEFAULT_TIMEOUT,
+            timeout,
             chunk: PLATFORM_CHUNK,
         }
     }
@@ -109,19 +119,20 @@ impl Keychain {
     }
 }
 
-/// keyring-core has no store until one is registered; register the platform's once.
+/// keyring-core has no store until one is registered; register the platform's once. A failure
+/// is not remembered: the desktop app runs for days, and the keychain may start after it.
 fn ensure_store() -> Result<(), KeychainError> {
-    static STORE: OnceLock<Result<(), KeychainError>> = OnceLock::new();
-    STORE
-        .get_or_init(|| {
-            let store = platform_store().map_err(|e| match map_error(e) {
-                KeychainError::Failed(detail) => KeychainError::Unavailable(detail),
-                other => other,
-            })?;
-            keyring_core::set_default_store(store);
-            Ok(())
-        })
-        .clone()
+    static READY: AtomicBool = AtomicBool::new(false);
+    if READY.load(Ordering::Acquire) {
+        return Ok(());
+    }
+    let store = platform_store().map_err(|e| match map_error(e) {
+        KeychainError::Failed(detail) => KeychainError::Unavailable(detail),
+        other => other,
+    })?;
+    keyring_core::set_default_store(store);
+    READY.store(true, Ordering::Release);
+    Ok(())
 }
 
 #[cfg(target_os = "linux")]

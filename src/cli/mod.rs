@@ -74,13 +74,17 @@ pub fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(run(cli)) {
+    let code = match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("latchkey: {e}");
             ExitCode::from(exit_code(e.kind()))
         }
-    }
+    };
+    // Every task the command needed has finished; what remains is a keychain call that timed
+    // out and may never return (a hung Secret Service). Dropping the runtime would wait for it.
+    runtime.shutdown_background();
+    code
 }
 
 async fn run(cli: Cli) -> latchkey::Result<()> {

@@ -133,3 +133,46 @@ fn a_locked_keychain_is_named_and_nothing_is_written() {
         "the profile was rolled back: {stdout}"
     );
 }
+
+#[test]
+fn a_hung_keychain_times_out_and_the_cli_exits() {
+    // A Secret Service that never answers: this keyring's own daemon, stopped. The CLI must
+    // give up after its keychain timeout and exit, not wait for the stuck call.
+    let env = Env::new();
+    let script = format!(
+        r#"
+        daemon=$(dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+            org.freedesktop.DBus.GetConnectionUnixProcessID string:org.freedesktop.secrets \
+            | awk '/uint32/ {{print $2}}')
+        kill -STOP "$daemon"
+        start=$(date +%s)
+        printf 'a-client-secret' | LATCHKEY_KEYCHAIN_TIMEOUT=2 XDG_CONFIG_HOME={dir}/config \
+            timeout 60 {bin} profile add hung \
+            --authorize-url https://example.com/a --token-url https://example.com/t \
+            --client-id c --client-secret-stdin
+        echo "exit=$?"
+        echo "took=$(( $(date +%s) - start ))"
+        kill -CONT "$daemon"
+        XDG_CONFIG_HOME={dir}/config {bin} profile show hung >/dev/null 2>&1
+        echo "show=$?"
+        "#,
+        dir = env.dir.display(),
+        bin = env!("CARGO_BIN_EXE_latchkey"),
+    );
+    let out = std::process::Command::new(root().join("scripts/with-keyring"))
+        .args(["bash", "-c", &script])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.contains("exit=7"), "{stdout}\n{stderr}");
+    assert!(stderr.contains("did not answer within 2 s"), "{stderr}");
+    let took: u64 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("took="))
+        .and_then(|t| t.trim().parse().ok())
+        .expect("the script reports the time taken");
+    // 2 s for the secret, and the roll-back's own keychain call may wait as long again.
+    assert!(took < 15, "the CLI hung for {took} s: {stdout}\n{stderr}");
+    assert!(stdout.contains("show=3"), "nothing was kept: {stdout}");
+}
