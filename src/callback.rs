@@ -2,6 +2,7 @@
 //! the browser (RFC 8252 §7.3). The deep-link path of the desktop app parses the same response.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,8 +20,8 @@ use crate::error::{Error, Result};
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// What the provider sent back through the browser.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What the provider sent back through the browser. `Debug` redacts the code and the state.
+#[derive(Clone, PartialEq, Eq)]
 pub enum AuthorizationResponse {
     Code {
         code: String,
@@ -35,6 +36,38 @@ pub enum AuthorizationResponse {
         state: Option<String>,
         iss: Option<String>,
     },
+}
+
+/// How a secret field shows in `Debug`: whether it is there, never its value.
+fn redacted(value: Option<&String>) -> Option<&'static str> {
+    value.map(|_| "[redacted]")
+}
+
+impl std::fmt::Debug for AuthorizationResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AuthorizationResponse::Code { code, state, iss } => f
+                .debug_struct("Code")
+                .field("code", &redacted(Some(code)))
+                .field("state", &redacted(state.as_ref()))
+                .field("iss", iss)
+                .finish(),
+            AuthorizationResponse::Error {
+                error,
+                description,
+                uri,
+                state,
+                iss,
+            } => f
+                .debug_struct("Error")
+                .field("error", error)
+                .field("description", description)
+                .field("uri", uri)
+                .field("state", &redacted(state.as_ref()))
+                .field("iss", iss)
+                .finish(),
+        }
+    }
 }
 
 impl AuthorizationResponse {
@@ -117,6 +150,20 @@ const FRAGMENT_SCRIPT: &str = "(function () {\n\
     .catch(function () { m.textContent = 'Latchkey did not receive the sign-in. Go back to the terminal.'; });\n\
 })();\n";
 
+/// What one request to the listener amounted to.
+enum Outcome<T> {
+    /// Not a response (a favicon, a probe, the implicit page or its script).
+    Other,
+    /// A response whose `state` is missing or not ours: refused and ignored.
+    WrongState,
+    /// The response of the sign-in in progress.
+    Accepted(T),
+}
+
+/// How long the accept loop pauses after a failed `accept` (e.g. out of file descriptors), so
+/// that a persistent failure does not spin the CPU.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
 /// Where the loopback listener serves [`FRAGMENT_SCRIPT`].
 pub const FRAGMENT_SCRIPT_PATH: &str = "/callback.js";
 
@@ -171,10 +218,12 @@ impl LoopbackListener {
         &self.redirect_uri
     }
 
-    /// Serves the browser until a request to the redirect path arrives, answers it with a short
-    /// page, and returns what it carried. Other paths (favicon, probes) get a 404 and are
-    /// ignored. A response whose `state` differs from `state` is answered with an error page
-    /// and returned as an error: it belongs to no sign-in of ours.
+    /// Serves the browser until the response of this sign-in arrives (a request to the redirect
+    /// path whose `state` is `state`), answers it with a short page, and returns what it carried.
+    /// Other paths (favicon, probes) get a 404; a response whose `state` is missing or differs
+    /// gets an error page (400) and is ignored: it belongs to no sign-in of ours, and any web
+    /// page can send one to a fixed loopback port. The wait goes on until the right response or
+    /// `timeout`.
     pub async fn wait(
         self,
         profile: &str,
@@ -184,46 +233,64 @@ impl LoopbackListener {
         let path = self.redirect_uri.path().to_string();
         let state = state.to_string();
         let handle = move |req: Request<Incoming>| {
-            let (status, page, response) = answer(&req, &path, &state);
-            async move { (page_response(status, page), response) }
+            let (status, page, outcome) = answer(&req, &path, &state);
+            async move { (page_response(status, page), outcome) }
         };
-        self.serve_until(handle, timeout)
-            .await
-            .ok_or_else(|| Error::SignIn {
-                profile: profile.to_string(),
-                detail: format!(
-                    "no answer from the browser within {} s. Run `latchkey login {profile}` again; with --no-browser it prints the URL to open yourself",
-                    timeout.as_secs()
+        self.serve_until(handle, timeout).await.map_err(|refused| {
+            timed_out(
+                profile,
+                timeout,
+                refused,
+                &format!(
+                    "Run `latchkey login {profile}` again; with --no-browser it prints the URL to open yourself"
                 ),
-            })
+            )
+        })
     }
 
-    /// Accepts the browser's connections until `handle` yields a result for one request, handed
-    /// over once its page has been sent; `None` when `timeout` passes first.
-    async fn serve_until<T, H, F>(&self, handle: H, timeout: Duration) -> Option<T>
+    /// Accepts the browser's connections until `handle` accepts one request, and hands its
+    /// result over once its page has been sent. On timeout: how many responses with a wrong
+    /// `state` were refused meanwhile.
+    async fn serve_until<T, H, F>(
+        &self,
+        handle: H,
+        timeout: Duration,
+    ) -> std::result::Result<T, usize>
     where
         T: Send + 'static,
         H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
-        F: Future<Output = (Response<Full<Bytes>>, Option<T>)> + Send + 'static,
+        F: Future<Output = (Response<Full<Bytes>>, Outcome<T>)> + Send + 'static,
     {
         let (tx, mut rx) = mpsc::channel::<T>(1);
+        let refused = Arc::new(AtomicUsize::new(0));
         let serve = async {
             loop {
-                let Ok((stream, _)) = self.listener.accept().await else {
-                    continue;
+                let stream = match self.listener.accept().await {
+                    Ok((stream, _)) => stream,
+                    Err(_) => {
+                        tokio::time::sleep(ACCEPT_BACKOFF).await;
+                        continue;
+                    }
                 };
-                let (tx, handle) = (tx.clone(), handle.clone());
+                let (tx, handle, refused) = (tx.clone(), handle.clone(), refused.clone());
                 tokio::spawn(async move {
                     let found: Arc<Mutex<Option<T>>> = Arc::default();
                     let slot = found.clone();
                     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                        let (handle, slot) = (handle.clone(), slot.clone());
+                        let (handle, slot, refused) =
+                            (handle.clone(), slot.clone(), refused.clone());
                         async move {
-                            let (response, result) = handle(req).await;
-                            if let Some(result) = result
-                                && let Ok(mut slot) = slot.lock()
-                            {
-                                *slot = Some(result);
+                            let (response, outcome) = handle(req).await;
+                            match outcome {
+                                Outcome::Accepted(result) => {
+                                    if let Ok(mut slot) = slot.lock() {
+                                        *slot = Some(result);
+                                    }
+                                }
+                                Outcome::WrongState => {
+                                    refused.fetch_add(1, Ordering::SeqCst);
+                                }
+                                Outcome::Other => {}
                             }
                             Ok::<_, std::convert::Infallible>(response)
                         }
@@ -242,18 +309,36 @@ impl LoopbackListener {
             }
         };
         tokio::select! {
-            result = rx.recv() => result,
+            result = rx.recv() => result.ok_or(0),
             _ = serve => unreachable!("the accept loop never ends"),
-            _ = tokio::time::sleep(timeout) => None,
+            _ = tokio::time::sleep(timeout) => Err(refused.load(Ordering::SeqCst)),
         }
+    }
+}
+
+/// The error when no acceptable response came in time, counting the refused ones.
+fn timed_out(profile: &str, timeout: Duration, refused: usize, next: &str) -> Error {
+    let secs = timeout.as_secs();
+    let detail = match refused {
+        0 => format!("no answer from the browser within {secs} s. {next}"),
+        n => format!(
+            "no valid answer from the browser within {secs} s: {n} {} with a wrong or missing `state` {} refused (a stale tab or a forged redirect; {} to no sign-in Latchkey started); nothing was stored. {next}",
+            if n == 1 { "response" } else { "responses" },
+            if n == 1 { "was" } else { "were" },
+            if n == 1 { "it belongs" } else { "they belong" },
+        ),
+    };
+    Error::SignIn {
+        profile: profile.to_string(),
+        detail,
     }
 }
 
 impl LoopbackListener {
     /// For the implicit grant: serves the redirect path a page whose script (at
     /// [`FRAGMENT_SCRIPT_PATH`]) posts the fragment back to the same path, and returns the
-    /// posted parameters. Parameters whose `state` is not `state` are answered with an error
-    /// page and returned too, for the caller to refuse.
+    /// posted parameters. Parameters whose `state` is missing or not `state` are answered with
+    /// an error (400) and ignored, as in [`LoopbackListener::wait`].
     pub async fn wait_fragment(
         self,
         profile: &str,
@@ -267,15 +352,16 @@ impl LoopbackListener {
             let (path, origin, state) = (path.clone(), origin.clone(), state.clone());
             async move { answer_fragment(req, &path, &origin, &state).await }
         };
-        self.serve_until(handle, timeout)
-            .await
-            .ok_or_else(|| Error::SignIn {
-                profile: profile.to_string(),
-                detail: format!(
-                    "no answer from the browser within {} s. Run `latchkey login {profile} --implicit` again; the page needs JavaScript to hand the token over",
-                    timeout.as_secs()
+        self.serve_until(handle, timeout).await.map_err(|refused| {
+            timed_out(
+                profile,
+                timeout,
+                refused,
+                &format!(
+                    "Run `latchkey login {profile} --implicit` again; the page needs JavaScript to hand the token over"
                 ),
-            })
+            )
+        })
     }
 }
 
@@ -286,7 +372,7 @@ async fn answer_fragment(
     path: &str,
     origin: &str,
     expected_state: &str,
-) -> (Response<Full<Bytes>>, Option<BTreeMap<String, String>>) {
+) -> (Response<Full<Bytes>>, Outcome<BTreeMap<String, String>>) {
     let text = |status: StatusCode, message: &str| {
         let mut r = Response::new(Full::new(Bytes::from(message.to_string())));
         *r.status_mut() = status;
@@ -314,7 +400,7 @@ async fn answer_fragment(
                 header::X_CONTENT_TYPE_OPTIONS,
                 "nosniff".parse().expect("static"),
             );
-            (r, None)
+            (r, Outcome::Other)
         }
         (hyper::Method::GET, p) if p == path => {
             let body = format!(
@@ -330,7 +416,7 @@ async fn answer_fragment(
                     .parse()
                     .expect("static"),
             );
-            (r, None)
+            (r, Outcome::Other)
         }
         (hyper::Method::POST, p) if p == path => {
             // Only the page itself posts here; another site's form post is refused.
@@ -344,12 +430,17 @@ async fn answer_fragment(
                         StatusCode::FORBIDDEN,
                         "Refused: this request comes from another site.",
                     ),
-                    None,
+                    Outcome::Other,
                 );
             }
             let body = match Limited::new(req.into_body(), MAX_FRAGMENT).collect().await {
                 Ok(b) => b.to_bytes(),
-                Err(_) => return (text(StatusCode::PAYLOAD_TOO_LARGE, "Too large."), None),
+                Err(_) => {
+                    return (
+                        text(StatusCode::PAYLOAD_TOO_LARGE, "Too large."),
+                        Outcome::Other,
+                    );
+                }
             };
             let params = match parse_fragment(&String::from_utf8_lossy(&body)) {
                 Ok(p) => p,
@@ -359,17 +450,14 @@ async fn answer_fragment(
                             StatusCode::BAD_REQUEST,
                             &format!("Sign-in rejected: {e}. Nothing was stored."),
                         ),
-                        None,
+                        Outcome::Other,
                     );
                 }
             };
             if params.get("state").map(String::as_str) != Some(expected_state) {
                 return (
-                    text(
-                        StatusCode::BAD_REQUEST,
-                        "Sign-in rejected: this response does not belong to the sign-in Latchkey started (its state does not match). Nothing was stored.",
-                    ),
-                    Some(params),
+                    text(StatusCode::BAD_REQUEST, WRONG_STATE),
+                    Outcome::WrongState,
                 );
             }
             let message = match (params.get("error"), params.get("error_description")) {
@@ -377,22 +465,26 @@ async fn answer_fragment(
                 (Some(e), None) => format!("Sign-in failed: the provider answered {e}."),
                 (None, _) => "Latchkey received the sign-in. You can close this tab.".into(),
             };
-            (text(StatusCode::OK, &message), Some(params))
+            (text(StatusCode::OK, &message), Outcome::Accepted(params))
         }
-        _ => (not_found(), None),
+        _ => (not_found(), Outcome::Other),
     }
 }
 
-/// Decides how to answer one request: status, page, and the response if this was the redirect.
+/// The page for a response whose `state` is missing or not the one sent.
+const WRONG_STATE: &str = "Sign-in rejected: this response does not belong to the sign-in Latchkey started (its state is missing or does not match). It was ignored and nothing was stored. If you started a sign-in, finish it in the tab Latchkey opened.";
+
+/// Decides how to answer one request: status, page, and the response if this was the redirect
+/// of our sign-in.
 fn answer(
     req: &Request<Incoming>,
     path: &str,
     expected_state: &str,
-) -> (StatusCode, String, Option<AuthorizationResponse>) {
+) -> (StatusCode, String, Outcome<AuthorizationResponse>) {
     let not_found = (
         StatusCode::NOT_FOUND,
         page("Not found", "Nothing here."),
-        None,
+        Outcome::Other,
     );
     if req.method() != hyper::Method::GET || req.uri().path() != path {
         return not_found;
@@ -406,11 +498,8 @@ fn answer(
     if response.state() != Some(expected_state) {
         return (
             StatusCode::BAD_REQUEST,
-            page(
-                "Sign-in rejected",
-                "This response does not belong to the sign-in Latchkey started (its state does not match). Nothing was stored. Start the sign-in again.",
-            ),
-            Some(response),
+            page("Sign-in rejected", WRONG_STATE),
+            Outcome::WrongState,
         );
     }
     match &response {
@@ -420,7 +509,7 @@ fn answer(
                 "Signed in",
                 "Latchkey received the sign-in. You can close this tab.",
             ),
-            Some(response),
+            Outcome::Accepted(response),
         ),
         AuthorizationResponse::Error {
             error, description, ..
@@ -432,7 +521,7 @@ fn answer(
             (
                 StatusCode::OK,
                 page("Sign-in failed", &detail),
-                Some(response),
+                Outcome::Accepted(response),
             )
         }
     }
@@ -505,6 +594,26 @@ mod tests {
         assert_eq!(err.state(), Some("s"));
         assert_eq!(parse("http://127.0.0.1/callback"), None);
         assert_eq!(parse("http://127.0.0.1/callback?foo=bar"), None);
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_code_or_state() {
+        for url in [
+            "http://127.0.0.1/callback?code=code-very-secret&state=state-very-secret&iss=https%3A%2F%2Fi",
+            "http://127.0.0.1/callback?error=access_denied&state=state-very-secret",
+        ] {
+            let debug = format!("{:?}", parse(url).unwrap());
+            assert!(!debug.contains("very-secret"), "{debug}");
+            assert!(debug.contains("[redacted]"), "{debug}");
+        }
+        let debug = format!(
+            "{:?}",
+            parse("http://127.0.0.1/callback?code=c&iss=https%3A%2F%2Fi").unwrap()
+        );
+        assert!(
+            debug.contains("state: None") && debug.contains("https://i"),
+            "{debug}"
+        );
     }
 
     #[test]

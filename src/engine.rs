@@ -101,8 +101,9 @@ impl DeviceLogin {
     }
 }
 
-/// A sign-in between the authorization request and the response.
-#[derive(Debug)]
+/// A sign-in between the authorization request and the response. `Debug` shows neither the
+/// state, the PKCE verifier nor the nonce (nor the authorization URL's query, which carries two
+/// of them).
 pub struct PendingLogin {
     pub profile: Profile,
     pub label: Option<String>,
@@ -120,7 +121,7 @@ impl PendingLogin {
 }
 
 /// An implicit sign-in (legacy, opt-in) between the authorization request and the redirect.
-#[derive(Debug)]
+/// `Debug` redacts like [`PendingLogin`]'s.
 pub struct PendingImplicitLogin {
     pub profile: Profile,
     pub label: Option<String>,
@@ -133,6 +134,52 @@ pub struct PendingImplicitLogin {
 impl PendingImplicitLogin {
     pub fn state(&self) -> &str {
         self.state.secret()
+    }
+}
+
+/// A URL for `Debug` output: without its query and fragment, which may carry secrets.
+fn url_without_query(url: &Url) -> String {
+    let mut url = url.clone();
+    let had_query = url.query().is_some();
+    url.set_query(None);
+    url.set_fragment(None);
+    if had_query {
+        format!("{url}?[redacted]")
+    } else {
+        url.to_string()
+    }
+}
+
+impl std::fmt::Debug for PendingLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingLogin")
+            .field("profile", &self.profile.name)
+            .field("label", &self.label)
+            .field("redirect_uri", &self.redirect_uri.as_str())
+            .field(
+                "authorization_url",
+                &url_without_query(&self.authorization_url),
+            )
+            .field("state", &"[redacted]")
+            .field("verifier", &"[redacted]")
+            .field("nonce", &self.nonce.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for PendingImplicitLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingImplicitLogin")
+            .field("profile", &self.profile.name)
+            .field("label", &self.label)
+            .field("redirect_uri", &self.redirect_uri.as_str())
+            .field(
+                "authorization_url",
+                &url_without_query(&self.authorization_url),
+            )
+            .field("state", &"[redacted]")
+            .field("nonce", &self.nonce.as_ref().map(|_| "[redacted]"))
+            .finish()
     }
 }
 
@@ -984,12 +1031,18 @@ impl Latchkey {
                     .await
                 {
                     Ok(_) => true,
-                    Err(e @ Error::IdToken { .. }) => {
-                        self.mark_needs_sign_in(&account, &e.to_string())?;
+                    Err(e) => {
+                        // The refresh token sent is spent; a rotated one is all that is left of
+                        // the grant. Keep it, and nothing else from an unverified answer.
+                        self.keep_rotated_refresh_token(&account, &tokens, &response)
+                            .await?;
+                        // A refused id_token needs a new sign-in; a failure to fetch the keys
+                        // says nothing about the account, and the next refresh tries again.
+                        if matches!(e, Error::IdToken { .. }) {
+                            self.mark_needs_sign_in(&account, &e.to_string())?;
+                        }
                         return Err(e);
                     }
-                    // A network failure says nothing about the account.
-                    Err(e) => return Err(e),
                 }
             }
             _ => false,
@@ -1014,6 +1067,28 @@ impl Latchkey {
         };
         self.config.put_account(updated.clone())?;
         Ok((updated, tokens))
+    }
+
+    /// Stores the refresh token a refresh response rotated in, beside the tokens held before
+    /// (the response's access token and id_token are not taken: its id_token did not verify).
+    /// Without rotation the stored refresh token is still the live one, and nothing is written.
+    async fn keep_rotated_refresh_token(
+        &self,
+        account: &Account,
+        held: &TokenSet,
+        response: &TokenResponseBody,
+    ) -> Result<()> {
+        let Some(rotated) = response.refresh_token() else {
+            return Ok(());
+        };
+        let kept = TokenSet {
+            refresh_token: Some(rotated.clone()),
+            ..held.clone()
+        };
+        Ok(self
+            .keychain
+            .set(&account.keychain_key(), kept.to_bytes())
+            .await?)
     }
 
     /// The client-credentials profile `name` refers to (`PROFILE` or `PROFILE/client`), if any.
@@ -1349,5 +1424,80 @@ fn missing_id_token(profile: &Profile) -> Error {
     Error::IdToken {
         profile: profile.name.clone(),
         detail: "the provider returned no id_token although `openid` was asked for".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile() -> Profile {
+        Profile {
+            name: "p".into(),
+            client_id: "client".into(),
+            issuer: Some("https://issuer.example".into()),
+            authorization_endpoint: "https://issuer.example/authorize".parse().unwrap(),
+            token_endpoint: "https://issuer.example/token".parse().unwrap(),
+            revocation_endpoint: None,
+            userinfo_endpoint: None,
+            jwks_uri: Some("https://issuer.example/jwks".parse().unwrap()),
+            scopes: vec!["openid".into(), "email".into()],
+            auth_method: Default::default(),
+            redirect: Default::default(),
+            redirect_uri: None,
+            authorization_response_iss_parameter_supported: false,
+            id_token_signing_alg_values_supported: vec![],
+            id_token_leeway_seconds: None,
+            grant: Default::default(),
+            device_authorization_endpoint: None,
+            extra_authorize_params: Default::default(),
+            extra_token_params: Default::default(),
+            allowed_legacy_grants: Default::default(),
+        }
+    }
+
+    #[test]
+    fn debug_output_never_shows_state_nonce_or_verifier() {
+        let profile = profile();
+        let redirect: Url = "http://127.0.0.1:4711/callback".parse().unwrap();
+        let start = oauth::start_authorization(&profile, &redirect, &[]);
+        let secrets = [
+            start.state.secret().clone(),
+            start.verifier.secret().clone(),
+            start.nonce.clone().unwrap(),
+        ];
+        let pending = PendingLogin {
+            profile: profile.clone(),
+            label: Some("work".into()),
+            redirect_uri: redirect.clone(),
+            authorization_url: start.url,
+            state: start.state,
+            verifier: start.verifier,
+            nonce: start.nonce,
+        };
+        let implicit = oauth::start_implicit(&profile, &redirect, &[]);
+        let implicit_secrets = [
+            implicit.state.secret().clone(),
+            implicit.nonce.clone().unwrap(),
+        ];
+        let pending_implicit = PendingImplicitLogin {
+            profile,
+            label: None,
+            redirect_uri: redirect,
+            authorization_url: implicit.url,
+            state: implicit.state,
+            nonce: implicit.nonce,
+        };
+        let debug = format!("{pending:?} {pending_implicit:?}");
+        for secret in secrets.iter().chain(&implicit_secrets) {
+            assert!(!debug.contains(secret.as_str()), "{secret} in {debug}");
+        }
+        // What is not secret stays readable.
+        assert!(
+            debug.contains("https://issuer.example/authorize?[redacted]")
+                && debug.contains("http://127.0.0.1:4711/callback")
+                && debug.contains("work"),
+            "{debug}"
+        );
     }
 }

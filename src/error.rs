@@ -70,8 +70,13 @@ pub enum Error {
     #[error("{context}: {detail}. Check the URL and your network connection")]
     Network { context: String, detail: String },
 
-    #[error("{context}: no answer within {seconds} s. The provider may be down; try again later")]
-    Timeout { context: String, seconds: u64 },
+    /// `connect`: the connect timeout fired (no connection), not the total one.
+    #[error("{context}: {}. The provider may be down; try again later", crate::http::timeout_message(*connect, *seconds))]
+    Timeout {
+        context: String,
+        seconds: u64,
+        connect: bool,
+    },
 
     #[error("discovery for issuer {issuer} failed: {detail}")]
     Discovery { issuer: String, detail: String },

@@ -19,8 +19,9 @@ pub const MAX_BODY: usize = 1 << 20;
 pub enum HttpError {
     #[error("{0}")]
     Transport(String),
-    #[error("no answer within {0} s")]
-    Timeout(u64),
+    /// `connect`: the connect timeout fired, not the total one.
+    #[error("{}", timeout_message(*connect, *seconds))]
+    Timeout { seconds: u64, connect: bool },
     #[error(
         "the server answered HTTP {status} redirecting to {location}; Latchkey does not follow redirects at OAuth endpoints, so check the endpoint URL"
     )]
@@ -40,7 +41,11 @@ impl HttpError {
     pub fn into_error(self, context: String) -> Error {
         match self {
             HttpError::Transport(detail) => Error::Network { context, detail },
-            HttpError::Timeout(seconds) => Error::Timeout { context, seconds },
+            HttpError::Timeout { seconds, connect } => Error::Timeout {
+                context,
+                seconds,
+                connect,
+            },
             other => Error::BadResponse {
                 context,
                 detail: other.to_string(),
@@ -182,10 +187,29 @@ impl Http {
 
     fn transport(&self, e: reqwest::Error) -> HttpError {
         if e.is_timeout() {
-            HttpError::Timeout(self.timeouts.total.as_secs_f64().ceil() as u64)
+            // reqwest reports the connect timeout as a connect error; the total one is not.
+            let connect = e.is_connect();
+            let limit = if connect {
+                self.timeouts.connect
+            } else {
+                self.timeouts.total
+            };
+            HttpError::Timeout {
+                seconds: limit.as_secs_f64().ceil() as u64,
+                connect,
+            }
         } else {
             HttpError::Transport(error_chain(&e.without_url()))
         }
+    }
+}
+
+/// Which timeout fired, for error messages.
+pub fn timeout_message(connect: bool, seconds: u64) -> String {
+    if connect {
+        format!("could not connect within {seconds} s (the connect timeout)")
+    } else {
+        format!("no answer within {seconds} s (the total timeout)")
     }
 }
 
@@ -366,6 +390,47 @@ pub fn excerpt(body: &[u8]) -> String {
     format!("`{collapsed}`")
 }
 
+/// [`excerpt`] of a body that may be a JSON object, with the values of credential-bearing
+/// members (`*_token`, `*secret*`, `*key*`, `*password*`, `*code`, `assertion`) masked whatever
+/// their length: short secrets such as a `mac_key` do not look token-shaped. Other bodies get
+/// the plain [`excerpt`].
+pub fn masked_excerpt(body: &[u8]) -> String {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(mut value @ Value::Object(_)) => {
+            mask_credentials(&mut value);
+            excerpt(&serde_json::to_vec(&value).unwrap_or_default())
+        }
+        _ => excerpt(body),
+    }
+}
+
+fn mask_credentials(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                if is_credential_name(k) && !v.is_null() {
+                    *v = Value::String("[redacted]".into());
+                } else {
+                    mask_credentials(v);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(mask_credentials),
+        _ => {}
+    }
+}
+
+fn is_credential_name(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    name == "token"
+        || name.ends_with("_token")
+        || name.ends_with("code")
+        || name == "assertion"
+        || ["secret", "key", "password"]
+            .iter()
+            .any(|w| name.contains(w))
+}
+
 /// reqwest's own message is terse ("error sending request"); the cause is further down.
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut parts = vec![e.to_string()];
@@ -505,6 +570,120 @@ mod tests {
         assert_eq!(cc("no-store"), Some(0));
         assert_eq!(cc("max-age=soon"), None);
         assert_eq!(max_age(&HeaderMap::new()), None);
+    }
+
+    fn request_to(addr: std::net::SocketAddr) -> HttpRequest {
+        let mut request = HttpRequest::new(b"grant_type=x".to_vec());
+        *request.method_mut() = oauth2::http::Method::POST;
+        *request.uri_mut() = format!("http://{addr}/token").parse().unwrap();
+        request
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn the_total_timeout_is_named_when_the_server_accepts_but_never_answers() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let http = Http::with_timeouts(
+            false,
+            Timeouts {
+                connect: Duration::from_secs(5),
+                total: Duration::from_secs(1),
+            },
+        )
+        .unwrap();
+        let err = runtime()
+            .block_on(http.oauth(request_to(addr), Endpoint::Token))
+            .unwrap_err();
+        drop(listener);
+        assert!(
+            matches!(
+                err,
+                HttpError::Timeout {
+                    seconds: 1,
+                    connect: false
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(err.to_string(), "no answer within 1 s (the total timeout)");
+    }
+
+    #[test]
+    fn the_connect_timeout_is_named_when_the_connection_never_opens() {
+        // A listener whose accept queue is full: the kernel drops further SYNs, so a connect
+        // hangs until the connect timeout (the total one is much longer).
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let rt = runtime();
+        let _guard = rt.enter();
+        let listener = socket.listen(0).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut fillers = Vec::new();
+        while fillers.len() < 16 {
+            match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+                Ok(s) => fillers.push(s),
+                Err(_) => break,
+            }
+        }
+        assert!(fillers.len() < 16, "the accept queue never filled up");
+        let http = Http::with_timeouts(
+            false,
+            Timeouts {
+                connect: Duration::from_secs(1),
+                total: Duration::from_secs(20),
+            },
+        )
+        .unwrap();
+        let started = std::time::Instant::now();
+        let err = rt
+            .block_on(http.oauth(request_to(addr), Endpoint::Token))
+            .unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(10));
+        assert!(
+            matches!(
+                err,
+                HttpError::Timeout {
+                    seconds: 1,
+                    connect: true
+                }
+            ),
+            "{err:?}"
+        );
+        let error = err.into_error("token request for profile `p`".into());
+        assert_eq!(
+            error.to_string(),
+            "token request for profile `p`: could not connect within 1 s (the connect timeout). The provider may be down; try again later"
+        );
+    }
+
+    #[test]
+    fn json_excerpts_mask_credentials_whatever_their_length() {
+        let e = masked_excerpt(
+            br#"{"access_token":"at","token_type":"MAC","mac_key":"k1","expires_in":5,"nested":{"client_secret":"s"},"device_code":"dc","scope":"a b"}"#,
+        );
+        for shown in [
+            r#""token_type":"MAC""#,
+            r#""expires_in":5"#,
+            r#""scope":"a b""#,
+            r#""access_token":"[redacted]""#,
+            r#""mac_key":"[redacted]""#,
+            r#""client_secret":"[redacted]""#,
+            r#""device_code":"[redacted]""#,
+        ] {
+            assert!(e.contains(shown), "{shown} not in {e}");
+        }
+        for hidden in [r#""at""#, r#""k1""#, r#""s""#, r#""dc""#] {
+            assert!(!e.contains(hidden), "{hidden} in {e}");
+        }
+        // Not JSON: the plain excerpt.
+        assert_eq!(masked_excerpt(b"plain words"), excerpt(b"plain words"));
     }
 
     #[test]

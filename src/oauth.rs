@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::error::{Error, Result};
-use crate::http::{Endpoint, Http, HttpError};
+use crate::http::{Endpoint, Http, HttpError, masked_excerpt};
 use crate::profile::{AuthMethod, Profile};
 
 /// `id_token` rides along in OpenID Connect token responses.
@@ -161,15 +161,18 @@ pub fn implicit_token(
     {
         body.insert("expires_in".into(), n.into());
     }
-    let response: TokenResponseBody = serde_json::from_value(serde_json::Value::Object(body))
-        .map_err(|e| Error::BadResponse {
+    let body = serde_json::Value::Object(body);
+    let sent = || masked_excerpt(&serde_json::to_vec(&body).unwrap_or_default());
+    let response: TokenResponseBody =
+        serde_json::from_value(body.clone()).map_err(|e| Error::BadResponse {
             context: context.to_string(),
             detail: format!(
-                "the redirect carries no usable token: {}",
-                without_quoted(&e.to_string())
+                "the redirect carries no usable token: {}; it carried {}",
+                without_quoted(&e.to_string()),
+                sent()
             ),
         })?;
-    check_token_type(context, response)
+    check_token_type(context, response, sent)
 }
 
 pub async fn exchange_code(
@@ -181,6 +184,7 @@ pub async fn exchange_code(
     redirect_uri: &Url,
 ) -> Result<TokenResponseBody> {
     let context = format!("token request for profile `{}`", profile.name);
+    let endpoint = TokenEndpoint::new(http);
     let client =
         client(profile, secret).set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()));
     let request = client
@@ -188,10 +192,9 @@ pub async fn exchange_code(
         .set_pkce_verifier(verifier);
     let response = token_params(profile)
         .fold(request, |r, (k, v)| r.add_extra_param(k, v))
-        .request_async(&|req| http.oauth(req, Endpoint::Token))
-        .await
-        .map_err(|e| request_error(&context, e))?;
-    check_token_type(&context, response)
+        .request_async(&|req| endpoint.send(req))
+        .await;
+    endpoint.finish(&context, response)
 }
 
 pub async fn refresh(
@@ -201,14 +204,14 @@ pub async fn refresh(
     refresh_token: &RefreshToken,
 ) -> Result<TokenResponseBody> {
     let context = format!("refresh for profile `{}`", profile.name);
+    let endpoint = TokenEndpoint::new(http);
     let client = client(profile, secret);
     let request = client.exchange_refresh_token(refresh_token);
     let response = token_params(profile)
         .fold(request, |r, (k, v)| r.add_extra_param(k, v))
-        .request_async(&|req| http.oauth(req, Endpoint::Token))
-        .await
-        .map_err(|e| request_error(&context, e))?;
-    check_token_type(&context, response)
+        .request_async(&|req| endpoint.send(req))
+        .await;
+    endpoint.finish(&context, response)
 }
 
 /// The client credentials grant (RFC 6749 §4.4): the client's own token, no user involved.
@@ -221,16 +224,16 @@ pub async fn client_credentials(
         "client credentials token request for profile `{}`",
         profile.name
     );
+    let endpoint = TokenEndpoint::new(http);
     let client = client(profile, Some(secret));
     let request = client
         .exchange_client_credentials()
         .add_scopes(profile.scopes.iter().cloned().map(Scope::new));
     let response = token_params(profile)
         .fold(request, |r, (k, v)| r.add_extra_param(k, v))
-        .request_async(&|req| http.oauth(req, Endpoint::Token))
-        .await
-        .map_err(|e| request_error(&context, e))?;
-    check_token_type(&context, response)
+        .request_async(&|req| endpoint.send(req))
+        .await;
+    endpoint.finish(&context, response)
 }
 
 /// The resource owner password credentials grant (RFC 6749 §4.3; RFC 9700 discourages it).
@@ -242,6 +245,7 @@ pub async fn password(
     password: &ResourceOwnerPassword,
 ) -> Result<TokenResponseBody> {
     let context = format!("password sign-in for profile `{}`", profile.name);
+    let endpoint = TokenEndpoint::new(http);
     let client = client(profile, secret);
     let username = ResourceOwnerUsername::new(username.to_string());
     let request = client
@@ -249,10 +253,48 @@ pub async fn password(
         .add_scopes(profile.scopes.iter().cloned().map(Scope::new));
     let response = token_params(profile)
         .fold(request, |r, (k, v)| r.add_extra_param(k, v))
-        .request_async(&|req| http.oauth(req, Endpoint::Token))
-        .await
-        .map_err(|e| request_error(&context, e))?;
-    check_token_type(&context, response)
+        .request_async(&|req| endpoint.send(req))
+        .await;
+    endpoint.finish(&context, response)
+}
+
+/// The token endpoint as `oauth2`'s HTTP client. It keeps the body of the answer, so that an
+/// unusable one can be quoted (masked) in the error.
+struct TokenEndpoint<'a> {
+    http: &'a Http,
+    body: std::sync::Mutex<Vec<u8>>,
+}
+
+impl<'a> TokenEndpoint<'a> {
+    fn new(http: &'a Http) -> Self {
+        TokenEndpoint {
+            http,
+            body: Default::default(),
+        }
+    }
+
+    async fn send(
+        &self,
+        request: oauth2::HttpRequest,
+    ) -> std::result::Result<oauth2::HttpResponse, HttpError> {
+        let response = self.http.oauth(request, Endpoint::Token).await?;
+        *self.body.lock().unwrap_or_else(|e| e.into_inner()) = response.body().clone();
+        Ok(response)
+    }
+
+    /// The token response, or the error for `result`, quoting the body when it is unusable.
+    fn finish(
+        &self,
+        context: &str,
+        result: std::result::Result<
+            TokenResponseBody,
+            RequestTokenError<HttpError, BasicErrorResponse>,
+        >,
+    ) -> Result<TokenResponseBody> {
+        let sent = || masked_excerpt(&self.body.lock().unwrap_or_else(|e| e.into_inner()));
+        let response = result.map_err(|e| request_error(context, e, sent))?;
+        check_token_type(context, response, sent)
+    }
 }
 
 fn token_params(profile: &Profile) -> impl Iterator<Item = (String, String)> + '_ {
@@ -422,16 +464,18 @@ pub async fn poll_device_token(
         .await
         .map_err(|e| e.into_error(context.clone()))?;
     if response.status().is_success() {
+        let sent = || masked_excerpt(response.body());
         let token: TokenResponseBody =
             serde_json::from_slice(response.body()).map_err(|e| Error::BadResponse {
                 context: context.clone(),
                 detail: format!(
-                    "the response is not a usable token response: {}",
-                    without_quoted(&e.to_string())
+                    "the response is not a usable token response: {}; the provider sent {}",
+                    without_quoted(&e.to_string()),
+                    sent()
                 ),
             })?;
         return Ok(DevicePoll::Token(Box::new(check_token_type(
-            &context, token,
+            &context, token, sent,
         )?)));
     }
     match error_body(&context, response.body()) {
@@ -455,20 +499,32 @@ fn error_body(context: &str, body: &[u8]) -> Error {
     }
 }
 
-fn check_token_type(context: &str, response: TokenResponseBody) -> Result<TokenResponseBody> {
+/// Refuses token types other than Bearer; `sent` quotes the (masked) response.
+fn check_token_type(
+    context: &str,
+    response: TokenResponseBody,
+    sent: impl FnOnce() -> String,
+) -> Result<TokenResponseBody> {
     match response.token_type() {
         BasicTokenType::Bearer => Ok(response),
         other => Err(Error::BadResponse {
             context: context.to_string(),
             detail: format!(
-                "the provider issued a `{}` token; Latchkey handles Bearer tokens only",
-                other.as_ref()
+                "the provider issued a `{}` token; Latchkey handles Bearer tokens only. The provider sent {}",
+                other.as_ref(),
+                sent()
             ),
         }),
     }
 }
 
-fn request_error<T>(context: &str, e: RequestTokenError<HttpError, T>) -> Error
+/// The engine error for a failed token request; `sent` quotes the (masked) response when it
+/// could not be parsed.
+fn request_error<T>(
+    context: &str,
+    e: RequestTokenError<HttpError, T>,
+    sent: impl FnOnce() -> String,
+) -> Error
 where
     T: ErrorResponse + OAuthError + 'static,
 {
@@ -483,9 +539,10 @@ where
         RequestTokenError::Parse(e, _body) => Error::BadResponse {
             context: context.to_string(),
             detail: format!(
-                "the response is not a usable token response (at `{}`: {})",
+                "the response is not a usable token response (at `{}`: {}); the provider sent {}",
                 e.path(),
-                without_quoted(&e.inner().to_string())
+                without_quoted(&e.inner().to_string()),
+                sent()
             ),
         },
         RequestTokenError::Other(detail) => Error::BadResponse {

@@ -21,6 +21,9 @@ use crate::util::{HttpRequest, read_request, root};
 /// The email claim of every test token: the account label a sign-in would get.
 pub const EMAIL: &str = "eve@example.test";
 
+/// The `mac_key` of client `mac`'s token response: a secret too short to look token-shaped.
+pub const MAC_KEY: &str = "mac-k3y";
+
 /// Eve's password, for the resource owner password grant.
 pub const PASSWORD: &str = "correct horse battery staple";
 
@@ -102,6 +105,8 @@ struct Shared {
     refresh: Mutex<HashMap<String, String>>,
     /// Key B is in the JWKS (a key rotation happened).
     rotated: AtomicBool,
+    /// The jwks_uri answers with a redirect (a key set that cannot be fetched).
+    jwks_broken: AtomicBool,
     counter: Mutex<u64>,
 }
 
@@ -126,6 +131,7 @@ impl FakeAs {
             codes: Mutex::default(),
             refresh: Mutex::default(),
             rotated: AtomicBool::new(false),
+            jwks_broken: AtomicBool::new(false),
             counter: Mutex::new(0),
         });
         let serving = shared.clone();
@@ -152,6 +158,21 @@ impl FakeAs {
     /// Publishes key B beside key A, as a provider rotating its keys does.
     pub fn rotate(&self) {
         self.shared.rotated.store(true, Ordering::SeqCst);
+    }
+
+    /// Makes the key set unfetchable (`true`: the jwks_uri answers with a redirect) or
+    /// fetchable again.
+    pub fn break_jwks(&self, broken: bool) {
+        self.shared.jwks_broken.store(broken, Ordering::SeqCst);
+    }
+
+    /// Whether the server would still accept `refresh_token` (it was issued and not yet spent).
+    pub fn refresh_token_is_live(&self, refresh_token: &str) -> bool {
+        self.shared
+            .refresh
+            .lock()
+            .unwrap()
+            .contains_key(refresh_token)
     }
 }
 
@@ -217,6 +238,12 @@ fn handle(shared: &Shared, mut stream: TcpStream) {
             }
             json_response(&mut stream, 200, &doc);
         }
+        "/jwks" if shared.jwks_broken.load(Ordering::SeqCst) => respond(
+            &mut stream,
+            302,
+            &[("location", format!("{issuer}/jwks-elsewhere"))],
+            b"",
+        ),
         "/jwks" => {
             let k = &shared.keys;
             let mut keys = vec![k.jwk_a.clone(), k.jwk_ec.clone()];
@@ -400,8 +427,10 @@ fn id_token(shared: &Shared, client: &str, nonce: Option<&str>, refresh: bool) -
     let hs_key;
     // Refresh defects only bite on refresh; the sign-in before them is well-behaved.
     let defect = match (client, refresh) {
-        ("refresh-bad-signature" | "refresh-sub-change", false) => "",
+        ("refresh-bad-signature" | "refresh-sub-change" | "refresh-unknown-kid", false) => "",
         ("refresh-bad-signature", true) => "bad-signature",
+        // Signed with key B, which only a fresh key set (after `rotate`) has.
+        ("refresh-unknown-kid", true) => "rotated",
         (c, _) => c,
     };
     match defect {
@@ -449,7 +478,8 @@ fn id_token(shared: &Shared, client: &str, nonce: Option<&str>, refresh: bool) -
     jsonwebtoken::encode(&header, &claims, key).expect("sign")
 }
 
-/// A well-formed token response for `client`.
+/// A well-formed token response for `client`. Client `refresh-no-rotation` gets no new refresh
+/// token on refresh (its old one stays valid, RFC 6749 §6).
 fn token_body(shared: &Shared, client: &str, nonce: Option<&str>, refresh: bool) -> Value {
     let refresh_token = next(shared, "refresh");
     shared
@@ -466,6 +496,14 @@ fn token_body(shared: &Shared, client: &str, nonce: Option<&str>, refresh: bool)
     });
     if client == "garbage-id-token" {
         body["id_token"] = "not-a-jwt-at-all".into();
+    }
+    if client == "refresh-no-rotation" && refresh {
+        let rt = body
+            .as_object_mut()
+            .unwrap()
+            .remove("refresh_token")
+            .unwrap();
+        shared.refresh.lock().unwrap().remove(rt.as_str().unwrap());
     }
     body
 }
@@ -503,7 +541,13 @@ fn token(shared: &Shared, stream: &mut TcpStream, req: &HttpRequest) {
         }
         Some("refresh_token") => {
             let rt = req.form.get("refresh_token").cloned().unwrap_or_default();
-            match shared.refresh.lock().unwrap().remove(&rt) {
+            let mut live = shared.refresh.lock().unwrap();
+            match live.remove(&rt) {
+                // Without rotation the refresh token stays valid.
+                Some(client) if client == "refresh-no-rotation" => {
+                    live.insert(rt, client.clone());
+                    (client, None, true)
+                }
                 Some(client) => (client, None, true),
                 None => {
                     json_response(stream, 400, &json!({"error": "invalid_grant"}));
@@ -580,7 +624,7 @@ fn token(shared: &Shared, stream: &mut TcpStream, req: &HttpRequest) {
         "mac" => json_response(
             stream,
             200,
-            &json!({"access_token": secretish, "token_type": "MAC", "mac_key": "k", "mac_algorithm": "hmac-sha-256"}),
+            &json!({"access_token": secretish, "token_type": "MAC", "mac_key": MAC_KEY, "mac_algorithm": "hmac-sha-256"}),
         ),
         _ => json_response(stream, 200, &token_body(shared, &client, nonce, refresh)),
     }

@@ -2,6 +2,8 @@
 //! every authorization-response defect and the hostile-server cases fail with a clear error,
 //! store nothing, and the authorization-response defects never reach the token endpoint.
 
+use std::io::{BufRead, BufReader, Read};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -10,7 +12,7 @@ use latchkey::config::Config;
 use latchkey::keychain::Keychain;
 use latchkey::{AuthorizationResponse, Endpoints, Error, Latchkey, NewProfile, RedirectMode};
 
-use crate::fakeas::{EMAIL, FakeAs, Options};
+use crate::fakeas::{EMAIL, FakeAs, MAC_KEY, Options};
 use crate::util::*;
 
 static PROFILES: AtomicUsize = AtomicUsize::new(0);
@@ -225,7 +227,101 @@ fn an_authorization_response_without_the_promised_iss_is_refused() {
 
 #[test]
 fn an_authorization_response_without_state_is_refused() {
-    refused_before_the_token_endpoint("state-missing", 8, &["`state`", "nothing was stored"]);
+    // The listener refuses it and keeps waiting for a response with the state, until --timeout.
+    let server = FakeAs::start();
+    let env = Env::new();
+    let name = add(&env, &server, "state-missing", OIDC);
+    let out = env.run(&["login", &name, "--timeout", "3"]);
+    out.fails_with(
+        8,
+        &[
+            &name,
+            "within 3 s",
+            "1 response with a wrong or missing `state` was refused",
+            "nothing was stored",
+        ],
+    );
+    assert_nothing_stored(&env, &name);
+    assert_eq!(server.hits("/authorize"), 1, "the browser got there");
+    assert_eq!(server.hits("/token"), 0, "no token request");
+}
+
+/// Starts `latchkey login NAME --no-browser` and returns it with the authorization URL it
+/// printed.
+fn login_without_browser(env: &Env, name: &str) -> (std::process::Child, url::Url) {
+    let mut child = env
+        .command(&["login", name, "--no-browser", "--timeout", "20"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn latchkey");
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = url::Url::parse(line.trim()).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+    (child, url)
+}
+
+#[test]
+fn stray_callbacks_with_a_wrong_state_do_not_end_the_sign_in() {
+    let server = FakeAs::start();
+    let env = Env::new();
+    let name = add(&env, &server, "good", OIDC);
+    let (mut child, authorize) = login_without_browser(&env, &name);
+    let param = |k: &str| {
+        authorize
+            .query_pairs()
+            .find(|(n, _)| n == k)
+            .unwrap()
+            .1
+            .into_owned()
+    };
+    let (redirect, state) = (param("redirect_uri"), param("state"));
+    let client = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    // Any web page can send these to the loopback port: refused, and the sign-in goes on.
+    for forged in [
+        format!("{redirect}?code=forged&state=not-{state}"),
+        format!("{redirect}?code=forged"),
+        format!("{redirect}?error=access_denied&state=forged"),
+    ] {
+        let answer = client.get(&forged).send().unwrap();
+        assert_eq!(answer.status(), 400, "{forged}");
+        assert!(answer.text().unwrap().contains("does not belong"));
+    }
+    assert_eq!(
+        client
+            .get(redirect.replace("/callback", "/favicon.ico"))
+            .send()
+            .unwrap()
+            .status(),
+        404
+    );
+    assert!(child.try_wait().unwrap().is_none(), "still waiting");
+    // Now the real browser: the provider redirects back with the code and the state.
+    let answer = client.get(authorize.as_str()).send().unwrap();
+    let location = answer.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.contains(&format!("state={state}")), "{location}");
+    assert_eq!(client.get(&location).send().unwrap().status(), 200);
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{stdout}");
+    assert!(stdout.contains("Signed in"), "{stdout}");
+    assert_eq!(
+        server.hits("/token"),
+        1,
+        "one code exchange, for the real code"
+    );
+    assert_eq!(env.accounts()[0]["account"], format!("{name}/{EMAIL}"));
 }
 
 #[test]
@@ -286,14 +382,38 @@ fn truncated_json_is_reported_without_the_token_in_it() {
 
 #[test]
 fn a_response_without_access_token_is_refused() {
-    let (_, _, out) = sign_in_fails("no-access-token", 5, &["access_token"]);
+    // The error quotes what came back, with the refresh token masked.
+    let (_, _, out) = sign_in_fails(
+        "no-access-token",
+        5,
+        &[
+            "access_token",
+            "provider sent",
+            r#""token_type":"Bearer""#,
+            r#""expires_in":3600"#,
+            r#""refresh_token":"[redacted]""#,
+        ],
+    );
     assert!(!out.stderr.contains(SECRETISH), "{}", out.stderr);
 }
 
 #[test]
 fn a_mac_token_is_refused() {
-    let (_, _, out) = sign_in_fails("mac", 5, &["`mac` token", "Bearer tokens only"]);
+    let (_, _, out) = sign_in_fails(
+        "mac",
+        5,
+        &[
+            "`mac` token",
+            "Bearer tokens only",
+            "provider sent",
+            r#""token_type":"MAC""#,
+            r#""mac_algorithm":"hmac-sha-256""#,
+            r#""access_token":"[redacted]""#,
+            r#""mac_key":"[redacted]""#,
+        ],
+    );
     assert!(!out.stderr.contains(SECRETISH), "{}", out.stderr);
+    assert!(!out.stderr.contains(MAC_KEY), "{}", out.stderr);
 }
 
 #[test]
@@ -372,20 +492,111 @@ fn a_refreshed_id_token_is_verified_too() {
     let sub = add(&env, &server, "refresh-sub-change", OIDC);
     env.login(&bad).success();
     env.login(&sub).success();
-    let before = stored_tokens(&env, &bad);
+    let before = [&bad, &sub].map(|n| stored_tokens(&env, n));
     env.run(&["refresh", &bad])
         .fails_with(5, &["id_token", "signature does not verify"]);
     env.run(&["refresh", &sub]).fails_with(
         5,
         &["id_token", r#"subject changed from "eve" to "mallory""#],
     );
-    // Both accounts now need a new sign-in, and the refused tokens were not stored.
+    // Both accounts now need a new sign-in, and the refused tokens were not stored...
     for a in env.accounts() {
         assert_eq!(a["status"], "needs sign-in", "{a}");
     }
+    for (name, before) in [&bad, &sub].into_iter().zip(&before) {
+        let after = stored_tokens(&env, name);
+        assert_eq!(after.access_token.secret(), before.access_token.secret());
+        assert_eq!(
+            after.id_token.as_ref().map(|t| t.secret()),
+            before.id_token.as_ref().map(|t| t.secret())
+        );
+        // ...except the refresh token the provider rotated in: the one sent is spent, and the
+        // new one is kept (for `logout` to revoke).
+        let (old, new) = (
+            before.refresh_token.as_ref().unwrap().secret(),
+            after.refresh_token.as_ref().unwrap().secret(),
+        );
+        assert!(!server.refresh_token_is_live(old), "{name}: spent");
+        assert_ne!(old, new, "{name}");
+        assert!(
+            server.refresh_token_is_live(new),
+            "{name}: rotated one kept"
+        );
+    }
+}
+
+#[test]
+fn a_rotated_refresh_token_survives_a_key_set_that_cannot_be_fetched() {
+    let server = FakeAs::start();
+    let env = Env::new();
+    let name = add(&env, &server, "refresh-unknown-kid", OIDC);
+    env.login(&name).success();
+    assert_eq!(server.hits("/jwks"), 1);
+    let before = stored_tokens(&env, &name);
+    let spent = before.refresh_token.clone().unwrap();
+    // The refreshed id_token names key B; the refetch of the key set meets a redirect.
+    server.break_jwks(true);
+    env.run(&["refresh", &name])
+        .fails_with(5, &["signing keys", "HTTP 302"]);
     assert_eq!(
-        stored_tokens(&env, &bad).access_token.secret(),
-        before.access_token.secret()
+        server.hits("/token"),
+        2,
+        "the provider did answer the refresh"
+    );
+    assert_eq!(server.hits("/jwks"), 2, "one refetch");
+    assert!(!server.refresh_token_is_live(spent.secret()));
+    // The rotated refresh token was stored; nothing else from the unverified answer was.
+    let after = stored_tokens(&env, &name);
+    let kept = after.refresh_token.clone().unwrap();
+    assert_ne!(kept.secret(), spent.secret());
+    assert!(server.refresh_token_is_live(kept.secret()));
+    assert_eq!(after.access_token.secret(), before.access_token.secret());
+    assert_eq!(
+        after.id_token.as_ref().map(|t| t.secret()),
+        before.id_token.as_ref().map(|t| t.secret())
+    );
+    // Not the account's fault: it does not need a new sign-in.
+    assert_ne!(env.accounts()[0]["status"], "needs sign-in");
+    // Once the keys can be fetched (and have key B), the next refresh works with the kept token.
+    server.break_jwks(false);
+    server.rotate();
+    env.run(&["refresh", &name]).success();
+    assert_eq!(server.hits("/token"), 3);
+    let healed = stored_tokens(&env, &name);
+    assert_ne!(healed.access_token.secret(), before.access_token.secret());
+    assert!(!server.refresh_token_is_live(kept.secret()));
+    assert!(server.refresh_token_is_live(healed.refresh_token.as_ref().unwrap().secret()));
+}
+
+#[test]
+fn a_refresh_without_a_new_refresh_token_keeps_the_old_one() {
+    let server = FakeAs::start();
+    let env = Env::new();
+    let name = add(&env, &server, "refresh-no-rotation", OIDC);
+    env.login(&name).success();
+    let before = stored_tokens(&env, &name);
+    let refresh_token = before.refresh_token.clone().unwrap();
+    env.run(&["refresh", &name]).success();
+    let after = stored_tokens(&env, &name);
+    assert_ne!(after.access_token.secret(), before.access_token.secret());
+    assert_eq!(
+        after.refresh_token.as_ref().map(|t| t.secret()),
+        Some(refresh_token.secret())
+    );
+    assert_eq!(
+        env.accounts()[0]["has_refresh_token"],
+        true,
+        "{:?}",
+        env.accounts()
+    );
+    // The kept refresh token still works.
+    env.run(&["refresh", &name]).success();
+    assert_eq!(server.hits("/token"), 3);
+    let again = stored_tokens(&env, &name);
+    assert_ne!(again.access_token.secret(), after.access_token.secret());
+    assert_eq!(
+        again.refresh_token.as_ref().map(|t| t.secret()),
+        Some(refresh_token.secret())
     );
 }
 

@@ -294,8 +294,16 @@ fn an_implicit_response_with_another_state_is_refused() {
     let server = AuthServer::start();
     let env = Env::new().browser("SCRIPTED_BROWSER_TAMPER", "state");
     let (name, _) = add_implicit(&env, &server, "implicit-state", true);
-    env.run(&["login", &name, "--implicit", "--timeout", "30"])
-        .fails_with(8, &["state"]);
+    // Refused, and the listener waits on for the right state until --timeout.
+    env.run(&["login", &name, "--implicit", "--timeout", "3"])
+        .fails_with(
+            8,
+            &[
+                "within 3 s",
+                "1 response with a wrong or missing `state` was refused",
+                "nothing was stored",
+            ],
+        );
     assert!(env.accounts().is_empty());
     assert!(browser_log(&env).contains(" 400"), "{}", browser_log(&env));
 }

@@ -208,9 +208,18 @@ fn a_response_with_a_wrong_state_is_rejected_before_any_token_request() {
         ],
         extra_env: vec![],
     };
-    let out = tampered.login("state");
+    // The listener refuses the response and keeps waiting for one with the right state.
+    let out = tampered.run(&["login", "state", "--timeout", "3"]);
     std::mem::forget(tampered); // shares env's dir; env cleans up
-    out.fails_with(8, &["state", "nothing was stored"]);
+    out.fails_with(
+        8,
+        &[
+            "state",
+            "within 3 s",
+            "1 response with a wrong or missing `state` was refused",
+            "nothing was stored",
+        ],
+    );
     assert_eq!(server.count("authorization_code"), 1, "no code exchange");
     let accounts = env.accounts();
     assert_eq!(accounts.len(), 1);
