@@ -75,14 +75,43 @@ fn main() {
     });
 }
 
-/// A few cards and buttons need no GPU compositing. WebKitGTK's accelerated compositing costs
-/// ~100 MB and ~0.5 s at start under software rendering (llvmpipe: VMs, remote desktops, Xvfb)
-/// and is behind the blank-window bugs seen with some GPU drivers. The user's own setting wins.
+/// A few cards and buttons need no GPU. WebKitGTK's accelerated compositing costs ~100 MB and
+/// ~0.5 s at start under software rendering (llvmpipe: VMs, remote desktops, Xvfb) and is behind
+/// the blank-window bugs seen with some GPU drivers. Without it, nothing in this process needs
+/// OpenGL, yet GTK (GLX visuals) and WebKit (EGL, to find a render node) would each load Mesa,
+/// and with it LLVM: ~50 MB. The user's own settings win; asking for compositing keeps the GPU
+/// path whole.
 #[cfg(target_os = "linux")]
 fn lighter_webkit() {
-    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
-        // SAFETY: first thing in `main`, before any other thread exists.
-        unsafe { std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1") };
+    let wants_gpu = |var| std::env::var_os(var).is_some_and(|v| v != "0");
+    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_some_and(|v| v == "0")
+        || wants_gpu("WEBKIT_FORCE_COMPOSITING_MODE")
+        || wants_gpu("WEBKIT_FORCE_DMABUF_RENDERER")
+    {
+        return;
+    }
+    // Only a WebGL/DMA-BUF path would use the node; naming one (or none) skips the EGL probe.
+    let render_node = std::fs::read_dir("/dev/dri")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().starts_with("/dev/dri/renderD"))
+        .min()
+        .map_or_else(|| "/dev/null".into(), |p| p.into_os_string());
+    let knobs = [
+        ("WEBKIT_DISABLE_COMPOSITING_MODE", "1".into()),
+        ("WEBKIT_DISABLE_DMABUF_RENDERER", "1".into()),
+        ("GDK_GL", "disable".into()),
+        ("WEBKIT_WEB_RENDER_DEVICE_FILE", render_node),
+        // Our own small page runs fine interpreted: ~10 MB less, and no JIT to attack.
+        ("JSC_useJIT", "false".into()),
+    ];
+    for (var, value) in knobs {
+        if std::env::var_os(var).is_none() {
+            // SAFETY: first thing in `main`, before any other thread exists.
+            unsafe { std::env::set_var(var, value) };
+        }
     }
 }
 

@@ -43,7 +43,7 @@ tree_pids() { # the app and all its descendants
 starts=()
 for r in $(seq "$runs"); do
   t0=$(date +%s%N)
-  GTK_THEME=Adwaita ${BENCH_ENV:-} "$app" >/dev/null 2>&1 & pid=$!
+  env GTK_THEME=Adwaita ${BENCH_ENV:-} "$app" >/dev/null 2>&1 & pid=$!
   if ! ms=$(python3 "$root/tests/desktop/wait-paint.py" "$t0"); then
     echo "the accounts window never painted" >&2; import -window root "$out/never.png"; exit 1
   fi
