@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use oauth2::{ClientSecret, CsrfToken, PkceCodeVerifier, ResourceOwnerPassword, TokenResponse};
+use oauth2::{
+    ClientSecret, CsrfToken, PkceCodeVerifier, RefreshToken, ResourceOwnerPassword, TokenResponse,
+};
 use url::Url;
 
 use crate::account::{self, Account};
@@ -1006,8 +1008,22 @@ impl Latchkey {
         let response = match oauth::refresh(http?, &profile, secret.as_ref(), &refresh_token).await
         {
             Ok(r) => r,
-            Err(Error::Provider {
-                error, description, ..
+            Err(oauth::RefreshFailure {
+                error,
+                rotated: Some(rotated),
+            }) => {
+                // An answer we cannot use, but with a new refresh token: the one sent may be
+                // spent, so keep the new one (and nothing else) before reporting the error.
+                self.keep_rotated_refresh_token(&account, &tokens, Some(&rotated))
+                    .await?;
+                return Err(error);
+            }
+            Err(oauth::RefreshFailure {
+                error:
+                    Error::Provider {
+                        error, description, ..
+                    },
+                ..
             }) if error == "invalid_grant" => {
                 let reason = match description {
                     Some(d) => {
@@ -1018,7 +1034,7 @@ impl Latchkey {
                 self.mark_needs_sign_in(&account, &reason)?;
                 return Err(needs_sign_in(&account, &reason));
             }
-            Err(e) => return Err(e),
+            Err(failure) => return Err(failure.error),
         };
         let now = now();
         let checked = match (&response.extra_fields().id_token, keys) {
@@ -1034,8 +1050,12 @@ impl Latchkey {
                     Err(e) => {
                         // The refresh token sent is spent; a rotated one is all that is left of
                         // the grant. Keep it, and nothing else from an unverified answer.
-                        self.keep_rotated_refresh_token(&account, &tokens, &response)
-                            .await?;
+                        self.keep_rotated_refresh_token(
+                            &account,
+                            &tokens,
+                            response.refresh_token(),
+                        )
+                        .await?;
                         // A refused id_token needs a new sign-in; a failure to fetch the keys
                         // says nothing about the account, and the next refresh tries again.
                         if matches!(e, Error::IdToken { .. }) {
@@ -1076,9 +1096,9 @@ impl Latchkey {
         &self,
         account: &Account,
         held: &TokenSet,
-        response: &TokenResponseBody,
+        rotated: Option<&RefreshToken>,
     ) -> Result<()> {
-        let Some(rotated) = response.refresh_token() else {
+        let Some(rotated) = rotated else {
             return Ok(());
         };
         let kept = TokenSet {

@@ -197,12 +197,21 @@ pub async fn exchange_code(
     endpoint.finish(&context, response)
 }
 
+/// A refresh that failed. The refresh token sent may be spent by then: `rotated` is the new one
+/// the provider put in an answer Latchkey could not use otherwise (a `MAC` token, no
+/// `access_token`…), so that the grant survives.
+#[derive(Debug)]
+pub struct RefreshFailure {
+    pub error: Error,
+    pub rotated: Option<RefreshToken>,
+}
+
 pub async fn refresh(
     http: &Http,
     profile: &Profile,
     secret: Option<&ClientSecret>,
     refresh_token: &RefreshToken,
-) -> Result<TokenResponseBody> {
+) -> std::result::Result<TokenResponseBody, RefreshFailure> {
     let context = format!("refresh for profile `{}`", profile.name);
     let endpoint = TokenEndpoint::new(http);
     let client = client(profile, secret);
@@ -211,7 +220,12 @@ pub async fn refresh(
         .fold(request, |r, (k, v)| r.add_extra_param(k, v))
         .request_async(&|req| endpoint.send(req))
         .await;
-    endpoint.finish(&context, response)
+    endpoint
+        .finish(&context, response)
+        .map_err(|error| RefreshFailure {
+            rotated: endpoint.rotated_refresh_token(),
+            error,
+        })
 }
 
 /// The client credentials grant (RFC 6749 §4.4): the client's own token, no user involved.
@@ -280,6 +294,21 @@ impl<'a> TokenEndpoint<'a> {
         let response = self.http.oauth(request, Endpoint::Token).await?;
         *self.body.lock().unwrap_or_else(|e| e.into_inner()) = response.body().clone();
         Ok(response)
+    }
+
+    /// A `refresh_token` in a body that is not an error response.
+    fn rotated_refresh_token(&self) -> Option<RefreshToken> {
+        let body = self.body.lock().unwrap_or_else(|e| e.into_inner());
+        let serde_json::Value::Object(map) = serde_json::from_slice(&body).ok()? else {
+            return None;
+        };
+        if map.contains_key("error") {
+            return None;
+        }
+        match map.get("refresh_token")? {
+            serde_json::Value::String(t) if !t.is_empty() => Some(RefreshToken::new(t.clone())),
+            _ => None,
+        }
     }
 
     /// The token response, or the error for `result`, quoting the body when it is unusable.

@@ -621,6 +621,13 @@ fn token(shared: &Shared, stream: &mut TcpStream, req: &HttpRequest) {
             200,
             &json!({"token_type": "Bearer", "expires_in": 3600, "refresh_token": secretish}),
         ),
+        // Signs in normally; its refresh answers rotate the refresh token but are unusable.
+        "refresh-mac" if refresh => {
+            let mut body = token_body(shared, &client, nonce, refresh);
+            body["token_type"] = "MAC".into();
+            body["mac_key"] = MAC_KEY.into();
+            json_response(stream, 200, &body);
+        }
         "mac" => json_response(
             stream,
             200,

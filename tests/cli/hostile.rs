@@ -601,6 +601,28 @@ fn a_refresh_without_a_new_refresh_token_keeps_the_old_one() {
 }
 
 #[test]
+fn an_unusable_refresh_answer_still_keeps_its_rotated_refresh_token() {
+    let server = FakeAs::start();
+    let env = Env::new();
+    let name = add(&env, &server, "refresh-mac", OIDC);
+    env.login(&name).success();
+    let before = stored_tokens(&env, &name);
+    let spent = before.refresh_token.clone().unwrap();
+    env.run(&["refresh", &name])
+        .fails_with(5, &["`mac` token", "Bearer tokens only"]);
+    assert!(!server.refresh_token_is_live(spent.secret()));
+    let after = stored_tokens(&env, &name);
+    let kept = after.refresh_token.clone().unwrap();
+    assert_ne!(kept.secret(), spent.secret());
+    assert!(
+        server.refresh_token_is_live(kept.secret()),
+        "the rotated refresh token is the one stored"
+    );
+    // Nothing else from the unusable answer was taken.
+    assert_eq!(after.access_token.secret(), before.access_token.secret());
+}
+
+#[test]
 fn a_redirect_at_the_revocation_endpoint_keeps_the_account() {
     let server = FakeAs::start();
     let env = Env::new();
