@@ -104,8 +104,6 @@ fn lighter_webkit() {
         ("WEBKIT_DISABLE_DMABUF_RENDERER", "1".into()),
         ("GDK_GL", "disable".into()),
         ("WEBKIT_WEB_RENDER_DEVICE_FILE", render_node),
-        // Our own small page runs fine interpreted: ~10 MB less, and no JIT to attack.
-        ("JSC_useJIT", "false".into()),
     ];
     for (var, value) in knobs {
         if std::env::var_os(var).is_none() {
