@@ -216,28 +216,15 @@ mod tests {
     fn profiles_round_trip_and_read_back_by_hand() {
         let config = Config::new(temp_dir());
         let profile = Profile {
-            name: "gh".into(),
             client_id: "abc".into(),
-            issuer: None,
             authorization_endpoint: "https://github.com/login/oauth/authorize".parse().unwrap(),
             token_endpoint: "https://github.com/login/oauth/access_token"
                 .parse()
                 .unwrap(),
-            revocation_endpoint: None,
-            userinfo_endpoint: None,
-            jwks_uri: None,
             scopes: vec!["repo".into()],
             auth_method: AuthMethod::Post,
             redirect: RedirectMode::Loopback,
-            redirect_uri: None,
-            authorization_response_iss_parameter_supported: false,
-            id_token_signing_alg_values_supported: vec![],
-            id_token_leeway_seconds: None,
-            grant: Default::default(),
-            device_authorization_endpoint: None,
-            extra_authorize_params: Default::default(),
-            extra_token_params: Default::default(),
-            allowed_legacy_grants: Default::default(),
+            ..Profile::for_tests("gh")
         };
         config
             .update_profiles(|all| {

@@ -466,26 +466,10 @@ mod tests {
 
     fn profile() -> Profile {
         Profile {
-            name: "p".into(),
-            client_id: "client".into(),
             issuer: Some("https://issuer.example".into()),
-            authorization_endpoint: "https://issuer.example/a".parse().unwrap(),
-            token_endpoint: "https://issuer.example/t".parse().unwrap(),
-            revocation_endpoint: None,
-            userinfo_endpoint: None,
-            jwks_uri: None,
             scopes: vec!["openid".into()],
             auth_method: Default::default(),
-            redirect: Default::default(),
-            redirect_uri: None,
-            authorization_response_iss_parameter_supported: false,
-            id_token_signing_alg_values_supported: vec![],
-            id_token_leeway_seconds: None,
-            grant: Default::default(),
-            device_authorization_endpoint: None,
-            extra_authorize_params: Default::default(),
-            extra_token_params: Default::default(),
-            allowed_legacy_grants: Default::default(),
+            ..Profile::for_tests("p")
         }
     }
 

@@ -639,26 +639,8 @@ mod tests {
 
     fn profile(scopes: &[&str]) -> Profile {
         Profile {
-            name: "p".into(),
-            client_id: "client".into(),
-            issuer: None,
-            authorization_endpoint: "https://as.example/authorize".parse().unwrap(),
-            token_endpoint: "https://as.example/token".parse().unwrap(),
-            revocation_endpoint: None,
-            userinfo_endpoint: None,
-            jwks_uri: None,
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
-            auth_method: AuthMethod::None,
-            redirect: Default::default(),
-            redirect_uri: None,
-            authorization_response_iss_parameter_supported: false,
-            id_token_signing_alg_values_supported: vec![],
-            id_token_leeway_seconds: None,
-            grant: Default::default(),
-            device_authorization_endpoint: None,
-            extra_authorize_params: Default::default(),
-            extra_token_params: Default::default(),
-            allowed_legacy_grants: Default::default(),
+            ..Profile::for_tests("p")
         }
     }
 

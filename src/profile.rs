@@ -374,6 +374,35 @@ pub fn parse_scopes(input: &str) -> Vec<String> {
 }
 
 #[cfg(test)]
+impl Profile {
+    /// A plain OAuth public client at `https://as.example`, for unit tests to adjust.
+    pub(crate) fn for_tests(name: &str) -> Profile {
+        Profile {
+            name: name.into(),
+            client_id: "client".into(),
+            issuer: None,
+            authorization_endpoint: "https://as.example/authorize".parse().unwrap(),
+            token_endpoint: "https://as.example/token".parse().unwrap(),
+            revocation_endpoint: None,
+            userinfo_endpoint: None,
+            jwks_uri: None,
+            scopes: vec![],
+            auth_method: AuthMethod::None,
+            redirect: Default::default(),
+            redirect_uri: None,
+            authorization_response_iss_parameter_supported: false,
+            id_token_signing_alg_values_supported: vec![],
+            id_token_leeway_seconds: None,
+            grant: Default::default(),
+            device_authorization_endpoint: None,
+            extra_authorize_params: Default::default(),
+            extra_token_params: Default::default(),
+            allowed_legacy_grants: Default::default(),
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
