@@ -102,19 +102,23 @@ fn a_missing_keychain_is_named_and_nothing_is_written() {
     env.run(&["accounts"]).success();
 }
 
-#[test]
-fn a_locked_keychain_is_named_and_nothing_is_written() {
-    // Locking is global to a keyring, so this runs in a keyring of its own.
+/// Runs `before`, then `latchkey profile add NAME` with a client secret (under `env_vars`),
+/// then `after`, then `profile show NAME`, all in a keyring of its own (`scripts/with-keyring`).
+/// The script prints `exit=` (of the add) and `show=` (of the show); returns stdout, stderr.
+fn add_in_own_keyring(name: &str, env_vars: &str, before: &str, after: &str) -> (String, String) {
     let env = Env::new();
     let script = format!(
         r#"
-        dbus-send --session --print-reply --dest=org.freedesktop.secrets /org/freedesktop/secrets \
-            org.freedesktop.Secret.Service.Lock array:objpath:/org/freedesktop/secrets/collection/login >/dev/null
-        printf 'a-client-secret' | XDG_CONFIG_HOME={dir}/config {bin} profile add locked \
+        {before}
+        start=$(date +%s)
+        printf 'a-client-secret' | {env_vars} XDG_CONFIG_HOME={dir}/config \
+            timeout 60 {bin} profile add {name} \
             --authorize-url https://example.com/a --token-url https://example.com/t \
             --client-id c --client-secret-stdin
         echo "exit=$?"
-        XDG_CONFIG_HOME={dir}/config {bin} profile show locked >/dev/null 2>&1
+        echo "took=$(( $(date +%s) - start ))"
+        {after}
+        XDG_CONFIG_HOME={dir}/config {bin} profile show {name} >/dev/null 2>&1
         echo "show=$?"
         "#,
         dir = env.dir.display(),
@@ -124,8 +128,22 @@ fn a_locked_keychain_is_named_and_nothing_is_written() {
         .args(["bash", "-c", &script])
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_locked_keychain_is_named_and_nothing_is_written() {
+    // Locking is global to a keyring, so this runs in a keyring of its own.
+    let (stdout, stderr) = add_in_own_keyring(
+        "locked",
+        "",
+        "dbus-send --session --print-reply --dest=org.freedesktop.secrets /org/freedesktop/secrets \\
+            org.freedesktop.Secret.Service.Lock array:objpath:/org/freedesktop/secrets/collection/login >/dev/null",
+        "",
+    );
     assert!(stdout.contains("exit=7"), "{stdout}\n{stderr}");
     assert!(stderr.contains("keychain is locked"), "{stderr}");
     assert!(
@@ -138,33 +156,15 @@ fn a_locked_keychain_is_named_and_nothing_is_written() {
 fn a_hung_keychain_times_out_and_the_cli_exits() {
     // A Secret Service that never answers: this keyring's own daemon, stopped. The CLI must
     // give up after its keychain timeout and exit, not wait for the stuck call.
-    let env = Env::new();
-    let script = format!(
-        r#"
-        daemon=$(dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+    let (stdout, stderr) = add_in_own_keyring(
+        "hung",
+        "LATCHKEY_KEYCHAIN_TIMEOUT=2",
+        r#"daemon=$(dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
             org.freedesktop.DBus.GetConnectionUnixProcessID string:org.freedesktop.secrets \
-            | awk '/uint32/ {{print $2}}')
-        kill -STOP "$daemon"
-        start=$(date +%s)
-        printf 'a-client-secret' | LATCHKEY_KEYCHAIN_TIMEOUT=2 XDG_CONFIG_HOME={dir}/config \
-            timeout 60 {bin} profile add hung \
-            --authorize-url https://example.com/a --token-url https://example.com/t \
-            --client-id c --client-secret-stdin
-        echo "exit=$?"
-        echo "took=$(( $(date +%s) - start ))"
-        kill -CONT "$daemon"
-        XDG_CONFIG_HOME={dir}/config {bin} profile show hung >/dev/null 2>&1
-        echo "show=$?"
-        "#,
-        dir = env.dir.display(),
-        bin = env!("CARGO_BIN_EXE_latchkey"),
+            | awk '/uint32/ {print $2}')
+        kill -STOP "$daemon""#,
+        r#"kill -CONT "$daemon""#,
     );
-    let out = std::process::Command::new(root().join("scripts/with-keyring"))
-        .args(["bash", "-c", &script])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stdout.contains("exit=7"), "{stdout}\n{stderr}");
     assert!(stderr.contains("did not answer within 2 s"), "{stderr}");
     let took: u64 = stdout
