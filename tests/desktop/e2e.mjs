@@ -592,13 +592,13 @@ async function legacyPass(issuer) {
 
     // 1. The implicit grant: opted in with its warning, then a sign-in whose token comes back
     //    in the fragment of the latchkey:// link.
-    await s.click('[data-testid="add-profile"]');
+    await clickCentered(s, '[data-testid="add-profile"]');
     await s.waitFor('[data-testid="profile-form"]');
     await s.type('[data-testid="profile-name"]', 'old-spa');
     await s.type('[data-testid="issuer"]', issuer);
     await s.type('[data-testid="client-id"]', 'implicit-app');
     await s.type('[data-testid="scopes"]', 'openid email');
-    await s.click('[data-testid="redirect-deep-link"]');
+    await clickCentered(s, '[data-testid="redirect-deep-link"]');
     await clickCentered(s, '[data-testid="legacy-grants"] summary');
     await s.waitFor('[data-testid="warning-implicit"]', { gone: true });
     await clickCentered(s, '[data-testid="allow-implicit"]');
@@ -613,26 +613,26 @@ async function legacyPass(issuer) {
 
     // A forged fragment (another state) changes nothing; the sign-in keeps waiting.
     browserDoes({ SCRIPTED_BROWSER_ACTION: 'approve', SCRIPTED_BROWSER_TAMPER: 'state' });
-    await s.click('[data-profile="old-spa"] [data-testid="sign-in-implicit"]');
+    await clickCentered(s, '[data-profile="old-spa"] [data-testid="sign-in-implicit"]');
     await s.waitFor('[data-testid="sign-in-screen"] [data-testid="legacy-warning"]', { text: 'RFC 9700' });
     await s.waitFor('[data-testid="notice-rejected"]', { text: 'does not match the sign-in in progress' });
     await s.waitFor('[data-testid="sign-in-screen"] [data-testid="cancel-sign-in"]');
     await shot(s, 'sign-in-implicit-light');
-    await s.click('[data-testid="cancel-sign-in"]');
+    await clickCentered(s, '[data-testid="cancel-sign-in"]');
     await s.waitFor('[data-testid="accounts-screen"]');
     assert((await s.findAll('[data-account^="old-spa/"]')).length === 0, 'no account after a forged implicit link');
     await dismissNotices(s);
 
     const before = await stats(issuer);
     browserDoes({ SCRIPTED_BROWSER_ACTION: 'approve' });
-    await s.click('[data-profile="old-spa"] [data-testid="sign-in-implicit"]');
+    await clickCentered(s, '[data-profile="old-spa"] [data-testid="sign-in-implicit"]');
     const el = await s.waitFor('[data-testid="account"][data-account^="old-spa/"][data-status="ok"]', { timeout: 20000 });
     const spaId = await s.attr(el, 'data-account');
     assert(spaId === 'old-spa/alice@example.test', `the verified id_token names the account (${spaId})`);
     assert(await s.exec(`return document.querySelector('[data-account="${spaId}"] [data-testid="refresh"]').disabled`), 'no refresh token from the implicit grant');
     const after = await stats(issuer);
     assert(JSON.stringify(after.token) === JSON.stringify(before.token), `the implicit grant made no token request (${JSON.stringify(after.token)})`);
-    await s.click(`[data-account="${spaId}"] [data-testid="copy-token"]`);
+    await clickCentered(s, `[data-account="${spaId}"] [data-testid="copy-token"]`);
     await s.waitFor('[data-testid="notice-copied"]');
     const spaToken = clipboard().trim();
     const ui = await userinfo(issuer, spaToken);
@@ -640,8 +640,28 @@ async function legacyPass(issuer) {
     log(`implicit grant through the deep link: ${spaId}`);
     await dismissNotices(s);
 
+    // The same grant through the loopback listener's page, which posts the fragment back.
+    await clickCentered(s, '[data-testid="add-profile"]');
+    await s.waitFor('[data-testid="profile-form"]');
+    await s.type('[data-testid="profile-name"]', 'old-spa-loop');
+    await s.type('[data-testid="issuer"]', issuer);
+    await s.type('[data-testid="client-id"]', 'implicit-app');
+    await s.type('[data-testid="scopes"]', 'openid email');
+    await clickCentered(s, '[data-testid="redirect-loopback"]');
+    await clickCentered(s, '[data-testid="legacy-grants"] summary');
+    await clickCentered(s, '[data-testid="allow-implicit"]');
+    await clickCentered(s, '[data-testid="save"]');
+    await s.waitFor('[data-profile="old-spa-loop"] [data-testid="sign-in-implicit"]');
+    await dismissNotices(s);
+    await clickCentered(s, '[data-profile="old-spa-loop"] [data-testid="sign-in-implicit"]');
+    await s.waitFor('[data-testid="account"][data-account="old-spa-loop/alice@example.test"][data-status="ok"]', { timeout: 20000 });
+    const loopLog = readFileSync(path.join(work, 'browser.log'), 'utf8');
+    assert(/approve fragment http:\/\/127\.0\.0\.1:\d+\/callback 200/.test(loopLog), `the loopback page received the fragment (${loopLog.replace(/\n/g, ' | ')})`);
+    log('implicit grant through the loopback page: old-spa-loop/alice@example.test');
+    await dismissNotices(s);
+
     // 2. The password grant: a form, a refused password, then a sign-in; nothing kept.
-    await s.click('[data-testid="add-profile"]');
+    await clickCentered(s, '[data-testid="add-profile"]');
     await s.waitFor('[data-testid="profile-form"]');
     await s.type('[data-testid="profile-name"]', 'old-api');
     await s.type('[data-testid="issuer"]', issuer);
@@ -654,16 +674,16 @@ async function legacyPass(issuer) {
     await s.waitFor('[data-profile="old-api"] [data-testid="sign-in-password"]');
     assert((await s.findAll('[data-profile="old-api"] [data-testid="sign-in-implicit"]')).length === 0, 'no implicit sign-in without its opt-in');
     await dismissNotices(s);
-    await s.click('[data-profile="old-api"] [data-testid="sign-in-password"]');
+    await clickCentered(s, '[data-profile="old-api"] [data-testid="sign-in-password"]');
     await s.waitFor('[data-testid="password-screen"] [data-testid="legacy-warning"]', { text: 'RFC 9700' });
     await s.type('[data-testid="pw-username"]', 'eve');
     await s.type('[data-testid="pw-password"]', 'not-eves-password');
-    await s.click('[data-testid="pw-submit"]');
+    await clickCentered(s, '[data-testid="pw-submit"]');
     await s.waitFor('[data-testid="password-screen"] [data-testid="provider-error"]', { text: 'invalid_grant' });
     assert((await inputValue(s, '[data-testid="pw-password"]')) === '', 'the password field is emptied after use');
     await shot(s, 'sign-in-password-light');
     await s.type('[data-testid="pw-password"]', 'eve-password');
-    await s.click('[data-testid="pw-submit"]');
+    await clickCentered(s, '[data-testid="pw-submit"]');
     const pwEl = await s.waitFor('[data-testid="account"][data-account^="old-api/"][data-status="ok"]', { timeout: 20000 });
     const pwId = await s.attr(pwEl, 'data-account');
     assert(pwId === 'old-api/eve@example.test', `password account ${pwId}`);
