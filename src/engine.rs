@@ -57,9 +57,8 @@ pub struct NewProfile {
     pub redirect_uri: Option<Url>,
 }
 
-/// What a profile carries beyond [`NewProfile`]: its grant, the device authorization endpoint
-/// and extra request parameters. Kept apart so that callers written before these existed (the
-/// desktop app) keep compiling; [`Latchkey::update_profile`] keeps a profile's extras.
+/// What a profile carries beyond [`NewProfile`]: its grant, the device authorization endpoint,
+/// extra request parameters and the legacy grants it allows.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProfileExtras {
     pub grant: Grant,
@@ -152,36 +151,54 @@ fn url_without_query(url: &Url) -> String {
     }
 }
 
+/// The `Debug` fields both pending sign-ins share; `state` and `nonce` show only as present.
+fn debug_pending<'a, 'b>(
+    f: &'a mut std::fmt::Formatter<'b>,
+    name: &str,
+    profile: &Profile,
+    label: &Option<String>,
+    redirect_uri: &Url,
+    authorization_url: &Url,
+    nonce: &Option<String>,
+) -> std::fmt::DebugStruct<'a, 'b> {
+    let mut d = f.debug_struct(name);
+    d.field("profile", &profile.name)
+        .field("label", label)
+        .field("redirect_uri", &redirect_uri.as_str())
+        .field("authorization_url", &url_without_query(authorization_url))
+        .field("state", &"[redacted]")
+        .field("nonce", &nonce.as_ref().map(|_| "[redacted]"));
+    d
+}
+
 impl std::fmt::Debug for PendingLogin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PendingLogin")
-            .field("profile", &self.profile.name)
-            .field("label", &self.label)
-            .field("redirect_uri", &self.redirect_uri.as_str())
-            .field(
-                "authorization_url",
-                &url_without_query(&self.authorization_url),
-            )
-            .field("state", &"[redacted]")
-            .field("verifier", &"[redacted]")
-            .field("nonce", &self.nonce.as_ref().map(|_| "[redacted]"))
-            .finish()
+        debug_pending(
+            f,
+            "PendingLogin",
+            &self.profile,
+            &self.label,
+            &self.redirect_uri,
+            &self.authorization_url,
+            &self.nonce,
+        )
+        .field("verifier", &"[redacted]")
+        .finish()
     }
 }
 
 impl std::fmt::Debug for PendingImplicitLogin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PendingImplicitLogin")
-            .field("profile", &self.profile.name)
-            .field("label", &self.label)
-            .field("redirect_uri", &self.redirect_uri.as_str())
-            .field(
-                "authorization_url",
-                &url_without_query(&self.authorization_url),
-            )
-            .field("state", &"[redacted]")
-            .field("nonce", &self.nonce.as_ref().map(|_| "[redacted]"))
-            .finish()
+        debug_pending(
+            f,
+            "PendingImplicitLogin",
+            &self.profile,
+            &self.label,
+            &self.redirect_uri,
+            &self.authorization_url,
+            &self.nonce,
+        )
+        .finish()
     }
 }
 
@@ -300,23 +317,25 @@ impl Latchkey {
     }
 
     /// Replaces an existing profile's settings (its name stays; accounts are kept). `secret`
-    /// replaces the client secret; `None` keeps the stored one. On failure the old profile stays.
+    /// replaces the client secret; `None` keeps the stored one. The grant cannot change; a
+    /// device authorization endpoint that neither `extras` nor discovery gives is kept. On
+    /// failure the old profile stays.
     pub async fn update_profile(
         &self,
         new: NewProfile,
+        extras: ProfileExtras,
         secret: Option<ClientSecret>,
     ) -> Result<Profile> {
         let old = self.config.profile(&new.name)?;
+        if extras.grant != old.grant {
+            return Err(Error::InvalidInput(format!(
+                "the grant of profile `{}` cannot change; add a new profile for the other grant",
+                old.name
+            )));
+        }
         let keeps_secret = secret.is_none()
             && old.auth_method.needs_secret()
             && new.auth_method.is_none_or(AuthMethod::needs_secret);
-        let extras = ProfileExtras {
-            grant: old.grant,
-            device_authorization_endpoint: None,
-            extra_authorize_params: old.extra_authorize_params.clone(),
-            extra_token_params: old.extra_token_params.clone(),
-            allowed_legacy_grants: old.allowed_legacy_grants.clone(),
-        };
         let old_device = old.device_authorization_endpoint.clone();
         let mut profile = self
             .build_profile(new, extras, secret.is_some() || keeps_secret)

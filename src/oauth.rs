@@ -163,15 +163,14 @@ pub fn implicit_token(
     }
     let body = serde_json::Value::Object(body);
     let sent = || masked_excerpt(&serde_json::to_vec(&body).unwrap_or_default());
-    let response: TokenResponseBody =
-        serde_json::from_value(body.clone()).map_err(|e| Error::BadResponse {
-            context: context.to_string(),
-            detail: format!(
-                "the redirect carries no usable token: {}; it carried {}",
-                without_quoted(&e.to_string()),
-                sent()
-            ),
-        })?;
+    let response = TokenResponseBody::deserialize(&body).map_err(|e| Error::BadResponse {
+        context: context.to_string(),
+        detail: format!(
+            "the redirect carries no usable token: {}; it carried {}",
+            without_quoted(&e.to_string()),
+            sent()
+        ),
+    })?;
     check_token_type(context, response, sent)
 }
 

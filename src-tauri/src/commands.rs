@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use latchkey::engine::ManualEndpoints;
 use latchkey::presets::{self, SecretNeed, Source};
-use latchkey::{Endpoints, Grant, Latchkey, LegacyGrant, NewProfile, ProfileExtras};
+use latchkey::{Endpoints, Latchkey, LegacyGrant, NewProfile, ProfileExtras};
 use oauth2::{ClientSecret, ResourceOwnerPassword};
 use tauri::{AppHandle, State};
 use url::Url;
@@ -141,25 +141,19 @@ pub async fn save_profile(
             userinfo: optional_url(userinfo, "userinfo endpoint")?,
         })),
     };
-    let grant: Grant = input.grant.into();
     let extras = ProfileExtras {
-        grant,
+        grant: input.grant.into(),
         device_authorization_endpoint: optional_url(
             input.device_authorization_endpoint,
             "device authorization endpoint",
         )?,
         extra_authorize_params: params(input.extra_authorize_params, "authorization")?,
         extra_token_params: params(input.extra_token_params, "token request")?,
-        allowed_legacy_grants: {
-            let mut g: Vec<LegacyGrant> = input
-                .allowed_legacy_grants
-                .into_iter()
-                .map(Into::into)
-                .collect();
-            g.sort();
-            g.dedup();
-            g
-        },
+        allowed_legacy_grants: input
+            .allowed_legacy_grants
+            .into_iter()
+            .map(Into::into)
+            .collect(),
     };
     let new = NewProfile {
         name: input.name.trim().to_string(),
@@ -175,30 +169,11 @@ pub async fn save_profile(
         .filter(|s| !s.is_empty())
         .map(ClientSecret::new);
     let profile = on_engine(engine, move |e| async move {
-        if !editing {
-            return Ok(e.add_profile_with(new, extras, secret).await?);
-        }
-        let old = e.profile(&new.name)?;
-        if old.grant != grant {
-            return Err(usage(
-                "A profile's grant cannot change: add a new profile for the other grant.",
-            ));
-        }
-        // The engine's update keeps the old extras; the form edits them, so write them after.
-        let mut profile = e.update_profile(new, secret).await?;
-        profile.extra_authorize_params = extras.extra_authorize_params;
-        profile.extra_token_params = extras.extra_token_params;
-        profile.allowed_legacy_grants = extras.allowed_legacy_grants;
-        if extras.device_authorization_endpoint.is_some() {
-            profile.device_authorization_endpoint = extras.device_authorization_endpoint;
-        }
-        profile.validate()?;
-        let stored = profile.clone();
-        e.config().update_profiles(|all| {
-            all.insert(stored.name.clone(), stored);
-            Ok(())
-        })?;
-        Ok(profile)
+        Ok(if editing {
+            e.update_profile(new, extras, secret).await?
+        } else {
+            e.add_profile_with(new, extras, secret).await?
+        })
     })
     .await?;
     Ok(ProfileDto::from(&profile))

@@ -57,6 +57,24 @@ enum Answer {
     Fragment(BTreeMap<String, String>),
 }
 
+/// A pending sign-in with the answer of its own kind, ready for the engine to finish.
+enum Completion {
+    Code(Box<PendingLogin>, AuthorizationResponse),
+    Implicit(Box<PendingImplicitLogin>, BTreeMap<String, String>),
+}
+
+impl Pending {
+    /// Pairs the sign-in with `answer` when it is of its kind: a code flow reads the query, an
+    /// implicit one the fragment. Gives the sign-in back otherwise.
+    fn complete(self, answer: Answer) -> Result<Completion, Pending> {
+        match (self, answer) {
+            (Pending::Code(p), Answer::Query(r)) => Ok(Completion::Code(p, r)),
+            (Pending::Implicit(p), Answer::Fragment(f)) => Ok(Completion::Implicit(p, f)),
+            (pending, _) => Err(pending),
+        }
+    }
+}
+
 enum Waiting {
     /// The browser will come back through `latchkey://callback`.
     DeepLink(Pending),
@@ -215,23 +233,23 @@ pub async fn begin(
             let name = profile.name.clone();
             let expected_state = state_param.clone();
             let task = tauri::async_runtime::spawn(async move {
-                let answer = match &pending {
-                    Pending::Code(_) => listener
+                let completion = match pending {
+                    Pending::Code(p) => listener
                         .wait(&name, &expected_state, timeout())
                         .await
-                        .map(Answer::Query),
-                    Pending::Implicit(_) => listener
+                        .map(|r| Completion::Code(p, r)),
+                    Pending::Implicit(p) => listener
                         .wait_fragment(&name, &expected_state, timeout())
                         .await
-                        .map(Answer::Fragment),
+                        .map(|f| Completion::Implicit(p, f)),
                 };
                 // Cancelled meanwhile: the entry is gone, and so is this sign-in.
                 let still_waiting = app2.state::<AppState>().signins.take(id).is_some();
                 if !still_waiting {
                     return;
                 }
-                let event = match answer {
-                    Ok(answer) => finish(&app2, id, pending, answer).await,
+                let event = match completion {
+                    Ok(completion) => finish(&app2, id, completion).await,
                     Err(e) => SignInEvent::Failed {
                         id,
                         error: e.into(),
@@ -362,7 +380,7 @@ pub fn open_device_page(app: &AppHandle, id: u32) -> Result<bool, ErrorDto> {
     Ok(app.opener().open_url(page.as_str(), None::<&str>).is_ok())
 }
 
-async fn finish(app: &AppHandle, id: u32, pending: Pending, answer: Answer) -> SignInEvent {
+async fn finish(app: &AppHandle, id: u32, completion: Completion) -> SignInEvent {
     let engine = app.state::<AppState>().engine();
     let engine = match engine {
         Ok(e) => e,
@@ -372,19 +390,9 @@ async fn finish(app: &AppHandle, id: u32, pending: Pending, answer: Answer) -> S
     // limitation with borrowed clients in async code), so it runs on a blocking thread.
     let result = tauri::async_runtime::spawn_blocking(move || {
         tauri::async_runtime::block_on(async move {
-            match (pending, answer) {
-                (Pending::Code(p), Answer::Query(r)) => engine.complete_login(*p, r).await,
-                (Pending::Implicit(p), Answer::Fragment(f)) => {
-                    engine.complete_implicit_login(*p, f).await
-                }
-                (Pending::Code(p), Answer::Fragment(_)) => Err(latchkey::Error::SignIn {
-                    profile: p.profile.name.clone(),
-                    detail: "the answer carried its parameters in the fragment, as an implicit sign-in would; nothing was stored".into(),
-                }),
-                (Pending::Implicit(p), Answer::Query(_)) => Err(latchkey::Error::SignIn {
-                    profile: p.profile.name.clone(),
-                    detail: "the answer of this implicit sign-in carried no fragment; nothing was stored".into(),
-                }),
+            match completion {
+                Completion::Code(p, r) => engine.complete_login(*p, r).await,
+                Completion::Implicit(p, f) => engine.complete_implicit_login(*p, f).await,
             }
         })
     })
@@ -474,33 +482,38 @@ pub fn handle_url(app: &AppHandle, url: &Url) {
         );
         return;
     }
-    // The kind must match too: a code flow reads the query, an implicit one the fragment.
     let found = entries.iter().position(|e| {
-        let kind_matches = matches!(
-            (&e.waiting, &answer),
-            (Waiting::DeepLink(Pending::Code(_)), Answer::Query(_))
-                | (Waiting::DeepLink(Pending::Implicit(_)), Answer::Fragment(_))
-        );
-        kind_matches && Some(e.state.as_str()) == answer.state()
+        matches!(e.waiting, Waiting::DeepLink(_)) && Some(e.state.as_str()) == answer.state()
     });
+    let not_ours = || {
+        rejected(
+            "A sign-in link arrived that does not match the sign-in in progress (unknown or already used state). It was ignored and nothing was changed; the sign-in in progress is still waiting.",
+        )
+    };
     let Some(pos) = found else {
         drop(entries);
-        notify(
-            app,
-            rejected(
-                "A sign-in link arrived that does not match the sign-in in progress (unknown or already used state). It was ignored and nothing was changed; the sign-in in progress is still waiting.",
-            ),
-        );
+        notify(app, not_ours());
         return;
     };
-    let entry = entries.remove(pos);
+    let mut entry = entries.remove(pos);
+    let Waiting::DeepLink(pending) = entry.waiting else {
+        unreachable!("matched a deep-link entry")
+    };
+    let completion = match pending.complete(answer) {
+        Ok(completion) => completion,
+        // The right state in the wrong form: the sign-in in progress keeps waiting.
+        Err(pending) => {
+            entry.waiting = Waiting::DeepLink(pending);
+            entries.insert(pos, entry);
+            drop(entries);
+            notify(app, not_ours());
+            return;
+        }
+    };
     drop(entries);
     if let Some(task) = entry.task {
         task.abort();
     }
-    let Waiting::DeepLink(pending) = entry.waiting else {
-        unreachable!("matched a deep-link entry")
-    };
     let id = entry.id;
     if now() > entry.deadline {
         notify(
@@ -514,7 +527,7 @@ pub fn handle_url(app: &AppHandle, url: &Url) {
     }
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
-        let event = finish(&app, id, pending, answer).await;
+        let event = finish(&app, id, completion).await;
         notify(&app, event);
     });
 }

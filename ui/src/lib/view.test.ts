@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { AccountDto, ProfileDto } from './bindings';
 import {
   accountStatus,
+  asSentence,
   claimRows,
   cleanParams,
   formatUserCode,
@@ -137,5 +138,11 @@ describe('grants', () => {
     expect(formatUserCode('WDJBMJHT')).toBe('WDJB-MJHT');
     expect(formatUserCode('WDJB-MJHT')).toBe('WDJB-MJHT');
     expect(formatUserCode('ABC12')).toBe('ABC12');
+  });
+
+  it('turns the engine clauses into sentences', () => {
+    expect(asSentence('the implicit grant is deprecated by RFC 9700')).toBe('The implicit grant is deprecated by RFC 9700.');
+    expect(asSentence('Already one.')).toBe('Already one.');
+    expect(asSentence('  ')).toBe('');
   });
 });

@@ -171,6 +171,13 @@ export function cleanParams(rows: ParamDto[]): ParamDto[] {
     .filter((r) => r.key !== '' || r.value.trim() !== '');
 }
 
+/** The engine's messages are clauses ("the implicit grant is…"); shown alone they read as sentences. */
+export function asSentence(clause: string): string {
+  const t = clause.trim();
+  if (!t) return '';
+  return `${t[0].toUpperCase()}${t.slice(1)}${/[.!?]$/.test(t) ? '' : '.'}`;
+}
+
 /** A user code grouped for reading aloud and typing: "WDJB-MJHT" stays, "WDJBMJHT" gains a dash. */
 export function formatUserCode(code: string): string {
   if (/[-\s]/.test(code) || code.length < 6 || code.length % 4 !== 0) return code;
