@@ -155,28 +155,31 @@ function interactionUid(url) {
   return m?.[1];
 }
 
+// Answers one interaction page at `url` (login once, then consent, or abort at the consent
+// when `deny`); the next step.
+async function interact(uid, html, url, seen, deny = false) {
+  const submit = new URL(`/interaction/${uid}`, issuerOrigin).href;
+  if (/name="prompt" value="login"/.test(html)) {
+    if (seen.login) fail(`login page shown twice: ${excerpt(html)}`);
+    seen.login = true;
+    return follow(submit, { method: 'POST', form: { prompt: 'login', login, password: 'x' } });
+  }
+  if (/name="prompt" value="consent"/.test(html)) {
+    if (deny) return follow(new URL(`/interaction/${uid}/abort`, issuerOrigin).href);
+    return follow(submit, { method: 'POST', form: { prompt: 'consent' } });
+  }
+  return fail(`unrecognised interaction page at ${new URL(url).pathname}: ${excerpt(html)}`);
+}
+
 async function main() {
   let step = await follow(authUrl.href);
-  let sawLogin = false;
+  const seen = { login: false };
   for (let i = 0; i < 5 && !step.final; i += 1) {
     const { url, res } = step;
     const html = await res.text();
     const uid = interactionUid(url);
     if (!uid) fail(`expected an interaction page, got HTTP 200 at ${new URL(url).pathname}: ${excerpt(html)}`);
-    const submit = new URL(`/interaction/${uid}`, issuerOrigin).href;
-    if (/name="prompt" value="login"/.test(html)) {
-      if (sawLogin) fail(`login page shown twice: ${excerpt(html)}`);
-      sawLogin = true;
-      step = await follow(submit, { method: 'POST', form: { prompt: 'login', login, password: 'x' } });
-    } else if (/name="prompt" value="consent"/.test(html)) {
-      if (action === 'deny') {
-        step = await follow(new URL(`/interaction/${uid}/abort`, issuerOrigin).href);
-      } else {
-        step = await follow(submit, { method: 'POST', form: { prompt: 'consent' } });
-      }
-    } else {
-      fail(`unrecognised interaction page at ${new URL(url).pathname}: ${excerpt(html)}`);
-    }
+    step = await interact(uid, html, url, seen, action === 'deny');
   }
   if (!step.final) fail('no redirect back to the client after login and consent');
 
@@ -317,22 +320,13 @@ async function deviceMain() {
   }
   // 3. Confirming starts the usual login + consent interaction, ending on a success page.
   step = await follow(action, { method: 'POST', form: form.fields });
-  let sawLogin = false;
+  const seen = { login: false };
   for (let i = 0; i < 5; i += 1) {
     if (step.final) fail(`device interaction redirected away to ${new URL(step.final).origin}`);
     const uid = interactionUid(step.url);
     html = await step.res.text();
     if (!uid) break;
-    const submit = new URL(`/interaction/${uid}`, issuerOrigin).href;
-    if (/name="prompt" value="login"/.test(html)) {
-      if (sawLogin) fail(`login page shown twice: ${excerpt(html)}`);
-      sawLogin = true;
-      step = await follow(submit, { method: 'POST', form: { prompt: 'login', login, password: 'x' } });
-    } else if (/name="prompt" value="consent"/.test(html)) {
-      step = await follow(submit, { method: 'POST', form: { prompt: 'consent' } });
-    } else {
-      fail(`unrecognised interaction page at ${new URL(step.url).pathname}: ${excerpt(html)}`);
-    }
+    step = await interact(uid, html, step.url, seen);
   }
   if (!/Sign-in Success/.test(html)) fail(`device sign-in did not succeed: ${excerpt(html)}`);
   if (logFile) appendFileSync(logFile, `device-approve ${new URL(step.url).pathname} 200\n`);

@@ -385,7 +385,6 @@ fn b64(v: &Value) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap())
 }
 
-/// The id_token for `client`, with the client's defect.
 /// The claims of a well-formed id_token for `client`.
 fn id_token_claims(shared: &Shared, client: &str, nonce: Option<&str>) -> Value {
     let now = now();
@@ -403,19 +402,10 @@ fn id_token_claims(shared: &Shared, client: &str, nonce: Option<&str>) -> Value 
     claims
 }
 
+/// The id_token for `client`, with the client's defect.
 fn id_token(shared: &Shared, client: &str, nonce: Option<&str>, refresh: bool) -> String {
     let now = now();
-    let mut claims = json!({
-        "iss": shared.issuer,
-        "sub": "eve",
-        "aud": client,
-        "exp": now + 600,
-        "iat": now,
-        "email": EMAIL,
-    });
-    if let Some(nonce) = nonce {
-        claims["nonce"] = nonce.into();
-    }
+    let mut claims = id_token_claims(shared, client, nonce);
     if let Some(tid) = shared.options.entra_tid {
         claims["iss"] = format!("{}/{ENTRA_TENANT}/v2.0", shared.issuer).into();
         claims["tid"] = tid.into();

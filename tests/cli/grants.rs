@@ -1,29 +1,25 @@
 //! The grants besides the browser sign-in: client credentials (machine to machine) and the
 //! device flow (RFC 8628), end to end against the real authorization server.
 
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::util::*;
 
-fn add_m2m(env: &Env, server: &AuthServer, name: &str, extra: &[&str]) {
-    let mut args = vec![
-        "profile",
-        "add",
-        name,
-        "--grant",
-        "client-credentials",
-        "--issuer",
-        &server.issuer,
-        "--client-id",
-        "m2m",
-        "--client-secret-stdin",
-    ];
-    args.extend(extra);
-    let out = env.run_with_stdin(&args, "m2m-secret\n");
-    out.success();
-    assert!(out.stdout.contains("Next: latchkey token"), "{out:#?}");
+/// `profile add NAME --grant client-credentials ENDPOINTS --client-id m2m` with `secret`.
+fn add_machine(env: &Env, name: &str, endpoints: &str, secret: &str) -> Run {
+    env.cli_stdin(
+        &format!(
+            "profile add {name} --grant client-credentials {endpoints} --client-id m2m \
+             --client-secret-stdin"
+        ),
+        secret,
+    )
+}
+
+fn add_m2m(env: &Env, server: &AuthServer, name: &str, extra: &str) {
+    let endpoints = format!("--issuer {} {extra}", server.issuer);
+    add_machine(env, name, &endpoints, "m2m-secret\n").says(&["Next: latchkey token"]);
 }
 
 /// Introspects a token as the m2m client: whether the server says it is active.
@@ -42,14 +38,9 @@ fn introspect(server: &AuthServer, token: &str) -> serde_json::Value {
 fn client_credentials_token_is_fetched_once_cached_and_accepted() {
     let server = AuthServer::start();
     let env = Env::new();
-    add_m2m(
-        &env,
-        &server,
-        "machine",
-        &["--token-param", "audience=https://api.example.test"],
-    );
-    let show = env.run(&["profile", "show", "machine", "--json"]);
-    let p: serde_json::Value = serde_json::from_str(&show.success().stdout).unwrap();
+    let audience = "--token-param audience=https://api.example.test";
+    add_m2m(&env, &server, "machine", audience);
+    let p = env.profile_json("machine");
     assert_eq!(p["grant"], "client-credentials");
     assert_eq!(p["auth_method"], "basic");
     assert_eq!(
@@ -61,23 +52,13 @@ fn client_credentials_token_is_fetched_once_cached_and_accepted() {
         .fails_with(2, &["client credentials", "latchkey token machine"]);
     assert!(env.accounts().is_empty());
 
-    let token = env
-        .run(&["token", "machine"])
-        .success()
-        .stdout
-        .trim()
-        .to_string();
+    let token = env.token(&["machine"]);
     assert!(!token.is_empty());
     let info = introspect(&server, &token);
     assert_eq!(info["active"], true, "{info}");
     assert_eq!(info["client_id"], "m2m", "{info}");
     // Served from the keychain the second time, also as `PROFILE/client`.
-    let again = env
-        .run(&["token", "machine/client"])
-        .success()
-        .stdout
-        .trim()
-        .to_string();
+    let again = env.token(&["machine/client"]);
     assert_eq!(again, token);
     assert_eq!(server.count("client_credentials"), 1);
     let accounts = env.accounts();
@@ -86,12 +67,7 @@ fn client_credentials_token_is_fetched_once_cached_and_accepted() {
     assert_eq!(accounts[0]["has_refresh_token"], false);
     assert_eq!(accounts[0]["status"], "ok");
     // `refresh` fetches a new one now.
-    let fresh = env
-        .run(&["refresh", "machine"])
-        .success()
-        .stdout
-        .trim()
-        .to_string();
+    let fresh = env.refresh("machine");
     assert_ne!(fresh, token);
     assert_eq!(server.count("client_credentials"), 2);
     assert_eq!(
@@ -116,25 +92,10 @@ fn client_credentials_fetches_anew_near_expiry_and_single_flight() {
     let server = AuthServer::start_with_ttl(30);
     let env = Env::new();
     // Endpoints by hand: a machine client needs only the token endpoint.
-    let token_url = format!("{}/token", server.issuer);
-    let out = env.run_with_stdin(
-        &[
-            "profile",
-            "add",
-            "m",
-            "--grant",
-            "client-credentials",
-            "--token-url",
-            &token_url,
-            "--client-id",
-            "m2m",
-            "--client-secret-stdin",
-        ],
-        "m2m-secret",
-    );
-    out.success();
-    let first = env.run(&["token", "m"]).success().stdout.trim().to_string();
-    let second = env.run(&["token", "m"]).success().stdout.trim().to_string();
+    let token_url = format!("--token-url {}/token", server.issuer);
+    add_machine(&env, "m", &token_url, "m2m-secret").success();
+    let first = env.token(&["m"]);
+    let second = env.token(&["m"]);
     assert_ne!(first, second);
     assert_eq!(server.count("client_credentials"), 2);
     let cached = env.run(&["token", "m", "--min-valid", "5"]);
@@ -146,16 +107,8 @@ fn client_credentials_fetches_anew_near_expiry_and_single_flight() {
 fn concurrent_client_credentials_callers_make_one_request() {
     let server = AuthServer::start();
     let env = Env::new();
-    add_m2m(&env, &server, "burst", &[]);
-    let children: Vec<_> = (0..4)
-        .map(|_| {
-            env.command(&["token", "burst"])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("spawn")
-        })
-        .collect();
+    add_m2m(&env, &server, "burst", "");
+    let children: Vec<_> = (0..4).map(|_| env.spawn(&["token", "burst"])).collect();
     let tokens: Vec<String> = children
         .into_iter()
         .map(|c| {
@@ -171,35 +124,13 @@ fn concurrent_client_credentials_callers_make_one_request() {
 fn client_credentials_needs_a_secret() {
     let server = AuthServer::start();
     let env = Env::new();
-    env.run(&[
-        "profile",
-        "add",
-        "m",
-        "--grant",
-        "client-credentials",
-        "--issuer",
-        &server.issuer,
-        "--client-id",
-        "m2m",
-    ])
+    let issuer = format!("--issuer {}", server.issuer);
+    env.cli(&format!(
+        "profile add m --grant client-credentials {issuer} --client-id m2m"
+    ))
     .fails_with(2, &["client secret"]);
     // A wrong secret is the provider's refusal, and leaves no account behind.
-    let out = env.run_with_stdin(
-        &[
-            "profile",
-            "add",
-            "bad",
-            "--grant",
-            "client-credentials",
-            "--issuer",
-            &server.issuer,
-            "--client-id",
-            "m2m",
-            "--client-secret-stdin",
-        ],
-        "wrong-secret",
-    );
-    out.success();
+    add_machine(&env, "bad", &issuer, "wrong-secret").success();
     env.run(&["token", "bad"])
         .fails_with(5, &["invalid_client"]);
     assert!(env.accounts().is_empty());
@@ -207,59 +138,42 @@ fn client_credentials_needs_a_secret() {
 
 #[test]
 fn device_flow_approved_at_the_verification_page() {
-    let server = AuthServer::start();
-    let env = Env::new().browser("SCRIPTED_BROWSER_DEVICE", "approve");
-    env.add_profile(&server, "tv", "device-app", None);
-    let show = env.run(&["profile", "show", "tv", "--json"]);
-    let p: serde_json::Value = serde_json::from_str(&show.success().stdout).unwrap();
+    let (server, env) = with_profile("tv", "device-app");
+    let env = env.browser("SCRIPTED_BROWSER_DEVICE", "approve");
+    let p = env.profile_json("tv");
     assert_eq!(
         p["device_authorization_endpoint"],
         format!("{}/device/auth", server.issuer)
     );
 
     let out = env.run(&["login", "tv", "--device", "--timeout", "60"]);
-    out.success();
+    out.says(&[
+        &format!("{}/device?user_code=", server.issuer),
+        "Signed in: tv/alice@example.test",
+        "with a refresh token",
+    ]);
     assert!(out.stderr.contains("enter the code"), "{out:#?}");
-    assert!(
-        out.stdout
-            .contains(&format!("{}/device?user_code=", server.issuer)),
-        "{out:#?}"
-    );
-    assert!(
-        out.stdout.contains("Signed in: tv/alice@example.test"),
-        "{out:#?}"
-    );
-    assert!(out.stdout.contains("with a refresh token"), "{out:#?}");
-    let log = std::fs::read_to_string(env.dir.join("browser.log")).unwrap();
+    let log = env.browser_log();
     assert!(log.starts_with("device-approve "), "{log}");
     assert!(server.count("urn:ietf:params:oauth:grant-type:device_code") >= 1);
 
     // The account works like any other: a token the provider accepts, and a refresh.
-    let token = env
-        .run(&["token", "tv"])
-        .success()
-        .stdout
-        .trim()
-        .to_string();
-    let (status, info) = server.userinfo(&token);
-    assert_eq!(status, 200, "{info}");
-    assert_eq!(info["sub"], "alice");
+    assert_accepted_for_alice(&server, &env.token(&["tv"]));
     env.run(&["refresh", "tv"]).success();
     assert_eq!(server.count("refresh_token"), 1);
 }
 
 #[test]
 fn device_flow_denied_or_unanswered_stores_nothing() {
-    let server = AuthServer::start();
-    let env = Env::new().browser("SCRIPTED_BROWSER_DEVICE", "deny");
-    env.add_profile(&server, "tv", "device-app", None);
+    let (server, env) = with_profile("tv", "device-app");
+    let env = env.browser("SCRIPTED_BROWSER_DEVICE", "deny");
     env.run(&["login", "tv", "--device", "--timeout", "60"])
         .fails_with(
             8,
             &["denied at the verification page", "nothing was stored"],
         );
     assert!(env.accounts().is_empty());
-    let log = std::fs::read_to_string(env.dir.join("browser.log")).unwrap();
+    let log = env.browser_log();
     assert!(log.starts_with("device-deny "), "{log}");
 
     // Nobody approves within the time given.
@@ -268,18 +182,12 @@ fn device_flow_denied_or_unanswered_stores_nothing() {
     assert!(env.accounts().is_empty());
 
     // A profile whose provider has no device endpoint says how to give one.
-    let out = env.run(&[
-        "profile",
-        "add",
-        "plain",
-        "--authorize-url",
-        &format!("{}/auth", server.issuer),
-        "--token-url",
-        &format!("{}/token", server.issuer),
-        "--client-id",
-        "device-app",
-    ]);
-    out.success();
+    let issuer = &server.issuer;
+    env.cli(&format!(
+        "profile add plain --authorize-url {issuer}/auth --token-url {issuer}/token \
+         --client-id device-app"
+    ))
+    .success();
     env.run(&["login", "plain", "--device"])
         .fails_with(2, &["--device-authorization-url"]);
 }
@@ -317,29 +225,19 @@ fn device_flow_honours_slow_down_and_github_style_answers() {
     let (server, polls) = github_like_device_server();
     let base = &server.base;
     let env = Env::new();
-    env.run(&[
-        "profile",
-        "add",
-        "gh",
-        "--authorize-url",
-        &format!("{base}/login/oauth/authorize"),
-        "--token-url",
-        &format!("{base}/login/oauth/access_token"),
-        "--device-authorization-url",
-        &format!("{base}/login/device/code"),
-        "--client-id",
-        "Iv1.device",
-        "--scope",
-        "read:user",
-    ])
+    env.cli(&format!(
+        "profile add gh --authorize-url {base}/login/oauth/authorize \
+         --token-url {base}/login/oauth/access_token \
+         --device-authorization-url {base}/login/device/code --client-id Iv1.device \
+         --scope read:user"
+    ))
     .success();
     let out = env.run(&["login", "gh", "--device", "--no-browser", "--timeout", "60"]);
-    out.success();
+    out.says(&["Signed in: gh/default"]);
     assert!(
         out.stderr.contains("WDJB-MJHT") && out.stderr.contains("/login/device"),
         "{out:#?}"
     );
-    assert!(out.stdout.contains("Signed in: gh/default"), "{out:#?}");
     let polls = polls.lock().unwrap().clone();
     assert_eq!(polls.len(), 3, "pending, slow_down, token");
     // The server's interval (1 s) between the first polls, 5 s more after slow_down.
@@ -347,13 +245,7 @@ fn device_flow_honours_slow_down_and_github_style_answers() {
     let second = polls[2] - polls[1];
     assert!(first >= Duration::from_millis(900), "{first:?}");
     assert!(second >= Duration::from_millis(5900), "{second:?}");
-    let token = env
-        .run(&["token", "gh"])
-        .success()
-        .stdout
-        .trim()
-        .to_string();
-    assert_eq!(token, "gho_device_token_value");
+    assert_eq!(env.token(&["gh"]), "gho_device_token_value");
     let accounts = env.accounts();
     assert!(accounts[0]["expires_in"].as_i64().unwrap() > 28000);
 }

@@ -21,41 +21,34 @@ static PROFILES: AtomicUsize = AtomicUsize::new(0);
 /// Service is shared by all tests, and keychain entries are named after profiles.
 fn add(env: &Env, server: &FakeAs, client: &str, scope: &str) -> String {
     let name = format!("{client}-{}", PROFILES.fetch_add(1, Ordering::SeqCst));
-    env.run(&[
-        "profile",
-        "add",
-        &name,
-        "--issuer",
-        &server.issuer,
-        "--client-id",
-        client,
-        "--scope",
-        scope,
-    ])
+    let issuer = &server.issuer;
+    env.cli(&format!(
+        "profile add {name} --issuer {issuer} --client-id {client} --scope '{scope}'"
+    ))
     .success();
     name
 }
 
-const OIDC: &str = "openid email offline_access";
+/// The fake provider, and a user with a profile for its `client` (scopes [`OIDC`]).
+fn fake_profile(client: &str) -> (FakeAs, Env, String) {
+    let server = FakeAs::start();
+    let env = Env::new();
+    let name = add(&env, &server, client, OIDC);
+    (server, env, name)
+}
 
 /// No account in `latchkey accounts --json`, no tokens in the keychain under any label the
 /// sign-in could have used.
 #[track_caller]
 fn assert_nothing_stored(env: &Env, profile: &str) {
-    assert!(env.accounts().is_empty(), "{:?}", env.accounts());
-    for label in [EMAIL, "eve", "default"] {
-        let stored = block_on(Keychain::default().get(&account_key(profile, label))).unwrap();
-        assert!(stored.is_none(), "tokens stored for {profile}/{label}");
-    }
+    env.assert_no_account(profile, &[EMAIL, "eve", "default"]);
 }
 
 /// Signs in with the client that has the defect; the sign-in must fail with `code` and every
 /// needle, and store nothing.
 #[track_caller]
 fn sign_in_fails(client: &str, code: i32, needles: &[&str]) -> (FakeAs, Env, Run) {
-    let server = FakeAs::start();
-    let env = Env::new();
-    let name = add(&env, &server, client, OIDC);
+    let (server, env, name) = fake_profile(client);
     let out = env.login(&name);
     out.fails_with(code, needles);
     assert!(
@@ -67,13 +60,24 @@ fn sign_in_fails(client: &str, code: i32, needles: &[&str]) -> (FakeAs, Env, Run
     (server, env, out)
 }
 
+/// Tests whose whole body is one call of a helper below that asserts the failure:
+/// `#[test] fn NAME() => HELPER(ARGS);`.
+macro_rules! one_line_tests {
+    ($(#[test] fn $name:ident() => $check:ident($($arg:expr),* $(,)?);)*) => {
+        $(
+            #[test]
+            fn $name() {
+                $check($($arg),*);
+            }
+        )*
+    };
+}
+
 // ----- the well-behaved path of the fake provider (the checks below are not vacuous)
 
 #[test]
 fn a_well_behaved_provider_signs_in_with_rs256_and_es256() {
-    let server = FakeAs::start();
-    let env = Env::new();
-    let good = add(&env, &server, "good", OIDC);
+    let (server, env, good) = fake_profile("good");
     let es256 = add(&env, &server, "good-es256", OIDC);
     env.login(&good).success();
     env.login(&es256).success();
@@ -98,61 +102,25 @@ fn a_well_behaved_provider_signs_in_with_rs256_and_es256() {
 
 // ----- id_token defects: the token endpoint answered, the token is refused
 
-#[test]
-fn an_id_token_with_a_bad_signature_is_refused() {
-    sign_in_fails(
-        "bad-signature",
-        5,
-        &["id_token", "RS256 signature does not verify", "key-a"],
-    );
-}
-
-#[test]
-fn an_unsigned_id_token_alg_none_is_refused() {
-    sign_in_fails("alg-none", 5, &["id_token", "`none`", "unsigned"]);
-}
-
-#[test]
-fn an_id_token_hs256_signed_with_the_public_key_is_refused() {
-    sign_in_fails(
-        "hs256-public-key",
-        5,
-        &["id_token", "`HS256`", "accepts only RS256, ES256"],
-    );
-}
-
-#[test]
-fn an_id_token_for_another_audience_is_refused() {
-    sign_in_fails("wrong-aud", 5, &["id_token", "audience", "someone-else"]);
-}
-
-#[test]
-fn an_id_token_from_another_issuer_is_refused() {
-    sign_in_fails(
-        "wrong-iss",
-        5,
-        &["id_token", r#"its issuer is "https://evil.example""#],
-    );
-}
-
-#[test]
-fn an_expired_id_token_is_refused() {
-    sign_in_fails("expired", 5, &["id_token", "expired", "leeway 120 s"]);
-}
-
-#[test]
-fn an_id_token_issued_in_the_future_is_refused() {
-    sign_in_fails("future-iat", 5, &["id_token", "in the future"]);
-}
-
-#[test]
-fn an_id_token_with_another_nonce_is_refused() {
-    sign_in_fails("nonce-mismatch", 5, &["id_token", "nonce does not match"]);
-}
-
-#[test]
-fn an_id_token_without_the_nonce_is_refused() {
-    sign_in_fails("nonce-missing", 5, &["id_token", "carries no nonce"]);
+one_line_tests! {
+    #[test] fn an_id_token_with_a_bad_signature_is_refused()
+        => sign_in_fails("bad-signature", 5, &["id_token", "RS256 signature does not verify", "key-a"]);
+    #[test] fn an_unsigned_id_token_alg_none_is_refused()
+        => sign_in_fails("alg-none", 5, &["id_token", "`none`", "unsigned"]);
+    #[test] fn an_id_token_hs256_signed_with_the_public_key_is_refused()
+        => sign_in_fails("hs256-public-key", 5, &["id_token", "`HS256`", "accepts only RS256, ES256"]);
+    #[test] fn an_id_token_for_another_audience_is_refused()
+        => sign_in_fails("wrong-aud", 5, &["id_token", "audience", "someone-else"]);
+    #[test] fn an_id_token_from_another_issuer_is_refused()
+        => sign_in_fails("wrong-iss", 5, &["id_token", r#"its issuer is "https://evil.example""#]);
+    #[test] fn an_expired_id_token_is_refused()
+        => sign_in_fails("expired", 5, &["id_token", "expired", "leeway 120 s"]);
+    #[test] fn an_id_token_issued_in_the_future_is_refused()
+        => sign_in_fails("future-iat", 5, &["id_token", "in the future"]);
+    #[test] fn an_id_token_with_another_nonce_is_refused()
+        => sign_in_fails("nonce-mismatch", 5, &["id_token", "nonce does not match"]);
+    #[test] fn an_id_token_without_the_nonce_is_refused()
+        => sign_in_fails("nonce-missing", 5, &["id_token", "carries no nonce"]);
 }
 
 #[test]
@@ -208,29 +176,17 @@ fn refused_before_the_token_endpoint(client: &str, code: i32, needles: &[&str]) 
     assert_eq!(server.hits("/token"), 0, "no token request for {client}");
 }
 
-#[test]
-fn an_authorization_response_from_another_issuer_is_refused() {
-    refused_before_the_token_endpoint(
-        "iss-wrong",
-        8,
-        &[
-            r#"comes from issuer "https://evil.example""#,
-            "nothing was stored",
-        ],
-    );
-}
-
-#[test]
-fn an_authorization_response_without_the_promised_iss_is_refused() {
-    refused_before_the_token_endpoint("iss-missing", 8, &["lacks the `iss` parameter", "RFC 9207"]);
+one_line_tests! {
+    #[test] fn an_authorization_response_from_another_issuer_is_refused()
+        => refused_before_the_token_endpoint("iss-wrong", 8, &[r#"comes from issuer "https://evil.example""#, "nothing was stored"]);
+    #[test] fn an_authorization_response_without_the_promised_iss_is_refused()
+        => refused_before_the_token_endpoint("iss-missing", 8, &["lacks the `iss` parameter", "RFC 9207"]);
 }
 
 #[test]
 fn an_authorization_response_without_state_is_refused() {
     // The listener refuses it and keeps waiting for a response with the state, until --timeout.
-    let server = FakeAs::start();
-    let env = Env::new();
-    let name = add(&env, &server, "state-missing", OIDC);
+    let (server, env, name) = fake_profile("state-missing");
     let out = env.run(&["login", &name, "--timeout", "3"]);
     out.fails_with(
         8,
@@ -246,29 +202,11 @@ fn an_authorization_response_without_state_is_refused() {
     assert_eq!(server.hits("/token"), 0, "no token request");
 }
 
-/// Starts `latchkey login NAME --no-browser` and returns it with the authorization URL it
-/// printed.
-fn login_without_browser(env: &Env, name: &str) -> (std::process::Child, url::Url) {
-    let mut child = env
-        .command(&["login", name, "--no-browser", "--timeout", "20"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn latchkey");
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = url::Url::parse(line.trim()).unwrap_or_else(|e| panic!("{e}: {line:?}"));
-    (child, url)
-}
-
 #[test]
 fn stray_callbacks_with_a_wrong_state_do_not_end_the_sign_in() {
-    let server = FakeAs::start();
-    let env = Env::new();
-    let name = add(&env, &server, "good", OIDC);
-    let (mut child, authorize) = login_without_browser(&env, &name);
+    let (server, env, name) = fake_profile("good");
+    let (mut child, authorize) =
+        env.start_login(&format!("login {name} --no-browser --timeout 20"));
     let param = |k: &str| {
         authorize
             .query_pairs()
@@ -324,17 +262,9 @@ fn stray_callbacks_with_a_wrong_state_do_not_end_the_sign_in() {
     assert_eq!(env.accounts()[0]["account"], format!("{name}/{EMAIL}"));
 }
 
-#[test]
-fn an_error_response_is_reported_with_its_description_and_uri() {
-    refused_before_the_token_endpoint(
-        "error-response",
-        5,
-        &[
-            "access_denied",
-            "the user said no",
-            "https://as.example/help/denied",
-        ],
-    );
+one_line_tests! {
+    #[test] fn an_error_response_is_reported_with_its_description_and_uri()
+        => refused_before_the_token_endpoint("error-response", 5, &["access_denied", "the user said no", "https://as.example/help/denied"]);
 }
 
 // ----- hostile or broken token endpoints
@@ -349,43 +279,36 @@ fn a_redirect_at_the_token_endpoint_is_not_followed() {
     assert_eq!(server.hits("/token-elsewhere"), 0);
 }
 
-#[test]
-fn a_20_mb_token_response_is_cut_off() {
-    sign_in_fails("huge-body", 5, &["exceeds 1048576 bytes"]);
-}
-
-#[test]
-fn an_html_500_is_reported_with_an_excerpt() {
-    sign_in_fails(
-        "html-500",
-        5,
-        &["HTTP 500", "text/html", "Internal Server Error"],
-    );
-}
-
-#[test]
-fn a_non_json_answer_is_reported_with_an_excerpt() {
-    sign_in_fails(
-        "not-json",
-        5,
-        &["HTTP 200", "text/plain", "welcome to the token endpoint"],
-    );
+one_line_tests! {
+    #[test] fn a_20_mb_token_response_is_cut_off()
+        => sign_in_fails("huge-body", 5, &["exceeds 1048576 bytes"]);
+    #[test] fn an_html_500_is_reported_with_an_excerpt()
+        => sign_in_fails("html-500", 5, &["HTTP 500", "text/html", "Internal Server Error"]);
+    #[test] fn a_non_json_answer_is_reported_with_an_excerpt()
+        => sign_in_fails("not-json", 5, &["HTTP 200", "text/plain", "welcome to the token endpoint"]);
 }
 
 const SECRETISH: &str = "secret-access-token-0123456789abcdef";
 
-#[test]
-fn truncated_json_is_reported_without_the_token_in_it() {
-    let (_, _, out) = sign_in_fails("truncated", 5, &["HTTP 200", "[redacted]"]);
+/// [`sign_in_fails`] with exit code 5 for a client whose token answer carries [`SECRETISH`]:
+/// the error does not show it.
+#[track_caller]
+fn refused_without_the_secret(client: &str, needles: &[&str]) -> Run {
+    let (_, _, out) = sign_in_fails(client, 5, needles);
     assert!(!out.stderr.contains(SECRETISH), "{}", out.stderr);
+    out
+}
+
+one_line_tests! {
+    #[test] fn truncated_json_is_reported_without_the_token_in_it()
+        => refused_without_the_secret("truncated", &["HTTP 200", "[redacted]"]);
 }
 
 #[test]
 fn a_response_without_access_token_is_refused() {
     // The error quotes what came back, with the refresh token masked.
-    let (_, _, out) = sign_in_fails(
+    refused_without_the_secret(
         "no-access-token",
-        5,
         &[
             "access_token",
             "provider sent",
@@ -394,25 +317,22 @@ fn a_response_without_access_token_is_refused() {
             r#""refresh_token":"[redacted]""#,
         ],
     );
-    assert!(!out.stderr.contains(SECRETISH), "{}", out.stderr);
 }
 
 #[test]
 fn a_mac_token_is_refused() {
-    let (_, _, out) = sign_in_fails(
-        "mac",
-        5,
-        &[
-            "`mac` token",
-            "Bearer tokens only",
-            "provider sent",
-            r#""token_type":"MAC""#,
-            r#""mac_algorithm":"hmac-sha-256""#,
-            r#""access_token":"[redacted]""#,
-            r#""mac_key":"[redacted]""#,
-        ],
-    );
-    assert!(!out.stderr.contains(SECRETISH), "{}", out.stderr);
+    let answer = [
+        r#""token_type":"MAC""#,
+        r#""mac_algorithm":"hmac-sha-256""#,
+        r#""access_token":"[redacted]""#,
+        r#""mac_key":"[redacted]""#,
+    ];
+    let needles = [
+        &["`mac` token", "Bearer tokens only", "provider sent"][..],
+        &answer,
+    ]
+    .concat();
+    let out = refused_without_the_secret("mac", &needles);
     assert!(!out.stderr.contains(MAC_KEY), "{}", out.stderr);
 }
 
@@ -488,10 +408,11 @@ fn a_redirecting_jwks_uri_is_not_followed_and_the_code_is_not_spent() {
 fn a_refreshed_id_token_is_verified_too() {
     let server = FakeAs::start();
     let env = Env::new();
-    let bad = add(&env, &server, "refresh-bad-signature", OIDC);
-    let sub = add(&env, &server, "refresh-sub-change", OIDC);
-    env.login(&bad).success();
-    env.login(&sub).success();
+    let [bad, sub] =
+        ["refresh-bad-signature", "refresh-sub-change"].map(|c| add(&env, &server, c, OIDC));
+    for name in [&bad, &sub] {
+        env.login(name).success();
+    }
     let before = [&bad, &sub].map(|n| stored_tokens(&env, n));
     env.run(&["refresh", &bad])
         .fails_with(5, &["id_token", "signature does not verify"]);
@@ -527,9 +448,7 @@ fn a_refreshed_id_token_is_verified_too() {
 
 #[test]
 fn a_rotated_refresh_token_survives_a_key_set_that_cannot_be_fetched() {
-    let server = FakeAs::start();
-    let env = Env::new();
-    let name = add(&env, &server, "refresh-unknown-kid", OIDC);
+    let (server, env, name) = fake_profile("refresh-unknown-kid");
     env.login(&name).success();
     assert_eq!(server.hits("/jwks"), 1);
     let before = stored_tokens(&env, &name);
@@ -570,9 +489,7 @@ fn a_rotated_refresh_token_survives_a_key_set_that_cannot_be_fetched() {
 
 #[test]
 fn a_refresh_without_a_new_refresh_token_keeps_the_old_one() {
-    let server = FakeAs::start();
-    let env = Env::new();
-    let name = add(&env, &server, "refresh-no-rotation", OIDC);
+    let (server, env, name) = fake_profile("refresh-no-rotation");
     env.login(&name).success();
     let before = stored_tokens(&env, &name);
     let refresh_token = before.refresh_token.clone().unwrap();
@@ -602,9 +519,7 @@ fn a_refresh_without_a_new_refresh_token_keeps_the_old_one() {
 
 #[test]
 fn an_unusable_refresh_answer_still_keeps_its_rotated_refresh_token() {
-    let server = FakeAs::start();
-    let env = Env::new();
-    let name = add(&env, &server, "refresh-mac", OIDC);
+    let (server, env, name) = fake_profile("refresh-mac");
     env.login(&name).success();
     let before = stored_tokens(&env, &name);
     let spent = before.refresh_token.clone().unwrap();
@@ -624,9 +539,7 @@ fn an_unusable_refresh_answer_still_keeps_its_rotated_refresh_token() {
 
 #[test]
 fn a_redirect_at_the_revocation_endpoint_keeps_the_account() {
-    let server = FakeAs::start();
-    let env = Env::new();
-    let name = add(&env, &server, "revoke-redirect", OIDC);
+    let (server, env, name) = fake_profile("revoke-redirect");
     env.login(&name).success();
     env.run(&["logout", &name]).fails_with(
         5,
@@ -656,32 +569,16 @@ fn openid_without_a_key_set_fails_closed() {
         no_jwks: true,
         ..Options::default()
     });
-    env.run(&[
-        "profile",
-        "add",
-        "nokeys",
-        "--issuer",
-        &server.issuer,
-        "--client-id",
-        "good",
-        "--scope",
-        OIDC,
-    ])
+    let issuer = &server.issuer;
+    env.cli(&format!(
+        "profile add nokeys --issuer {issuer} --client-id good --scope '{OIDC}'"
+    ))
     .fails_with(2, &["nokeys", "jwks_uri", "--issuer", "`openid`"]);
     // Hand-given endpoints have no keys either.
-    env.run(&[
-        "profile",
-        "add",
-        "manual",
-        "--authorize-url",
-        &format!("{}/authorize", server.issuer),
-        "--token-url",
-        &format!("{}/token", server.issuer),
-        "--client-id",
-        "good",
-        "--scope",
-        "openid",
-    ])
+    env.cli(&format!(
+        "profile add manual --authorize-url {issuer}/authorize --token-url {issuer}/token \
+         --client-id good --scope openid"
+    ))
     .fails_with(2, &["manual", "--issuer"]);
     // A profile edited by hand to lose its jwks_uri is refused before the browser opens.
     let good = FakeAs::start();

@@ -46,22 +46,13 @@ fn a_16_kb_token_round_trips_whole_and_chunked() {
 
 #[test]
 fn a_signed_in_account_with_a_16_kb_token_works_end_to_end() {
-    let server = AuthServer::start();
-    let env = Env::new();
-    env.add_profile(&server, "bigtoken", "public-app", None);
-    env.login("bigtoken").success();
+    let (_server, env) = signed_in("bigtoken");
     let account = account(&env, "bigtoken");
     let mut tokens = stored_tokens(&env, "bigtoken");
     let big = String::from_utf8(big_value(16 * 1024)).unwrap();
     tokens.access_token = oauth2::AccessToken::new(big.clone());
     write_tokens(&account, &tokens);
-    let printed = env
-        .run(&["token", "bigtoken"])
-        .success()
-        .stdout
-        .trim()
-        .to_string();
-    assert_eq!(printed, big);
+    assert_eq!(env.token(&["bigtoken"]), big);
 }
 
 #[test]
@@ -71,19 +62,8 @@ fn a_missing_keychain_is_named_and_nothing_is_written() {
         "DBUS_SESSION_BUS_ADDRESS".into(),
         "unix:path=/nonexistent/bus".into(),
     ));
-    let out = env.run_with_stdin(
-        &[
-            "profile",
-            "add",
-            "nokeychain",
-            "--authorize-url",
-            "https://example.com/a",
-            "--token-url",
-            "https://example.com/t",
-            "--client-id",
-            "c",
-            "--client-secret-stdin",
-        ],
+    let out = env.cli_stdin(
+        &format!("profile add nokeychain {EXAMPLE_ENDPOINTS} --client-id c --client-secret-stdin"),
         "a-client-secret",
     );
     out.fails_with(
@@ -113,8 +93,7 @@ fn add_in_own_keyring(name: &str, env_vars: &str, before: &str, after: &str) -> 
         start=$(date +%s)
         printf 'a-client-secret' | {env_vars} XDG_CONFIG_HOME={dir}/config \
             timeout 60 {bin} profile add {name} \
-            --authorize-url https://example.com/a --token-url https://example.com/t \
-            --client-id c --client-secret-stdin
+            {EXAMPLE_ENDPOINTS} --client-id c --client-secret-stdin
         echo "exit=$?"
         echo "took=$(( $(date +%s) - start ))"
         {after}

@@ -5,9 +5,6 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use latchkey::account::account_key;
-use latchkey::keychain::Keychain;
-
 use crate::fakeas::{EMAIL, FakeAs, PASSWORD};
 use crate::util::*;
 
@@ -15,50 +12,65 @@ static PROFILES: AtomicUsize = AtomicUsize::new(0);
 
 /// Adds a profile for the well-behaved client of `fakeas` with `extra` flags; returns its name
 /// (unique in the test run: keychain entries are named after profiles) and the run.
-fn add(env: &Env, server: &FakeAs, prefix: &str, extra: &[&str]) -> (String, Run) {
-    let name = format!("{prefix}-{}", PROFILES.fetch_add(1, Ordering::SeqCst));
-    let mut args = vec![
-        "profile",
-        "add",
-        &name,
-        "--issuer",
+fn add(env: &Env, server: &FakeAs, prefix: &str, extra: &str) -> (String, Run) {
+    add_at(
+        env,
         &server.issuer,
-        "--client-id",
-        "good",
-        "--scope",
-        "openid email offline_access",
-    ];
-    args.extend(extra);
-    let out = env.run(&args);
+        prefix,
+        &format!("good --scope '{OIDC}' {extra}"),
+    )
+}
+
+/// `profile add PREFIX-N --issuer ISSUER --client-id CLIENT_AND_FLAGS`, which must succeed;
+/// the unique name and the run.
+fn add_at(env: &Env, issuer: &str, prefix: &str, client_and_flags: &str) -> (String, Run) {
+    let name = format!("{prefix}-{}", PROFILES.fetch_add(1, Ordering::SeqCst));
+    let out = env.cli(&format!(
+        "profile add {name} --issuer {issuer} --client-id {client_and_flags}"
+    ));
     out.success();
     (name, out)
+}
+
+/// Refused with usage error 2: the profile did not opt in to the legacy `grant`.
+#[track_caller]
+fn assert_not_allowed(out: &Run, grant: &str) {
+    let not_allowed = format!("does not allow the {grant} grant");
+    let opt_in = format!("--allow-legacy-grant {grant}");
+    out.fails_with(2, &[&not_allowed, "RFC 9700", &opt_in]);
+}
+
+/// `login NAME --password --username USER` with `password` on standard input.
+fn password_login(env: &Env, name: &str, user: &str, password: &str) -> Run {
+    env.run_with_stdin(
+        &["login", name, "--password", "--username", user],
+        &format!("{password}\n"),
+    )
+}
+
+/// No account, and no tokens in the keychain for `name` with the fake provider's user.
+#[track_caller]
+fn assert_nothing_stored(env: &Env, name: &str) {
+    env.assert_no_account(name, &[EMAIL]);
 }
 
 #[test]
 fn the_password_grant_signs_in_once_and_keeps_no_password() {
     let server = FakeAs::start();
     let env = Env::new();
-    let (name, added) = add(&env, &server, "pw", &["--allow-legacy-grant", "password"]);
+    let (name, added) = add(&env, &server, "pw", "--allow-legacy-grant password");
     assert!(
         added.stderr.contains("warning:") && added.stderr.contains("RFC 9700"),
         "a warning at add time: {added:#?}"
     );
-    let shown: serde_json::Value = serde_json::from_str(
-        &env.run(&["profile", "show", &name, "--json"])
-            .success()
-            .stdout,
-    )
-    .unwrap();
+    let shown = env.profile_json(&name);
     assert_eq!(
         shown["allowed_legacy_grants"],
         serde_json::json!(["password"])
     );
 
     // The password comes from standard input when it is not a terminal.
-    let out = env.run_with_stdin(
-        &["login", &name, "--password", "--username", "eve"],
-        &format!("{PASSWORD}\n"),
-    );
+    let out = password_login(&env, &name, "eve", PASSWORD);
     out.success();
     assert!(
         out.stderr.contains("RFC 9700"),
@@ -81,28 +93,17 @@ fn the_password_grant_signs_in_once_and_keeps_no_password() {
     {
         assert_ne!(secret, PASSWORD);
     }
-    let token = env.run(&["token", &name]).success().stdout.clone();
-    assert_eq!(token.trim(), tokens.access_token.secret());
+    assert_eq!(env.token(&[&name]), tokens.access_token.secret().as_str());
 }
 
 #[test]
 fn a_wrong_password_is_the_providers_error_and_stores_nothing() {
     let server = FakeAs::start();
     let env = Env::new();
-    let (name, _) = add(
-        &env,
-        &server,
-        "pw-wrong",
-        &["--allow-legacy-grant", "password"],
-    );
-    env.run_with_stdin(
-        &["login", &name, "--password", "--username", "eve"],
-        "not the password\n",
-    )
-    .fails_with(5, &["invalid_grant", "wrong username or password"]);
-    assert!(env.accounts().is_empty());
-    let stored = block_on(Keychain::default().get(&account_key(&name, EMAIL))).unwrap();
-    assert!(stored.is_none());
+    let (name, _) = add(&env, &server, "pw-wrong", "--allow-legacy-grant password");
+    password_login(&env, &name, "eve", "not the password")
+        .fails_with(5, &["invalid_grant", "wrong username or password"]);
+    assert_nothing_stored(&env, &name);
     env.assert_not_on_disk("not the password");
 }
 
@@ -110,18 +111,13 @@ fn a_wrong_password_is_the_providers_error_and_stores_nothing() {
 fn legacy_grants_are_refused_without_the_opt_in() {
     let server = FakeAs::start();
     let env = Env::new();
-    let (name, added) = add(&env, &server, "pw-off", &[]);
+    let (name, added) = add(&env, &server, "pw-off", "");
     assert!(!added.stderr.contains("RFC 9700"), "{added:#?}");
     // Refused before any password is read (standard input is empty here).
-    env.run(&["login", &name, "--password", "--username", "eve"])
-        .fails_with(
-            2,
-            &[
-                "does not allow the password grant",
-                "RFC 9700",
-                "--allow-legacy-grant password",
-            ],
-        );
+    assert_not_allowed(
+        &env.run(&["login", &name, "--password", "--username", "eve"]),
+        "password",
+    );
     assert_eq!(server.hits("/token"), 0, "nothing was sent");
     assert!(env.accounts().is_empty());
     // A profile that allows only the other legacy grant does not allow this one either.
@@ -129,7 +125,7 @@ fn legacy_grants_are_refused_without_the_opt_in() {
         &env,
         &server,
         "pw-implicit",
-        &["--allow-legacy-grant", "implicit"],
+        "--allow-legacy-grant implicit",
     );
     env.run(&["login", &other, "--password", "--username", "eve"])
         .fails_with(2, &["does not allow the password grant"]);
@@ -139,21 +135,9 @@ fn legacy_grants_are_refused_without_the_opt_in() {
 #[test]
 fn legacy_grants_need_a_user_grant_profile_and_a_username() {
     let env = Env::new();
-    env.run_with_stdin(
-        &[
-            "profile",
-            "add",
-            "legacy-m2m",
-            "--grant",
-            "client-credentials",
-            "--token-url",
-            "http://127.0.0.1:9/token",
-            "--client-id",
-            "m",
-            "--client-secret-stdin",
-            "--allow-legacy-grant",
-            "password",
-        ],
+    env.cli_stdin(
+        "profile add legacy-m2m --grant client-credentials --token-url http://127.0.0.1:9/token \
+         --client-id m --client-secret-stdin --allow-legacy-grant password",
         "m2m-secret-value",
     )
     .fails_with(2, &["client credentials"]);
@@ -164,58 +148,23 @@ fn legacy_grants_need_a_user_grant_profile_and_a_username() {
 /// A profile for the test server's implicit client (`id_token token`: oidc-provider issues
 /// access tokens at the authorization endpoint only with an id_token).
 fn add_implicit(env: &Env, server: &AuthServer, prefix: &str, allow: bool) -> (String, Run) {
-    let allow: &[&str] = if allow {
-        &["--allow-legacy-grant", "implicit"]
+    let allow = if allow {
+        "--allow-legacy-grant implicit"
     } else {
-        &[]
+        ""
     };
-    add_client(env, server, prefix, "implicit-app", "openid email", allow)
-}
-
-/// Adds a profile for `client` of the test server with `extra` flags; returns its unique name.
-fn add_client(
-    env: &Env,
-    server: &AuthServer,
-    prefix: &str,
-    client: &str,
-    scope: &str,
-    extra: &[&str],
-) -> (String, Run) {
-    let name = format!("{prefix}-{}", PROFILES.fetch_add(1, Ordering::SeqCst));
-    let mut args = vec![
-        "profile",
-        "add",
-        &name,
-        "--issuer",
-        &server.issuer,
-        "--client-id",
-        client,
-        "--scope",
-        scope,
-    ];
-    args.extend(extra);
-    let out = env.run(&args);
-    out.success();
-    (name, out)
+    let flags = format!("implicit-app --scope 'openid email' {allow}");
+    add_at(env, &server.issuer, prefix, &flags)
 }
 
 #[test]
 fn the_password_grant_signs_in_at_the_real_server_and_refreshes() {
     let server = AuthServer::start();
     let env = Env::new();
-    let (name, _) = add_client(
-        &env,
-        &server,
-        "pw-real",
-        "password-app",
-        "openid email offline_access",
-        &["--allow-legacy-grant", "password"],
-    );
+    let flags = format!("password-app --scope '{OIDC}' --allow-legacy-grant password");
+    let (name, _) = add_at(&env, &server.issuer, "pw-real", &flags);
     let password = "zoe-password";
-    let out = env.run_with_stdin(
-        &["login", &name, "--password", "--username", "zoe"],
-        &format!("{password}\n"),
-    );
+    let out = password_login(&env, &name, "zoe", password);
     out.success();
     // The server's id_token (signature and claims verified) names the account.
     let account = format!("{name}/zoe@example.test");
@@ -237,18 +186,10 @@ fn the_password_grant_signs_in_at_the_real_server_and_refreshes() {
     assert_eq!(server.userinfo(second.access_token.secret()).0, 200);
 
     // A wrong password is the provider's error, and the account is left as it was.
-    env.run_with_stdin(
-        &["login", &name, "--password", "--username", "zoe"],
-        "not-zoes-password\n",
-    )
-    .fails_with(5, &["invalid_grant"]);
+    password_login(&env, &name, "zoe", "not-zoes-password").fails_with(5, &["invalid_grant"]);
     let after = stored_tokens(&env, &account);
     assert_eq!(after.access_token.secret(), second.access_token.secret());
     env.assert_not_on_disk("not-zoes-password");
-}
-
-fn browser_log(env: &Env) -> String {
-    std::fs::read_to_string(env.dir.join("browser.log")).unwrap_or_default()
 }
 
 #[test]
@@ -270,7 +211,7 @@ fn the_implicit_grant_signs_in_through_the_loopback_page() {
         "{out:#?}"
     );
     // The browser got the page, its script, and posted the fragment back.
-    let log = browser_log(&env);
+    let log = env.browser_log();
     assert!(
         log.contains("approve fragment http://127.0.0.1:") && log.contains("/callback 200"),
         "{log}"
@@ -285,8 +226,7 @@ fn the_implicit_grant_signs_in_through_the_loopback_page() {
     let (status, me) = server.userinfo(tokens.access_token.secret());
     assert_eq!(status, 200, "the provider accepts the token: {me}");
     assert_eq!(me["sub"], "alice");
-    let token = env.run(&["token", &name]).success().stdout.clone();
-    assert_eq!(token.trim(), tokens.access_token.secret());
+    assert_eq!(env.token(&[&name]), tokens.access_token.secret().as_str());
 }
 
 #[test]
@@ -305,7 +245,7 @@ fn an_implicit_response_with_another_state_is_refused() {
             ],
         );
     assert!(env.accounts().is_empty());
-    assert!(browser_log(&env).contains(" 400"), "{}", browser_log(&env));
+    assert!(env.browser_log().contains(" 400"), "{}", env.browser_log());
 }
 
 #[test]
@@ -313,16 +253,11 @@ fn the_implicit_grant_is_refused_without_the_opt_in() {
     let server = AuthServer::start();
     let env = Env::new();
     let (name, _) = add_implicit(&env, &server, "implicit-off", false);
-    env.run(&["login", &name, "--implicit", "--timeout", "30"])
-        .fails_with(
-            2,
-            &[
-                "does not allow the implicit grant",
-                "RFC 9700",
-                "--allow-legacy-grant implicit",
-            ],
-        );
-    assert_eq!(browser_log(&env), "", "no browser was opened");
+    assert_not_allowed(
+        &env.run(&["login", &name, "--implicit", "--timeout", "30"]),
+        "implicit",
+    );
+    assert_eq!(env.browser_log(), "", "no browser was opened");
     assert!(env.accounts().is_empty());
 }
 
@@ -332,21 +267,8 @@ fn plain_oauth_implicit_takes_the_token_from_the_fragment() {
     // response type `token` alone).
     let server = FakeAs::start();
     let env = Env::new();
-    let plain = format!("implicit-plain-{}", PROFILES.fetch_add(1, Ordering::SeqCst));
-    env.run(&[
-        "profile",
-        "add",
-        &plain,
-        "--issuer",
-        &server.issuer,
-        "--client-id",
-        "good",
-        "--scope",
-        "email",
-        "--allow-legacy-grant",
-        "implicit",
-    ])
-    .success();
+    let flags = "good --scope email --allow-legacy-grant implicit";
+    let (plain, _) = add_at(&env, &server.issuer, "implicit-plain", flags);
     let out = env.run(&["login", &plain, "--implicit", "--timeout", "30"]);
     out.success();
     assert!(
@@ -363,28 +285,13 @@ fn plain_oauth_implicit_takes_the_token_from_the_fragment() {
 
 #[test]
 fn an_implicit_id_token_bound_to_another_access_token_is_refused() {
+    let flags = "at-hash-wrong --scope 'openid email' --allow-legacy-grant implicit";
     let server = FakeAs::start();
     let env = Env::new();
-    let name = format!("at-hash-{}", PROFILES.fetch_add(1, Ordering::SeqCst));
-    env.run(&[
-        "profile",
-        "add",
-        &name,
-        "--issuer",
-        &server.issuer,
-        "--client-id",
-        "at-hash-wrong",
-        "--scope",
-        "openid email",
-        "--allow-legacy-grant",
-        "implicit",
-    ])
-    .success();
+    let (name, _) = add_at(&env, &server.issuer, "at-hash", flags);
     env.run(&["login", &name, "--implicit", "--timeout", "30"])
         .fails_with(5, &["at_hash", &name]);
-    assert!(env.accounts().is_empty());
-    let stored = block_on(Keychain::default().get(&account_key(&name, EMAIL))).unwrap();
-    assert!(stored.is_none());
+    assert_nothing_stored(&env, &name);
 }
 
 #[test]
@@ -396,7 +303,7 @@ fn an_implicit_id_token_from_fakeas_is_verified_and_accepted() {
         &env,
         &server,
         "implicit-oidc",
-        &["--allow-legacy-grant", "implicit"],
+        "--allow-legacy-grant implicit",
     );
     let out = env.run(&["login", &name, "--implicit", "--timeout", "30"]);
     out.success();

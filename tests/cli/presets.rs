@@ -18,26 +18,9 @@ fn built_in_presets_are_listed_and_fill_profiles() {
     assert_eq!(json[3]["variables"]["tenant"]["default"], "common");
 
     // GitHub has no discovery: the preset alone makes the profile, no network needed.
-    env.run_with_stdin(
-        &[
-            "profile",
-            "add",
-            "gh",
-            "--preset",
-            "github",
-            "--client-id",
-            "Iv1.abc",
-            "--client-secret-stdin",
-        ],
-        "gh-secret-value",
-    )
-    .success();
-    let p: serde_json::Value = serde_json::from_str(
-        &env.run(&["profile", "show", "gh", "--json"])
-            .success()
-            .stdout,
-    )
-    .unwrap();
+    let github = "profile add gh --preset github --client-id Iv1.abc --client-secret-stdin";
+    env.cli_stdin(github, "gh-secret-value").success();
+    let p = env.profile_json("gh");
     assert_eq!(
         p["token_endpoint"],
         "https://github.com/login/oauth/access_token"
@@ -50,69 +33,24 @@ fn built_in_presets_are_listed_and_fill_profiles() {
     assert_eq!(p["scopes"], serde_json::json!(["read:user"]));
     env.assert_not_on_disk("gh-secret-value");
     // Explicit flags override the preset.
-    env.run_with_stdin(
-        &[
-            "profile",
-            "add",
-            "gh2",
-            "--preset",
-            "github",
-            "--client-id",
-            "x",
-            "--client-secret-stdin",
-            "--scope",
-            "repo",
-            "--auth-method",
-            "basic",
-            "--auth-param",
-            "allow_signup=false",
-        ],
+    env.cli_stdin(
+        "profile add gh2 --preset github --client-id x --client-secret-stdin --scope repo \
+         --auth-method basic --auth-param allow_signup=false",
         "s",
     )
     .success();
-    let p: serde_json::Value = serde_json::from_str(
-        &env.run(&["profile", "show", "gh2", "--json"])
-            .success()
-            .stdout,
-    )
-    .unwrap();
+    let p = env.profile_json("gh2");
     assert_eq!(p["scopes"], serde_json::json!(["repo"]));
     assert_eq!(p["auth_method"], "basic");
     assert_eq!(p["extra_authorize_params"]["allow_signup"], "false");
 
     // Google's desktop clients need their secret; unknown presets and settings are usage errors.
-    env.run(&[
-        "profile",
-        "add",
-        "g",
-        "--preset",
-        "google",
-        "--client-id",
-        "x",
-    ])
-    .fails_with(2, &["google", "--client-secret-stdin"]);
-    env.run(&[
-        "profile",
-        "add",
-        "n",
-        "--preset",
-        "nope",
-        "--client-id",
-        "x",
-    ])
-    .fails_with(2, &["no preset `nope`", "github"]);
-    env.run(&[
-        "profile",
-        "add",
-        "t",
-        "--preset",
-        "github",
-        "--tenant",
-        "x",
-        "--client-id",
-        "x",
-    ])
-    .fails_with(2, &["no `--tenant` setting"]);
+    env.cli("profile add g --preset google --client-id x")
+        .fails_with(2, &["google", "--client-secret-stdin"]);
+    env.cli("profile add n --preset nope --client-id x")
+        .fails_with(2, &["no preset `nope`", "github"]);
+    env.cli("profile add t --preset github --tenant x --client-id x")
+        .fails_with(2, &["no `--tenant` setting"]);
 }
 
 #[test]
@@ -140,62 +78,26 @@ ui_locales = "en"
         list.success().stdout.contains("local\tLocal test server ["),
         "{list:#?}"
     );
-    env.run(&[
-        "profile",
-        "add",
-        "l",
-        "--preset",
-        "local",
-        "--client-id",
-        "public-app",
-    ])
-    .fails_with(2, &["needs --base-url"]);
-    env.run(&[
-        "profile",
-        "add",
-        "l",
-        "--preset",
-        "local",
-        "--base-url",
-        &server.issuer,
-        "--client-id",
-        "public-app",
-    ])
-    .success();
-    let p: serde_json::Value = serde_json::from_str(
-        &env.run(&["profile", "show", "l", "--json"])
-            .success()
-            .stdout,
-    )
-    .unwrap();
+    let local = "profile add l --preset local --client-id public-app";
+    env.cli(local).fails_with(2, &["needs --base-url"]);
+    env.cli(&format!("{local} --base-url {}", server.issuer))
+        .success();
+    let p = env.profile_json("l");
     assert_eq!(p["issuer"], server.issuer.as_str());
     assert_eq!(p["extra_authorize_params"]["ui_locales"], "en");
-    let out = env.login("l");
-    out.success();
-    assert!(out.stdout.contains("with a refresh token"), "{out:#?}");
+    env.login("l").says(&["with a refresh token"]);
 }
 
 #[test]
 fn extra_authorization_parameters_reach_the_authorization_url() {
     let server = AuthServer::start();
     let env = Env::new();
-    env.run(&[
-        "profile",
-        "add",
-        "hint",
-        "--issuer",
-        &server.issuer,
-        "--client-id",
-        "public-app",
-        "--scope",
-        "openid email",
-        "--auth-param",
-        "login_hint=bob@example.test",
-        "--auth-param",
-        "prompt=login",
-        "--token-param",
-        "resource=https://api.example.test",
-    ])
+    let issuer = &server.issuer;
+    env.cli(&format!(
+        "profile add hint --issuer {issuer} --client-id public-app --scope 'openid email' \
+         --auth-param login_hint=bob@example.test --auth-param prompt=login \
+         --token-param resource=https://api.example.test"
+    ))
     .success();
     let text = std::fs::read_to_string(env.config_dir().join("profiles.toml")).unwrap();
     assert!(
@@ -218,29 +120,12 @@ fn extra_authorization_parameters_reach_the_authorization_url() {
 
     // Parameters Latchkey sets itself cannot be replaced.
     for bad in ["state=fixed", "code_challenge=x", "scope=admin"] {
-        env.run(&[
-            "profile",
-            "add",
-            "bad",
-            "--issuer",
-            &server.issuer,
-            "--client-id",
-            "public-app",
-            "--auth-param",
-            bad,
-        ])
-        .fails_with(2, &["set by Latchkey itself"]);
+        let add = format!("profile add bad --issuer {issuer} --client-id public-app");
+        env.cli(&format!("{add} --auth-param {bad}"))
+            .fails_with(2, &["set by Latchkey itself"]);
     }
-    env.run(&[
-        "profile",
-        "add",
-        "bad",
-        "--issuer",
-        &server.issuer,
-        "--client-id",
-        "x",
-        "--auth-param",
-        "novalue",
-    ])
+    env.cli(&format!(
+        "profile add bad --issuer {issuer} --client-id x --auth-param novalue"
+    ))
     .fails_with(2, &["KEY=VALUE"]);
 }

@@ -4,11 +4,8 @@ use crate::util::*;
 
 #[test]
 fn discovery_fills_the_profile_from_the_issuer() {
-    let server = AuthServer::start();
-    let env = Env::new();
-    env.add_profile(&server, "disc", "public-app", None);
-    let out = env.run(&["profile", "show", "disc", "--json"]);
-    let p: serde_json::Value = serde_json::from_str(&out.success().stdout).unwrap();
+    let (server, env) = with_profile("disc", "public-app");
+    let p = env.profile_json("disc");
     assert_eq!(p["issuer"], server.issuer.as_str());
     assert_eq!(p["token_endpoint"], format!("{}/token", server.issuer));
     assert_eq!(
@@ -31,39 +28,23 @@ fn discovery_fills_the_profile_from_the_issuer() {
         "{text}"
     );
     // Adding it twice is refused.
-    let again = env.run(&[
-        "profile",
-        "add",
-        "disc",
-        "--issuer",
-        &server.issuer,
-        "--client-id",
-        "x",
-    ]);
-    again.fails_with(2, &["already exists"]);
+    let again = format!("profile add disc --issuer {} --client-id x", server.issuer);
+    env.cli(&again).fails_with(2, &["already exists"]);
 }
 
 #[test]
 fn an_issuer_that_does_not_match_its_document_is_refused() {
     let fault = FaultServer::start(vec![(
         "/tenant/.well-known/openid-configuration",
-        Canned {
-            status: 200,
-            content_type: "application/json",
-            body: r#"{"issuer":"https://evil.example/tenant","authorization_endpoint":"{base}/auth","token_endpoint":"{base}/token"}"#.into(),
-        },
+        Canned::json(
+            r#"{"issuer":"https://evil.example/tenant","authorization_endpoint":"{base}/auth","token_endpoint":"{base}/token"}"#,
+        ),
     )]);
     let env = Env::new();
     let issuer = format!("{}/tenant", fault.base);
-    let out = env.run(&[
-        "profile",
-        "add",
-        "mismatch",
-        "--issuer",
-        &issuer,
-        "--client-id",
-        "c",
-    ]);
+    let out = env.cli(&format!(
+        "profile add mismatch --issuer {issuer} --client-id c"
+    ));
     out.fails_with(
         5,
         &["https://evil.example/tenant", "exactly the issuer given"],
@@ -78,87 +59,37 @@ fn an_issuer_that_does_not_match_its_document_is_refused() {
 fn rfc8414_metadata_is_found_when_there_is_no_oidc_document() {
     let fault = FaultServer::start(vec![(
         "/.well-known/oauth-authorization-server/as",
-        Canned {
-            status: 200,
-            content_type: "application/json",
-            body: r#"{"issuer":"{base}/as","authorization_endpoint":"{base}/as/authorize","token_endpoint":"{base}/as/token","code_challenge_methods_supported":["S256"]}"#.into(),
-        },
+        Canned::json(
+            r#"{"issuer":"{base}/as","authorization_endpoint":"{base}/as/authorize","token_endpoint":"{base}/as/token","code_challenge_methods_supported":["S256"]}"#,
+        ),
     )]);
     let env = Env::new();
     let issuer = format!("{}/as", fault.base);
-    env.run(&[
-        "profile",
-        "add",
-        "rfc8414",
-        "--issuer",
-        &issuer,
-        "--client-id",
-        "c",
-    ])
+    env.cli(&format!(
+        "profile add rfc8414 --issuer {issuer} --client-id c"
+    ))
     .success();
-    let p: serde_json::Value =
-        serde_json::from_str(&env.run(&["profile", "show", "rfc8414", "--json"]).stdout).unwrap();
+    let p = env.profile_json("rfc8414");
     assert_eq!(p["token_endpoint"], format!("{}/as/token", fault.base));
 }
 
 #[test]
 fn bad_endpoints_and_unreachable_issuers_are_clear_errors() {
     let env = Env::new();
-    env.run(&[
-        "profile",
-        "add",
-        "plain",
-        "--issuer",
-        "http://example.com",
-        "--client-id",
-        "c",
-    ])
-    .fails_with(2, &["https", "127.0.0.1"]);
-    env.run(&[
-        "profile",
-        "add",
-        "plain",
-        "--authorize-url",
-        "https://example.com/a",
-        "--token-url",
-        "http://example.com/t",
-        "--client-id",
-        "c",
-    ])
+    env.cli("profile add plain --issuer http://example.com --client-id c")
+        .fails_with(2, &["https", "127.0.0.1"]);
+    env.cli(
+        "profile add plain --authorize-url https://example.com/a \
+         --token-url http://example.com/t --client-id c",
+    )
     .fails_with(2, &["token endpoint", "https"]);
-    env.run(&[
-        "profile",
-        "add",
-        "down",
-        "--issuer",
-        "http://127.0.0.1:9",
-        "--client-id",
-        "c",
-    ])
-    .fails_with(6, &["127.0.0.1:9"]);
-    env.run(&[
-        "profile",
-        "add",
-        "a/b",
-        "--issuer",
-        "https://x.example",
-        "--client-id",
-        "c",
-    ])
-    .fails_with(2, &["no `/`"]);
-    env.run(&[
-        "profile",
-        "add",
-        "sec",
-        "--authorize-url",
-        "https://example.com/a",
-        "--token-url",
-        "https://example.com/t",
-        "--client-id",
-        "c",
-        "--auth-method",
-        "basic",
-    ])
+    env.cli("profile add down --issuer http://127.0.0.1:9 --client-id c")
+        .fails_with(6, &["127.0.0.1:9"]);
+    env.cli("profile add a/b --issuer https://x.example --client-id c")
+        .fails_with(2, &["no `/`"]);
+    env.cli(&format!(
+        "profile add sec {EXAMPLE_ENDPOINTS} --client-id c --auth-method basic"
+    ))
     .fails_with(2, &["--client-secret-stdin"]);
     env.run(&["profile", "show", "nope"])
         .fails_with(3, &["nope", "profile list"]);

@@ -3,9 +3,6 @@
 //! answers, errors with HTTP 200, lowercase `bearer`, comma-separated scopes), Microsoft's
 //! v1-style string `expires_in`, and Entra's multi-tenant `{tenantid}` issuer.
 
-use latchkey::account::account_key;
-use latchkey::keychain::Keychain;
-
 use crate::fakeas::{EMAIL, FakeAs, Options};
 use crate::util::*;
 
@@ -20,47 +17,30 @@ fn github(token: Canned) -> FaultServer {
                 .query_pairs_mut()
                 .append_pair("code", "gh-code-4242")
                 .append_pair("state", &req.query["state"]);
-            (
-                Canned {
-                    status: 302,
-                    content_type: "text/html",
-                    body: String::new(),
-                },
-                vec![("location", target.to_string())],
-            )
+            let redirect = Canned::new(302, "text/html", "");
+            (redirect, vec![("location", target.to_string())])
         }
         "/login/oauth/access_token" => (token.clone(), vec![]),
-        _ => (
-            Canned {
-                status: 404,
-                content_type: "text/plain",
-                body: "not found".into(),
-            },
-            vec![],
-        ),
+        _ => (Canned::not_found(), vec![]),
     })
 }
 
 /// `profile add --preset github` pointed at the local server.
 fn add_github(env: &Env, server: &FaultServer, name: &str) {
-    env.run_with_stdin(
-        &[
-            "profile",
-            "add",
-            name,
-            "--preset",
-            "github",
-            "--authorize-url",
-            &format!("{}/login/oauth/authorize", server.base),
-            "--token-url",
-            &format!("{}/login/oauth/access_token", server.base),
-            "--client-id",
-            "Iv1.quirks",
-            "--client-secret-stdin",
-        ],
+    let flags = "--preset github --client-id Iv1.quirks --client-secret-stdin";
+    env.cli_stdin(
+        &format!("profile add {name} {flags} {}", github_endpoints(server)),
         "gh-client-secret-value",
     )
     .success();
+}
+
+/// The `--authorize-url` and `--token-url` flags for the GitHub-like server.
+fn github_endpoints(server: &FaultServer) -> String {
+    let base = &server.base;
+    format!(
+        "--authorize-url {base}/login/oauth/authorize --token-url {base}/login/oauth/access_token"
+    )
 }
 
 /// The code exchange sent what GitHub documents: a form POST with client id, secret and code,
@@ -87,8 +67,10 @@ fn github_json_answer_with_lowercase_bearer_and_comma_scopes_signs_in() {
     add_github(&env, &server, "gh-json");
     env.login("gh-json").success();
     assert_github_exchange(&server);
-    let token = env.run(&["token", "gh-json"]).success().stdout.clone();
-    assert_eq!(token.trim(), "gho_16C7e42F292c6912E7710c838347Ae178B4a");
+    assert_eq!(
+        env.token(&["gh-json"]),
+        "gho_16C7e42F292c6912E7710c838347Ae178B4a"
+    );
     let accounts = env.accounts();
     assert_eq!(accounts.len(), 1);
     assert_eq!(accounts[0]["account"], "gh-json/default");
@@ -102,18 +84,16 @@ fn github_json_answer_with_lowercase_bearer_and_comma_scopes_signs_in() {
 #[test]
 fn github_form_encoded_answer_signs_in() {
     // What GitHub answers when the request does not ask for JSON.
-    let server = github(Canned {
-        status: 200,
-        content_type: "application/x-www-form-urlencoded; charset=utf-8",
-        body: "access_token=gho_formEncodedTokenValue0123&scope=repo%2Cgist&token_type=bearer"
-            .into(),
-    });
+    let server = github(Canned::new(
+        200,
+        "application/x-www-form-urlencoded; charset=utf-8",
+        "access_token=gho_formEncodedTokenValue0123&scope=repo%2Cgist&token_type=bearer",
+    ));
     let env = Env::new();
     add_github(&env, &server, "gh-form");
     env.login("gh-form").success();
     assert_github_exchange(&server);
-    let token = env.run(&["token", "gh-form"]).success().stdout.clone();
-    assert_eq!(token.trim(), "gho_formEncodedTokenValue0123");
+    assert_eq!(env.token(&["gh-form"]), "gho_formEncodedTokenValue0123");
     assert_eq!(
         env.accounts()[0]["scopes"],
         serde_json::json!(["repo", "gist"])
@@ -135,9 +115,7 @@ fn github_bad_verification_code_with_http_200_is_an_error() {
             "troubleshooting-oauth-app-access-token-request-errors",
         ],
     );
-    assert!(env.accounts().is_empty());
-    let stored = block_on(Keychain::default().get(&account_key("gh-bad", "default"))).unwrap();
-    assert!(stored.is_none());
+    env.assert_no_account("gh-bad", &["default"]);
 }
 
 #[test]
@@ -147,20 +125,10 @@ fn a_string_expires_in_like_microsofts_v1_endpoint_is_understood() {
         r#"{"token_type":"Bearer","scope":"user_impersonation","expires_in":"3599","ext_expires_in":"3599","expires_on":"4102444800","not_before":"1700000000","resource":"https://management.core.windows.net/","access_token":"eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.v1-access","refresh_token":"0.AAAA-v1-refresh-token-value"}"#,
     ));
     let env = Env::new();
-    env.run(&[
-        "profile",
-        "add",
-        "ms-v1",
-        "--authorize-url",
-        &format!("{}/login/oauth/authorize", server.base),
-        "--token-url",
-        &format!("{}/login/oauth/access_token", server.base),
-        "--client-id",
-        "11111111-2222-3333-4444-555555555555",
-        "--scope",
-        "user_impersonation",
-    ])
-    .success();
+    let client = "--client-id 11111111-2222-3333-4444-555555555555 --scope user_impersonation";
+    let endpoints = github_endpoints(&server);
+    env.cli(&format!("profile add ms-v1 {endpoints} {client}"))
+        .success();
     env.login("ms-v1").success();
     let accounts = env.accounts();
     let expires_in = accounts[0]["expires_in"].as_i64().unwrap();
@@ -183,17 +151,9 @@ fn entra(name: &str, tid_claim: &'static str) -> (FakeAs, Env) {
     });
     let env = Env::new();
     let issuer = format!("{}/common/v2.0", server.issuer);
-    env.run(&[
-        "profile",
-        "add",
-        name,
-        "--issuer",
-        &issuer,
-        "--client-id",
-        "entra-client",
-        "--scope",
-        "openid email offline_access",
-    ])
+    env.cli(&format!(
+        "profile add {name} --issuer {issuer} --client-id entra-client --scope '{OIDC}'"
+    ))
     .success();
     (server, env)
 }
@@ -201,23 +161,14 @@ fn entra(name: &str, tid_claim: &'static str) -> (FakeAs, Env) {
 #[test]
 fn entra_common_accepts_an_id_token_from_the_users_tenant() {
     let (server, env) = entra("entra", crate::fakeas::ENTRA_TENANT);
-    let p: serde_json::Value = serde_json::from_str(
-        &env.run(&["profile", "show", "entra", "--json"])
-            .success()
-            .stdout,
-    )
-    .unwrap();
+    let p = env.profile_json("entra");
     assert_eq!(
         p["issuer"],
         format!("{}/{{tenantid}}/v2.0", server.issuer),
         "the profile keeps the template"
     );
-    let out = env.login("entra");
-    out.success();
-    assert!(
-        out.stdout.contains(&format!("Signed in: entra/{EMAIL}")),
-        "{out:#?}"
-    );
+    env.login("entra")
+        .says(&[&format!("Signed in: entra/{EMAIL}")]);
     assert_eq!(server.hits("/token"), 1);
 }
 

@@ -4,17 +4,10 @@ use crate::util::*;
 
 #[test]
 fn public_client_lifecycle_login_token_refresh_logout() {
-    let server = AuthServer::start();
-    let env = Env::new();
-    env.add_profile(&server, "life", "public-app", None);
+    let (server, env) = with_profile("life", "public-app");
 
-    let out = env.login("life");
-    out.success();
-    assert!(
-        out.stdout.contains("Signed in: life/alice@example.test"),
-        "{out:#?}"
-    );
-    assert!(out.stdout.contains("with a refresh token"), "{out:#?}");
+    env.login("life")
+        .says(&["Signed in: life/alice@example.test", "with a refresh token"]);
     assert_eq!(server.count("authorization_code"), 1);
 
     let accounts = env.accounts();
@@ -26,20 +19,10 @@ fn public_client_lifecycle_login_token_refresh_logout() {
     assert!(a["expires_in"].as_i64().unwrap() > 3000);
 
     // The printed token is accepted by the provider's userinfo endpoint.
-    let token = env
-        .run(&["token", "life"])
-        .success()
-        .stdout
-        .trim()
-        .to_string();
-    let (status, info) = server.userinfo(&token);
-    assert_eq!(status, 200, "{info}");
-    assert_eq!(info["sub"], "alice");
-    let header = env.run(&["token", "life/alice@example.test", "--format", "header"]);
-    assert_eq!(
-        header.success().stdout.trim(),
-        format!("Authorization: Bearer {token}")
-    );
+    let token = env.token(&["life"]);
+    assert_accepted_for_alice(&server, &token);
+    let header = env.token(&["life/alice@example.test", "--format", "header"]);
+    assert_eq!(header, format!("Authorization: Bearer {token}"));
     let json: serde_json::Value =
         serde_json::from_str(&env.run(&["token", "life", "--format", "json"]).stdout).unwrap();
     assert_eq!(json["access_token"], token.as_str());
@@ -54,12 +37,7 @@ fn public_client_lifecycle_login_token_refresh_logout() {
         .expect("refresh token")
         .secret()
         .clone();
-    let refreshed = env
-        .run(&["refresh", "life"])
-        .success()
-        .stdout
-        .trim()
-        .to_string();
+    let refreshed = env.refresh("life");
     assert_ne!(refreshed, token);
     assert_eq!(server.count("refresh_token"), 1);
     let after = stored_tokens(&env, "life");
@@ -91,19 +69,11 @@ fn public_client_lifecycle_login_token_refresh_logout() {
 
 #[test]
 fn logout_revokes_the_refresh_token_at_the_server() {
-    let server = AuthServer::start();
-    let env = Env::new();
-    env.add_profile(&server, "out", "public-app", None);
-    env.login("out").success();
-    let refresh = stored_tokens(&env, "out")
-        .refresh_token
-        .unwrap()
-        .secret()
-        .clone();
+    let (server, env) = signed_in("out");
+    let refresh = stored_refresh_token(&env, "out");
 
-    let out = env.run(&["logout", "out"]);
-    out.success();
-    assert!(out.stdout.contains("revoked at the provider"), "{out:#?}");
+    env.run(&["logout", "out"])
+        .says(&["revoked at the provider"]);
     assert_eq!(server.stats()["revocation"], 1);
     assert!(env.accounts().is_empty());
     env.run(&["token", "out"]).fails_with(3, &["not found"]);
@@ -113,47 +83,31 @@ fn logout_revokes_the_refresh_token_at_the_server() {
 
 #[test]
 fn logout_no_revoke_leaves_the_grant_alone() {
-    let server = AuthServer::start();
-    let env = Env::new();
-    env.add_profile(&server, "keep", "public-app", None);
-    env.login("keep").success();
-    let refresh = stored_tokens(&env, "keep")
-        .refresh_token
-        .unwrap()
-        .secret()
-        .clone();
+    let (server, env) = signed_in("keep");
+    let refresh = stored_refresh_token(&env, "keep");
     env.run(&["logout", "keep", "--no-revoke"]).success();
     assert_eq!(server.stats()["revocation"], 0);
     assert!(env.accounts().is_empty());
     assert_eq!(server.refresh_directly("public-app", &refresh).0, 200);
 }
 
+/// The secret of the test server's `conf-basic` client.
+const BASIC_SECRET: &str = "s3cr+t/with:%chars&more";
+
 #[test]
 fn confidential_clients_with_basic_and_post() {
     let server = AuthServer::start();
     let env = Env::new();
     // The basic client's secret has + / : % &, which must be form-encoded before Basic.
-    env.add_profile(
-        &server,
-        "basic",
-        "conf-basic",
-        Some("s3cr+t/with:%chars&more"),
-    );
+    env.add_profile(&server, "basic", "conf-basic", Some(BASIC_SECRET));
     env.add_profile(&server, "post", "conf-post", Some("post-secret-123"));
-    env.assert_not_on_disk("s3cr+t/with:%chars&more");
+    env.assert_not_on_disk(BASIC_SECRET);
     env.assert_not_on_disk("post-secret-123");
-    let shown = env.run(&["profile", "show", "post", "--json"]);
-    let shown: serde_json::Value = serde_json::from_str(&shown.success().stdout).unwrap();
-    assert_eq!(shown["auth_method"], "post");
+    assert_eq!(env.profile_json("post")["auth_method"], "post");
 
     for profile in ["basic", "post"] {
         env.login(profile).success();
-        let token = env
-            .run(&["token", profile])
-            .success()
-            .stdout
-            .trim()
-            .to_string();
+        let token = env.token(&[profile]);
         assert_eq!(server.userinfo(&token).0, 200, "{profile}");
         env.run(&["refresh", profile]).success();
     }
@@ -166,12 +120,7 @@ fn confidential_clients_with_basic_and_post() {
 fn a_wrong_client_secret_fails_and_keeps_the_account() {
     let server = AuthServer::start();
     let env = Env::new();
-    env.add_profile(
-        &server,
-        "wrongsecret",
-        "conf-basic",
-        Some("s3cr+t/with:%chars&more"),
-    );
+    env.add_profile(&server, "wrongsecret", "conf-basic", Some(BASIC_SECRET));
     env.login("wrongsecret").success();
     let before = stored_tokens(&env, "wrongsecret");
 
@@ -194,10 +143,7 @@ fn a_wrong_client_secret_fails_and_keeps_the_account() {
 
 #[test]
 fn a_response_with_a_wrong_state_is_rejected_before_any_token_request() {
-    let server = AuthServer::start();
-    let env = Env::new();
-    env.add_profile(&server, "state", "public-app", None);
-    env.login("state").success();
+    let (server, env) = signed_in("state");
     let before = stored_tokens(&env, "state");
 
     let tampered = Env {
@@ -229,15 +175,14 @@ fn a_response_with_a_wrong_state_is_rejected_before_any_token_request() {
         before.access_token.secret()
     );
     // The browser got an error page, not a success page.
-    let log = std::fs::read_to_string(env.dir.join("browser.log")).unwrap();
+    let log = env.browser_log();
     assert!(log.lines().last().unwrap().ends_with(" 400"), "{log}");
 }
 
 #[test]
 fn a_denied_consent_reports_access_denied() {
-    let server = AuthServer::start();
-    let env = Env::new().browser("SCRIPTED_BROWSER_ACTION", "deny");
-    env.add_profile(&server, "deny", "public-app", None);
+    let (server, env) = with_profile("deny", "public-app");
+    let env = env.browser("SCRIPTED_BROWSER_ACTION", "deny");
     let out = env.login("deny");
     out.fails_with(5, &["deny", "access_denied"]);
     assert!(env.accounts().is_empty());
@@ -246,9 +191,8 @@ fn a_denied_consent_reports_access_denied() {
 
 #[test]
 fn a_sign_in_nobody_finishes_times_out() {
-    let server = AuthServer::start();
-    let env = Env::new().browser("SCRIPTED_BROWSER_ACTION", "ignore");
-    env.add_profile(&server, "slow", "public-app", None);
+    let (_server, env) = with_profile("slow", "public-app");
+    let env = env.browser("SCRIPTED_BROWSER_ACTION", "ignore");
     let started = std::time::Instant::now();
     let out = env.run(&["login", "slow", "--timeout", "2"]);
     out.fails_with(
@@ -264,27 +208,10 @@ fn a_sign_in_nobody_finishes_times_out() {
 
 #[test]
 fn no_browser_prints_the_url_and_an_explicit_account_label_is_used() {
-    let server = AuthServer::start();
-    let env = Env::new();
-    env.add_profile(&server, "manual", "public-app", None);
-    let mut child = env
-        .command(&[
-            "login",
-            "manual",
-            "--no-browser",
-            "--account",
-            "work",
-            "--timeout",
-            "30",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let (server, env) = with_profile("manual", "public-app");
+    let (child, url) = env.start_login("login manual --no-browser --account work --timeout 30");
     // Act as the user: read the URL and open it in "a browser".
-    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut url = String::new();
-    std::io::BufRead::read_line(&mut stdout, &mut url).unwrap();
+    let url = url.as_str();
     assert!(
         url.starts_with(&format!("{}/auth?", server.issuer)),
         "{url}"
@@ -294,7 +221,7 @@ fn no_browser_prints_the_url_and_an_explicit_account_label_is_used() {
         "{url}"
     );
     let status = std::process::Command::new(root().join("tests/authserver/browser"))
-        .arg(url.trim())
+        .arg(url)
         .status()
         .unwrap();
     assert!(status.success());

@@ -13,21 +13,10 @@ fn expire(env: &Env, name: &str) -> latchkey::TokenSet {
 
 #[test]
 fn twenty_concurrent_token_calls_make_one_refresh() {
-    let server = AuthServer::start();
-    let env = Env::new();
-    env.add_profile(&server, "crowd", "public-app", None);
-    env.login("crowd").success();
+    let (server, env) = signed_in("crowd");
     let old = expire(&env, "crowd");
 
-    let children: Vec<_> = (0..20)
-        .map(|_| {
-            env.command(&["token", "crowd"])
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
+    let children: Vec<_> = (0..20).map(|_| env.spawn(&["token", "crowd"])).collect();
     let outputs: Vec<Run> = children
         .into_iter()
         .map(|c| Run::from(c.wait_with_output().unwrap()))
@@ -49,30 +38,19 @@ fn min_valid_decides_when_to_refresh() {
     let env = Env::new();
     env.add_profile(&server, "minvalid", "public-app", None);
     env.login("minvalid").success();
-    let first = env
-        .run(&["token", "minvalid", "--min-valid", "60"])
-        .success()
-        .stdout
-        .clone();
+    let first = env.token(&["minvalid", "--min-valid", "60"]);
     assert_eq!(server.count("refresh_token"), 0);
-    let second = env
-        .run(&["token", "minvalid", "--min-valid", "900"])
-        .success()
-        .stdout
-        .clone();
+    let second = env.token(&["minvalid", "--min-valid", "900"]);
     assert_eq!(server.count("refresh_token"), 1);
     assert_ne!(first, second);
 }
 
 #[test]
 fn invalid_grant_marks_needs_sign_in_and_keeps_the_account() {
-    let server = AuthServer::start();
-    let env = Env::new();
-    env.add_profile(&server, "revoked", "public-app", None);
-    env.login("revoked").success();
+    let (server, env) = signed_in("revoked");
     // Someone else uses the refresh token: the stored one is now a replay.
     let stored = stored_tokens(&env, "revoked");
-    let rt = stored.refresh_token.clone().unwrap().secret().clone();
+    let rt = stored_refresh_token(&env, "revoked");
     assert_eq!(server.refresh_directly("public-app", &rt).0, 200);
 
     env.run(&["refresh", "revoked"]).fails_with(
@@ -123,52 +101,26 @@ fn set_token_endpoint(env: &Env, url: &str) -> String {
 
 #[test]
 fn server_errors_and_malformed_bodies_fail_cleanly_and_keep_the_account() {
-    let server = AuthServer::start();
+    let (_server, env) = signed_in("faults");
+    let html = "<html><body><h1>Internal Server Error</h1></body></html>";
     let fault = FaultServer::start(vec![
-        (
-            "/html-500",
-            Canned {
-                status: 500,
-                content_type: "text/html",
-                body: "<html><body><h1>Internal Server Error</h1></body></html>".into(),
-            },
-        ),
+        ("/html-500", Canned::new(500, "text/html", html)),
         (
             "/truncated",
-            Canned {
-                status: 200,
-                content_type: "application/json",
-                body: r#"{"access_token":"AAAAAAAAAAAAAAAAAAAAAAAAAAAA","token_type":"Bea"#.into(),
-            },
+            Canned::json(r#"{"access_token":"AAAAAAAAAAAAAAAAAAAAAAAAAAAA","token_type":"Bea"#),
         ),
         (
             "/no-access-token",
-            Canned {
-                status: 200,
-                content_type: "application/json",
-                body: r#"{"token_type":"Bearer","expires_in":3600}"#.into(),
-            },
+            Canned::json(r#"{"token_type":"Bearer","expires_in":3600}"#),
         ),
         (
             "/error-with-200",
-            Canned {
-                status: 200,
-                content_type: "application/json",
-                body: r#"{"error":"temporarily_unavailable","error_description":"try again in a minute"}"#.into(),
-            },
+            Canned::json(
+                r#"{"error":"temporarily_unavailable","error_description":"try again in a minute"}"#,
+            ),
         ),
-        (
-            "/redirect",
-            Canned {
-                status: 302,
-                content_type: "text/plain",
-                body: String::new(),
-            },
-        ),
+        ("/redirect", Canned::new(302, "text/plain", "")),
     ]);
-    let env = Env::new();
-    env.add_profile(&server, "faults", "public-app", None);
-    env.login("faults").success();
     let before = stored_tokens(&env, "faults");
 
     let real = set_token_endpoint(&env, &format!("{}/html-500", fault.base));
@@ -214,48 +166,26 @@ fn server_errors_and_malformed_bodies_fail_cleanly_and_keep_the_account() {
 fn github_style_endpoints_without_discovery() {
     // GitHub answers form-encoded bodies, errors with HTTP 200, and has no OIDC; the provider
     // side is a canned server, the sign-in a real loopback redirect.
+    let form = "application/x-www-form-urlencoded; charset=utf-8";
+    let body = "access_token=gho_16C7e42F292c6912E7710c838347Ae178B4a&scope=repo%2Cgist\
+                &token_type=bearer";
     let fault = FaultServer::start(vec![(
         "/login/oauth/access_token",
-        Canned {
-            status: 200,
-            content_type: "application/x-www-form-urlencoded; charset=utf-8",
-            body: "access_token=gho_16C7e42F292c6912E7710c838347Ae178B4a&scope=repo%2Cgist&token_type=bearer".into(),
-        },
+        Canned::new(200, form, body),
     )]);
     let env = Env::new();
-    let authorize = format!("{}/login/oauth/authorize", fault.base);
-    let token = format!("{}/login/oauth/access_token", fault.base);
-    env.run_with_stdin(
-        &[
-            "profile",
-            "add",
-            "gh",
-            "--authorize-url",
-            &authorize,
-            "--token-url",
-            &token,
-            "--client-id",
-            "Iv1.abc",
-            "--client-secret-stdin",
-            "--auth-method",
-            "post",
-            "--scope",
-            "repo gist",
-        ],
+    let base = &fault.base;
+    env.cli_stdin(
+        &format!(
+            "profile add gh --authorize-url {base}/login/oauth/authorize \
+             --token-url {base}/login/oauth/access_token --client-id Iv1.abc \
+             --client-secret-stdin --auth-method post --scope 'repo gist'"
+        ),
         "github-secret-value",
     )
     .success();
     // Drive the flow by hand: the canned server has no login page.
-    let mut child = env
-        .command(&["login", "gh", "--no-browser", "--timeout", "30"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
-    let url = url::Url::parse(line.trim()).unwrap();
+    let (child, url) = env.start_login("login gh --no-browser --timeout 30");
     let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
     assert!(!q.contains_key("nonce"), "no OIDC, no nonce");
     let redirect = format!("{}?code=abc&state={}", q["redirect_uri"], q["state"]);
@@ -265,13 +195,10 @@ fn github_style_endpoints_without_discovery() {
     let account = &env.accounts()[0];
     assert_eq!(account["account"], "gh/default");
     assert_eq!(account["has_refresh_token"], false);
-    let printed = env
-        .run(&["token", "gh"])
-        .success()
-        .stdout
-        .trim()
-        .to_string();
-    assert_eq!(printed, "gho_16C7e42F292c6912E7710c838347Ae178B4a");
+    assert_eq!(
+        env.token(&["gh"]),
+        "gho_16C7e42F292c6912E7710c838347Ae178B4a"
+    );
     // No expiry and no refresh token: `refresh` explains instead of failing obscurely.
     env.run(&["refresh", "gh"])
         .fails_with(4, &["no refresh token"]);

@@ -2,8 +2,6 @@
 //! a private config dir, and a small fault server for answers no real server gives on demand.
 //! The Secret Service is the one `scripts/with-keyring` starts for the whole test run.
 
-#![allow(dead_code)]
-
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -14,6 +12,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+/// The scopes of a sign-in with an id_token and a refresh token.
+pub const OIDC: &str = "openid email offline_access";
+
+/// Hand-given endpoints of a provider that is never asked (`profile add` flags).
+pub const EXAMPLE_ENDPOINTS: &str =
+    "--authorize-url https://example.com/a --token-url https://example.com/t";
 
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -114,6 +119,40 @@ impl Drop for AuthServer {
     }
 }
 
+/// The test server's userinfo endpoint accepts `token` as alice's.
+#[track_caller]
+pub fn assert_accepted_for_alice(server: &AuthServer, token: &str) {
+    let (status, info) = server.userinfo(token);
+    assert_eq!(status, 200, "{info}");
+    assert_eq!(info["sub"], "alice");
+}
+
+/// The test server, and a user with a profile `name` for its `client` (without a secret).
+pub fn with_profile(name: &str, client: &str) -> (AuthServer, Env) {
+    let server = AuthServer::start();
+    let env = Env::new();
+    env.add_profile(&server, name, client, None);
+    (server, env)
+}
+
+/// [`with_profile`] for the public client, signed in through the scripted browser.
+#[track_caller]
+pub fn signed_in(name: &str) -> (AuthServer, Env) {
+    let (server, env) = with_profile(name, "public-app");
+    env.login(name).success();
+    (server, env)
+}
+
+/// The refresh token the keychain holds for `account`.
+pub fn stored_refresh_token(env: &Env, account: &str) -> String {
+    let tokens = stored_tokens(env, account);
+    tokens
+        .refresh_token
+        .expect("a refresh token")
+        .secret()
+        .clone()
+}
+
 /// One user's world: a private config dir, the scripted browser, the `latchkey` binary.
 pub struct Env {
     pub dir: PathBuf,
@@ -169,6 +208,70 @@ impl Env {
         Run::from(self.command(args).output().expect("run latchkey"))
     }
 
+    /// Runs `latchkey` with the words of `line` (see [`words`]).
+    pub fn cli(&self, line: &str) -> Run {
+        let words = words(line);
+        self.run(&words.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
+    /// [`Env::cli`] with `stdin` on standard input.
+    pub fn cli_stdin(&self, line: &str, stdin: &str) -> Run {
+        let words = words(line);
+        self.run_with_stdin(&words.iter().map(String::as_str).collect::<Vec<_>>(), stdin)
+    }
+
+    /// Starts `latchkey` with standard output and error piped.
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        self.command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn latchkey")
+    }
+
+    /// Starts `latchkey login …` (the words of `line`, `--no-browser` among them) and returns
+    /// it with the authorization URL it printed.
+    pub fn start_login(&self, line: &str) -> (Child, url::Url) {
+        let words = words(line);
+        let mut child = self.spawn(&words.iter().map(String::as_str).collect::<Vec<_>>());
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().expect("stdout"))
+            .read_line(&mut line)
+            .expect("authorization URL");
+        let url = url::Url::parse(line.trim()).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+        (child, url)
+    }
+
+    /// `latchkey token ARGS…`, which must succeed: the token it printed.
+    #[track_caller]
+    pub fn token(&self, args: &[&str]) -> String {
+        let mut all = vec!["token"];
+        all.extend(args);
+        self.run(&all).success().stdout.trim().to_string()
+    }
+
+    /// `latchkey refresh ACCOUNT`, which must succeed: the new access token it printed.
+    #[track_caller]
+    pub fn refresh(&self, account: &str) -> String {
+        self.run(&["refresh", account])
+            .success()
+            .stdout
+            .trim()
+            .to_string()
+    }
+
+    /// `latchkey profile show NAME --json`, which must succeed, parsed.
+    #[track_caller]
+    pub fn profile_json(&self, name: &str) -> Value {
+        let out = self.run(&["profile", "show", name, "--json"]);
+        serde_json::from_str(&out.success().stdout).expect("profile json")
+    }
+
+    /// What the scripted browser logged (empty when it never ran).
+    pub fn browser_log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("browser.log")).unwrap_or_default()
+    }
+
     pub fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Run {
         let mut child = self
             .command(args)
@@ -215,6 +318,19 @@ impl Env {
         }
     }
 
+    /// No account in `accounts --json`, and no tokens in the keychain for `profile` under any
+    /// of `labels`.
+    #[track_caller]
+    pub fn assert_no_account(&self, profile: &str, labels: &[&str]) {
+        assert!(self.accounts().is_empty(), "{:?}", self.accounts());
+        let keychain = latchkey::keychain::Keychain::default();
+        for label in labels {
+            let key = latchkey::account::account_key(profile, label);
+            let stored = block_on(keychain.get(&key)).expect("keychain");
+            assert!(stored.is_none(), "tokens stored for {profile}/{label}");
+        }
+    }
+
     pub fn accounts(&self) -> Vec<Value> {
         let out = self.run(&["accounts", "--json"]);
         out.success();
@@ -227,26 +343,17 @@ impl Env {
 
     /// Adds a profile for one of the test server's clients.
     pub fn add_profile(&self, server: &AuthServer, name: &str, client: &str, secret: Option<&str>) {
-        let mut args = vec![
-            "profile",
-            "add",
-            name,
-            "--issuer",
-            &server.issuer,
-            "--client-id",
-            client,
-            "--scope",
-            "openid email offline_access",
-        ];
+        let line = format!(
+            "profile add {name} --issuer {} --client-id {client} --scope '{OIDC}'",
+            server.issuer
+        );
         let out = match secret {
-            Some(secret) => {
-                args.push("--client-secret-stdin");
-                if client == "conf-post" {
-                    args.extend(["--auth-method", "post"]);
-                }
-                self.run_with_stdin(&args, secret)
-            }
-            None => self.run(&args),
+            Some(secret) if client == "conf-post" => self.cli_stdin(
+                &format!("{line} --client-secret-stdin --auth-method post"),
+                secret,
+            ),
+            Some(secret) => self.cli_stdin(&format!("{line} --client-secret-stdin"), secret),
+            None => self.cli(&line),
         };
         out.success();
     }
@@ -283,6 +390,19 @@ impl Run {
     #[track_caller]
     pub fn success(&self) -> &Self {
         assert_eq!(self.code, 0, "expected success: {self:#?}");
+        self
+    }
+
+    /// Succeeds, and standard output has every needle.
+    #[track_caller]
+    pub fn says(&self, needles: &[&str]) -> &Self {
+        self.success();
+        for needle in needles {
+            assert!(
+                self.stdout.contains(needle),
+                "stdout lacks {needle:?}: {self:#?}"
+            );
+        }
         self
     }
 
@@ -326,6 +446,21 @@ pub fn account(env: &Env, name: &str) -> latchkey::Account {
         .into_iter()
         .find(|a| a.id() == name || a.profile == name)
         .unwrap_or_else(|| panic!("no account {name}"))
+}
+
+/// `line` split at spaces into `latchkey` arguments; text in single quotes is one word
+/// (`--scope 'openid email'`). No other quoting: arguments here hold no quote.
+pub fn words(line: &str) -> Vec<String> {
+    line.split('\'')
+        .enumerate()
+        .flat_map(|(i, part)| {
+            if i % 2 == 1 {
+                vec![part.to_string()]
+            } else {
+                part.split_whitespace().map(str::to_string).collect()
+            }
+        })
+        .collect()
 }
 
 /// One HTTP request as the test servers read it.
@@ -399,12 +534,20 @@ pub struct Canned {
 }
 
 impl Canned {
-    pub fn json(body: impl Into<String>) -> Self {
+    pub fn new(status: u16, content_type: &'static str, body: impl Into<String>) -> Self {
         Canned {
-            status: 200,
-            content_type: "application/json",
+            status,
+            content_type,
             body: body.into(),
         }
+    }
+
+    pub fn json(body: impl Into<String>) -> Self {
+        Self::new(200, "application/json", body)
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(404, "text/plain", "not found")
     }
 }
 
@@ -426,11 +569,7 @@ impl FaultServer {
                 .iter()
                 .find(|(p, _)| *p == req.path)
                 .map(|(_, c)| c.clone())
-                .unwrap_or(Canned {
-                    status: 404,
-                    content_type: "text/plain",
-                    body: "not found".into(),
-                });
+                .unwrap_or_else(Canned::not_found);
             (canned, vec![])
         })
     }
