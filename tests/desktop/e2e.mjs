@@ -172,6 +172,18 @@ async function dismissNotices(s) {
   await s.waitFor('.notice', { gone: true, timeout: 3000 });
 }
 
+// Opens the add-provider form (clicked in its centre when `centered`) and types the profile
+// name, issuer, client ID and scopes.
+async function fillProfileForm(s, centered, name, issuer, clientId, scopes) {
+  if (centered) await clickCentered(s, '[data-testid="add-profile"]');
+  else await s.click('[data-testid="add-profile"]');
+  await s.waitFor('[data-testid="profile-form"]');
+  await s.type('[data-testid="profile-name"]', name);
+  await s.type('[data-testid="issuer"]', issuer);
+  await s.type('[data-testid="client-id"]', clientId);
+  await s.type('[data-testid="scopes"]', scopes);
+}
+
 async function signInFlowAndFill(s, issuer) {
   await s.click('[data-testid="add-profile"]');
   await s.waitFor('[data-testid="profile-form"]');
@@ -525,12 +537,7 @@ async function grantsPass(issuer) {
     await dismissNotices(s);
 
     // 3. Device flow: denied, then approved at the page the app opens through $BROWSER.
-    await s.click('[data-testid="add-profile"]');
-    await s.waitFor('[data-testid="profile-form"]');
-    await s.type('[data-testid="profile-name"]', 'tv');
-    await s.type('[data-testid="issuer"]', issuer);
-    await s.type('[data-testid="client-id"]', 'device-app');
-    await s.type('[data-testid="scopes"]', 'openid email offline_access');
+    await fillProfileForm(s, false, 'tv', issuer, 'device-app', 'openid email offline_access');
     await clickCentered(s, '[data-testid="save"]');
     await s.waitFor('[data-profile="tv"] [data-testid="sign-in-device"]');
     await dismissNotices(s);
@@ -592,12 +599,7 @@ async function legacyPass(issuer) {
 
     // 1. The implicit grant: opted in with its warning, then a sign-in whose token comes back
     //    in the fragment of the latchkey:// link.
-    await clickCentered(s, '[data-testid="add-profile"]');
-    await s.waitFor('[data-testid="profile-form"]');
-    await s.type('[data-testid="profile-name"]', 'old-spa');
-    await s.type('[data-testid="issuer"]', issuer);
-    await s.type('[data-testid="client-id"]', 'implicit-app');
-    await s.type('[data-testid="scopes"]', 'openid email');
+    await fillProfileForm(s, true, 'old-spa', issuer, 'implicit-app', 'openid email');
     await clickCentered(s, '[data-testid="redirect-deep-link"]');
     await clickCentered(s, '[data-testid="legacy-grants"] summary');
     await s.waitFor('[data-testid="warning-implicit"]', { gone: true });
@@ -641,12 +643,7 @@ async function legacyPass(issuer) {
     await dismissNotices(s);
 
     // The same grant through the loopback listener's page, which posts the fragment back.
-    await clickCentered(s, '[data-testid="add-profile"]');
-    await s.waitFor('[data-testid="profile-form"]');
-    await s.type('[data-testid="profile-name"]', 'old-spa-loop');
-    await s.type('[data-testid="issuer"]', issuer);
-    await s.type('[data-testid="client-id"]', 'implicit-app');
-    await s.type('[data-testid="scopes"]', 'openid email');
+    await fillProfileForm(s, true, 'old-spa-loop', issuer, 'implicit-app', 'openid email');
     await clickCentered(s, '[data-testid="redirect-loopback"]');
     await clickCentered(s, '[data-testid="legacy-grants"] summary');
     await clickCentered(s, '[data-testid="allow-implicit"]');
@@ -661,12 +658,7 @@ async function legacyPass(issuer) {
     await dismissNotices(s);
 
     // 2. The password grant: a form, a refused password, then a sign-in; nothing kept.
-    await clickCentered(s, '[data-testid="add-profile"]');
-    await s.waitFor('[data-testid="profile-form"]');
-    await s.type('[data-testid="profile-name"]', 'old-api');
-    await s.type('[data-testid="issuer"]', issuer);
-    await s.type('[data-testid="client-id"]', 'password-app');
-    await s.type('[data-testid="scopes"]', 'openid email offline_access');
+    await fillProfileForm(s, true, 'old-api', issuer, 'password-app', 'openid email offline_access');
     await clickCentered(s, '[data-testid="legacy-grants"] summary');
     await clickCentered(s, '[data-testid="allow-password"]');
     await s.waitFor('[data-testid="warning-password"]', { text: 'RFC 9700' });
