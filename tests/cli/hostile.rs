@@ -2,12 +2,10 @@
 //! every authorization-response defect and the hostile-server cases fail with a clear error,
 //! store nothing, and the authorization-response defects never reach the token endpoint.
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::Stdio;
+use std::io::Read;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use latchkey::account::account_key;
 use latchkey::config::Config;
 use latchkey::keychain::Keychain;
 use latchkey::{AuthorizationResponse, Endpoints, Error, Latchkey, NewProfile, RedirectMode};
@@ -35,6 +33,14 @@ fn fake_profile(client: &str) -> (FakeAs, Env, String) {
     let env = Env::new();
     let name = add(&env, &server, client, OIDC);
     (server, env, name)
+}
+
+/// [`fake_profile`], signed in; also the tokens the sign-in stored.
+fn fake_signed_in(client: &str) -> (FakeAs, Env, String, latchkey::TokenSet) {
+    let (server, env, name) = fake_profile(client);
+    env.login(&name).success();
+    let tokens = stored_tokens(&env, &name);
+    (server, env, name, tokens)
 }
 
 /// No account in `latchkey accounts --json`, no tokens in the keychain under any label the
@@ -489,9 +495,7 @@ fn a_rotated_refresh_token_survives_a_key_set_that_cannot_be_fetched() {
 
 #[test]
 fn a_refresh_without_a_new_refresh_token_keeps_the_old_one() {
-    let (server, env, name) = fake_profile("refresh-no-rotation");
-    env.login(&name).success();
-    let before = stored_tokens(&env, &name);
+    let (server, env, name, before) = fake_signed_in("refresh-no-rotation");
     let refresh_token = before.refresh_token.clone().unwrap();
     env.run(&["refresh", &name]).success();
     let after = stored_tokens(&env, &name);
@@ -519,9 +523,7 @@ fn a_refresh_without_a_new_refresh_token_keeps_the_old_one() {
 
 #[test]
 fn an_unusable_refresh_answer_still_keeps_its_rotated_refresh_token() {
-    let (server, env, name) = fake_profile("refresh-mac");
-    env.login(&name).success();
-    let before = stored_tokens(&env, &name);
+    let (server, env, name, before) = fake_signed_in("refresh-mac");
     let spent = before.refresh_token.clone().unwrap();
     env.run(&["refresh", &name])
         .fails_with(5, &["`mac` token", "Bearer tokens only"]);
