@@ -149,9 +149,16 @@ impl Env {
     }
 
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_latchkey"));
-        cmd.args(args)
-            .env("XDG_CONFIG_HOME", self.dir.join("config"))
+        let mut cmd = self.tool(env!("CARGO_BIN_EXE_latchkey"));
+        cmd.args(args);
+        cmd
+    }
+
+    /// Another program (git, kubectl) in this world: it runs `latchkey` with this config dir
+    /// and scripted browser.
+    pub fn tool(&self, program: &str) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.env("XDG_CONFIG_HOME", self.dir.join("config"))
             .env("BROWSER", root().join("tests/authserver/browser"))
             .env("SCRIPTED_BROWSER_LOG", self.dir.join("browser.log"))
             .env_remove("SCRIPTED_BROWSER_ACTION")
