@@ -640,10 +640,10 @@ fn kubectl_gets_its_token_from_the_plugin_and_fails_fast_without_a_terminal() {
             ("ISSUER", &auth.issuer),
         ],
     );
+    // Only for reading the stand-in's own log: rustls refuses a self-signed CA as the server's
+    // certificate, which kubectl (Go) verifies and accepts.
     let client = reqwest::blocking::Client::builder()
-        .add_root_certificate(
-            reqwest::Certificate::from_pem(&std::fs::read(&cert).unwrap()).unwrap(),
-        )
+        .danger_accept_invalid_certs(true)
         .build()
         .unwrap();
 
@@ -655,6 +655,7 @@ fn kubectl_gets_its_token_from_the_plugin_and_fails_fast_without_a_terminal() {
 
     // An account not signed in, and kubectl without a terminal: a fast failure, no browser.
     env.add_profile(&auth, "kube2", "public-app", None);
+    let requests = api.log(&client).len();
     let started = Instant::now();
     let out = kubectl(&env, &kubeconfig(&env, &api.url, &cert, "kube2"));
     assert_ne!(out.code, 0, "{out:#?}");
@@ -670,7 +671,8 @@ fn kubectl_gets_its_token_from_the_plugin_and_fails_fast_without_a_terminal() {
         1,
         "only the first sign-in's browser: {log}"
     );
-    assert!(api.log(&client).iter().all(|e| e["path"] == "/api"));
+    // Without a credential, kubectl sent nothing.
+    assert_eq!(api.log(&client).len(), requests);
 }
 
 #[test]
