@@ -2,7 +2,6 @@
 //! `git` against `git http-backend`, the real `kubectl` against an HTTPS API stand-in, and the
 //! shell completion script. Each server accepts only tokens the test authorization server does.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -33,15 +32,7 @@ impl NodeServer {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start node");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("READY line");
-        let url = line
-            .trim()
-            .strip_prefix("READY ")
-            .unwrap_or_else(|| panic!("{script} said {line:?}"))
-            .to_string();
+        let url = read_ready(&mut child, script);
         NodeServer { child, url }
     }
 
@@ -478,7 +469,7 @@ fn git_credential_speaks_the_protocol_and_never_opens_a_browser_without_a_termin
     let get = |stdin: &str| {
         let mut cmd = env.command(&["git-credential", "proto", "get"]);
         cmd.env("GIT_TERMINAL_PROMPT", "0");
-        run_with_input(cmd, stdin)
+        run_with_stdin(cmd, stdin)
     };
     let out = get("protocol=https\nhost=git.example.com\nwwwauth[]=Basic realm=x\n\n");
     out.success();
@@ -487,7 +478,7 @@ fn git_credential_speaks_the_protocol_and_never_opens_a_browser_without_a_termin
     assert_eq!(lines[1], format!("password={token}"));
     assert!(lines[2].starts_with("password_expiry_utc="), "{lines:?}");
     // Bearer without git's capability falls back to Basic.
-    let out = run_with_input(
+    let out = run_with_stdin(
         env.command(&[
             "git-credential",
             "--auth",
@@ -503,7 +494,7 @@ fn git_credential_speaks_the_protocol_and_never_opens_a_browser_without_a_termin
         out.success().stdout.starts_with("username=me\n"),
         "{out:#?}"
     );
-    let out = run_with_input(
+    let out = run_with_stdin(
         env.command(&["git-credential", "--auth", "bearer", "proto", "get"]),
         "capability[]=authtype\nprotocol=https\nhost=git.example.com\n\n",
     );
@@ -516,7 +507,7 @@ fn git_credential_speaks_the_protocol_and_never_opens_a_browser_without_a_termin
     assert_eq!((out.code, out.stdout.as_str()), (2, ""), "{out:#?}");
     // `store` keeps nothing; an unknown action is ignored.
     for action in ["store", "frobnicate"] {
-        let out = run_with_input(
+        let out = run_with_stdin(
             env.command(&["git-credential", "proto", action]),
             &format!("protocol=https\nhost=x\nusername=u\npassword={token}\n\n"),
         );
@@ -530,7 +521,7 @@ fn git_credential_speaks_the_protocol_and_never_opens_a_browser_without_a_termin
     let started = Instant::now();
     let mut cmd = fresh.command(&["git-credential", "later/work", "get"]);
     cmd.env("GIT_TERMINAL_PROMPT", "0");
-    run_with_input(cmd, "protocol=https\nhost=git.example.com\n\n").fails_with(
+    run_with_stdin(cmd, "protocol=https\nhost=git.example.com\n\n").fails_with(
         4,
         &[
             "GIT_TERMINAL_PROMPT",
@@ -543,23 +534,6 @@ fn git_credential_speaks_the_protocol_and_never_opens_a_browser_without_a_termin
         !fresh.dir.join("browser.log").exists(),
         "a browser was opened"
     );
-}
-
-fn run_with_input(mut cmd: Command, stdin: &str) -> Run {
-    use std::io::Write;
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn latchkey");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    Run::from(child.wait_with_output().unwrap())
 }
 
 // ----- kubectl

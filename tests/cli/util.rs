@@ -57,16 +57,7 @@ impl AuthServer {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start node tests/authserver/server.mjs (run scripts/setup)");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("READY line");
-        let issuer = line
-            .trim()
-            .strip_prefix("READY ")
-            .unwrap_or_else(|| panic!("auth server said {line:?}"))
-            .to_string();
+        let issuer = read_ready(&mut child, "auth server");
         AuthServer { child, issuer }
     }
 
@@ -112,6 +103,36 @@ impl Drop for AuthServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The URL a test server announces on its first line of output, `READY <url>`.
+pub fn read_ready(child: &mut Child, what: &str) -> String {
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("READY line");
+    line.trim()
+        .strip_prefix("READY ")
+        .unwrap_or_else(|| panic!("{what} said {line:?}"))
+        .to_string()
+}
+
+/// Runs `cmd` with `stdin` as its standard input.
+pub fn run_with_stdin(mut cmd: Command, stdin: &str) -> Run {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    Run::from(child.wait_with_output().expect("wait"))
 }
 
 /// One user's world: a private config dir, the scripted browser, the `latchkey` binary.
@@ -177,20 +198,7 @@ impl Env {
     }
 
     pub fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Run {
-        let mut child = self
-            .command(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn latchkey");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(stdin.as_bytes())
-            .expect("write stdin");
-        Run::from(child.wait_with_output().expect("wait"))
+        run_with_stdin(self.command(args), stdin)
     }
 
     /// Every byte of every file under the config dir, for "no secret on disk" checks.
