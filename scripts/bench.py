@@ -1,4 +1,5 @@
-"""Benchmarks of the latchkey binary against the plainest tools doing the same work.
+"""Benchmarks of the latchkey binary against the plainest tools doing the same work (and of
+its git and kubectl integrations against `latchkey token`).
 
 Each pair runs interleaved (A, B, A, B, …) so machine noise hits both alike; medians are
 reported. Work that only makes the baseline possible (parsing curl's JSON to chain rotated
@@ -35,6 +36,12 @@ def timed(args, env=None):
     return time.perf_counter() - t0, out
 
 
+def timed_input(args, env, stdin):
+    t0 = time.perf_counter()
+    subprocess.run(args, env=env, check=True, capture_output=True, text=True, input=stdin)
+    return time.perf_counter() - t0
+
+
 def median_ms(xs):
     return statistics.median(xs) * 1000
 
@@ -69,6 +76,23 @@ def main():
             ours.append(timed([BIN, "token", "bench"], env)[0])
             base.append(timed(lookup)[0])
         report("token (cached)", ours, base, "secret-tool lookup", 1.0)
+
+        # 1b. The tool integrations on the same cached token, against `latchkey token` itself.
+        kube_env = dict(env, KUBERNETES_EXEC_INFO=json.dumps({
+            "kind": "ExecCredential", "apiVersion": "client.authentication.k8s.io/v1",
+            "spec": {"interactive": False}}))
+        git_request = "protocol=https\nhost=git.example.com\n\n"
+        tools = [
+            ("kube-credential (cached)", lambda: timed([BIN, "kube-credential", "bench"], kube_env)[0]),
+            ("git-credential get (cached)",
+             lambda: timed_input([BIN, "git-credential", "bench", "get"], env, git_request)),
+        ]
+        for name, tool in tools:
+            ours, base = [], []
+            for _ in range(RUNS):
+                ours.append(tool())
+                base.append(timed([BIN, "token", "bench"], env)[0])
+            report(name, ours, base, "latchkey token", 1.2)
 
         # 2. A forced refresh against the local server. The curl baseline holds its own grant
         # and chains the rotated refresh token between runs.

@@ -122,16 +122,27 @@ impl Config {
 
     /// An exclusive lock serialising refreshes of one account across processes.
     pub fn account_lock(&self, profile: &str, label: &str) -> Result<File> {
+        lock_file(&self.account_file("locks", profile, label, "lock"))
+    }
+
+    /// An exclusive lock of its own for one account and `purpose` (e.g. browser sign-ins),
+    /// independent of [`Config::account_lock`] so that a holder may still refresh.
+    pub fn account_purpose_lock(&self, purpose: &str, profile: &str, label: &str) -> Result<File> {
+        lock_file(&self.account_file("locks", profile, label, &format!("{purpose}.lock")))
+    }
+
+    /// `DIR/<hex of PROFILE/LABEL>.EXT` in the config directory: one file per account.
+    pub fn account_file(&self, dir: &str, profile: &str, label: &str, ext: &str) -> PathBuf {
         // Hex keeps any label (e-mail, URL-shaped `sub`) a valid file name.
         let key: String = format!("{profile}/{label}")
             .bytes()
             .map(|b| format!("{b:02x}"))
             .collect();
-        lock_file(&self.dir.join("locks").join(format!("{key}.lock")))
+        self.dir.join(dir).join(format!("{key}.{ext}"))
     }
 }
 
-fn ensure_dir(dir: &Path) -> Result<()> {
+pub(crate) fn ensure_dir(dir: &Path) -> Result<()> {
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]

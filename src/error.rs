@@ -93,6 +93,15 @@ pub enum Error {
     #[error("config file {path}: {detail}")]
     Config { path: PathBuf, detail: String },
 
+    /// Another error, with what it concerned (e.g. the variable a token was for). Its kind is
+    /// the inner error's.
+    #[error("{context}: {source}")]
+    Context {
+        context: String,
+        #[source]
+        source: Box<Error>,
+    },
+
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -119,6 +128,15 @@ impl Error {
             Error::Keychain(_) => ErrorKind::Keychain,
             Error::SignIn { .. } => ErrorKind::SignIn,
             Error::Config { .. } | Error::Io { .. } => ErrorKind::Other,
+            Error::Context { source, .. } => source.kind(),
+        }
+    }
+
+    /// This error with what it concerned in front.
+    pub fn context(self, context: impl Into<String>) -> Self {
+        Error::Context {
+            context: context.into(),
+            source: Box::new(self),
         }
     }
 

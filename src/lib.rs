@@ -11,12 +11,14 @@ pub mod engine;
 pub mod error;
 pub mod http;
 pub mod idtoken;
+pub mod integrations;
 pub mod jwks;
 pub mod keychain;
 pub mod oauth;
 pub mod paths;
 pub mod presets;
 pub mod profile;
+mod rejected;
 pub mod secret;
 #[cfg(target_os = "linux")]
 mod secret_service;

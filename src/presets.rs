@@ -11,7 +11,7 @@ use url::Url;
 
 use crate::engine::{Endpoints, ManualEndpoints, ProfileExtras};
 use crate::error::{Error, Result};
-use crate::profile::{AuthMethod, RedirectMode, validate_endpoint, validate_extra_params};
+use crate::profile::{AuthMethod, Profile, RedirectMode, validate_endpoint, validate_extra_params};
 
 const BUILT_IN: &[(&str, &str)] = &[
     ("github", include_str!("../presets/github.toml")),
@@ -88,6 +88,22 @@ pub struct Preset {
     pub extra_authorize_params: BTreeMap<String, String>,
     #[serde(default)]
     pub extra_token_params: BTreeMap<String, String>,
+    /// How the provider's git servers take its tokens.
+    #[serde(default)]
+    pub git: Option<GitDefaults>,
+}
+
+/// A preset's `[git]` table: what `latchkey git-credential` answers git with.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GitDefaults {
+    /// The user name sent with the token in Basic authentication (GitHub `x-access-token`,
+    /// GitLab `oauth2`).
+    #[serde(default)]
+    pub username: Option<String>,
+    /// The git server for the helper line the app shows (may contain `{variable}`s).
+    #[serde(default)]
+    pub url: Option<String>,
 }
 
 fn built_in() -> Source {
@@ -208,6 +224,17 @@ impl Preset {
         })
     }
 
+    /// The git server URL of the `[git]` table, its variables filled with their defaults.
+    pub fn git_url(&self) -> Option<String> {
+        let template = self.git.as_ref()?.url.as_deref()?;
+        let defaults = self
+            .variables
+            .iter()
+            .filter_map(|(k, v)| Some((k.clone(), v.default.clone()?)))
+            .collect();
+        substitute(template, &defaults, &self.name).ok()
+    }
+
     fn variables_hint(&self) -> String {
         if self.variables.is_empty() {
             String::new()
@@ -308,6 +335,32 @@ pub fn all(config_dir: &Path) -> Result<Vec<Preset>> {
     }
     Ok(presets.into_values().collect())
 }
+
+/// The preset a profile was made from, as far as can be told: the one whose issuer or token
+/// endpoint, filled with its variables' defaults, is the profile's. (Profiles do not record
+/// their preset; a self-managed instance's profile therefore matches none.)
+pub fn for_profile(config_dir: &Path, profile: &Profile) -> Result<Option<Preset>> {
+    Ok(all(config_dir)?.into_iter().find(|preset| {
+        let Ok(filled) = preset.fill(&BTreeMap::new()) else {
+            return false;
+        };
+        match filled.endpoints {
+            Endpoints::Issuer(issuer) => profile.issuer.as_deref() == Some(issuer.as_str()),
+            Endpoints::Manual(m) => m.token == profile.token_endpoint,
+        }
+    }))
+}
+
+/// The user name git gets with a profile's token: its preset's, else `oauth2` (what GitLab
+/// and most token-taking git servers accept).
+pub fn git_username(config_dir: &Path, profile: &Profile) -> Result<String> {
+    Ok(for_profile(config_dir, profile)?
+        .and_then(|p| p.git)
+        .and_then(|g| g.username)
+        .unwrap_or_else(|| DEFAULT_GIT_USERNAME.to_string()))
+}
+
+pub const DEFAULT_GIT_USERNAME: &str = "oauth2";
 
 pub fn find(config_dir: &Path, name: &str) -> Result<Preset> {
     let all = all(config_dir)?;
@@ -424,6 +477,40 @@ mod tests {
             p.fill(&vars(&[("base_url", "http://gitlab.example.com")]))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn git_defaults_are_data_and_follow_the_profile() {
+        assert_eq!(
+            built_in("github").git.unwrap().username.as_deref(),
+            Some("x-access-token")
+        );
+        assert_eq!(
+            built_in("gitlab").git.unwrap().username.as_deref(),
+            Some("oauth2")
+        );
+        let none = Path::new("/nonexistent-latchkey-dir");
+        let github = Profile {
+            authorization_endpoint: "https://github.com/login/oauth/authorize".parse().unwrap(),
+            token_endpoint: "https://github.com/login/oauth/access_token"
+                .parse()
+                .unwrap(),
+            ..Profile::for_tests("work-gh")
+        };
+        assert_eq!(git_username(none, &github).unwrap(), "x-access-token");
+        let gitlab = Profile {
+            issuer: Some("https://gitlab.com".into()),
+            ..Profile::for_tests("gl")
+        };
+        let preset = for_profile(none, &gitlab).unwrap().unwrap();
+        assert_eq!(preset.name, "gitlab");
+        assert_eq!(preset.git_url().as_deref(), Some("https://gitlab.com"));
+        let other = Profile {
+            issuer: Some("https://gitlab.example.com".into()),
+            ..Profile::for_tests("self-managed")
+        };
+        assert!(for_profile(none, &other).unwrap().is_none());
+        assert_eq!(git_username(none, &other).unwrap(), DEFAULT_GIT_USERNAME);
     }
 
     #[test]

@@ -4,6 +4,7 @@ use clap::Args;
 use latchkey::tokens::now;
 use latchkey::{Latchkey, Result};
 
+use super::completions::account_names;
 use super::format::{relative, rfc3339};
 
 #[derive(Args)]
@@ -16,6 +17,7 @@ pub struct AccountsArgs {
 #[derive(Args)]
 pub struct LogoutArgs {
     /// `PROFILE/LABEL`, or `PROFILE` when it has one account.
+    #[arg(add = account_names())]
     account: String,
     /// Delete the account without asking the provider to revoke its refresh token.
     #[arg(long)]

@@ -7,14 +7,18 @@ use std::time::Duration;
 use clap::Args;
 use latchkey::callback::DEFAULT_TIMEOUT;
 use latchkey::tokens::now;
-use latchkey::{Error, Latchkey, LegacyGrant, LoopbackListener, RedirectMode, Result, browser};
+use latchkey::{
+    Error, Latchkey, LegacyGrant, LoopbackListener, Profile, RedirectMode, Result, browser,
+};
 use oauth2::ResourceOwnerPassword;
 
+use super::completions::profile_names;
 use super::format::relative;
 
 #[derive(Args)]
 pub struct LoginArgs {
     /// The profile to sign in to.
+    #[arg(add = profile_names())]
     profile: String,
     /// Name the account (default: the id_token's email, username or subject, else `default`).
     #[arg(long)]
@@ -53,12 +57,7 @@ pub async fn run(engine: &Latchkey, args: LoginArgs) -> Result<()> {
         return implicit(engine, args).await;
     }
     let profile = engine.profile(&args.profile)?;
-    if profile.redirect == RedirectMode::DeepLink {
-        return Err(Error::InvalidInput(format!(
-            "profile `{}` receives sign-ins by deep link, which the Latchkey desktop app handles; sign in from the app, or set `redirect = \"loopback\"` for the profile",
-            profile.name
-        )));
-    }
+    require_loopback(&profile)?;
     let listener = LoopbackListener::bind(profile.redirect_uri.as_ref()).await?;
     let pending =
         engine.begin_login(&profile.name, args.account, listener.redirect_uri().clone())?;
@@ -111,12 +110,7 @@ async fn device(engine: &Latchkey, args: LoginArgs) -> Result<()> {
 async fn implicit(engine: &Latchkey, args: LoginArgs) -> Result<()> {
     let profile = engine.profile(&args.profile)?;
     profile.require_legacy_grant(LegacyGrant::Implicit)?;
-    if profile.redirect == RedirectMode::DeepLink {
-        return Err(Error::InvalidInput(format!(
-            "profile `{}` receives sign-ins by deep link, which the Latchkey desktop app handles; sign in from the app, or set `redirect = \"loopback\"` for the profile",
-            profile.name
-        )));
-    }
+    require_loopback(&profile)?;
     eprintln!("warning: {}.", LegacyGrant::Implicit.warning());
     let listener = LoopbackListener::bind(profile.redirect_uri.as_ref()).await?;
     let pending = engine.begin_implicit_login(
@@ -135,6 +129,17 @@ async fn implicit(engine: &Latchkey, args: LoginArgs) -> Result<()> {
         .await?;
     let account = engine.complete_implicit_login(pending, params).await?;
     signed_in(&account);
+    Ok(())
+}
+
+/// A browser sign-in from the command line needs the loopback listener.
+pub(super) fn require_loopback(profile: &Profile) -> Result<()> {
+    if profile.redirect == RedirectMode::DeepLink {
+        return Err(Error::InvalidInput(format!(
+            "profile `{}` receives sign-ins by deep link, which the Latchkey desktop app handles; sign in from the app, or set `redirect = \"loopback\"` for the profile",
+            profile.name
+        )));
+    }
     Ok(())
 }
 

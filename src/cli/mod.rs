@@ -1,14 +1,19 @@
 //! Command-line interface: argument parsing, one module per verb, exit codes.
 
 mod accounts;
+mod completions;
+mod exec;
 mod format;
+mod git_credential;
+mod kube_credential;
 mod login;
 mod profile;
 mod token;
+mod tool_token;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use latchkey::{ErrorKind, Latchkey};
 
 const EXIT_CODES: &str = "\
@@ -60,9 +65,28 @@ enum Command {
     Refresh(token::RefreshArgs),
     /// Sign out: revoke the refresh token at the provider and delete the account.
     Logout(accounts::LogoutArgs),
+    /// Run a program with valid access tokens in its environment (from --env, --env-file or
+    /// the nearest `.latchkey.env`); its exit code is Latchkey's.
+    #[command(after_long_help = EXIT_CODES)]
+    Exec(exec::ExecArgs),
+    /// git's credential helper: `git config --global credential.https://HOST.helper
+    /// '!latchkey git-credential ACCOUNT'`, or let `--install ACCOUNT URL` write it.
+    #[command(name = "git-credential", after_long_help = EXIT_CODES)]
+    GitCredential(git_credential::GitCredentialArgs),
+    /// kubectl's exec credential plugin (client.authentication.k8s.io/v1 and v1beta1);
+    /// `--print-user` prints the kubeconfig entry that runs it.
+    #[command(name = "kube-credential", after_long_help = EXIT_CODES)]
+    KubeCredential(kube_credential::KubeCredentialArgs),
+    /// Print the shell completion script (bash, zsh, fish, elvish, powershell); it completes
+    /// account and profile names too.
+    Completions(completions::CompletionsArgs),
 }
 
 pub fn main() -> ExitCode {
+    // A TAB in a shell with `latchkey completions` installed: answer and exit.
+    clap_complete::CompleteEnv::with_factory(Cli::command)
+        .var(completions::VAR)
+        .complete();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -97,6 +121,36 @@ async fn run(cli: Cli) -> latchkey::Result<()> {
         Command::Token(args) => token::token(&engine, args).await,
         Command::Refresh(args) => token::refresh(&engine, args).await,
         Command::Logout(args) => accounts::logout(&engine, args).await,
+        Command::Exec(args) => exec::run(&engine, args).await,
+        Command::GitCredential(args) => git_credential::run(&engine, args).await,
+        Command::KubeCredential(args) => kube_credential::run(&engine, args).await,
+        Command::Completions(args) => completions::run(args),
+    }
+}
+
+/// How other programs (git, kubectl, shells) should start Latchkey: `latchkey` when that is
+/// this binary on the PATH, else this binary's full path.
+fn program() -> String {
+    let Ok(me) = std::env::current_exe().and_then(std::fs::canonicalize) else {
+        return "latchkey".into();
+    };
+    let on_path = std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| {
+                dir.join(if cfg!(windows) {
+                    "latchkey.exe"
+                } else {
+                    "latchkey"
+                })
+            })
+            .find(|candidate| candidate.is_file())
+            .and_then(|found| std::fs::canonicalize(found).ok())
+            .is_some_and(|found| found == me)
+    });
+    if on_path {
+        "latchkey".into()
+    } else {
+        me.to_string_lossy().into_owned()
     }
 }
 
@@ -116,7 +170,6 @@ fn exit_code(kind: ErrorKind) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn the_cli_definition_is_consistent() {

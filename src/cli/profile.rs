@@ -15,6 +15,8 @@ use latchkey::{
 use oauth2::ClientSecret;
 use url::Url;
 
+use super::completions::profile_names;
+
 #[derive(Subcommand)]
 pub enum ProfileCommand {
     /// Register an OAuth client: from a preset, by discovery from an issuer, or with the endpoints.
@@ -26,19 +28,24 @@ pub enum ProfileCommand {
     },
     /// Show one profile, with the redirect URI to register at the provider.
     Show {
+        #[arg(add = profile_names())]
         name: String,
         #[arg(long)]
         json: bool,
     },
     /// Remove a profile, its accounts and their keychain entries.
     Remove {
+        #[arg(add = profile_names())]
         name: String,
         /// Do not ask for confirmation.
         #[arg(long, short = 'y')]
         yes: bool,
     },
     /// Replace a profile's client secret (read from standard input).
-    SetSecret { name: String },
+    SetSecret {
+        #[arg(add = profile_names())]
+        name: String,
+    },
 }
 
 #[derive(Args)]

@@ -4,6 +4,7 @@ use clap::{Args, ValueEnum};
 use latchkey::tokens::now;
 use latchkey::{Account, Latchkey, Result, TokenSet};
 
+use super::completions::account_names;
 use super::format::rfc3339;
 
 #[derive(Clone, Copy, ValueEnum, Default)]
@@ -20,6 +21,7 @@ enum Format {
 #[derive(Args)]
 pub struct TokenArgs {
     /// `PROFILE/LABEL`, or `PROFILE` when it has one account.
+    #[arg(add = account_names())]
     account: String,
     /// Refresh first when the token expires within this many seconds.
     #[arg(long, default_value_t = 60)]
@@ -31,6 +33,7 @@ pub struct TokenArgs {
 #[derive(Args)]
 pub struct RefreshArgs {
     /// `PROFILE/LABEL`, or `PROFILE` when it has one account.
+    #[arg(add = account_names())]
     account: String,
     #[arg(long, value_enum, default_value_t)]
     format: Format,

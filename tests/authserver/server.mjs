@@ -13,6 +13,8 @@
 //   GET  /__test/stats  -> {"token":{"<grant_type>":n,...},"token_errors":n,"revocation":n,
 //                           "userinfo":n,"introspection":n,"authorization":n}
 //   POST /__test/reset  -> zeroes the counters, answers 204
+//   POST /__test/end-access-token?token=AT -> destroys that access token only (its grant and
+//                           refresh token stay), 204; 404 when it is unknown
 //
 // The resource owner password grant (legacy; oidc-provider has none, so it is registered
 // below) accepts any username whose password is `<username>-password`, for client
@@ -253,6 +255,14 @@ provider.use(async (ctx, next) => {
     ctx.set('cache-control', 'no-store');
     ctx.type = 'json';
     ctx.body = JSON.stringify(stats);
+    return;
+  }
+  if (ctx.path === '/__test/end-access-token' && ctx.method === 'POST') {
+    // Ends one access token early, leaving its grant and refresh token alone (RFC 7009
+    // revocation here would end every token of the grant).
+    const token = await provider.AccessToken.find(ctx.query.token ?? '');
+    if (token) await token.destroy();
+    ctx.status = token ? 204 : 404;
     return;
   }
   if (ctx.path === '/__test/reset' && ctx.method === 'POST') {

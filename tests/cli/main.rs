@@ -12,4 +12,5 @@ mod profiles;
 mod quirks;
 mod signin;
 mod tokens;
+mod tools;
 mod util;

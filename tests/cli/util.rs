@@ -62,16 +62,7 @@ impl AuthServer {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start node tests/authserver/server.mjs (run scripts/setup)");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("READY line");
-        let issuer = line
-            .trim()
-            .strip_prefix("READY ")
-            .unwrap_or_else(|| panic!("auth server said {line:?}"))
-            .to_string();
+        let issuer = read_ready(&mut child, "auth server");
         AuthServer { child, issuer }
     }
 
@@ -153,6 +144,36 @@ pub fn stored_refresh_token(env: &Env, account: &str) -> String {
         .clone()
 }
 
+/// The URL a test server announces on its first line of output, `READY <url>`.
+pub fn read_ready(child: &mut Child, what: &str) -> String {
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("READY line");
+    line.trim()
+        .strip_prefix("READY ")
+        .unwrap_or_else(|| panic!("{what} said {line:?}"))
+        .to_string()
+}
+
+/// Runs `cmd` with `stdin` as its standard input.
+pub fn run_with_stdin(mut cmd: Command, stdin: &str) -> Run {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    Run::from(child.wait_with_output().expect("wait"))
+}
+
 /// One user's world: a private config dir, the scripted browser, the `latchkey` binary.
 pub struct Env {
     pub dir: PathBuf,
@@ -188,9 +209,16 @@ impl Env {
     }
 
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_latchkey"));
-        cmd.args(args)
-            .env("XDG_CONFIG_HOME", self.dir.join("config"))
+        let mut cmd = self.tool(env!("CARGO_BIN_EXE_latchkey"));
+        cmd.args(args);
+        cmd
+    }
+
+    /// Another program (git, kubectl) in this world: it runs `latchkey` with this config dir
+    /// and scripted browser.
+    pub fn tool(&self, program: &str) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.env("XDG_CONFIG_HOME", self.dir.join("config"))
             .env("BROWSER", root().join("tests/authserver/browser"))
             .env("SCRIPTED_BROWSER_LOG", self.dir.join("browser.log"))
             .env_remove("SCRIPTED_BROWSER_ACTION")
@@ -273,20 +301,7 @@ impl Env {
     }
 
     pub fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Run {
-        let mut child = self
-            .command(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn latchkey");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(stdin.as_bytes())
-            .expect("write stdin");
-        Run::from(child.wait_with_output().expect("wait"))
+        run_with_stdin(self.command(args), stdin)
     }
 
     /// Every byte of every file under the config dir, for "no secret on disk" checks.

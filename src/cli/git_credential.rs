@@ -1,0 +1,299 @@
+//! `latchkey git-credential`: git's credential helper protocol (`key=value` lines in, the same
+//! out), and `--install` / `--uninstall` of the git config lines that use it.
+
+use std::io::{IsTerminal, Read};
+use std::process::Command;
+
+use clap::{Args, ValueEnum};
+use latchkey::integrations::git::{self, Auth, Helper};
+use latchkey::profile::is_loopback;
+use latchkey::{Error, Latchkey, Result, presets};
+
+use super::completions::account_names;
+use super::tool_token::token_for_tool;
+
+#[derive(Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
+enum AuthArg {
+    /// `username` + the token as `password`: every git, every server that takes tokens.
+    #[default]
+    Basic,
+    /// `Authorization: Bearer`, when git announces it can (git ≥ 2.46); Basic otherwise.
+    Bearer,
+}
+
+#[derive(Args)]
+pub struct GitCredentialArgs {
+    /// How `get` answers.
+    #[arg(long, value_enum, default_value_t)]
+    auth: AuthArg,
+    /// The user name sent with the token for Basic (default: the provider preset's, e.g.
+    /// `x-access-token` for GitHub, `oauth2` for GitLab; else `oauth2`).
+    #[arg(long)]
+    username: Option<String>,
+    /// Make Latchkey git's only credential helper for URL, answering with ACCOUNT's tokens:
+    /// writes two lines to ~/.gitconfig (an empty helper that clears others, then Latchkey).
+    #[arg(long, num_args = 2, value_names = ["ACCOUNT", "URL"], conflicts_with_all = ["account", "action", "uninstall"])]
+    install: Option<Vec<String>>,
+    /// Remove the credential helpers configured for URL from ~/.gitconfig.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["account", "action"])]
+    uninstall: Option<String>,
+    /// `PROFILE/LABEL`, or `PROFILE` when it has one account.
+    #[arg(required_unless_present_any = ["install", "uninstall"], add = account_names())]
+    account: Option<String>,
+    /// What git asks: `get`, `store` or `erase` (others are ignored, as the protocol asks).
+    #[arg(required_unless_present_any = ["install", "uninstall"])]
+    action: Option<String>,
+}
+
+impl GitCredentialArgs {
+    fn auth(&self) -> Auth {
+        match self.auth {
+            AuthArg::Basic => Auth::Basic,
+            AuthArg::Bearer => Auth::Bearer,
+        }
+    }
+}
+
+pub async fn run(engine: &Latchkey, args: GitCredentialArgs) -> Result<()> {
+    if let Some(pair) = &args.install {
+        return install(engine, &args, &pair[0], &pair[1]);
+    }
+    if let Some(url) = &args.uninstall {
+        return uninstall(url);
+    }
+    let (Some(account), Some(action)) = (&args.account, &args.action) else {
+        return Err(Error::InvalidInput(
+            "give ACCOUNT and the action (get, store or erase)".into(),
+        ));
+    };
+    match action.as_str() {
+        "get" => get(engine, &args, account, &read_request()?).await,
+        "erase" => erase(engine, account, &read_request()?).await,
+        // Latchkey owns the tokens: nothing to store. Unknown actions are ignored.
+        _ => read_request().map(drop),
+    }
+}
+
+/// What git sends: the attributes of the credential it wants, one `key=value` per line.
+#[derive(Debug, Default)]
+struct Request {
+    fields: Vec<(String, String)>,
+}
+
+impl Request {
+    fn parse(text: &str) -> Request {
+        let fields = text
+            .lines()
+            .take_while(|l| !l.is_empty())
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Request { fields }
+    }
+
+    fn get(&self, key: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn has_capability(&self, name: &str) -> bool {
+        self.fields
+            .iter()
+            .any(|(k, v)| k == "capability[]" && v == name)
+    }
+}
+
+fn read_request() -> Result<Request> {
+    let mut text = String::new();
+    // Git's requests are a few hundred bytes; the limit keeps a runaway writer out.
+    std::io::stdin()
+        .take(1 << 20)
+        .read_to_string(&mut text)
+        .map_err(|e| Error::io("cannot read git's request from standard input", e))?;
+    Ok(Request::parse(&text))
+}
+
+/// Whether a token may go to this server: https, or plain http on loopback only. `false` for
+/// what is not http at all (e.g. `cert`): not Latchkey's to answer.
+fn may_send(request: &Request) -> Result<bool> {
+    let host = request.get("host").unwrap_or_default();
+    match request.get("protocol") {
+        Some("https") => Ok(true),
+        Some("http") => {
+            let loopback =
+                url::Url::parse(&format!("http://{host}/")).is_ok_and(|u| is_loopback(&u));
+            if loopback {
+                Ok(true)
+            } else {
+                Err(Error::InvalidInput(format!(
+                    "git asked for a token for http://{host}, which is not https: refusing to send it in the clear"
+                )))
+            }
+        }
+        _ => Ok(false),
+    }
+}
+
+async fn get(
+    engine: &Latchkey,
+    args: &GitCredentialArgs,
+    name: &str,
+    request: &Request,
+) -> Result<()> {
+    if !may_send(request)? {
+        return Ok(());
+    }
+    let interactive = std::env::var_os("GIT_TERMINAL_PROMPT").is_none_or(|v| v != "0")
+        && std::io::stderr().is_terminal();
+    let (account, tokens) = token_for_tool(
+        engine,
+        name,
+        60,
+        interactive,
+        "git runs Latchkey without a terminal (or with GIT_TERMINAL_PROMPT=0)",
+    )
+    .await?;
+    let token = tokens.access_token.secret();
+    let bearer = args.auth() == Auth::Bearer && request.has_capability("authtype");
+    if args.auth() == Auth::Bearer && !bearer {
+        eprintln!(
+            "latchkey: this git does not take Bearer credentials from helpers (git 2.46 or later does); answering with Basic"
+        );
+    }
+    let mut out = Vec::new();
+    if bearer {
+        out.push(("capability[]", "authtype".to_string()));
+        out.push(("authtype", "Bearer".to_string()));
+        out.push(("credential", token.clone()));
+        out.push(("ephemeral", "1".to_string()));
+    } else {
+        let username = match &args.username {
+            Some(u) => u.clone(),
+            None => {
+                let profile = engine.profile(&account.profile)?;
+                presets::git_username(engine.config().dir(), &profile)?
+            }
+        };
+        out.push(("username", username));
+        out.push(("password", token.clone()));
+        if let Some(at) = tokens.expires_at {
+            out.push(("password_expiry_utc", at.to_string()));
+        }
+    }
+    // A value with a line break would smuggle attributes into git's protocol.
+    if out.iter().any(|(_, v)| v.chars().any(char::is_control)) {
+        return Err(Error::BadResponse {
+            context: format!("the token of `{}`", account.id()),
+            detail: "it holds control characters, which git's protocol cannot carry".into(),
+        });
+    }
+    let text: String = out.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    print!("{text}");
+    Ok(())
+}
+
+/// The server refused the credential: mark the token so that the next `get` refreshes.
+async fn erase(engine: &Latchkey, name: &str, request: &Request) -> Result<()> {
+    if !may_send(request).unwrap_or(false) {
+        return Ok(());
+    }
+    let presented = request.get("password").or(request.get("credential"));
+    if engine.reject_token(name, presented).await? {
+        eprintln!(
+            "latchkey: the server refused the token of `{name}`; the next git command gets a fresh one"
+        );
+    }
+    Ok(())
+}
+
+fn install(engine: &Latchkey, args: &GitCredentialArgs, account: &str, url: &str) -> Result<()> {
+    // The account may sign in later, but its profile must exist.
+    if engine.account(account).is_err() {
+        engine.profile(account.split('/').next().unwrap_or(account))?;
+    }
+    let url = git::normalize_url(url)?;
+    let program = super::program();
+    let helper = Helper {
+        program: &program,
+        account,
+        auth: args.auth(),
+        username: args.username.as_deref(),
+    };
+    let [(key, reset), (_, value)] = helper.entries(&url);
+    git_config(&["--replace-all", &key, &reset])?;
+    git_config(&["--add", &key, &value])?;
+    println!("git now asks Latchkey for {url}: {key} = {value}");
+    Ok(())
+}
+
+fn uninstall(url: &str) -> Result<()> {
+    let url = git::normalize_url(url)?;
+    let key = git::config_key(&url);
+    match git_config(&["--unset-all", &key]) {
+        Ok(()) => println!("Removed the credential helpers for {url} ({key})."),
+        // git config exits 5 when there was nothing to unset.
+        Err(GitConfigError::Status(5)) => {
+            println!("No credential helper was configured for {url}.")
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
+}
+
+enum GitConfigError {
+    Status(i32),
+    Spawn(std::io::Error),
+}
+
+impl From<GitConfigError> for Error {
+    fn from(e: GitConfigError) -> Self {
+        match e {
+            GitConfigError::Status(code) => Error::io(
+                "git config failed",
+                std::io::Error::other(format!("exit code {code}")),
+            ),
+            GitConfigError::Spawn(e) => Error::io("cannot run git (is it installed?)", e),
+        }
+    }
+}
+
+fn git_config(args: &[&str]) -> std::result::Result<(), GitConfigError> {
+    let status = Command::new("git")
+        .args(["config", "--global"])
+        .args(args)
+        .status()
+        .map_err(GitConfigError::Spawn)?;
+    match status.code() {
+        Some(0) => Ok(()),
+        code => Err(GitConfigError::Status(code.unwrap_or(-1))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_key_value_lines_up_to_a_blank_line() {
+        let r = Request::parse(
+            "capability[]=authtype\ncapability[]=state\nprotocol=https\nhost=git.example.com\nwwwauth[]=Bearer realm=\"x\"\npath=a=b\n\nhost=ignored\n",
+        );
+        assert!(r.has_capability("authtype") && !r.has_capability("nope"));
+        assert_eq!(r.get("host"), Some("git.example.com"));
+        assert_eq!(r.get("path"), Some("a=b"));
+        assert_eq!(r.get("wwwauth[]"), Some("Bearer realm=\"x\""));
+        assert!(may_send(&r).unwrap());
+    }
+
+    #[test]
+    fn tokens_go_over_https_or_loopback_http_only() {
+        let req = |p: &str, h: &str| Request::parse(&format!("protocol={p}\nhost={h}\n"));
+        assert!(may_send(&req("http", "127.0.0.1:8080")).unwrap());
+        assert!(may_send(&req("http", "localhost")).unwrap());
+        assert!(may_send(&req("http", "git.example.com")).is_err());
+        assert!(!may_send(&req("cert", "")).unwrap());
+    }
+}

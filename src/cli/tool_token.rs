@@ -1,0 +1,117 @@
+//! The token a tool (git, kubectl) asks for on every command. When the account needs a
+//! browser sign-in: at a terminal, one sign-in per account at a time however many processes
+//! ask (the others wait, then read its token); without one, never a browser, only a message
+//! naming the `latchkey login` to run.
+
+use latchkey::callback::DEFAULT_TIMEOUT;
+use latchkey::integrations::git::shell_quote;
+use latchkey::{Account, Error, ErrorKind, Grant, Latchkey, LoopbackListener, Result, TokenSet};
+
+use super::login::require_loopback;
+
+/// A valid token of `name`, signing in first when `interactive` allows it. `why_not` says, for
+/// the message, why this run cannot sign in (e.g. "kubectl runs without a terminal").
+pub async fn token_for_tool(
+    engine: &Latchkey,
+    name: &str,
+    min_valid: i64,
+    interactive: bool,
+    why_not: &str,
+) -> Result<(Account, TokenSet)> {
+    let error = match engine.token_not_rejected(name, min_valid).await {
+        Ok(found) => return Ok(found),
+        Err(e) => e,
+    };
+    let Some((profile, label)) = sign_in_target(engine, name, &error) else {
+        return Err(error);
+    };
+    if !interactive {
+        // A profile without this account yet: it needs a sign-in as much as an expired grant.
+        let error = match error {
+            Error::AccountNotFound(_) => Error::NeedsSignIn {
+                account: name.to_string(),
+                profile: profile.clone(),
+                reason: "it has not been signed in yet".into(),
+            },
+            other => other,
+        };
+        return Err(error.context(format!(
+            "{why_not}, so Latchkey opens no browser; run `{}` in a terminal, then try again",
+            login_command(&profile, label.as_deref())
+        )));
+    }
+    let _lock = engine
+        .purpose_lock("sign-in", &profile, label.as_deref().unwrap_or(""))
+        .await?;
+    // Another process may have signed in while this one waited for the lock.
+    if let Ok(found) = engine.token_not_rejected(name, min_valid).await {
+        return Ok(found);
+    }
+    let account = browser_sign_in(engine, &profile, label).await?;
+    engine.token_not_rejected(&account.id(), min_valid).await
+}
+
+/// The profile and label a sign-in would heal `error` with: an account that needs sign-in, or
+/// one not signed in yet under an existing profile that signs users in.
+fn sign_in_target(
+    engine: &Latchkey,
+    name: &str,
+    error: &Error,
+) -> Option<(String, Option<String>)> {
+    match (error.kind(), error) {
+        (ErrorKind::NeedsSignIn, _) => {
+            let account = engine.account(name).ok()?;
+            Some((account.profile, Some(account.label)))
+        }
+        (_, Error::AccountNotFound(_)) => {
+            let (profile, label) = match name.split_once('/') {
+                Some((p, l)) => (p, Some(l.to_string())),
+                None => (name, None),
+            };
+            let profile = engine.profile(profile).ok()?;
+            (profile.grant != Grant::ClientCredentials).then_some((profile.name, label))
+        }
+        _ => None,
+    }
+}
+
+pub fn login_command(profile: &str, label: Option<&str>) -> String {
+    match label {
+        Some(label) => format!(
+            "latchkey login {} --account {}",
+            shell_quote(profile),
+            shell_quote(label)
+        ),
+        None => format!("latchkey login {}", shell_quote(profile)),
+    }
+}
+
+/// The authorization code flow with all output on standard error: standard output belongs to
+/// the tool that runs Latchkey.
+async fn browser_sign_in(
+    engine: &Latchkey,
+    profile: &str,
+    label: Option<String>,
+) -> Result<Account> {
+    let profile = engine.profile(profile)?;
+    require_loopback(&profile)?;
+    let listener = LoopbackListener::bind(profile.redirect_uri.as_ref()).await?;
+    let pending = engine.begin_login(&profile.name, label, listener.redirect_uri().clone())?;
+    let url = pending.authorization_url.as_str();
+    match latchkey::browser::open(url) {
+        Ok(()) => eprintln!(
+            "latchkey: sign in to `{}` in your browser. If it did not open, visit:\n{url}",
+            profile.name
+        ),
+        Err(e) => eprintln!(
+            "latchkey: {e}. To sign in to `{}`, open:\n{url}",
+            profile.name
+        ),
+    }
+    let response = listener
+        .wait(&profile.name, pending.state(), DEFAULT_TIMEOUT)
+        .await?;
+    let account = engine.complete_login(pending, response).await?;
+    eprintln!("latchkey: signed in: {}", account.id());
+    Ok(account)
+}
