@@ -22,7 +22,7 @@ pub mod secret;
 mod secret_service;
 pub mod tokens;
 
-pub use account::{Account, Status};
+pub use account::{Account, AccountId, Status};
 pub use callback::{AuthorizationResponse, LoopbackListener};
 pub use engine::{
     DeviceLogin, Endpoints, Latchkey, NewProfile, PendingImplicitLogin, PendingLogin, ProfileExtras,
