@@ -1,14 +1,34 @@
 //! The client credentials grant (RFC 6749 §4.4): a machine client's own token, cached in the
 //! account `PROFILE/client`.
 
-use super::{CLIENT_LABEL, Latchkey};
+use super::{CLIENT_LABEL, Latchkey, token_set};
 use crate::account::{Account, AccountId};
 use crate::error::{Error, Result};
 use crate::oauth;
 use crate::profile::{Grant, Profile};
 use crate::tokens::{TokenSet, now};
 
+/// What a name given to `token` or `refresh` refers to.
+pub(super) enum Target {
+    /// A signed-in account.
+    Account(Account),
+    /// A client credentials profile (`PROFILE` or `PROFILE/client`).
+    Client(Box<Profile>),
+}
+
 impl Latchkey {
+    /// What `name` refers to: an account, or a client credentials profile. The hot path reads
+    /// no profile: only a client credentials account is `…/client`.
+    pub(super) fn target(&self, name: &str) -> Result<Target> {
+        match self.account(name) {
+            Ok(account) if account.label != CLIENT_LABEL => Ok(Target::Account(account)),
+            other => match self.client_credentials_profile(name)? {
+                Some(profile) => Ok(Target::Client(Box::new(profile))),
+                None => other.map(Target::Account),
+            },
+        }
+    }
+
     /// The client-credentials profile `name` refers to (`PROFILE` or `PROFILE/client`), if any.
     pub(super) fn client_credentials_profile(&self, name: &str) -> Result<Option<Profile>> {
         let (profile, label) = match AccountId::parse(name) {
@@ -53,7 +73,7 @@ impl Latchkey {
         let http = self.http(&profile.token_endpoint)?;
         let response = oauth::client_credentials(http, profile, &secret).await?;
         let now = now();
-        let mut tokens = super::tokens::token_set(&response, &profile.scopes, None, false, now);
+        let mut tokens = token_set(&response, &profile.scopes, None, false, now);
         // RFC 6749 §4.4.3: no refresh token here; a new token is fetched with the secret.
         tokens.refresh_token = None;
         self.keychain

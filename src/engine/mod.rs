@@ -8,7 +8,7 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use oauth2::ClientSecret;
+use oauth2::{ClientSecret, TokenResponse};
 use url::Url;
 
 use crate::account::{self, Account, AccountId};
@@ -18,10 +18,10 @@ use crate::http::{Http, Timeouts};
 use crate::idtoken::{self, Claims, Expect};
 use crate::jwks::{self, KeySet, Origin};
 use crate::keychain::Keychain;
-use crate::oauth::TokenResponseBody;
+use crate::oauth::{self, TokenResponseBody};
 use crate::paths;
 use crate::profile::Profile;
-use crate::tokens::now;
+use crate::tokens::{TokenSet, now};
 
 mod client_credentials;
 mod device;
@@ -43,14 +43,6 @@ pub struct Latchkey {
     https: OnceLock<Http>,
     plain_http: OnceLock<Http>,
     timeouts: Timeouts,
-}
-
-/// What a name given to `token` or `refresh` refers to.
-enum Target {
-    /// A signed-in account.
-    Account(Account),
-    /// A client credentials profile (`PROFILE` or `PROFILE/client`).
-    Client(Box<Profile>),
 }
 
 impl Latchkey {
@@ -112,18 +104,6 @@ impl Latchkey {
     /// The stored metadata of the account `id`, as it is now.
     fn account_by_id(&self, id: &AccountId) -> Result<Option<Account>> {
         Ok(account::find(&self.config.accounts()?, id).cloned())
-    }
-
-    /// What `name` refers to: an account, or a client credentials profile. The hot path reads
-    /// no profile: only a client credentials account is `…/client`.
-    fn target(&self, name: &str) -> Result<Target> {
-        match self.account(name) {
-            Ok(account) if account.label != CLIENT_LABEL => Ok(Target::Account(account)),
-            other => match self.client_credentials_profile(name)? {
-                Some(profile) => Ok(Target::Client(Box::new(profile))),
-                None => other.map(Target::Account),
-            },
-        }
     }
 
     /// The lock that serialises refreshes and sign-ins of one account, across processes.
@@ -262,5 +242,30 @@ fn needs_sign_in(account: &Account, reason: &str) -> Error {
         account: account.id(),
         profile: account.profile.clone(),
         reason: reason.to_string(),
+    }
+}
+
+/// The token set after a response; `previous` supplies what a refresh response may omit.
+fn token_set(
+    response: &TokenResponseBody,
+    requested_scopes: &[String],
+    previous: Option<TokenSet>,
+    id_token_checked: bool,
+    now: i64,
+) -> TokenSet {
+    let previous_refresh = previous.as_ref().and_then(|p| p.refresh_token.clone());
+    let previous_id = previous.and_then(|p| p.id_token);
+    TokenSet {
+        access_token: response.access_token().clone(),
+        refresh_token: response.refresh_token().cloned().or(previous_refresh),
+        id_token: if id_token_checked {
+            response.extra_fields().id_token.clone()
+        } else {
+            previous_id
+        },
+        expires_at: response
+            .expires_in()
+            .map(|d| now.saturating_add(d.as_secs().min(i64::MAX as u64 / 2) as i64)),
+        scopes: oauth::granted_scopes(response, requested_scopes),
     }
 }

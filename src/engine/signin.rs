@@ -7,8 +7,7 @@ use oauth2::{ResourceOwnerPassword, TokenResponse};
 use url::Url;
 
 use super::pending::{PendingImplicitLogin, PendingLogin};
-use super::tokens::token_set;
-use super::{Latchkey, missing_id_token, require_keys_for_openid};
+use super::{Latchkey, missing_id_token, require_keys_for_openid, token_set};
 use crate::account::Account;
 use crate::callback::AuthorizationResponse;
 use crate::error::{Error, Result};

@@ -4,11 +4,12 @@
 use oauth2::basic::BasicErrorResponseType;
 use oauth2::{RefreshToken, TokenResponse};
 
-use super::{Latchkey, Target, needs_sign_in};
+use super::client_credentials::Target;
+use super::{Latchkey, needs_sign_in, token_set};
 use crate::account::Account;
 use crate::error::{Error, Result};
 use crate::idtoken::Expect;
-use crate::oauth::{self, TokenResponseBody};
+use crate::oauth;
 use crate::tokens::{TokenSet, now};
 
 impl Latchkey {
@@ -210,30 +211,5 @@ impl Latchkey {
         let account = self.account(name)?;
         let tokens = self.load_tokens(&account).await?;
         Ok((account, tokens))
-    }
-}
-
-/// The token set after a response; `previous` supplies what a refresh response may omit.
-pub(super) fn token_set(
-    response: &TokenResponseBody,
-    requested_scopes: &[String],
-    previous: Option<TokenSet>,
-    id_token_checked: bool,
-    now: i64,
-) -> TokenSet {
-    let previous_refresh = previous.as_ref().and_then(|p| p.refresh_token.clone());
-    let previous_id = previous.and_then(|p| p.id_token);
-    TokenSet {
-        access_token: response.access_token().clone(),
-        refresh_token: response.refresh_token().cloned().or(previous_refresh),
-        id_token: if id_token_checked {
-            response.extra_fields().id_token.clone()
-        } else {
-            previous_id
-        },
-        expires_at: response
-            .expires_in()
-            .map(|d| now.saturating_add(d.as_secs().min(i64::MAX as u64 / 2) as i64)),
-        scopes: oauth::granted_scopes(response, requested_scopes),
     }
 }

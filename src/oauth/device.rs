@@ -4,7 +4,7 @@
 use oauth2::{ClientSecret, DeviceCode, DeviceCodeErrorResponseType};
 use serde::Deserialize;
 
-use super::form_request;
+use super::form::form_request;
 use super::response::{TokenResponseBody, check_token_type, error_body, without_quoted};
 use crate::error::{Error, Result};
 use crate::http::{Endpoint, Http, masked_excerpt};

@@ -22,9 +22,11 @@ use crate::profile::{AuthMethod, Profile};
 use crate::secret::Nonce;
 
 mod device;
+mod form;
 mod response;
 
 pub use device::{DeviceAuthorization, DevicePoll, poll_device_token, start_device_authorization};
+use form::form_request;
 pub use response::{IdTokenField, OAuthError, TokenResponseBody, granted_scopes, implicit_token};
 use response::{check_token_type, error_body, request_error};
 
@@ -347,50 +349,6 @@ pub async fn revoke(
         return Ok(true);
     }
     Err(error_body(&context, response.body()))
-}
-
-/// A form POST to a token-like endpoint with the profile's client authentication.
-///
-/// Written by hand on `oauth2`'s request types where `oauth2` does not fit (see [`revoke`] and
-/// [`poll_device_token`]).
-pub(super) fn form_request<'a>(
-    url: &Url,
-    profile: &'a Profile,
-    secret: Option<&'a ClientSecret>,
-    mut form: Vec<(&'a str, &'a str)>,
-) -> std::result::Result<oauth2::HttpRequest, oauth2::http::Error> {
-    let mut request = oauth2::http::Request::builder()
-        .method(oauth2::http::Method::POST)
-        .uri(url.as_str())
-        .header(
-            oauth2::http::header::CONTENT_TYPE,
-            "application/x-www-form-urlencoded",
-        )
-        .header(oauth2::http::header::ACCEPT, "application/json");
-    match (profile.auth_method, secret) {
-        (AuthMethod::Basic, Some(secret)) => {
-            // RFC 6749 §2.3.1: form-encode id and secret before Basic.
-            let enc =
-                |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-            let credentials = format!("{}:{}", enc(&profile.client_id), enc(secret.secret()));
-            use base64::Engine;
-            let basic = base64::engine::general_purpose::STANDARD.encode(credentials);
-            request = request.header(
-                oauth2::http::header::AUTHORIZATION,
-                format!("Basic {basic}"),
-            );
-        }
-        (AuthMethod::Post, Some(secret)) => {
-            form.push(("client_id", &profile.client_id));
-            form.push(("client_secret", secret.secret()));
-        }
-        _ => form.push(("client_id", &profile.client_id)),
-    }
-    let body = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(form)
-        .finish()
-        .into_bytes();
-    request.body(body)
 }
 
 #[cfg(test)]

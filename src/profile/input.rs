@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use url::Url;
 
-use super::{AuthMethod, Grant, LegacyGrant, RedirectMode};
+use super::kinds::{AuthMethod, Grant, LegacyGrant, RedirectMode};
 
 /// Where a new profile's endpoints come from.
 #[derive(Debug, Clone)]

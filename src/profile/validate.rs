@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use url::{Host, Url};
 
-use super::{DEEP_LINK_REDIRECT, RedirectMode};
+use super::kinds::{DEEP_LINK_REDIRECT, RedirectMode};
 use crate::error::{Error, Result};
 
 /// Request parameters given by the user, checked to be usable and not to replace the ones
