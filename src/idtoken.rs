@@ -544,43 +544,17 @@ mod tests {
         let c = claims(good()).unwrap();
         let n1 = n1();
         let nonce = Expect::SignIn { nonce: &n1 };
-        assert!(
-            profile()
-                .id_token_verifier()
-                .check_claims(&c, nonce, 2119)
-                .is_ok()
-        );
-        assert!(
-            profile()
-                .id_token_verifier()
-                .check_claims(&c, nonce, 2120)
-                .is_err()
-        );
+        let v = profile().id_token_verifier();
+        assert!(v.check_claims(&c, nonce, 2119).is_ok());
+        assert!(v.check_claims(&c, nonce, 2120).is_err());
         // iat 1000: accepted from now = 880, refused at 879.
-        assert!(
-            profile()
-                .id_token_verifier()
-                .check_claims(&c, nonce, 880)
-                .is_ok()
-        );
-        assert!(
-            profile()
-                .id_token_verifier()
-                .check_claims(&c, nonce, 879)
-                .is_err()
-        );
+        assert!(v.check_claims(&c, nonce, 880).is_ok());
+        assert!(v.check_claims(&c, nonce, 879).is_err());
         let mut wide = profile();
         wide.id_token_leeway_seconds = Some(300);
-        assert!(
-            wide.id_token_verifier()
-                .check_claims(&c, nonce, 2299)
-                .is_ok()
-        );
-        assert!(
-            wide.id_token_verifier()
-                .check_claims(&c, nonce, 2300)
-                .is_err()
-        );
+        let wide = wide.id_token_verifier();
+        assert!(wide.check_claims(&c, nonce, 2299).is_ok());
+        assert!(wide.check_claims(&c, nonce, 2300).is_err());
     }
 
     #[test]

@@ -66,29 +66,26 @@ impl<T> Received<T> {
 impl Received<String> {
     /// An authorization code response (or its error), from the loopback or a deep link.
     fn code(response: AuthorizationResponse, context: String) -> Self {
-        match response {
-            AuthorizationResponse::Code { code, state, iss } => Received {
-                state,
-                iss,
-                answer: Ok(code),
-            },
+        let state = response.state().map(str::to_string);
+        let (iss, answer) = match response {
+            AuthorizationResponse::Code { code, iss, .. } => (iss, Ok(code)),
             AuthorizationResponse::Error {
                 error,
                 description,
                 uri,
-                state,
                 iss,
-            } => Received {
-                state,
+                ..
+            } => (
                 iss,
-                answer: Err(Error::Provider {
+                Err(Error::Provider {
                     context,
                     error,
                     description,
                     uri,
                 }),
-            },
-        }
+            ),
+        };
+        Received { state, iss, answer }
     }
 }
 

@@ -4,7 +4,7 @@
 use oauth2::{ClientSecret, DeviceCode, DeviceCodeErrorResponseType};
 use serde::Deserialize;
 
-use super::form::form_request;
+use super::form::post_form;
 use super::response::{TokenResponseBody, check_token_type, error_body, without_quoted};
 use crate::error::{Error, Result};
 use crate::http::{Endpoint, Http, masked_excerpt};
@@ -46,12 +46,7 @@ pub async fn start_device_authorization(
     if !scope.is_empty() {
         form.push(("scope", scope.as_str()));
     }
-    let request = form_request(url, profile, secret, form)
-        .map_err(|e| Error::InvalidInput(format!("{context}: {e}")))?;
-    let response = http
-        .oauth(request, Endpoint::Token)
-        .await
-        .map_err(|e| e.into_error(context.clone()))?;
+    let response = post_form(http, Endpoint::Token, url, profile, secret, form, &context).await?;
     if !response.status().is_success() {
         return Err(error_body(&context, response.body()));
     }
@@ -94,12 +89,8 @@ pub async fn poll_device_token(
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str())),
     );
-    let request = form_request(&profile.token_endpoint, profile, secret, form)
-        .map_err(|e| Error::InvalidInput(format!("{context}: {e}")))?;
-    let response = http
-        .oauth(request, Endpoint::Token)
-        .await
-        .map_err(|e| e.into_error(context.clone()))?;
+    let url = &profile.token_endpoint;
+    let response = post_form(http, Endpoint::Token, url, profile, secret, form, &context).await?;
     if response.status().is_success() {
         let sent = || masked_excerpt(response.body());
         let token: TokenResponseBody =

@@ -1,16 +1,36 @@
 //! Form POSTs to token-like endpoints, written by hand on `oauth2`'s request types where
 //! `oauth2` itself does not fit (revocation, the device flow).
 
-use oauth2::ClientSecret;
+use oauth2::{ClientSecret, HttpResponse};
 use url::Url;
 
+use crate::error::{Error, Result};
+use crate::http::{Endpoint, Http};
 use crate::profile::{AuthMethod, Profile};
+
+/// Sends a form POST built by [`form_request`] and returns the answer, normalised by `http`;
+/// `context` names the request in errors.
+pub(super) async fn post_form(
+    http: &Http,
+    endpoint: Endpoint,
+    url: &Url,
+    profile: &Profile,
+    secret: Option<&ClientSecret>,
+    form: Vec<(&str, &str)>,
+    context: &str,
+) -> Result<HttpResponse> {
+    let request = form_request(url, profile, secret, form)
+        .map_err(|e| Error::InvalidInput(format!("{context}: {e}")))?;
+    http.oauth(request, endpoint)
+        .await
+        .map_err(|e| e.into_error(context.to_string()))
+}
 
 /// A form POST to a token-like endpoint with the profile's client authentication.
 ///
 /// Written by hand on `oauth2`'s request types where `oauth2` does not fit (see `revoke` and
 /// `poll_device_token`).
-pub(super) fn form_request<'a>(
+fn form_request<'a>(
     url: &Url,
     profile: &'a Profile,
     secret: Option<&'a ClientSecret>,

@@ -26,7 +26,7 @@ mod form;
 mod response;
 
 pub use device::{DeviceAuthorization, DevicePoll, poll_device_token, start_device_authorization};
-use form::form_request;
+use form::post_form;
 pub use response::{IdTokenField, OAuthError, TokenResponseBody, granted_scopes, implicit_token};
 use response::{check_token_type, error_body, request_error};
 
@@ -70,21 +70,40 @@ trait WithParams: Sized {
     }
 }
 
-macro_rules! with_params {
-    ($($request:ty),* $(,)?) => {$(
-        impl WithParams for $request {
+impl WithParams for oauth2::AuthorizationRequest<'_> {
+    fn add_param(self, key: String, value: String) -> Self {
+        self.add_extra_param(key, value)
+    }
+}
+
+/// What `oauth2` answers a token request with, before [`TokenEndpoint::finish`] judges it.
+type TokenResult =
+    std::result::Result<TokenResponseBody, RequestTokenError<HttpError, BasicErrorResponse>>;
+
+/// A token request of any grant, as `oauth2` builds it.
+trait TokenRequest: WithParams {
+    async fn send_to(self, endpoint: &TokenEndpoint<'_>) -> TokenResult;
+}
+
+macro_rules! token_requests {
+    ($($request:ident),* $(,)?) => {$(
+        impl WithParams for oauth2::$request<'_, BasicErrorResponse, TokenResponseBody> {
             fn add_param(self, key: String, value: String) -> Self {
                 self.add_extra_param(key, value)
             }
         }
+        impl TokenRequest for oauth2::$request<'_, BasicErrorResponse, TokenResponseBody> {
+            async fn send_to(self, endpoint: &TokenEndpoint<'_>) -> TokenResult {
+                self.request_async(&|req| endpoint.send(req)).await
+            }
+        }
     )*};
 }
-with_params!(
-    oauth2::AuthorizationRequest<'_>,
-    oauth2::CodeTokenRequest<'_, BasicErrorResponse, TokenResponseBody>,
-    oauth2::RefreshTokenRequest<'_, BasicErrorResponse, TokenResponseBody>,
-    oauth2::ClientCredentialsTokenRequest<'_, BasicErrorResponse, TokenResponseBody>,
-    oauth2::PasswordTokenRequest<'_, BasicErrorResponse, TokenResponseBody>,
+token_requests!(
+    CodeTokenRequest,
+    RefreshTokenRequest,
+    ClientCredentialsTokenRequest,
+    PasswordTokenRequest,
 );
 
 /// A started authorization request: what must be kept to finish it.
@@ -178,11 +197,7 @@ pub async fn exchange_code(
     let request = client
         .exchange_code(AuthorizationCode::new(code))
         .set_pkce_verifier(verifier);
-    let response = request
-        .with_params(&profile.extra_token_params)
-        .request_async(&|req| endpoint.send(req))
-        .await;
-    endpoint.finish(&context, response)
+    endpoint.exchange(&context, profile, request).await
 }
 
 /// A refresh that failed. The refresh token sent may be spent by then: `rotated` is the new one
@@ -206,10 +221,7 @@ pub async fn refresh(
     let endpoint = TokenEndpoint::new(http);
     let client = client(profile, secret);
     let request = client.exchange_refresh_token(refresh_token);
-    let response = request
-        .with_params(&profile.extra_token_params)
-        .request_async(&|req| endpoint.send(req))
-        .await;
+    let response = endpoint.request(profile, request).await;
     let code = match &response {
         Err(RequestTokenError::ServerResponse(r)) => Some(r.error().clone()),
         _ => None,
@@ -238,11 +250,7 @@ pub async fn client_credentials(
     let request = client
         .exchange_client_credentials()
         .add_scopes(profile.scopes.iter().cloned().map(Scope::new));
-    let response = request
-        .with_params(&profile.extra_token_params)
-        .request_async(&|req| endpoint.send(req))
-        .await;
-    endpoint.finish(&context, response)
+    endpoint.exchange(&context, profile, request).await
 }
 
 /// The resource owner password credentials grant (RFC 6749 §4.3; RFC 9700 discourages it).
@@ -260,11 +268,7 @@ pub async fn password(
     let request = client
         .exchange_password(&username, password)
         .add_scopes(profile.scopes.iter().cloned().map(Scope::new));
-    let response = request
-        .with_params(&profile.extra_token_params)
-        .request_async(&|req| endpoint.send(req))
-        .await;
-    endpoint.finish(&context, response)
+    endpoint.exchange(&context, profile, request).await
 }
 
 /// The token endpoint as `oauth2`'s HTTP client. It keeps the body of the answer, so that an
@@ -291,6 +295,23 @@ impl<'a> TokenEndpoint<'a> {
         Ok(response)
     }
 
+    /// Sends `request` with the profile's extra token parameters.
+    async fn request(&self, profile: &Profile, request: impl TokenRequest) -> TokenResult {
+        let request = request.with_params(&profile.extra_token_params);
+        request.send_to(self).await
+    }
+
+    /// [`TokenEndpoint::request`], then [`TokenEndpoint::finish`].
+    async fn exchange(
+        &self,
+        context: &str,
+        profile: &Profile,
+        request: impl TokenRequest,
+    ) -> Result<TokenResponseBody> {
+        let response = self.request(profile, request).await;
+        self.finish(context, response)
+    }
+
     /// A `refresh_token` in a body that is not an error response.
     fn rotated_refresh_token(&self) -> Option<RefreshToken> {
         let body = self.body.lock().unwrap_or_else(|e| e.into_inner());
@@ -307,14 +328,7 @@ impl<'a> TokenEndpoint<'a> {
     }
 
     /// The token response, or the error for `result`, quoting the body when it is unusable.
-    fn finish(
-        &self,
-        context: &str,
-        result: std::result::Result<
-            TokenResponseBody,
-            RequestTokenError<HttpError, BasicErrorResponse>,
-        >,
-    ) -> Result<TokenResponseBody> {
+    fn finish(&self, context: &str, result: TokenResult) -> Result<TokenResponseBody> {
         let sent = || masked_excerpt(&self.body.lock().unwrap_or_else(|e| e.into_inner()));
         let response = result.map_err(|e| request_error(context, e, sent))?;
         check_token_type(context, response, sent)
@@ -339,12 +353,16 @@ pub async fn revoke(
         ("token", refresh_token.secret().as_str()),
         ("token_type_hint", "refresh_token"),
     ];
-    let request = form_request(url, profile, secret, form)
-        .map_err(|e| Error::InvalidInput(format!("{context}: {e}")))?;
-    let response = http
-        .oauth(request, Endpoint::Revocation)
-        .await
-        .map_err(|e| e.into_error(context.clone()))?;
+    let response = post_form(
+        http,
+        Endpoint::Revocation,
+        url,
+        profile,
+        secret,
+        form,
+        &context,
+    )
+    .await?;
     if response.status().is_success() {
         return Ok(true);
     }
