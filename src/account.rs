@@ -180,6 +180,17 @@ mod tests {
     }
 
     #[test]
+    fn account_ids_read_and_show_as_profile_slash_label() {
+        let id = AccountId::parse("gh/a@b").unwrap();
+        assert_eq!(id, AccountId::new("gh", "a@b"));
+        assert_eq!(id.to_string(), "gh/a@b");
+        assert_eq!(id.keychain_key(), "account:gh/a@b");
+        assert!(AccountId::parse("gh").is_none());
+        assert!(account("gh", "a@b").is(&id) && !account("gh", "a").is(&id));
+        assert_eq!(account("gh", "a@b").id(), "gh/a@b");
+    }
+
+    #[test]
     fn status_follows_expiry_and_sign_in_flag() {
         let mut a = account("p", "l");
         assert_eq!(a.status(99), Status::Ok);

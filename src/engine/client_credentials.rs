@@ -30,7 +30,7 @@ impl Latchkey {
     }
 
     /// The client-credentials profile `name` refers to (`PROFILE` or `PROFILE/client`), if any.
-    pub(super) fn client_credentials_profile(&self, name: &str) -> Result<Option<Profile>> {
+    fn client_credentials_profile(&self, name: &str) -> Result<Option<Profile>> {
         let (profile, label) = match AccountId::parse(name) {
             Some(id) => (id.profile, Some(id.label)),
             None => (name.to_string(), None),
