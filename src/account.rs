@@ -25,6 +25,41 @@ pub struct Account {
     pub signed_in_at: i64,
 }
 
+/// Which account: a profile and a label under it. Shown as `PROFILE/LABEL`, which is also how
+/// users name accounts and how the keychain entry is named.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AccountId {
+    pub profile: String,
+    pub label: String,
+}
+
+impl AccountId {
+    pub fn new(profile: impl Into<String>, label: impl Into<String>) -> Self {
+        AccountId {
+            profile: profile.into(),
+            label: label.into(),
+        }
+    }
+
+    /// Splits `PROFILE/LABEL` at its first `/` (labels may not hold one, but claims-derived
+    /// ones are sanitised, see the engine); `None` for a bare `PROFILE`.
+    pub fn parse(name: &str) -> Option<Self> {
+        let (profile, label) = name.split_once('/')?;
+        Some(AccountId::new(profile, label))
+    }
+
+    /// The keychain entry that holds this account's tokens.
+    pub fn keychain_key(&self) -> String {
+        account_key(&self.profile, &self.label)
+    }
+}
+
+impl std::fmt::Display for AccountId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.profile, self.label)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
@@ -45,8 +80,18 @@ impl Status {
 }
 
 impl Account {
+    /// `PROFILE/LABEL`, as shown and as users type it.
     pub fn id(&self) -> String {
-        format!("{}/{}", self.profile, self.label)
+        self.account_id().to_string()
+    }
+
+    pub fn account_id(&self) -> AccountId {
+        AccountId::new(&self.profile, &self.label)
+    }
+
+    /// Whether this is the account `id` names.
+    pub fn is(&self, id: &AccountId) -> bool {
+        self.profile == id.profile && self.label == id.label
     }
 
     pub fn status(&self, now: i64) -> Status {
@@ -65,17 +110,19 @@ impl Account {
     }
 }
 
+/// Finds the account `id` names.
+pub fn find<'a>(accounts: &'a [Account], id: &AccountId) -> Option<&'a Account> {
+    accounts.iter().find(|a| a.is(id))
+}
+
 pub fn account_key(profile: &str, label: &str) -> String {
     format!("account:{profile}/{label}")
 }
 
 /// Finds the account a user named: `PROFILE/LABEL`, or `PROFILE` when it has one account.
 pub fn resolve<'a>(accounts: &'a [Account], name: &str) -> Result<&'a Account> {
-    if let Some((profile, label)) = name.split_once('/') {
-        return accounts
-            .iter()
-            .find(|a| a.profile == profile && a.label == label)
-            .ok_or_else(|| Error::AccountNotFound(name.to_string()));
+    if let Some(id) = AccountId::parse(name) {
+        return find(accounts, &id).ok_or_else(|| Error::AccountNotFound(name.to_string()));
     }
     let mut matches = accounts.iter().filter(|a| a.profile == name);
     match (matches.next(), matches.next()) {
@@ -130,6 +177,17 @@ mod tests {
         let all = vec![account("gh", "a@b")];
         assert!(resolve(&all, "gh/a@b").is_ok());
         assert!(resolve(&all, "gh/a").is_err());
+    }
+
+    #[test]
+    fn account_ids_read_and_show_as_profile_slash_label() {
+        let id = AccountId::parse("gh/a@b").unwrap();
+        assert_eq!(id, AccountId::new("gh", "a@b"));
+        assert_eq!(id.to_string(), "gh/a@b");
+        assert_eq!(id.keychain_key(), "account:gh/a@b");
+        assert!(AccountId::parse("gh").is_none());
+        assert!(account("gh", "a@b").is(&id) && !account("gh", "a").is(&id));
+        assert_eq!(account("gh", "a@b").id(), "gh/a@b");
     }
 
     #[test]

@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use crate::http::{HttpError, timeout_message};
+
 /// What went wrong, coarsely: the CLI maps this to its exit code, the GUI to its notices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -71,7 +73,7 @@ pub enum Error {
     Network { context: String, detail: String },
 
     /// `connect`: the connect timeout fired (no connection), not the total one.
-    #[error("{context}: {}. The provider may be down; try again later", crate::http::timeout_message(*connect, *seconds))]
+    #[error("{context}: {}. The provider may be down; try again later", timeout_message(*connect, *seconds))]
     Timeout {
         context: String,
         seconds: u64,
@@ -144,6 +146,26 @@ impl Error {
         Error::Io {
             context: context.into(),
             source,
+        }
+    }
+}
+
+/// Transport failures become engine errors here, so that `http` knows nothing of the engine's
+/// error type (as `oauth2` keeps its transport errors generic).
+impl HttpError {
+    /// The engine error for a transport-level failure of the request described by `context`.
+    pub fn into_error(self, context: String) -> Error {
+        match self {
+            HttpError::Transport(detail) => Error::Network { context, detail },
+            HttpError::Timeout { seconds, connect } => Error::Timeout {
+                context,
+                seconds,
+                connect,
+            },
+            other => Error::BadResponse {
+                context,
+                detail: other.to_string(),
+            },
         }
     }
 }

@@ -8,8 +8,6 @@ use oauth2::http::{HeaderMap, HeaderValue, StatusCode, header};
 use oauth2::{HttpRequest, HttpResponse};
 use serde_json::{Map, Value};
 
-use crate::error::Error;
-
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const TOTAL_TIMEOUT: Duration = Duration::from_secs(30);
 /// Token responses are a few KiB; discovery documents and JWKS a few tens.
@@ -34,24 +32,6 @@ pub enum HttpError {
         content_type: Option<String>,
         excerpt: String,
     },
-}
-
-impl HttpError {
-    /// Turns a transport-level failure into the engine error for `context`.
-    pub fn into_error(self, context: String) -> Error {
-        match self {
-            HttpError::Transport(detail) => Error::Network { context, detail },
-            HttpError::Timeout { seconds, connect } => Error::Timeout {
-                context,
-                seconds,
-                connect,
-            },
-            other => Error::BadResponse {
-                context,
-                detail: other.to_string(),
-            },
-        }
-    }
 }
 
 /// What the adapter expects from an endpoint.
@@ -96,11 +76,7 @@ pub struct Http {
 impl Http {
     /// A client for https endpoints (`tls`), or one for plain-http loopback endpoints that
     /// skips loading the TLS roots and so cannot talk to https at all.
-    pub fn new(tls: bool) -> Result<Self, Error> {
-        Self::with_timeouts(tls, Timeouts::default())
-    }
-
-    pub fn with_timeouts(tls: bool, timeouts: Timeouts) -> Result<Self, Error> {
+    pub fn with_timeouts(tls: bool, timeouts: Timeouts) -> Result<Self, HttpError> {
         let client = reqwest::Client::builder()
             .tls_built_in_root_certs(tls)
             .redirect(reqwest::redirect::Policy::none())
@@ -108,10 +84,7 @@ impl Http {
             .timeout(timeouts.total)
             .user_agent(concat!("latchkey/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| Error::Network {
-                context: "cannot set up HTTPS".into(),
-                detail: error_chain(&e),
-            })?;
+            .map_err(|e| HttpError::Transport(error_chain(&e)))?;
         Ok(Http { client, timeouts })
     }
 

@@ -10,9 +10,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::error::{Error, Result};
 use crate::jwks::KeySet;
-use crate::profile::Profile;
+use crate::secret::Nonce;
 
 /// Default allowed clock difference between Latchkey and the provider.
 pub const LEEWAY_SECONDS: i64 = 120;
@@ -67,7 +66,7 @@ fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D:
 #[derive(Debug, Clone, Copy)]
 pub enum Expect<'a> {
     /// A fresh sign-in: the nonce sent must come back.
-    SignIn { nonce: &'a str },
+    SignIn { nonce: &'a Nonce },
     /// A refresh: the nonce may be missing (servers drop it) and `sub` must stay the same.
     Refresh { subject: Option<&'a str> },
     /// A device flow sign-in (RFC 8628) or a password grant: no nonce is sent; the id_token
@@ -82,24 +81,76 @@ pub struct Header {
     pub kid: Option<String>,
 }
 
-/// Why verification against a key set failed. `UnknownKey` is the one case worth fetching the
-/// JWKS again for (the provider rotated its keys).
-#[derive(Debug)]
-pub enum Rejection {
-    UnknownKey(String),
-    Invalid(String),
+/// What an id_token is checked against, built by the profile it is for (as `openidconnect`'s
+/// `IdTokenVerifier`), so that this module needs no profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verifier {
+    /// The profile's name, for messages.
+    pub profile: String,
+    /// The issuer the token's `iss` must be (`None`: the profile has none, so no token passes).
+    pub issuer: Option<String>,
+    /// The token's audience must include it.
+    pub client_id: String,
+    /// The signature algorithms accepted (see [`allowed_algorithms`]).
+    pub algorithms: Vec<String>,
+    /// Whether discovery recorded the algorithms (otherwise they are the RS256 default).
+    pub algorithms_discovered: bool,
+    /// Allowed clock difference for `exp` and `iat`, in seconds.
+    pub leeway: i64,
 }
 
-impl Rejection {
-    pub fn into_error(self, profile: &Profile) -> Error {
-        let detail = match self {
-            Rejection::UnknownKey(d) | Rejection::Invalid(d) => d,
-        };
-        Error::IdToken {
-            profile: profile.name.clone(),
-            detail,
-        }
-    }
+/// Why verification against a key set failed. `UnknownKey` is the one case worth fetching the
+/// JWKS again for (the provider rotated its keys).
+#[derive(Debug, thiserror::Error)]
+pub enum Rejection {
+    #[error("{0}")]
+    UnknownKey(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Claim(#[from] ClaimRejection),
+}
+
+/// Why a token's claims (or its `at_hash`) were refused, after its signature verified.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClaimRejection {
+    #[error(
+        "profile `{profile}` has no issuer to compare the token's `iss` with; add it again with --issuer"
+    )]
+    NoIssuer { profile: String },
+    #[error(
+        "its issuer {iss:?} cannot be matched to the template {template:?} without a `tid` claim"
+    )]
+    NoTenant { iss: String, template: String },
+    #[error("its issuer is {iss:?}, expected {expected:?}")]
+    Issuer { iss: String, expected: String },
+    #[error("its audience {aud:?} does not include this client ({client_id})")]
+    Audience { aud: Vec<String>, client_id: String },
+    #[error("its authorized party (`azp`) is not this client")]
+    AuthorizedParty,
+    #[error("it expired {ago} s ago (leeway {leeway} s); check the clock of this computer")]
+    Expired { ago: i64, leeway: i64 },
+    #[error(
+        "it was issued {ahead} s in the future (leeway {leeway} s); check the clock of this computer"
+    )]
+    IssuedInFuture { ahead: i64, leeway: i64 },
+    #[error("its nonce does not match the one this sign-in sent (a replayed or injected token)")]
+    NonceMismatch,
+    #[error("it carries no nonce although this sign-in sent one (a replayed or injected token)")]
+    NonceMissing,
+    #[error("its subject changed from {from:?} to {to:?}")]
+    SubjectChanged { from: String, to: String },
+    #[error("Latchkey cannot compute at_hash for {0}")]
+    AtHashUnsupported(String),
+    #[error("its at_hash does not match the access token that came with it")]
+    AtHashMismatch,
+    #[error(
+        "it has no at_hash, which binds it to the access token (OpenID Connect Core §3.2.2.10)"
+    )]
+    AtHashMissing,
+    /// The token is not a well-formed JWT (its header or payload).
+    #[error("{0}")]
+    Malformed(String),
 }
 
 /// Reads the JOSE header of a compact JWS without judging it.
@@ -140,9 +191,9 @@ fn split(jwt: &str) -> std::result::Result<(&str, &str), String> {
 /// authorization endpoint (implicit) carries `at_hash`, the left half of the hash of the access
 /// token (the hash of the token's signature algorithm), which binds the two. Call after the
 /// signature was verified.
-pub fn check_at_hash(jwt: &str, access_token: &str) -> std::result::Result<(), String> {
+pub fn check_at_hash(jwt: &str, access_token: &str) -> Result<(), ClaimRejection> {
     use sha2::Digest;
-    let alg = header(jwt)?.alg;
+    let alg = header(jwt).map_err(ClaimRejection::Malformed)?.alg;
     let digest = match alg.get(2..).filter(|_| alg != "EdDSA") {
         Some("256") => sha2::Sha256::digest(access_token.as_bytes()).to_vec(),
         Some("384") => sha2::Sha384::digest(access_token.as_bytes()).to_vec(),
@@ -150,22 +201,19 @@ pub fn check_at_hash(jwt: &str, access_token: &str) -> std::result::Result<(), S
         Some("512") | None if alg == "EdDSA" || alg.ends_with("512") => {
             sha2::Sha512::digest(access_token.as_bytes()).to_vec()
         }
-        _ => return Err(format!("Latchkey cannot compute at_hash for {alg}")),
+        _ => return Err(ClaimRejection::AtHashUnsupported(alg)),
     };
     let expected = URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2]);
-    let (_, payload) = split(jwt)?;
+    let (_, payload) = split(jwt).map_err(ClaimRejection::Malformed)?;
     let value: Value = URL_SAFE_NO_PAD
         .decode(payload.trim_end_matches('='))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or_else(|| "its payload is not base64url JSON".to_string())?;
+        .ok_or_else(|| ClaimRejection::Malformed("its payload is not base64url JSON".into()))?;
     match value.get("at_hash").and_then(Value::as_str) {
         Some(got) if got == expected => Ok(()),
-        Some(_) => Err("its at_hash does not match the access token that came with it".into()),
-        None => Err(
-            "it has no at_hash, which binds it to the access token (OpenID Connect Core §3.2.2.10)"
-                .into(),
-        ),
+        Some(_) => Err(ClaimRejection::AtHashMismatch),
+        None => Err(ClaimRejection::AtHashMissing),
     }
 }
 
@@ -187,8 +235,7 @@ fn claims(value: Value) -> std::result::Result<Claims, String> {
 
 /// The algorithms a profile accepts: what discovery advertised (RS256 when it said nothing),
 /// narrowed to what Latchkey supports.
-pub fn allowed_algorithms(profile: &Profile) -> Vec<String> {
-    let advertised: &[String] = &profile.id_token_signing_alg_values_supported;
+pub fn allowed_algorithms(advertised: &[String]) -> Vec<String> {
     if advertised.is_empty() {
         return vec![DEFAULT_ALGORITHM.to_string()];
     }
@@ -241,102 +288,168 @@ fn key_fits(jwk: &Jwk, alg: Algorithm) -> bool {
             .is_none_or(|k| k == jsonwebtoken::jwk::KeyAlgorithm::from(alg))
 }
 
-/// Checks the header against the profile's algorithms before any key is looked at, so `none`
-/// and `HS256` are refused without a network request.
-pub fn check_header(
-    profile: &Profile,
-    jwt: &str,
-) -> std::result::Result<(Header, Algorithm), Rejection> {
-    let header = header(jwt).map_err(Rejection::Invalid)?;
-    let allowed = allowed_algorithms(profile);
-    match algorithm(&header.alg) {
-        Some(alg) if allowed.contains(&header.alg) => Ok((header, alg)),
-        _ => {
-            let why = if header.alg == "none" {
-                " (an unsigned token)"
-            } else if header.alg.starts_with("HS") {
-                " (a shared-secret MAC, not the issuer's signature)"
-            } else {
-                ""
-            };
-            let hint = if profile.id_token_signing_alg_values_supported.is_empty() {
-                ". If the provider really signs with it, add the profile again so discovery records its algorithms"
-            } else {
-                ""
-            };
-            Err(Rejection::Invalid(format!(
-                "it is signed with `{}`{why}, and profile `{}` accepts only {}{hint}",
-                header.alg,
-                profile.name,
-                if allowed.is_empty() {
-                    "algorithms Latchkey does not support".to_string()
+impl Verifier {
+    /// Checks the header against the profile's algorithms before any key is looked at, so
+    /// `none` and `HS256` are refused without a network request.
+    pub fn check_header(&self, jwt: &str) -> Result<(Header, Algorithm), Rejection> {
+        let header = header(jwt).map_err(Rejection::Invalid)?;
+        let allowed = &self.algorithms;
+        match algorithm(&header.alg) {
+            Some(alg) if allowed.contains(&header.alg) => Ok((header, alg)),
+            _ => {
+                let why = if header.alg == "none" {
+                    " (an unsigned token)"
+                } else if header.alg.starts_with("HS") {
+                    " (a shared-secret MAC, not the issuer's signature)"
                 } else {
-                    allowed.join(", ")
-                }
-            )))
+                    ""
+                };
+                let hint = if self.algorithms_discovered {
+                    ""
+                } else {
+                    ". If the provider really signs with it, add the profile again so discovery records its algorithms"
+                };
+                Err(Rejection::Invalid(format!(
+                    "it is signed with `{}`{why}, and profile `{}` accepts only {}{hint}",
+                    header.alg,
+                    self.profile,
+                    if allowed.is_empty() {
+                        "algorithms Latchkey does not support".to_string()
+                    } else {
+                        allowed.join(", ")
+                    }
+                )))
+            }
         }
     }
-}
 
-/// Verifies the signature of `jwt` with the issuer's keys and returns its claims, unjudged.
-pub fn verify_signature(
-    profile: &Profile,
-    jwt: &str,
-    keys: &KeySet,
-) -> std::result::Result<Value, Rejection> {
-    let (header, alg) = check_header(profile, jwt)?;
-    let candidates: Vec<&Jwk> = keys
-        .keys()
-        .iter()
-        .filter(|k| header.kid.is_none() || k.common.key_id == header.kid)
-        .filter(|k| key_fits(k, alg))
-        .collect();
-    if candidates.is_empty() {
-        return Err(Rejection::UnknownKey(match &header.kid {
-            Some(kid) => format!(
-                "the issuer's key set has no {} key with id {kid:?}",
-                header.alg
-            ),
-            None => format!("the issuer's key set has no {} key", header.alg),
-        }));
+    /// Verifies the signature of `jwt` with the issuer's keys and returns its claims, unjudged.
+    pub fn verify_signature(&self, jwt: &str, keys: &KeySet) -> Result<Value, Rejection> {
+        let (header, alg) = self.check_header(jwt)?;
+        let candidates: Vec<&Jwk> = keys
+            .keys()
+            .iter()
+            .filter(|k| header.kid.is_none() || k.common.key_id == header.kid)
+            .filter(|k| key_fits(k, alg))
+            .collect();
+        if candidates.is_empty() {
+            return Err(Rejection::UnknownKey(match &header.kid {
+                Some(kid) => format!(
+                    "the issuer's key set has no {} key with id {kid:?}",
+                    header.alg
+                ),
+                None => format!("the issuer's key set has no {} key", header.alg),
+            }));
+        }
+        let mut validation = Validation::new(alg);
+        // Claims are checked by `check_claims`, with Latchkey's own messages and leeway.
+        validation.required_spec_claims.clear();
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.validate_aud = false;
+        for jwk in candidates {
+            let Ok(key) = DecodingKey::from_jwk(jwk) else {
+                continue;
+            };
+            if let Ok(data) = jsonwebtoken::decode::<Value>(jwt, &key, &validation) {
+                return Ok(data.claims);
+            }
+        }
+        Err(Rejection::Invalid(format!(
+            "its {} signature does not verify with the issuer's key{}",
+            header.alg,
+            header
+                .kid
+                .as_deref()
+                .map(|k| format!(" {k:?}"))
+                .unwrap_or_default()
+        )))
     }
-    let mut validation = Validation::new(alg);
-    // Claims are checked by `check_claims`, with Latchkey's own messages and leeway.
-    validation.required_spec_claims.clear();
-    validation.validate_exp = false;
-    validation.validate_nbf = false;
-    validation.validate_aud = false;
-    for jwk in candidates {
-        let Ok(key) = DecodingKey::from_jwk(jwk) else {
-            continue;
+
+    /// Signature, then claims.
+    pub fn verify(
+        &self,
+        jwt: &str,
+        keys: &KeySet,
+        expect: Expect<'_>,
+        now: i64,
+    ) -> Result<Claims, Rejection> {
+        let value = self.verify_signature(jwt, keys)?;
+        let claims = claims(value).map_err(Rejection::Invalid)?;
+        self.check_claims(&claims, expect, now)?;
+        Ok(claims)
+    }
+
+    /// The claim checks of OpenID Connect Core §3.1.3.7, after the signature.
+    pub fn check_claims(
+        &self,
+        claims: &Claims,
+        expect: Expect<'_>,
+        now: i64,
+    ) -> Result<(), ClaimRejection> {
+        let leeway = self.leeway;
+        let Some(issuer) = &self.issuer else {
+            return Err(ClaimRejection::NoIssuer {
+                profile: self.profile.clone(),
+            });
         };
-        if let Ok(data) = jsonwebtoken::decode::<Value>(jwt, &key, &validation) {
-            return Ok(data.claims);
+        let templated = issuer.contains("{tenantid}");
+        if templated && claims.tid.is_none() {
+            return Err(ClaimRejection::NoTenant {
+                iss: claims.iss.clone(),
+                template: issuer.clone(),
+            });
         }
+        if !issuer_matches(issuer, &claims.iss, claims.tid.as_deref()) {
+            return Err(ClaimRejection::Issuer {
+                iss: claims.iss.clone(),
+                expected: issuer.clone(),
+            });
+        }
+        if !claims.aud.contains(&self.client_id) {
+            return Err(ClaimRejection::Audience {
+                aud: claims.aud.clone(),
+                client_id: self.client_id.clone(),
+            });
+        }
+        // §3.1.3.7 items 4 and 5: with several audiences `azp` must be us; when present, always.
+        if (claims.aud.len() > 1 || claims.azp.is_some())
+            && claims.azp.as_deref() != Some(self.client_id.as_str())
+        {
+            return Err(ClaimRejection::AuthorizedParty);
+        }
+        if claims.exp.saturating_add(leeway) <= now {
+            return Err(ClaimRejection::Expired {
+                ago: now.saturating_sub(claims.exp),
+                leeway,
+            });
+        }
+        if let Some(iat) = claims.iat.filter(|iat| *iat > now.saturating_add(leeway)) {
+            return Err(ClaimRejection::IssuedInFuture {
+                ahead: iat.saturating_sub(now),
+                leeway,
+            });
+        }
+        match expect {
+            Expect::SignIn { nonce } => match claims.nonce.as_deref() {
+                Some(got) if nonce.matches(got) => {}
+                Some(_) => return Err(ClaimRejection::NonceMismatch),
+                None => return Err(ClaimRejection::NonceMissing),
+            },
+            Expect::Refresh { subject } => {
+                if let Some(subject) = subject
+                    && claims.sub != subject
+                {
+                    return Err(ClaimRejection::SubjectChanged {
+                        from: subject.to_string(),
+                        to: claims.sub.clone(),
+                    });
+                }
+            }
+            Expect::Device => {}
+        }
+        Ok(())
     }
-    Err(Rejection::Invalid(format!(
-        "its {} signature does not verify with the issuer's key{}",
-        header.alg,
-        header
-            .kid
-            .as_deref()
-            .map(|k| format!(" {k:?}"))
-            .unwrap_or_default()
-    )))
-}
-
-/// Signature, then claims.
-pub fn verify(
-    profile: &Profile,
-    jwt: &str,
-    keys: &KeySet,
-    expect: Expect<'_>,
-    now: i64,
-) -> std::result::Result<Claims, Rejection> {
-    let value = verify_signature(profile, jwt, keys)?;
-    let claims = claims(value).map_err(Rejection::Invalid)?;
-    check_claims(profile, &claims, expect, now).map_err(Rejection::Invalid)?;
-    Ok(claims)
 }
 
 /// Whether `got` is the issuer `expected`. Entra's multi-tenant discovery documents name the
@@ -364,105 +477,14 @@ pub fn issuer_matches(expected: &str, got: &str, tid: Option<&str>) -> bool {
     plausible && tid.is_none_or(|t| t == tenant)
 }
 
-/// The claim checks of OpenID Connect Core §3.1.3.7, after the signature.
-pub fn check_claims(
-    profile: &Profile,
-    claims: &Claims,
-    expect: Expect<'_>,
-    now: i64,
-) -> std::result::Result<(), String> {
-    let leeway = profile.leeway_seconds();
-    let Some(issuer) = &profile.issuer else {
-        return Err(format!(
-            "profile `{}` has no issuer to compare the token's `iss` with; add it again with --issuer",
-            profile.name
-        ));
-    };
-    let templated = issuer.contains("{tenantid}");
-    if templated && claims.tid.is_none() {
-        return Err(format!(
-            "its issuer {:?} cannot be matched to the template {issuer:?} without a `tid` claim",
-            claims.iss
-        ));
-    }
-    if !issuer_matches(issuer, &claims.iss, claims.tid.as_deref()) {
-        return Err(format!(
-            "its issuer is {:?}, expected {issuer:?}",
-            claims.iss
-        ));
-    }
-    if !claims.aud.contains(&profile.client_id) {
-        return Err(format!(
-            "its audience {:?} does not include this client ({})",
-            claims.aud, profile.client_id
-        ));
-    }
-    // §3.1.3.7 items 4 and 5: with several audiences `azp` must be us; when present, always.
-    if (claims.aud.len() > 1 || claims.azp.is_some())
-        && claims.azp.as_deref() != Some(profile.client_id.as_str())
-    {
-        return Err("its authorized party (`azp`) is not this client".into());
-    }
-    if claims.exp.saturating_add(leeway) <= now {
-        return Err(format!(
-            "it expired {} s ago (leeway {leeway} s); check the clock of this computer",
-            now.saturating_sub(claims.exp)
-        ));
-    }
-    if claims
-        .iat
-        .is_some_and(|iat| iat > now.saturating_add(leeway))
-    {
-        return Err(format!(
-            "it was issued {} s in the future (leeway {leeway} s); check the clock of this computer",
-            claims.iat.unwrap_or(now).saturating_sub(now)
-        ));
-    }
-    match expect {
-        Expect::SignIn { nonce } => match claims.nonce.as_deref() {
-            Some(got) if got == nonce => {}
-            Some(_) => {
-                return Err(
-                    "its nonce does not match the one this sign-in sent (a replayed or injected token)"
-                        .into(),
-                );
-            }
-            None => {
-                return Err(
-                    "it carries no nonce although this sign-in sent one (a replayed or injected token)"
-                        .into(),
-                );
-            }
-        },
-        Expect::Refresh { subject } => {
-            if let Some(subject) = subject
-                && claims.sub != subject
-            {
-                return Err(format!(
-                    "its subject changed from {subject:?} to {:?}",
-                    claims.sub
-                ));
-            }
-        }
-        Expect::Device => {}
-    }
-    Ok(())
-}
-
-/// The error for an id_token that arrived for a profile that cannot verify one.
-pub fn cannot_verify(profile: &Profile) -> Error {
-    Error::IdToken {
-        profile: profile.name.clone(),
-        detail: format!(
-            "profile `{}` asks for `openid` but has no jwks_uri to verify id_tokens with. Add the profile again with --issuer so discovery finds the provider's keys, or remove `openid` from its scopes",
-            profile.name
-        ),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::profile::Profile;
+
+    fn n1() -> Nonce {
+        Nonce::new("n1".into())
+    }
 
     fn profile() -> Profile {
         Profile {
@@ -483,12 +505,14 @@ mod tests {
         if c[key].is_null() {
             c.as_object_mut().unwrap().remove(key);
         }
-        check_claims(
-            &profile(),
-            &claims(c).map_err(|e| e.to_string())?,
-            Expect::SignIn { nonce: "n1" },
-            1500,
-        )
+        profile()
+            .id_token_verifier()
+            .check_claims(
+                &claims(c).map_err(|e| e.to_string())?,
+                Expect::SignIn { nonce: &n1() },
+                1500,
+            )
+            .map_err(|e| e.to_string())
     }
 
     #[test]
@@ -518,16 +542,19 @@ mod tests {
     fn the_leeway_is_two_minutes_by_default_and_per_profile() {
         // exp 2000: accepted until now = 2119, refused from 2120.
         let c = claims(good()).unwrap();
-        let nonce = Expect::SignIn { nonce: "n1" };
-        assert!(check_claims(&profile(), &c, nonce, 2119).is_ok());
-        assert!(check_claims(&profile(), &c, nonce, 2120).is_err());
+        let n1 = n1();
+        let nonce = Expect::SignIn { nonce: &n1 };
+        let v = profile().id_token_verifier();
+        assert!(v.check_claims(&c, nonce, 2119).is_ok());
+        assert!(v.check_claims(&c, nonce, 2120).is_err());
         // iat 1000: accepted from now = 880, refused at 879.
-        assert!(check_claims(&profile(), &c, nonce, 880).is_ok());
-        assert!(check_claims(&profile(), &c, nonce, 879).is_err());
+        assert!(v.check_claims(&c, nonce, 880).is_ok());
+        assert!(v.check_claims(&c, nonce, 879).is_err());
         let mut wide = profile();
         wide.id_token_leeway_seconds = Some(300);
-        assert!(check_claims(&wide, &c, nonce, 2299).is_ok());
-        assert!(check_claims(&wide, &c, nonce, 2300).is_err());
+        let wide = wide.id_token_verifier();
+        assert!(wide.check_claims(&c, nonce, 2299).is_ok());
+        assert!(wide.check_claims(&c, nonce, 2300).is_err());
     }
 
     #[test]
@@ -536,9 +563,17 @@ mod tests {
         c.as_object_mut().unwrap().remove("nonce");
         let c = claims(c).unwrap();
         let refresh = |s| Expect::Refresh { subject: Some(s) };
-        assert!(check_claims(&profile(), &c, refresh("u1"), 1500).is_ok());
-        let err = check_claims(&profile(), &c, refresh("u2"), 1500).unwrap_err();
-        assert!(err.contains("subject"), "{err}");
+        assert!(
+            profile()
+                .id_token_verifier()
+                .check_claims(&c, refresh("u1"), 1500)
+                .is_ok()
+        );
+        let err = profile()
+            .id_token_verifier()
+            .check_claims(&c, refresh("u2"), 1500)
+            .unwrap_err();
+        assert!(err.to_string().contains("subject"), "{err}");
     }
 
     #[test]
@@ -563,15 +598,22 @@ mod tests {
         p.issuer = Some(t.into());
         let mut c = good();
         c["iss"] = iss.clone().into();
-        let nonce = Expect::SignIn { nonce: "n1" };
+        let n1 = n1();
+        let nonce = Expect::SignIn { nonce: &n1 };
         let no_tid = claims(c.clone()).unwrap();
         assert!(
-            check_claims(&p, &no_tid, nonce, 1500)
+            p.id_token_verifier()
+                .check_claims(&no_tid, nonce, 1500)
                 .unwrap_err()
+                .to_string()
                 .contains("tid")
         );
         c["tid"] = tid.into();
-        assert!(check_claims(&p, &claims(c).unwrap(), nonce, 1500).is_ok());
+        assert!(
+            p.id_token_verifier()
+                .check_claims(&claims(c).unwrap(), nonce, 1500)
+                .is_ok()
+        );
     }
 
     #[test]
@@ -600,7 +642,7 @@ mod tests {
             (serde_json::json!({"typ":"JWT"}), "no algorithm"),
             (serde_json::json!({"alg":"RS256","crit":["x"]}), "crit"),
         ] {
-            let err = match check_header(&p, &token(h.clone())) {
+            let err = match p.id_token_verifier().check_header(&token(h.clone())) {
                 Err(Rejection::Invalid(e)) => e,
                 other => panic!("{h}: {other:?}"),
             };
@@ -609,8 +651,12 @@ mod tests {
         // A hand-edited profile cannot opt into HS256.
         let mut hs = profile();
         hs.id_token_signing_alg_values_supported = vec!["HS256".into(), "ES256".into()];
-        assert_eq!(allowed_algorithms(&hs), ["ES256"]);
-        assert!(check_header(&hs, &token(serde_json::json!({"alg":"HS256"}))).is_err());
-        assert!(check_header(&p, "abc").is_err());
+        assert_eq!(hs.id_token_verifier().algorithms, ["ES256"]);
+        assert!(
+            hs.id_token_verifier()
+                .check_header(&token(serde_json::json!({"alg":"HS256"})))
+                .is_err()
+        );
+        assert!(p.id_token_verifier().check_header("abc").is_err());
     }
 }

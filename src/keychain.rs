@@ -79,11 +79,6 @@ impl Keychain {
         }
     }
 
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
     pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KeychainError> {
         let key = key.to_string();
         self.blocking(move || get_value(&key)).await

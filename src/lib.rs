@@ -18,13 +18,12 @@ pub mod oauth;
 pub mod paths;
 pub mod presets;
 pub mod profile;
-mod rejected;
 pub mod secret;
 #[cfg(target_os = "linux")]
 mod secret_service;
 pub mod tokens;
 
-pub use account::{Account, Status};
+pub use account::{Account, AccountId, Status};
 pub use callback::{AuthorizationResponse, LoopbackListener};
 pub use engine::{
     DeviceLogin, Endpoints, Latchkey, NewProfile, PendingImplicitLogin, PendingLogin, ProfileExtras,

@@ -9,9 +9,11 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use url::Url;
 
-use crate::engine::{Endpoints, ManualEndpoints, ProfileExtras};
 use crate::error::{Error, Result};
-use crate::profile::{AuthMethod, Profile, RedirectMode, validate_endpoint, validate_extra_params};
+use crate::profile::{
+    AuthMethod, Endpoints, ManualEndpoints, Profile, ProfileExtras, RedirectMode,
+    validate_endpoint, validate_extra_params,
+};
 
 const BUILT_IN: &[(&str, &str)] = &[
     ("github", include_str!("../presets/github.toml")),

@@ -3,6 +3,7 @@
 #![no_main]
 
 use latchkey::idtoken::{self, Expect};
+use latchkey::secret::Nonce;
 use libfuzzer_sys::fuzz_target;
 
 mod common;
@@ -13,14 +14,13 @@ fuzz_target!(|data: &[u8]| {
     };
     let _ = idtoken::header(jwt);
     let _ = idtoken::decode(jwt);
-    let profile = common::profile();
+    let verifier = common::profile().id_token_verifier();
     let keys = common::keys();
-    let expect = Expect::SignIn {
-        nonce: "n-0S6_WzA2Mj",
-    };
+    let nonce = Nonce::new("n-0S6_WzA2Mj".into());
+    let expect = Expect::SignIn { nonce: &nonce };
     if !common::VALID.contains(&jwt) {
         assert!(
-            idtoken::verify(&profile, jwt, &keys, expect, 1_700_000_000).is_err(),
+            verifier.verify(jwt, &keys, expect, 1_700_000_000).is_err(),
             "an unsigned input verified"
         );
     }

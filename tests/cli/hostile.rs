@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use latchkey::config::Config;
 use latchkey::keychain::Keychain;
-use latchkey::{AuthorizationResponse, Endpoints, Error, Latchkey, NewProfile, RedirectMode};
+use latchkey::{
+    AuthorizationResponse, Endpoints, Error, Latchkey, NewProfile, ProfileExtras, RedirectMode,
+};
 
 use crate::fakeas::{EMAIL, FakeAs, MAC_KEY, Options};
 use crate::util::*;
@@ -349,7 +351,7 @@ fn a_token_endpoint_that_never_answers_times_out() {
     // The product's 30 s would make a slow test; the engine takes a shorter one.
     let engine = Latchkey::new(Config::new(env.config_dir()), Keychain::default())
         .with_http_timeout(Duration::from_secs(2), Duration::from_secs(2));
-    block_on(engine.add_profile(
+    block_on(engine.add_profile_with(
         NewProfile {
             name: "slow".into(),
             client_id: "slow".into(),
@@ -359,6 +361,7 @@ fn a_token_endpoint_that_never_answers_times_out() {
             redirect: RedirectMode::Loopback,
             redirect_uri: None,
         },
+        ProfileExtras::default(),
         None,
     ))
     .unwrap();

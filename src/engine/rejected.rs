@@ -7,8 +7,8 @@ use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
 
+use super::Latchkey;
 use crate::account::Account;
-use crate::engine::Latchkey;
 use crate::error::{Error, Result};
 use crate::profile::Grant;
 use crate::tokens::TokenSet;

@@ -1,0 +1,272 @@
+//! The operations the CLI and the desktop app share: profiles, sign-in, tokens, sign-out.
+//! Each keeps the rule that a failure changes nothing that was there before it.
+//!
+//! One struct, [`Latchkey`], with one `impl` block per flow (as `oauth2` splits its `Client`):
+//! profiles, browser and password sign-in, the device flow, tokens, client credentials and
+//! sign-out each have their own file; what they share is here.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use oauth2::{ClientSecret, TokenResponse};
+use url::Url;
+
+use crate::account::{self, Account, AccountId};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::http::{Http, Timeouts};
+use crate::idtoken::{self, Claims, Expect};
+use crate::jwks::{self, KeySet, Origin};
+use crate::keychain::Keychain;
+use crate::oauth::{self, TokenResponseBody};
+use crate::paths;
+use crate::profile::Profile;
+use crate::tokens::{TokenSet, now};
+
+mod client_credentials;
+mod device;
+mod pending;
+mod profiles;
+mod rejected;
+mod signin;
+mod signout;
+mod tokens;
+
+pub use crate::profile::{Endpoints, ManualEndpoints, NewProfile, ProfileExtras};
+pub use pending::{DeviceLogin, PendingImplicitLogin, PendingLogin};
+
+/// The one account of a client credentials profile: `PROFILE/client`.
+pub const CLIENT_LABEL: &str = "client";
+
+pub struct Latchkey {
+    config: Config,
+    keychain: Keychain,
+    https: OnceLock<Http>,
+    plain_http: OnceLock<Http>,
+    timeouts: Timeouts,
+}
+
+impl Latchkey {
+    /// The engine on the user's config directory and OS keychain.
+    pub fn open() -> Result<Self> {
+        Ok(Self::new(
+            Config::new(paths::config_dir()?),
+            Keychain::default(),
+        ))
+    }
+
+    pub fn new(config: Config, keychain: Keychain) -> Self {
+        Latchkey {
+            config,
+            keychain,
+            https: OnceLock::new(),
+            plain_http: OnceLock::new(),
+            timeouts: Timeouts::default(),
+        }
+    }
+
+    /// Other HTTP timeouts than the defaults (10 s connect, 30 s total), e.g. for tests of
+    /// servers that never answer. Call before the first request.
+    pub fn with_http_timeout(mut self, connect: Duration, total: Duration) -> Self {
+        self.timeouts = Timeouts { connect, total };
+        self.https = OnceLock::new();
+        self.plain_http = OnceLock::new();
+        self
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The HTTP client for `url`, built on first use: loading the TLS roots costs more than a
+    /// whole cached token read, and plain-http loopback endpoints never need them.
+    fn http(&self, url: &Url) -> Result<&Http> {
+        let tls = url.scheme() != "http";
+        let cell = if tls { &self.https } else { &self.plain_http };
+        if let Some(http) = cell.get() {
+            return Ok(http);
+        }
+        let http = Http::with_timeouts(tls, self.timeouts)
+            .map_err(|e| e.into_error("cannot set up HTTPS".into()))?;
+        Ok(cell.get_or_init(|| http))
+    }
+
+    // ----- accounts
+
+    /// Account metadata; reads no secret.
+    pub fn accounts(&self) -> Result<Vec<Account>> {
+        self.config.accounts()
+    }
+
+    pub fn account(&self, name: &str) -> Result<Account> {
+        Ok(account::resolve(&self.config.accounts()?, name)?.clone())
+    }
+
+    /// The stored metadata of the account `id`, as it is now.
+    fn account_by_id(&self, id: &AccountId) -> Result<Option<Account>> {
+        Ok(account::find(&self.config.accounts()?, id).cloned())
+    }
+
+    /// The lock that serialises refreshes and sign-ins of one account, across processes.
+    async fn account_lock(&self, id: AccountId) -> Result<std::fs::File> {
+        let config = self.config.clone();
+        tokio::task::spawn_blocking(move || config.account_lock(&id.profile, &id.label))
+            .await
+            .map_err(|e| Error::io("lock task failed", std::io::Error::other(e.to_string())))?
+    }
+
+    // ----- secrets
+
+    async fn client_secret(&self, profile: &Profile) -> Result<Option<ClientSecret>> {
+        if !profile.auth_method.needs_secret() {
+            return Ok(None);
+        }
+        match self.keychain.get(&secret_key(&profile.name)).await? {
+            Some(bytes) => Ok(Some(ClientSecret::new(
+                String::from_utf8(bytes).map_err(|_| {
+                    Error::InvalidInput(format!(
+                        "the client secret of profile `{}` in the keychain is not text; set it again with `latchkey profile set-secret {}`",
+                        profile.name, profile.name
+                    ))
+                })?,
+            ))),
+            None => Err(Error::InvalidInput(format!(
+                "the client secret of profile `{}` is missing from the keychain; set it with `latchkey profile set-secret {}`",
+                profile.name, profile.name
+            ))),
+        }
+    }
+
+    // ----- id_tokens
+
+    /// The issuer's signing keys when the profile asks for `openid`, fetched before anything
+    /// single-use (a code, a refresh token) is spent.
+    async fn keys_for_openid(&self, profile: &Profile) -> Result<Option<(KeySet, Origin)>> {
+        if profile.wants_openid() {
+            Ok(Some(self.id_token_keys(profile, false).await?))
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// The issuer's signing keys, from the JWKS cache unless `refetch`.
+    async fn id_token_keys(&self, profile: &Profile, refetch: bool) -> Result<(KeySet, Origin)> {
+        let Some(uri) = &profile.jwks_uri else {
+            return Err(cannot_verify(profile));
+        };
+        let cache = jwks::Cache::new(self.config.dir());
+        jwks::load(self.http(uri)?, &cache, &profile.name, uri, refetch, now()).await
+    }
+
+    /// The verified claims of a sign-in's id_token: `None` when `openid` was not asked for (no
+    /// keys were fetched; an id_token then is not trusted), an error when it was and none came.
+    async fn sign_in_claims(
+        &self,
+        profile: &Profile,
+        response: &TokenResponseBody,
+        expect: Expect<'_>,
+        keys: Option<(KeySet, Origin)>,
+        now: i64,
+    ) -> Result<Option<Claims>> {
+        let Some(keys) = keys else {
+            return Ok(None);
+        };
+        let Some(id_token) = &response.extra_fields().id_token else {
+            return Err(missing_id_token(profile));
+        };
+        let claims = self
+            .verify_id_token(profile, id_token.secret(), expect, now, keys)
+            .await?;
+        Ok(Some(claims))
+    }
+
+    /// Signature and claims of an id_token. A key id missing from cached keys fetches the JWKS
+    /// once more (the provider rotated its keys); never more than once per token.
+    async fn verify_id_token(
+        &self,
+        profile: &Profile,
+        jwt: &str,
+        expect: Expect<'_>,
+        now: i64,
+        (keys, origin): (KeySet, Origin),
+    ) -> Result<Claims> {
+        let verifier = profile.id_token_verifier();
+        let rejected = |r: idtoken::Rejection| Error::IdToken {
+            profile: profile.name.clone(),
+            detail: r.to_string(),
+        };
+        match verifier.verify(jwt, &keys, expect, now) {
+            Err(idtoken::Rejection::UnknownKey(_)) if origin == Origin::Cache => {
+                let (fresh, _) = self.id_token_keys(profile, true).await?;
+                verifier.verify(jwt, &fresh, expect, now).map_err(rejected)
+            }
+            result => result.map_err(rejected),
+        }
+    }
+}
+
+/// A profile that asks for `openid` must have the issuer's keys to verify id_tokens with.
+fn require_keys_for_openid(profile: &Profile) -> Result<()> {
+    if profile.wants_openid() && (profile.jwks_uri.is_none() || profile.issuer.is_none()) {
+        return Err(Error::InvalidInput(format!(
+            "profile `{}` asks for the `openid` scope, but without an issuer and its jwks_uri Latchkey cannot verify id_tokens. Add the profile with --issuer (its discovery document lists the keys), or leave out `openid`",
+            profile.name
+        )));
+    }
+    Ok(())
+}
+
+/// The error for an id_token that arrived for a profile that cannot verify one.
+fn cannot_verify(profile: &Profile) -> Error {
+    Error::IdToken {
+        profile: profile.name.clone(),
+        detail: format!(
+            "profile `{}` asks for `openid` but has no jwks_uri to verify id_tokens with. Add the profile again with --issuer so discovery finds the provider's keys, or remove `openid` from its scopes",
+            profile.name
+        ),
+    }
+}
+
+fn missing_id_token(profile: &Profile) -> Error {
+    Error::IdToken {
+        profile: profile.name.clone(),
+        detail: "the provider returned no id_token although `openid` was asked for".into(),
+    }
+}
+
+fn secret_key(profile: &str) -> String {
+    format!("client-secret:{profile}")
+}
+
+fn needs_sign_in(account: &Account, reason: &str) -> Error {
+    Error::NeedsSignIn {
+        account: account.id(),
+        profile: account.profile.clone(),
+        reason: reason.to_string(),
+    }
+}
+
+/// The token set after a response; `previous` supplies what a refresh response may omit.
+fn token_set(
+    response: &TokenResponseBody,
+    requested_scopes: &[String],
+    previous: Option<TokenSet>,
+    id_token_checked: bool,
+    now: i64,
+) -> TokenSet {
+    let previous_refresh = previous.as_ref().and_then(|p| p.refresh_token.clone());
+    let previous_id = previous.and_then(|p| p.id_token);
+    TokenSet {
+        access_token: response.access_token().clone(),
+        refresh_token: response.refresh_token().cloned().or(previous_refresh),
+        id_token: if id_token_checked {
+            response.extra_fields().id_token.clone()
+        } else {
+            previous_id
+        },
+        expires_at: response
+            .expires_in()
+            .map(|d| now.saturating_add(d.as_secs().min(i64::MAX as u64 / 2) as i64)),
+        scopes: oauth::granted_scopes(response, requested_scopes),
+    }
+}

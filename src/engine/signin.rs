@@ -1,0 +1,355 @@
+//! Sign-in of a user: the authorization code flow and the implicit grant through the browser,
+//! the password grant, and the storing of the account any sign-in produced.
+
+use std::collections::BTreeMap;
+
+use oauth2::{ResourceOwnerPassword, TokenResponse};
+use url::Url;
+
+use super::pending::{PendingImplicitLogin, PendingLogin};
+use super::{Latchkey, missing_id_token, require_keys_for_openid, token_set};
+use crate::account::Account;
+use crate::callback::AuthorizationResponse;
+use crate::error::{Error, Result};
+use crate::idtoken::{self, Claims, Expect};
+use crate::oauth::{self, TokenResponseBody};
+use crate::profile::{
+    DEEP_LINK_REDIRECT, Grant, LegacyGrant, Profile, RedirectMode, validate_name,
+};
+use crate::tokens::now;
+
+/// What a browser sign-in's answer carries before any of it is trusted: its `state`, RFC 9207
+/// `iss`, and either what it answers with (a code, or the implicit grant's token) or the
+/// provider's error.
+struct Received<T> {
+    state: Option<String>,
+    iss: Option<String>,
+    answer: Result<T>,
+}
+
+impl<T> Received<T> {
+    /// The one check both browser responses pass: `state` first (an error response with a
+    /// foreign state is not ours to report either), then the provider's error, then the
+    /// issuer (RFC 9207, mix-up defence). `iss_may_be_missing`: the response carries an
+    /// id_token, whose verified `iss` claim stands in for it (RFC 9207 §2.4).
+    fn check(self, profile: &Profile, expected_state: &str, iss_may_be_missing: bool) -> Result<T> {
+        let sign_in_error = |detail: &str| Error::SignIn {
+            profile: profile.name.clone(),
+            detail: detail.to_string(),
+        };
+        if self.state.as_deref() != Some(expected_state) {
+            return Err(sign_in_error(
+                "the response's `state` does not match the sign-in in progress (a stale tab or a forged redirect); nothing was stored",
+            ));
+        }
+        let answer = self.answer?;
+        match (&self.iss, &profile.issuer) {
+            (Some(got), Some(expected)) if !idtoken::issuer_matches(expected, got, None) => {
+                return Err(sign_in_error(&format!(
+                    "the response comes from issuer {got:?}, not {expected:?}; nothing was stored"
+                )));
+            }
+            (None, Some(_))
+                if profile.authorization_response_iss_parameter_supported
+                    && !iss_may_be_missing =>
+            {
+                return Err(sign_in_error(
+                    "the response lacks the `iss` parameter the provider promises (RFC 9207); nothing was stored",
+                ));
+            }
+            _ => {}
+        }
+        Ok(answer)
+    }
+}
+
+impl Received<String> {
+    /// An authorization code response (or its error), from the loopback or a deep link.
+    fn code(response: AuthorizationResponse, context: String) -> Self {
+        let state = response.state().map(str::to_string);
+        let (iss, answer) = match response {
+            AuthorizationResponse::Code { code, iss, .. } => (iss, Ok(code)),
+            AuthorizationResponse::Error {
+                error,
+                description,
+                uri,
+                iss,
+                ..
+            } => (
+                iss,
+                Err(Error::Provider {
+                    context,
+                    error,
+                    description,
+                    uri,
+                }),
+            ),
+        };
+        Received { state, iss, answer }
+    }
+}
+
+impl Received<()> {
+    /// The parameters of an implicit response (the redirect's fragment).
+    fn implicit(params: &BTreeMap<String, String>, context: String) -> Self {
+        Received {
+            state: params.get("state").cloned(),
+            iss: params.get("iss").cloned(),
+            answer: match params.get("error") {
+                Some(error) => Err(Error::Provider {
+                    context,
+                    error: error.clone(),
+                    description: params.get("error_description").cloned(),
+                    uri: params.get("error_uri").cloned(),
+                }),
+                None => Ok(()),
+            },
+        }
+    }
+}
+
+impl Latchkey {
+    /// The profile a sign-in starts from, checked before a browser opens or anything is sent:
+    /// a grant that signs in users, the legacy grant it opted in to (if one is used), a valid
+    /// account label, and keys for any id_token it will receive.
+    pub(super) fn sign_in_profile(
+        &self,
+        name: &str,
+        label: Option<&str>,
+        legacy: Option<LegacyGrant>,
+    ) -> Result<Profile> {
+        let profile = self.config.profile(name)?;
+        if profile.grant == Grant::ClientCredentials {
+            return Err(Error::InvalidInput(format!(
+                "profile `{}` uses the client credentials grant: there is no sign-in; `latchkey token {}` fetches its token",
+                profile.name, profile.name
+            )));
+        }
+        if let Some(grant) = legacy {
+            profile.require_legacy_grant(grant)?;
+        }
+        if let Some(label) = label {
+            validate_name(label, "account")?;
+        }
+        require_keys_for_openid(&profile)?;
+        Ok(profile)
+    }
+
+    /// Starts the authorization code flow for `profile`, with the redirect URI the response
+    /// will come back to.
+    pub fn begin_login(
+        &self,
+        profile: &str,
+        label: Option<String>,
+        redirect_uri: Url,
+    ) -> Result<PendingLogin> {
+        let profile = self.sign_in_profile(profile, label.as_deref(), None)?;
+        let start = oauth::start_authorization(&profile, &redirect_uri);
+        Ok(PendingLogin {
+            profile,
+            label,
+            redirect_uri,
+            authorization_url: start.url,
+            state: start.state,
+            verifier: start.verifier,
+            nonce: start.nonce,
+        })
+    }
+
+    /// The redirect URI a profile uses for a deep-link sign-in.
+    pub fn deep_link_redirect(profile: &Profile) -> Url {
+        profile
+            .redirect_uri
+            .clone()
+            .filter(|_| profile.redirect == RedirectMode::DeepLink)
+            .unwrap_or_else(|| Url::parse(DEEP_LINK_REDIRECT).expect("static URL"))
+    }
+
+    /// Checks the authorization response, exchanges the code and stores the account.
+    pub async fn complete_login(
+        &self,
+        pending: PendingLogin,
+        response: AuthorizationResponse,
+    ) -> Result<Account> {
+        let profile = &pending.profile;
+        let context = format!("sign-in for profile `{}`", profile.name);
+        let code = Received::code(response, context).check(profile, pending.state(), false)?;
+        let secret = self.client_secret(profile).await?;
+        // Keys first: a JWKS failure should not cost the one-time code.
+        let keys = match &pending.nonce {
+            Some(_) => Some(self.id_token_keys(profile, false).await?),
+            None => None,
+        };
+        let response = oauth::exchange_code(
+            self.http(&profile.token_endpoint)?,
+            profile,
+            secret.as_ref(),
+            code,
+            pending.verifier,
+            &pending.redirect_uri,
+        )
+        .await?;
+        let now = now();
+        // Keys were fetched exactly when a nonce was sent, i.e. when `openid` was asked for.
+        let expect = pending
+            .nonce
+            .as_ref()
+            .map_or(Expect::Device, |nonce| Expect::SignIn { nonce });
+        let claims = self
+            .sign_in_claims(profile, &response, expect, keys, now)
+            .await?;
+        self.store_sign_in(profile, pending.label, &response, claims, now)
+            .await
+    }
+
+    /// Starts an implicit sign-in (RFC 6749 §4.2) for a profile that opted in to it.
+    pub fn begin_implicit_login(
+        &self,
+        profile: &str,
+        label: Option<String>,
+        redirect_uri: Url,
+    ) -> Result<PendingImplicitLogin> {
+        let profile =
+            self.sign_in_profile(profile, label.as_deref(), Some(LegacyGrant::Implicit))?;
+        let start = oauth::start_implicit(&profile, &redirect_uri);
+        Ok(PendingImplicitLogin {
+            profile,
+            label,
+            redirect_uri,
+            authorization_url: start.url,
+            state: start.state,
+            nonce: start.nonce,
+        })
+    }
+
+    /// Checks an implicit response (the parameters of the redirect's fragment) and stores the
+    /// account: `state` first, then the token, and with `openid` the id_token (signature,
+    /// claims, nonce and `at_hash`). No refresh token is ever stored.
+    pub async fn complete_implicit_login(
+        &self,
+        pending: PendingImplicitLogin,
+        params: BTreeMap<String, String>,
+    ) -> Result<Account> {
+        let profile = &pending.profile;
+        let context = format!("implicit sign-in for profile `{}`", profile.name);
+        Received::implicit(&params, context.clone()).check(
+            profile,
+            pending.state(),
+            params.contains_key("id_token"),
+        )?;
+        let response = oauth::implicit_token(&context, &params)?;
+        let now = now();
+        let claims = match (&pending.nonce, &response.extra_fields().id_token) {
+            (Some(nonce), Some(id_token)) => {
+                let keys = self.id_token_keys(profile, false).await?;
+                let claims = self
+                    .verify_id_token(
+                        profile,
+                        id_token.secret(),
+                        Expect::SignIn { nonce },
+                        now,
+                        keys,
+                    )
+                    .await?;
+                idtoken::check_at_hash(id_token.secret(), response.access_token().secret())
+                    .map_err(|rejection| Error::IdToken {
+                        profile: profile.name.clone(),
+                        detail: format!("the id_token is not valid: {rejection}"),
+                    })?;
+                Some(claims)
+            }
+            (Some(_), None) => return Err(missing_id_token(profile)),
+            (None, _) => None,
+        };
+        self.store_sign_in(profile, pending.label, &response, claims, now)
+            .await
+    }
+
+    /// Signs in with the resource owner password grant (RFC 6749 §4.3), for a profile that
+    /// opted in to it. The password is sent once and kept nowhere.
+    pub async fn login_password(
+        &self,
+        profile: &str,
+        label: Option<String>,
+        username: &str,
+        password: &ResourceOwnerPassword,
+    ) -> Result<Account> {
+        let profile =
+            self.sign_in_profile(profile, label.as_deref(), Some(LegacyGrant::Password))?;
+        if username.is_empty() {
+            return Err(Error::InvalidInput("the username is empty".into()));
+        }
+        let secret = self.client_secret(&profile).await?;
+        let keys = self.keys_for_openid(&profile).await?;
+        let response = oauth::password(
+            self.http(&profile.token_endpoint)?,
+            &profile,
+            secret.as_ref(),
+            username,
+            password,
+        )
+        .await?;
+        let now = now();
+        let claims = self
+            .sign_in_claims(&profile, &response, Expect::Device, keys, now)
+            .await?;
+        let label = label.or_else(|| {
+            claims
+                .is_none()
+                .then(|| sanitize_label(username))
+                .filter(|l| validate_name(l, "account").is_ok())
+        });
+        self.store_sign_in(&profile, label, &response, claims, now)
+            .await
+    }
+
+    /// Stores the account a sign-in produced (under its lock: a refresh may be running).
+    pub(super) async fn store_sign_in(
+        &self,
+        profile: &Profile,
+        label: Option<String>,
+        response: &TokenResponseBody,
+        claims: Option<Claims>,
+        now: i64,
+    ) -> Result<Account> {
+        let label = match label {
+            Some(label) => label,
+            None => claims
+                .as_ref()
+                .and_then(|c| {
+                    [&c.email, &c.preferred_username, &Some(c.sub.clone())]
+                        .into_iter()
+                        .flatten()
+                        .map(|s| sanitize_label(s))
+                        .find(|s| validate_name(s, "account").is_ok())
+                })
+                .unwrap_or_else(|| "default".to_string()),
+        };
+        let tokens = token_set(response, &profile.scopes, None, claims.is_some(), now);
+        let account = Account {
+            profile: profile.name.clone(),
+            label,
+            subject: claims.map(|c| c.sub),
+            scopes: tokens.scopes.clone(),
+            expires_at: tokens.expires_at,
+            has_refresh_token: tokens.refresh_token.is_some(),
+            needs_sign_in: None,
+            signed_in_at: now,
+        };
+        let _lock = self.account_lock(account.account_id()).await?;
+        self.keychain
+            .set(&account.keychain_key(), tokens.to_bytes())
+            .await?;
+        self.config.put_account(account.clone())?;
+        Ok(account)
+    }
+}
+
+/// Labels come from claims; `/` would break `PROFILE/LABEL`.
+fn sanitize_label(raw: &str) -> String {
+    raw.trim()
+        .chars()
+        .map(|c| if c == '/' || c.is_control() { '_' } else { c })
+        .take(128)
+        .collect()
+}

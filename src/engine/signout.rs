@@ -1,0 +1,44 @@
+//! Sign-out: revoke the refresh token when asked and possible, then forget the account.
+
+use super::Latchkey;
+use crate::account::Account;
+use crate::error::{Error, Result};
+use crate::oauth;
+
+impl Latchkey {
+    /// Revokes the refresh token when asked and possible, then deletes the account. Returns
+    /// whether the provider revoked it. A failed revocation keeps the account.
+    pub async fn logout(&self, name: &str, revoke: bool) -> Result<(Account, bool)> {
+        let account = self.account(name)?;
+        let id = account.account_id();
+        let _lock = self.account_lock(id.clone()).await?;
+        let mut revoked = false;
+        if revoke {
+            let tokens = match self.load_tokens(&account).await {
+                Ok(t) => Some(t),
+                Err(Error::NeedsSignIn { .. }) => None,
+                Err(e) => return Err(e),
+            };
+            if let Some(refresh_token) = tokens.and_then(|t| t.refresh_token) {
+                let profile = self.config.profile(&account.profile)?;
+                let secret = self.client_secret(&profile).await?;
+                let http = match &profile.revocation_endpoint {
+                    Some(url) => self.http(url)?,
+                    None => self.http(&profile.token_endpoint)?,
+                };
+                revoked = oauth::revoke(http, &profile, secret.as_ref(), refresh_token)
+                    .await
+                    .map_err(|e| Error::BadResponse {
+                        context: format!("signing out of `{id}`"),
+                        detail: format!(
+                            "{e}. The account was kept; use --no-revoke to remove it without revoking"
+                        ),
+                    })?;
+            }
+        }
+        self.keychain.delete(&id.keychain_key()).await?;
+        self.config
+            .update_accounts(|all| all.retain(|a| !a.is(&id)))?;
+        Ok((account, revoked))
+    }
+}

@@ -1,0 +1,215 @@
+//! Tokens: the cached one while it is valid, a refresh under the account's lock otherwise, and
+//! the rule that a refresh token the provider issued is never lost.
+
+use oauth2::basic::BasicErrorResponseType;
+use oauth2::{RefreshToken, TokenResponse};
+
+use super::client_credentials::Target;
+use super::{Latchkey, needs_sign_in, token_set};
+use crate::account::Account;
+use crate::error::{Error, Result};
+use crate::idtoken::Expect;
+use crate::oauth;
+use crate::tokens::{TokenSet, now};
+
+impl Latchkey {
+    /// A token valid for at least `min_valid` seconds, refreshed first when needed. The common
+    /// case (a valid cached token) is two small file reads and one keychain read.
+    pub async fn token(&self, name: &str, min_valid: i64) -> Result<(Account, TokenSet)> {
+        let account = match self.target(name)? {
+            Target::Account(account) => account,
+            Target::Client(profile) => {
+                return self
+                    .client_credentials_token(&profile, Some(min_valid))
+                    .await;
+            }
+        };
+        if let Some(reason) = &account.needs_sign_in {
+            return Err(needs_sign_in(&account, reason));
+        }
+        // The metadata carries the same expiry as the keychain entry: when it already says the
+        // token is too old, go straight to the refresh.
+        if account.expires_at.is_none_or(|t| t - now() > min_valid) {
+            let tokens = self.load_tokens(&account).await?;
+            if tokens.valid_for(now(), min_valid) {
+                return Ok((account, tokens));
+            }
+        }
+        self.refresh_account(&account, Some(min_valid)).await
+    }
+
+    /// Refreshes now, whatever the expiry.
+    pub async fn refresh(&self, name: &str) -> Result<(Account, TokenSet)> {
+        match self.target(name)? {
+            Target::Account(account) => self.refresh_account(&account, None).await,
+            Target::Client(profile) => self.client_credentials_token(&profile, None).await,
+        }
+    }
+
+    /// Refresh under the account's lock, so concurrent callers in any process make one request:
+    /// the first refreshes, the others find its fresh token when they get the lock.
+    async fn refresh_account(
+        &self,
+        account: &Account,
+        min_valid: Option<i64>,
+    ) -> Result<(Account, TokenSet)> {
+        let id = account.account_id();
+        let _lock = self.account_lock(id.clone()).await?;
+        let account = self
+            .account_by_id(&id)?
+            .ok_or_else(|| Error::AccountNotFound(id.to_string()))?;
+        if let Some(reason) = &account.needs_sign_in {
+            return Err(needs_sign_in(&account, reason));
+        }
+        let profile = self.config.profile(&account.profile)?;
+        // Set up HTTP while the keychain answers: both take a few milliseconds.
+        let (tokens, http) = tokio::join!(self.load_tokens(&account), async {
+            self.http(&profile.token_endpoint)
+        });
+        let tokens = tokens?;
+        if let Some(min_valid) = min_valid
+            && tokens.valid_for(now(), min_valid)
+        {
+            return Ok((account, tokens));
+        }
+        let Some(refresh_token) = tokens.refresh_token.clone() else {
+            return Err(needs_sign_in(
+                &account,
+                "the access token has expired and the provider issued no refresh token",
+            ));
+        };
+        let secret = self.client_secret(&profile).await?;
+        // Keys before the refresh token is spent: rotation makes it single-use.
+        let keys = self.keys_for_openid(&profile).await?;
+        let response = match oauth::refresh(http?, &profile, secret.as_ref(), &refresh_token).await
+        {
+            Ok(r) => r,
+            Err(oauth::RefreshFailure {
+                error,
+                rotated: Some(rotated),
+                ..
+            }) => {
+                // An answer we cannot use, but with a new refresh token: the one sent may be
+                // spent, so keep the new one (and nothing else) before reporting the error.
+                self.keep_rotated_refresh_token(&account, &tokens, Some(&rotated))
+                    .await?;
+                return Err(error);
+            }
+            Err(oauth::RefreshFailure {
+                code: Some(BasicErrorResponseType::InvalidGrant),
+                error: Error::Provider { description, .. },
+                ..
+            }) => {
+                let reason = match description {
+                    Some(d) => {
+                        format!("the provider rejected the refresh token (invalid_grant: {d})")
+                    }
+                    None => "the provider rejected the refresh token (invalid_grant)".into(),
+                };
+                self.mark_needs_sign_in(&account, &reason)?;
+                return Err(needs_sign_in(&account, &reason));
+            }
+            Err(failure) => return Err(failure.error),
+        };
+        let now = now();
+        let checked = match (&response.extra_fields().id_token, keys) {
+            (Some(id_token), Some(keys)) => {
+                let expect = Expect::Refresh {
+                    subject: account.subject.as_deref(),
+                };
+                match self
+                    .verify_id_token(&profile, id_token.secret(), expect, now, keys)
+                    .await
+                {
+                    Ok(_) => true,
+                    Err(e) => {
+                        // The refresh token sent is spent; a rotated one is all that is left of
+                        // the grant. Keep it, and nothing else from an unverified answer.
+                        self.keep_rotated_refresh_token(
+                            &account,
+                            &tokens,
+                            response.refresh_token(),
+                        )
+                        .await?;
+                        // A refused id_token needs a new sign-in; a failure to fetch the keys
+                        // says nothing about the account, and the next refresh tries again.
+                        if matches!(e, Error::IdToken { .. }) {
+                            self.mark_needs_sign_in(&account, &e.to_string())?;
+                        }
+                        return Err(e);
+                    }
+                }
+            }
+            _ => false,
+        };
+        let tokens = token_set(
+            &response,
+            &tokens.scopes,
+            Some(tokens.clone()),
+            checked,
+            now,
+        );
+        // The rotated refresh token is stored before anything else happens: the old one is dead.
+        self.keychain
+            .set(&account.keychain_key(), tokens.to_bytes())
+            .await?;
+        let updated = Account {
+            scopes: tokens.scopes.clone(),
+            expires_at: tokens.expires_at,
+            has_refresh_token: tokens.refresh_token.is_some(),
+            needs_sign_in: None,
+            ..account
+        };
+        self.config.put_account(updated.clone())?;
+        Ok((updated, tokens))
+    }
+
+    /// Stores the refresh token a refresh response rotated in, beside the tokens held before
+    /// (the response's access token and id_token are not taken: its id_token did not verify).
+    /// Without rotation the stored refresh token is still the live one, and nothing is written.
+    async fn keep_rotated_refresh_token(
+        &self,
+        account: &Account,
+        held: &TokenSet,
+        rotated: Option<&RefreshToken>,
+    ) -> Result<()> {
+        let Some(rotated) = rotated else {
+            return Ok(());
+        };
+        let kept = TokenSet {
+            refresh_token: Some(rotated.clone()),
+            ..held.clone()
+        };
+        Ok(self
+            .keychain
+            .set(&account.keychain_key(), kept.to_bytes())
+            .await?)
+    }
+
+    fn mark_needs_sign_in(&self, account: &Account, reason: &str) -> Result<()> {
+        let id = account.account_id();
+        self.config.update_accounts(|all| {
+            if let Some(a) = all.iter_mut().find(|a| a.is(&id)) {
+                a.needs_sign_in = Some(reason.to_string());
+            }
+        })
+    }
+
+    pub(super) async fn load_tokens(&self, account: &Account) -> Result<TokenSet> {
+        let key = account.keychain_key();
+        match self.keychain.get(&key).await? {
+            Some(bytes) => Ok(TokenSet::from_bytes(&key, &bytes)?),
+            None => Err(needs_sign_in(
+                account,
+                "its tokens are missing from the keychain",
+            )),
+        }
+    }
+
+    /// The account's tokens as stored, without refreshing (for reveal and details views).
+    pub async fn stored_tokens(&self, name: &str) -> Result<(Account, TokenSet)> {
+        let account = self.account(name)?;
+        let tokens = self.load_tokens(&account).await?;
+        Ok((account, tokens))
+    }
+}
