@@ -122,12 +122,17 @@ impl Config {
 
     /// An exclusive lock serialising refreshes of one account across processes.
     pub fn account_lock(&self, profile: &str, label: &str) -> Result<File> {
-        // Hex keeps any label (e-mail, URL-shaped `sub`) a valid file name.
-        let key: String = format!("{profile}/{label}")
-            .bytes()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        lock_file(&self.dir.join("locks").join(format!("{key}.lock")))
+        lock_file(&self.account_lock_path(profile, label))
+    }
+
+    /// `locks/<SHA-256 of PROFILE/LABEL>.lock`: 69 characters whatever the names (the hex of
+    /// the names themselves outgrew the 255-byte file-name limit well inside the 128-character
+    /// name limits), and a valid file name for any label (e-mail, URL-shaped `sub`).
+    fn account_lock_path(&self, profile: &str, label: &str) -> PathBuf {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(format!("{profile}/{label}").as_bytes());
+        let key: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        self.dir.join("locks").join(format!("{key}.lock"))
     }
 }
 
@@ -240,6 +245,23 @@ mod tests {
             config.profile("nope"),
             Err(Error::ProfileNotFound(_))
         ));
+    }
+
+    #[test]
+    fn account_lock_names_have_one_length_and_differ_per_account() {
+        let config = Config::new(temp_dir());
+        let longest = "p".repeat(128);
+        let names = [
+            config.account_lock_path("a", "b"),
+            config.account_lock_path(&longest, &"l".repeat(128)),
+            config.account_lock_path("a/b", ""),
+        ];
+        for path in &names {
+            assert_eq!(path.file_name().unwrap().len(), 64 + ".lock".len());
+        }
+        assert_ne!(names[0], names[2], "the digest covers the whole name");
+        // The longest names lock (the old hex names exceeded the file-name limit).
+        drop(config.account_lock(&longest, &"é".repeat(64)).unwrap());
     }
 
     #[test]

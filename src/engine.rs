@@ -2,7 +2,8 @@
 //! Each keeps the rule that a failure changes nothing that was there before it.
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
+use std::fs::File;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use oauth2::{
@@ -18,7 +19,8 @@ use crate::error::{Error, Result};
 use crate::http::{Http, Timeouts};
 use crate::idtoken::{self, Claims, Expect};
 use crate::jwks::{self, KeySet, Origin};
-use crate::keychain::Keychain;
+use crate::keychain::{Issued, Keychain, KeychainError};
+use crate::notice::{Notice, NoticeHook};
 use crate::oauth::{self, TokenResponseBody};
 use crate::paths;
 use crate::profile::{
@@ -208,6 +210,7 @@ pub struct Latchkey {
     https: OnceLock<Http>,
     plain_http: OnceLock<Http>,
     timeouts: Timeouts,
+    notices: Option<NoticeHook>,
 }
 
 impl Latchkey {
@@ -226,7 +229,16 @@ impl Latchkey {
             https: OnceLock::new(),
             plain_http: OnceLock::new(),
             timeouts: Timeouts::default(),
+            notices: None,
         }
+    }
+
+    /// Where notices go while an operation runs (e.g. "unlock your keyring to keep the new
+    /// refresh token"): the CLI prints them, the desktop app shows them. Without a hook they
+    /// are dropped.
+    pub fn with_notices(mut self, hook: NoticeHook) -> Self {
+        self.notices = Some(hook);
+        self
     }
 
     /// Other HTTP timeouts than the defaults (10 s connect, 30 s total), e.g. for tests of
@@ -643,6 +655,8 @@ impl Latchkey {
             Some(_) => Some(self.id_token_keys(profile, false).await?),
             None => None,
         };
+        // The code is single-use: make sure its tokens can be stored before spending it.
+        self.keychain.ensure_writable().await?;
         let response = oauth::exchange_code(
             self.http(&profile.token_endpoint)?,
             profile,
@@ -698,9 +712,8 @@ impl Latchkey {
             needs_sign_in: None,
             signed_in_at: now,
         };
-        let _lock = self.account_lock(&account).await?;
-        self.keychain
-            .set(&account.keychain_key(), tokens.to_bytes())
+        let lock = Arc::new(self.account_lock(&account).await?);
+        self.keep_issued(&account, &tokens, &lock, Keep::SignIn)
             .await?;
         self.config.put_account(account.clone())?;
         Ok(account)
@@ -761,6 +774,7 @@ impl Latchkey {
         } else {
             None
         };
+        self.keychain.ensure_writable().await?;
         let mut interval = pending.interval;
         let response = loop {
             let now = std::time::Instant::now();
@@ -916,6 +930,7 @@ impl Latchkey {
         } else {
             None
         };
+        self.keychain.ensure_writable().await?;
         let response = oauth::password(
             self.http(&profile.token_endpoint)?,
             &profile,
@@ -990,7 +1005,7 @@ impl Latchkey {
         account: &Account,
         min_valid: Option<i64>,
     ) -> Result<(Account, TokenSet)> {
-        let _lock = self.account_lock(account).await?;
+        let lock = Arc::new(self.account_lock(account).await?);
         let account = self
             .config
             .accounts()?
@@ -1024,6 +1039,8 @@ impl Latchkey {
         } else {
             None
         };
+        // Rotation makes the refresh token single-use: the keychain must take its successor.
+        self.keychain.ensure_writable().await?;
         let response = match oauth::refresh(http?, &profile, secret.as_ref(), &refresh_token).await
         {
             Ok(r) => r,
@@ -1033,7 +1050,7 @@ impl Latchkey {
             }) => {
                 // An answer we cannot use, but with a new refresh token: the one sent may be
                 // spent, so keep the new one (and nothing else) before reporting the error.
-                self.keep_rotated_refresh_token(&account, &tokens, Some(&rotated))
+                self.keep_rotated_refresh_token(&account, &tokens, Some(&rotated), &lock)
                     .await?;
                 return Err(error);
             }
@@ -1073,6 +1090,7 @@ impl Latchkey {
                             &account,
                             &tokens,
                             response.refresh_token(),
+                            &lock,
                         )
                         .await?;
                         // A refused id_token needs a new sign-in; a failure to fetch the keys
@@ -1094,8 +1112,8 @@ impl Latchkey {
             now,
         );
         // The rotated refresh token is stored before anything else happens: the old one is dead.
-        self.keychain
-            .set(&account.keychain_key(), tokens.to_bytes())
+        let rotated = response.refresh_token().is_some();
+        self.keep_issued(&account, &tokens, &lock, Keep::Refresh { rotated })
             .await?;
         let updated = Account {
             scopes: tokens.scopes.clone(),
@@ -1116,6 +1134,7 @@ impl Latchkey {
         account: &Account,
         held: &TokenSet,
         rotated: Option<&RefreshToken>,
+        lock: &Arc<File>,
     ) -> Result<()> {
         let Some(rotated) = rotated else {
             return Ok(());
@@ -1124,10 +1143,53 @@ impl Latchkey {
             refresh_token: Some(rotated.clone()),
             ..held.clone()
         };
-        Ok(self
+        self.keep_issued(account, &kept, lock, Keep::Refresh { rotated: true })
+            .await
+    }
+
+    /// Stores the tokens a provider has just issued for `account`, whose account lock `lock`
+    /// is. What exists nowhere else (a sign-in's tokens, a rotated refresh token) is retried
+    /// while the keychain refuses it ([`Keychain::store_issued`], with notices); when that
+    /// gives up after a refresh, the account is marked as needing sign-in. A refresh that
+    /// kept the old refresh token writes once: that token still works.
+    async fn keep_issued(
+        &self,
+        account: &Account,
+        tokens: &TokenSet,
+        lock: &Arc<File>,
+        keep: Keep,
+    ) -> Result<()> {
+        let key = account.keychain_key();
+        if keep == (Keep::Refresh { rotated: false }) {
+            return Ok(self
+                .keychain
+                .set_holding(&key, tokens.to_bytes(), lock)
+                .await?);
+        }
+        let id = account.id();
+        let issued = Issued {
+            account: &id,
+            profile: &account.profile,
+            refresh_token: tokens.refresh_token.is_some(),
+        };
+        let notify = |notice: &Notice| {
+            if let Some(hook) = &self.notices {
+                hook(notice);
+            }
+        };
+        let stored = self
             .keychain
-            .set(&account.keychain_key(), kept.to_bytes())
-            .await?)
+            .store_issued(&key, tokens.to_bytes(), lock, issued, &notify)
+            .await;
+        if let Err(KeychainError::GrantLost { .. }) = &stored
+            && keep != Keep::SignIn
+        {
+            self.mark_needs_sign_in(
+                account,
+                "the keychain did not take the refresh token the provider rotated in",
+            )?;
+        }
+        Ok(stored?)
     }
 
     /// The client-credentials profile `name` refers to (`PROFILE` or `PROFILE/client`), if any.
@@ -1187,7 +1249,7 @@ impl Latchkey {
                 return Ok((account, tokens));
             }
         }
-        let _lock = self.account_lock(&probe).await?;
+        let lock = Arc::new(self.account_lock(&probe).await?);
         let existing = find()?;
         if let Some(account) = &existing
             && let Some(bytes) = self.keychain.get(&account.keychain_key()).await?
@@ -1210,7 +1272,7 @@ impl Latchkey {
         // RFC 6749 §4.4.3: no refresh token here; a new token is fetched with the secret.
         tokens.refresh_token = None;
         self.keychain
-            .set(&probe.keychain_key(), tokens.to_bytes())
+            .set_holding(&probe.keychain_key(), tokens.to_bytes(), &lock)
             .await?;
         let account = Account {
             scopes: tokens.scopes.clone(),
@@ -1400,6 +1462,16 @@ fn no_sign_in_for_client_credentials(profile: &Profile) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// What [`Latchkey::keep_issued`] stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    SignIn,
+    /// Whether the provider rotated the refresh token in (the old one is then spent).
+    Refresh {
+        rotated: bool,
+    },
 }
 
 /// The one account of a client credentials profile: `PROFILE/client`.

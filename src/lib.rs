@@ -13,6 +13,7 @@ pub mod http;
 pub mod idtoken;
 pub mod jwks;
 pub mod keychain;
+pub mod notice;
 pub mod oauth;
 pub mod paths;
 pub mod presets;
