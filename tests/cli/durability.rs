@@ -166,33 +166,50 @@ fn refresh_with(env: &mut Env, account: &str, vars: &[(&str, &str)]) -> Run {
     out
 }
 
+/// What a [`forwarder`] runs while the client waits.
+type Hook = Box<dyn Fn(&str, Stage) + Send + Sync>;
+
+/// A hook that locks the keyring the first time `when(path, stage)` holds, and unlocks it
+/// `unlock_after` later when given; with the flag that says whether it fired.
+fn lock_once(
+    keyring: &Arc<Keyring>,
+    when: fn(&str, Stage) -> bool,
+    unlock_after: Option<Duration>,
+) -> (Hook, Arc<AtomicBool>) {
+    let fired = Arc::new(AtomicBool::new(false));
+    let (keyring, flag) = (keyring.clone(), fired.clone());
+    let hook = move |path: &str, stage| {
+        if when(path, stage) && !flag.swap(true, Ordering::SeqCst) {
+            keyring.lock();
+            if let Some(after) = unlock_after {
+                let keyring = keyring.clone();
+                std::thread::spawn(move || {
+                    std::thread::sleep(after);
+                    keyring.unlock();
+                });
+            }
+        }
+    };
+    (Box::new(hook), fired)
+}
+
+/// The provider has answered (and spent the refresh token sent): the client waits for it.
+fn answered_refresh(path: &str, stage: Stage) -> bool {
+    path == "/token" && stage == Stage::Answered
+}
+
 #[test]
 fn a_rotated_refresh_token_survives_a_keyring_locked_while_the_refresh_is_in_flight() {
     let keyring = Keyring::open();
     let _unlock = UnlockAtEnd(keyring.clone());
-    let armed = Arc::new(AtomicBool::new(true));
-    let (hook_keyring, hook_armed) = (keyring.clone(), armed.clone());
-    // The provider has answered (and spent the old refresh token) when the screen locks; the
-    // user unlocks three seconds later.
-    let (server, mut env, _forwarder, id) = signed_in_via("inflight", move |path, stage| {
-        if path == "/token" && stage == Stage::Answered && hook_armed.swap(false, Ordering::SeqCst)
-        {
-            hook_keyring.lock();
-            let keyring = hook_keyring.clone();
-            std::thread::spawn(move || {
-                std::thread::sleep(Duration::from_secs(3));
-                keyring.unlock();
-            });
-        }
-    });
+    // The screen locks once the provider has answered; the user unlocks three seconds later.
+    let (hook, fired) = lock_once(&keyring, answered_refresh, Some(Duration::from_secs(3)));
+    let (server, mut env, _forwarder, id) = signed_in_via("inflight", hook);
     let old = stored_refresh_token(&env, &id);
     let refreshes = server.count("refresh_token");
     let out = refresh_with(&mut env, &id, &[]);
     out.success();
-    assert!(
-        !armed.load(Ordering::SeqCst),
-        "the keyring was never locked"
-    );
+    assert!(fired.load(Ordering::SeqCst), "the keyring was never locked");
     assert!(
         out.stderr.contains(&format!(
             "unlock your keyring to keep the new refresh token for {id}"
@@ -213,18 +230,14 @@ fn a_rotated_refresh_token_survives_a_keyring_locked_while_the_refresh_is_in_fli
 fn a_keyring_locked_before_the_refresh_token_is_sent_leaves_it_unspent() {
     let keyring = Keyring::open();
     let _unlock = UnlockAtEnd(keyring.clone());
-    let armed = Arc::new(AtomicBool::new(true));
-    let (hook_keyring, hook_armed) = (keyring.clone(), armed.clone());
     // The keyring locks after the tokens were read, while the signing keys are fetched: the
     // last step before the refresh token is sent.
-    let (server, mut env, forwarder, id) = signed_in_via("before", move |path, stage| {
-        if path.contains("jwks")
-            && stage == Stage::Received
-            && hook_armed.swap(false, Ordering::SeqCst)
-        {
-            hook_keyring.lock();
-        }
-    });
+    let (hook, fired) = lock_once(
+        &keyring,
+        |path, stage| path.contains("jwks") && stage == Stage::Received,
+        None,
+    );
+    let (server, mut env, forwarder, id) = signed_in_via("before", hook);
     let discovery: serde_json::Value = reqwest::blocking::get(format!(
         "{}/.well-known/openid-configuration",
         server.issuer
@@ -241,10 +254,7 @@ fn a_keyring_locked_before_the_refresh_token_is_sent_leaves_it_unspent() {
     let refreshes = server.count("refresh_token");
     let out = refresh_with(&mut env, &id, &[("LATCHKEY_KEYCHAIN_TIMEOUT", "2")]);
     out.fails_with(7, &["keychain is locked"]);
-    assert!(
-        !armed.load(Ordering::SeqCst),
-        "the keyring was never locked"
-    );
+    assert!(fired.load(Ordering::SeqCst), "the keyring was never locked");
     assert!(
         forwarder.requests_to("/token").is_empty(),
         "the refresh token was sent"
@@ -261,12 +271,8 @@ fn a_keyring_locked_before_the_refresh_token_is_sent_leaves_it_unspent() {
 fn a_keyring_that_stays_locked_after_the_answer_is_reported_as_a_lost_grant() {
     let keyring = Keyring::open();
     let _unlock = UnlockAtEnd(keyring.clone());
-    let hook_keyring = keyring.clone();
-    let (_server, mut env, _forwarder, id) = signed_in_via("lost", move |path, stage| {
-        if path == "/token" && stage == Stage::Answered {
-            hook_keyring.lock();
-        }
-    });
+    let (hook, _) = lock_once(&keyring, answered_refresh, None);
+    let (_server, mut env, _forwarder, id) = signed_in_via("lost", hook);
     let out = refresh_with(
         &mut env,
         &id,
