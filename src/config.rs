@@ -122,7 +122,7 @@ impl Config {
 
     /// An exclusive lock serialising refreshes of one account across processes.
     pub fn account_lock(&self, profile: &str, label: &str) -> Result<File> {
-        lock_file(&self.account_file("locks", profile, label, "lock"))
+        lock_file(&self.account_lock_path(profile, label))
     }
 
     /// An exclusive lock of its own for one account and `purpose` (e.g. browser sign-ins),
@@ -131,13 +131,18 @@ impl Config {
         lock_file(&self.account_file("locks", profile, label, &format!("{purpose}.lock")))
     }
 
-    /// `DIR/<hex of PROFILE/LABEL>.EXT` in the config directory: one file per account.
+    fn account_lock_path(&self, profile: &str, label: &str) -> PathBuf {
+        self.account_file("locks", profile, label, "lock")
+    }
+
+    /// `DIR/<SHA-256 of PROFILE/LABEL>.EXT` in the config directory: one file per account, of
+    /// a fixed length whatever the names (the hex of the names themselves outgrew the 255-byte
+    /// file-name limit well inside the 128-character name limits), and a valid file name for
+    /// any label (e-mail, URL-shaped `sub`).
     pub fn account_file(&self, dir: &str, profile: &str, label: &str, ext: &str) -> PathBuf {
-        // Hex keeps any label (e-mail, URL-shaped `sub`) a valid file name.
-        let key: String = format!("{profile}/{label}")
-            .bytes()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(format!("{profile}/{label}").as_bytes());
+        let key: String = digest.iter().map(|b| format!("{b:02x}")).collect();
         self.dir.join(dir).join(format!("{key}.{ext}"))
     }
 }
@@ -251,6 +256,23 @@ mod tests {
             config.profile("nope"),
             Err(Error::ProfileNotFound(_))
         ));
+    }
+
+    #[test]
+    fn account_lock_names_have_one_length_and_differ_per_account() {
+        let config = Config::new(temp_dir());
+        let longest = "p".repeat(128);
+        let names = [
+            config.account_lock_path("a", "b"),
+            config.account_lock_path(&longest, &"l".repeat(128)),
+            config.account_lock_path("a/b", ""),
+        ];
+        for path in &names {
+            assert_eq!(path.file_name().unwrap().len(), 64 + ".lock".len());
+        }
+        assert_ne!(names[0], names[2], "the digest covers the whole name");
+        // The longest names lock (the old hex names exceeded the file-name limit).
+        drop(config.account_lock(&longest, &"é".repeat(64)).unwrap());
     }
 
     #[test]

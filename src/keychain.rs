@@ -10,14 +10,24 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use keyring_core::{Entry, Error as KError};
+
+use crate::notice::Notice;
 
 pub const SERVICE: &str = "latchkey";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
 /// Seconds to wait for the keychain instead of [`DEFAULT_TIMEOUT`] (e.g. for a slow unlock prompt).
 pub const TIMEOUT_ENV: &str = "LATCHKEY_KEYCHAIN_TIMEOUT";
+/// How long tokens a provider has issued are retried when the keychain refuses them.
+pub const DEFAULT_KEEP_TRYING: Duration = Duration::from_secs(300);
+/// Seconds to keep trying instead of [`DEFAULT_KEEP_TRYING`] (0 to 86,400; tests shorten it).
+pub const KEEP_TRYING_ENV: &str = "LATCHKEY_KEEP_TRYING_SECONDS";
+/// A notice while retrying at most this often (the first one at once).
+const NOTICE_EVERY: Duration = Duration::from_secs(30);
+/// At least this long between two tries of the same write.
+const RETRY_PAUSE: Duration = Duration::from_secs(1);
 
 /// Bytes per entry where the platform has a small cap; `usize::MAX` elsewhere.
 #[cfg(windows)]
@@ -46,26 +56,49 @@ pub enum KeychainError {
     Failed(String),
     #[error("the keychain entry `{0}` is damaged ({1}); sign in again to replace it")]
     Corrupt(String, String),
+    #[error(
+        "the OS keychain did not take the tokens the provider issued for `{account}` in {seconds} s of trying ({cause}). The provider has already issued them and Latchkey keeps them nowhere else, so the grant is lost: sign in again with `latchkey login {profile}`"
+    )]
+    GrantLost {
+        account: String,
+        profile: String,
+        seconds: u64,
+        cause: String,
+    },
+}
+
+/// Whose tokens [`Keychain::store_issued`] keeps: for the notices and the final error.
+#[derive(Debug, Clone, Copy)]
+pub struct Issued<'a> {
+    pub account: &'a str,
+    pub profile: &'a str,
+    /// Whether the tokens include a refresh token.
+    pub refresh_token: bool,
 }
 
 #[derive(Debug, Clone)]
 pub struct Keychain {
     timeout: Duration,
     chunk: usize,
+    keep_trying: Duration,
 }
 
 impl Default for Keychain {
-    /// The platform's layout, and the timeout from `LATCHKEY_KEYCHAIN_TIMEOUT` (1 to 600 s;
-    /// anything else is ignored) or [`DEFAULT_TIMEOUT`].
+    /// The platform's layout, the timeout from `LATCHKEY_KEYCHAIN_TIMEOUT` (1 to 600 s) or
+    /// [`DEFAULT_TIMEOUT`], and the retry time from `LATCHKEY_KEEP_TRYING_SECONDS` or
+    /// [`DEFAULT_KEEP_TRYING`]; values out of range are ignored.
     fn default() -> Self {
-        let timeout = std::env::var(TIMEOUT_ENV)
-            .ok()
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .filter(|s| (1..=600).contains(s))
-            .map_or(DEFAULT_TIMEOUT, Duration::from_secs);
+        let seconds = |name: &str, range: std::ops::RangeInclusive<u64>| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .filter(|s| range.contains(s))
+                .map(Duration::from_secs)
+        };
         Keychain {
-            timeout,
+            timeout: seconds(TIMEOUT_ENV, 1..=600).unwrap_or(DEFAULT_TIMEOUT),
             chunk: PLATFORM_CHUNK,
+            keep_trying: seconds(KEEP_TRYING_ENV, 0..=86_400).unwrap_or(DEFAULT_KEEP_TRYING),
         }
     }
 }
@@ -79,15 +112,100 @@ impl Keychain {
         }
     }
 
+    /// How long [`Keychain::store_issued`] keeps trying.
+    pub fn with_keep_trying(mut self, keep_trying: Duration) -> Self {
+        self.keep_trying = keep_trying;
+        self
+    }
+
+    /// Makes sure a write can succeed before something irreplaceable is spent (a refresh token
+    /// sent, an authorization code exchanged). On the Secret Service a locked default
+    /// collection is asked to unlock (the platform's prompt, where there is one) and waited
+    /// for within the keychain timeout; still locked, this is [`KeychainError::Locked`]. Other
+    /// platforms' keychains prompt on access, and this does nothing there.
+    pub async fn ensure_writable(&self) -> Result<(), KeychainError> {
+        self.unlock_within(self.timeout).await
+    }
+
+    /// Waits for an unlock at most `wait` (and less than the timeout, so a locked keychain is
+    /// reported as locked, not as silent).
+    async fn unlock_within(&self, wait: Duration) -> Result<(), KeychainError> {
+        let wait = wait.min(self.timeout.saturating_sub(self.timeout / 4));
+        self.blocking(move || platform_unlock(wait)).await
+    }
+
+    /// Stores tokens a provider has just issued, which exist nowhere else: when the keychain
+    /// refuses (locked, an unanswered prompt, a timeout), keeps asking for an unlock and trying
+    /// again for the keep-trying time, sending `notify` a notice at once and every 30 s. Only
+    /// then it gives up, with [`KeychainError::GrantLost`].
+    ///
+    /// `hold` (the account's lock) is kept by every write until its thread has really ended:
+    /// a write that timed out may still complete later, and while it can, no other writer of
+    /// the account may start, so it can never overwrite a newer token set.
+    pub async fn store_issued<H: Send + Sync + 'static>(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        hold: &Arc<H>,
+        issued: Issued<'_>,
+        notify: &dyn Fn(&Notice),
+    ) -> Result<(), KeychainError> {
+        let started = Instant::now();
+        let mut noticed: Option<Instant> = None;
+        loop {
+            let next_try = Instant::now() + RETRY_PAUSE;
+            let cause = match self.set_holding(key, value.clone(), hold).await {
+                Ok(()) => return Ok(()),
+                Err(e) => e,
+            };
+            let Some(remaining) = self.keep_trying.checked_sub(started.elapsed()) else {
+                return Err(KeychainError::GrantLost {
+                    account: issued.account.to_string(),
+                    profile: issued.profile.to_string(),
+                    seconds: self.keep_trying.as_secs(),
+                    cause: cause.to_string(),
+                });
+            };
+            if noticed.is_none_or(|t| t.elapsed() >= NOTICE_EVERY) {
+                noticed = Some(Instant::now());
+                notify(&Notice::KeychainRefusesIssuedTokens {
+                    account: issued.account.to_string(),
+                    refresh_token: issued.refresh_token,
+                    remaining,
+                    cause: cause.to_string(),
+                });
+            }
+            // Still locked after the wait is what the next try reports.
+            let _ = self.unlock_within(remaining).await;
+            tokio::time::sleep_until(next_try.into()).await;
+        }
+    }
+
+    /// [`Keychain::set`], keeping `hold` until the write's thread ends (see
+    /// [`Keychain::store_issued`]).
+    pub async fn set_holding<H: Send + Sync + 'static>(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        hold: &Arc<H>,
+    ) -> Result<(), KeychainError> {
+        let key = key.to_string();
+        let chunk = self.chunk;
+        let hold = Arc::clone(hold);
+        self.blocking(move || {
+            let _hold = hold;
+            set_value(&key, &value, chunk)
+        })
+        .await
+    }
+
     pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KeychainError> {
         let key = key.to_string();
         self.blocking(move || get_value(&key)).await
     }
 
     pub async fn set(&self, key: &str, value: Vec<u8>) -> Result<(), KeychainError> {
-        let key = key.to_string();
-        let chunk = self.chunk;
-        self.blocking(move || set_value(&key, &value, chunk)).await
+        self.set_holding(key, value, &Arc::new(())).await
     }
 
     /// Deletes an entry and its chunks; a missing entry is not an error.
@@ -133,6 +251,28 @@ fn ensure_store() -> Result<(), KeychainError> {
 #[cfg(target_os = "linux")]
 fn platform_store() -> keyring_core::Result<Arc<keyring_core::CredentialStore>> {
     Ok(crate::secret_service::Store::new()?)
+}
+
+/// Unlocks the Secret Service's default collection, waiting at most `wait` (a store other
+/// than Latchkey's own, e.g. in a test, is left alone).
+#[cfg(target_os = "linux")]
+fn platform_unlock(wait: Duration) -> Result<(), KeychainError> {
+    let Some(store) = keyring_core::get_default_store() else {
+        return Ok(());
+    };
+    match store
+        .as_any()
+        .downcast_ref::<crate::secret_service::Store>()
+    {
+        Some(store) => store.unlock_default(wait).map_err(map_error),
+        None => Ok(()),
+    }
+}
+
+/// macOS and Windows ask for an unlock themselves when an entry is accessed.
+#[cfg(not(target_os = "linux"))]
+fn platform_unlock(_wait: Duration) -> Result<(), KeychainError> {
+    Ok(())
 }
 
 #[cfg(target_os = "macos")]

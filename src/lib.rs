@@ -14,6 +14,7 @@ pub mod idtoken;
 pub mod integrations;
 pub mod jwks;
 pub mod keychain;
+pub mod notice;
 pub mod oauth;
 pub mod paths;
 pub mod presets;

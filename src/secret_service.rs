@@ -11,7 +11,9 @@
 
 use std::any::Any;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use keyring_core::api::{CredentialApi, CredentialStoreApi};
 use keyring_core::{Credential, Entry, Error, Result};
@@ -38,6 +40,68 @@ impl Store {
         Ok(Arc::new(Store {
             ss: Arc::new(Mutex::new(ss)),
         }))
+    }
+}
+
+impl Store {
+    /// Waits until the default collection (alias `default`, where new items go) is unlocked,
+    /// asking the Secret Service to unlock it (its own prompt, e.g. gnome-keyring's password
+    /// dialog) when it is locked; gives up after `wait`. No default collection: nothing to do.
+    pub fn unlock_default(&self, wait: Duration) -> Result<()> {
+        let deadline = Instant::now() + wait;
+        if !self.default_locked()? {
+            return Ok(());
+        }
+        request_unlock();
+        loop {
+            std::thread::sleep(UNLOCK_POLL);
+            if !self.default_locked()? {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::NoStorageAccess(Box::new(
+                    secret_service::Error::Locked,
+                )));
+            }
+        }
+    }
+
+    fn default_locked(&self) -> Result<bool> {
+        let ss = self
+            .ss
+            .lock()
+            .map_err(|_| Error::PlatformFailure("keychain connection poisoned".into()))?;
+        match ss.get_default_collection() {
+            Ok(collection) => collection.is_locked().map_err(decode),
+            Err(secret_service::Error::NoResult) => Ok(false),
+            Err(e) => Err(decode(e)),
+        }
+    }
+}
+
+const UNLOCK_POLL: Duration = Duration::from_millis(200);
+
+/// Asks for the default collection to be unlocked, on a connection and thread of its own: a
+/// prompt may stay open for minutes, and neither the store's connection nor the caller waits
+/// for it (they watch the collection's `Locked` property). One prompt at a time per process:
+/// while one is open, asking again adds no second dialog; once it is answered or dismissed,
+/// the next request opens a new one.
+fn request_unlock() {
+    static PROMPTING: AtomicBool = AtomicBool::new(false);
+    if PROMPTING.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let spawned = std::thread::Builder::new()
+        .name("latchkey-unlock".into())
+        .spawn(|| {
+            // A failed or dismissed prompt only means the collection stays locked, which the
+            // caller sees.
+            let _ = SecretService::connect(EncryptionType::Plain)
+                .and_then(|ss| ss.get_default_collection()?.unlock());
+            PROMPTING.store(false, Ordering::Release);
+        });
+    if spawned.is_err() {
+        PROMPTING.store(false, Ordering::Release);
     }
 }
 

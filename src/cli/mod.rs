@@ -112,7 +112,9 @@ pub fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> latchkey::Result<()> {
-    let engine = Latchkey::open()?;
+    let engine = Latchkey::open()?.with_notices(std::sync::Arc::new(|notice| {
+        eprintln!("latchkey: {notice}")
+    }));
     match cli.command {
         Command::Profile(cmd) => profile::run(&engine, cmd).await,
         Command::Presets { json } => profile::list_presets(&engine, json),

@@ -1,6 +1,8 @@
 //! The client credentials grant (RFC 6749 §4.4): a machine client's own token, cached in the
 //! account `PROFILE/client`.
 
+use std::sync::Arc;
+
 use super::{CLIENT_LABEL, Latchkey, token_set};
 use crate::account::{Account, AccountId};
 use crate::error::{Error, Result};
@@ -59,7 +61,7 @@ impl Latchkey {
         if let Some(cached) = self.cached_client_token(&id, min_valid).await? {
             return Ok(cached);
         }
-        let _lock = self.account_lock(id.clone()).await?;
+        let lock = Arc::new(self.account_lock(id.clone()).await?);
         if let Some(cached) = self.cached_client_token(&id, min_valid).await? {
             return Ok(cached);
         }
@@ -77,7 +79,7 @@ impl Latchkey {
         // RFC 6749 §4.4.3: no refresh token here; a new token is fetched with the secret.
         tokens.refresh_token = None;
         self.keychain
-            .set(&id.keychain_key(), tokens.to_bytes())
+            .set_holding(&id.keychain_key(), tokens.to_bytes(), &lock)
             .await?;
         let account = Account {
             profile: id.profile,

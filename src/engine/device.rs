@@ -58,6 +58,7 @@ impl Latchkey {
         let secret = self.client_secret(profile).await?;
         let http = self.http(&profile.token_endpoint)?;
         let keys = self.keys_for_openid(profile).await?;
+        self.keychain.ensure_writable().await?;
         let mut interval = pending.interval;
         let response = loop {
             let now = Instant::now();

@@ -5,7 +5,8 @@
 //! profiles, browser and password sign-in, the device flow, tokens, client credentials and
 //! sign-out each have their own file; what they share is here.
 
-use std::sync::OnceLock;
+use std::fs::File;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use oauth2::{ClientSecret, TokenResponse};
@@ -17,7 +18,8 @@ use crate::error::{Error, Result};
 use crate::http::{Http, Timeouts};
 use crate::idtoken::{self, Claims, Expect};
 use crate::jwks::{self, KeySet, Origin};
-use crate::keychain::Keychain;
+use crate::keychain::{Issued, Keychain, KeychainError};
+use crate::notice::{Notice, NoticeHook};
 use crate::oauth::{self, TokenResponseBody};
 use crate::paths;
 use crate::profile::Profile;
@@ -35,6 +37,16 @@ mod tokens;
 pub use crate::profile::{Endpoints, ManualEndpoints, NewProfile, ProfileExtras};
 pub use pending::{DeviceLogin, PendingImplicitLogin, PendingLogin};
 
+/// What [`Latchkey::keep_issued`] stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Keep {
+    SignIn,
+    /// Whether the provider rotated the refresh token in (the old one is then spent).
+    Refresh {
+        rotated: bool,
+    },
+}
+
 /// The one account of a client credentials profile: `PROFILE/client`.
 pub const CLIENT_LABEL: &str = "client";
 
@@ -44,6 +56,7 @@ pub struct Latchkey {
     https: OnceLock<Http>,
     plain_http: OnceLock<Http>,
     timeouts: Timeouts,
+    notices: Option<NoticeHook>,
 }
 
 impl Latchkey {
@@ -62,7 +75,16 @@ impl Latchkey {
             https: OnceLock::new(),
             plain_http: OnceLock::new(),
             timeouts: Timeouts::default(),
+            notices: None,
         }
+    }
+
+    /// Where notices go while an operation runs (e.g. "unlock your keyring to keep the new
+    /// refresh token"): the CLI prints them, the desktop app shows them. Without a hook they
+    /// are dropped.
+    pub fn with_notices(mut self, hook: NoticeHook) -> Self {
+        self.notices = Some(hook);
+        self
     }
 
     /// Other HTTP timeouts than the defaults (10 s connect, 30 s total), e.g. for tests of
@@ -113,6 +135,51 @@ impl Latchkey {
         tokio::task::spawn_blocking(move || config.account_lock(&id.profile, &id.label))
             .await
             .map_err(|e| Error::io("lock task failed", std::io::Error::other(e.to_string())))?
+    }
+
+    /// Stores the tokens a provider has just issued for `account`, whose account lock `lock`
+    /// is. What exists nowhere else (a sign-in's tokens, a rotated refresh token) is retried
+    /// while the keychain refuses it ([`Keychain::store_issued`], with notices); when that
+    /// gives up after a refresh, the account is marked as needing sign-in. A refresh that
+    /// kept the old refresh token writes once: that token still works.
+    pub(super) async fn keep_issued(
+        &self,
+        account: &Account,
+        tokens: &TokenSet,
+        lock: &Arc<File>,
+        keep: Keep,
+    ) -> Result<()> {
+        let key = account.keychain_key();
+        if keep == (Keep::Refresh { rotated: false }) {
+            return Ok(self
+                .keychain
+                .set_holding(&key, tokens.to_bytes(), lock)
+                .await?);
+        }
+        let id = account.id();
+        let issued = Issued {
+            account: &id,
+            profile: &account.profile,
+            refresh_token: tokens.refresh_token.is_some(),
+        };
+        let notify = |notice: &Notice| {
+            if let Some(hook) = &self.notices {
+                hook(notice);
+            }
+        };
+        let stored = self
+            .keychain
+            .store_issued(&key, tokens.to_bytes(), lock, issued, &notify)
+            .await;
+        if let Err(KeychainError::GrantLost { .. }) = &stored
+            && keep != Keep::SignIn
+        {
+            self.mark_needs_sign_in(
+                account,
+                "the keychain did not take the refresh token the provider rotated in",
+            )?;
+        }
+        Ok(stored?)
     }
 
     // ----- secrets

@@ -2,12 +2,13 @@
 //! the password grant, and the storing of the account any sign-in produced.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use oauth2::{ResourceOwnerPassword, TokenResponse};
 use url::Url;
 
 use super::pending::{PendingImplicitLogin, PendingLogin};
-use super::{Latchkey, missing_id_token, require_keys_for_openid, token_set};
+use super::{Keep, Latchkey, missing_id_token, require_keys_for_openid, token_set};
 use crate::account::Account;
 use crate::callback::AuthorizationResponse;
 use crate::error::{Error, Result};
@@ -180,6 +181,8 @@ impl Latchkey {
             Some(_) => Some(self.id_token_keys(profile, false).await?),
             None => None,
         };
+        // The code is single-use: make sure its tokens can be stored before spending it.
+        self.keychain.ensure_writable().await?;
         let response = oauth::exchange_code(
             self.http(&profile.token_endpoint)?,
             profile,
@@ -281,6 +284,7 @@ impl Latchkey {
         }
         let secret = self.client_secret(&profile).await?;
         let keys = self.keys_for_openid(&profile).await?;
+        self.keychain.ensure_writable().await?;
         let response = oauth::password(
             self.http(&profile.token_endpoint)?,
             &profile,
@@ -336,9 +340,8 @@ impl Latchkey {
             needs_sign_in: None,
             signed_in_at: now,
         };
-        let _lock = self.account_lock(account.account_id()).await?;
-        self.keychain
-            .set(&account.keychain_key(), tokens.to_bytes())
+        let lock = Arc::new(self.account_lock(account.account_id()).await?);
+        self.keep_issued(&account, &tokens, &lock, Keep::SignIn)
             .await?;
         self.config.put_account(account.clone())?;
         Ok(account)

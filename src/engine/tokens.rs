@@ -1,11 +1,14 @@
 //! Tokens: the cached one while it is valid, a refresh under the account's lock otherwise, and
 //! the rule that a refresh token the provider issued is never lost.
 
+use std::fs::File;
+use std::sync::Arc;
+
 use oauth2::basic::BasicErrorResponseType;
 use oauth2::{RefreshToken, TokenResponse};
 
 use super::client_credentials::Target;
-use super::{Latchkey, needs_sign_in, token_set};
+use super::{Keep, Latchkey, needs_sign_in, token_set};
 use crate::account::Account;
 use crate::error::{Error, Result};
 use crate::idtoken::Expect;
@@ -54,7 +57,7 @@ impl Latchkey {
         min_valid: Option<i64>,
     ) -> Result<(Account, TokenSet)> {
         let id = account.account_id();
-        let _lock = self.account_lock(id.clone()).await?;
+        let lock = Arc::new(self.account_lock(id.clone()).await?);
         let account = self
             .account_by_id(&id)?
             .ok_or_else(|| Error::AccountNotFound(id.to_string()))?;
@@ -81,6 +84,8 @@ impl Latchkey {
         let secret = self.client_secret(&profile).await?;
         // Keys before the refresh token is spent: rotation makes it single-use.
         let keys = self.keys_for_openid(&profile).await?;
+        // Rotation makes the refresh token single-use: the keychain must take its successor.
+        self.keychain.ensure_writable().await?;
         let response = match oauth::refresh(http?, &profile, secret.as_ref(), &refresh_token).await
         {
             Ok(r) => r,
@@ -91,7 +96,7 @@ impl Latchkey {
             }) => {
                 // An answer we cannot use, but with a new refresh token: the one sent may be
                 // spent, so keep the new one (and nothing else) before reporting the error.
-                self.keep_rotated_refresh_token(&account, &tokens, Some(&rotated))
+                self.keep_rotated_refresh_token(&account, &tokens, Some(&rotated), &lock)
                     .await?;
                 return Err(error);
             }
@@ -129,6 +134,7 @@ impl Latchkey {
                             &account,
                             &tokens,
                             response.refresh_token(),
+                            &lock,
                         )
                         .await?;
                         // A refused id_token needs a new sign-in; a failure to fetch the keys
@@ -150,8 +156,8 @@ impl Latchkey {
             now,
         );
         // The rotated refresh token is stored before anything else happens: the old one is dead.
-        self.keychain
-            .set(&account.keychain_key(), tokens.to_bytes())
+        let rotated = response.refresh_token().is_some();
+        self.keep_issued(&account, &tokens, &lock, Keep::Refresh { rotated })
             .await?;
         let updated = Account {
             scopes: tokens.scopes.clone(),
@@ -172,6 +178,7 @@ impl Latchkey {
         account: &Account,
         held: &TokenSet,
         rotated: Option<&RefreshToken>,
+        lock: &Arc<File>,
     ) -> Result<()> {
         let Some(rotated) = rotated else {
             return Ok(());
@@ -180,13 +187,11 @@ impl Latchkey {
             refresh_token: Some(rotated.clone()),
             ..held.clone()
         };
-        Ok(self
-            .keychain
-            .set(&account.keychain_key(), kept.to_bytes())
-            .await?)
+        self.keep_issued(account, &kept, lock, Keep::Refresh { rotated: true })
+            .await
     }
 
-    fn mark_needs_sign_in(&self, account: &Account, reason: &str) -> Result<()> {
+    pub(super) fn mark_needs_sign_in(&self, account: &Account, reason: &str) -> Result<()> {
         let id = account.account_id();
         self.config.update_accounts(|all| {
             if let Some(a) = all.iter_mut().find(|a| a.is(&id)) {

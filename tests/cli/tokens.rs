@@ -83,20 +83,7 @@ fn invalid_grant_marks_needs_sign_in_and_keeps_the_account() {
 
 /// Points the profile's token endpoint elsewhere, as a hand edit of profiles.toml would.
 fn set_token_endpoint(env: &Env, url: &str) -> String {
-    let path = env.config_dir().join("profiles.toml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let mut doc: toml::Table = text.parse().unwrap();
-    let profile = doc["profiles"]
-        .as_table_mut()
-        .unwrap()
-        .iter_mut()
-        .next()
-        .unwrap()
-        .1;
-    let old = profile["token_endpoint"].as_str().unwrap().to_string();
-    profile.as_table_mut().unwrap()["token_endpoint"] = toml::Value::String(url.into());
-    std::fs::write(&path, toml::to_string(&doc).unwrap()).unwrap();
-    old
+    set_profile_value(env, "token_endpoint", url)
 }
 
 #[test]

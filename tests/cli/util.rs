@@ -463,6 +463,25 @@ pub fn account(env: &Env, name: &str) -> latchkey::Account {
         .unwrap_or_else(|| panic!("no account {name}"))
 }
 
+/// Sets `key` of the (first) profile in profiles.toml to `value`, as a hand edit would; the
+/// old value.
+pub fn set_profile_value(env: &Env, key: &str, value: &str) -> String {
+    let path = env.config_dir().join("profiles.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut doc: toml::Table = text.parse().unwrap();
+    let profile = doc["profiles"]
+        .as_table_mut()
+        .unwrap()
+        .iter_mut()
+        .next()
+        .unwrap()
+        .1;
+    let old = profile[key].as_str().unwrap().to_string();
+    profile.as_table_mut().unwrap()[key] = toml::Value::String(value.into());
+    std::fs::write(&path, toml::to_string(&doc).unwrap()).unwrap();
+    old
+}
+
 /// `line` split at spaces into `latchkey` arguments; text in single quotes is one word
 /// (`--scope 'openid email'`). No other quoting: arguments here hold no quote.
 pub fn words(line: &str) -> Vec<String> {

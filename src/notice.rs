@@ -1,0 +1,45 @@
+//! What the user should know while an operation is still running. The engine never prints:
+//! the CLI writes notices to standard error, the desktop app shows them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Something the user can act on now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// The keychain refused tokens the provider has just issued (they exist nowhere else);
+    /// Latchkey keeps asking for an unlock and trying again for `remaining`.
+    KeychainRefusesIssuedTokens {
+        account: String,
+        /// Whether the tokens include a refresh token (the grant depends on keeping them).
+        refresh_token: bool,
+        remaining: Duration,
+        /// Why the last write failed (the keychain's error message).
+        cause: String,
+    },
+}
+
+/// Receives the engine's notices (see [`crate::Latchkey::with_notices`]).
+pub type NoticeHook = Arc<dyn Fn(&Notice) + Send + Sync>;
+
+impl std::fmt::Display for Notice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Notice::KeychainRefusesIssuedTokens {
+                account,
+                refresh_token,
+                remaining,
+                cause,
+            } => write!(
+                f,
+                "unlock your keyring to keep the new {} for {account}: {cause}. Trying again for {} s more",
+                if *refresh_token {
+                    "refresh token"
+                } else {
+                    "tokens"
+                },
+                remaining.as_secs()
+            ),
+        }
+    }
+}
