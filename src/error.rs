@@ -93,6 +93,10 @@ pub enum Error {
     #[error("config file {path}: {detail}")]
     Config { path: PathBuf, detail: String },
 
+    /// A directory Latchkey will not trust (someone else's, or writable by others).
+    #[error("directory {dir} {detail}")]
+    UnsafeDir { dir: PathBuf, detail: String },
+
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -118,7 +122,7 @@ impl Error {
             Error::Network { .. } | Error::Timeout { .. } => ErrorKind::Network,
             Error::Keychain(_) => ErrorKind::Keychain,
             Error::SignIn { .. } => ErrorKind::SignIn,
-            Error::Config { .. } | Error::Io { .. } => ErrorKind::Other,
+            Error::Config { .. } | Error::UnsafeDir { .. } | Error::Io { .. } => ErrorKind::Other,
         }
     }
 
