@@ -1,20 +1,23 @@
 //! The two TOML files in the config directory: `profiles.toml` (made to be read and edited by
-//! hand) and `accounts.toml` (account metadata). Neither ever holds a secret. Writes go to a temp
-//! file that is renamed over the old one, under a lock, so readers never see half a file and two
-//! writers never lose each other's change.
+//! hand) and `accounts.toml` (account metadata). Neither ever holds a secret. Both are read
+//! strictly and edited in place (see [`crate::toml_edits`]), so nothing a user wrote is dropped;
+//! writes replace the file (through a symlink) in one rename, under a lock, so readers never see
+//! half a file and two writers never lose each other's change. The directory is trusted only
+//! when it is the user's and closed to others ([`private_files::check_dir`]).
 
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::account::Account;
 use crate::error::{Error, Result};
+use crate::private_files;
 use crate::profile::Profile;
+use crate::toml_edits::{self, Layout};
 
-const PROFILES_HEADER: &str = "# Latchkey OAuth client profiles. Edit freely; secrets are in the OS keychain, never here.\n\n";
+const PROFILES_HEADER: &str = "# Latchkey OAuth client profiles. Edit freely; secrets are in the OS keychain, never here.\n# Keys starting with `x-` are yours: Latchkey ignores them and keeps them.\n\n";
 const ACCOUNTS_HEADER: &str =
     "# Latchkey accounts (metadata only; the tokens are in the OS keychain).\n\n";
 
@@ -28,6 +31,22 @@ struct ProfilesFile {
 struct AccountsFile {
     #[serde(default, rename = "account")]
     accounts: Vec<Account>,
+}
+
+fn profiles_layout() -> Layout {
+    Layout {
+        key: "profiles",
+        named: true,
+        fields: toml_edits::fields_of::<Profile>(),
+    }
+}
+
+fn accounts_layout() -> Layout {
+    Layout {
+        key: "account",
+        named: false,
+        fields: toml_edits::fields_of::<Account>(),
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -52,20 +71,38 @@ impl Config {
         self.dir.join("accounts.toml")
     }
 
+    /// The profiles by name, each named.
+    fn read_profiles(&self) -> Result<toml_edits::Parsed<BTreeMap<String, Profile>>> {
+        private_files::check_dir(&self.dir)?;
+        let parsed = toml_edits::read::<ProfilesFile>(&self.profiles_path(), &profiles_layout())?;
+        let mut profiles = parsed.value.profiles;
+        for (name, p) in &mut profiles {
+            p.name = name.clone();
+        }
+        Ok(toml_edits::Parsed {
+            doc: parsed.doc,
+            value: profiles,
+        })
+    }
+
+    fn read_accounts(&self) -> Result<toml_edits::Parsed<Vec<Account>>> {
+        private_files::check_dir(&self.dir)?;
+        let parsed = toml_edits::read::<AccountsFile>(&self.accounts_path(), &accounts_layout())?;
+        Ok(toml_edits::Parsed {
+            doc: parsed.doc,
+            value: parsed.value.accounts,
+        })
+    }
+
     pub fn profiles(&self) -> Result<Vec<Profile>> {
-        let path = self.profiles_path();
-        let file: ProfilesFile = read_toml(&path)?;
-        file.profiles
-            .into_iter()
-            .map(|(name, mut p)| {
-                p.name = name;
-                p.validate().map_err(|e| Error::Config {
-                    path: path.clone(),
-                    detail: e.to_string(),
-                })?;
-                Ok(p)
-            })
-            .collect()
+        let profiles = self.read_profiles()?.value;
+        for p in profiles.values() {
+            p.validate().map_err(|e| Error::Config {
+                path: self.profiles_path(),
+                detail: e.to_string(),
+            })?;
+        }
+        Ok(profiles.into_values().collect())
     }
 
     pub fn profile(&self, name: &str) -> Result<Profile> {
@@ -76,30 +113,46 @@ impl Config {
     }
 
     pub fn accounts(&self) -> Result<Vec<Account>> {
-        let file: AccountsFile = read_toml(&self.accounts_path())?;
-        Ok(file.accounts)
+        Ok(self.read_accounts()?.value)
     }
 
-    /// Read-modify-write of the profiles under the config lock.
+    /// Read-modify-write of the profiles under the config lock. Only what `change` changed is
+    /// rewritten; the rest of the file stays as the user wrote it.
     pub fn update_profiles<T>(
         &self,
         change: impl FnOnce(&mut BTreeMap<String, Profile>) -> Result<T>,
     ) -> Result<T> {
         let _lock = self.lock()?;
-        let path = self.profiles_path();
-        let mut file: ProfilesFile = read_toml(&path)?;
-        let out = change(&mut file.profiles)?;
-        write_toml(&path, PROFILES_HEADER, &file)?;
+        let parsed = self.read_profiles()?;
+        let mut profiles = parsed.value.clone();
+        let out = change(&mut profiles)?;
+        let text = match parsed.doc {
+            Some(mut doc) => {
+                toml_edits::merge_named(&mut doc, "profiles", &parsed.value, &profiles)?;
+                doc.to_string()
+            }
+            None => fresh_file(PROFILES_HEADER, &ProfilesFile { profiles })?,
+        };
+        self.write(&self.profiles_path(), &text)?;
         Ok(out)
     }
 
     /// Read-modify-write of the accounts under the config lock.
     pub fn update_accounts<T>(&self, change: impl FnOnce(&mut Vec<Account>) -> T) -> Result<T> {
         let _lock = self.lock()?;
-        let path = self.accounts_path();
-        let mut file: AccountsFile = read_toml(&path)?;
-        let out = change(&mut file.accounts);
-        write_toml(&path, ACCOUNTS_HEADER, &file)?;
+        let parsed = self.read_accounts()?;
+        let mut accounts = parsed.value.clone();
+        let out = change(&mut accounts);
+        let text = match parsed.doc {
+            Some(mut doc) => {
+                toml_edits::merge_array(&mut doc, "account", &parsed.value, &accounts, |a| {
+                    (a.profile.clone(), a.label.clone())
+                })?;
+                doc.to_string()
+            }
+            None => fresh_file(ACCOUNTS_HEADER, &AccountsFile { accounts })?,
+        };
+        self.write(&self.accounts_path(), &text)?;
         Ok(out)
     }
 
@@ -114,6 +167,11 @@ impl Config {
                 None => all.push(account),
             }
         })
+    }
+
+    fn write(&self, path: &Path, text: &str) -> Result<()> {
+        private_files::write_atomic(path, text.as_bytes())
+            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
     }
 
     fn lock(&self) -> Result<File> {
@@ -147,25 +205,19 @@ impl Config {
     }
 }
 
-pub(crate) fn ensure_dir(dir: &Path) -> Result<()> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder
-        .create(dir)
-        .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))
+/// A file written for the first time: the header, then Latchkey's own layout.
+fn fresh_file<T: Serialize>(header: &str, value: &T) -> Result<String> {
+    let body = toml::to_string_pretty(value)
+        .map_err(|e| Error::InvalidInput(format!("cannot store: {e}")))?;
+    Ok(format!("{header}{body}"))
 }
 
+/// Creates the parent directories private (and checks them), then takes the lock.
 fn lock_file(path: &Path) -> Result<File> {
     if let Some(parent) = path.parent() {
-        ensure_dir(parent)?;
+        private_files::ensure_dir(parent)?;
     }
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
+    let file = private_files::open_lock(path)
         .map_err(|e| Error::io(format!("cannot open lock file {}", path.display()), e))?;
     // Released when the file is closed, also when the process dies.
     file.lock()
@@ -173,50 +225,11 @@ fn lock_file(path: &Path) -> Result<File> {
     Ok(file)
 }
 
-fn read_toml<T: Default + for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
-    match fs::read_to_string(path) {
-        Ok(text) => toml::from_str(&text).map_err(|e| Error::Config {
-            path: path.to_path_buf(),
-            detail: format!("{e}; fix the file by hand or restore it from a backup"),
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(T::default()),
-        Err(e) => Err(Error::io(format!("cannot read {}", path.display()), e)),
-    }
-}
-
-fn write_toml<T: Serialize>(path: &Path, header: &str, value: &T) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    ensure_dir(dir)?;
-    let body = toml::to_string_pretty(value).map_err(|e| Error::Config {
-        path: path.to_path_buf(),
-        detail: e.to_string(),
-    })?;
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("config");
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| -> std::io::Result<()> {
-        let mut options = OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&tmp)?;
-        file.write_all(header.as_bytes())?;
-        file.write_all(body.as_bytes())?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    result.map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        Error::io(format!("cannot write {}", path.display()), e)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::profile::{AuthMethod, RedirectMode};
+    use std::fs;
 
     fn temp_dir() -> PathBuf {
         let dir = std::env::temp_dir().join(format!(
@@ -286,5 +299,103 @@ mod tests {
         let before = fs::read(config.profiles_path()).unwrap();
         assert!(config.update_profiles(|_| Ok(())).is_err());
         assert_eq!(fs::read(config.profiles_path()).unwrap(), before);
+    }
+
+    #[test]
+    fn hand_edits_are_kept_and_typos_refused_by_line() {
+        let config = Config::new(temp_dir());
+        let add = |name: &str| {
+            config.update_profiles(|all| {
+                all.insert(name.into(), Profile::for_tests(name));
+                Ok(())
+            })
+        };
+        add("a").unwrap();
+        let path = config.profiles_path();
+        let edited = fs::read_to_string(&path)
+            .unwrap()
+            .replace("client_id = \"client\"", "client_id = \"client\" # mine")
+            + "x-owner = \"me\"\n";
+        fs::write(&path, &edited).unwrap();
+        add("b").unwrap();
+        config
+            .update_profiles(|all| {
+                all.get_mut("a").unwrap().scopes = vec!["openid".into()];
+                all.remove("b");
+                Ok(())
+            })
+            .unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text,
+            edited.replace("scopes = []", "scopes = [\"openid\"]"),
+            "only the changed key was written"
+        );
+        assert!(!fields_contain("name") && fields_contain("scopes"));
+
+        fs::write(&path, format!("{edited}\n[profiles.c]\nscope = []\n")).unwrap();
+        let err = config.profiles().unwrap_err().to_string();
+        let line = edited.lines().count() + 3;
+        assert!(
+            err.contains("profiles.toml")
+                && err.contains(&format!("line {line}: unknown key `scope` in [profiles.c]"))
+                && err.contains("did you mean `scopes`"),
+            "{err}"
+        );
+    }
+
+    fn fields_contain(key: &str) -> bool {
+        toml_edits::fields_of::<Profile>().contains(&key)
+    }
+
+    #[test]
+    fn account_metadata_keeps_comments_and_order() {
+        let config = Config::new(temp_dir());
+        let account = |label: &str| Account {
+            profile: "p".into(),
+            label: label.into(),
+            subject: None,
+            scopes: vec![],
+            expires_at: Some(1),
+            has_refresh_token: true,
+            needs_sign_in: None,
+            signed_in_at: 0,
+        };
+        config.put_account(account("one")).unwrap();
+        config.put_account(account("two")).unwrap();
+        let path = config.accounts_path();
+        let text = fs::read_to_string(&path)
+            .unwrap()
+            .replace("label = \"one\"", "label = \"one\" # the old laptop");
+        fs::write(&path, &text).unwrap();
+        config
+            .put_account(Account {
+                expires_at: Some(2),
+                ..account("one")
+            })
+            .unwrap();
+        config.put_account(account("three")).unwrap();
+        config
+            .update_accounts(|all| all.retain(|a| a.label != "two"))
+            .unwrap();
+        let after = fs::read_to_string(&path).unwrap();
+        assert!(
+            after.contains("label = \"one\" # the old laptop"),
+            "{after}"
+        );
+        let labels: Vec<String> = config
+            .accounts()
+            .unwrap()
+            .into_iter()
+            .map(|a| a.label)
+            .collect();
+        assert_eq!(labels, ["one", "three"]);
+        assert_eq!(config.accounts().unwrap()[0].expires_at, Some(2));
+        fs::write(&path, format!("{after}[[account]]\nprofile = \"p\"\nlabel = \"x\"\nsigned_in_at = 0\nsubjet = \"s\"\n")).unwrap();
+        let err = config.accounts().unwrap_err().to_string();
+        assert!(
+            err.contains("unknown key `subjet` in [[account]] #3"),
+            "{err}"
+        );
     }
 }

@@ -103,6 +103,9 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
+    /// A directory Latchkey will not trust (someone else's, or writable by others).
+    #[error("directory {dir} {detail}")]
+    UnsafeDir { dir: PathBuf, detail: String },
 
     #[error("{context}: {source}")]
     Io {
@@ -129,7 +132,7 @@ impl Error {
             Error::Network { .. } | Error::Timeout { .. } => ErrorKind::Network,
             Error::Keychain(_) => ErrorKind::Keychain,
             Error::SignIn { .. } => ErrorKind::SignIn,
-            Error::Config { .. } | Error::Io { .. } => ErrorKind::Other,
+            Error::Config { .. } | Error::UnsafeDir { .. } | Error::Io { .. } => ErrorKind::Other,
             Error::Context { source, .. } => source.kind(),
         }
     }

@@ -4,7 +4,6 @@
 //! the server's `Cache-Control: max-age` says, kept between 5 minutes and 24 hours.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, KeyOperations, PublicKeyUse};
@@ -116,6 +115,8 @@ impl Cache {
 
     /// The cached key set, while it is fresh. A missing, stale or unreadable file is a miss.
     pub fn get(&self, uri: &Url, now: i64) -> Option<KeySet> {
+        // Keys from a directory others could write are not trusted.
+        crate::private_files::check_dir(&self.dir).ok()?;
         let bytes = fs::read(self.path(uri)).ok()?;
         let file: CacheFile = serde_json::from_slice(&bytes).ok()?;
         let age = now.checked_sub(file.fetched_at)?;
@@ -141,14 +142,8 @@ impl Cache {
         let Ok(body) = serde_json::to_vec_pretty(&file) else {
             return;
         };
-        let path = self.path(uri);
-        let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
-        let written = fs::create_dir_all(&self.dir)
-            .and_then(|_| fs::File::create(&tmp))
-            .and_then(|mut f| f.write_all(&body))
-            .and_then(|_| fs::rename(&tmp, &path));
-        if written.is_err() {
-            let _ = fs::remove_file(&tmp);
+        if crate::private_files::ensure_dir(&self.dir).is_ok() {
+            let _ = crate::private_files::write_atomic(&self.path(uri), &body);
         }
     }
 }
@@ -226,6 +221,17 @@ mod tests {
         cache.put(&uri, &doc, Some(365 * 86400), 1000);
         assert!(cache.get(&uri, 1000 + 86399).is_some());
         assert!(cache.get(&uri, 1000 + 86400).is_none());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(cache.path(&uri)).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+            fs::set_permissions(dir.join("jwks"), fs::Permissions::from_mode(0o777)).unwrap();
+            assert!(
+                cache.get(&uri, 1000).is_none(),
+                "keys others could have written"
+            );
+        }
         let _ = fs::remove_dir_all(dir);
     }
 }

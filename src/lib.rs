@@ -18,11 +18,13 @@ pub mod notice;
 pub mod oauth;
 pub mod paths;
 pub mod presets;
+pub mod private_files;
 pub mod profile;
 pub mod secret;
 #[cfg(target_os = "linux")]
 mod secret_service;
 pub mod tokens;
+mod toml_edits;
 
 pub use account::{Account, AccountId, Status};
 pub use callback::{AuthorizationResponse, LoopbackListener};

@@ -312,6 +312,9 @@ pub fn all(config_dir: &Path) -> Result<Vec<Preset>> {
         );
     }
     let dir = config_dir.join("presets");
+    // A preset decides where tokens go: only from directories no one else can write.
+    crate::private_files::check_dir(config_dir)?;
+    crate::private_files::check_dir(&dir)?;
     let entries = match std::fs::read_dir(&dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

@@ -24,8 +24,8 @@ impl Latchkey {
             return Ok(false);
         }
         let path = self.rejected_path(&account);
-        crate::config::ensure_dir(path.parent().unwrap_or(self.config().dir()))?;
-        std::fs::write(&path, digest(current))
+        crate::private_files::ensure_dir(path.parent().unwrap_or(self.config().dir()))?;
+        crate::private_files::write_atomic(&path, digest(current).as_bytes())
             .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
         Ok(true)
     }

@@ -2,6 +2,7 @@
 //! authorization server, the scripted browser and a private gnome-keyring. Run them through
 //! `scripts/test`. One test binary (not one per file) keeps linking fast.
 
+mod config;
 #[cfg(target_os = "linux")]
 mod durability;
 mod fakeas;
