@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use latchkey::Endpoints;
 use latchkey::api::{EndpointsForm, FormError, PresetChoice, ProfileForm};
 use latchkey::presets::{Filled, Preset, SecretNeed, Source};
+use latchkey::{Endpoints, ProfileExtras};
 use oauth2::ClientSecret;
 use url::Url;
 
@@ -57,18 +57,20 @@ impl ProfileInput {
             auth_method: self.auth_method.map(Into::into),
             redirect: Some(self.redirect_mode.into()),
             redirect_uri: optional_url(self.redirect_uri, "redirect URI")?,
-            grant: self.grant.into(),
-            device_authorization_endpoint: optional_url(
-                self.device_authorization_endpoint,
-                "device authorization endpoint",
-            )?,
-            extra_authorize_params: params(self.extra_authorize_params, "authorization")?,
-            extra_token_params: params(self.extra_token_params, "token request")?,
-            allowed_legacy_grants: self
-                .allowed_legacy_grants
-                .into_iter()
-                .map(Into::into)
-                .collect(),
+            extras: ProfileExtras {
+                grant: self.grant.into(),
+                device_authorization_endpoint: optional_url(
+                    self.device_authorization_endpoint,
+                    "device authorization endpoint",
+                )?,
+                extra_authorize_params: params(self.extra_authorize_params, "authorization")?,
+                extra_token_params: params(self.extra_token_params, "token request")?,
+                allowed_legacy_grants: self
+                    .allowed_legacy_grants
+                    .into_iter()
+                    .map(Into::into)
+                    .collect(),
+            },
         };
         let secret = self
             .client_secret

@@ -9,9 +9,7 @@ use url::Url;
 
 use crate::engine::ManualEndpoints;
 use crate::presets::{self, Filled, SecretNeed};
-use crate::{
-    AuthMethod, Endpoints, Error, Grant, LegacyGrant, NewProfile, ProfileExtras, RedirectMode,
-};
+use crate::{AuthMethod, Endpoints, Error, Grant, NewProfile, ProfileExtras, RedirectMode};
 
 /// A preset and the values of its variables (`tenant`, `base_url`…; missing ones take their
 /// default).
@@ -54,13 +52,9 @@ pub struct ProfileForm {
     /// `None`: the preset's, else loopback.
     pub redirect: Option<RedirectMode>,
     pub redirect_uri: Option<Url>,
-    pub grant: Grant,
-    /// `None`: the preset's, or discovery's.
-    pub device_authorization_endpoint: Option<Url>,
-    /// Added to the preset's (the user's value wins).
-    pub extra_authorize_params: BTreeMap<String, String>,
-    pub extra_token_params: BTreeMap<String, String>,
-    pub allowed_legacy_grants: Vec<LegacyGrant>,
+    /// Over the preset's: the grant and the legacy grants replace them, the device endpoint
+    /// does when given, the extra parameters are added (the user's value wins).
+    pub extras: ProfileExtras,
 }
 
 /// What the engine's `add_profile_with` and `update_profile` take.
@@ -99,7 +93,7 @@ pub fn build_profile(
         .as_ref()
         .map(|p| p.fill(config_dir))
         .transpose()?;
-    let endpoints = endpoints(form.endpoints, form.grant, filled.as_ref())?;
+    let endpoints = endpoints(form.endpoints, form.extras.grant, filled.as_ref())?;
     let client_secret = client_secret()?;
     if let (Some(f), Some(preset)) = (&filled, &form.preset)
         && f.client_secret == SecretNeed::Required
@@ -113,15 +107,16 @@ pub fn build_profile(
         .as_ref()
         .map(|f| f.extras.clone())
         .unwrap_or_default();
-    extras.grant = form.grant;
-    extras.allowed_legacy_grants = form.allowed_legacy_grants;
-    if form.device_authorization_endpoint.is_some() {
-        extras.device_authorization_endpoint = form.device_authorization_endpoint;
+    let given = form.extras;
+    extras.grant = given.grant;
+    extras.allowed_legacy_grants = given.allowed_legacy_grants;
+    if given.device_authorization_endpoint.is_some() {
+        extras.device_authorization_endpoint = given.device_authorization_endpoint;
     }
     extras
         .extra_authorize_params
-        .extend(form.extra_authorize_params);
-    extras.extra_token_params.extend(form.extra_token_params);
+        .extend(given.extra_authorize_params);
+    extras.extra_token_params.extend(given.extra_token_params);
     let scopes = match &filled {
         Some(f) if form.scopes.is_empty() => f.scopes.clone(),
         _ => form.scopes,
@@ -181,6 +176,7 @@ fn endpoints(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::LegacyGrant;
 
     /// No user presets there: only the built-in ones.
     fn dir() -> std::path::PathBuf {
@@ -267,7 +263,7 @@ mod tests {
         f.endpoints.token = Some(url("https://a.example/token"));
         let err = build_profile(&dir(), f.clone(), no_secret).unwrap_err();
         assert!(matches!(err, FormError::TokenEndpointAlone), "{err}");
-        f.grant = Grant::ClientCredentials;
+        f.extras.grant = Grant::ClientCredentials;
         let r = build_profile(&dir(), f, no_secret).unwrap();
         let m = manual(&r.new.endpoints);
         assert_eq!(m.authorization, m.token);
@@ -284,7 +280,7 @@ mod tests {
     fn a_preset_fills_what_the_user_left_out_and_the_user_wins() {
         let mut f = form();
         f.preset = preset("github", &[]);
-        f.extra_authorize_params = [("allow_signup".to_string(), "true".to_string())].into();
+        f.extras.extra_authorize_params = [("allow_signup".to_string(), "true".to_string())].into();
         let r = build_profile(&dir(), f, a_secret).unwrap();
         let m = manual(&r.new.endpoints);
         assert_eq!(
@@ -350,9 +346,9 @@ mod tests {
     fn legacy_grants_and_device_endpoint_come_from_the_form() {
         let mut f = form();
         f.endpoints.issuer = Some("https://idp.example".into());
-        f.allowed_legacy_grants = vec![LegacyGrant::Password];
-        f.device_authorization_endpoint = Some(url("https://idp.example/device"));
-        f.extra_token_params = [("audience".to_string(), "api".to_string())].into();
+        f.extras.allowed_legacy_grants = vec![LegacyGrant::Password];
+        f.extras.device_authorization_endpoint = Some(url("https://idp.example/device"));
+        f.extras.extra_token_params = [("audience".to_string(), "api".to_string())].into();
         let r = build_profile(&dir(), f, no_secret).unwrap();
         assert_eq!(r.extras.allowed_legacy_grants, [LegacyGrant::Password]);
         assert_eq!(

@@ -10,7 +10,9 @@ use latchkey::api::{
 };
 use latchkey::presets::{self, SecretNeed, Source};
 use latchkey::profile::{is_loopback, parse_param, parse_scopes};
-use latchkey::{AuthMethod, Error, Grant, Latchkey, LegacyGrant, Profile, RedirectMode, Result};
+use latchkey::{
+    AuthMethod, Error, Grant, Latchkey, LegacyGrant, Profile, ProfileExtras, RedirectMode, Result,
+};
 use oauth2::ClientSecret;
 use url::Url;
 
@@ -208,21 +210,23 @@ impl AddArgs {
                 RedirectArg::DeepLink => RedirectMode::DeepLink,
             }),
             redirect_uri: self.redirect_uri,
-            grant: match self.grant {
-                GrantArg::AuthorizationCode => Grant::AuthorizationCode,
-                GrantArg::ClientCredentials => Grant::ClientCredentials,
+            extras: ProfileExtras {
+                grant: match self.grant {
+                    GrantArg::AuthorizationCode => Grant::AuthorizationCode,
+                    GrantArg::ClientCredentials => Grant::ClientCredentials,
+                },
+                device_authorization_endpoint: self.device_authorization_url,
+                extra_authorize_params: self.auth_params.into_iter().collect(),
+                extra_token_params: self.token_params.into_iter().collect(),
+                allowed_legacy_grants: self
+                    .allow_legacy_grants
+                    .iter()
+                    .map(|g| match g {
+                        LegacyGrantArg::Implicit => LegacyGrant::Implicit,
+                        LegacyGrantArg::Password => LegacyGrant::Password,
+                    })
+                    .collect(),
             },
-            device_authorization_endpoint: self.device_authorization_url,
-            extra_authorize_params: self.auth_params.into_iter().collect(),
-            extra_token_params: self.token_params.into_iter().collect(),
-            allowed_legacy_grants: self
-                .allow_legacy_grants
-                .iter()
-                .map(|g| match g {
-                    LegacyGrantArg::Implicit => LegacyGrant::Implicit,
-                    LegacyGrantArg::Password => LegacyGrant::Password,
-                })
-                .collect(),
         }
     }
 }
