@@ -3,6 +3,7 @@
 //! [`Latchkey`].
 
 pub mod account;
+pub mod api;
 pub mod browser;
 pub mod callback;
 pub mod config;

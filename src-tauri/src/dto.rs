@@ -8,7 +8,10 @@ use ts_rs::TS;
 
 use std::collections::BTreeMap;
 
+use latchkey::api::redirect_to_register;
 use latchkey::{Account, AuthMethod, Error, ErrorKind, Grant, LegacyGrant, Profile, RedirectMode};
+
+use crate::sensitive::Sensitive;
 
 /// A profile as the UI shows it. The client secret itself never leaves the backend.
 #[derive(Debug, Clone, Serialize, TS)]
@@ -209,14 +212,15 @@ pub enum EndpointsInput {
     },
 }
 
-/// The add/edit profile form.
+/// The add/edit profile form. Its `Debug` shows no client secret.
 #[derive(Debug, Clone, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ProfileInput {
     pub name: String,
     pub client_id: String,
     /// Sent once, stored in the keychain, never sent back. `null` keeps the stored one on edit.
-    pub client_secret: Option<String>,
+    #[ts(type = "string | null")]
+    pub client_secret: Option<Sensitive<String>>,
     pub endpoints: EndpointsInput,
     pub scopes: Vec<String>,
     pub auth_method: Option<AuthMethodDto>,
@@ -462,16 +466,6 @@ pub fn params_to_dto(params: &BTreeMap<String, String>) -> Vec<ParamDto> {
         .collect()
 }
 
-/// The redirect URI a provider must have registered for this profile.
-pub fn redirect_to_register(p: &Profile) -> String {
-    match (p.redirect, &p.redirect_uri) {
-        (_, Some(uri)) => uri.to_string(),
-        (RedirectMode::DeepLink, None) => latchkey::profile::DEEP_LINK_REDIRECT.to_string(),
-        // RFC 8252 §7.3: the port is chosen per sign-in; providers match any port.
-        (RedirectMode::Loopback, None) => "http://127.0.0.1/callback".to_string(),
-    }
-}
-
 impl From<&Profile> for ProfileDto {
     fn from(p: &Profile) -> Self {
         ProfileDto {
@@ -487,7 +481,7 @@ impl From<&Profile> for ProfileDto {
             has_client_secret: p.auth_method.needs_secret(),
             redirect_mode: p.redirect.into(),
             redirect_uri: p.redirect_uri.as_ref().map(|u| u.to_string()),
-            redirect_uri_to_register: redirect_to_register(p),
+            redirect_uri_to_register: redirect_to_register(p).uri,
             grant: p.grant.into(),
             device_authorization_endpoint: p
                 .device_authorization_endpoint

@@ -2,17 +2,23 @@
 //! (window, deep links, clipboard, browser); every credential operation is the engine's.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod bridge;
 mod clipboard;
 mod commands;
 mod dto;
+mod events;
+mod form;
 #[cfg(target_os = "linux")]
 mod linux_handler;
+mod sensitive;
 mod signin;
 mod state;
 
 use tauri::Manager;
 use tauri_plugin_deep_link::DeepLinkExt;
 
+use crate::events::EventQueue;
+use crate::signin::SignIns;
 use crate::state::AppState;
 
 fn main() {
@@ -21,13 +27,15 @@ fn main() {
     let app = tauri::Builder::default()
         // First: a second launch (the OS opening `latchkey://…`) forwards its URL here and exits.
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
-            signin::focus_main(app);
+            events::focus_main(app);
         }))
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_clipboard_manager::init())
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .manage(AppState::new())
+        .manage(SignIns::default())
+        .manage(EventQueue::default())
         .setup(|app| {
             let handle = app.handle().clone();
             app.deep_link().on_open_url(move |event| {

@@ -1,29 +1,23 @@
-//! What the shell keeps between commands.
+//! The engine and the clipboard, kept between commands (Tauri-managed state). Sign-ins in
+//! progress and queued events are managed state of their own (`signin`, `events`).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use latchkey::Latchkey;
 
 use crate::clipboard::SecretClipboard;
-use crate::dto::{ErrorDto, ErrorKindDto, SignInEvent};
-use crate::signin::SignIns;
+use crate::dto::{ErrorDto, ErrorKindDto};
 
 pub struct AppState {
     engine: Result<Arc<Latchkey>, String>,
-    pub signins: SignIns,
     pub clipboard: Arc<SecretClipboard>,
-    /// Events that arrived before the window loaded (a cold start by deep link); `None` once
-    /// the window has asked for them.
-    pub queued: Mutex<Option<Vec<SignInEvent>>>,
 }
 
 impl AppState {
     pub fn new() -> Self {
         AppState {
             engine: Latchkey::open().map(Arc::new).map_err(|e| e.to_string()),
-            signins: SignIns::default(),
             clipboard: Arc::default(),
-            queued: Mutex::new(Some(Vec::new())),
         }
     }
 

@@ -5,12 +5,13 @@ use std::io::{IsTerminal, Read, Write};
 use std::collections::BTreeMap;
 
 use clap::{Args, Subcommand, ValueEnum};
-use latchkey::engine::ManualEndpoints;
+use latchkey::api::{
+    EndpointsForm, FormError, PresetChoice, ProfileForm, build_profile, redirect_to_register,
+};
 use latchkey::presets::{self, SecretNeed, Source};
 use latchkey::profile::{is_loopback, parse_param, parse_scopes};
 use latchkey::{
-    AuthMethod, Endpoints, Error, Grant, Latchkey, LegacyGrant, NewProfile, Profile, RedirectMode,
-    Result,
+    AuthMethod, Error, Grant, Latchkey, LegacyGrant, Profile, ProfileExtras, RedirectMode, Result,
 };
 use oauth2::ClientSecret;
 use url::Url;
@@ -158,116 +159,14 @@ pub async fn run(engine: &Latchkey, command: ProfileCommand) -> Result<()> {
 }
 
 async fn add(engine: &Latchkey, args: AddArgs) -> Result<()> {
-    let grant = match args.grant {
-        GrantArg::AuthorizationCode => Grant::AuthorizationCode,
-        GrantArg::ClientCredentials => Grant::ClientCredentials,
-    };
-    let filled = match &args.preset {
-        Some(name) => {
-            let preset = presets::find(engine.config().dir(), name)?;
-            let mut values: BTreeMap<String, String> = args.preset_vars.iter().cloned().collect();
-            if let Some(t) = &args.tenant {
-                values.insert("tenant".into(), t.clone());
-            }
-            if let Some(b) = &args.base_url {
-                values.insert("base_url".into(), b.clone());
-            }
-            Some(preset.fill(&values)?)
-        }
-        None => None,
-    };
-    let endpoints = match (args.issuer, args.authorize_url, args.token_url) {
-        (Some(issuer), _, _) => Endpoints::Issuer(issuer),
-        (None, Some(authorization), Some(token)) => Endpoints::Manual(Box::new(ManualEndpoints {
-            authorization,
-            token,
-            revocation: args.revocation_url,
-            userinfo: args.userinfo_url,
-        })),
-        // A machine client has no authorization endpoint; the token endpoint stands in for it
-        // (never used: there is no sign-in for such a profile).
-        (None, None, Some(token)) if grant == Grant::ClientCredentials => {
-            Endpoints::Manual(Box::new(ManualEndpoints {
-                authorization: token.clone(),
-                token,
-                revocation: args.revocation_url,
-                userinfo: None,
-            }))
-        }
-        (None, None, Some(_)) => {
-            return Err(Error::InvalidInput(
-                "--token-url alone is for --grant client-credentials; give --authorize-url too"
-                    .into(),
-            ));
-        }
-        _ => match &filled {
-            Some(f) => f.endpoints.clone(),
-            None => {
-                return Err(Error::InvalidInput(
-                    "give --issuer, --preset, or --authorize-url and --token-url".into(),
-                ));
-            }
-        },
-    };
-    if let Some(f) = &filled
-        && f.client_secret == SecretNeed::Required
-        && !args.client_secret_stdin
-    {
-        return Err(Error::InvalidInput(format!(
-            "the `{}` preset's provider needs the client secret: pass --client-secret-stdin and the secret on standard input",
-            args.preset.as_deref().unwrap_or_default()
-        )));
-    }
-    let secret = if args.client_secret_stdin {
-        Some(read_secret("Client secret")?)
-    } else {
-        None
-    };
-    let scopes = match (parse_scopes(&args.scope), &filled) {
-        (s, Some(f)) if s.is_empty() => f.scopes.clone(),
-        (s, _) => s,
-    };
-    let mut extras = filled
-        .as_ref()
-        .map(|f| f.extras.clone())
-        .unwrap_or_default();
-    extras.grant = grant;
-    extras.allowed_legacy_grants = args
-        .allow_legacy_grants
-        .iter()
-        .map(|g| match g {
-            LegacyGrantArg::Implicit => LegacyGrant::Implicit,
-            LegacyGrantArg::Password => LegacyGrant::Password,
-        })
-        .collect();
-    if args.device_authorization_url.is_some() {
-        extras.device_authorization_endpoint = args.device_authorization_url;
-    }
-    extras.extra_authorize_params.extend(args.auth_params);
-    extras.extra_token_params.extend(args.token_params);
-    let new = NewProfile {
-        name: args.name,
-        client_id: args.client_id,
-        endpoints,
-        scopes,
-        auth_method: args
-            .auth_method
-            .map(|m| match m {
-                AuthMethodArg::Basic => AuthMethod::Basic,
-                AuthMethodArg::Post => AuthMethod::Post,
-                AuthMethodArg::None => AuthMethod::None,
-            })
-            .or(filled.as_ref().and_then(|f| f.auth_method)),
-        redirect: match args.redirect {
-            Some(RedirectArg::Loopback) => RedirectMode::Loopback,
-            Some(RedirectArg::DeepLink) => RedirectMode::DeepLink,
-            None => filled
-                .as_ref()
-                .map_or(RedirectMode::Loopback, |f| f.redirect),
-        },
-        redirect_uri: args.redirect_uri,
-    };
-    let profile = engine.add_profile_with(new, extras, secret).await?;
+    let from_stdin = args.client_secret_stdin;
+    let request = build_profile(engine.config().dir(), args.into_form(), || {
+        from_stdin.then(|| read_secret("Client secret")).transpose()
+    })
+    .map_err(in_flags)?;
+    let profile = engine
+        .add_profile_with(request.new, request.extras, request.client_secret)
+        .await?;
     println!("Added profile `{}`.", profile.name);
     for grant in &profile.allowed_legacy_grants {
         eprintln!("warning: {}.", grant.warning());
@@ -282,6 +181,78 @@ async fn add(engine: &Latchkey, args: AddArgs) -> Result<()> {
     );
     println!("Next: latchkey login {}", profile.name);
     Ok(())
+}
+
+impl AddArgs {
+    /// The flags as the shared layer's form.
+    fn into_form(self) -> ProfileForm {
+        let preset = self.preset.map(|name| {
+            let named = [("tenant", self.tenant), ("base_url", self.base_url)]
+                .into_iter()
+                .filter_map(|(k, v)| Some((k.to_string(), v?)));
+            PresetChoice {
+                name,
+                values: self.preset_vars.into_iter().chain(named).collect(),
+            }
+        });
+        ProfileForm {
+            name: self.name,
+            client_id: self.client_id,
+            preset,
+            endpoints: EndpointsForm {
+                issuer: self.issuer,
+                authorization: self.authorize_url,
+                token: self.token_url,
+                revocation: self.revocation_url,
+                userinfo: self.userinfo_url,
+            },
+            scopes: parse_scopes(&self.scope),
+            auth_method: self.auth_method.map(|m| match m {
+                AuthMethodArg::Basic => AuthMethod::Basic,
+                AuthMethodArg::Post => AuthMethod::Post,
+                AuthMethodArg::None => AuthMethod::None,
+            }),
+            redirect: self.redirect.map(|r| match r {
+                RedirectArg::Loopback => RedirectMode::Loopback,
+                RedirectArg::DeepLink => RedirectMode::DeepLink,
+            }),
+            redirect_uri: self.redirect_uri,
+            extras: ProfileExtras {
+                grant: match self.grant {
+                    GrantArg::AuthorizationCode => Grant::AuthorizationCode,
+                    GrantArg::ClientCredentials => Grant::ClientCredentials,
+                },
+                device_authorization_endpoint: self.device_authorization_url,
+                extra_authorize_params: self.auth_params.into_iter().collect(),
+                extra_token_params: self.token_params.into_iter().collect(),
+                allowed_legacy_grants: self
+                    .allow_legacy_grants
+                    .iter()
+                    .map(|g| match g {
+                        LegacyGrantArg::Implicit => LegacyGrant::Implicit,
+                        LegacyGrantArg::Password => LegacyGrant::Password,
+                    })
+                    .collect(),
+            },
+        }
+    }
+}
+
+/// A form problem in terms of this command's flags.
+fn in_flags(e: FormError) -> Error {
+    let message = match e {
+        FormError::Engine(e) => return e,
+        FormError::NoEndpoints => {
+            "give --issuer, --preset, or --authorize-url and --token-url".into()
+        }
+        FormError::TokenEndpointAlone => {
+            "--token-url alone is for --grant client-credentials; give --authorize-url too".into()
+        }
+        FormError::SecretRequired { preset } => format!(
+            "the `{preset}` preset's provider needs the client secret: pass --client-secret-stdin and the secret on standard input"
+        ),
+    };
+    Error::InvalidInput(message)
 }
 
 /// `latchkey presets`: the built-in presets and the user's.
@@ -349,17 +320,6 @@ pub fn list_presets(engine: &Latchkey, json: bool) -> Result<()> {
             .display()
     );
     Ok(())
-}
-
-/// The redirect URI as the provider's client registration must list it.
-pub fn redirect_to_register(profile: &Profile) -> String {
-    match (&profile.redirect_uri, profile.redirect) {
-        (Some(uri), _) => uri.to_string(),
-        (None, RedirectMode::Loopback) => {
-            "http://127.0.0.1/callback (any port, RFC 8252 §7.3)".into()
-        }
-        (None, RedirectMode::DeepLink) => Latchkey::deep_link_redirect(profile).to_string(),
-    }
 }
 
 fn list(engine: &Latchkey, json: bool) -> Result<()> {
@@ -461,7 +421,7 @@ fn profile_json(p: &Profile) -> serde_json::Value {
         "auth_method": p.auth_method.as_str(),
         "has_client_secret": p.auth_method.needs_secret(),
         "redirect": p.redirect.as_str(),
-        "redirect_uri": redirect_to_register(p),
+        "redirect_uri": redirect_to_register(p).to_string(),
         "loopback_endpoints": is_loopback(&p.token_endpoint),
         "grant": p.grant.as_str(),
         "device_authorization_endpoint": p.device_authorization_endpoint,

@@ -1,0 +1,51 @@
+//! Events to the window: sign-in outcomes, held back until the window has loaded.
+
+use std::sync::Mutex;
+
+use tauri::{AppHandle, Emitter, Manager};
+
+use crate::dto::SignInEvent;
+
+pub const SIGN_IN: &str = "sign-in";
+
+/// Events that arrived before the window loaded (a cold start by deep link); `None` once the
+/// window has asked for them. Tauri-managed state.
+pub struct EventQueue(Mutex<Option<Vec<SignInEvent>>>);
+
+impl Default for EventQueue {
+    fn default() -> Self {
+        EventQueue(Mutex::new(Some(Vec::new())))
+    }
+}
+
+impl EventQueue {
+    /// Hands over what is queued; from now on events go to the window as they happen.
+    pub fn release(&self) -> Vec<SignInEvent> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .unwrap_or_default()
+    }
+}
+
+/// Sends an event to the window, or keeps it until the window has loaded.
+pub fn notify(app: &AppHandle, event: SignInEvent) {
+    let queue = app.state::<EventQueue>();
+    let mut queued = queue.0.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(queue) = queued.as_mut() {
+        queue.push(event);
+        return;
+    }
+    drop(queued);
+    let _ = app.emit(SIGN_IN, event);
+    focus_main(app);
+}
+
+pub fn focus_main(app: &AppHandle) {
+    if let Some(window) = app.get_webview_window("main") {
+        let _ = window.unminimize();
+        let _ = window.show();
+        let _ = window.set_focus();
+    }
+}

@@ -1,0 +1,196 @@
+//! The window's profile form and preset picker, mapped into the shared layer's types
+//! (`latchkey::api`), and its errors worded for the form.
+
+use std::collections::BTreeMap;
+
+use latchkey::api::{EndpointsForm, FormError, PresetChoice, ProfileForm};
+use latchkey::presets::{Filled, Preset, SecretNeed, Source};
+use latchkey::{Endpoints, ProfileExtras};
+use oauth2::ClientSecret;
+use url::Url;
+
+use crate::dto::{
+    EndpointsInput, ErrorDto, ErrorKindDto, FilledPresetDto, ParamDto, PresetDto,
+    PresetVariableDto, ProfileInput, params_to_dto,
+};
+
+pub fn usage(msg: impl Into<String>) -> ErrorDto {
+    ErrorDto::new(ErrorKindDto::Usage, msg)
+}
+
+impl ProfileInput {
+    /// The form as the shared layer takes it, and the client secret when one was typed.
+    pub fn into_form(self) -> Result<(ProfileForm, Option<ClientSecret>), ErrorDto> {
+        let endpoints = match self.endpoints {
+            EndpointsInput::Issuer { issuer } => {
+                let issuer = issuer.trim();
+                if issuer.is_empty() {
+                    return Err(usage(
+                        "Enter the issuer URL, or switch to entering endpoints by hand.",
+                    ));
+                }
+                EndpointsForm {
+                    issuer: Some(issuer.to_string()),
+                    ..Default::default()
+                }
+            }
+            // Only a machine client may leave the authorization endpoint out.
+            EndpointsInput::Manual {
+                authorization,
+                token,
+                revocation,
+                userinfo,
+            } => EndpointsForm {
+                issuer: None,
+                authorization: optional_url(Some(authorization), "authorization endpoint")?,
+                token: Some(parse_url(&token, "token endpoint")?),
+                revocation: optional_url(revocation, "revocation endpoint")?,
+                userinfo: optional_url(userinfo, "userinfo endpoint")?,
+            },
+        };
+        let form = ProfileForm {
+            name: self.name.trim().to_string(),
+            client_id: self.client_id,
+            preset: None,
+            endpoints,
+            scopes: self.scopes,
+            auth_method: self.auth_method.map(Into::into),
+            redirect: Some(self.redirect_mode.into()),
+            redirect_uri: optional_url(self.redirect_uri, "redirect URI")?,
+            extras: ProfileExtras {
+                grant: self.grant.into(),
+                device_authorization_endpoint: optional_url(
+                    self.device_authorization_endpoint,
+                    "device authorization endpoint",
+                )?,
+                extra_authorize_params: params(self.extra_authorize_params, "authorization")?,
+                extra_token_params: params(self.extra_token_params, "token request")?,
+                allowed_legacy_grants: self
+                    .allowed_legacy_grants
+                    .into_iter()
+                    .map(Into::into)
+                    .collect(),
+            },
+        };
+        let secret = self
+            .client_secret
+            .map(|s| s.expose())
+            .filter(|s| !s.is_empty())
+            .map(ClientSecret::new);
+        Ok((form, secret))
+    }
+}
+
+impl From<FormError> for ErrorDto {
+    fn from(e: FormError) -> Self {
+        match e {
+            FormError::Engine(e) => e.into(),
+            FormError::NoEndpoints => {
+                usage("Enter the issuer URL, or the authorization and token endpoints.")
+            }
+            FormError::TokenEndpointAlone => usage(
+                "Enter the authorization endpoint too: only a machine client (client credentials) needs the token endpoint alone.",
+            ),
+            FormError::SecretRequired { preset } => usage(format!(
+                "The {preset} preset's provider needs the client secret: enter it."
+            )),
+        }
+    }
+}
+
+fn parse_url(value: &str, what: &str) -> Result<Url, ErrorDto> {
+    Url::parse(value.trim()).map_err(|e| usage(format!("The {what} is not a valid URL ({e}).")))
+}
+
+fn optional_url(value: Option<String>, what: &str) -> Result<Option<Url>, ErrorDto> {
+    match value.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => parse_url(v, what).map(Some),
+    }
+}
+
+/// The form's `key=value` rows: blank rows are skipped, a value without a key or a key given
+/// twice is refused. The engine checks the names themselves (no `state`, `client_id`…).
+fn params(rows: Vec<ParamDto>, what: &str) -> Result<BTreeMap<String, String>, ErrorDto> {
+    let mut out = BTreeMap::new();
+    for ParamDto { key, value } in rows {
+        let key = key.trim().to_string();
+        if key.is_empty() {
+            if value.trim().is_empty() {
+                continue;
+            }
+            return Err(usage(format!(
+                "An extra {what} parameter has a value but no name."
+            )));
+        }
+        if out.insert(key.clone(), value).is_some() {
+            return Err(usage(format!(
+                "The extra {what} parameter `{key}` is given twice."
+            )));
+        }
+    }
+    Ok(out)
+}
+
+/// The preset picker's choice: blank settings take their default.
+pub fn preset_choice(name: String, values: Vec<ParamDto>) -> PresetChoice {
+    PresetChoice {
+        name,
+        values: values
+            .into_iter()
+            .filter(|p| !p.value.trim().is_empty())
+            .map(|p| (p.key, p.value))
+            .collect(),
+    }
+}
+
+impl From<Preset> for PresetDto {
+    fn from(p: Preset) -> Self {
+        PresetDto {
+            built_in: p.source == Source::BuiltIn,
+            variables: p
+                .variables
+                .iter()
+                .map(|(name, v)| PresetVariableDto {
+                    name: name.clone(),
+                    default: v.default.clone(),
+                    help: v.help.clone(),
+                })
+                .collect(),
+            name: p.name,
+            title: p.title,
+            description: p.description,
+            docs: p.docs,
+        }
+    }
+}
+
+impl From<Filled> for FilledPresetDto {
+    fn from(f: Filled) -> Self {
+        let s = |u: Option<Url>| u.map(|u| u.to_string());
+        let (issuer, authorization, token, revocation, userinfo) = match f.endpoints {
+            Endpoints::Issuer(i) => (Some(i), None, None, None, None),
+            Endpoints::Manual(m) => (
+                None,
+                Some(m.authorization.to_string()),
+                Some(m.token.to_string()),
+                s(m.revocation),
+                s(m.userinfo),
+            ),
+        };
+        FilledPresetDto {
+            issuer,
+            authorization_endpoint: authorization,
+            token_endpoint: token,
+            revocation_endpoint: revocation,
+            userinfo_endpoint: userinfo,
+            device_authorization_endpoint: s(f.extras.device_authorization_endpoint),
+            scopes: f.scopes,
+            auth_method: f.auth_method.map(Into::into),
+            redirect_mode: f.redirect.into(),
+            client_secret_required: f.client_secret == SecretNeed::Required,
+            extra_authorize_params: params_to_dto(&f.extras.extra_authorize_params),
+            extra_token_params: params_to_dto(&f.extras.extra_token_params),
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! The layer every front end calls above the engine (as GitButler's `but-api`): what the CLI,
+//! the desktop app and the coming agent would otherwise each do by hand. A profile from user
+//! input, preset filling, the redirect URI to register, claims for display. Plain Rust: it
+//! knows nothing of clap or Tauri; each front end maps its own input (flags, an IPC form)
+//! into these types and words the errors in its own terms.
+
+mod claims;
+mod profile_form;
+mod redirect;
+
+pub use claims::claims_for_display;
+pub use profile_form::{
+    EndpointsForm, FormError, PresetChoice, ProfileForm, ProfileRequest, build_profile,
+};
+pub use redirect::{RedirectToRegister, redirect_to_register};
