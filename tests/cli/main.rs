@@ -12,6 +12,8 @@ mod legacy;
 mod presets;
 mod profiles;
 mod quirks;
+#[cfg(target_os = "linux")]
+mod races;
 mod signin;
 mod tokens;
 mod tools;
