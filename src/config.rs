@@ -139,10 +139,19 @@ impl Config {
 
     /// Read-modify-write of the accounts under the config lock.
     pub fn update_accounts<T>(&self, change: impl FnOnce(&mut Vec<Account>) -> T) -> Result<T> {
+        self.try_update_accounts(|all| Ok(change(all)))
+    }
+
+    /// [`Config::update_accounts`] that writes nothing when `change` fails. `change` runs under
+    /// the config lock, so what it reads (e.g. the profiles) no writer changes meanwhile.
+    pub fn try_update_accounts<T>(
+        &self,
+        change: impl FnOnce(&mut Vec<Account>) -> Result<T>,
+    ) -> Result<T> {
         let _lock = self.lock()?;
         let parsed = self.read_accounts()?;
         let mut accounts = parsed.value.clone();
-        let out = change(&mut accounts);
+        let out = change(&mut accounts)?;
         let text = match parsed.doc {
             Some(mut doc) => {
                 toml_edits::merge_array(&mut doc, "account", &parsed.value, &accounts, |a| {

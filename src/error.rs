@@ -86,6 +86,16 @@ pub enum Error {
     #[error("{0}")]
     Keychain(#[from] crate::keychain::KeychainError),
 
+    /// The profile's provider changed while a refresh or sign-in with the old one ran.
+    #[error(
+        "profile `{profile}` changed its provider ({changed}) while {during} was in progress; what the old provider issued was revoked where possible and not stored. Sign in again with `latchkey login {profile}`"
+    )]
+    ProviderChanged {
+        profile: String,
+        changed: String,
+        during: String,
+    },
+
     #[error("sign-in for profile `{profile}` did not complete: {detail}")]
     SignIn { profile: String, detail: String },
 
@@ -124,7 +134,7 @@ impl Error {
                 ErrorKind::Usage
             }
             Error::ProfileNotFound(_) | Error::AccountNotFound(_) => ErrorKind::NotFound,
-            Error::NeedsSignIn { .. } => ErrorKind::NeedsSignIn,
+            Error::NeedsSignIn { .. } | Error::ProviderChanged { .. } => ErrorKind::NeedsSignIn,
             Error::Provider { .. }
             | Error::BadResponse { .. }
             | Error::Discovery { .. }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{CLIENT_LABEL, Latchkey, token_set};
+use super::{CLIENT_LABEL, Keep, Latchkey, token_set};
 use crate::account::{Account, AccountId};
 use crate::error::{Error, Result};
 use crate::oauth;
@@ -78,9 +78,6 @@ impl Latchkey {
         let mut tokens = token_set(&response, &profile.scopes, None, false, now);
         // RFC 6749 §4.4.3: no refresh token here; a new token is fetched with the secret.
         tokens.refresh_token = None;
-        self.keychain
-            .set_holding(&id.keychain_key(), tokens.to_bytes(), &lock)
-            .await?;
         let account = Account {
             profile: id.profile,
             label: id.label,
@@ -91,7 +88,9 @@ impl Latchkey {
             needs_sign_in: None,
             signed_in_at: existing.map_or(now, |a| a.signed_in_at),
         };
-        self.config.put_account(account.clone())?;
+        // Not when the profile was removed or changed meanwhile (see `standing`).
+        self.store_standing(&account, &tokens, profile, &lock, Keep::ClientToken)
+            .await?;
         Ok((account, tokens))
     }
 

@@ -32,6 +32,7 @@ mod profiles;
 mod rejected;
 mod signin;
 mod signout;
+mod standing;
 mod tokens;
 
 pub use crate::profile::{Endpoints, ManualEndpoints, NewProfile, ProfileExtras};
@@ -45,6 +46,8 @@ pub(super) enum Keep {
     Refresh {
         rotated: bool,
     },
+    /// A client credentials token: fetched again with the secret when lost, so written once.
+    ClientToken,
 }
 
 /// The one account of a client credentials profile: `PROFILE/client`.
@@ -150,7 +153,7 @@ impl Latchkey {
         keep: Keep,
     ) -> Result<()> {
         let key = account.keychain_key();
-        if keep == (Keep::Refresh { rotated: false }) {
+        if matches!(keep, Keep::Refresh { rotated: false } | Keep::ClientToken) {
             return Ok(self
                 .keychain
                 .set_holding(&key, tokens.to_bytes(), lock)
@@ -172,7 +175,7 @@ impl Latchkey {
             .store_issued(&key, tokens.to_bytes(), lock, issued, &notify)
             .await;
         if let Err(KeychainError::GrantLost { .. }) = &stored
-            && keep != Keep::SignIn
+            && matches!(keep, Keep::Refresh { .. })
         {
             self.mark_needs_sign_in(
                 account,

@@ -65,8 +65,9 @@ impl Latchkey {
     }
 
     /// Replaces an existing profile's settings (its name stays; accounts are kept). `secret`
-    /// replaces the client secret; `None` keeps the stored one. The grant cannot change; a
-    /// device authorization endpoint that neither `extras` nor discovery gives is kept. On
+    /// replaces the client secret; `None` keeps the stored one. The grant cannot change, nor
+    /// the provider (issuer, client id, authorization, token or revocation endpoint) while the
+    /// profile has accounts. What only a hand edit sets is kept (see [`keep_hand_edits`]). On
     /// failure the old profile stays.
     pub async fn update_profile(
         &self,
@@ -84,24 +85,44 @@ impl Latchkey {
         let keeps_secret = secret.is_none()
             && old.auth_method.needs_secret()
             && new.auth_method.is_none_or(AuthMethod::needs_secret);
-        let old_device = old.device_authorization_endpoint.clone();
         let mut profile = self
             .build_profile(new, extras, secret.is_some() || keeps_secret)
             .await?;
-        if profile.device_authorization_endpoint.is_none() {
-            profile.device_authorization_endpoint = old_device;
-        }
         if keeps_secret && profile.auth_method == AuthMethod::None {
             profile.auth_method = old.auth_method;
         }
-        if let Some(secret) = &secret {
-            self.set_client_secret_entry(&profile.name, secret).await?;
-        }
+        keep_hand_edits(&old, &mut profile);
+        refuse_provider_change(&old, &profile, &self.config.accounts()?)?;
+        let key = secret_key(&profile.name);
+        let previous_secret = match &secret {
+            Some(secret) => {
+                let previous = self.keychain.get(&key).await?;
+                self.set_client_secret_entry(&profile.name, secret).await?;
+                Some(previous)
+            }
+            None => None,
+        };
         let stored = profile.clone();
-        self.config.update_profiles(|all| {
+        let config = self.config.clone();
+        let written = self.config.update_profiles(|all| {
+            // Again under the config lock, which a sign-in's account write takes too: an
+            // account that appeared since the check above is seen here, or the sign-in sees
+            // the new provider and stores nothing.
+            let current = all
+                .get(&stored.name)
+                .ok_or_else(|| Error::ProfileNotFound(stored.name.clone()))?;
+            refuse_provider_change(current, &stored, &config.accounts()?)?;
             all.insert(stored.name.clone(), stored);
             Ok(())
-        })?;
+        });
+        if let Err(e) = written {
+            let _ = match previous_secret {
+                Some(Some(previous)) => self.keychain.set(&key, previous).await,
+                Some(None) => self.keychain.delete(&key).await,
+                None => Ok(()),
+            };
+            return Err(e);
+        }
         if !profile.auth_method.needs_secret() && old.auth_method.needs_secret() {
             self.keychain.delete(&secret_key(&profile.name)).await?;
         }
@@ -238,28 +259,108 @@ impl Latchkey {
             .await?)
     }
 
-    /// Removes a profile, its accounts and every keychain entry of theirs. Keychain entries go
-    /// first: if the keychain fails, the profile stays and the command can be repeated.
+    /// Removes a profile, its accounts and every keychain entry of theirs. The profile and the
+    /// accounts' metadata go first, so that a refresh or sign-in in flight stores nothing (it
+    /// revokes what it got, see `standing`); then each account's keychain entry under its lock,
+    /// then the client secret. A keychain that fails on the way puts back the profile and the
+    /// accounts whose entries remain, so the command can be repeated.
     pub async fn remove_profile(&self, name: &str) -> Result<Vec<Account>> {
         self.config.profile(name)?;
-        let accounts: Vec<Account> = self
-            .config
-            .accounts()?
-            .into_iter()
-            .filter(|a| a.profile == name)
-            .collect();
-        for account in &accounts {
-            self.keychain.delete(&account.keychain_key()).await?;
-        }
-        self.keychain.delete(&secret_key(name)).await?;
-        self.config
-            .update_accounts(|all| all.retain(|a| a.profile != name))?;
-        self.config.update_profiles(|all| {
-            all.remove(name);
-            Ok(())
+        // A locked keychain refuses before anything is removed.
+        self.keychain.ensure_writable().await?;
+        let profile = self.config.update_profiles(|all| {
+            all.remove(name)
+                .ok_or_else(|| Error::ProfileNotFound(name.to_string()))
         })?;
+        let accounts = self
+            .config
+            .update_accounts(|all| {
+                let (gone, kept) = std::mem::take(all)
+                    .into_iter()
+                    .partition::<Vec<_>, _>(|a| a.profile == name);
+                *all = kept;
+                gone
+            })
+            .inspect_err(|_| self.put_back(&profile, &[]))?;
+        for (i, account) in accounts.iter().enumerate() {
+            // The lock waits for a refresh or sign-in still writing this entry.
+            let deleted = match self.account_lock(account.account_id()).await {
+                Ok(_lock) => self
+                    .keychain
+                    .delete(&account.keychain_key())
+                    .await
+                    .map_err(Error::from),
+                Err(e) => Err(e),
+            };
+            deleted.inspect_err(|_| self.put_back(&profile, &accounts[i..]))?;
+        }
+        self.keychain
+            .delete(&secret_key(name))
+            .await
+            .inspect_err(|_| self.put_back(&profile, &[]))?;
         Ok(accounts)
     }
+
+    /// Puts back what a removal took out before the keychain failed (best effort: the error
+    /// reported is the keychain's).
+    fn put_back(&self, profile: &Profile, accounts: &[Account]) {
+        let _ = self.config.update_profiles(|all| {
+            all.entry(profile.name.clone())
+                .or_insert_with(|| profile.clone());
+            Ok(())
+        });
+        let _ = self.config.update_accounts(|all| {
+            for account in accounts {
+                if !all.iter().any(|a| a.is(&account.account_id())) {
+                    all.push(account.clone());
+                }
+            }
+        });
+    }
+}
+
+/// Keeps in an edited profile what the edit cannot give (the app's form has no field for it):
+/// the id_token leeway, and endpoints that neither the form nor discovery gives (a device
+/// authorization endpoint; a revocation or userinfo endpoint added by hand to a profile that
+/// discovers from the same issuer).
+fn keep_hand_edits(old: &Profile, edited: &mut Profile) {
+    edited.id_token_leeway_seconds = old.id_token_leeway_seconds;
+    if edited.device_authorization_endpoint.is_none() {
+        edited.device_authorization_endpoint = old.device_authorization_endpoint.clone();
+    }
+    if edited.issuer.is_some() && edited.issuer == old.issuer {
+        if edited.revocation_endpoint.is_none() {
+            edited.revocation_endpoint = old.revocation_endpoint.clone();
+        }
+        if edited.userinfo_endpoint.is_none() {
+            edited.userinfo_endpoint = old.userinfo_endpoint.clone();
+        }
+    }
+}
+
+/// An edit that changes the provider of a profile with accounts is refused: their refresh
+/// tokens come from the old provider and would be sent, with the client secret, to the new one.
+fn refuse_provider_change(old: &Profile, new: &Profile, accounts: &[Account]) -> Result<()> {
+    let changed = old.provider_changes(new);
+    let ids: Vec<String> = accounts
+        .iter()
+        .filter(|a| a.profile == old.name)
+        .map(Account::id)
+        .collect();
+    if changed.is_empty() || ids.is_empty() {
+        return Ok(());
+    }
+    let logouts: Vec<String> = ids
+        .iter()
+        .map(|id| format!("`latchkey logout {id}`"))
+        .collect();
+    Err(Error::InvalidInput(format!(
+        "profile `{}` has accounts ({}): changing its {} would send their refresh tokens and the client secret to another provider. Sign them out first ({}), then edit the profile; nothing was changed",
+        old.name,
+        ids.join(", "),
+        changed.join(", "),
+        logouts.join(", ")
+    )))
 }
 
 /// The id_token algorithms discovery advertises that Latchkey verifies. None of them, for a
@@ -292,4 +393,170 @@ fn signing_algorithms(
         });
     }
     Ok(supported)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::keychain::Keychain;
+
+    /// An engine on a fresh config directory holding `profile` and accounts labelled `labels`.
+    /// The edits below read no secret, so the keychain is never asked.
+    fn engine_with(profile: &Profile, labels: &[&str]) -> Latchkey {
+        let dir = std::env::temp_dir().join(format!(
+            "latchkey-profiles-test-{}-{}",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
+        let engine = Latchkey::new(Config::new(dir), Keychain::default());
+        let stored = profile.clone();
+        engine
+            .config
+            .update_profiles(|all| {
+                all.insert(stored.name.clone(), stored);
+                Ok(())
+            })
+            .unwrap();
+        for label in labels {
+            engine
+                .config
+                .put_account(Account {
+                    profile: profile.name.clone(),
+                    label: label.to_string(),
+                    subject: None,
+                    scopes: vec![],
+                    expires_at: None,
+                    has_refresh_token: true,
+                    needs_sign_in: None,
+                    signed_in_at: 0,
+                })
+                .unwrap();
+        }
+        engine
+    }
+
+    /// What the app's edit form sends for `p` (hand-given endpoints), after `change`.
+    fn edit(
+        engine: &Latchkey,
+        p: &Profile,
+        change: impl FnOnce(&mut NewProfile),
+    ) -> Result<Profile> {
+        let mut new = NewProfile {
+            name: p.name.clone(),
+            client_id: p.client_id.clone(),
+            endpoints: Endpoints::Manual(Box::new(ManualEndpoints {
+                authorization: p.authorization_endpoint.clone(),
+                token: p.token_endpoint.clone(),
+                revocation: p.revocation_endpoint.clone(),
+                userinfo: p.userinfo_endpoint.clone(),
+            })),
+            scopes: p.scopes.clone(),
+            auth_method: Some(AuthMethod::None),
+            redirect: p.redirect,
+            redirect_uri: p.redirect_uri.clone(),
+        };
+        change(&mut new);
+        let run = engine.update_profile(new, ProfileExtras::default(), None);
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(run)
+    }
+
+    /// One change to an edit.
+    type Change = fn(&mut NewProfile);
+
+    fn endpoints(token: &str) -> Endpoints {
+        Endpoints::Manual(Box::new(ManualEndpoints {
+            authorization: "https://as.example/authorize".parse().unwrap(),
+            token: token.parse().unwrap(),
+            revocation: None,
+            userinfo: None,
+        }))
+    }
+
+    #[test]
+    fn an_edit_of_the_provider_is_refused_while_the_profile_has_accounts() {
+        let profile = Profile::for_tests("work");
+        let engine = engine_with(&profile, &["alice", "bob"]);
+        let before = std::fs::read(engine.config.profiles_path()).unwrap();
+        let changes: [(&str, Change); 3] = [
+            ("token endpoint", |n| {
+                n.endpoints = endpoints("https://other.example/token")
+            }),
+            ("client id", |n| n.client_id = "another-client".into()),
+            ("authorization endpoint", |n| {
+                n.endpoints = Endpoints::Manual(Box::new(ManualEndpoints {
+                    authorization: "https://other.example/authorize".parse().unwrap(),
+                    token: "https://as.example/token".parse().unwrap(),
+                    revocation: None,
+                    userinfo: None,
+                }))
+            }),
+        ];
+        for (what, change) in changes {
+            let err = edit(&engine, &profile, change).unwrap_err();
+            assert_eq!(err.kind(), crate::error::ErrorKind::Usage, "{what}: {err}");
+            let message = err.to_string();
+            for needle in [
+                what,
+                "work/alice, work/bob",
+                "`latchkey logout work/alice`",
+                "nothing was changed",
+            ] {
+                assert!(message.contains(needle), "{what}: {message}");
+            }
+            assert_eq!(
+                std::fs::read(engine.config.profiles_path()).unwrap(),
+                before
+            );
+        }
+        // Other settings still change, and without accounts the provider may too.
+        let scoped = edit(&engine, &profile, |n| n.scopes = vec!["read".into()]).unwrap();
+        assert_eq!(scoped.scopes, ["read"]);
+        let empty = engine_with(&profile, &[]);
+        let moved = edit(&empty, &profile, |n| {
+            n.endpoints = endpoints("https://other.example/token")
+        })
+        .unwrap();
+        assert_eq!(engine.config.accounts().unwrap().len(), 2);
+        assert_eq!(moved.token_endpoint.as_str(), "https://other.example/token");
+    }
+
+    #[test]
+    fn an_edit_keeps_what_only_a_hand_edit_sets() {
+        let profile = Profile {
+            id_token_leeway_seconds: Some(300),
+            device_authorization_endpoint: Some("https://as.example/device".parse().unwrap()),
+            ..Profile::for_tests("leeway")
+        };
+        let engine = engine_with(&profile, &[]);
+        let edited = edit(&engine, &profile, |n| n.scopes = vec!["read".into()]).unwrap();
+        assert_eq!(edited.id_token_leeway_seconds, Some(300));
+        assert_eq!(
+            edited.device_authorization_endpoint,
+            profile.device_authorization_endpoint
+        );
+        let stored = engine.config.profile("leeway").unwrap();
+        assert_eq!(stored.id_token_leeway_seconds, Some(300));
+        assert_eq!(stored.scopes, ["read"]);
+    }
+
+    #[test]
+    fn a_revocation_endpoint_within_the_token_endpoints_origin_is_the_same_provider() {
+        let old = Profile::for_tests("p");
+        let same_origin = Profile {
+            revocation_endpoint: Some("https://as.example/revoke".parse().unwrap()),
+            ..old.clone()
+        };
+        let elsewhere = Profile {
+            revocation_endpoint: Some("https://other.example/revoke".parse().unwrap()),
+            ..old.clone()
+        };
+        assert!(old.provider_changes(&same_origin).is_empty());
+        assert!(same_origin.provider_changes(&old).is_empty());
+        assert_eq!(old.provider_changes(&elsewhere), ["revocation endpoint"]);
+    }
 }

@@ -307,7 +307,8 @@ impl Latchkey {
             .await
     }
 
-    /// Stores the account a sign-in produced (under its lock: a refresh may be running).
+    /// Stores the account a sign-in produced (under its lock: a refresh may be running), while
+    /// its profile stands with the provider the sign-in used.
     pub(super) async fn store_sign_in(
         &self,
         profile: &Profile,
@@ -341,9 +342,9 @@ impl Latchkey {
             signed_in_at: now,
         };
         let lock = Arc::new(self.account_lock(account.account_id()).await?);
-        self.keep_issued(&account, &tokens, &lock, Keep::SignIn)
+        // Not when the profile was removed or changed provider meanwhile (see `standing`).
+        self.store_standing(&account, &tokens, profile, &lock, Keep::SignIn)
             .await?;
-        self.config.put_account(account.clone())?;
         Ok(account)
     }
 }

@@ -3,15 +3,19 @@
 use super::Latchkey;
 use crate::account::Account;
 use crate::error::{Error, Result};
-use crate::oauth;
 
 impl Latchkey {
     /// Revokes the refresh token when asked and possible, then deletes the account. Returns
     /// whether the provider revoked it. A failed revocation keeps the account.
     pub async fn logout(&self, name: &str, revoke: bool) -> Result<(Account, bool)> {
-        let account = self.account(name)?;
-        let id = account.account_id();
+        let id = self.account(name)?.account_id();
+        // Under the lock a refresh holds from before its request until its tokens are stored:
+        // the tokens read here are the newest (one rotated meanwhile is the one revoked), and
+        // an account another sign-out removed meanwhile is not found.
         let _lock = self.account_lock(id.clone()).await?;
+        let account = self
+            .account_by_id(&id)?
+            .ok_or_else(|| Error::AccountNotFound(id.to_string()))?;
         let mut revoked = false;
         if revoke {
             let tokens = match self.load_tokens(&account).await {
@@ -22,11 +26,8 @@ impl Latchkey {
             if let Some(refresh_token) = tokens.and_then(|t| t.refresh_token) {
                 let profile = self.config.profile(&account.profile)?;
                 let secret = self.client_secret(&profile).await?;
-                let http = match &profile.revocation_endpoint {
-                    Some(url) => self.http(url)?,
-                    None => self.http(&profile.token_endpoint)?,
-                };
-                revoked = oauth::revoke(http, &profile, secret.as_ref(), refresh_token)
+                revoked = self
+                    .revoke_refresh_token(&profile, secret.as_ref(), refresh_token)
                     .await
                     .map_err(|e| Error::BadResponse {
                         context: format!("signing out of `{id}`"),

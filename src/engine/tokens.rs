@@ -13,6 +13,7 @@ use crate::account::Account;
 use crate::error::{Error, Result};
 use crate::idtoken::Expect;
 use crate::oauth;
+use crate::profile::Profile;
 use crate::tokens::{TokenSet, now};
 
 impl Latchkey {
@@ -96,7 +97,7 @@ impl Latchkey {
             }) => {
                 // An answer we cannot use, but with a new refresh token: the one sent may be
                 // spent, so keep the new one (and nothing else) before reporting the error.
-                self.keep_rotated_refresh_token(&account, &tokens, Some(&rotated), &lock)
+                self.keep_rotated_refresh_token(&account, &tokens, Some(&rotated), &profile, &lock)
                     .await?;
                 return Err(error);
             }
@@ -134,6 +135,7 @@ impl Latchkey {
                             &account,
                             &tokens,
                             response.refresh_token(),
+                            &profile,
                             &lock,
                         )
                         .await?;
@@ -155,10 +157,6 @@ impl Latchkey {
             checked,
             now,
         );
-        // The rotated refresh token is stored before anything else happens: the old one is dead.
-        let rotated = response.refresh_token().is_some();
-        self.keep_issued(&account, &tokens, &lock, Keep::Refresh { rotated })
-            .await?;
         let updated = Account {
             scopes: tokens.scopes.clone(),
             expires_at: tokens.expires_at,
@@ -166,7 +164,18 @@ impl Latchkey {
             needs_sign_in: None,
             ..account
         };
-        self.config.put_account(updated.clone())?;
+        // The rotated refresh token is stored before anything else happens: the old one is dead.
+        // Unless the account or its profile was removed while the request ran: then it is
+        // revoked instead (see `standing`).
+        let rotated = response.refresh_token().is_some();
+        self.store_standing(
+            &updated,
+            &tokens,
+            &profile,
+            &lock,
+            Keep::Refresh { rotated },
+        )
+        .await?;
         Ok((updated, tokens))
     }
 
@@ -178,6 +187,7 @@ impl Latchkey {
         account: &Account,
         held: &TokenSet,
         rotated: Option<&RefreshToken>,
+        used: &Profile,
         lock: &Arc<File>,
     ) -> Result<()> {
         let Some(rotated) = rotated else {
@@ -187,8 +197,9 @@ impl Latchkey {
             refresh_token: Some(rotated.clone()),
             ..held.clone()
         };
-        self.keep_issued(account, &kept, lock, Keep::Refresh { rotated: true })
-            .await
+        let keep = Keep::Refresh { rotated: true };
+        self.check_standing(account, &kept, used, keep).await?;
+        self.keep_issued(account, &kept, lock, keep).await
     }
 
     pub(super) fn mark_needs_sign_in(&self, account: &Account, reason: &str) -> Result<()> {

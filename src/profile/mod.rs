@@ -114,6 +114,33 @@ impl Profile {
         }
     }
 
+    /// What of the provider differs in `other`: the settings that say where the client secret
+    /// and the accounts' refresh tokens are sent (issuer, client id, authorization, token and
+    /// revocation endpoints). Tokens one provider issued must never reach another. A revocation
+    /// endpoint dropped, or moved within the token endpoint's origin, is the same provider.
+    pub fn provider_changes(&self, other: &Profile) -> Vec<&'static str> {
+        let revocation_moved = other.revocation_endpoint.as_ref().is_some_and(|url| {
+            self.revocation_endpoint.as_ref() != Some(url)
+                && url.origin() != self.token_endpoint.origin()
+        });
+        [
+            (self.issuer != other.issuer, "issuer"),
+            (self.client_id != other.client_id, "client id"),
+            (
+                self.authorization_endpoint != other.authorization_endpoint,
+                "authorization endpoint",
+            ),
+            (
+                self.token_endpoint != other.token_endpoint,
+                "token endpoint",
+            ),
+            (revocation_moved, "revocation endpoint"),
+        ]
+        .into_iter()
+        .filter_map(|(changed, what)| changed.then_some(what))
+        .collect()
+    }
+
     /// Checks what a hand edit of `profiles.toml` could have broken.
     pub fn validate(&self) -> Result<()> {
         validate_name(&self.name, "profile")?;

@@ -96,7 +96,7 @@ impl Drop for UnlockAtEnd {
 
 /// When a hook of the [`forwarder`] runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stage {
+pub(crate) enum Stage {
     /// The request arrived; the provider has not seen it.
     Received,
     /// The provider answered; the client has not seen the answer.
@@ -105,7 +105,7 @@ enum Stage {
 
 /// A server in front of the test server: each request goes on to the same path there, and
 /// `hook(path, stage)` runs while the client waits (it may lock the keyring, or sleep).
-fn forwarder(
+pub(crate) fn forwarder(
     server: &AuthServer,
     hook: impl Fn(&str, Stage) + Send + Sync + 'static,
 ) -> FaultServer {
@@ -133,26 +133,37 @@ fn forwarder(
 }
 
 /// The URL `url` has at the forwarder (same path).
-fn via(forwarder: &FaultServer, url: &str) -> String {
+pub(crate) fn via(forwarder: &FaultServer, url: &str) -> String {
     let path = url::Url::parse(url).expect("URL").path().to_string();
     format!("{}{path}", forwarder.base)
 }
 
 /// A signed-in account `name` whose token requests go through a forwarder with `hook`; the
 /// account's id.
-fn signed_in_via(
+pub(crate) fn signed_in_via(
     name: &str,
     hook: impl Fn(&str, Stage) + Send + Sync + 'static,
 ) -> (AuthServer, Env, FaultServer, String) {
     let (server, env) = signed_in(name);
-    let forwarder = forwarder(&server, hook);
+    let forwarder = token_requests_via(&server, &env, name, hook);
+    let id = account(&env, name).id();
+    (server, env, forwarder, id)
+}
+
+/// Sends the token requests of profile `name` (the only one) through a forwarder with `hook`.
+pub(crate) fn token_requests_via(
+    server: &AuthServer,
+    env: &Env,
+    name: &str,
+    hook: impl Fn(&str, Stage) + Send + Sync + 'static,
+) -> FaultServer {
+    let forwarder = forwarder(server, hook);
     let token_endpoint = env.profile_json(name)["token_endpoint"]
         .as_str()
         .expect("token endpoint")
         .to_string();
-    set_profile_value(&env, "token_endpoint", &via(&forwarder, &token_endpoint));
-    let id = account(&env, name).id();
-    (server, env, forwarder, id)
+    set_profile_value(env, "token_endpoint", &via(&forwarder, &token_endpoint));
+    forwarder
 }
 
 /// `latchkey refresh ACCOUNT` with extra environment variables.
@@ -167,7 +178,7 @@ fn refresh_with(env: &mut Env, account: &str, vars: &[(&str, &str)]) -> Run {
 }
 
 /// What a [`forwarder`] runs while the client waits.
-type Hook = Box<dyn Fn(&str, Stage) + Send + Sync>;
+pub(crate) type Hook = Box<dyn Fn(&str, Stage) + Send + Sync>;
 
 /// A hook that locks the keyring the first time `when(path, stage)` holds, and unlocks it
 /// `unlock_after` later when given; with the flag that says whether it fired.

@@ -22,18 +22,6 @@ fn add_m2m(env: &Env, server: &AuthServer, name: &str, extra: &str) {
     add_machine(env, name, &endpoints, "m2m-secret\n").says(&["Next: latchkey token"]);
 }
 
-/// Introspects a token as the m2m client: whether the server says it is active.
-fn introspect(server: &AuthServer, token: &str) -> serde_json::Value {
-    reqwest::blocking::Client::new()
-        .post(format!("{}/token/introspection", server.issuer))
-        .basic_auth("m2m", Some("m2m-secret"))
-        .form(&[("token", token)])
-        .send()
-        .expect("introspection")
-        .json()
-        .expect("introspection json")
-}
-
 #[test]
 fn client_credentials_token_is_fetched_once_cached_and_accepted() {
     let server = AuthServer::start();
@@ -54,7 +42,7 @@ fn client_credentials_token_is_fetched_once_cached_and_accepted() {
 
     let token = env.token(&["machine"]);
     assert!(!token.is_empty());
-    let info = introspect(&server, &token);
+    let info = server.introspect(&token);
     assert_eq!(info["active"], true, "{info}");
     assert_eq!(info["client_id"], "m2m", "{info}");
     // Served from the keychain the second time, also as `PROFILE/client`.

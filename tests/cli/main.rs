@@ -13,6 +13,8 @@ mod legacy;
 mod presets;
 mod profiles;
 mod quirks;
+#[cfg(target_os = "linux")]
+mod races;
 mod signin;
 mod tokens;
 mod tools;

@@ -87,6 +87,24 @@ impl AuthServer {
         (status, r.json().unwrap_or(Value::Null))
     }
 
+    /// Introspects a token (RFC 7662) as the m2m client, which may introspect any token here.
+    pub fn introspect(&self, token: &str) -> Value {
+        reqwest::blocking::Client::new()
+            .post(format!("{}/token/introspection", self.issuer))
+            .basic_auth("m2m", Some("m2m-secret"))
+            .form(&[("token", token)])
+            .send()
+            .expect("introspection")
+            .json()
+            .expect("introspection json")
+    }
+
+    /// Whether the server would still accept `refresh_token` (issued, neither spent by a
+    /// rotation nor revoked).
+    pub fn refresh_token_is_live(&self, refresh_token: &str) -> bool {
+        self.introspect(refresh_token)["active"] == true
+    }
+
     /// Uses a refresh token directly, as an attacker or a second client would.
     pub fn refresh_directly(&self, client_id: &str, refresh_token: &str) -> (u16, Value) {
         let r = reqwest::blocking::Client::new()
@@ -591,6 +609,8 @@ pub struct FaultServer {
     pub base: String,
     pub hits: Arc<AtomicUsize>,
     pub requests: Arc<Mutex<Vec<HttpRequest>>>,
+    /// The path and body of every answer, oldest first.
+    pub answers: Arc<Mutex<Vec<(String, String)>>>,
 }
 
 type Handler = dyn Fn(&str, &HttpRequest) -> (Canned, Vec<(&'static str, String)>) + Send + Sync;
@@ -621,7 +641,8 @@ impl FaultServer {
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let hits = Arc::new(AtomicUsize::new(0));
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let (counter, log) = (hits.clone(), requests.clone());
+        let answers = Arc::new(Mutex::new(Vec::new()));
+        let (counter, log, answered) = (hits.clone(), requests.clone(), answers.clone());
         let own_base = base.clone();
         std::thread::spawn(move || {
             for mut stream in listener.incoming().flatten() {
@@ -644,13 +665,26 @@ impl FaultServer {
                 response.push_str("\r\n");
                 response.push_str(&body);
                 let _ = stream.write_all(response.as_bytes());
+                answered.lock().unwrap().push((req.path.clone(), body));
             }
         });
         FaultServer {
             base,
             hits,
             requests,
+            answers,
         }
+    }
+
+    /// The bodies of the answers at `path`, oldest first.
+    pub fn answers_from(&self, path: &str) -> Vec<String> {
+        self.answers
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(p, _)| p == path)
+            .map(|(_, body)| body.clone())
+            .collect()
     }
 
     /// The requests served at `path`, oldest first.
