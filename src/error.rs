@@ -104,6 +104,11 @@ pub enum Error {
         source: Box<Error>,
     },
 
+    /// An error the agent met while answering, relayed with its kind and message so that the
+    /// CLI prints and exits as it would have without the agent.
+    #[error("{message}")]
+    Relayed { kind: ErrorKind, message: String },
+
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -131,6 +136,7 @@ impl Error {
             Error::SignIn { .. } => ErrorKind::SignIn,
             Error::Config { .. } | Error::Io { .. } => ErrorKind::Other,
             Error::Context { source, .. } => source.kind(),
+            Error::Relayed { kind, .. } => *kind,
         }
     }
 

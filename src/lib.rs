@@ -3,12 +3,14 @@
 //! [`Latchkey`].
 
 pub mod account;
+pub mod agent;
 pub mod browser;
 pub mod callback;
 pub mod config;
 pub mod discovery;
 pub mod engine;
 pub mod error;
+pub mod history;
 pub mod http;
 pub mod idtoken;
 pub mod integrations;
