@@ -3,6 +3,8 @@
 //! `scripts/test`. One test binary (not one per file) keeps linking fast.
 
 #[cfg(target_os = "linux")]
+mod agent;
+#[cfg(target_os = "linux")]
 mod durability;
 mod fakeas;
 mod grants;
