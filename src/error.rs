@@ -117,6 +117,11 @@ pub enum Error {
     #[error("directory {dir} {detail}")]
     UnsafeDir { dir: PathBuf, detail: String },
 
+    /// An error the agent met while answering, relayed with its kind and message so that the
+    /// CLI prints and exits as it would have without the agent.
+    #[error("{message}")]
+    Relayed { kind: ErrorKind, message: String },
+
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -144,6 +149,7 @@ impl Error {
             Error::SignIn { .. } => ErrorKind::SignIn,
             Error::Config { .. } | Error::UnsafeDir { .. } | Error::Io { .. } => ErrorKind::Other,
             Error::Context { source, .. } => source.kind(),
+            Error::Relayed { kind, .. } => *kind,
         }
     }
 

@@ -3,6 +3,7 @@
 //! [`Latchkey`].
 
 pub mod account;
+pub mod agent;
 pub mod api;
 pub mod browser;
 pub mod callback;
@@ -10,6 +11,7 @@ pub mod config;
 pub mod discovery;
 pub mod engine;
 pub mod error;
+pub mod history;
 pub mod http;
 pub mod idtoken;
 pub mod integrations;

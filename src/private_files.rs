@@ -74,6 +74,11 @@ fn private_options() -> OpenOptions {
     options
 }
 
+/// Opens (creating it if needed) a private log file for appending; a symlink is refused.
+pub fn open_append(path: &Path) -> io::Result<File> {
+    private_options().create(true).append(true).open(path)
+}
+
 /// Opens (creating it if needed) a lock file; a symlink planted at `path` is refused.
 pub fn open_lock(path: &Path) -> io::Result<File> {
     private_options().create(true).truncate(false).open(path)

@@ -7,8 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use clap::Args;
+use latchkey::agent::How;
 use latchkey::integrations::envfile::{self, Value};
 use latchkey::{Error, Latchkey, Result};
+
+use super::handout::hand_out;
 
 #[derive(Args)]
 pub struct ExecArgs {
@@ -64,11 +67,10 @@ pub async fn run(engine: &Latchkey, args: ExecArgs) -> Result<()> {
                 if let Some(token) = tokens.get(&account) {
                     token.clone()
                 } else {
-                    let (_, set) = engine
-                        .token_not_rejected(&account, i64::from(args.min_valid))
+                    let handed = hand_out(engine, &account, args.min_valid, How::Exec)
                         .await
                         .map_err(|e| e.context(format!("{} ({})", b.name, b.origin)))?;
-                    let token = set.access_token.secret().clone();
+                    let token = handed.access_token.to_string();
                     tokens.insert(account, token.clone());
                     token
                 }

@@ -5,6 +5,7 @@ use std::io::{IsTerminal, Read};
 use std::process::Command;
 
 use clap::{Args, ValueEnum};
+use latchkey::agent::How;
 use latchkey::integrations::git::{self, Auth, Helper};
 use latchkey::profile::is_loopback;
 use latchkey::{Error, Latchkey, Result, presets};
@@ -148,15 +149,16 @@ async fn get(
     }
     let interactive = std::env::var_os("GIT_TERMINAL_PROMPT").is_none_or(|v| v != "0")
         && std::io::stderr().is_terminal();
-    let (account, tokens) = token_for_tool(
+    let handed = token_for_tool(
         engine,
         name,
         60,
+        How::Git,
         interactive,
         "git runs Latchkey without a terminal (or with GIT_TERMINAL_PROMPT=0)",
     )
     .await?;
-    let token = tokens.access_token.secret();
+    let token = handed.access_token.as_str();
     let bearer = args.auth() == Auth::Bearer && request.has_capability("authtype");
     if args.auth() == Auth::Bearer && !bearer {
         eprintln!(
@@ -167,26 +169,26 @@ async fn get(
     if bearer {
         out.push(("capability[]", "authtype".to_string()));
         out.push(("authtype", "Bearer".to_string()));
-        out.push(("credential", token.clone()));
+        out.push(("credential", token.to_string()));
         out.push(("ephemeral", "1".to_string()));
     } else {
         let username = match &args.username {
             Some(u) => u.clone(),
             None => {
-                let profile = engine.profile(&account.profile)?;
+                let profile = engine.profile(handed.profile())?;
                 presets::git_username(engine.config().dir(), &profile)?
             }
         };
         out.push(("username", username));
-        out.push(("password", token.clone()));
-        if let Some(at) = tokens.expires_at {
+        out.push(("password", token.to_string()));
+        if let Some(at) = handed.expires_at {
             out.push(("password_expiry_utc", at.to_string()));
         }
     }
     // A value with a line break would smuggle attributes into git's protocol.
     if out.iter().any(|(_, v)| v.chars().any(char::is_control)) {
         return Err(Error::BadResponse {
-            context: format!("the token of `{}`", account.id()),
+            context: format!("the token of `{}`", handed.account),
             detail: "it holds control characters, which git's protocol cannot carry".into(),
         });
     }

@@ -4,6 +4,7 @@
 use std::io::IsTerminal;
 
 use clap::Args;
+use latchkey::agent::How;
 use latchkey::integrations::kube::{self, ExecInfo};
 use latchkey::{Latchkey, Result};
 
@@ -44,22 +45,19 @@ pub async fn run(engine: &Latchkey, args: KubeCredentialArgs) -> Result<()> {
     let interactive = info
         .interactive
         .unwrap_or_else(|| std::io::stdin().is_terminal() && std::io::stderr().is_terminal());
-    let (_, tokens) = token_for_tool(
+    let handed = token_for_tool(
         engine,
         &args.account,
-        i64::from(args.min_valid),
+        args.min_valid,
+        How::Kube,
         interactive,
         "kubectl runs Latchkey without a terminal (or with interactiveMode: Never)",
     )
     .await?;
-    let expires = tokens.expires_at.map(rfc3339);
+    let expires = handed.expires_at.map(rfc3339);
     println!(
         "{}",
-        kube::exec_credential(
-            info.api_version,
-            tokens.access_token.secret(),
-            expires.as_deref()
-        )
+        kube::exec_credential(info.api_version, &handed.access_token, expires.as_deref())
     );
     Ok(())
 }

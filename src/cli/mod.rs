@@ -1,10 +1,16 @@
 //! Command-line interface: argument parsing, one module per verb, exit codes.
 
 mod accounts;
+#[cfg(unix)]
+mod agent;
+#[cfg(unix)]
+mod agent_unit;
 mod completions;
 mod exec;
 mod format;
 mod git_credential;
+mod handout;
+mod history;
 mod kube_credential;
 mod login;
 mod profile;
@@ -77,6 +83,14 @@ enum Command {
     /// `--print-user` prints the kubeconfig entry that runs it.
     #[command(name = "kube-credential", after_long_help = EXIT_CODES)]
     KubeCredential(kube_credential::KubeCredentialArgs),
+    /// The agent: tokens from memory over a private socket, refreshed before they expire.
+    /// `token`, `refresh`, `exec`, `git-credential` and `kube-credential` ask it when it runs
+    /// (`LATCHKEY_AGENT=off` skips it).
+    #[cfg(unix)]
+    #[command(subcommand)]
+    Agent(agent::AgentCommand),
+    /// Who took which token: time, account, how, and the program that asked.
+    History(history::HistoryArgs),
     /// Print the shell completion script (bash, zsh, fish, elvish, powershell); it completes
     /// account and profile names too.
     Completions(completions::CompletionsArgs),
@@ -127,6 +141,9 @@ async fn run(cli: Cli) -> latchkey::Result<()> {
         Command::GitCredential(args) => git_credential::run(&engine, args).await,
         Command::KubeCredential(args) => kube_credential::run(&engine, args).await,
         Command::Completions(args) => completions::run(args),
+        #[cfg(unix)]
+        Command::Agent(cmd) => agent::run(engine, cmd).await,
+        Command::History(args) => history::run(args),
     }
 }
 

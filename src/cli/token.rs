@@ -1,11 +1,13 @@
 //! `latchkey token` and `latchkey refresh`: a valid access token on standard output.
 
 use clap::{Args, ValueEnum};
+use latchkey::agent::{Handed, How};
 use latchkey::tokens::now;
-use latchkey::{Account, Latchkey, Result, TokenSet};
+use latchkey::{Latchkey, Result};
 
 use super::completions::account_names;
 use super::format::rfc3339;
+use super::handout::hand_out;
 
 #[derive(Clone, Copy, ValueEnum, Default)]
 enum Format {
@@ -40,33 +42,31 @@ pub struct RefreshArgs {
 }
 
 pub async fn token(engine: &Latchkey, args: TokenArgs) -> Result<()> {
-    let (account, tokens) = engine
-        .token(&args.account, i64::from(args.min_valid))
-        .await?;
-    print(&account, &tokens, args.format);
+    let handed = hand_out(engine, &args.account, args.min_valid, How::Token).await?;
+    print(&handed, args.format);
     Ok(())
 }
 
 pub async fn refresh(engine: &Latchkey, args: RefreshArgs) -> Result<()> {
-    let (account, tokens) = engine.refresh(&args.account).await?;
-    print(&account, &tokens, args.format);
+    let handed = hand_out(engine, &args.account, 0, How::Refresh).await?;
+    print(&handed, args.format);
     Ok(())
 }
 
-fn print(account: &Account, tokens: &TokenSet, format: Format) {
-    let token = tokens.access_token.secret();
+fn print(handed: &Handed, format: Format) {
+    let token = handed.access_token.as_str();
     match format {
         Format::Raw => println!("{token}"),
         Format::Header => println!("Authorization: Bearer {token}"),
         Format::Json => println!(
             "{}",
             serde_json::json!({
-                "account": account.id(),
+                "account": handed.account,
                 "access_token": token,
                 "token_type": "Bearer",
-                "expires_at": tokens.expires_at.map(rfc3339),
-                "expires_in": tokens.expires_at.map(|t| t - now()),
-                "scope": tokens.scopes.join(" "),
+                "expires_at": handed.expires_at.map(rfc3339),
+                "expires_in": handed.expires_at.map(|t| t - now()),
+                "scope": handed.scopes.join(" "),
             })
         ),
     }

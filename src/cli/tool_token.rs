@@ -3,15 +3,42 @@
 //! ask (the others wait, then read its token); without one, never a browser, only a message
 //! naming the `latchkey login` to run.
 
+use latchkey::agent::{Handed, How};
 use latchkey::callback::DEFAULT_TIMEOUT;
 use latchkey::integrations::git::shell_quote;
 use latchkey::{Account, Error, ErrorKind, Grant, Latchkey, LoopbackListener, Result, TokenSet};
 
+use super::handout::{from_agent, record_direct};
 use super::login::require_loopback;
+
+/// A valid token of `name` for the tool `how`, from the agent when it answers, else as
+/// [`token_or_sign_in`] gets it. An account the agent says needs a sign-in (or does not have
+/// yet) goes the direct way too, which may sign in at a terminal.
+pub async fn token_for_tool(
+    engine: &Latchkey,
+    name: &str,
+    min_valid: u32,
+    how: How,
+    interactive: bool,
+    why_not: &str,
+) -> Result<Handed> {
+    match from_agent(engine, name, min_valid, how).await {
+        Some(Ok(handed)) => return Ok(handed),
+        Some(Err(e)) if !matches!(e.kind(), ErrorKind::NeedsSignIn | ErrorKind::NotFound) => {
+            return Err(e);
+        }
+        _ => {}
+    }
+    let (account, tokens) =
+        token_or_sign_in(engine, name, i64::from(min_valid), interactive, why_not).await?;
+    let handed = Handed::new(&account, &tokens);
+    record_direct(&handed, how);
+    Ok(handed)
+}
 
 /// A valid token of `name`, signing in first when `interactive` allows it. `why_not` says, for
 /// the message, why this run cannot sign in (e.g. "kubectl runs without a terminal").
-pub async fn token_for_tool(
+async fn token_or_sign_in(
     engine: &Latchkey,
     name: &str,
     min_valid: i64,

@@ -2,6 +2,8 @@
 //! authorization server, the scripted browser and a private gnome-keyring. Run them through
 //! `scripts/test`. One test binary (not one per file) keeps linking fast.
 
+#[cfg(target_os = "linux")]
+mod agent;
 mod config;
 #[cfg(target_os = "linux")]
 mod durability;

@@ -209,7 +209,7 @@ impl Env {
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::SeqCst)
         ));
-        std::fs::create_dir_all(&dir).expect("temp dir");
+        std::fs::create_dir_all(dir.join("run")).expect("temp dir");
         Env {
             dir,
             browser_env: vec![],
@@ -237,6 +237,10 @@ impl Env {
     pub fn tool(&self, program: &str) -> Command {
         let mut cmd = Command::new(program);
         cmd.env("XDG_CONFIG_HOME", self.dir.join("config"))
+            // The agent's socket and the history are this world's own; no agent of the user's.
+            .env("XDG_RUNTIME_DIR", self.dir.join("run"))
+            .env("XDG_STATE_HOME", self.dir.join("state"))
+            .env_remove("LATCHKEY_AGENT")
             .env("BROWSER", root().join("tests/authserver/browser"))
             .env("SCRIPTED_BROWSER_LOG", self.dir.join("browser.log"))
             .env_remove("SCRIPTED_BROWSER_ACTION")
@@ -398,6 +402,10 @@ impl Env {
 
 impl Drop for Env {
     fn drop(&mut self) {
+        // An agent started in this world ends with it.
+        if self.dir.join("run/latchkey/agent.sock").exists() {
+            let _ = self.command(&["agent", "stop"]).output();
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -1,0 +1,20 @@
+//! The agent: tokens served from memory over a private Unix socket, kept fresh in the
+//! background, with a history of who took which token. `latchkey agent` runs it; the CLI's
+//! token commands ask it first ([`client`]) and go to the keychain at once when it does not
+//! answer. The keychain and the config stay the source of truth.
+
+#[cfg(unix)]
+pub mod cache;
+#[cfg(unix)]
+pub mod client;
+pub mod protocol;
+#[cfg(unix)]
+pub mod refresher;
+#[cfg(unix)]
+pub mod server;
+#[cfg(unix)]
+pub mod socket;
+
+pub use protocol::{Handed, How};
+#[cfg(unix)]
+pub use socket::socket_path;

@@ -1,0 +1,296 @@
+//! The agent's wire format: one request per connection, a single line of JSON of at most
+//! [`MAX_REQUEST`] bytes, answered by a single line of JSON. Small and versioned so that the
+//! desktop app and other clients can speak it too.
+
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::error::{Error, ErrorKind};
+
+/// Requests are a few hundred bytes; anything longer is refused unread.
+pub const MAX_REQUEST: usize = 4096;
+
+/// The protocol version in every request; an agent refuses versions it does not know.
+pub const VERSION: u32 = 1;
+
+/// How a token is handed out (for history, and for whether a token a server turned down must
+/// be replaced first: the tools report rejections, see `git-credential erase`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum How {
+    Token,
+    Refresh,
+    Exec,
+    Git,
+    Kube,
+}
+
+impl How {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            How::Token => "token",
+            How::Refresh => "refresh",
+            How::Exec => "exec",
+            How::Git => "git",
+            How::Kube => "kube",
+        }
+    }
+
+    /// Whether a token marked as rejected by a server must be replaced before it is handed out.
+    pub fn avoids_rejected(self) -> bool {
+        matches!(self, How::Exec | How::Git | How::Kube)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "lowercase")]
+pub enum Op {
+    /// Is the agent there, and which process is it.
+    Ping,
+    /// A token valid for at least `min_valid` seconds.
+    Token {
+        account: String,
+        min_valid: u32,
+        how: How,
+    },
+    /// Refresh now.
+    Refresh { account: String },
+    /// Exit.
+    Stop,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    pub v: u32,
+    /// The config directory the client uses: an agent serving another one does not answer for
+    /// it (a test, or `XDG_CONFIG_HOME` set differently), and the client goes to the keychain.
+    pub config: String,
+    #[serde(flatten)]
+    pub op: Op,
+}
+
+/// Why a request could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadRequest {
+    #[error("request longer than {MAX_REQUEST} bytes")]
+    TooLong,
+    #[error("request is not one line of JSON: {0}")]
+    Malformed(String),
+    #[error("protocol version {0} is not supported (this agent speaks {VERSION})")]
+    Version(u32),
+    #[error("no complete request within 2 s")]
+    Slow,
+    #[error("an account name must be 1 to 300 characters without control characters")]
+    BadAccount,
+}
+
+/// Parses one request: `line` is what the client sent up to its newline (without it). Never
+/// panics, whatever the bytes (fuzzed: fuzz/fuzz_targets/agent_request.rs).
+pub fn parse_request(line: &[u8]) -> Result<Request, BadRequest> {
+    if line.len() > MAX_REQUEST {
+        return Err(BadRequest::TooLong);
+    }
+    let request: Request = serde_json::from_slice(line)
+        // serde's message quotes no more than a short fragment of the input; it holds no secret
+        // (requests carry none) but is kept to its position.
+        .map_err(|e| BadRequest::Malformed(format!("line {} column {}", e.line(), e.column())))?;
+    if request.v != VERSION {
+        return Err(BadRequest::Version(request.v));
+    }
+    let account = match &request.op {
+        Op::Token { account, .. } | Op::Refresh { account } => Some(account),
+        Op::Ping | Op::Stop => None,
+    };
+    if let Some(account) = account
+        && (account.is_empty() || account.len() > 300 || account.chars().any(char::is_control))
+    {
+        return Err(BadRequest::BadAccount);
+    }
+    Ok(request)
+}
+
+/// One answer. A token answer carries what `latchkey token --format json` shows.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+pub enum Response {
+    Ok(Handed),
+    Pong {
+        pid: u32,
+        version: String,
+    },
+    Stopping,
+    Error {
+        kind: String,
+        message: String,
+    },
+    /// The agent serves another config directory: ask the keychain directly.
+    OtherConfig,
+}
+
+/// A token handed out, as the CLI prints it.
+#[derive(Serialize, Deserialize)]
+pub struct Handed {
+    pub account: String,
+    pub access_token: Zeroizing<String>,
+    pub expires_at: Option<i64>,
+    pub scopes: Vec<String>,
+}
+
+impl Handed {
+    /// What the engine handed out, as the CLI prints it.
+    pub fn new(account: &crate::Account, tokens: &crate::TokenSet) -> Self {
+        Handed {
+            account: account.id(),
+            access_token: Zeroizing::new(tokens.access_token.secret().clone()),
+            expires_at: tokens.expires_at,
+            scopes: tokens.scopes.clone(),
+        }
+    }
+
+    /// The profile part of the account's name.
+    pub fn profile(&self) -> &str {
+        self.account.split('/').next().unwrap_or(&self.account)
+    }
+}
+
+impl std::fmt::Debug for Handed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handed")
+            .field("account", &self.account)
+            .field("access_token", &"[redacted]")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+impl Response {
+    pub fn error(e: &Error) -> Self {
+        Response::Error {
+            kind: kind_name(e.kind()).into(),
+            message: e.to_string(),
+        }
+    }
+
+    pub fn bad_request(e: &BadRequest) -> Self {
+        Response::Error {
+            kind: kind_name(ErrorKind::Usage).into(),
+            message: format!("the agent refused the request: {e}"),
+        }
+    }
+
+    /// The line to send, newline included; wiped when dropped (it may hold a token).
+    pub fn to_line(&self) -> Zeroizing<Vec<u8>> {
+        // Serialising strings and numbers cannot fail.
+        let mut line = Zeroizing::new(serde_json::to_vec(self).unwrap_or_default());
+        line.push(b'\n');
+        line
+    }
+}
+
+/// The relayed error of an [`Response::Error`].
+pub fn relayed(kind: &str, message: String) -> Error {
+    Error::Relayed {
+        kind: kind_from_name(kind),
+        message,
+    }
+}
+
+const KINDS: [(ErrorKind, &str); 8] = [
+    (ErrorKind::Usage, "usage"),
+    (ErrorKind::NotFound, "not-found"),
+    (ErrorKind::NeedsSignIn, "needs-sign-in"),
+    (ErrorKind::Provider, "provider"),
+    (ErrorKind::Network, "network"),
+    (ErrorKind::Keychain, "keychain"),
+    (ErrorKind::SignIn, "sign-in"),
+    (ErrorKind::Other, "other"),
+];
+
+pub fn kind_name(kind: ErrorKind) -> &'static str {
+    KINDS
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map_or("other", |(_, name)| name)
+}
+
+pub fn kind_from_name(name: &str) -> ErrorKind {
+    KINDS
+        .iter()
+        .find(|(_, n)| *n == name)
+        .map_or(ErrorKind::Other, |(kind, _)| *kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token_line(account: &str) -> String {
+        format!(
+            r#"{{"v":1,"config":"/c","op":"token","account":"{account}","min_valid":60,"how":"git"}}"#
+        )
+    }
+
+    #[test]
+    fn requests_parse_and_bad_ones_are_named() {
+        let r = parse_request(token_line("p/a").as_bytes()).unwrap();
+        assert_eq!(
+            r.op,
+            Op::Token {
+                account: "p/a".into(),
+                min_valid: 60,
+                how: How::Git
+            }
+        );
+        assert_eq!(
+            parse_request(br#"{"v":1,"config":"/c","op":"ping"}"#)
+                .unwrap()
+                .op,
+            Op::Ping
+        );
+        assert_eq!(
+            parse_request(&vec![b' '; MAX_REQUEST + 1]),
+            Err(BadRequest::TooLong)
+        );
+        assert!(matches!(
+            parse_request(b"{not json"),
+            Err(BadRequest::Malformed(_))
+        ));
+        assert!(matches!(
+            parse_request(br#"{"v":1,"config":"/c","op":"unknown"}"#),
+            Err(BadRequest::Malformed(_))
+        ));
+        assert_eq!(
+            parse_request(br#"{"v":2,"config":"/c","op":"ping"}"#),
+            Err(BadRequest::Version(2))
+        );
+        assert_eq!(
+            parse_request(token_line("").as_bytes()),
+            Err(BadRequest::BadAccount)
+        );
+        assert_eq!(
+            parse_request(token_line("a\\u0007b").as_bytes()),
+            Err(BadRequest::BadAccount)
+        );
+    }
+
+    #[test]
+    fn error_kinds_survive_the_trip() {
+        for (kind, name) in KINDS {
+            assert_eq!(kind_from_name(kind_name(kind)), kind, "{name}");
+        }
+        let e = relayed("needs-sign-in", "account `a` needs sign-in".into());
+        assert_eq!(e.kind(), ErrorKind::NeedsSignIn);
+        assert_eq!(e.to_string(), "account `a` needs sign-in");
+    }
+
+    #[test]
+    fn a_token_answer_never_shows_in_debug() {
+        let handed = Handed {
+            account: "p/a".into(),
+            access_token: Zeroizing::new("at-very-secret".into()),
+            expires_at: None,
+            scopes: vec![],
+        };
+        assert!(!format!("{handed:?}").contains("very-secret"));
+    }
+}

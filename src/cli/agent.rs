@@ -1,0 +1,139 @@
+//! `latchkey agent run|start|stop|status|install|uninstall`: the agent's life cycle. The agent
+//! itself is `latchkey::agent`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use clap::Subcommand;
+use latchkey::agent::{client, server, socket_path};
+use latchkey::{Error, ErrorKind, Latchkey, Result};
+
+#[derive(Subcommand)]
+pub enum AgentCommand {
+    /// Run the agent in the foreground (for a service manager); SIGTERM stops it.
+    Run,
+    /// Start the agent in the background; returns once it answers.
+    Start,
+    /// Stop the running agent.
+    Stop,
+    /// Say whether the agent runs (exit code 3 when it does not).
+    Status,
+    /// Start the agent at login: a systemd user unit, `latchkey-agent.service`.
+    Install,
+    /// Remove the unit `install` wrote.
+    Uninstall,
+}
+
+/// How long `start` waits for the new agent to answer, and `stop` for it to go.
+const SETTLE: Duration = Duration::from_secs(5);
+
+pub async fn run(engine: Latchkey, command: AgentCommand) -> Result<()> {
+    let config = engine.config().dir().to_path_buf();
+    match command {
+        AgentCommand::Run => server::serve(engine, socket_path()).await,
+        AgentCommand::Start => start(&config).await,
+        AgentCommand::Stop => stop(&config).await,
+        AgentCommand::Status => status(&config).await,
+        AgentCommand::Install => super::agent_unit::install(),
+        AgentCommand::Uninstall => super::agent_unit::uninstall(),
+    }
+}
+
+async fn start(config: &Path) -> Result<()> {
+    let socket = socket_path();
+    if let Some(pid) = client::ping(config).await {
+        println!(
+            "the agent is already running (pid {pid}) on {}",
+            socket.display()
+        );
+        return Ok(());
+    }
+    let exe = std::env::current_exe()
+        .map_err(|e| Error::io("cannot find the latchkey program to start", e))?;
+    let log = log_file(&socket);
+    let stderr = log
+        .as_ref()
+        .and_then(|p| std::fs::File::create(p).ok())
+        .map_or_else(Stdio::null, Stdio::from);
+    let mut command = Command::new(exe);
+    command
+        .args(["agent", "run"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr);
+    // Its own process group: a Ctrl-C in the terminal that started it does not stop it.
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let mut child = command
+        .spawn()
+        .map_err(|e| Error::io("cannot start the agent", e))?;
+    let started = Instant::now();
+    while started.elapsed() < SETTLE {
+        if let Some(pid) = client::ping(config).await {
+            println!("the agent is running (pid {pid}) on {}", socket.display());
+            return Ok(());
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            let said = log
+                .and_then(|p| std::fs::read_to_string(p).ok())
+                .map(|t| t.trim().replace(['\r', '\u{1b}'], "?"))
+                .unwrap_or_default();
+            return Err(Error::io(
+                "the agent did not start",
+                std::io::Error::other(format!("it exited with {status}: {said}")),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Err(Error::io(
+        "the agent did not start",
+        std::io::Error::other(format!(
+            "it did not answer on {} within {} s",
+            socket.display(),
+            SETTLE.as_secs()
+        )),
+    ))
+}
+
+/// Where a background agent's messages go: beside its socket.
+fn log_file(socket: &Path) -> Option<PathBuf> {
+    let dir = socket.parent()?;
+    latchkey::agent::socket::prepare_dir(dir).ok()?;
+    Some(dir.join("agent.log"))
+}
+
+async fn stop(config: &Path) -> Result<()> {
+    if !client::stop(config).await {
+        println!("the agent is not running");
+        return Ok(());
+    }
+    let started = Instant::now();
+    while started.elapsed() < SETTLE {
+        if client::ping(config).await.is_none() {
+            println!("the agent stopped");
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Err(Error::io(
+        "the agent did not stop",
+        std::io::Error::other(format!("it still answers after {} s", SETTLE.as_secs())),
+    ))
+}
+
+async fn status(config: &Path) -> Result<()> {
+    let socket = socket_path();
+    match client::ping(config).await {
+        Some(pid) => {
+            println!("the agent is running (pid {pid}) on {}", socket.display());
+            Ok(())
+        }
+        None => Err(Error::Relayed {
+            kind: ErrorKind::NotFound,
+            message: format!(
+                "the agent is not running (nothing answers on {}); `latchkey agent start` starts it",
+                socket.display()
+            ),
+        }),
+    }
+}
