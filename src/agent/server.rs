@@ -15,11 +15,11 @@ use tokio::task::AbortHandle;
 
 use super::cache::Cache;
 use super::protocol::{BadRequest, Handed, How, MAX_REQUEST, Op, Request, Response, parse_request};
-use super::refresher::{keep_fresh, refreshable};
+use super::refresher::{MAX_SLEEP, backoff, margin, refreshable};
 use super::socket::{euid, lock_path, peer_allowed, prepare_dir};
 use crate::Latchkey;
 use crate::account::{self, Account};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::history::{self, Entry};
 use crate::tokens::now;
 
@@ -299,4 +299,50 @@ fn harden() {
     unsafe {
         libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0)
     };
+}
+
+/// Keeps the account `id` fresh until it is gone or needs a sign-in.
+async fn keep_fresh(agent: Arc<Agent>, id: String) {
+    let mut failures = 0;
+    loop {
+        let account = match agent.engine().account(&id) {
+            Ok(a) if refreshable(&a) => a,
+            _ => return,
+        };
+        let expires_at = account.expires_at.unwrap_or_default();
+        let lifetime = agent
+            .cache()
+            .lifetime(&id)
+            .unwrap_or(expires_at - now())
+            .max(0);
+        let margin = margin(lifetime);
+        let wait = expires_at - margin - now();
+        if wait > 0 {
+            tokio::time::sleep(Duration::from_secs(wait.min(MAX_SLEEP) as u64)).await;
+            continue;
+        }
+        // Under the account's cross-process lock, re-reading the keychain: a refresh done
+        // elsewhere meanwhile is found, not repeated.
+        match agent.engine().token(&id, margin).await {
+            Ok((account, tokens)) => {
+                failures = 0;
+                agent.cache().put(&account, &tokens);
+                // Never back to back, whatever the provider's clock says.
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) if matches!(e.kind(), ErrorKind::NeedsSignIn | ErrorKind::NotFound) => {
+                eprintln!("latchkey agent: {e}");
+                return;
+            }
+            Err(e) => {
+                failures += 1;
+                let wait = backoff(failures);
+                eprintln!(
+                    "latchkey agent: refreshing `{id}` failed ({e}); trying again in {} s",
+                    wait.as_secs()
+                );
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
 }

@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""Checks the layout rules of docs/architecture.md: no source file in src/ or src-tauri/src/
+over 700 lines, and no import cycle between the files of a crate (an edge is any `crate::`,
+`super::` or child-module path a file names). Exits 1 with the offenders."""
+import re
+import sys
+from pathlib import Path
+
+MAX_LINES = 700
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def modules(src: Path) -> dict[str, Path]:
+    out = {}
+    for f in src.rglob("*.rs"):
+        parts = list(f.relative_to(src).with_suffix("").parts)
+        if parts[-1] == "mod" or (len(parts) == 1 and parts[0] in ("lib", "main")):
+            parts = parts[:-1]
+        out["::".join(parts)] = f
+    return out
+
+
+def strip_comments_and_strings(text: str) -> str:
+    text = re.sub(r"//[^\n]*", "", text)
+    text = re.sub(r'r#*"(?:.|\n)*?"#*', '""', text)
+    return re.sub(r'"(?:\\.|[^"\\])*"', '""', text)
+
+
+def paths_in(text: str) -> list[str]:
+    """Every path a file names, with `use` groups flattened (`use a::{b, c::d}` gives a::b, a::c::d)."""
+    found = []
+
+    def expand(prefix: str, group: str):
+        depth, item, items = 0, "", []
+        for ch in group:
+            if ch == "{":
+                depth += 1
+            elif ch == "}":
+                depth -= 1
+            if ch == "," and depth == 0:
+                items.append(item)
+                item = ""
+            else:
+                item += ch
+        items.append(item)
+        for it in (i.strip() for i in items):
+            if not it:
+                continue
+            m = re.match(r"^([\w:]*?)::\{(.*)\}$", it, re.S)
+            if m:
+                expand(prefix + m.group(1) + "::", m.group(2))
+            else:
+                found.append(prefix + it.split(" as ")[0].strip())
+
+    for m in re.finditer(r"\buse\s+([^;]+);", text):
+        expand("", m.group(1))
+    found += re.findall(r"\b((?:crate|super|self)(?:::\w+)+)", text)
+    return found
+
+
+def resolve(path: str, here: list[str], mods: dict[str, Path]) -> str | None:
+    parts = path.split("::")
+    if parts[0] == "crate":
+        base, rest = [], parts[1:]
+    elif parts[0] == "super":
+        base, rest = here[:-1], parts[1:]
+        while rest and rest[0] == "super":
+            base, rest = base[:-1], rest[1:]
+    elif parts[0] == "self":
+        base, rest = here, parts[1:]
+    else:
+        base, rest = here, parts  # a child module named directly
+        if "::".join(here + parts[:1]) not in mods:
+            return None
+    best = None
+    for i in range(len(rest) + 1):
+        name = "::".join(base + rest[:i])
+        if name in mods:
+            best = name
+    return best
+
+
+def check_crate(src: Path, errors: list[str]):
+    mods = modules(src)
+    edges: dict[str, set[str]] = {m: set() for m in mods}
+    for name, f in mods.items():
+        here = name.split("::") if name else []
+        text = f.read_text()
+        lines = text.count("\n")
+        if lines > MAX_LINES:
+            errors.append(f"{f.relative_to(ROOT)}: {lines} lines (at most {MAX_LINES})")
+        body = strip_comments_and_strings(text)
+        # Unit tests may reach anywhere in their crate.
+        body = re.split(r"#\[cfg\(test\)\]\s*mod tests", body)[0]
+        for p in paths_in(body):
+            target = resolve(p, here, mods)
+            if target is not None and target != name and target != "":
+                edges[name].add(target)
+    # Tarjan's strongly connected components: any with two or more files is a cycle.
+    index, low, stack, on, sccs, counter = {}, {}, [], set(), [], [0]
+
+    def visit(v):
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in edges[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                sccs.append(comp)
+
+    sys.setrecursionlimit(10000)
+    for v in edges:
+        if v not in index:
+            visit(v)
+    for comp in sccs:
+        files = sorted(str(mods[m].relative_to(ROOT)) for m in comp)
+        errors.append("import cycle: " + " <-> ".join(files))
+
+
+def main() -> int:
+    errors: list[str] = []
+    for src in (ROOT / "src", ROOT / "src-tauri" / "src"):
+        check_crate(src, errors)
+    for e in errors:
+        print(f"check-layout: {e}", file=sys.stderr)
+    if not errors:
+        print("check-layout: ok (no file over 700 lines, no import cycle)", file=sys.stderr)
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
