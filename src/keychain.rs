@@ -57,7 +57,7 @@ pub enum KeychainError {
     #[error("the keychain entry `{0}` is damaged ({1}); sign in again to replace it")]
     Corrupt(String, String),
     #[error(
-        "the OS keychain did not take the tokens the provider issued for `{account}` in {seconds} s of trying ({cause}). The provider has already issued them and Latchkey keeps them nowhere else, so the grant is lost: sign in again with `latchkey login {profile}`"
+        "the OS keychain did not take the tokens the provider issued for `{account}` in {seconds} s of trying ({cause}). The provider has already issued them and Latchkey keeps them nowhere else, so the grant is lost"
     )]
     GrantLost {
         account: String,
@@ -65,6 +65,20 @@ pub enum KeychainError {
         seconds: u64,
         cause: String,
     },
+}
+
+impl KeychainError {
+    /// What the user can do about it (see [`crate::Error::hint`]).
+    pub fn hint(&self) -> Option<crate::error::Hint> {
+        use crate::error::Hint;
+        match self {
+            KeychainError::Locked | KeychainError::Timeout(_) => Some(Hint::UnlockKeychain),
+            KeychainError::GrantLost { profile, .. } => Some(Hint::ReplaceLostGrant {
+                profile: profile.clone(),
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// Whose tokens [`Keychain::store_issued`] keeps: for the notices and the final error.

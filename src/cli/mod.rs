@@ -5,6 +5,7 @@ mod completions;
 mod exec;
 mod format;
 mod git_credential;
+mod hint;
 mod kube_credential;
 mod login;
 mod profile;
@@ -101,7 +102,7 @@ pub fn main() -> ExitCode {
     let code = match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("latchkey: {e}");
+            eprintln!("latchkey: {}", hint::render(&e));
             ExitCode::from(exit_code(e.kind()))
         }
     };

@@ -2,7 +2,7 @@
 
 use super::Latchkey;
 use crate::account::Account;
-use crate::error::{Error, Result};
+use crate::error::{Error, Hint, Result};
 use crate::oauth;
 
 impl Latchkey {
@@ -28,11 +28,12 @@ impl Latchkey {
                 };
                 revoked = oauth::revoke(http, &profile, secret.as_ref(), refresh_token)
                     .await
-                    .map_err(|e| Error::BadResponse {
-                        context: format!("signing out of `{id}`"),
-                        detail: format!(
-                            "{e}. The account was kept; use --no-revoke to remove it without revoking"
-                        ),
+                    .map_err(|e| {
+                        Error::BadResponse {
+                            context: format!("signing out of `{id}`"),
+                            detail: format!("{e}. The account was kept"),
+                        }
+                        .with_hint(Hint::RemoveWithoutRevoking)
                     })?;
             }
         }
