@@ -325,7 +325,7 @@ pub struct ErrorDto {
     pub provider_error: Option<String>,
     pub provider_description: Option<String>,
     /// What the user can do about it, when the engine knows.
-    pub action: Option<ErrorActionDto>,
+    pub action: Option<Box<ErrorActionDto>>,
 }
 
 /// What the UI offers for an error: a button for `sign-in`, the label as advice for the rest.
@@ -489,7 +489,7 @@ impl From<Error> for ErrorDto {
             message: e.to_string(),
             provider_error,
             provider_description,
-            action: e.hint().map(ErrorActionDto::from),
+            action: e.hint().map(|h| Box::new(h.into())),
         }
     }
 }

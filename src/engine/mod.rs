@@ -34,6 +34,9 @@ mod signin;
 mod signout;
 mod tokens;
 
+#[cfg(test)]
+mod tests;
+
 pub use crate::profile::{Endpoints, ManualEndpoints, NewProfile, ProfileExtras};
 pub use pending::{DeviceLogin, PendingImplicitLogin, PendingLogin};
 
@@ -93,6 +96,13 @@ impl Latchkey {
         self.timeouts = Timeouts { connect, total };
         self.https = OnceLock::new();
         self.plain_http = OnceLock::new();
+        self
+    }
+
+    /// Sends every request through `http` (tests: a client for their own local server).
+    pub fn with_http(mut self, http: Http) -> Self {
+        self.https = OnceLock::from(http.clone());
+        self.plain_http = OnceLock::from(http);
         self
     }
 
