@@ -16,7 +16,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use url::{Host, Url};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Hint, Result};
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -241,9 +241,9 @@ impl LoopbackListener {
                 profile,
                 timeout,
                 refused,
-                &format!(
-                    "Run `latchkey login {profile}` again; with --no-browser it prints the URL to open yourself"
-                ),
+                Hint::RetrySignIn {
+                    profile: profile.to_string(),
+                },
             )
         })
     }
@@ -317,12 +317,12 @@ impl LoopbackListener {
 }
 
 /// The error when no acceptable response came in time, counting the refused ones.
-fn timed_out(profile: &str, timeout: Duration, refused: usize, next: &str) -> Error {
+fn timed_out(profile: &str, timeout: Duration, refused: usize, next: Hint) -> Error {
     let secs = timeout.as_secs();
     let detail = match refused {
-        0 => format!("no answer from the browser within {secs} s. {next}"),
+        0 => format!("no answer from the browser within {secs} s"),
         n => format!(
-            "no valid answer from the browser within {secs} s: {n} {} with a wrong or missing `state` {} refused (a stale tab or a forged redirect; {} to no sign-in Latchkey started); nothing was stored. {next}",
+            "no valid answer from the browser within {secs} s: {n} {} with a wrong or missing `state` {} refused (a stale tab or a forged redirect; {} to no sign-in Latchkey started); nothing was stored",
             if n == 1 { "response" } else { "responses" },
             if n == 1 { "was" } else { "were" },
             if n == 1 { "it belongs" } else { "they belong" },
@@ -332,6 +332,7 @@ fn timed_out(profile: &str, timeout: Duration, refused: usize, next: &str) -> Er
         profile: profile.to_string(),
         detail,
     }
+    .with_hint(next)
 }
 
 impl LoopbackListener {
@@ -357,9 +358,9 @@ impl LoopbackListener {
                 profile,
                 timeout,
                 refused,
-                &format!(
-                    "Run `latchkey login {profile} --implicit` again; the page needs JavaScript to hand the token over"
-                ),
+                Hint::RetryImplicitSignIn {
+                    profile: profile.to_string(),
+                },
             )
         })
     }

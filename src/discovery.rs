@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Hint, Result};
 use crate::http::Http;
 use crate::profile::validate_endpoint;
 
@@ -92,9 +92,10 @@ pub async fn discover(http: &Http, issuer: &str) -> Result<Metadata> {
     }
     let Some(doc) = found else {
         return Err(fail(format!(
-            "no metadata document found; tried {}. Check the issuer URL, or give the endpoints with --authorize-url and --token-url",
+            "no metadata document found; tried {}. Check the issuer URL",
             tried.join("; ")
-        )));
+        ))
+        .with_hint(Hint::GiveEndpoints));
     };
     let metadata = parse(doc).map_err(fail)?;
     let given = issuer.trim_end_matches('/');

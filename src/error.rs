@@ -1,5 +1,6 @@
-//! Typed engine errors. Every message names the profile or account involved and says what to do
-//! next; none carries a secret.
+//! Typed engine errors. Every message names the profile or account involved; what to do next is
+//! a typed [`Hint`] that each front end words (the CLI as a command, the app as an action), so
+//! no message names a command or a flag. None carries a secret.
 
 use std::path::PathBuf;
 
@@ -31,25 +32,19 @@ pub enum Error {
     #[error("{0}")]
     InvalidInput(String),
 
-    #[error("profile `{0}` not found; `latchkey profile list` shows the profiles")]
+    #[error("profile `{0}` not found")]
     ProfileNotFound(String),
 
-    #[error(
-        "profile `{0}` already exists; remove it first (`latchkey profile remove {0}`) or choose another name"
-    )]
+    #[error("profile `{0}` already exists")]
     ProfileExists(String),
 
-    #[error("account `{0}` not found; `latchkey accounts` shows the accounts")]
+    #[error("account `{0}` not found")]
     AccountNotFound(String),
 
-    #[error(
-        "`{name}` is ambiguous: profile `{name}` has accounts {labels}; name one as PROFILE/LABEL"
-    )]
+    #[error("`{name}` is ambiguous: profile `{name}` has accounts {labels}")]
     AmbiguousAccount { name: String, labels: String },
 
-    #[error(
-        "account `{account}` needs sign-in: {reason}. Run `latchkey login {profile}` to sign in again"
-    )]
+    #[error("account `{account}` needs sign-in: {reason}")]
     NeedsSignIn {
         account: String,
         profile: String,
@@ -120,7 +115,20 @@ pub enum Error {
     /// An error the agent met while answering, relayed with its kind and message so that the
     /// CLI prints and exits as it would have without the agent.
     #[error("{message}")]
-    Relayed { kind: ErrorKind, message: String },
+    Relayed {
+        kind: ErrorKind,
+        message: String,
+        hint: Option<Hint>,
+    },
+
+    /// Another error with what to do about it (see [`Error::hint`]); its kind and message are
+    /// the inner error's.
+    #[error("{source}")]
+    Hinted {
+        #[source]
+        source: Box<Error>,
+        hint: Hint,
+    },
 
     #[error("{context}: {source}")]
     Io {
@@ -131,6 +139,62 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What the user can do about an error. The engine says what; each front end words it: the CLI
+/// as the command to run, the app as an action it offers. Several hints may lead to the same
+/// action where the engine's sentences differ.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "hint", rename_all = "kebab-case")]
+pub enum Hint {
+    /// See which profiles exist.
+    ListProfiles,
+    /// The name is taken: remove that profile first, or choose another name.
+    RemoveProfile { name: String },
+    /// See which accounts exist.
+    ListAccounts,
+    /// A profile name stands for several accounts: name one with its label.
+    NameAccount,
+    /// The account's grant is gone: sign in to the profile again.
+    SignIn { profile: String },
+    /// Tokens the provider issued could not be stored: sign in again to replace them.
+    ReplaceLostGrant { profile: String },
+    /// The browser sign-in ended without an answer: start it again (or open the URL by hand).
+    RetrySignIn { profile: String },
+    /// The implicit sign-in ended without an answer: start it again, with JavaScript on.
+    RetryImplicitSignIn { profile: String },
+    /// The device code expired: start the device sign-in again.
+    RetryDeviceSignIn,
+    /// The wait for approval ran out: start again, allowing more time.
+    AllowMoreTime,
+    /// The profile's client secret is missing or unreadable: set it.
+    SetClientSecret { profile: String },
+    /// A client credentials profile has no sign-in: fetch its token instead.
+    FetchToken { profile: String },
+    /// Revoking failed: the account can be removed without revoking.
+    RemoveWithoutRevoking,
+    /// Give the profile an issuer, whose discovery document lists the keys, or drop `openid`.
+    AddProfileWithIssuer,
+    /// Add the profile again with an issuer so that discovery finds the keys, or drop `openid`.
+    AddProfileAgainWithIssuer,
+    /// The profile has no issuer to check an id_token's `iss` with: add it again with one.
+    GiveIssuer,
+    /// Add the profile again with its device authorization endpoint.
+    AddDeviceEndpoint,
+    /// Add the profile again, opting in to a legacy grant.
+    AllowLegacyGrant { grant: String },
+    /// Discovery found nothing: give the endpoints instead.
+    GiveEndpoints,
+    /// The `scope` parameter is set from the profile's scopes.
+    UseScopes,
+    /// The auth method needs a client secret: give one (`auth_method` if one was chosen).
+    PassClientSecret { auth_method: Option<String> },
+    /// A client secret was given for a public client (auth method `none`): drop one of them.
+    DropClientSecret,
+    /// No such preset: see the presets.
+    ListPresets,
+    /// The OS keychain is locked or not answering: unlock it and try again.
+    UnlockKeychain,
+}
 
 impl Error {
     pub fn kind(&self) -> ErrorKind {
@@ -148,8 +212,42 @@ impl Error {
             Error::Keychain(_) => ErrorKind::Keychain,
             Error::SignIn { .. } => ErrorKind::SignIn,
             Error::Config { .. } | Error::UnsafeDir { .. } | Error::Io { .. } => ErrorKind::Other,
-            Error::Context { source, .. } => source.kind(),
+            Error::Context { source, .. } | Error::Hinted { source, .. } => source.kind(),
             Error::Relayed { kind, .. } => *kind,
+        }
+    }
+
+    /// What the user can do about this error, if the engine knows.
+    pub fn hint(&self) -> Option<Hint> {
+        match self {
+            Error::ProfileNotFound(_) => Some(Hint::ListProfiles),
+            Error::ProfileExists(name) => Some(Hint::RemoveProfile { name: name.clone() }),
+            Error::AccountNotFound(_) => Some(Hint::ListAccounts),
+            Error::AmbiguousAccount { .. } => Some(Hint::NameAccount),
+            Error::NeedsSignIn { profile, .. } => Some(Hint::SignIn {
+                profile: profile.clone(),
+            }),
+            Error::Keychain(e) => e.hint(),
+            Error::Hinted { hint, .. } => Some(hint.clone()),
+            Error::Context { source, .. } => source.hint(),
+            Error::Relayed { hint, .. } => hint.clone(),
+            _ => None,
+        }
+    }
+
+    /// This error with what to do about it.
+    pub fn with_hint(self, hint: Hint) -> Self {
+        Error::Hinted {
+            source: Box::new(self),
+            hint,
+        }
+    }
+
+    /// This error without a hint attached by [`Error::with_hint`] (to match on its variant).
+    pub fn unhinted(&self) -> &Error {
+        match self {
+            Error::Hinted { source, .. } => source.unhinted(),
+            other => other,
         }
     }
 

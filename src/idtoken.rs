@@ -114,9 +114,7 @@ pub enum Rejection {
 /// Why a token's claims (or its `at_hash`) were refused, after its signature verified.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClaimRejection {
-    #[error(
-        "profile `{profile}` has no issuer to compare the token's `iss` with; add it again with --issuer"
-    )]
+    #[error("profile `{profile}` has no issuer to compare the token's `iss` with")]
     NoIssuer { profile: String },
     #[error(
         "its issuer {iss:?} cannot be matched to the template {template:?} without a `tid` claim"

@@ -57,7 +57,7 @@ pub enum KeychainError {
     #[error("the keychain entry `{0}` is damaged ({1}); sign in again to replace it")]
     Corrupt(String, String),
     #[error(
-        "the OS keychain did not take the tokens the provider issued for `{account}` in {seconds} s of trying ({cause}). The provider has already issued them and Latchkey keeps them nowhere else, so the grant is lost: sign in again with `latchkey login {profile}`"
+        "the OS keychain did not take the tokens the provider issued for `{account}` in {seconds} s of trying ({cause}). The provider has already issued them and Latchkey keeps them nowhere else, so the grant is lost"
     )]
     GrantLost {
         account: String,
@@ -65,6 +65,20 @@ pub enum KeychainError {
         seconds: u64,
         cause: String,
     },
+}
+
+impl KeychainError {
+    /// What the user can do about it (see [`crate::Error::hint`]).
+    pub fn hint(&self) -> Option<crate::error::Hint> {
+        use crate::error::Hint;
+        match self {
+            KeychainError::Locked | KeychainError::Timeout(_) => Some(Hint::UnlockKeychain),
+            KeychainError::GrantLost { profile, .. } => Some(Hint::ReplaceLostGrant {
+                profile: profile.clone(),
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// Whose tokens [`Keychain::store_issued`] keeps: for the notices and the final error.
@@ -81,6 +95,33 @@ pub struct Keychain {
     timeout: Duration,
     chunk: usize,
     keep_trying: Duration,
+    store: Backend,
+}
+
+/// Where entries live: keyring-core's default store (the platform's, registered on first use),
+/// or a store of the caller's own (tests: `keyring_core::mock::Store`), which leaves the
+/// process-wide default alone so that tests can run in parallel.
+#[derive(Clone, Default)]
+struct Backend(Option<Arc<keyring_core::CredentialStore>>);
+
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "own store"
+        } else {
+            "default store"
+        })
+    }
+}
+
+impl Backend {
+    fn entry(&self, key: &str) -> Result<Entry, KeychainError> {
+        match &self.0 {
+            Some(store) => store.build(SERVICE, key, None),
+            None => Entry::new(SERVICE, key),
+        }
+        .map_err(map_error)
+    }
 }
 
 impl Default for Keychain {
@@ -99,6 +140,7 @@ impl Default for Keychain {
             timeout: seconds(TIMEOUT_ENV, 1..=600).unwrap_or(DEFAULT_TIMEOUT),
             chunk: PLATFORM_CHUNK,
             keep_trying: seconds(KEEP_TRYING_ENV, 0..=86_400).unwrap_or(DEFAULT_KEEP_TRYING),
+            store: Backend::default(),
         }
     }
 }
@@ -110,6 +152,12 @@ impl Keychain {
             chunk: chunk.max(16),
             ..Keychain::default()
         }
+    }
+
+    /// A keychain on `store` instead of the platform's (tests: keyring-core's mock store).
+    pub fn with_store(mut self, store: Arc<keyring_core::CredentialStore>) -> Self {
+        self.store = Backend(Some(store));
+        self
     }
 
     /// How long [`Keychain::store_issued`] keeps trying.
@@ -130,8 +178,11 @@ impl Keychain {
     /// Waits for an unlock at most `wait` (and less than the timeout, so a locked keychain is
     /// reported as locked, not as silent).
     async fn unlock_within(&self, wait: Duration) -> Result<(), KeychainError> {
+        if self.store.0.is_some() {
+            return Ok(());
+        }
         let wait = wait.min(self.timeout.saturating_sub(self.timeout / 4));
-        self.blocking(move || platform_unlock(wait)).await
+        self.blocking(move |_| platform_unlock(wait)).await
     }
 
     /// Stores tokens a provider has just issued, which exist nowhere else: when the keychain
@@ -192,16 +243,16 @@ impl Keychain {
         let key = key.to_string();
         let chunk = self.chunk;
         let hold = Arc::clone(hold);
-        self.blocking(move || {
+        self.blocking(move |store| {
             let _hold = hold;
-            set_value(&key, &value, chunk)
+            set_value(store, &key, &value, chunk)
         })
         .await
     }
 
     pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KeychainError> {
         let key = key.to_string();
-        self.blocking(move || get_value(&key)).await
+        self.blocking(move |store| get_value(store, &key)).await
     }
 
     pub async fn set(&self, key: &str, value: Vec<u8>) -> Result<(), KeychainError> {
@@ -211,16 +262,19 @@ impl Keychain {
     /// Deletes an entry and its chunks; a missing entry is not an error.
     pub async fn delete(&self, key: &str) -> Result<(), KeychainError> {
         let key = key.to_string();
-        self.blocking(move || delete_value(&key)).await
+        self.blocking(move |store| delete_value(store, &key)).await
     }
 
     async fn blocking<T: Send + 'static>(
         &self,
-        work: impl FnOnce() -> Result<T, KeychainError> + Send + 'static,
+        work: impl FnOnce(&Backend) -> Result<T, KeychainError> + Send + 'static,
     ) -> Result<T, KeychainError> {
+        let store = self.store.clone();
         let task = tokio::task::spawn_blocking(move || {
-            ensure_store()?;
-            work()
+            if store.0.is_none() {
+                ensure_store()?;
+            }
+            work(&store)
         });
         match tokio::time::timeout(self.timeout, task).await {
             Ok(Ok(result)) => result,
@@ -292,24 +346,20 @@ fn platform_store() -> keyring_core::Result<Arc<keyring_core::CredentialStore>> 
     ))
 }
 
-fn entry(key: &str) -> Result<Entry, KeychainError> {
-    Entry::new(SERVICE, key).map_err(map_error)
-}
-
-fn read(key: &str) -> Result<Option<Vec<u8>>, KeychainError> {
-    match entry(key)?.get_secret() {
+fn read(store: &Backend, key: &str) -> Result<Option<Vec<u8>>, KeychainError> {
+    match store.entry(key)?.get_secret() {
         Ok(bytes) => Ok(Some(bytes)),
         Err(KError::NoEntry) => Ok(None),
         Err(e) => Err(map_error(e)),
     }
 }
 
-fn write(key: &str, bytes: &[u8]) -> Result<(), KeychainError> {
-    entry(key)?.set_secret(bytes).map_err(map_error)
+fn write(store: &Backend, key: &str, bytes: &[u8]) -> Result<(), KeychainError> {
+    store.entry(key)?.set_secret(bytes).map_err(map_error)
 }
 
-fn remove(key: &str) -> Result<(), KeychainError> {
-    match entry(key)?.delete_credential() {
+fn remove(store: &Backend, key: &str) -> Result<(), KeychainError> {
+    match store.entry(key)?.delete_credential() {
         Ok(()) | Err(KError::NoEntry) => Ok(()),
         Err(e) => Err(map_error(e)),
     }
@@ -330,8 +380,8 @@ fn parse_head(key: &str, head: &[u8]) -> Result<(usize, String), KeychainError> 
     ))
 }
 
-fn get_value(key: &str) -> Result<Option<Vec<u8>>, KeychainError> {
-    let Some(head) = read(key)? else {
+fn get_value(store: &Backend, key: &str) -> Result<Option<Vec<u8>>, KeychainError> {
+    let Some(head) = read(store, key)? else {
         return Ok(None);
     };
     match head.split_first() {
@@ -340,7 +390,7 @@ fn get_value(key: &str) -> Result<Option<Vec<u8>>, KeychainError> {
             let (count, generation) = parse_head(key, rest)?;
             let mut value = Vec::new();
             for i in 0..count {
-                let part = read(&chunk_key(key, &generation, i))?.ok_or_else(|| {
+                let part = read(store, &chunk_key(key, &generation, i))?.ok_or_else(|| {
                     KeychainError::Corrupt(key.to_string(), format!("chunk {i} is missing"))
                 })?;
                 value.extend_from_slice(&part);
@@ -354,8 +404,8 @@ fn get_value(key: &str) -> Result<Option<Vec<u8>>, KeychainError> {
     }
 }
 
-fn old_chunks(key: &str) -> Result<Option<(usize, String)>, KeychainError> {
-    match read(key) {
+fn old_chunks(store: &Backend, key: &str) -> Result<Option<(usize, String)>, KeychainError> {
+    match read(store, key) {
         Ok(Some(head)) if head.first() == Some(&CHUNKED) => parse_head(key, &head[1..]).map(Some),
         Ok(_) => Ok(None),
         // A damaged old value must not block writing a new one.
@@ -364,42 +414,46 @@ fn old_chunks(key: &str) -> Result<Option<(usize, String)>, KeychainError> {
     }
 }
 
-fn set_value(key: &str, value: &[u8], chunk: usize) -> Result<(), KeychainError> {
+fn set_value(store: &Backend, key: &str, value: &[u8], chunk: usize) -> Result<(), KeychainError> {
     // Only a platform (or test) with a size cap can have chunks to clean up: skip the extra read
     // everywhere else.
     let previous = if chunk == usize::MAX {
         None
     } else {
-        old_chunks(key)?
+        old_chunks(store, key)?
     };
     if value.len() < chunk {
         let mut whole = Vec::with_capacity(value.len() + 1);
         whole.push(WHOLE);
         whole.extend_from_slice(value);
-        write(key, &whole)?;
+        write(store, key, &whole)?;
     } else {
         let generation = format!("{:08x}", rand::random::<u32>());
         let parts: Vec<&[u8]> = value.chunks(chunk).collect();
         for (i, part) in parts.iter().enumerate() {
-            write(&chunk_key(key, &generation, i), part)?;
+            write(store, &chunk_key(key, &generation, i), part)?;
         }
-        write(key, format!("#{} {generation}", parts.len()).as_bytes())?;
+        write(
+            store,
+            key,
+            format!("#{} {generation}", parts.len()).as_bytes(),
+        )?;
     }
     if let Some((count, generation)) = previous {
         for i in 0..count {
-            remove(&chunk_key(key, &generation, i))?;
+            remove(store, &chunk_key(key, &generation, i))?;
         }
     }
     Ok(())
 }
 
-fn delete_value(key: &str) -> Result<(), KeychainError> {
-    if let Some((count, generation)) = old_chunks(key)? {
+fn delete_value(store: &Backend, key: &str) -> Result<(), KeychainError> {
+    if let Some((count, generation)) = old_chunks(store, key)? {
         for i in 0..count {
-            remove(&chunk_key(key, &generation, i))?;
+            remove(store, &chunk_key(key, &generation, i))?;
         }
     }
-    remove(key)
+    remove(store, key)
 }
 
 /// Maps keyring errors to what a user can act on. Some keyring variants carry the secret's

@@ -34,6 +34,6 @@ pub use callback::{AuthorizationResponse, LoopbackListener};
 pub use engine::{
     DeviceLogin, Endpoints, Latchkey, NewProfile, PendingImplicitLogin, PendingLogin, ProfileExtras,
 };
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorKind, Hint, Result};
 pub use profile::{AuthMethod, Grant, LegacyGrant, Profile, RedirectMode};
 pub use tokens::TokenSet;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use url::Url;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Hint, Result};
 use crate::profile::{
     AuthMethod, Endpoints, ManualEndpoints, Profile, ProfileExtras, RedirectMode,
     validate_endpoint, validate_extra_params,
@@ -372,9 +372,10 @@ pub fn find(config_dir: &Path, name: &str) -> Result<Preset> {
     let names: Vec<String> = all.iter().map(|p| p.name.clone()).collect();
     all.into_iter().find(|p| p.name == name).ok_or_else(|| {
         Error::InvalidInput(format!(
-            "no preset `{name}`; the presets are {} (`latchkey presets` lists them)",
+            "no preset `{name}`; the presets are {}",
             names.join(", ")
         ))
+        .with_hint(Hint::ListPresets)
     })
 }
 

@@ -53,7 +53,11 @@ pub async fn token(
     };
     match ask(config, op, ANSWER_TIMEOUT).await? {
         Response::Ok(handed) => Some(Ok(handed)),
-        Response::Error { kind, message } => Some(Err(relayed(&kind, message))),
+        Response::Error {
+            kind,
+            message,
+            hint,
+        } => Some(Err(relayed(&kind, message, hint))),
         _ => None,
     }
 }

@@ -122,6 +122,9 @@ pub enum Response {
     Error {
         kind: String,
         message: String,
+        /// What to do about it, for the CLI to word as it words its own errors.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        hint: Option<crate::Hint>,
     },
     /// The agent serves another config directory: ask the keychain directly.
     OtherConfig,
@@ -168,6 +171,7 @@ impl Response {
         Response::Error {
             kind: kind_name(e.kind()).into(),
             message: e.to_string(),
+            hint: e.hint(),
         }
     }
 
@@ -175,6 +179,7 @@ impl Response {
         Response::Error {
             kind: kind_name(ErrorKind::Usage).into(),
             message: format!("the agent refused the request: {e}"),
+            hint: None,
         }
     }
 
@@ -188,10 +193,11 @@ impl Response {
 }
 
 /// The relayed error of an [`Response::Error`].
-pub fn relayed(kind: &str, message: String) -> Error {
+pub fn relayed(kind: &str, message: String, hint: Option<crate::Hint>) -> Error {
     Error::Relayed {
         kind: kind_from_name(kind),
         message,
+        hint,
     }
 }
 
@@ -278,9 +284,23 @@ mod tests {
         for (kind, name) in KINDS {
             assert_eq!(kind_from_name(kind_name(kind)), kind, "{name}");
         }
-        let e = relayed("needs-sign-in", "account `a` needs sign-in".into());
+        let hint = Some(crate::Hint::SignIn {
+            profile: "a".into(),
+        });
+        let e = relayed(
+            "needs-sign-in",
+            "account `a` needs sign-in".into(),
+            hint.clone(),
+        );
         assert_eq!(e.kind(), ErrorKind::NeedsSignIn);
         assert_eq!(e.to_string(), "account `a` needs sign-in");
+        // The hint crosses the socket too, so the CLI words the advice as without the agent.
+        let line = Response::error(&e).to_line();
+        let back: Response = serde_json::from_slice(&line).expect("a response");
+        let Response::Error { hint: got, .. } = back else {
+            panic!("an error response")
+        };
+        assert_eq!(got, hint);
     }
 
     #[test]

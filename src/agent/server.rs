@@ -138,6 +138,7 @@ impl Agent {
                     euid(),
                     cred.uid()
                 ),
+                hint: None,
             }
         } else {
             let mut line = Vec::new();

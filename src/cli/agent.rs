@@ -134,6 +134,7 @@ async fn status(config: &Path) -> Result<()> {
                 "the agent is not running (nothing answers on {}); `latchkey agent start` starts it",
                 socket.display()
             ),
+            hint: None,
         }),
     }
 }

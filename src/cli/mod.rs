@@ -10,6 +10,7 @@ mod exec;
 mod format;
 mod git_credential;
 mod handout;
+mod hint;
 mod history;
 mod kube_credential;
 mod login;
@@ -115,7 +116,7 @@ pub fn main() -> ExitCode {
     let code = match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("latchkey: {e}");
+            eprintln!("latchkey: {}", hint::render(&e));
             ExitCode::from(exit_code(e.kind()))
         }
     };

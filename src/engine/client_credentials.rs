@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::{CLIENT_LABEL, Keep, Latchkey, token_set};
 use crate::account::{Account, AccountId};
-use crate::error::{Error, Result};
+use crate::error::{Error, Hint, Result};
 use crate::oauth;
 use crate::profile::{Grant, Profile};
 use crate::tokens::{TokenSet, now};
@@ -68,9 +68,12 @@ impl Latchkey {
         let existing = self.account_by_id(&id)?;
         let secret = self.client_secret(profile).await?.ok_or_else(|| {
             Error::InvalidInput(format!(
-                "profile `{}` uses the client credentials grant but has no client secret; set it with `latchkey profile set-secret {}`",
-                profile.name, profile.name
+                "profile `{}` uses the client credentials grant but has no client secret; set it",
+                profile.name
             ))
+            .with_hint(Hint::SetClientSecret {
+                profile: profile.name.clone(),
+            })
         })?;
         let http = self.http(&profile.token_endpoint)?;
         let response = oauth::client_credentials(http, profile, &secret).await?;

@@ -7,7 +7,7 @@ use oauth2::DeviceCodeErrorResponseType;
 use super::Latchkey;
 use super::pending::DeviceLogin;
 use crate::account::Account;
-use crate::error::{Error, Result};
+use crate::error::{Error, Hint, Result};
 use crate::idtoken::Expect;
 use crate::oauth::{self, DevicePoll};
 use crate::tokens::now;
@@ -52,8 +52,7 @@ impl Latchkey {
             profile: profile.name.clone(),
             detail: detail.to_string(),
         };
-        let expired =
-            "the code expired before it was approved; run `latchkey login --device` again";
+        let expired = "the code expired before it was approved";
         let deadline = Instant::now() + pending.expires_in.min(timeout);
         let secret = self.client_secret(profile).await?;
         let http = self.http(&profile.token_endpoint)?;
@@ -64,11 +63,11 @@ impl Latchkey {
             let now = Instant::now();
             if now + interval > deadline {
                 tokio::time::sleep(deadline.saturating_duration_since(now)).await;
-                return Err(sign_in_error(if pending.expires_in <= timeout {
-                    expired
+                return Err(if pending.expires_in <= timeout {
+                    sign_in_error(expired).with_hint(Hint::RetryDeviceSignIn)
                 } else {
-                    "no approval arrived in time (see --timeout)"
-                }));
+                    sign_in_error("no approval arrived in time").with_hint(Hint::AllowMoreTime)
+                });
             }
             tokio::time::sleep(interval).await;
             let poll =
@@ -82,7 +81,9 @@ impl Latchkey {
                 DeviceCodeErrorResponseType::AuthorizationPending => {}
                 // RFC 8628 §3.5: 5 s more for this and every later request.
                 DeviceCodeErrorResponseType::SlowDown => interval += Duration::from_secs(5),
-                DeviceCodeErrorResponseType::ExpiredToken => return Err(sign_in_error(expired)),
+                DeviceCodeErrorResponseType::ExpiredToken => {
+                    return Err(sign_in_error(expired).with_hint(Hint::RetryDeviceSignIn));
+                }
                 DeviceCodeErrorResponseType::AccessDenied => {
                     return Err(sign_in_error(
                         "the request was denied at the verification page; nothing was stored",

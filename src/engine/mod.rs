@@ -14,7 +14,7 @@ use url::Url;
 
 use crate::account::{self, Account, AccountId};
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::{Error, Hint, Result};
 use crate::http::{Http, Timeouts};
 use crate::idtoken::{self, Claims, Expect};
 use crate::jwks::{self, KeySet, Origin};
@@ -34,6 +34,9 @@ mod signin;
 mod signout;
 mod standing;
 mod tokens;
+
+#[cfg(test)]
+mod tests;
 
 pub use crate::profile::{Endpoints, ManualEndpoints, NewProfile, ProfileExtras};
 pub use pending::{DeviceLogin, PendingImplicitLogin, PendingLogin};
@@ -96,6 +99,13 @@ impl Latchkey {
         self.timeouts = Timeouts { connect, total };
         self.https = OnceLock::new();
         self.plain_http = OnceLock::new();
+        self
+    }
+
+    /// Sends every request through `http` (tests: a client for their own local server).
+    pub fn with_http(mut self, http: Http) -> Self {
+        self.https = OnceLock::from(http.clone());
+        self.plain_http = OnceLock::from(http);
         self
     }
 
@@ -194,16 +204,22 @@ impl Latchkey {
         match self.keychain.get(&secret_key(&profile.name)).await? {
             Some(bytes) => Ok(Some(ClientSecret::new(
                 String::from_utf8(bytes).map_err(|_| {
-                    Error::InvalidInput(format!(
-                        "the client secret of profile `{}` in the keychain is not text; set it again with `latchkey profile set-secret {}`",
-                        profile.name, profile.name
+                        Error::InvalidInput(format!(
+                        "the client secret of profile `{}` in the keychain is not text; set it again",
+                        profile.name
                     ))
+                    .with_hint(Hint::SetClientSecret {
+                        profile: profile.name.clone(),
+                    })
                 })?,
             ))),
             None => Err(Error::InvalidInput(format!(
-                "the client secret of profile `{}` is missing from the keychain; set it with `latchkey profile set-secret {}`",
-                profile.name, profile.name
-            ))),
+                "the client secret of profile `{}` is missing from the keychain; set it",
+                profile.name
+            ))
+            .with_hint(Hint::SetClientSecret {
+                profile: profile.name.clone(),
+            })),
         }
     }
 
@@ -261,9 +277,20 @@ impl Latchkey {
         (keys, origin): (KeySet, Origin),
     ) -> Result<Claims> {
         let verifier = profile.id_token_verifier();
-        let rejected = |r: idtoken::Rejection| Error::IdToken {
-            profile: profile.name.clone(),
-            detail: r.to_string(),
+        let rejected = |r: idtoken::Rejection| {
+            let no_issuer = matches!(
+                r,
+                idtoken::Rejection::Claim(idtoken::ClaimRejection::NoIssuer { .. })
+            );
+            let err = Error::IdToken {
+                profile: profile.name.clone(),
+                detail: r.to_string(),
+            };
+            if no_issuer {
+                err.with_hint(Hint::GiveIssuer)
+            } else {
+                err
+            }
         };
         match verifier.verify(jwt, &keys, expect, now) {
             Err(idtoken::Rejection::UnknownKey(_)) if origin == Origin::Cache => {
@@ -279,9 +306,10 @@ impl Latchkey {
 fn require_keys_for_openid(profile: &Profile) -> Result<()> {
     if profile.wants_openid() && (profile.jwks_uri.is_none() || profile.issuer.is_none()) {
         return Err(Error::InvalidInput(format!(
-            "profile `{}` asks for the `openid` scope, but without an issuer and its jwks_uri Latchkey cannot verify id_tokens. Add the profile with --issuer (its discovery document lists the keys), or leave out `openid`",
+            "profile `{}` asks for the `openid` scope, but without an issuer and its jwks_uri Latchkey cannot verify id_tokens",
             profile.name
-        )));
+        ))
+        .with_hint(Hint::AddProfileWithIssuer));
     }
     Ok(())
 }
@@ -291,10 +319,11 @@ fn cannot_verify(profile: &Profile) -> Error {
     Error::IdToken {
         profile: profile.name.clone(),
         detail: format!(
-            "profile `{}` asks for `openid` but has no jwks_uri to verify id_tokens with. Add the profile again with --issuer so discovery finds the provider's keys, or remove `openid` from its scopes",
+            "profile `{}` asks for `openid` but has no jwks_uri to verify id_tokens with",
             profile.name
         ),
     }
+    .with_hint(Hint::AddProfileAgainWithIssuer)
 }
 
 fn missing_id_token(profile: &Profile) -> Error {

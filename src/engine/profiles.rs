@@ -6,7 +6,7 @@ use url::Url;
 use super::{Latchkey, require_keys_for_openid, secret_key};
 use crate::account::Account;
 use crate::discovery;
-use crate::error::{Error, Result};
+use crate::error::{Error, Hint, Result};
 use crate::idtoken;
 use crate::profile::{
     AuthMethod, Endpoints, Grant, ManualEndpoints, NewProfile, Profile, ProfileExtras,
@@ -144,14 +144,18 @@ impl Latchkey {
         let auth_method = match (new.auth_method, has_secret) {
             (Some(AuthMethod::None), true) => {
                 return Err(Error::InvalidInput(
-                    "a client secret was given for --auth-method none; drop one of them".into(),
-                ));
+                    "a client secret was given for the auth method `none`".into(),
+                )
+                .with_hint(Hint::DropClientSecret));
             }
             (Some(m), false) if m.needs_secret() => {
                 return Err(Error::InvalidInput(format!(
-                    "--auth-method {} needs a client secret: pass --client-secret-stdin and the secret on standard input",
+                    "the auth method `{}` needs a client secret",
                     m.as_str()
-                )));
+                ))
+                .with_hint(Hint::PassClientSecret {
+                    auth_method: Some(m.as_str().to_string()),
+                }));
             }
             (Some(m), _) => m,
             (None, true) => AuthMethod::Basic,
@@ -162,8 +166,9 @@ impl Latchkey {
         }
         if extras.grant == Grant::ClientCredentials && !auth_method.needs_secret() {
             return Err(Error::InvalidInput(
-                "the client credentials grant needs a client secret: pass --client-secret-stdin and the secret on standard input".into(),
-            ));
+                "the client credentials grant needs a client secret".into(),
+            )
+            .with_hint(Hint::PassClientSecret { auth_method: None }));
         }
         let mut algorithms = Vec::new();
         let mut discovered_device = None;

@@ -11,7 +11,7 @@ use super::pending::{PendingImplicitLogin, PendingLogin};
 use super::{Keep, Latchkey, missing_id_token, require_keys_for_openid, token_set};
 use crate::account::Account;
 use crate::callback::AuthorizationResponse;
-use crate::error::{Error, Result};
+use crate::error::{Error, Hint, Result};
 use crate::idtoken::{self, Claims, Expect};
 use crate::oauth::{self, TokenResponseBody};
 use crate::profile::{
@@ -122,9 +122,12 @@ impl Latchkey {
         let profile = self.config.profile(name)?;
         if profile.grant == Grant::ClientCredentials {
             return Err(Error::InvalidInput(format!(
-                "profile `{}` uses the client credentials grant: there is no sign-in; `latchkey token {}` fetches its token",
-                profile.name, profile.name
-            )));
+                "profile `{}` uses the client credentials grant: there is no sign-in",
+                profile.name
+            ))
+            .with_hint(Hint::FetchToken {
+                profile: profile.name.clone(),
+            }));
         }
         if let Some(grant) = legacy {
             profile.require_legacy_grant(grant)?;

@@ -2,7 +2,7 @@
 
 use super::Latchkey;
 use crate::account::Account;
-use crate::error::{Error, Result};
+use crate::error::{Error, Hint, Result};
 
 impl Latchkey {
     /// Revokes the refresh token when asked and possible, then deletes the account. Returns
@@ -29,11 +29,12 @@ impl Latchkey {
                 revoked = self
                     .revoke_refresh_token(&profile, secret.as_ref(), refresh_token)
                     .await
-                    .map_err(|e| Error::BadResponse {
-                        context: format!("signing out of `{id}`"),
-                        detail: format!(
-                            "{e}. The account was kept; use --no-revoke to remove it without revoking"
-                        ),
+                    .map_err(|e| {
+                        Error::BadResponse {
+                            context: format!("signing out of `{id}`"),
+                            detail: format!("{e}. The account was kept"),
+                        }
+                        .with_hint(Hint::RemoveWithoutRevoking)
                     })?;
             }
         }

@@ -141,7 +141,7 @@ impl Latchkey {
                         .await?;
                         // A refused id_token needs a new sign-in; a failure to fetch the keys
                         // says nothing about the account, and the next refresh tries again.
-                        if matches!(e, Error::IdToken { .. }) {
+                        if matches!(e.unhinted(), Error::IdToken { .. }) {
                             self.mark_needs_sign_in(&account, &e.to_string())?;
                         }
                         return Err(e);

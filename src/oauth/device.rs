@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::form::post_form;
 use super::response::{TokenResponseBody, check_token_type, error_body, without_quoted};
-use crate::error::{Error, Result};
+use crate::error::{Error, Hint, Result};
 use crate::http::{Endpoint, Http, masked_excerpt};
 use crate::profile::Profile;
 
@@ -37,9 +37,10 @@ pub async fn start_device_authorization(
     );
     let Some(url) = &profile.device_authorization_endpoint else {
         return Err(Error::InvalidInput(format!(
-            "profile `{}` has no device authorization endpoint: its provider's discovery does not list one. Add the profile again with --device-authorization-url URL",
+            "profile `{}` has no device authorization endpoint: its provider's discovery does not list one",
             profile.name
-        )));
+        ))
+        .with_hint(Hint::AddDeviceEndpoint));
     };
     let scope = profile.scopes.join(" ");
     let mut form = Vec::new();

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Hint, Result};
 use crate::idtoken;
 
 mod input;
@@ -89,12 +89,14 @@ impl Profile {
             return Ok(());
         }
         Err(Error::InvalidInput(format!(
-            "profile `{}` does not allow the {} grant: {}. If this provider leaves no other way, add the profile again with --allow-legacy-grant {}",
+            "profile `{}` does not allow the {} grant: {}",
             self.name,
             grant.as_str(),
             grant.warning(),
-            grant.as_str()
-        )))
+        ))
+        .with_hint(Hint::AllowLegacyGrant {
+            grant: grant.as_str().to_string(),
+        }))
     }
 
     pub fn leeway_seconds(&self) -> i64 {

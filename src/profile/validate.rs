@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use url::{Host, Url};
 
 use super::kinds::{DEEP_LINK_REDIRECT, RedirectMode};
-use crate::error::{Error, Result};
+use crate::error::{Error, Hint, Result};
 
 /// Request parameters given by the user, checked to be usable and not to replace the ones
 /// Latchkey itself sets (PKCE, `state`, `grant_type`, credentials…).
@@ -36,10 +36,14 @@ pub fn validate_extra_params(params: &BTreeMap<String, String>, what: &str) -> R
             )));
         }
         if RESERVED.contains(&k.as_str()) {
-            return Err(Error::InvalidInput(format!(
-                "the {what} parameter `{k}` is set by Latchkey itself and cannot be overridden{}",
-                if k == "scope" { "; use --scope" } else { "" }
-            )));
+            let err = Error::InvalidInput(format!(
+                "the {what} parameter `{k}` is set by Latchkey itself and cannot be overridden"
+            ));
+            return Err(if k == "scope" {
+                err.with_hint(Hint::UseScopes)
+            } else {
+                err
+            });
         }
         if v.chars().any(char::is_control) {
             return Err(Error::InvalidInput(format!(

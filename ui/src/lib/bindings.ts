@@ -151,8 +151,20 @@ export type SignOutResult = { revoked: boolean, };
 
 export type ErrorKindDto = "usage" | "not-found" | "needs-sign-in" | "provider" | "network" | "keychain" | "sign-in" | "other";
 
+export type ErrorActionKind = "sign-in" | "edit-profile" | "advice";
+
+export type ErrorActionDto = { kind: ErrorActionKind, label: string, 
+/**
+ * The profile the action concerns, where there is one.
+ */
+profile: string | null, };
+
 export type ErrorDto = { kind: ErrorKindDto, message: string, 
 /**
  * The provider's `error` code (`access_denied`, `invalid_grant`…), when it sent one.
  */
-providerError: string | null, providerDescription: string | null, };
+providerError: string | null, providerDescription: string | null, 
+/**
+ * What the user can do about it, when the engine knows.
+ */
+action: ErrorActionDto | null, };

@@ -26,7 +26,7 @@ describe('ipc', () => {
   });
 
   it('rejects with the backend ErrorDto unchanged', async () => {
-    const err = { kind: 'provider', message: 'm', providerError: 'access_denied', providerDescription: null };
+    const err = { kind: 'provider', message: 'm', providerError: 'access_denied', providerDescription: null, action: null };
     invoke.mockRejectedValueOnce(err);
     await expect(ipc.refreshAccount('p/a')).rejects.toEqual(err);
   });

@@ -32,6 +32,7 @@ export function asError(e: unknown): ErrorDto {
     message: typeof e === 'string' ? e : e instanceof Error ? e.message : 'Something went wrong.',
     providerError: null,
     providerDescription: null,
+    action: null,
   };
 }
 

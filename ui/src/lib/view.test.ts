@@ -6,6 +6,7 @@ import {
   claimRows,
   cleanParams,
   formatUserCode,
+  errorAction,
   errorAdvice,
   errorTitle,
   expiryText,
@@ -105,10 +106,24 @@ describe('profile form helpers', () => {
 
 describe('errors', () => {
   it('names the provider error and advises on denial', () => {
-    const e = { kind: 'provider' as const, message: 'm', providerError: 'access_denied', providerDescription: 'End-User aborted interaction' };
+    const e = { kind: 'provider' as const, message: 'm', providerError: 'access_denied', providerDescription: 'End-User aborted interaction', action: null };
     expect(errorTitle(e)).toBe('The provider answered access_denied');
     expect(errorAdvice(e)).toMatch(/declined/);
     expect(errorTitle({ ...e, providerError: null, kind: 'network' })).toBe('Provider not reachable');
+  });
+
+  it('offers a sign-in button only for a sign-in action with a profile', () => {
+    const base = { kind: 'needs-sign-in' as const, message: 'm', providerError: null, providerDescription: null };
+    const signIn = { kind: 'sign-in' as const, label: 'Sign in again', profile: 'okta' };
+    expect(errorAction({ ...base, action: signIn })).toEqual({ label: 'Sign in again', signIn: 'okta' });
+    expect(errorAction({ ...base, action: { ...signIn, profile: null } })).toEqual({ label: 'Sign in again', signIn: null });
+    expect(errorAction({ ...base, action: { kind: 'advice', label: 'Unlock', profile: 'okta' } })).toEqual({ label: 'Unlock', signIn: null });
+    expect(errorAction({ ...base, action: null })).toBeNull();
+  });
+  it('leaves the generic advice out when the backend says what to do', () => {
+    const e = { kind: 'keychain' as const, message: 'm', providerError: null, providerDescription: null, action: null };
+    expect(errorAdvice(e)).toMatch(/keychain/);
+    expect(errorAdvice({ ...e, action: { kind: 'advice', label: 'Unlock', profile: null } })).toBeNull();
   });
 });
 

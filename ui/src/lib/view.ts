@@ -113,7 +113,16 @@ export function errorTitle(e: ErrorDto): string {
   }
 }
 
+/** What the backend says to do about an error: its label, and the profile to sign in to when
+ * that is the action (the error box then shows a button). */
+export function errorAction(e: ErrorDto): { label: string; signIn: string | null } | null {
+  if (!e.action) return null;
+  return { label: e.action.label, signIn: e.action.kind === 'sign-in' ? e.action.profile : null };
+}
+
+/** General advice by kind, when the backend named no action. */
 export function errorAdvice(e: ErrorDto): string | null {
+  if (e.action) return null;
   if (e.providerError === 'access_denied') return 'The sign-in was declined in the browser. Start it again to retry.';
   switch (e.kind) {
     case 'network':

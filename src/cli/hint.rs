@@ -1,0 +1,99 @@
+//! The engine's hints worded for the command line: the command or flag to use. The app words
+//! the same hints as actions (src-tauri/src/dto.rs).
+
+use latchkey::{Error, Hint};
+
+/// The error as the CLI prints it: the engine's message with its hint as a command.
+pub fn render(error: &Error) -> String {
+    match error {
+        Error::Context { context, source } => format!("{context}: {}", render(source)),
+        Error::Hinted { source, hint } => match hint {
+            // The flag is the subject of the sentence, so the CLI says it all.
+            Hint::PassClientSecret {
+                auth_method: Some(m),
+            } => format!("--auth-method {m} needs a client secret{}", suffix(hint)),
+            Hint::DropClientSecret => {
+                "a client secret was given for --auth-method none; drop one of them".into()
+            }
+            _ => format!("{}{}", render(source), suffix(hint)),
+        },
+        other => match other.hint() {
+            Some(hint) => format!("{other}{}", suffix(&hint)),
+            None => other.to_string(),
+        },
+    }
+}
+
+/// What follows the engine's sentence for `hint`.
+fn suffix(hint: &Hint) -> String {
+    match hint {
+        Hint::ListProfiles => "; `latchkey profile list` shows the profiles".into(),
+        Hint::RemoveProfile { name } => {
+            format!("; remove it first (`latchkey profile remove {name}`) or choose another name")
+        }
+        Hint::ListAccounts => "; `latchkey accounts` shows the accounts".into(),
+        Hint::NameAccount => "; name one as PROFILE/LABEL".into(),
+        Hint::SignIn { profile } => format!(". Run `latchkey login {profile}` to sign in again"),
+        Hint::ReplaceLostGrant { profile } => {
+            format!(": sign in again with `latchkey login {profile}`")
+        }
+        Hint::RetrySignIn { profile } => format!(
+            ". Run `latchkey login {profile}` again; with --no-browser it prints the URL to open yourself"
+        ),
+        Hint::RetryImplicitSignIn { profile } => format!(
+            ". Run `latchkey login {profile} --implicit` again; the page needs JavaScript to hand the token over"
+        ),
+        Hint::RetryDeviceSignIn => "; run `latchkey login --device` again".into(),
+        Hint::AllowMoreTime => " (see --timeout)".into(),
+        Hint::SetClientSecret { profile } => {
+            format!(" with `latchkey profile set-secret {profile}`")
+        }
+        Hint::FetchToken { profile } => format!("; `latchkey token {profile}` fetches its token"),
+        Hint::RemoveWithoutRevoking => "; use --no-revoke to remove it without revoking".into(),
+        Hint::AddProfileWithIssuer => ". Add the profile with --issuer (its discovery document lists the keys), or leave out `openid`".into(),
+        Hint::AddProfileAgainWithIssuer => ". Add the profile again with --issuer so discovery finds the provider's keys, or remove `openid` from its scopes".into(),
+        Hint::GiveIssuer => "; add it again with --issuer".into(),
+        Hint::AddDeviceEndpoint => {
+            ". Add the profile again with --device-authorization-url URL".into()
+        }
+        Hint::AllowLegacyGrant { grant } => format!(
+            ". If this provider leaves no other way, add the profile again with --allow-legacy-grant {grant}"
+        ),
+        Hint::GiveEndpoints => ", or give the endpoints with --authorize-url and --token-url".into(),
+        Hint::UseScopes => "; use --scope".into(),
+        Hint::PassClientSecret { .. } => {
+            ": pass --client-secret-stdin and the secret on standard input".into()
+        }
+        Hint::DropClientSecret => "; drop one of them".into(),
+        Hint::ListPresets => " (`latchkey presets` lists them)".into(),
+        // The keychain's own message says how; there is no command for it.
+        Hint::UnlockKeychain => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hints_become_commands_after_the_engine_sentence() {
+        let needs = Error::NeedsSignIn {
+            account: "okta/me".into(),
+            profile: "okta".into(),
+            reason: "the grant was revoked".into(),
+        };
+        assert_eq!(
+            render(&needs.context("TOKEN")),
+            "TOKEN: account `okta/me` needs sign-in: the grant was revoked. Run `latchkey login okta` to sign in again"
+        );
+        let secret = Error::InvalidInput("the auth method `basic` needs a client secret".into())
+            .with_hint(Hint::PassClientSecret {
+                auth_method: Some("basic".into()),
+            });
+        assert_eq!(
+            render(&secret),
+            "--auth-method basic needs a client secret: pass --client-secret-stdin and the secret on standard input"
+        );
+        assert!(!secret.to_string().contains("--"), "{secret}");
+    }
+}

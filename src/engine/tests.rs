@@ -1,0 +1,233 @@
+//! The engine's own logic on keyring-core's mock store and a one-answer local token endpoint:
+//! no keyring daemon, no provider, so these run in parallel in milliseconds.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use keyring_core::api::CredentialStoreApi;
+use keyring_core::mock;
+use oauth2::{AccessToken, ClientSecret, RefreshToken};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use url::Url;
+
+use super::*;
+use crate::keychain::SERVICE;
+use crate::profile::{Endpoints, ManualEndpoints, NewProfile, ProfileExtras, RedirectMode};
+
+/// An engine on a fresh config directory and its own mock keychain.
+fn engine() -> (Latchkey, Arc<mock::Store>) {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "latchkey-engine-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    let store = mock::Store::new().expect("mock store");
+    let keychain = Keychain::default().with_store(store.clone());
+    let http = Http::with_timeouts(
+        false,
+        Timeouts {
+            connect: Duration::from_secs(5),
+            total: Duration::from_secs(5),
+        },
+    )
+    .expect("http client");
+    (
+        Latchkey::new(Config::new(dir), keychain).with_http(http),
+        store,
+    )
+}
+
+fn new_profile(name: &str, token: Url) -> NewProfile {
+    NewProfile {
+        name: name.into(),
+        client_id: "client".into(),
+        endpoints: Endpoints::Manual(Box::new(ManualEndpoints {
+            authorization: Url::parse("https://example.com/authorize").unwrap(),
+            token,
+            revocation: None,
+            userinfo: None,
+        })),
+        scopes: vec!["read".into()],
+        auth_method: None,
+        redirect: RedirectMode::Loopback,
+        redirect_uri: None,
+    }
+}
+
+/// A token endpoint that gives one answer (`status`, JSON `body`) to one request, and hands
+/// the request's form body back.
+async fn token_endpoint(status: u16, body: &'static str) -> (Url, tokio::task::JoinHandle<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = Url::parse(&format!("http://{}/token", listener.local_addr().unwrap())).unwrap();
+    let served = tokio::spawn(async move {
+        let (mut conn, _) = listener.accept().await.unwrap();
+        let mut request = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = conn.read(&mut buf).await.unwrap();
+            request.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&request).to_string();
+            if let Some((head, form)) = text.split_once("\r\n\r\n") {
+                let length = head
+                    .lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse::<usize>().ok())?
+                    })
+                    .unwrap_or(0);
+                if form.len() >= length || n == 0 {
+                    let answer = format!(
+                        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncache-control: no-store\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    conn.write_all(answer.as_bytes()).await.unwrap();
+                    return form.to_string();
+                }
+            }
+        }
+    });
+    (url, served)
+}
+
+/// A signed-in account `NAME/me` of a public client at `token`, with an expired access token
+/// and the refresh token `old-refresh`.
+async fn signed_in(engine: &Latchkey, name: &str, token: Url) -> Account {
+    engine
+        .add_profile_with(new_profile(name, token), ProfileExtras::default(), None)
+        .await
+        .expect("profile added");
+    let account = Account {
+        profile: name.into(),
+        label: "me".into(),
+        subject: None,
+        scopes: vec!["read".into()],
+        expires_at: Some(1),
+        has_refresh_token: true,
+        needs_sign_in: None,
+        signed_in_at: 1,
+    };
+    let tokens = TokenSet {
+        access_token: AccessToken::new("old-access".into()),
+        refresh_token: Some(RefreshToken::new("old-refresh".into())),
+        id_token: None,
+        expires_at: Some(1),
+        scopes: vec!["read".into()],
+    };
+    engine
+        .keychain
+        .set(&account.keychain_key(), tokens.to_bytes())
+        .await
+        .unwrap();
+    engine.config.put_account(account.clone()).unwrap();
+    account
+}
+
+/// An engine with the account `NAME/me` whose token endpoint answers `status` and `body`.
+async fn refreshing(
+    name: &str,
+    status: u16,
+    body: &'static str,
+) -> (Latchkey, Account, tokio::task::JoinHandle<String>) {
+    let (engine, _) = engine();
+    let (url, served) = token_endpoint(status, body).await;
+    let account = signed_in(&engine, name, url).await;
+    (engine, account, served)
+}
+
+async fn refresh_token_now(engine: &Latchkey, id: &str) -> Option<String> {
+    let (_, tokens) = engine.stored_tokens(id).await.expect("stored tokens");
+    tokens.refresh_token.map(|t| t.secret().clone())
+}
+
+#[tokio::test]
+async fn a_profile_whose_secret_the_keychain_refuses_is_not_added() {
+    let (engine, store) = engine();
+    let entry = store.build(SERVICE, &secret_key("refused"), None).unwrap();
+    let cred: &mock::Cred = entry.as_any().downcast_ref().unwrap();
+    cred.set_error(keyring_core::Error::NoStorageAccess("locked".into()));
+    let token = Url::parse("https://example.com/token").unwrap();
+    let err = engine
+        .add_profile_with(
+            new_profile("refused", token.clone()),
+            ProfileExtras::default(),
+            Some(ClientSecret::new("s3cret".into())),
+        )
+        .await
+        .expect_err("the keychain refused the secret");
+    assert_eq!(err.kind(), crate::ErrorKind::Keychain, "{err}");
+    assert!(
+        matches!(engine.profile("refused"), Err(Error::ProfileNotFound(_))),
+        "the profile was rolled back"
+    );
+    // The same add succeeds once the keychain takes the secret (the mock's error is spent).
+    engine
+        .add_profile_with(
+            new_profile("refused", token),
+            ProfileExtras::default(),
+            Some(ClientSecret::new("s3cret".into())),
+        )
+        .await
+        .expect("added");
+    assert!(engine.profile("refused").is_ok());
+}
+
+#[tokio::test]
+async fn a_rotated_refresh_token_is_kept_when_the_answer_is_unusable() {
+    let (engine, _) = engine();
+    // No access token: unusable, but the refresh token sent may be spent.
+    let (url, served) =
+        token_endpoint(200, r#"{"refresh_token":"rotated","token_type":"bearer"}"#).await;
+    let account = signed_in(&engine, "rot", url).await;
+    let err = engine.refresh("rot/me").await.expect_err("unusable answer");
+    assert!(served.await.unwrap().contains("refresh_token=old-refresh"));
+    assert_eq!(err.kind(), crate::ErrorKind::Provider, "{err}");
+    assert_eq!(
+        refresh_token_now(&engine, &account.id()).await.as_deref(),
+        Some("rotated")
+    );
+}
+
+#[tokio::test]
+async fn invalid_grant_marks_the_account_for_sign_in_and_keeps_it() {
+    let (engine, account, _served) = refreshing(
+        "gone",
+        400,
+        r#"{"error":"invalid_grant","error_description":"revoked"}"#,
+    )
+    .await;
+    let err = engine.refresh("gone/me").await.expect_err("invalid_grant");
+    assert_eq!(err.kind(), crate::ErrorKind::NeedsSignIn, "{err}");
+    assert_eq!(
+        err.hint(),
+        Some(Hint::SignIn {
+            profile: "gone".into()
+        })
+    );
+    let kept = engine.account("gone/me").expect("the account is kept");
+    assert!(kept.needs_sign_in.is_some_and(|r| r.contains("revoked")));
+    assert_eq!(
+        refresh_token_now(&engine, &account.id()).await.as_deref(),
+        Some("old-refresh")
+    );
+}
+
+#[tokio::test]
+async fn a_refresh_without_a_new_refresh_token_keeps_the_old_one() {
+    let (engine, account, _served) = refreshing(
+        "keep",
+        200,
+        r#"{"access_token":"new-access","token_type":"bearer","expires_in":3600}"#,
+    )
+    .await;
+    let (updated, tokens) = engine.refresh("keep/me").await.expect("refreshed");
+    assert_eq!(tokens.access_token.secret(), "new-access");
+    assert!(updated.has_refresh_token);
+    assert_eq!(
+        refresh_token_now(&engine, &account.id()).await.as_deref(),
+        Some("old-refresh")
+    );
+}
