@@ -69,8 +69,8 @@ pub enum KeychainError {
 
 impl KeychainError {
     /// What the user can do about it (see [`crate::Error::hint`]).
-    pub fn hint(&self) -> Option<crate::error::Hint> {
-        use crate::error::Hint;
+    pub fn hint(&self) -> Option<crate::hint::Hint> {
+        use crate::hint::Hint;
         match self {
             KeychainError::Locked | KeychainError::Timeout(_) => Some(Hint::UnlockKeychain),
             KeychainError::GrantLost { profile, .. } => Some(Hint::ReplaceLostGrant {

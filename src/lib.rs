@@ -11,6 +11,7 @@ pub mod config;
 pub mod discovery;
 pub mod engine;
 pub mod error;
+pub mod hint;
 pub mod history;
 pub mod http;
 pub mod idtoken;

@@ -1,0 +1,58 @@
+//! What the user can do about an error, as data: the engine says what, each front end words it.
+//! Its own module so that every part can name a hint without depending on the engine's error.
+
+/// What the user can do about an error. The engine says what; each front end words it: the CLI
+/// as the command to run, the app as an action it offers. Several hints may lead to the same
+/// action where the engine's sentences differ.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "hint", rename_all = "kebab-case")]
+pub enum Hint {
+    /// See which profiles exist.
+    ListProfiles,
+    /// The name is taken: remove that profile first, or choose another name.
+    RemoveProfile { name: String },
+    /// See which accounts exist.
+    ListAccounts,
+    /// A profile name stands for several accounts: name one with its label.
+    NameAccount,
+    /// The account's grant is gone: sign in to the profile again.
+    SignIn { profile: String },
+    /// Tokens the provider issued could not be stored: sign in again to replace them.
+    ReplaceLostGrant { profile: String },
+    /// The browser sign-in ended without an answer: start it again (or open the URL by hand).
+    RetrySignIn { profile: String },
+    /// The implicit sign-in ended without an answer: start it again, with JavaScript on.
+    RetryImplicitSignIn { profile: String },
+    /// The device code expired: start the device sign-in again.
+    RetryDeviceSignIn,
+    /// The wait for approval ran out: start again, allowing more time.
+    AllowMoreTime,
+    /// The profile's client secret is missing or unreadable: set it.
+    SetClientSecret { profile: String },
+    /// A client credentials profile has no sign-in: fetch its token instead.
+    FetchToken { profile: String },
+    /// Revoking failed: the account can be removed without revoking.
+    RemoveWithoutRevoking,
+    /// Give the profile an issuer, whose discovery document lists the keys, or drop `openid`.
+    AddProfileWithIssuer,
+    /// Add the profile again with an issuer so that discovery finds the keys, or drop `openid`.
+    AddProfileAgainWithIssuer,
+    /// The profile has no issuer to check an id_token's `iss` with: add it again with one.
+    GiveIssuer,
+    /// Add the profile again with its device authorization endpoint.
+    AddDeviceEndpoint,
+    /// Add the profile again, opting in to a legacy grant.
+    AllowLegacyGrant { grant: String },
+    /// Discovery found nothing: give the endpoints instead.
+    GiveEndpoints,
+    /// The `scope` parameter is set from the profile's scopes.
+    UseScopes,
+    /// The auth method needs a client secret: give one (`auth_method` if one was chosen).
+    PassClientSecret { auth_method: Option<String> },
+    /// A client secret was given for a public client (auth method `none`): drop one of them.
+    DropClientSecret,
+    /// No such preset: see the presets.
+    ListPresets,
+    /// The OS keychain is locked or not answering: unlock it and try again.
+    UnlockKeychain,
+}
