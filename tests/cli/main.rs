@@ -4,6 +4,7 @@
 
 #[cfg(target_os = "linux")]
 mod durability;
+mod edges;
 mod fakeas;
 mod grants;
 mod hostile;
