@@ -139,7 +139,12 @@ pub async fn discover(http: &Http, issuer: &str) -> Result<Metadata> {
 
 /// Reads a metadata document (OIDC Discovery / RFC 8414) without judging it.
 pub fn parse(doc: Value) -> std::result::Result<Metadata, String> {
-    serde_json::from_value(doc).map_err(|e| format!("the metadata document is malformed: {e}"))
+    serde_json::from_value(doc).map_err(|e| {
+        format!(
+            "the metadata document is malformed: {}",
+            crate::untrusted::sanitize(&e.to_string())
+        )
+    })
 }
 
 /// Entra's multi-tenant endpoints (`/common`, `/organizations`, `/consumers`) publish the issuer

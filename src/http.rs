@@ -366,7 +366,7 @@ pub fn excerpt(body: &[u8]) -> String {
     if text.chars().count() > 240 {
         collapsed.push('…');
     }
-    format!("`{collapsed}`")
+    format!("`{}`", crate::untrusted::sanitize(&collapsed))
 }
 
 /// [`excerpt`] of a body that may be a JSON object, with the values of credential-bearing

@@ -23,6 +23,7 @@ pub mod secret;
 #[cfg(target_os = "linux")]
 mod secret_service;
 pub mod tokens;
+pub mod untrusted;
 
 pub use account::{Account, AccountId, Status};
 pub use callback::{AuthorizationResponse, LoopbackListener};

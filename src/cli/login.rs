@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::Args;
 use latchkey::callback::DEFAULT_TIMEOUT;
 use latchkey::tokens::now;
+use latchkey::untrusted::sanitize;
 use latchkey::{
     Error, Latchkey, LegacyGrant, LoopbackListener, Profile, RedirectMode, Result, browser,
 };
@@ -79,14 +80,16 @@ async fn device(engine: &Latchkey, args: LoginArgs) -> Result<()> {
     let pending = engine
         .begin_device_login(&args.profile, args.account)
         .await?;
+    // The engine escaped these provider fields already; the terminal gets them only so.
     eprintln!(
         "To sign in, open {} and enter the code:\n\n    {}\n",
-        pending.verification_uri, pending.user_code
+        sanitize(&pending.verification_uri),
+        sanitize(&pending.user_code)
     );
     // The page with the code filled in goes to standard output, for scripts.
     if let Some(complete) = &pending.verification_uri_complete {
         eprintln!("Or open this page, which has the code filled in:");
-        println!("{complete}");
+        println!("{}", sanitize(complete));
     }
     if !args.no_browser
         && let Some(url) = pending.browser_url()

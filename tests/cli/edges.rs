@@ -67,3 +67,129 @@ fn plain_http_loopback_endpoints_never_go_through_a_proxy() {
         "a proxy received a loopback request"
     );
 }
+
+// ----- provider text at the terminal
+
+/// OSC 52 (sets the clipboard), OSC 8 (a disguised link), a C1 CSI, a bidi override and a
+/// fake line: what a hostile provider would put into its text.
+const HOSTILE: &str = "denied\u{1b}]52;c;ZXZpbA==\u{7} see \u{1b}]8;;http://evil\u{7}help\u{1b}]8;;\u{7} \u{9b}31m\u{202e}txt\nlatchkey: all fine";
+
+/// No byte of an escape sequence or invisible character reached `text`, and the provider's
+/// words did, escaped.
+#[track_caller]
+fn assert_escaped(text: &str) {
+    for c in ['\u{1b}', '\u{7}', '\u{9b}', '\u{202e}'] {
+        assert!(!text.contains(c), "{c:?} reached the terminal: {text:?}");
+    }
+    assert!(!text.contains("\nlatchkey: all fine"), "{text}");
+    assert!(text.contains("\\u{1b}]52;c;"), "{text}");
+}
+
+#[test]
+fn provider_error_texts_and_body_excerpts_reach_the_terminal_escaped() {
+    let error = serde_json::json!({
+        "error": "invalid_client",
+        "error_description": HOSTILE,
+        "error_uri": format!("https://as.example/\u{1b}]8;;http://evil\u{7}"),
+    });
+    let fake = FaultServer::start(vec![
+        (
+            "/token",
+            Canned::new(400, "application/json", error.to_string()),
+        ),
+        (
+            "/html",
+            Canned::new(500, "text/html", format!("<p>{HOSTILE}</p>")),
+        ),
+    ]);
+    let env = Env::new();
+    for (name, path) in [("hostile-error", "token"), ("hostile-html", "html")] {
+        env.cli_stdin(
+            &format!(
+                "profile add {name} --grant client-credentials --token-url {}/{path} --client-id c --client-secret-stdin",
+                fake.base
+            ),
+            "secret",
+        )
+        .success();
+    }
+    let out = env.run(&["token", "hostile-error"]);
+    out.fails_with(5, &["invalid_client", "denied"]);
+    assert_escaped(&out.stderr);
+    let out = env.run(&["token", "hostile-html"]);
+    out.fails_with(5, &["HTTP 500"]);
+    assert_escaped(&out.stderr);
+}
+
+#[test]
+fn an_error_redirect_reaches_the_terminal_escaped() {
+    let env = Env::new();
+    env.cli(&format!(
+        "profile add hostile-redirect {EXAMPLE_ENDPOINTS} --client-id c"
+    ))
+    .success();
+    let (child, authorize) = env.start_login("login hostile-redirect --no-browser --timeout 20");
+    let param = |k: &str| {
+        authorize
+            .query_pairs()
+            .find(|(n, _)| n == k)
+            .unwrap()
+            .1
+            .into_owned()
+    };
+    let mut redirect = url::Url::parse(&param("redirect_uri")).unwrap();
+    redirect
+        .query_pairs_mut()
+        .append_pair("error", "access_denied")
+        .append_pair("error_description", HOSTILE)
+        .append_pair("state", &param("state"));
+    let page = reqwest::blocking::get(redirect.as_str()).unwrap();
+    assert_eq!(page.status(), 200);
+    let out = Run::from(child.wait_with_output().unwrap());
+    out.fails_with(5, &["access_denied"]);
+    assert_escaped(&out.stderr);
+}
+
+#[test]
+fn device_flow_fields_reach_the_terminal_escaped() {
+    let device = serde_json::json!({
+        "device_code": "dc",
+        "user_code": "WDJB\u{1b}]52;c;ZXZpbA==\u{7}-MJHT",
+        "verification_uri": "https://as.example/device\u{1b}]8;;http://evil\u{7}",
+        "verification_uri_complete": "https://as.example/device?c=1\u{202e}\u{1b}[2J",
+        "expires_in": 30,
+        "interval": 1,
+    });
+    let error = serde_json::json!({"error": "invalid_client", "error_description": HOSTILE});
+    let fake = FaultServer::start(vec![
+        ("/device", Canned::json(device.to_string())),
+        (
+            "/token",
+            Canned::new(400, "application/json", error.to_string()),
+        ),
+    ]);
+    let env = Env::new();
+    env.cli(&format!(
+        "profile add hostile-device --authorize-url {base}/authorize --token-url {base}/token --device-authorization-url {base}/device --client-id c",
+        base = fake.base
+    ))
+    .success();
+    let out = env.run(&[
+        "login",
+        "hostile-device",
+        "--device",
+        "--no-browser",
+        "--timeout",
+        "10",
+    ]);
+    out.fails_with(5, &["invalid_client", "WDJB", "as.example/device"]);
+    assert_escaped(&out.stderr);
+    for c in ['\u{1b}', '\u{7}', '\u{202e}'] {
+        assert!(!out.stdout.contains(c), "{c:?} on stdout: {:?}", out.stdout);
+    }
+    assert!(
+        out.stdout.contains("https://as.example/device?c=1"),
+        "{}",
+        out.stdout
+    );
+}
