@@ -7,6 +7,7 @@ use url::{Host, Url};
 
 use super::kinds::{DEEP_LINK_REDIRECT, RedirectMode};
 use crate::error::{Error, Result};
+use crate::untrusted::is_hidden_or_control;
 
 /// Request parameters given by the user, checked to be usable and not to replace the ones
 /// Latchkey itself sets (PKCE, `state`, `grant_type`, credentials…).
@@ -59,17 +60,19 @@ pub fn parse_param(input: &str) -> std::result::Result<(String, String), String>
 }
 
 /// Profile names and account labels are used in `PROFILE/LABEL` and in keychain entry names.
+/// Bidi and zero-width characters count as control characters: they would let two names that
+/// differ look the same.
 pub fn validate_name(name: &str, what: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 128
         && !name.contains('/')
-        && !name.chars().any(char::is_control)
+        && !name.chars().any(is_hidden_or_control)
         && name.trim() == name;
     if ok {
         Ok(())
     } else {
         Err(Error::InvalidInput(format!(
-            "invalid {what} name {name:?}: use 1–128 characters, no `/`, no control characters, no surrounding spaces"
+            "invalid {what} name {name:?}: use 1–128 characters, no `/`, no control or invisible (bidi, zero-width) characters, no surrounding spaces"
         )))
     }
 }
@@ -177,6 +180,16 @@ mod tests {
         assert!(validate_name("", "profile").is_err());
         assert!(validate_name(" a", "profile").is_err());
         assert!(validate_name("a\nb", "profile").is_err());
+        for invisible in [
+            '\u{202a}', '\u{202b}', '\u{202c}', '\u{202d}', '\u{202e}', '\u{2066}', '\u{2067}',
+            '\u{2068}', '\u{2069}', '\u{200e}', '\u{200f}', '\u{200b}', '\u{200c}', '\u{200d}',
+            '\u{2060}', '\u{feff}',
+        ] {
+            let name = format!("work{invisible}x");
+            let err = validate_name(&name, "account").unwrap_err().to_string();
+            assert!(err.contains("invisible"), "{err}");
+        }
+        assert!(validate_name("équipe-日本", "profile").is_ok());
     }
 
     #[test]

@@ -193,3 +193,43 @@ fn device_flow_fields_reach_the_terminal_escaped() {
         out.stdout
     );
 }
+
+// ----- names that look alike
+
+/// Bidi controls and zero-width characters: a name holding one looks like another name.
+const INVISIBLE: [char; 16] = [
+    '\u{202a}', '\u{202b}', '\u{202c}', '\u{202d}', '\u{202e}', '\u{2066}', '\u{2067}', '\u{2068}',
+    '\u{2069}', '\u{200e}', '\u{200f}', '\u{200b}', '\u{200c}', '\u{200d}', '\u{2060}', '\u{feff}',
+];
+
+#[test]
+fn names_with_bidi_or_zero_width_characters_are_refused() {
+    let env = Env::new();
+    let endpoints = words(EXAMPLE_ENDPOINTS);
+    for c in INVISIBLE {
+        let name = format!("work{c}x");
+        let mut args = vec!["profile", "add", &name, "--client-id", "c"];
+        args.extend(endpoints.iter().map(String::as_str));
+        env.run(&args)
+            .fails_with(2, &["invalid profile name", "invisible"]);
+    }
+    assert!(
+        env.run(&["profile", "list", "--json"])
+            .success()
+            .stdout
+            .trim()
+            == "[]"
+    );
+    // The same for account labels, before any browser opens.
+    env.cli(&format!(
+        "profile add plain {EXAMPLE_ENDPOINTS} --client-id c"
+    ))
+    .success();
+    for c in INVISIBLE {
+        let label = format!("alice{c}");
+        env.run(&["login", "plain", "--account", &label, "--no-browser"])
+            .fails_with(2, &["invalid account name", "invisible"]);
+    }
+    assert!(env.browser_log().is_empty());
+    assert!(env.accounts().is_empty());
+}
