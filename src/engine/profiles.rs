@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::idtoken;
 use crate::profile::{
     AuthMethod, Endpoints, Grant, ManualEndpoints, NewProfile, Profile, ProfileExtras,
-    validate_name, validate_redirect_uri,
+    validate_name, validate_new_redirect_uri,
 };
 
 impl Latchkey {
@@ -137,7 +137,7 @@ impl Latchkey {
             (None, false) => AuthMethod::None,
         };
         if let Some(uri) = &new.redirect_uri {
-            validate_redirect_uri(uri, new.redirect)?;
+            validate_new_redirect_uri(uri, new.redirect)?;
         }
         if extras.grant == Grant::ClientCredentials && !auth_method.needs_secret() {
             return Err(Error::InvalidInput(

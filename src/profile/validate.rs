@@ -122,6 +122,30 @@ pub fn validate_redirect_uri(uri: &Url, mode: RedirectMode) -> Result<()> {
     }
 }
 
+/// [`validate_redirect_uri`] for a profile being added or changed, with what could never
+/// complete a sign-in refused too: the desktop app receives only [`DEEP_LINK_REDIRECT`], and
+/// the loopback listener matches the path alone, so a query would be lost on the way to the
+/// provider (which compares redirect URIs exactly).
+pub fn validate_new_redirect_uri(uri: &Url, mode: RedirectMode) -> Result<()> {
+    if mode == RedirectMode::Loopback && uri.scheme() == "latchkey" {
+        return Err(Error::InvalidInput(format!(
+            "redirect URI {uri} is a deep link: pass --redirect deep-link, and the only deep link accepted is {DEEP_LINK_REDIRECT}"
+        )));
+    }
+    validate_redirect_uri(uri, mode)?;
+    match mode {
+        RedirectMode::DeepLink if uri.as_str() != DEEP_LINK_REDIRECT => {
+            Err(Error::InvalidInput(format!(
+                "redirect URI {uri} is not accepted: the desktop app receives deep-link sign-ins only at {DEEP_LINK_REDIRECT}; use that (register it at the provider) or leave --redirect-uri out"
+            )))
+        }
+        RedirectMode::Loopback if uri.query().is_some() => Err(Error::InvalidInput(format!(
+            "redirect URI {uri} has a query, which the loopback listener cannot keep: use http://127.0.0.1[:PORT]/PATH without `?…`"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Splits a scope string the way users type it (`"a b,c"`), dropping duplicates.
 pub fn parse_scopes(input: &str) -> Vec<String> {
     let mut scopes: Vec<String> = Vec::new();
@@ -170,6 +194,25 @@ mod tests {
         let d = RedirectMode::DeepLink;
         assert!(validate_redirect_uri(&url("latchkey://callback"), d).is_ok());
         assert!(validate_redirect_uri(&url("other://callback"), d).is_err());
+    }
+
+    #[test]
+    fn new_redirects_must_be_ones_a_sign_in_can_complete_at() {
+        let d = RedirectMode::DeepLink;
+        assert!(validate_new_redirect_uri(&url("latchkey://callback"), d).is_ok());
+        for other in [
+            "latchkey://callback/",
+            "latchkey://other",
+            "latchkey://callback?x=1",
+            "latchkey:callback",
+        ] {
+            let err = validate_new_redirect_uri(&url(other), d).unwrap_err();
+            assert!(err.to_string().contains(DEEP_LINK_REDIRECT), "{err}");
+        }
+        let l = RedirectMode::Loopback;
+        assert!(validate_new_redirect_uri(&url("http://127.0.0.1:8765/cb"), l).is_ok());
+        let err = validate_new_redirect_uri(&url("http://127.0.0.1:8765/cb?x=1"), l).unwrap_err();
+        assert!(err.to_string().contains("query"), "{err}");
     }
 
     #[test]

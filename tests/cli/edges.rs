@@ -233,3 +233,46 @@ fn names_with_bidi_or_zero_width_characters_are_refused() {
     assert!(env.browser_log().is_empty());
     assert!(env.accounts().is_empty());
 }
+
+// ----- redirect URIs a sign-in could never complete at
+
+#[test]
+fn redirect_uris_no_sign_in_can_complete_at_are_refused_when_added() {
+    let env = Env::new();
+    let add = |name: &str, redirect: &str| {
+        env.cli(&format!(
+            "profile add {name} {EXAMPLE_ENDPOINTS} --client-id c {redirect}"
+        ))
+    };
+    for uri in [
+        "latchkey://other",
+        "latchkey://callback/",
+        "latchkey://callback?x=1",
+    ] {
+        add("dl", &format!("--redirect deep-link --redirect-uri {uri}"))
+            .fails_with(2, &[uri, "only at latchkey://callback"]);
+        // Without --redirect deep-link, the deep link is named too.
+        add("dl", &format!("--redirect-uri {uri}"))
+            .fails_with(2, &["--redirect deep-link", "latchkey://callback"]);
+    }
+    // The loopback listener matches the path only: a query would never reach the provider.
+    add("q", "--redirect-uri http://127.0.0.1:8765/cb?tenant=x")
+        .fails_with(2, &["has a query", "http://127.0.0.1[:PORT]/PATH"]);
+    assert_eq!(
+        env.run(&["profile", "list", "--json"])
+            .success()
+            .stdout
+            .trim(),
+        "[]"
+    );
+    add(
+        "dl",
+        "--redirect deep-link --redirect-uri latchkey://callback",
+    )
+    .success();
+    add("fixed", "--redirect-uri http://127.0.0.1:8765/cb").success();
+    assert_eq!(
+        env.profile_json("dl")["redirect_uri"],
+        "latchkey://callback"
+    );
+}
