@@ -90,8 +90,9 @@ pub struct AddArgs {
     /// An extra token request parameter, KEY=VALUE (repeatable), e.g. audience=https://api.example.com.
     #[arg(long = "token-param", value_name = "KEY=VALUE", value_parser = parse_param)]
     token_params: Vec<(String, String)>,
-    /// Revocation endpoint (RFC 7009), with --authorize-url.
-    #[arg(long, requires = "authorize_url")]
+    /// Revocation endpoint (RFC 7009): with --authorize-url, or with --issuer when its metadata
+    /// lists none (this one wins over discovery).
+    #[arg(long)]
     revocation_url: Option<Url>,
     /// Userinfo endpoint, with --authorize-url.
     #[arg(long, requires = "authorize_url")]
@@ -176,6 +177,7 @@ async fn add(engine: &Latchkey, args: AddArgs) -> Result<()> {
         }
         None => None,
     };
+    let revocation = args.revocation_url.clone();
     let endpoints = match (args.issuer, args.authorize_url, args.token_url) {
         (Some(issuer), _, _) => Endpoints::Issuer(issuer),
         (None, Some(authorization), Some(token)) => Endpoints::Manual(Box::new(ManualEndpoints {
@@ -267,7 +269,9 @@ async fn add(engine: &Latchkey, args: AddArgs) -> Result<()> {
         },
         redirect_uri: args.redirect_uri,
     };
-    let profile = engine.add_profile_with(new, extras, secret).await?;
+    let profile = engine
+        .add_profile_with_revocation(new, extras, secret, revocation)
+        .await?;
     println!("Added profile `{}`.", profile.name);
     for grant in &profile.allowed_legacy_grants {
         eprintln!("warning: {}.", grant.warning());

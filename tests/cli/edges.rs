@@ -6,6 +6,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::fakeas::{FakeAs, Options, Revocation};
 use crate::util::*;
 
 /// A "proxy" that only counts the connections it receives (and closes them).
@@ -275,4 +276,82 @@ fn redirect_uris_no_sign_in_can_complete_at_are_refused_when_added() {
         env.profile_json("dl")["redirect_uri"],
         "latchkey://callback"
     );
+}
+
+// ----- revocation endpoints outside the OpenID document
+
+/// A user signed in at a fake provider publishing its revocation endpoint as `revocation`
+/// says, with a profile added with the `extra` flags too (`{issuer}` in them is the
+/// provider's); then `latchkey logout`.
+fn sign_out_at(revocation: Revocation, extra: &str) -> (FakeAs, Run) {
+    let server = FakeAs::with(Options {
+        revocation,
+        ..Options::default()
+    });
+    let env = Env::new();
+    let name = format!("revoke-{}", NAMES.fetch_add(1, Ordering::SeqCst));
+    env.cli(&format!(
+        "profile add {name} --issuer {issuer} --client-id good --scope '{OIDC}' {}",
+        extra.replace("{issuer}", &server.issuer),
+        issuer = server.issuer
+    ))
+    .success();
+    env.login(&name).success();
+    let out = env.run(&["logout", &name]);
+    assert!(env.accounts().is_empty(), "signed out locally");
+    (server, out)
+}
+
+static NAMES: AtomicUsize = AtomicUsize::new(0);
+
+#[test]
+fn logout_revokes_at_the_endpoint_only_rfc8414_metadata_lists() {
+    let (server, out) = sign_out_at(Revocation::Rfc8414, "");
+    out.says(&["revoked at the provider"]);
+    assert_eq!(server.hits("/revoke"), 1);
+    assert!(server.hits("/.well-known/oauth-authorization-server") >= 1);
+}
+
+#[test]
+fn rfc8414_metadata_naming_another_issuer_is_not_used() {
+    let (server, out) = sign_out_at(Revocation::Rfc8414ForeignIssuer, "");
+    out.success();
+    assert_eq!(
+        server.hits("/revoke"),
+        0,
+        "revoked where a foreign document said"
+    );
+    assert!(
+        out.stderr.contains("still valid at the provider"),
+        "{out:#?}"
+    );
+}
+
+#[test]
+fn logout_without_a_revocation_endpoint_says_the_grant_is_still_valid_and_where() {
+    let (server, out) = sign_out_at(Revocation::Nowhere, "");
+    out.success();
+    assert!(!out.stdout.contains("nothing to revoke"), "{out:#?}");
+    for needle in [
+        "the grant is still valid at the provider",
+        "no revocation endpoint",
+        &format!(
+            "Revoke Latchkey's access in your account at {}",
+            server.issuer
+        ),
+        "--revocation-url",
+    ] {
+        assert!(
+            out.stderr.contains(needle),
+            "stderr lacks {needle:?}: {out:#?}"
+        );
+    }
+    assert_eq!(server.hits("/revoke"), 0);
+}
+
+#[test]
+fn a_revocation_url_given_with_an_issuer_is_used() {
+    let (server, out) = sign_out_at(Revocation::Nowhere, "--revocation-url {issuer}/revoke");
+    out.says(&["revoked at the provider"]);
+    assert_eq!(server.hits("/revoke"), 1);
 }
