@@ -17,6 +17,8 @@ use tokio::sync::mpsc;
 use url::{Host, Url};
 
 use crate::error::{Error, Result};
+use crate::notice::{Notice, NoticeHook};
+use crate::untrusted::sanitize;
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -154,8 +156,8 @@ const FRAGMENT_SCRIPT: &str = "(function () {\n\
 enum Outcome<T> {
     /// Not a response (a favicon, a probe, the implicit page or its script).
     Other,
-    /// A response whose `state` is missing or not ours: refused and ignored.
-    WrongState,
+    /// A response whose `state` is missing or not ours: refused and ignored, for this reason.
+    WrongState(String),
     /// The response of the sign-in in progress.
     Accepted(T),
 }
@@ -174,6 +176,7 @@ const MAX_FRAGMENT: usize = 64 << 10;
 pub struct LoopbackListener {
     listener: TcpListener,
     redirect_uri: Url,
+    notices: Option<NoticeHook>,
 }
 
 impl LoopbackListener {
@@ -211,6 +214,30 @@ impl LoopbackListener {
         Ok(LoopbackListener {
             listener,
             redirect_uri,
+            notices: None,
+        })
+    }
+
+    /// Where to say at once that a response was refused (see [`Notice::CallbackRefused`]);
+    /// without a hook the refusal shows only in the final error.
+    pub fn with_notices(mut self, hook: Option<NoticeHook>) -> Self {
+        self.notices = hook;
+        self
+    }
+
+    /// What [`LoopbackListener::serve_until`] calls with the reason of each refusal.
+    fn refusal_notifier(&self, profile: &str, timeout: Duration) -> Refused {
+        let hook = self.notices.clone();
+        let profile = profile.to_string();
+        let deadline = tokio::time::Instant::now() + timeout;
+        Arc::new(move |reason: String| {
+            if let Some(hook) = &hook {
+                hook(&Notice::CallbackRefused {
+                    profile: profile.clone(),
+                    reason,
+                    remaining: deadline.saturating_duration_since(tokio::time::Instant::now()),
+                });
+            }
         })
     }
 
@@ -236,7 +263,8 @@ impl LoopbackListener {
             let (status, page, outcome) = answer(&req, &path, &state);
             async move { (page_response(status, page), outcome) }
         };
-        self.serve_until(handle, timeout).await.map_err(|refused| {
+        let notify = self.refusal_notifier(profile, timeout);
+        self.serve_until(handle, timeout, notify).await.map_err(|refused| {
             timed_out(
                 profile,
                 timeout,
@@ -255,6 +283,7 @@ impl LoopbackListener {
         &self,
         handle: H,
         timeout: Duration,
+        notify: Refused,
     ) -> std::result::Result<T, usize>
     where
         T: Send + 'static,
@@ -273,12 +302,17 @@ impl LoopbackListener {
                     }
                 };
                 let (tx, handle, refused) = (tx.clone(), handle.clone(), refused.clone());
+                let notify = notify.clone();
                 tokio::spawn(async move {
                     let found: Arc<Mutex<Option<T>>> = Arc::default();
                     let slot = found.clone();
                     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                        let (handle, slot, refused) =
-                            (handle.clone(), slot.clone(), refused.clone());
+                        let (handle, slot, refused, notify) = (
+                            handle.clone(),
+                            slot.clone(),
+                            refused.clone(),
+                            notify.clone(),
+                        );
                         async move {
                             let (response, outcome) = handle(req).await;
                             match outcome {
@@ -287,8 +321,9 @@ impl LoopbackListener {
                                         *slot = Some(result);
                                     }
                                 }
-                                Outcome::WrongState => {
+                                Outcome::WrongState(reason) => {
                                     refused.fetch_add(1, Ordering::SeqCst);
+                                    notify(reason);
                                 }
                                 Outcome::Other => {}
                             }
@@ -315,6 +350,9 @@ impl LoopbackListener {
         }
     }
 }
+
+/// Told the reason of each refused response, as it happens.
+type Refused = Arc<dyn Fn(String) + Send + Sync>;
 
 /// The error when no acceptable response came in time, counting the refused ones.
 fn timed_out(profile: &str, timeout: Duration, refused: usize, next: &str) -> Error {
@@ -352,7 +390,8 @@ impl LoopbackListener {
             let (path, origin, state) = (path.clone(), origin.clone(), state.clone());
             async move { answer_fragment(req, &path, &origin, &state).await }
         };
-        self.serve_until(handle, timeout).await.map_err(|refused| {
+        let notify = self.refusal_notifier(profile, timeout);
+        self.serve_until(handle, timeout, notify).await.map_err(|refused| {
             timed_out(
                 profile,
                 timeout,
@@ -454,10 +493,12 @@ async fn answer_fragment(
                     );
                 }
             };
-            if params.get("state").map(String::as_str) != Some(expected_state) {
+            let state = params.get("state").map(String::as_str);
+            if state != Some(expected_state) {
+                let reason = refusal_reason(state, params.get("error").map(String::as_str), None);
                 return (
-                    text(StatusCode::BAD_REQUEST, WRONG_STATE),
-                    Outcome::WrongState,
+                    text(StatusCode::BAD_REQUEST, &refused_page(state, &reason)),
+                    Outcome::WrongState(reason),
                 );
             }
             let message = match (params.get("error"), params.get("error_description")) {
@@ -471,8 +512,40 @@ async fn answer_fragment(
     }
 }
 
-/// The page for a response whose `state` is missing or not the one sent.
-const WRONG_STATE: &str = "Sign-in rejected: this response does not belong to the sign-in Latchkey started (its state is missing or does not match). It was ignored and nothing was stored. If you started a sign-in, finish it in the tab Latchkey opened.";
+/// Why a response with `state` (missing or not ours) was refused, for the terminal and the
+/// page; the provider's `error` and `error_description`, when it sent them, escaped.
+fn refusal_reason(state: Option<&str>, error: Option<&str>, description: Option<&str>) -> String {
+    let answered = match (error, description) {
+        (Some(e), Some(d)) => format!("the provider's error `{}` ({})", sanitize(e), sanitize(d)),
+        (Some(e), None) => format!("the provider's error `{}`", sanitize(e)),
+        (None, _) => "a code".to_string(),
+    };
+    match state {
+        None => format!(
+            "it carries {answered} but no `state`, which Latchkey sent with the request and needs back (the provider dropped it, or the response is forged)"
+        ),
+        Some(_) => format!(
+            "it carries {answered} with a `state` that is not this sign-in's (a tab of an earlier sign-in, or a forged redirect)"
+        ),
+    }
+}
+
+/// The page for a response whose `state` is missing or not the one sent: what went wrong, and
+/// that the sign-in goes on.
+fn refused_page(state: Option<&str>, reason: &str) -> String {
+    let next = match state {
+        // The provider's own redirect, most likely: the tab Latchkey opened is this one.
+        None => {
+            "Latchkey is still waiting for the sign-in, but this provider did not send back the `state` it was given, so the sign-in cannot complete this way: check the provider's settings for this client, then run the sign-in again"
+        }
+        Some(_) => {
+            "If you started a sign-in, finish it in the tab Latchkey opened most recently; Latchkey is still waiting for it"
+        }
+    };
+    format!(
+        "Sign-in rejected: this response does not belong to the sign-in Latchkey started: {reason}. It was ignored and nothing was stored. {next}."
+    )
+}
 
 /// Decides how to answer one request: status, page, and the response if this was the redirect
 /// of our sign-in.
@@ -496,10 +569,21 @@ fn answer(
         return not_found;
     };
     if response.state() != Some(expected_state) {
+        let reason = match &response {
+            AuthorizationResponse::Code { state, .. } => {
+                refusal_reason(state.as_deref(), None, None)
+            }
+            AuthorizationResponse::Error {
+                error,
+                description,
+                state,
+                ..
+            } => refusal_reason(state.as_deref(), Some(error), description.as_deref()),
+        };
         return (
             StatusCode::BAD_REQUEST,
-            page("Sign-in rejected", WRONG_STATE),
-            Outcome::WrongState,
+            page("Sign-in rejected", &refused_page(response.state(), &reason)),
+            Outcome::WrongState(reason),
         );
     }
     match &response {
@@ -638,6 +722,22 @@ mod tests {
         assert!(FRAGMENT_SCRIPT.contains("location.hash"));
         assert!(FRAGMENT_SCRIPT.contains("fetch(location.pathname, {method: 'POST'"));
         assert!(FRAGMENT_SCRIPT.contains("history.replaceState"));
+    }
+
+    #[test]
+    fn refusals_say_what_went_wrong_with_provider_text_escaped() {
+        let missing = refusal_reason(None, Some("access_denied"), Some("no\x1b]52;c;x\x07"));
+        assert!(missing.contains("no `state`"), "{missing}");
+        assert!(
+            missing.contains("access_denied") && missing.contains("\\u{1b}"),
+            "{missing}"
+        );
+        assert!(!missing.contains('\x1b'));
+        let page = refused_page(None, &missing);
+        assert!(page.contains("did not send back the `state`"), "{page}");
+        let wrong = refusal_reason(Some("other"), None, None);
+        assert!(wrong.contains("not this sign-in's"), "{wrong}");
+        assert!(refused_page(Some("other"), &wrong).contains("most recently"));
     }
 
     #[test]

@@ -59,7 +59,9 @@ pub async fn run(engine: &Latchkey, args: LoginArgs) -> Result<()> {
     }
     let profile = engine.profile(&args.profile)?;
     require_loopback(&profile)?;
-    let listener = LoopbackListener::bind(profile.redirect_uri.as_ref()).await?;
+    let listener = LoopbackListener::bind(profile.redirect_uri.as_ref())
+        .await?
+        .with_notices(engine.notice_hook());
     let pending =
         engine.begin_login(&profile.name, args.account, listener.redirect_uri().clone())?;
     show_url(pending.authorization_url.as_str(), args.no_browser);
@@ -115,7 +117,9 @@ async fn implicit(engine: &Latchkey, args: LoginArgs) -> Result<()> {
     profile.require_legacy_grant(LegacyGrant::Implicit)?;
     require_loopback(&profile)?;
     eprintln!("warning: {}.", LegacyGrant::Implicit.warning());
-    let listener = LoopbackListener::bind(profile.redirect_uri.as_ref()).await?;
+    let listener = LoopbackListener::bind(profile.redirect_uri.as_ref())
+        .await?
+        .with_notices(engine.notice_hook());
     let pending = engine.begin_implicit_login(
         &profile.name,
         args.account,

@@ -355,3 +355,133 @@ fn a_revocation_url_given_with_an_issuer_is_used() {
     out.says(&["revoked at the provider"]);
     assert_eq!(server.hits("/revoke"), 1);
 }
+
+// ----- refused callbacks are reported at once
+
+/// Standard error of `child`, line by line as it comes.
+fn stderr_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// The first line of `lines` holding `needle`, within 10 s.
+#[track_caller]
+fn line_with(lines: &std::sync::mpsc::Receiver<String>, needle: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut seen = Vec::new();
+    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+        match lines.recv_timeout(left) {
+            Ok(line) if line.contains(needle) => return line,
+            Ok(line) => seen.push(line),
+            Err(_) => break,
+        }
+    }
+    panic!("no line with {needle:?} on stderr: {seen:#?}");
+}
+
+#[test]
+fn a_tampered_state_is_reported_at_once_while_the_sign_in_waits() {
+    let (server, env) = with_profile("tamper", "public-app");
+    let env = env.browser("SCRIPTED_BROWSER_TAMPER", "state");
+    let mut child = env.spawn(&["login", "tamper", "--timeout", "8"]);
+    let lines = stderr_lines(&mut child);
+    let notice = line_with(&lines, "refused a response");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "still waiting: {notice}"
+    );
+    for needle in [
+        "profile `tamper`",
+        "not this sign-in's",
+        "still waiting",
+        "nothing was stored",
+    ] {
+        assert!(notice.contains(needle), "{needle:?} not in {notice}");
+    }
+    // Then it times out as before.
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(8));
+    let rest: Vec<String> = lines.iter().collect();
+    assert!(
+        rest.iter()
+            .any(|l| l.contains("1 response with a wrong or missing `state` was refused")),
+        "{rest:#?}"
+    );
+    assert_eq!(server.count("authorization_code"), 0);
+    assert!(env.accounts().is_empty());
+}
+
+#[test]
+fn a_redirect_without_state_is_explained_in_the_terminal_and_the_page_then_the_sign_in_completes() {
+    let server = FakeAs::start();
+    let env = Env::new();
+    env.cli(&format!(
+        "profile add nostate --issuer {} --client-id good --scope '{OIDC}'",
+        server.issuer
+    ))
+    .success();
+    let mut child = env.spawn(&["login", "nostate", "--no-browser", "--timeout", "30"]);
+    let authorize = {
+        use std::io::BufRead;
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        url::Url::parse(line.trim()).unwrap()
+    };
+    let lines = stderr_lines(&mut child);
+    let redirect = authorize
+        .query_pairs()
+        .find(|(k, _)| k == "redirect_uri")
+        .unwrap()
+        .1
+        .into_owned();
+    let client = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    // A provider that drops `state` from its error redirect.
+    let page = client
+        .get(format!(
+            "{redirect}?error=temporarily_unavailable&error_description=try+later"
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(page.status(), 400);
+    let page = page.text().unwrap();
+    for needle in [
+        "temporarily_unavailable",
+        "no `state`",
+        "did not send back the `state`",
+    ] {
+        assert!(page.contains(needle), "page lacks {needle:?}: {page}");
+    }
+    let notice = line_with(&lines, "refused a response");
+    for needle in [
+        "`temporarily_unavailable` (try later)",
+        "no `state`",
+        "still waiting",
+    ] {
+        assert!(notice.contains(needle), "{needle:?} not in {notice}");
+    }
+    assert!(child.try_wait().unwrap().is_none(), "still waiting");
+    // The real redirect still completes the sign-in.
+    let answer = client.get(authorize.as_str()).send().unwrap();
+    let location = answer.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(client.get(&location).send().unwrap().status(), 200);
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(env.accounts().len(), 1);
+}
