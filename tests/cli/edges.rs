@@ -75,6 +75,13 @@ fn plain_http_loopback_endpoints_never_go_through_a_proxy() {
 /// fake line: what a hostile provider would put into its text.
 const HOSTILE: &str = "denied\u{1b}]52;c;ZXZpbA==\u{7} see \u{1b}]8;;http://evil\u{7}help\u{1b}]8;;\u{7} \u{9b}31m\u{202e}txt\nlatchkey: all fine";
 
+/// The parameter `name` of `url`'s query.
+fn query(url: &url::Url, name: &str) -> String {
+    url.query_pairs()
+        .find_map(|(k, v)| (k == name).then(|| v.into_owned()))
+        .unwrap_or_else(|| panic!("no {name} in {url}"))
+}
+
 /// No byte of an escape sequence or invisible character reached `text`, and the provider's
 /// words did, escaped.
 #[track_caller]
@@ -130,20 +137,12 @@ fn an_error_redirect_reaches_the_terminal_escaped() {
     ))
     .success();
     let (child, authorize) = env.start_login("login hostile-redirect --no-browser --timeout 20");
-    let param = |k: &str| {
-        authorize
-            .query_pairs()
-            .find(|(n, _)| n == k)
-            .unwrap()
-            .1
-            .into_owned()
-    };
-    let mut redirect = url::Url::parse(&param("redirect_uri")).unwrap();
+    let mut redirect = url::Url::parse(&query(&authorize, "redirect_uri")).unwrap();
     redirect
         .query_pairs_mut()
         .append_pair("error", "access_denied")
         .append_pair("error_description", HOSTILE)
-        .append_pair("state", &param("state"));
+        .append_pair("state", &query(&authorize, "state"));
     let page = reqwest::blocking::get(redirect.as_str()).unwrap();
     assert_eq!(page.status(), 200);
     let out = Run::from(child.wait_with_output().unwrap());
@@ -432,22 +431,9 @@ fn a_redirect_without_state_is_explained_in_the_terminal_and_the_page_then_the_s
         server.issuer
     ))
     .success();
-    let mut child = env.spawn(&["login", "nostate", "--no-browser", "--timeout", "30"]);
-    let authorize = {
-        use std::io::BufRead;
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        url::Url::parse(line.trim()).unwrap()
-    };
+    let (mut child, authorize) = env.start_login("login nostate --no-browser --timeout 30");
     let lines = stderr_lines(&mut child);
-    let redirect = authorize
-        .query_pairs()
-        .find(|(k, _)| k == "redirect_uri")
-        .unwrap()
-        .1
-        .into_owned();
+    let redirect = query(&authorize, "redirect_uri");
     let client = reqwest::blocking::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
