@@ -17,6 +17,10 @@ use tokio::sync::mpsc;
 use url::{Host, Url};
 
 use crate::error::{Error, Hint, Result};
+use crate::notice::{Notice, NoticeHook};
+
+mod pages;
+use pages::{FRAGMENT_SCRIPT, page, page_response, refusal_reason, refused_page};
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -137,25 +141,12 @@ pub fn parse_fragment(fragment: &str) -> std::result::Result<BTreeMap<String, St
     Ok(params)
 }
 
-/// The script of the implicit loopback page: reads the fragment (which never reaches a server),
-/// removes it from the address bar and history, and posts it back to the listener. Served from
-/// the listener (`script-src 'self'`): the page allows no inline script.
-const FRAGMENT_SCRIPT: &str = "(function () {\n\
-  var m = document.getElementById('m');\n\
-  var h = location.hash.replace(/^#/, '');\n\
-  history.replaceState(null, '', location.pathname);\n\
-  fetch(location.pathname, {method: 'POST', headers: {'Content-Type': 'application/x-www-form-urlencoded'}, body: h})\n\
-    .then(function (r) { return r.text(); })\n\
-    .then(function (t) { m.textContent = t; })\n\
-    .catch(function () { m.textContent = 'Latchkey did not receive the sign-in. Go back to the terminal.'; });\n\
-})();\n";
-
 /// What one request to the listener amounted to.
 enum Outcome<T> {
     /// Not a response (a favicon, a probe, the implicit page or its script).
     Other,
-    /// A response whose `state` is missing or not ours: refused and ignored.
-    WrongState,
+    /// A response whose `state` is missing or not ours: refused and ignored, for this reason.
+    WrongState(String),
     /// The response of the sign-in in progress.
     Accepted(T),
 }
@@ -174,6 +165,7 @@ const MAX_FRAGMENT: usize = 64 << 10;
 pub struct LoopbackListener {
     listener: TcpListener,
     redirect_uri: Url,
+    notices: Option<NoticeHook>,
 }
 
 impl LoopbackListener {
@@ -211,6 +203,30 @@ impl LoopbackListener {
         Ok(LoopbackListener {
             listener,
             redirect_uri,
+            notices: None,
+        })
+    }
+
+    /// Where to say at once that a response was refused (see [`Notice::CallbackRefused`]);
+    /// without a hook the refusal shows only in the final error.
+    pub fn with_notices(mut self, hook: Option<NoticeHook>) -> Self {
+        self.notices = hook;
+        self
+    }
+
+    /// What [`LoopbackListener::serve_until`] calls with the reason of each refusal.
+    fn refusal_notifier(&self, profile: &str, timeout: Duration) -> Refused {
+        let hook = self.notices.clone();
+        let profile = profile.to_string();
+        let deadline = tokio::time::Instant::now() + timeout;
+        Arc::new(move |reason: String| {
+            if let Some(hook) = &hook {
+                hook(&Notice::CallbackRefused {
+                    profile: profile.clone(),
+                    reason,
+                    remaining: deadline.saturating_duration_since(tokio::time::Instant::now()),
+                });
+            }
         })
     }
 
@@ -236,16 +252,19 @@ impl LoopbackListener {
             let (status, page, outcome) = answer(&req, &path, &state);
             async move { (page_response(status, page), outcome) }
         };
-        self.serve_until(handle, timeout).await.map_err(|refused| {
-            timed_out(
-                profile,
-                timeout,
-                refused,
-                Hint::RetrySignIn {
-                    profile: profile.to_string(),
-                },
-            )
-        })
+        let notify = self.refusal_notifier(profile, timeout);
+        self.serve_until(handle, timeout, notify)
+            .await
+            .map_err(|refused| {
+                timed_out(
+                    profile,
+                    timeout,
+                    refused,
+                    Hint::RetrySignIn {
+                        profile: profile.to_string(),
+                    },
+                )
+            })
     }
 
     /// Accepts the browser's connections until `handle` accepts one request, and hands its
@@ -255,6 +274,7 @@ impl LoopbackListener {
         &self,
         handle: H,
         timeout: Duration,
+        notify: Refused,
     ) -> std::result::Result<T, usize>
     where
         T: Send + 'static,
@@ -273,12 +293,17 @@ impl LoopbackListener {
                     }
                 };
                 let (tx, handle, refused) = (tx.clone(), handle.clone(), refused.clone());
+                let notify = notify.clone();
                 tokio::spawn(async move {
                     let found: Arc<Mutex<Option<T>>> = Arc::default();
                     let slot = found.clone();
                     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                        let (handle, slot, refused) =
-                            (handle.clone(), slot.clone(), refused.clone());
+                        let (handle, slot, refused, notify) = (
+                            handle.clone(),
+                            slot.clone(),
+                            refused.clone(),
+                            notify.clone(),
+                        );
                         async move {
                             let (response, outcome) = handle(req).await;
                             match outcome {
@@ -287,8 +312,9 @@ impl LoopbackListener {
                                         *slot = Some(result);
                                     }
                                 }
-                                Outcome::WrongState => {
+                                Outcome::WrongState(reason) => {
                                     refused.fetch_add(1, Ordering::SeqCst);
+                                    notify(reason);
                                 }
                                 Outcome::Other => {}
                             }
@@ -315,6 +341,9 @@ impl LoopbackListener {
         }
     }
 }
+
+/// Told the reason of each refused response, as it happens.
+type Refused = Arc<dyn Fn(String) + Send + Sync>;
 
 /// The error when no acceptable response came in time, counting the refused ones.
 fn timed_out(profile: &str, timeout: Duration, refused: usize, next: Hint) -> Error {
@@ -353,16 +382,19 @@ impl LoopbackListener {
             let (path, origin, state) = (path.clone(), origin.clone(), state.clone());
             async move { answer_fragment(req, &path, &origin, &state).await }
         };
-        self.serve_until(handle, timeout).await.map_err(|refused| {
-            timed_out(
-                profile,
-                timeout,
-                refused,
-                Hint::RetryImplicitSignIn {
-                    profile: profile.to_string(),
-                },
-            )
-        })
+        let notify = self.refusal_notifier(profile, timeout);
+        self.serve_until(handle, timeout, notify)
+            .await
+            .map_err(|refused| {
+                timed_out(
+                    profile,
+                    timeout,
+                    refused,
+                    Hint::RetryImplicitSignIn {
+                        profile: profile.to_string(),
+                    },
+                )
+            })
     }
 }
 
@@ -455,10 +487,12 @@ async fn answer_fragment(
                     );
                 }
             };
-            if params.get("state").map(String::as_str) != Some(expected_state) {
+            let state = params.get("state").map(String::as_str);
+            if state != Some(expected_state) {
+                let reason = refusal_reason(state, params.get("error").map(String::as_str), None);
                 return (
-                    text(StatusCode::BAD_REQUEST, WRONG_STATE),
-                    Outcome::WrongState,
+                    text(StatusCode::BAD_REQUEST, &refused_page(state, &reason)),
+                    Outcome::WrongState(reason),
                 );
             }
             let message = match (params.get("error"), params.get("error_description")) {
@@ -471,9 +505,6 @@ async fn answer_fragment(
         _ => (not_found(), Outcome::Other),
     }
 }
-
-/// The page for a response whose `state` is missing or not the one sent.
-const WRONG_STATE: &str = "Sign-in rejected: this response does not belong to the sign-in Latchkey started (its state is missing or does not match). It was ignored and nothing was stored. If you started a sign-in, finish it in the tab Latchkey opened.";
 
 /// Decides how to answer one request: status, page, and the response if this was the redirect
 /// of our sign-in.
@@ -497,10 +528,21 @@ fn answer(
         return not_found;
     };
     if response.state() != Some(expected_state) {
+        let reason = match &response {
+            AuthorizationResponse::Code { state, .. } => {
+                refusal_reason(state.as_deref(), None, None)
+            }
+            AuthorizationResponse::Error {
+                error,
+                description,
+                state,
+                ..
+            } => refusal_reason(state.as_deref(), Some(error), description.as_deref()),
+        };
         return (
             StatusCode::BAD_REQUEST,
-            page("Sign-in rejected", WRONG_STATE),
-            Outcome::WrongState,
+            page("Sign-in rejected", &refused_page(response.state(), &reason)),
+            Outcome::WrongState(reason),
         );
     }
     match &response {
@@ -526,46 +568,6 @@ fn answer(
             )
         }
     }
-}
-
-fn page(title: &str, message: &str) -> String {
-    format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Latchkey: {t}</title>\
-         <style>body{{font:16px system-ui,sans-serif;max-width:32em;margin:4em auto;padding:0 1em;color:#222;background:#fff}}\
-         @media(prefers-color-scheme:dark){{body{{color:#eee;background:#1b1b1f}}}}</style></head>\
-         <body><h1>{t}</h1><p>{m}</p></body></html>",
-        t = escape(title),
-        m = escape(message)
-    )
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-fn page_response(status: StatusCode, body: String) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(body)));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        "text/html; charset=utf-8".parse().expect("static"),
-    );
-    headers.insert(header::CACHE_CONTROL, "no-store".parse().expect("static"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        "no-referrer".parse().expect("static"),
-    );
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'; style-src 'unsafe-inline'"
-            .parse()
-            .expect("static"),
-    );
-    response
 }
 
 #[cfg(test)]
@@ -632,18 +634,5 @@ mod tests {
         assert_eq!(p["state"], "s");
         assert!(parse_fragment("state=a&state=b").is_err());
         assert!(parse_fragment("").is_err());
-    }
-
-    #[test]
-    fn the_implicit_script_posts_the_fragment_to_its_own_page() {
-        assert!(FRAGMENT_SCRIPT.contains("location.hash"));
-        assert!(FRAGMENT_SCRIPT.contains("fetch(location.pathname, {method: 'POST'"));
-        assert!(FRAGMENT_SCRIPT.contains("history.replaceState"));
-    }
-
-    #[test]
-    fn pages_escape_provider_text() {
-        let p = page("x", "<script>alert(1)</script>");
-        assert!(!p.contains("<script>alert"));
     }
 }

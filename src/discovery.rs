@@ -73,10 +73,13 @@ pub async fn discover(http: &Http, issuer: &str) -> Result<Metadata> {
     }
     let mut tried = Vec::new();
     let mut found: Option<Value> = None;
-    for url in candidate_urls(&issuer_url) {
-        match http.get_json(&url).await {
+    let candidates = candidate_urls(&issuer_url);
+    let mut found_at = 0;
+    for (i, url) in candidates.iter().enumerate() {
+        match http.get_json(url).await {
             Ok(Some(doc)) => {
                 found = Some(doc);
+                found_at = i;
                 break;
             }
             Ok(None) => tried.push(format!("{url} (404)")),
@@ -97,16 +100,16 @@ pub async fn discover(http: &Http, issuer: &str) -> Result<Metadata> {
         ))
         .with_hint(Hint::GiveEndpoints));
     };
-    let metadata = parse(doc).map_err(fail)?;
-    let given = issuer.trim_end_matches('/');
-    if metadata.issuer != issuer
-        && metadata.issuer != given
-        && !is_tenant_template(&metadata.issuer, given)
-    {
+    let mut metadata = parse(doc).map_err(fail)?;
+    if !is_issuer(&metadata.issuer, issuer) {
         return Err(fail(format!(
             "the document says its issuer is {:?}; it must be exactly the issuer given. Use that issuer if you trust it",
             metadata.issuer
         )));
+    }
+    // The OpenID document came first: RFC 8414 metadata may still list what it lacks.
+    if found_at == 0 {
+        supplement(http, issuer, &candidates[1..], &mut metadata).await;
     }
     for (url, what) in [
         (&metadata.authorization_endpoint, "authorization_endpoint"),
@@ -138,9 +141,51 @@ pub async fn discover(http: &Http, issuer: &str) -> Result<Metadata> {
     Ok(metadata)
 }
 
+/// Whether a document's `issuer` is the one the user gave (a trailing `/` typed by the user is
+/// forgiven; see [`is_tenant_template`]).
+fn is_issuer(published: &str, given: &str) -> bool {
+    let trimmed = given.trim_end_matches('/');
+    published == given || published == trimmed || is_tenant_template(published, trimmed)
+}
+
+/// Fills the endpoints an OpenID document lacks (revocation, device authorization) from the
+/// issuer's RFC 8414 metadata at `urls`, when that document names the same issuer: some
+/// providers list revocation only there, and without it a sign-out would leave the grant live.
+/// Best effort: a missing, unreachable or foreign document adds nothing.
+async fn supplement(http: &Http, issuer: &str, urls: &[Url], metadata: &mut Metadata) {
+    if metadata.revocation_endpoint.is_some() && metadata.device_authorization_endpoint.is_some() {
+        return;
+    }
+    for url in urls {
+        let doc = match http.get_json(url).await {
+            Ok(Some(doc)) => doc,
+            Ok(None) => continue,
+            Err(_) => return,
+        };
+        let Ok(other) = parse(doc) else { return };
+        if !is_issuer(&other.issuer, issuer) {
+            return;
+        }
+        metadata.revocation_endpoint = metadata
+            .revocation_endpoint
+            .take()
+            .or(other.revocation_endpoint);
+        metadata.device_authorization_endpoint = metadata
+            .device_authorization_endpoint
+            .take()
+            .or(other.device_authorization_endpoint);
+        return;
+    }
+}
+
 /// Reads a metadata document (OIDC Discovery / RFC 8414) without judging it.
 pub fn parse(doc: Value) -> std::result::Result<Metadata, String> {
-    serde_json::from_value(doc).map_err(|e| format!("the metadata document is malformed: {e}"))
+    serde_json::from_value(doc).map_err(|e| {
+        format!(
+            "the metadata document is malformed: {}",
+            crate::untrusted::sanitize(&e.to_string())
+        )
+    })
 }
 
 /// Entra's multi-tenant endpoints (`/common`, `/organizations`, `/consumers`) publish the issuer

@@ -75,9 +75,15 @@ pub struct Http {
 
 impl Http {
     /// A client for https endpoints (`tls`), or one for plain-http loopback endpoints that
-    /// skips loading the TLS roots and so cannot talk to https at all.
+    /// skips loading the TLS roots and so cannot talk to https at all. The plain client never
+    /// uses a proxy: `http_proxy`/`ALL_PROXY` would otherwise receive the client secret, codes
+    /// and refresh tokens in clear, for a server on this very machine.
     pub fn with_timeouts(tls: bool, timeouts: Timeouts) -> Result<Self, HttpError> {
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if !tls {
+            builder = builder.no_proxy();
+        }
+        let client = builder
             .tls_built_in_root_certs(tls)
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(timeouts.connect)
@@ -360,7 +366,7 @@ pub fn excerpt(body: &[u8]) -> String {
     if text.chars().count() > 240 {
         collapsed.push('…');
     }
-    format!("`{collapsed}`")
+    format!("`{}`", crate::untrusted::sanitize(&collapsed))
 }
 
 /// [`excerpt`] of a body that may be a JSON object, with the values of credential-bearing

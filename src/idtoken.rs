@@ -228,7 +228,12 @@ pub fn decode(jwt: &str) -> std::result::Result<Claims, String> {
 }
 
 fn claims(value: Value) -> std::result::Result<Claims, String> {
-    serde_json::from_value(value).map_err(|e| format!("its claims are incomplete: {e}"))
+    serde_json::from_value(value).map_err(|e| {
+        format!(
+            "its claims are incomplete: {}",
+            crate::untrusted::sanitize(&e.to_string())
+        )
+    })
 }
 
 /// The algorithms a profile accepts: what discovery advertised (RS256 when it said nothing),

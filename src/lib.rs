@@ -29,6 +29,7 @@ pub mod secret;
 mod secret_service;
 pub mod tokens;
 mod toml_edits;
+pub mod untrusted;
 
 pub use account::{Account, AccountId, Status};
 pub use callback::{AuthorizationResponse, LoopbackListener};

@@ -17,6 +17,14 @@ pub enum Notice {
         /// Why the last write failed (the keychain's error message).
         cause: String,
     },
+    /// The loopback listener refused a response at the sign-in's redirect URI (its `state` is
+    /// missing or not this sign-in's) and goes on waiting for `remaining`.
+    CallbackRefused {
+        profile: String,
+        /// Why, in words (provider text in it is escaped).
+        reason: String,
+        remaining: Duration,
+    },
 }
 
 /// Receives the engine's notices (see [`crate::Latchkey::with_notices`]).
@@ -38,6 +46,15 @@ impl std::fmt::Display for Notice {
                 } else {
                     "tokens"
                 },
+                remaining.as_secs()
+            ),
+            Notice::CallbackRefused {
+                profile,
+                reason,
+                remaining,
+            } => write!(
+                f,
+                "refused a response to the sign-in for profile `{profile}`: {reason}; nothing was stored. The sign-in is still waiting ({} s left) for the response Latchkey asked for",
                 remaining.as_secs()
             ),
         }

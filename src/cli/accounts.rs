@@ -87,14 +87,37 @@ pub fn list(engine: &Latchkey, args: AccountsArgs) -> Result<()> {
 }
 
 pub async fn logout(engine: &Latchkey, args: LogoutArgs) -> Result<()> {
+    let profile = engine
+        .account(&args.account)
+        .and_then(|a| engine.profile(&a.profile));
     let (account, revoked) = engine.logout(&args.account, !args.no_revoke).await?;
     let note = if revoked {
         "the refresh token was revoked at the provider"
     } else if args.no_revoke {
         "revocation skipped"
+    } else if !account.has_refresh_token {
+        "nothing to revoke: the account held no refresh token"
     } else {
-        "nothing to revoke: no refresh token, or the provider has no revocation endpoint"
+        println!("Signed out of {} on this computer.", account.id());
+        if let Some(profile) = profile.ok().filter(|p| p.revocation_endpoint.is_none()) {
+            eprintln!("{}", still_valid(&profile));
+        }
+        return Ok(());
     };
     println!("Signed out of {} ({note}).", account.id());
     Ok(())
+}
+
+/// What a sign-out without a revocation endpoint leaves behind, and where to end it.
+fn still_valid(profile: &latchkey::Profile) -> String {
+    let provider = profile.issuer.clone().unwrap_or_else(|| {
+        profile
+            .authorization_endpoint
+            .origin()
+            .ascii_serialization()
+    });
+    format!(
+        "warning: the grant is still valid at the provider: profile `{}` has no revocation endpoint (its metadata lists none), so the refresh token could not be revoked. Revoke Latchkey's access in your account at {provider} (often under security, connected apps or third-party access); if the provider has a revocation endpoint after all, add the profile again with --revocation-url URL",
+        profile.name
+    )
 }

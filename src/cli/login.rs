@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::Args;
 use latchkey::callback::DEFAULT_TIMEOUT;
 use latchkey::tokens::now;
+use latchkey::untrusted::sanitize;
 use latchkey::{
     Error, Latchkey, LegacyGrant, LoopbackListener, Profile, RedirectMode, Result, browser,
 };
@@ -58,7 +59,9 @@ pub async fn run(engine: &Latchkey, args: LoginArgs) -> Result<()> {
     }
     let profile = engine.profile(&args.profile)?;
     require_loopback(&profile)?;
-    let listener = LoopbackListener::bind(profile.redirect_uri.as_ref()).await?;
+    let listener = LoopbackListener::bind(profile.redirect_uri.as_ref())
+        .await?
+        .with_notices(engine.notice_hook());
     let pending =
         engine.begin_login(&profile.name, args.account, listener.redirect_uri().clone())?;
     show_url(pending.authorization_url.as_str(), args.no_browser);
@@ -79,14 +82,16 @@ async fn device(engine: &Latchkey, args: LoginArgs) -> Result<()> {
     let pending = engine
         .begin_device_login(&args.profile, args.account)
         .await?;
+    // The engine escaped these provider fields already; the terminal gets them only so.
     eprintln!(
         "To sign in, open {} and enter the code:\n\n    {}\n",
-        pending.verification_uri, pending.user_code
+        sanitize(&pending.verification_uri),
+        sanitize(&pending.user_code)
     );
     // The page with the code filled in goes to standard output, for scripts.
     if let Some(complete) = &pending.verification_uri_complete {
         eprintln!("Or open this page, which has the code filled in:");
-        println!("{complete}");
+        println!("{}", sanitize(complete));
     }
     if !args.no_browser
         && let Some(url) = pending.browser_url()
@@ -112,7 +117,9 @@ async fn implicit(engine: &Latchkey, args: LoginArgs) -> Result<()> {
     profile.require_legacy_grant(LegacyGrant::Implicit)?;
     require_loopback(&profile)?;
     eprintln!("warning: {}.", LegacyGrant::Implicit.warning());
-    let listener = LoopbackListener::bind(profile.redirect_uri.as_ref()).await?;
+    let listener = LoopbackListener::bind(profile.redirect_uri.as_ref())
+        .await?
+        .with_notices(engine.notice_hook());
     let pending = engine.begin_implicit_login(
         &profile.name,
         args.account,

@@ -21,6 +21,7 @@ mod tool_token;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
+use latchkey::untrusted::for_terminal;
 use latchkey::{ErrorKind, Latchkey};
 
 const EXIT_CODES: &str = "\
@@ -116,7 +117,8 @@ pub fn main() -> ExitCode {
     let code = match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("latchkey: {}", hint::render(&e));
+            // Provider text was escaped where it entered the error; this is the last guard.
+            eprintln!("latchkey: {}", for_terminal(&hint::render(&e)));
             ExitCode::from(exit_code(e.kind()))
         }
     };
@@ -128,7 +130,7 @@ pub fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> latchkey::Result<()> {
     let engine = Latchkey::open()?.with_notices(std::sync::Arc::new(|notice| {
-        eprintln!("latchkey: {notice}")
+        eprintln!("latchkey: {}", for_terminal(&notice.to_string()))
     }));
     match cli.command {
         Command::Profile(cmd) => profile::run(&engine, cmd).await,

@@ -91,8 +91,9 @@ pub struct AddArgs {
     /// An extra token request parameter, KEY=VALUE (repeatable), e.g. audience=https://api.example.com.
     #[arg(long = "token-param", value_name = "KEY=VALUE", value_parser = parse_param)]
     token_params: Vec<(String, String)>,
-    /// Revocation endpoint (RFC 7009), with --authorize-url.
-    #[arg(long, requires = "authorize_url")]
+    /// Revocation endpoint (RFC 7009): with --authorize-url, or with --issuer when its metadata
+    /// lists none (this one wins over discovery).
+    #[arg(long)]
     revocation_url: Option<Url>,
     /// Userinfo endpoint, with --authorize-url.
     #[arg(long, requires = "authorize_url")]
@@ -160,12 +161,19 @@ pub async fn run(engine: &Latchkey, command: ProfileCommand) -> Result<()> {
 
 async fn add(engine: &Latchkey, args: AddArgs) -> Result<()> {
     let from_stdin = args.client_secret_stdin;
+    // With --issuer too: it wins over what discovery gives (or fails to give).
+    let revocation = args.revocation_url.clone();
     let request = build_profile(engine.config().dir(), args.into_form(), || {
         from_stdin.then(|| read_secret("Client secret")).transpose()
     })
     .map_err(in_flags)?;
     let profile = engine
-        .add_profile_with(request.new, request.extras, request.client_secret)
+        .add_profile_with_revocation(
+            request.new,
+            request.extras,
+            request.client_secret,
+            revocation,
+        )
         .await?;
     println!("Added profile `{}`.", profile.name);
     for grant in &profile.allowed_legacy_grants {

@@ -122,7 +122,9 @@ async fn browser_sign_in(
 ) -> Result<Account> {
     let profile = engine.profile(profile)?;
     require_loopback(&profile)?;
-    let listener = LoopbackListener::bind(profile.redirect_uri.as_ref()).await?;
+    let listener = LoopbackListener::bind(profile.redirect_uri.as_ref())
+        .await?
+        .with_notices(engine.notice_hook());
     let pending = engine.begin_login(&profile.name, label, listener.redirect_uri().clone())?;
     let url = pending.authorization_url.as_str();
     match latchkey::browser::open(url) {

@@ -11,6 +11,7 @@ use crate::error::{Error, Hint, Result};
 use crate::idtoken::Expect;
 use crate::oauth::{self, DevicePoll};
 use crate::tokens::now;
+use crate::untrusted::sanitize;
 
 impl Latchkey {
     /// Starts a device flow sign-in (RFC 8628): the user code to show and where to enter it.
@@ -30,9 +31,10 @@ impl Latchkey {
         Ok(DeviceLogin {
             profile,
             label,
-            user_code: start.user_code,
-            verification_uri: start.verification_uri,
-            verification_uri_complete: start.verification_uri_complete,
+            // Shown to the user as they came: never with control characters.
+            user_code: sanitize(&start.user_code),
+            verification_uri: sanitize(&start.verification_uri),
+            verification_uri_complete: start.verification_uri_complete.as_deref().map(sanitize),
             expires_in: Duration::from_secs(start.expires_in.clamp(1, 24 * 3600)),
             interval: Duration::from_secs(start.interval.unwrap_or(5).clamp(1, 300)),
             device_code: start.device_code,

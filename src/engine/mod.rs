@@ -93,6 +93,12 @@ impl Latchkey {
         self
     }
 
+    /// The hook given to [`Latchkey::with_notices`], for parts that run beside the engine (the
+    /// loopback listener: [`crate::LoopbackListener::with_notices`]).
+    pub fn notice_hook(&self) -> Option<NoticeHook> {
+        self.notices.clone()
+    }
+
     /// Other HTTP timeouts than the defaults (10 s connect, 30 s total), e.g. for tests of
     /// servers that never answer. Call before the first request.
     pub fn with_http_timeout(mut self, connect: Duration, total: Duration) -> Self {

@@ -10,7 +10,7 @@ use crate::error::{Error, Hint, Result};
 use crate::idtoken;
 use crate::profile::{
     AuthMethod, Endpoints, Grant, ManualEndpoints, NewProfile, Profile, ProfileExtras,
-    validate_name, validate_redirect_uri,
+    validate_name, validate_new_redirect_uri,
 };
 
 impl Latchkey {
@@ -37,11 +37,29 @@ impl Latchkey {
         extras: ProfileExtras,
         secret: Option<ClientSecret>,
     ) -> Result<Profile> {
+        self.add_profile_with_revocation(new, extras, secret, None)
+            .await
+    }
+
+    /// [`Latchkey::add_profile_with`], with a revocation endpoint that wins over the one the
+    /// endpoints give: for an issuer whose metadata lists none (RFC 7009 revocation may exist
+    /// all the same).
+    pub async fn add_profile_with_revocation(
+        &self,
+        new: NewProfile,
+        extras: ProfileExtras,
+        secret: Option<ClientSecret>,
+        revocation: Option<Url>,
+    ) -> Result<Profile> {
         validate_name(&new.name, "profile")?;
         if self.config.profile(&new.name).is_ok() {
             return Err(Error::ProfileExists(new.name));
         }
-        let profile = self.build_profile(new, extras, secret.is_some()).await?;
+        let mut profile = self.build_profile(new, extras, secret.is_some()).await?;
+        if let Some(url) = revocation {
+            profile.revocation_endpoint = Some(url);
+            profile.validate()?;
+        }
         let stored = profile.clone();
         self.config.update_profiles(|all| {
             if all.contains_key(&stored.name) {
@@ -162,7 +180,7 @@ impl Latchkey {
             (None, false) => AuthMethod::None,
         };
         if let Some(uri) = &new.redirect_uri {
-            validate_redirect_uri(uri, new.redirect)?;
+            validate_new_redirect_uri(uri, new.redirect)?;
         }
         if extras.grant == Grant::ClientCredentials && !auth_method.needs_secret() {
             return Err(Error::InvalidInput(

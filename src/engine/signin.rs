@@ -18,6 +18,7 @@ use crate::profile::{
     DEEP_LINK_REDIRECT, Grant, LegacyGrant, Profile, RedirectMode, validate_name,
 };
 use crate::tokens::now;
+use crate::untrusted::{is_hidden_or_control, provider_error};
 
 /// What a browser sign-in's answer carries before any of it is trusted: its `state`, RFC 9207
 /// `iss`, and either what it answers with (a code, or the implicit grant's token) or the
@@ -78,12 +79,12 @@ impl Received<String> {
                 ..
             } => (
                 iss,
-                Err(Error::Provider {
-                    context,
-                    error,
-                    description,
-                    uri,
-                }),
+                Err(provider_error(
+                    &context,
+                    &error,
+                    description.as_deref(),
+                    uri.as_deref(),
+                )),
             ),
         };
         Received { state, iss, answer }
@@ -97,12 +98,12 @@ impl Received<()> {
             state: params.get("state").cloned(),
             iss: params.get("iss").cloned(),
             answer: match params.get("error") {
-                Some(error) => Err(Error::Provider {
-                    context,
-                    error: error.clone(),
-                    description: params.get("error_description").cloned(),
-                    uri: params.get("error_uri").cloned(),
-                }),
+                Some(error) => Err(provider_error(
+                    &context,
+                    error,
+                    params.get("error_description").map(String::as_str),
+                    params.get("error_uri").map(String::as_str),
+                )),
                 None => Ok(()),
             },
         }
@@ -352,11 +353,18 @@ impl Latchkey {
     }
 }
 
-/// Labels come from claims; `/` would break `PROFILE/LABEL`.
+/// Labels come from claims; `/` would break `PROFILE/LABEL`, and invisible characters would
+/// make two labels look alike.
 fn sanitize_label(raw: &str) -> String {
     raw.trim()
         .chars()
-        .map(|c| if c == '/' || c.is_control() { '_' } else { c })
+        .map(|c| {
+            if c == '/' || is_hidden_or_control(c) {
+                '_'
+            } else {
+                c
+            }
+        })
         .take(128)
         .collect()
 }

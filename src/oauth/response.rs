@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::http::{HttpError, masked_excerpt};
+use crate::untrusted::{provider_error, sanitize};
 
 /// `id_token` rides along in OpenID Connect token responses.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -54,13 +55,13 @@ pub fn implicit_token(
 /// An OAuth error body (normalised to JSON by `http`) as an engine error.
 pub(super) fn error_body(context: &str, body: &[u8]) -> Error {
     let body: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
-    let text = |k: &str| body.get(k).and_then(|v| v.as_str()).map(str::to_string);
-    Error::Provider {
-        context: context.to_string(),
-        error: text("error").unwrap_or_else(|| "unknown_error".into()),
-        description: text("error_description"),
-        uri: text("error_uri"),
-    }
+    let text = |k: &str| body.get(k).and_then(|v| v.as_str());
+    provider_error(
+        context,
+        text("error").unwrap_or("unknown_error"),
+        text("error_description"),
+        text("error_uri"),
+    )
 }
 
 /// Refuses token types other than Bearer; `sent` quotes the (masked) response.
@@ -93,12 +94,12 @@ where
     T: ErrorResponse + OAuthError + 'static,
 {
     match e {
-        RequestTokenError::ServerResponse(r) => Error::Provider {
-            context: context.to_string(),
-            error: r.code(),
-            description: r.description(),
-            uri: r.uri(),
-        },
+        RequestTokenError::ServerResponse(r) => provider_error(
+            context,
+            &r.code(),
+            r.description().as_deref(),
+            r.uri().as_deref(),
+        ),
         RequestTokenError::Request(http) => http.into_error(context.to_string()),
         RequestTokenError::Parse(e, _body) => Error::BadResponse {
             context: context.to_string(),
@@ -163,7 +164,8 @@ impl<T: oauth2::ErrorResponseType + std::fmt::Display> OAuthError
 /// (RFC 6749 §5.1).
 pub fn granted_scopes(response: &TokenResponseBody, requested: &[String]) -> Vec<String> {
     match response.scopes() {
-        Some(scopes) => scopes.iter().map(|s| s.to_string()).collect(),
+        // Shown by `accounts` and `token --format json`: no control characters.
+        Some(scopes) => scopes.iter().map(|s| sanitize(s)).collect(),
         None => requested.to_vec(),
     }
 }

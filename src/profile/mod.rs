@@ -16,7 +16,7 @@ pub use input::{Endpoints, ManualEndpoints, NewProfile, ProfileExtras};
 pub use kinds::{AuthMethod, DEEP_LINK_REDIRECT, Grant, LegacyGrant, RedirectMode};
 pub use validate::{
     is_loopback, parse_param, parse_scopes, validate_endpoint, validate_extra_params,
-    validate_name, validate_redirect_uri,
+    validate_name, validate_new_redirect_uri, validate_redirect_uri,
 };
 
 /// One registered OAuth client. Stored in `profiles.toml`; never holds a secret (the client

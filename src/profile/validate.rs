@@ -7,6 +7,7 @@ use url::{Host, Url};
 
 use super::kinds::{DEEP_LINK_REDIRECT, RedirectMode};
 use crate::error::{Error, Hint, Result};
+use crate::untrusted::is_hidden_or_control;
 
 /// Request parameters given by the user, checked to be usable and not to replace the ones
 /// Latchkey itself sets (PKCE, `state`, `grant_type`, credentials…).
@@ -63,17 +64,19 @@ pub fn parse_param(input: &str) -> std::result::Result<(String, String), String>
 }
 
 /// Profile names and account labels are used in `PROFILE/LABEL` and in keychain entry names.
+/// Bidi and zero-width characters count as control characters: they would let two names that
+/// differ look the same.
 pub fn validate_name(name: &str, what: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 128
         && !name.contains('/')
-        && !name.chars().any(char::is_control)
+        && !name.chars().any(is_hidden_or_control)
         && name.trim() == name;
     if ok {
         Ok(())
     } else {
         Err(Error::InvalidInput(format!(
-            "invalid {what} name {name:?}: use 1–128 characters, no `/`, no control characters, no surrounding spaces"
+            "invalid {what} name {name:?}: use 1–128 characters, no `/`, no control or invisible (bidi, zero-width) characters, no surrounding spaces"
         )))
     }
 }
@@ -120,6 +123,30 @@ pub fn validate_redirect_uri(uri: &Url, mode: RedirectMode) -> Result<()> {
                 )))
             }
         }
+    }
+}
+
+/// [`validate_redirect_uri`] for a profile being added or changed, with what could never
+/// complete a sign-in refused too: the desktop app receives only [`DEEP_LINK_REDIRECT`], and
+/// the loopback listener matches the path alone, so a query would be lost on the way to the
+/// provider (which compares redirect URIs exactly).
+pub fn validate_new_redirect_uri(uri: &Url, mode: RedirectMode) -> Result<()> {
+    if mode == RedirectMode::Loopback && uri.scheme() == "latchkey" {
+        return Err(Error::InvalidInput(format!(
+            "redirect URI {uri} is a deep link: pass --redirect deep-link, and the only deep link accepted is {DEEP_LINK_REDIRECT}"
+        )));
+    }
+    validate_redirect_uri(uri, mode)?;
+    match mode {
+        RedirectMode::DeepLink if uri.as_str() != DEEP_LINK_REDIRECT => {
+            Err(Error::InvalidInput(format!(
+                "redirect URI {uri} is not accepted: the desktop app receives deep-link sign-ins only at {DEEP_LINK_REDIRECT}; use that (register it at the provider) or leave --redirect-uri out"
+            )))
+        }
+        RedirectMode::Loopback if uri.query().is_some() => Err(Error::InvalidInput(format!(
+            "redirect URI {uri} has a query, which the loopback listener cannot keep: use http://127.0.0.1[:PORT]/PATH without `?…`"
+        ))),
+        _ => Ok(()),
     }
 }
 
@@ -174,6 +201,25 @@ mod tests {
     }
 
     #[test]
+    fn new_redirects_must_be_ones_a_sign_in_can_complete_at() {
+        let d = RedirectMode::DeepLink;
+        assert!(validate_new_redirect_uri(&url("latchkey://callback"), d).is_ok());
+        for other in [
+            "latchkey://callback/",
+            "latchkey://other",
+            "latchkey://callback?x=1",
+            "latchkey:callback",
+        ] {
+            let err = validate_new_redirect_uri(&url(other), d).unwrap_err();
+            assert!(err.to_string().contains(DEEP_LINK_REDIRECT), "{err}");
+        }
+        let l = RedirectMode::Loopback;
+        assert!(validate_new_redirect_uri(&url("http://127.0.0.1:8765/cb"), l).is_ok());
+        let err = validate_new_redirect_uri(&url("http://127.0.0.1:8765/cb?x=1"), l).unwrap_err();
+        assert!(err.to_string().contains("query"), "{err}");
+    }
+
+    #[test]
     fn names_reject_slashes_and_control_characters() {
         assert!(validate_name("github-work", "profile").is_ok());
         assert!(validate_name("alice@example.com", "account").is_ok());
@@ -181,6 +227,16 @@ mod tests {
         assert!(validate_name("", "profile").is_err());
         assert!(validate_name(" a", "profile").is_err());
         assert!(validate_name("a\nb", "profile").is_err());
+        for invisible in [
+            '\u{202a}', '\u{202b}', '\u{202c}', '\u{202d}', '\u{202e}', '\u{2066}', '\u{2067}',
+            '\u{2068}', '\u{2069}', '\u{200e}', '\u{200f}', '\u{200b}', '\u{200c}', '\u{200d}',
+            '\u{2060}', '\u{feff}',
+        ] {
+            let name = format!("work{invisible}x");
+            let err = validate_name(&name, "account").unwrap_err().to_string();
+            assert!(err.contains("invisible"), "{err}");
+        }
+        assert!(validate_name("équipe-日本", "profile").is_ok());
     }
 
     #[test]

@@ -40,6 +40,21 @@ pub struct Options {
     /// `{base}/{tenantid}/v2.0`, no RFC 9207 `iss`, id_tokens issued by `{base}/ENTRA_TENANT/v2.0`
     /// with this `tid` claim.
     pub entra_tid: Option<&'static str>,
+    /// Which metadata document lists the revocation endpoint.
+    pub revocation: Revocation,
+}
+
+/// Where the revocation endpoint is published.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Revocation {
+    /// In the OpenID document (RFC 8414 metadata is not served).
+    OpenId,
+    /// Only in the RFC 8414 document (`/.well-known/oauth-authorization-server`).
+    Rfc8414,
+    /// Only in an RFC 8414 document that names another issuer.
+    Rfc8414ForeignIssuer,
+    /// Nowhere.
+    Nowhere,
 }
 
 /// The tenant id in the `iss` of the Entra-like id_tokens.
@@ -52,6 +67,7 @@ impl Default for Options {
             no_jwks: false,
             jwks_redirect: false,
             entra_tid: None,
+            revocation: Revocation::OpenId,
         }
     }
 }
@@ -236,6 +252,27 @@ fn handle(shared: &Shared, mut stream: TcpStream) {
                 doc["issuer"] = format!("{issuer}/{{tenantid}}/v2.0").into();
                 doc["authorization_response_iss_parameter_supported"] = false.into();
             }
+            if shared.options.revocation != Revocation::OpenId {
+                doc.as_object_mut().unwrap().remove("revocation_endpoint");
+            }
+            json_response(&mut stream, 200, &doc);
+        }
+        "/.well-known/oauth-authorization-server"
+            if matches!(
+                shared.options.revocation,
+                Revocation::Rfc8414 | Revocation::Rfc8414ForeignIssuer
+            ) =>
+        {
+            let named = match shared.options.revocation {
+                Revocation::Rfc8414 => issuer.clone(),
+                _ => "https://evil.example".to_string(),
+            };
+            let doc = json!({
+                "issuer": named,
+                "authorization_endpoint": format!("{issuer}/authorize"),
+                "token_endpoint": format!("{issuer}/token"),
+                "revocation_endpoint": format!("{issuer}/revoke"),
+            });
             json_response(&mut stream, 200, &doc);
         }
         "/jwks" if shared.jwks_broken.load(Ordering::SeqCst) => respond(

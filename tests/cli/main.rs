@@ -7,6 +7,7 @@ mod agent;
 mod config;
 #[cfg(target_os = "linux")]
 mod durability;
+mod edges;
 mod fakeas;
 mod grants;
 mod hostile;

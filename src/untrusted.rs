@@ -1,0 +1,124 @@
+//! Text that came from the network (provider answers, redirects, metadata) on its way into
+//! errors, notices and the terminal. Control and invisible format characters are shown as
+//! `\u{…}` escapes, never passed on: a provider must not write escape sequences to the user's
+//! terminal (OSC 52 sets the clipboard, OSC 8 disguises links), fake lines of output, or
+//! reorder what the user reads with bidi controls.
+
+use crate::error::Error;
+
+/// The most characters of one provider-supplied text kept in a message.
+const MAX_CHARS: usize = 1000;
+
+/// Characters that must never reach a terminal or a message raw: C0 (newline and tab too), DEL,
+/// C1 (8-bit CSI and OSC among them), and the format characters that reorder or hide text: bidi
+/// embeddings, overrides, isolates and marks, zero-width spaces and joiners, word joiner and
+/// invisible operators, the byte order mark, interlinear annotation and tag characters.
+pub fn is_hidden_or_control(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{061C}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{206F}'
+                | '\u{FEFF}'
+                | '\u{FFF9}'..='\u{FFFB}'
+                | '\u{E0000}'..='\u{E007F}'
+        )
+}
+
+/// `text` with every [`is_hidden_or_control`] character escaped as `\u{…}`, cut at
+/// [`MAX_CHARS`]. Applying it twice changes nothing more.
+pub fn sanitize(text: &str) -> String {
+    escape(text, is_hidden_or_control)
+}
+
+/// [`sanitize`] that keeps line breaks: for whole messages built by Latchkey, which may span
+/// lines of their own, on their way to the terminal.
+pub fn for_terminal(text: &str) -> String {
+    escape(text, |c| c != '\n' && is_hidden_or_control(c))
+}
+
+fn escape(text: &str, hide: impl Fn(char) -> bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, c) in text.chars().enumerate() {
+        if i == MAX_CHARS {
+            out.push('…');
+            break;
+        }
+        if hide(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The engine error for a provider's OAuth error (RFC 6749 §4.1.2.1, §5.2): the one place the
+/// provider's `error`, `error_description` and `error_uri` enter an error.
+pub fn provider_error(
+    context: &str,
+    error: &str,
+    description: Option<&str>,
+    uri: Option<&str>,
+) -> Error {
+    Error::Provider {
+        context: context.to_string(),
+        error: sanitize(error),
+        description: description.map(sanitize),
+        uri: uri.map(sanitize),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_sequences_and_invisible_characters_are_escaped() {
+        let hostile = "no\x1b]52;c;ZXZpbA==\x07 way\x1b]8;;http://evil\x07here\u{9b}31m\u{202e}txt\u{200b}\u{7f}\r\nfake";
+        let clean = sanitize(hostile);
+        assert!(
+            !clean.chars().any(is_hidden_or_control),
+            "{clean:?} still has control characters"
+        );
+        assert_eq!(
+            clean,
+            "no\\u{1b}]52;c;ZXZpbA==\\u{7} way\\u{1b}]8;;http://evil\\u{7}here\\u{9b}31m\\u{202e}txt\\u{200b}\\u{7f}\\u{d}\\u{a}fake"
+        );
+        assert_eq!(sanitize(&clean), clean, "idempotent");
+        assert_eq!(sanitize("plain text: é, 日本"), "plain text: é, 日本");
+        assert_eq!(for_terminal("a\nb\x1bc"), "a\nb\\u{1b}c");
+    }
+
+    #[test]
+    fn long_texts_are_cut() {
+        let long = "x".repeat(5000);
+        assert_eq!(sanitize(&long).chars().count(), MAX_CHARS + 1);
+    }
+
+    #[test]
+    fn provider_errors_carry_only_escaped_text() {
+        let e = provider_error("ctx", "bad\x1b", Some("d\x07"), Some("u\u{202e}"));
+        let text = e.to_string();
+        assert!(!text.chars().any(is_hidden_or_control), "{text:?}");
+        assert!(
+            text.contains("bad\\u{1b}") && text.contains("d\\u{7}"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn debug_formatting_escapes_the_same_characters() {
+        // id_token claims are quoted with `{:?}`; it must escape what `sanitize` escapes.
+        for c in [
+            '\u{1b}', '\u{9b}', '\u{202e}', '\u{200b}', '\u{2066}', '\u{feff}',
+        ] {
+            let debug = format!("{:?}", c.to_string());
+            assert!(!debug.contains(c), "{c:?} shown raw by Debug");
+        }
+    }
+}
