@@ -94,6 +94,34 @@ def main():
                 base.append(timed([BIN, "token", "bench"], env)[0])
             report(name, ours, base, "latchkey token", 1.2)
 
+        # 1c. The agent: `latchkey token` answered from the agent's memory, against the direct
+        # path (keychain) in the same run; then the agent's memory with 20 accounts.
+        run([BIN, "agent", "start"], env)
+        try:
+            off = dict(env, LATCHKEY_AGENT="off")
+            for _ in range(5):
+                run([BIN, "token", "bench"], env), run([BIN, "token", "bench"], off)
+            ours, base = [], []
+            for _ in range(RUNS):
+                ours.append(timed([BIN, "token", "bench"], env)[0])
+                base.append(timed([BIN, "token", "bench"], off)[0])
+            report("token via the agent", ours, base, "token direct (LATCHKEY_AGENT=off)", 1.0)
+            m = median_ms(ours)
+            print(f"token via the agent: median {m:.2f} ms — "
+                  f"{'meets' if m <= 2.0 else 'MISSES'} the ≤ 2 ms target")
+            for i in range(19):
+                run([BIN, "login", "bench", "--account", f"extra{i}"], env)
+            for _ in range(2):
+                for a in ["bench/alice@example.test"] + [f"bench/extra{i}" for i in range(19)]:
+                    run([BIN, "token", a], env)
+            pid = int(run([BIN, "agent", "status"], env).stdout.split("pid ")[1].split(")")[0])
+            with open(f"/proc/{pid}/status") as f:
+                rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+            print(f"agent RSS with 20 accounts: {rss / 1024:.1f} MB — "
+                  f"{'meets' if rss <= 15 * 1024 else 'MISSES'} the ≤ 15 MB target\n")
+        finally:
+            run([BIN, "agent", "stop"], env, check=False)
+
         # 2. A forced refresh against the local server. The curl baseline holds its own grant
         # and chains the rotated refresh token between runs.
         run([BIN, "login", "bench", "--account", "curl"], env)
