@@ -18,6 +18,7 @@ const COMMANDS: &[&str] = &[
     "refresh_account",
     "sign_out",
     "account_details",
+    "use_in",
     "ui_ready",
 ];
 

@@ -17,7 +17,7 @@ pub struct Entry {
     /// Unix seconds.
     pub time: i64,
     pub account: String,
-    /// `token`, `refresh`, `exec`, `git`, `kube`.
+    /// `token`, `refresh`, `exec`, `git`, `kube`, `copy` (in the desktop app).
     pub how: String,
     /// `agent` or `direct`.
     pub via: String,
@@ -56,6 +56,21 @@ pub fn append(dir: &Path, entry: &Entry) -> Result<()> {
     crate::private_files::open_append(&path)
         .and_then(|mut f| f.write_all(&line))
         .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
+}
+
+/// Appends the line of a hand-out made without the agent to the user's history: `pid` is the
+/// program that asked (the CLI's parent; the desktop app itself).
+pub fn record_direct(account: &str, how: &str, pid: Option<u32>) -> Result<()> {
+    let entry = Entry {
+        time: crate::tokens::now(),
+        account: account.to_string(),
+        how: how.into(),
+        via: "direct".into(),
+        pid,
+        exe: pid.and_then(exe_of),
+        client_pid: None,
+    };
+    append(&crate::paths::state_dir()?, &entry)
 }
 
 /// The entries in `dir`, oldest first; lines that do not parse are skipped.

@@ -2,7 +2,9 @@
 //! [`ErrorDto`]s the UI shows as they are.
 
 use latchkey::LegacyGrant;
+use latchkey::agent::How;
 use latchkey::api::{build_profile, claims_for_display};
+use latchkey::integrations::{CLI_FILE, git::normalize_url, program_for, snippets};
 use latchkey::presets;
 use oauth2::ResourceOwnerPassword;
 use tauri::{AppHandle, State};
@@ -206,6 +208,12 @@ pub async fn copy_secret(
             (acct, rt.secret().clone())
         }
     };
+    // Who took which token: the app itself, by the user's hand.
+    if let Err(e) =
+        latchkey::history::record_direct(&acct.id(), How::Copy.as_str(), Some(std::process::id()))
+    {
+        eprintln!("latchkey: the token was copied, but not recorded in the history: {e}");
+    }
     let clipboard = state.clipboard.clone();
     let concealed = tauri::async_runtime::spawn_blocking(move || clipboard.copy_secret(value))
         .await
@@ -272,6 +280,49 @@ pub async fn account_details(state: State<'_, AppState>, account: String) -> Res
             .and_then(claims_for_display)
             .map(serde_json::Value::Object),
     })
+}
+
+/// The git server shown when the provider's preset names none: the user puts theirs in.
+const GIT_URL_PLACEHOLDER: &str = "https://git.example.com";
+
+/// "Use in…": the git config line, kubeconfig entry and `.latchkey.env` line of an account.
+/// `git_url`: the git server; without it, the provider preset's, else a placeholder.
+#[tauri::command]
+pub async fn use_in(
+    state: State<'_, AppState>,
+    account: String,
+    git_url: Option<String>,
+) -> Res<UseInDto> {
+    let engine = state.engine()?;
+    let acct = engine.account(&account)?;
+    let profile = engine.profile(&acct.profile)?;
+    let (git_url, git_url_is_placeholder) =
+        match git_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+            Some(url) => (normalize_url(url)?, false),
+            None => presets::for_profile(engine.config().dir(), &profile)?
+                .and_then(|p| p.git_url())
+                .map_or_else(|| (GIT_URL_PLACEHOLDER.to_string(), true), |u| (u, false)),
+        };
+    let s = snippets(&cli_program(), &acct.id(), &profile, &git_url);
+    Ok(UseInDto {
+        git_url,
+        git_url_is_placeholder,
+        git: s.git,
+        kubeconfig: s.kubeconfig,
+        env_line: s.env_line,
+    })
+}
+
+/// How tools start the CLI: the `latchkey` installed beside the app, else whichever the PATH
+/// finds.
+fn cli_program() -> String {
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.join(CLI_FILE)));
+    match beside {
+        Some(cli) if cli.is_file() => program_for(&cli),
+        _ => "latchkey".into(),
+    }
 }
 
 /// Called once the window has loaded: hands over what arrived before (a cold-start deep link)

@@ -300,6 +300,23 @@ pub struct AccountDetails {
     pub has_id_token: bool,
 }
 
+/// "Use in…": what wires an account into git, kubectl and `.latchkey.env`. None of it is
+/// secret.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct UseInDto {
+    /// The git server the git line is for.
+    pub git_url: String,
+    /// Whether `git_url` is a stand-in to replace (the provider's preset names no git server).
+    pub git_url_is_placeholder: bool,
+    /// `git config` commands installing the credential helper for `git_url`.
+    pub git: String,
+    /// The kubeconfig `users:` entry.
+    pub kubeconfig: String,
+    /// The `.latchkey.env` line.
+    pub env_line: String,
+}
+
 #[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct SignOutResult {
@@ -658,6 +675,7 @@ mod bindings {
             CopyWhat,
             CopyResult,
             AccountDetails,
+            UseInDto,
             SignOutResult,
             ErrorKindDto,
             ErrorActionKind,

@@ -2,6 +2,8 @@
 //! (window, deep links, clipboard, browser); every credential operation is the engine's.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+#[cfg(unix)]
+mod agent;
 mod bridge;
 mod clipboard;
 mod commands;
@@ -50,6 +52,12 @@ fn main() {
                 }
             }
             register_scheme(app.handle().clone());
+            #[cfg(unix)]
+            if let Ok(engine) = app.state::<AppState>().engine()
+                && let Some(agent) = agent::AppAgent::start(engine)
+            {
+                app.manage(agent);
+            }
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -70,6 +78,7 @@ fn main() {
             commands::refresh_account,
             commands::sign_out,
             commands::account_details,
+            commands::use_in,
             commands::ui_ready,
         ])
         .build(tauri::generate_context!())
@@ -79,6 +88,10 @@ fn main() {
         if let tauri::RunEvent::Exit = event {
             // Leave no token behind on the clipboard.
             app.state::<AppState>().clipboard.clear_if_ours(None);
+            #[cfg(unix)]
+            if let Some(agent) = app.try_state::<agent::AppAgent>() {
+                agent.stop();
+            }
         }
     });
 }

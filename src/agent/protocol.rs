@@ -23,6 +23,8 @@ pub enum How {
     Exec,
     Git,
     Kube,
+    /// Copied in the desktop app.
+    Copy,
 }
 
 impl How {
@@ -33,6 +35,7 @@ impl How {
             How::Exec => "exec",
             How::Git => "git",
             How::Kube => "kube",
+            How::Copy => "copy",
         }
     }
 

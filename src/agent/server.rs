@@ -2,8 +2,9 @@
 //! with a read timeout, so a slow or hostile client delays no one else.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::os::unix::fs::MetadataExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -28,7 +29,7 @@ const READ_TIMEOUT: Duration = Duration::from_secs(2);
 const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct Agent {
-    engine: Latchkey,
+    engine: Arc<Latchkey>,
     cache: Cache,
     timers: Mutex<HashMap<String, AbortHandle>>,
     history: Option<PathBuf>,
@@ -50,6 +51,18 @@ impl Agent {
 /// agent holds the socket's lock; a socket left by a crashed agent is replaced.
 pub async fn serve(engine: Latchkey, socket: PathBuf) -> Result<()> {
     harden();
+    let signals = stop_signals()?;
+    serve_until(Arc::new(engine), socket, signals).await
+}
+
+/// [`serve`] for a process with a life of its own (the desktop app): until `stop` completes or
+/// a `stop` request comes, with no signal handlers (the process keeps its own) and no change
+/// to how the process may be debugged. Core dumps stay off ([`no_core_dumps`]) by the caller.
+pub async fn serve_until(
+    engine: Arc<Latchkey>,
+    socket: PathBuf,
+    stop: impl Future<Output = ()>,
+) -> Result<()> {
     let dir = socket
         .parent()
         .ok_or_else(|| Error::InvalidInput(format!("no directory in {}", socket.display())))?;
@@ -89,7 +102,7 @@ pub async fn serve(engine: Latchkey, socket: PathBuf) -> Result<()> {
     // The engine's futures are not `Send` (its notice hook is borrowed across awaits): the
     // agent's tasks share one thread, which is plenty for requests of a millisecond.
     let tasks = tokio::task::LocalSet::new();
-    let result = tasks.run_until(accept_loop(&agent, &listener)).await;
+    let result = tasks.run_until(accept_loop(&agent, &listener, stop)).await;
     // Remove the socket only if it is still ours (not one a newer agent bound after a forced
     // replace).
     if std::fs::metadata(&socket).map(|m| m.ino()).ok() == inode {
@@ -99,12 +112,27 @@ pub async fn serve(engine: Latchkey, socket: PathBuf) -> Result<()> {
     result
 }
 
-async fn accept_loop(agent: &Arc<Agent>, listener: &UnixListener) -> Result<()> {
+/// Completes on SIGTERM or SIGINT (which then no longer end the process by themselves).
+fn stop_signals() -> Result<impl Future<Output = ()>> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term =
         signal(SignalKind::terminate()).map_err(|e| Error::io("cannot handle SIGTERM", e))?;
     let mut int =
         signal(SignalKind::interrupt()).map_err(|e| Error::io("cannot handle SIGINT", e))?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    })
+}
+
+async fn accept_loop(
+    agent: &Arc<Agent>,
+    listener: &UnixListener,
+    stop: impl Future<Output = ()>,
+) -> Result<()> {
+    tokio::pin!(stop);
     if let Ok(accounts) = agent.engine.accounts() {
         agent.sync_timers(&accounts);
     }
@@ -117,8 +145,7 @@ async fn accept_loop(agent: &Arc<Agent>, listener: &UnixListener) -> Result<()> 
                 Err(e) => eprintln!("latchkey agent: accept failed: {e}"),
             },
             () = agent.stop.notified() => return Ok(()),
-            _ = term.recv() => return Ok(()),
-            _ = int.recv() => return Ok(()),
+            () = &mut stop => return Ok(()),
         }
     }
 }
@@ -263,7 +290,9 @@ impl Agent {
         };
         let peer = cred.pid().and_then(|p| u32::try_from(p).ok());
         let peer_exe = peer.and_then(history::exe_of);
-        let is_cli = peer_exe.is_some() && peer_exe.as_deref().map(PathBuf::from) == self.own_exe;
+        let is_cli = peer_exe
+            .as_deref()
+            .is_some_and(|exe| self.is_cli(Path::new(exe)));
         let (pid, exe) = match peer {
             Some(p) if is_cli => {
                 let parent = history::parent_of(p);
@@ -284,17 +313,31 @@ impl Agent {
             eprintln!("latchkey agent: {e}");
         }
     }
+
+    /// Whether `exe` is the `latchkey` CLI (this agent's own program, or, when the desktop app
+    /// serves, a program of that name): then the program that asked is its parent.
+    fn is_cli(&self, exe: &Path) -> bool {
+        self.own_exe.as_deref() == Some(exe)
+            || exe
+                .file_name()
+                .is_some_and(|n| n == crate::integrations::CLI_FILE)
+    }
 }
 
-/// No core dumps of the agent (its memory holds tokens), and no ptrace by the user's other
-/// processes.
-fn harden() {
+/// No core dumps of this process: an agent's memory holds tokens.
+pub fn no_core_dumps() {
     let limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
     };
     // SAFETY: setrlimit reads the struct passed; failure leaves the limit as it was.
     unsafe { libc::setrlimit(libc::RLIMIT_CORE, &limit) };
+}
+
+/// No core dumps of the agent (its memory holds tokens), and no ptrace by the user's other
+/// processes.
+fn harden() {
+    no_core_dumps();
     #[cfg(target_os = "linux")]
     // SAFETY: PR_SET_DUMPABLE takes an integer argument and touches no memory.
     unsafe {

@@ -13,7 +13,7 @@ pub async fn hand_out(engine: &Latchkey, name: &str, min_valid: u32, how: How) -
     let min = i64::from(min_valid);
     let (account, tokens) = match how {
         How::Refresh => engine.refresh(name).await?,
-        How::Token => engine.token(name, min).await?,
+        How::Token | How::Copy => engine.token(name, min).await?,
         How::Exec | How::Git | How::Kube => engine.token_not_rejected(name, min).await?,
     };
     let handed = Handed::new(&account, &tokens);
@@ -44,22 +44,11 @@ pub async fn from_agent(_: &Latchkey, _: &str, _: u32, _: How) -> Option<Result<
 /// The history line of a token handed out without the agent: the program that asked is this
 /// process's parent.
 pub fn record_direct(handed: &Handed, how: How) {
-    use latchkey::history;
     #[cfg(unix)]
     let pid = Some(std::os::unix::process::parent_id());
     #[cfg(not(unix))]
     let pid = None;
-    let entry = history::Entry {
-        time: latchkey::tokens::now(),
-        account: handed.account.clone(),
-        how: how.as_str().into(),
-        via: "direct".into(),
-        pid,
-        exe: pid.and_then(history::exe_of),
-        client_pid: None,
-    };
-    let written = latchkey::paths::state_dir().and_then(|dir| history::append(&dir, &entry));
-    if let Err(e) = written {
+    if let Err(e) = latchkey::history::record_direct(&handed.account, how.as_str(), pid) {
         eprintln!("latchkey: the token was handed out, but not recorded in the history: {e}");
     }
 }

@@ -153,27 +153,10 @@ async fn run(cli: Cli) -> latchkey::Result<()> {
 /// How other programs (git, kubectl, shells) should start Latchkey: `latchkey` when that is
 /// this binary on the PATH, else this binary's full path.
 fn program() -> String {
-    let Ok(me) = std::env::current_exe().and_then(std::fs::canonicalize) else {
-        return "latchkey".into();
-    };
-    let on_path = std::env::var_os("PATH").is_some_and(|path| {
-        std::env::split_paths(&path)
-            .map(|dir| {
-                dir.join(if cfg!(windows) {
-                    "latchkey.exe"
-                } else {
-                    "latchkey"
-                })
-            })
-            .find(|candidate| candidate.is_file())
-            .and_then(|found| std::fs::canonicalize(found).ok())
-            .is_some_and(|found| found == me)
-    });
-    if on_path {
-        "latchkey".into()
-    } else {
-        me.to_string_lossy().into_owned()
-    }
+    std::env::current_exe().map_or_else(
+        |_| "latchkey".into(),
+        |me| latchkey::integrations::program_for(&me),
+    )
 }
 
 fn exit_code(kind: ErrorKind) -> u8 {

@@ -275,19 +275,43 @@ async function lightPass(issuer) {
     assert(clipboard() === 'mine', 'a later copy by the user is not cleared');
     log('a later copy by the user survives');
 
-    // 5. The CLI sees the same account in the same keyring.
+    // 5. The CLI sees the same account in the same keyring, answered by the app as its agent
+    //    (with the token the app holds), and the history says who took which token.
     const cliToken = execFileSync(cliBin, ['token', accountId], { encoding: 'utf8', timeout: 20000 }).trim();
     const ui2 = await userinfo(issuer, cliToken);
     assert(ui2.status === 200 && ui2.body.sub === ui.body.sub, `userinfo accepts the CLI's token (${ui2.status})`);
-    log('CLI token accepted by userinfo');
+    assert(cliToken === copied, 'the CLI got the token the app holds');
+    const history = JSON.parse(execFileSync(cliBin, ['history', '--json', '--account', accountId], { encoding: 'utf8', timeout: 20000 }));
+    const last = history[history.length - 1];
+    assert(last?.how === 'token' && last.via === 'agent' && last.pid === process.pid, `the app answered the CLI as the agent (history: ${JSON.stringify(last)})`);
+    assert(history.some((e) => e.how === 'copy' && e.via === 'direct'), `the app's copies are in the history (${JSON.stringify(history)})`);
+    assert(!JSON.stringify(history).includes(copied), 'no token in the history');
+    log('CLI token answered by the app as the agent, accepted by userinfo; history: copy, then token via agent');
 
     // 6. Details: decoded claims, not verified.
     await s.click(`[data-account="${accountId}"] [data-testid="details"]`);
     await s.waitFor('[data-testid="claims"]', { text: ui.body.sub });
     await s.waitFor('[data-testid="not-verified"]', { text: 'does not verify' });
+    // "Use in…": the git line names the account; a git server typed in goes into it, and its
+    // copy is plain text (not marked as a secret).
+    await s.waitFor('[data-testid="use-in-git"]', { text: accountId });
+    await s.waitFor('[data-testid="use-in-kubeconfig"]', { text: accountId });
+    await s.waitFor('[data-testid="use-in-env"]', { text: `latchkey:${accountId}` });
+    await s.waitFor('[data-testid="git-url-placeholder"]');
+    await setValue(s, '[data-testid="use-in-git-url"]', 'https://git.test.example/');
+    await s.waitFor('[data-testid="use-in-git"]', { text: 'credential.https://git.test.example.helper' });
+    await s.waitFor('[data-testid="git-url-placeholder"]', { gone: true });
+    await clickCentered(s, '[data-testid="copy-use-in-git"]');
+    const gitLine = await s.exec("return document.querySelector('[data-testid=\"use-in-git\"]').textContent");
+    await waitUntil(() => clipboard() === gitLine, 'the git line copied', 5000);
+    assert(!clipboard('TARGETS').includes('x-kde-passwordManagerHint'), 'the git line is not marked as secret');
+    log('Use in…: git line for the account, with the git server typed in, copied as plain text');
     await dismissNotices(s);
+    await s.exec("document.querySelector('[data-testid=\"use-in\"]').scrollIntoView({ block: 'center' })");
+    await shot(s, 'use-in-light');
+    await s.exec('window.scrollTo(0, 0)');
     await shot(s, 'details-light');
-    await s.click('[data-testid="details-screen"] button.link');
+    await clickCentered(s, '[data-testid="details-screen"] button.link');
 
     // 7. Sign out (with revocation).
     await s.click(`[data-account="${accountId}"] [data-testid="sign-out"]`);
@@ -305,6 +329,15 @@ async function lightPass(issuer) {
     await endSession(s, driver);
     await stop(driver);
   }
+  // With the app gone, no agent answers (the session's end may kill the app before it can
+  // remove its socket; a socket nobody listens on refuses at once).
+  let status = 0;
+  try {
+    execFileSync(cliBin, ['agent', 'status'], { encoding: 'utf8', timeout: 20000, stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    status = e.status;
+  }
+  assert(status === 3, `no agent after the app quit (agent status exited ${status})`);
 }
 
 function instanceRunning() {

@@ -147,6 +147,28 @@ account: AccountDto, };
 
 export type AccountDetails = { account: AccountDto, idTokenClaims: Record<string, unknown> | null, hasIdToken: boolean, };
 
+export type UseInDto = { 
+/**
+ * The git server the git line is for.
+ */
+gitUrl: string, 
+/**
+ * Whether `git_url` is a stand-in to replace (the provider's preset names no git server).
+ */
+gitUrlIsPlaceholder: boolean, 
+/**
+ * `git config` commands installing the credential helper for `git_url`.
+ */
+git: string, 
+/**
+ * The kubeconfig `users:` entry.
+ */
+kubeconfig: string, 
+/**
+ * The `.latchkey.env` line.
+ */
+envLine: string, };
+
 export type SignOutResult = { revoked: boolean, };
 
 export type ErrorKindDto = "usage" | "not-found" | "needs-sign-in" | "provider" | "network" | "keychain" | "sign-in" | "other";

@@ -20,6 +20,7 @@ import type {
   SignInEvent,
   SignInStarted,
   SignOutResult,
+  UseInDto,
 } from './bindings';
 
 export type * from './bindings';
@@ -69,6 +70,8 @@ export const ipc = {
   signOut: (account: string, revoke: boolean) =>
     call<SignOutResult>('sign_out', { account, revoke }),
   accountDetails: (account: string) => call<AccountDetails>('account_details', { account }),
+  useIn: (account: string, gitUrl: string | null = null) =>
+    call<UseInDto>('use_in', { account, gitUrl }),
   uiReady: () => call<SignInEvent[]>('ui_ready'),
   onSignIn: (handler: (e: SignInEvent) => void): Promise<UnlistenFn> =>
     listen<SignInEvent>('sign-in', (event) => handler(event.payload)),
