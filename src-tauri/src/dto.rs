@@ -9,10 +9,9 @@ use ts_rs::TS;
 use std::collections::BTreeMap;
 
 use latchkey::api::redirect_to_register;
-use latchkey::{
-    Account, AuthMethod, Error, ErrorKind, Grant, Hint, LegacyGrant, Profile, RedirectMode,
-};
+use latchkey::{Account, AuthMethod, Grant, LegacyGrant, Profile, RedirectMode};
 
+pub use crate::error_dto::{ErrorDto, ErrorKindDto};
 use crate::sensitive::Sensitive;
 
 /// A profile as the UI shows it. The client secret itself never leaves the backend.
@@ -323,198 +322,6 @@ pub struct SignOutResult {
     pub revoked: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
-#[serde(rename_all = "kebab-case")]
-pub enum ErrorKindDto {
-    Usage,
-    NotFound,
-    NeedsSignIn,
-    Provider,
-    Network,
-    Keychain,
-    SignIn,
-    Other,
-}
-
-/// An error the UI can show and branch on.
-#[derive(Debug, Clone, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
-pub struct ErrorDto {
-    pub kind: ErrorKindDto,
-    pub message: String,
-    /// The provider's `error` code (`access_denied`, `invalid_grant`…), when it sent one.
-    pub provider_error: Option<String>,
-    pub provider_description: Option<String>,
-    /// What the user can do about it, when the engine knows.
-    pub action: Option<Box<ErrorActionDto>>,
-}
-
-/// What the UI offers for an error: a button for `sign-in`, the label as advice for the rest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
-#[serde(rename_all = "kebab-case")]
-pub enum ErrorActionKind {
-    /// Start a sign-in to `profile`.
-    SignIn,
-    /// Change the profile (edit it, or remove and add it again).
-    EditProfile,
-    /// Something to do outside Latchkey, or in the form at hand.
-    Advice,
-}
-
-#[derive(Debug, Clone, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
-pub struct ErrorActionDto {
-    pub kind: ErrorActionKind,
-    pub label: String,
-    /// The profile the action concerns, where there is one.
-    pub profile: Option<String>,
-}
-
-impl ErrorDto {
-    pub fn new(kind: ErrorKindDto, message: impl Into<String>) -> Self {
-        ErrorDto {
-            kind,
-            message: message.into(),
-            provider_error: None,
-            provider_description: None,
-            action: None,
-        }
-    }
-}
-
-/// The engine's hint worded for the app (the CLI words it as a command: src/cli/hint.rs).
-impl From<Hint> for ErrorActionDto {
-    fn from(hint: Hint) -> Self {
-        use ErrorActionKind::{Advice, EditProfile, SignIn};
-        let (kind, label, profile) = match hint {
-            Hint::SignIn { profile } | Hint::ReplaceLostGrant { profile } => {
-                (SignIn, "Sign in again".to_string(), Some(profile))
-            }
-            Hint::RetrySignIn { profile } => (
-                SignIn,
-                "Start the sign-in again and finish it in the browser".into(),
-                Some(profile),
-            ),
-            Hint::RetryImplicitSignIn { profile } => (
-                SignIn,
-                "Start the sign-in again, in a browser with JavaScript on".into(),
-                Some(profile),
-            ),
-            Hint::RetryDeviceSignIn => (Advice, "Start the sign-in with a code again".into(), None),
-            Hint::AllowMoreTime => (
-                Advice,
-                "Start the sign-in with a code again and approve it sooner".into(),
-                None,
-            ),
-            Hint::ListProfiles => (
-                Advice,
-                "The accounts screen lists every profile".into(),
-                None,
-            ),
-            Hint::RemoveProfile { name } => (
-                Advice,
-                format!("Choose another name, or remove the profile `{name}` first"),
-                Some(name),
-            ),
-            Hint::ListAccounts => (
-                Advice,
-                "The accounts screen lists every account".into(),
-                None,
-            ),
-            Hint::NameAccount => (Advice, "Choose one of its accounts".into(), None),
-            Hint::SetClientSecret { profile } => (
-                EditProfile,
-                "Enter the client secret in the profile".into(),
-                Some(profile),
-            ),
-            Hint::FetchToken { profile } => (
-                Advice,
-                "Use “Get token”: this profile needs no sign-in".into(),
-                Some(profile),
-            ),
-            Hint::RemoveWithoutRevoking => (
-                Advice,
-                "Try again later, or revoke the grant at the provider and remove the account"
-                    .into(),
-                None,
-            ),
-            Hint::AddProfileWithIssuer => (
-                EditProfile,
-                "Give the issuer (its discovery lists the keys), or leave out `openid`".into(),
-                None,
-            ),
-            Hint::AddProfileAgainWithIssuer | Hint::GiveIssuer => (
-                EditProfile,
-                "Add the profile again with its issuer, or remove `openid` from its scopes".into(),
-                None,
-            ),
-            Hint::AddDeviceEndpoint => (
-                EditProfile,
-                "Add the profile again with its device authorization endpoint".into(),
-                None,
-            ),
-            Hint::AllowLegacyGrant { grant } => (
-                EditProfile,
-                format!(
-                    "If this provider leaves no other way, add the profile again allowing the {grant} grant"
-                ),
-                None,
-            ),
-            Hint::GiveEndpoints => (
-                Advice,
-                "Or enter the endpoints by hand instead of the issuer".into(),
-                None,
-            ),
-            Hint::UseScopes => (Advice, "Put scopes in the Scopes field".into(), None),
-            Hint::PassClientSecret { .. } => (Advice, "Enter the client secret".into(), None),
-            Hint::DropClientSecret => (
-                Advice,
-                "Leave the client secret empty, or choose an auth method that uses it".into(),
-                None,
-            ),
-            Hint::ListPresets => (Advice, "Choose one of the listed presets".into(), None),
-            Hint::UnlockKeychain => (
-                Advice,
-                "Unlock the system keychain, then try again".into(),
-                None,
-            ),
-        };
-        ErrorActionDto {
-            kind,
-            label,
-            profile,
-        }
-    }
-}
-
-impl From<Error> for ErrorDto {
-    fn from(e: Error) -> Self {
-        let kind = match e.kind() {
-            ErrorKind::Usage => ErrorKindDto::Usage,
-            ErrorKind::NotFound => ErrorKindDto::NotFound,
-            ErrorKind::NeedsSignIn => ErrorKindDto::NeedsSignIn,
-            ErrorKind::Provider => ErrorKindDto::Provider,
-            ErrorKind::Network => ErrorKindDto::Network,
-            ErrorKind::Keychain => ErrorKindDto::Keychain,
-            ErrorKind::SignIn => ErrorKindDto::SignIn,
-            ErrorKind::Other => ErrorKindDto::Other,
-        };
-        let (provider_error, provider_description) = match e.unhinted() {
-            Error::Provider {
-                error, description, ..
-            } => (Some(error.clone()), description.clone()),
-            _ => (None, None),
-        };
-        ErrorDto {
-            kind,
-            message: e.to_string(),
-            provider_error,
-            provider_description,
-            action: e.hint().map(|h| Box::new(h.into())),
-        }
-    }
-}
-
 impl From<AuthMethod> for AuthMethodDto {
     fn from(m: AuthMethod) -> Self {
         match m {
@@ -647,6 +454,7 @@ impl From<&Profile> for ProfileDto {
 #[cfg(test)]
 mod bindings {
     use super::*;
+    use crate::error_dto::{ErrorActionDto, ErrorActionKind};
     use std::path::PathBuf;
 
     fn all() -> Vec<(&'static str, String)> {

@@ -8,6 +8,7 @@ mod bridge;
 mod clipboard;
 mod commands;
 mod dto;
+mod error_dto;
 mod events;
 mod form;
 #[cfg(target_os = "linux")]
