@@ -269,6 +269,46 @@ pub enum SignInEvent {
     Rejected { error: ErrorDto },
 }
 
+/// What an engine notice is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "kebab-case")]
+pub enum NoticeKindDto {
+    /// The keychain refuses tokens just issued: the user should unlock it now.
+    KeychainRefusesIssuedTokens,
+    /// The loopback listener refused a response; the sign-in is still waiting.
+    CallbackRefused,
+}
+
+/// Something the user should know while an operation runs (event `notice`).
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct NoticeDto {
+    pub kind: NoticeKindDto,
+    /// The profile whose sign-in the notice is about (`callback-refused`).
+    pub profile: Option<String>,
+    /// The engine's words (provider text in it is already escaped).
+    pub message: String,
+}
+
+impl From<&latchkey::notice::Notice> for NoticeDto {
+    fn from(n: &latchkey::notice::Notice) -> Self {
+        use latchkey::notice::Notice;
+        let (kind, profile) = match n {
+            Notice::KeychainRefusesIssuedTokens { .. } => {
+                (NoticeKindDto::KeychainRefusesIssuedTokens, None)
+            }
+            Notice::CallbackRefused { profile, .. } => {
+                (NoticeKindDto::CallbackRefused, Some(profile.clone()))
+            }
+        };
+        NoticeDto {
+            kind,
+            profile,
+            message: n.to_string(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "kebab-case")]
 pub enum CopyWhat {
@@ -480,6 +520,8 @@ mod bindings {
             ProfileInput,
             SignInStarted,
             SignInEvent,
+            NoticeKindDto,
+            NoticeDto,
             CopyWhat,
             CopyResult,
             AccountDetails,
@@ -518,6 +560,52 @@ mod bindings {
         assert!(
             have == want,
             "ui/src/lib/bindings.ts is out of date: run `UPDATE_BINDINGS=1 cargo test -p latchkey-desktop bindings`"
+        );
+    }
+}
+
+#[cfg(test)]
+mod notice_tests {
+    use super::*;
+    use latchkey::notice::Notice;
+    use std::time::Duration;
+
+    #[test]
+    fn a_refused_callback_names_its_profile_and_says_the_sign_in_waits() {
+        let dto = NoticeDto::from(&Notice::CallbackRefused {
+            profile: "gl".into(),
+            reason: "the response's `state` is not this sign-in's".into(),
+            remaining: Duration::from_secs(290),
+        });
+        assert_eq!(dto.kind, NoticeKindDto::CallbackRefused);
+        assert_eq!(dto.profile.as_deref(), Some("gl"));
+        assert!(
+            dto.message.contains("is not this sign-in's"),
+            "{}",
+            dto.message
+        );
+        assert!(
+            dto.message.contains("still waiting (290 s left)"),
+            "{}",
+            dto.message
+        );
+    }
+
+    #[test]
+    fn a_refusing_keychain_asks_for_an_unlock() {
+        let dto = NoticeDto::from(&Notice::KeychainRefusesIssuedTokens {
+            account: "gl/alice".into(),
+            refresh_token: true,
+            remaining: Duration::from_secs(300),
+            cause: "the collection is locked".into(),
+        });
+        assert_eq!(dto.kind, NoticeKindDto::KeychainRefusesIssuedTokens);
+        assert_eq!(dto.profile, None);
+        assert!(
+            dto.message
+                .starts_with("unlock your keyring to keep the new refresh token for gl/alice"),
+            "{}",
+            dto.message
         );
     }
 }

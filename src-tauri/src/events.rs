@@ -1,10 +1,12 @@
-//! Events to the window: sign-in outcomes, held back until the window has loaded.
+//! Events to the window: sign-in outcomes, held back until the window has loaded, and the
+//! engine's notices.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 
+use latchkey::notice::{Notice, NoticeHook};
 use tauri::{AppHandle, Emitter, Manager};
 
-use crate::dto::SignInEvent;
+use crate::dto::{NoticeDto, SignInEvent};
 
 pub const SIGN_IN: &str = "sign-in";
 
@@ -47,5 +49,29 @@ pub fn focus_main(app: &AppHandle) {
         let _ = window.unminimize();
         let _ = window.show();
         let _ = window.set_focus();
+    }
+}
+
+/// The engine's notices ("unlock your keyring…", "refused a response…") as they happen.
+pub const NOTICE: &str = "notice";
+
+/// Where the engine's notices go. The engine is built before the app exists, so its hook
+/// writes to this slot, which setup connects to the app.
+#[derive(Clone, Default)]
+pub struct NoticeSink(Arc<OnceLock<AppHandle>>);
+
+impl NoticeSink {
+    /// The engine's hook: emits each notice to the window (none before setup connects).
+    pub fn hook(&self) -> NoticeHook {
+        let app = self.0.clone();
+        Arc::new(move |notice: &Notice| {
+            if let Some(app) = app.get() {
+                let _ = app.emit(NOTICE, NoticeDto::from(notice));
+            }
+        })
+    }
+
+    pub fn connect(&self, app: AppHandle) {
+        let _ = self.0.set(app);
     }
 }

@@ -41,6 +41,7 @@ fn main() {
         .manage(EventQueue::default())
         .setup(|app| {
             let handle = app.handle().clone();
+            app.state::<AppState>().notices.connect(handle.clone());
             app.deep_link().on_open_url(move |event| {
                 for url in event.urls() {
                     signin::handle_url(&handle, &url);

@@ -7,17 +7,24 @@ use latchkey::Latchkey;
 
 use crate::clipboard::SecretClipboard;
 use crate::dto::{ErrorDto, ErrorKindDto};
+use crate::events::NoticeSink;
 
 pub struct AppState {
     engine: Result<Arc<Latchkey>, String>,
     pub clipboard: Arc<SecretClipboard>,
+    /// Setup connects it to the app: the engine's notices then reach the window.
+    pub notices: NoticeSink,
 }
 
 impl AppState {
     pub fn new() -> Self {
+        let notices = NoticeSink::default();
         AppState {
-            engine: Latchkey::open().map(Arc::new).map_err(|e| e.to_string()),
+            engine: Latchkey::open()
+                .map(|engine| Arc::new(engine.with_notices(notices.hook())))
+                .map_err(|e| e.to_string()),
             clipboard: Arc::default(),
+            notices,
         }
     }
 

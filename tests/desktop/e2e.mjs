@@ -439,6 +439,24 @@ async function darkPass(issuer) {
     await dismissNotices(s);
     await shot(s, 'accounts-two-providers-dark');
 
+    // A response with a wrong `state` at the loopback listener (a stale tab, a forged redirect):
+    // refused, said at once in the sign-in screen, and the sign-in still completes.
+    browserDoes({ SCRIPTED_BROWSER_ACTION: 'ignore' });
+    await clickCentered(s, '[data-testid="profile-group"][data-profile="conf-op"] [data-testid="sign-in"]');
+    await s.waitFor('[data-testid="sign-in-screen"] [data-testid="sign-in-timeout"]');
+    const authUrl = new URL(await inputValue(s, '#auth-url'));
+    const forged = new URL(authUrl.searchParams.get('redirect_uri'));
+    forged.search = new URLSearchParams({ code: 'forged', state: 'not-this-sign-in' }).toString();
+    const refusedStatus = (await fetch(forged)).status;
+    assert(refusedStatus === 400, `the listener refused the wrong state (HTTP ${refusedStatus})`);
+    await s.waitFor('[data-testid="sign-in-screen"] [data-testid="sign-in-refused"]', { text: "with a `state` that is not this sign-in's" });
+    await s.waitFor('[data-testid="sign-in-refused"]', { text: 'The sign-in is still waiting' });
+    execFileSync(path.join(root, 'tests/authserver/browser'), [authUrl.href], { env: { ...process.env, SCRIPTED_BROWSER_ACTION: 'approve' } });
+    await s.waitFor('[data-testid="notice-success"]', { text: 'Signed in as', timeout: 20000 });
+    await s.waitFor('[data-testid="sign-in-screen"]', { gone: true });
+    log('a refused loopback response shown in the sign-in screen; the sign-in completed');
+    await dismissNotices(s);
+
     // Readable at the minimum window width.
     const win = execFileSync('xdotool', ['search', '--onlyvisible', '--name', '^Latchkey$'], { encoding: 'utf8' }).trim().split('\n').pop();
     execFileSync('xdotool', ['windowsize', '--sync', win, '480', '640']);

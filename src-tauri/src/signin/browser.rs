@@ -24,7 +24,9 @@ pub async fn begin(
     let listener = match profile.redirect {
         RedirectMode::DeepLink => None,
         RedirectMode::Loopback => {
-            Some(LoopbackListener::bind(profile.redirect_uri.as_ref()).await?)
+            let listener = LoopbackListener::bind(profile.redirect_uri.as_ref()).await?;
+            // A refused response shows at once, in the sign-in screen.
+            Some(listener.with_notices(engine.notice_hook()))
         }
     };
     let redirect = match &listener {

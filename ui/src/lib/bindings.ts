@@ -129,6 +129,18 @@ expiresAt: number, };
 
 export type SignInEvent = { "kind": "completed", id: number, account: AccountDto, } | { "kind": "failed", id: number, error: ErrorDto, } | { "kind": "rejected", error: ErrorDto, };
 
+export type NoticeKindDto = "keychain-refuses-issued-tokens" | "callback-refused";
+
+export type NoticeDto = { kind: NoticeKindDto, 
+/**
+ * The profile whose sign-in the notice is about (`callback-refused`).
+ */
+profile: string | null, 
+/**
+ * The engine's words (provider text in it is already escaped).
+ */
+message: string, };
+
 export type CopyWhat = "access-token" | "authorization-header" | "refresh-token";
 
 export type CopyResult = { what: CopyWhat, 

@@ -14,6 +14,7 @@ import type {
   PresetDto,
   ErrorDto,
   LegacyGrantInfo,
+  NoticeDto,
   Overview,
   ProfileDto,
   ProfileInput,
@@ -75,4 +76,7 @@ export const ipc = {
   uiReady: () => call<SignInEvent[]>('ui_ready'),
   onSignIn: (handler: (e: SignInEvent) => void): Promise<UnlistenFn> =>
     listen<SignInEvent>('sign-in', (event) => handler(event.payload)),
+  /** The engine's notices while something runs: "unlock your keyring…", "refused a response…". */
+  onNotice: (handler: (n: NoticeDto) => void): Promise<UnlistenFn> =>
+    listen<NoticeDto>('notice', (event) => handler(event.payload)),
 };

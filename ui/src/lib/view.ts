@@ -1,5 +1,5 @@
 // View logic, kept free of Svelte and Tauri so Vitest can test it directly.
-import type { AccountDto, ErrorDto, ParamDto, ProfileDto, RedirectModeDto } from './bindings';
+import type { AccountDto, ErrorDto, NoticeDto, NoticeKindDto, ParamDto, ProfileDto, RedirectModeDto, SignInStarted } from './bindings';
 
 export type Status = 'ok' | 'expiring' | 'expired' | 'needs-sign-in';
 
@@ -186,6 +186,17 @@ export function asSentence(clause: string): string {
   if (!t) return '';
   return `${t[0].toUpperCase()}${t.slice(1)}${/[.!?]$/.test(t) ? '' : '.'}`;
 }
+
+/** Whether an engine notice belongs in the sign-in screen shown (a refused response to that
+ * sign-in, which is still waiting) rather than in a toast. */
+export function isRefusalOf(n: NoticeDto, signIn: SignInStarted | null): boolean {
+  return n.kind === 'callback-refused' && signIn !== null && signIn.redirectMode === 'loopback' && n.profile === signIn.profile;
+}
+
+export const NOTICE_TITLE: Record<NoticeKindDto, string> = {
+  'keychain-refuses-issued-tokens': 'Unlock your keyring',
+  'callback-refused': 'Sign-in response refused',
+};
 
 /** A user code grouped for reading aloud and typing: "WDJB-MJHT" stays, "WDJBMJHT" gains a dash. */
 export function formatUserCode(code: string): string {
