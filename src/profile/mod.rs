@@ -15,8 +15,8 @@ mod validate;
 pub use input::{Endpoints, ManualEndpoints, NewProfile, ProfileExtras};
 pub use kinds::{AuthMethod, DEEP_LINK_REDIRECT, Grant, LegacyGrant, RedirectMode};
 pub use validate::{
-    is_loopback, parse_param, parse_scopes, validate_endpoint, validate_extra_params,
-    validate_name, validate_new_redirect_uri, validate_redirect_uri,
+    is_loopback, parse_base_url, parse_param, parse_scopes, validate_endpoint,
+    validate_extra_params, validate_name, validate_new_redirect_uri, validate_redirect_uri,
 };
 
 /// One registered OAuth client. Stored in `profiles.toml`; never holds a secret (the client
