@@ -129,9 +129,7 @@ fn a_config_dir_others_can_write_is_refused() {
 #[test]
 fn config_and_cache_files_are_private() {
     let server = AuthServer::start();
-    let env = Env::new();
-    env.add_profile(&server, "oidc", "public-app", None);
-    env.login("oidc").success();
+    let env = signed_in_at(&server, "oidc");
     env.run(&["refresh", "oidc"]).success();
     let mut seen = Vec::new();
     let mut dirs = vec![env.config_dir()];
