@@ -199,10 +199,11 @@ impl Profile {
     }
 }
 
-#[cfg(test)]
 impl Profile {
-    /// A plain OAuth public client at `https://as.example`, for unit tests to adjust.
-    pub(crate) fn for_tests(name: &str) -> Profile {
+    /// A plain OAuth public client at `https://as.example`, for unit tests and the fuzz targets
+    /// to adjust.
+    #[doc(hidden)]
+    pub fn for_tests(name: &str) -> Profile {
         Profile {
             name: name.into(),
             client_id: "client".into(),
