@@ -20,7 +20,9 @@ use crate::error::{Error, Hint, Result};
 use crate::notice::{Notice, NoticeHook};
 
 mod pages;
-use pages::{FRAGMENT_SCRIPT, page, page_response, refusal_reason, refused_page};
+use pages::{
+    FRAGMENT_SCRIPT, no_store_response, page, page_response, refusal_reason, refused_page,
+};
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -252,35 +254,28 @@ impl LoopbackListener {
             let (status, page, outcome) = answer(&req, &path, &state);
             async move { (page_response(status, page), outcome) }
         };
-        let notify = self.refusal_notifier(profile, timeout);
-        self.serve_until(handle, timeout, notify)
-            .await
-            .map_err(|refused| {
-                timed_out(
-                    profile,
-                    timeout,
-                    refused,
-                    Hint::RetrySignIn {
-                        profile: profile.to_string(),
-                    },
-                )
-            })
+        let retry = Hint::RetrySignIn {
+            profile: profile.to_string(),
+        };
+        self.serve_until(handle, profile, timeout, retry).await
     }
 
     /// Accepts the browser's connections until `handle` accepts one request, and hands its
-    /// result over once its page has been sent. On timeout: how many responses with a wrong
-    /// `state` were refused meanwhile.
+    /// result over once its page has been sent. Refusals are reported as they happen; on
+    /// timeout, the sign-in error counts them and carries `retry`.
     async fn serve_until<T, H, F>(
         &self,
         handle: H,
+        profile: &str,
         timeout: Duration,
-        notify: Refused,
-    ) -> std::result::Result<T, usize>
+        retry: Hint,
+    ) -> Result<T>
     where
         T: Send + 'static,
         H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
         F: Future<Output = (Response<Full<Bytes>>, Outcome<T>)> + Send + 'static,
     {
+        let notify = self.refusal_notifier(profile, timeout);
         let (tx, mut rx) = mpsc::channel::<T>(1);
         let refused = Arc::new(AtomicUsize::new(0));
         let serve = async {
@@ -334,11 +329,12 @@ impl LoopbackListener {
                 });
             }
         };
-        tokio::select! {
+        let outcome = tokio::select! {
             result = rx.recv() => result.ok_or(0),
             _ = serve => unreachable!("the accept loop never ends"),
             _ = tokio::time::sleep(timeout) => Err(refused.load(Ordering::SeqCst)),
-        }
+        };
+        outcome.map_err(|refused| timed_out(profile, timeout, refused, retry))
     }
 }
 
@@ -382,19 +378,10 @@ impl LoopbackListener {
             let (path, origin, state) = (path.clone(), origin.clone(), state.clone());
             async move { answer_fragment(req, &path, &origin, &state).await }
         };
-        let notify = self.refusal_notifier(profile, timeout);
-        self.serve_until(handle, timeout, notify)
-            .await
-            .map_err(|refused| {
-                timed_out(
-                    profile,
-                    timeout,
-                    refused,
-                    Hint::RetryImplicitSignIn {
-                        profile: profile.to_string(),
-                    },
-                )
-            })
+        let retry = Hint::RetryImplicitSignIn {
+            profile: profile.to_string(),
+        };
+        self.serve_until(handle, profile, timeout, retry).await
     }
 }
 
@@ -407,29 +394,19 @@ async fn answer_fragment(
     expected_state: &str,
 ) -> (Response<Full<Bytes>>, Outcome<BTreeMap<String, String>>) {
     let text = |status: StatusCode, message: &str| {
-        let mut r = Response::new(Full::new(Bytes::from(message.to_string())));
-        *r.status_mut() = status;
-        r.headers_mut().insert(
-            header::CONTENT_TYPE,
-            "text/plain; charset=utf-8".parse().expect("static"),
-        );
-        r.headers_mut()
-            .insert(header::CACHE_CONTROL, "no-store".parse().expect("static"));
-        r
+        no_store_response(status, message.to_string(), "text/plain; charset=utf-8")
     };
     let not_found = || page_response(StatusCode::NOT_FOUND, page("Not found", "Nothing here."));
     let method = req.method().clone();
     let request_path = req.uri().path().to_string();
     match (method, request_path.as_str()) {
         (hyper::Method::GET, p) if p == FRAGMENT_SCRIPT_PATH => {
-            let mut r = Response::new(Full::new(Bytes::from(FRAGMENT_SCRIPT)));
-            let h = r.headers_mut();
-            h.insert(
-                header::CONTENT_TYPE,
-                "text/javascript; charset=utf-8".parse().expect("static"),
+            let mut r = no_store_response(
+                StatusCode::OK,
+                FRAGMENT_SCRIPT,
+                "text/javascript; charset=utf-8",
             );
-            h.insert(header::CACHE_CONTROL, "no-store".parse().expect("static"));
-            h.insert(
+            r.headers_mut().insert(
                 header::X_CONTENT_TYPE_OPTIONS,
                 "nosniff".parse().expect("static"),
             );

@@ -6,7 +6,7 @@ use url::Url;
 
 use crate::error::{Error, Hint, Result};
 use crate::http::Http;
-use crate::profile::validate_endpoint;
+use crate::profile::{parse_base_url, validate_endpoint};
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Metadata {
@@ -63,14 +63,7 @@ pub async fn discover(http: &Http, issuer: &str) -> Result<Metadata> {
         issuer: issuer.to_string(),
         detail,
     };
-    let issuer_url = Url::parse(issuer)
-        .map_err(|e| Error::InvalidInput(format!("the issuer {issuer:?} is not a URL: {e}")))?;
-    validate_endpoint(&issuer_url, "issuer")?;
-    if issuer_url.query().is_some() || issuer_url.fragment().is_some() {
-        return Err(Error::InvalidInput(format!(
-            "the issuer {issuer} must not have a query or fragment"
-        )));
-    }
+    let issuer_url = parse_base_url(issuer, "the issuer", "issuer")?;
     let mut tried = Vec::new();
     let mut found: Option<Value> = None;
     let candidates = candidate_urls(&issuer_url);
@@ -229,20 +222,22 @@ mod tests {
 
     #[test]
     fn well_known_urls_cover_oidc_and_both_rfc8414_forms() {
-        let urls = candidate_urls(&Url::parse("https://as.example/tenant/v2").unwrap());
-        let urls: Vec<&str> = urls.iter().map(Url::as_str).collect();
+        let urls = |issuer: &str| -> Vec<String> {
+            candidate_urls(&Url::parse(issuer).unwrap())
+                .iter()
+                .map(Url::to_string)
+                .collect()
+        };
         assert_eq!(
-            urls,
+            urls("https://as.example/tenant/v2"),
             [
                 "https://as.example/tenant/v2/.well-known/openid-configuration",
                 "https://as.example/.well-known/oauth-authorization-server/tenant/v2",
                 "https://as.example/tenant/v2/.well-known/oauth-authorization-server",
             ]
         );
-        let root = candidate_urls(&Url::parse("http://127.0.0.1:9000").unwrap());
-        let root: Vec<&str> = root.iter().map(Url::as_str).collect();
         assert_eq!(
-            root,
+            urls("http://127.0.0.1:9000"),
             [
                 "http://127.0.0.1:9000/.well-known/openid-configuration",
                 "http://127.0.0.1:9000/.well-known/oauth-authorization-server",

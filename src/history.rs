@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 /// The size past which the file is rotated (the previous generation is replaced).
 pub const MAX_BYTES: u64 = 1 << 20;
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     /// Unix seconds.
@@ -23,12 +24,9 @@ pub struct Entry {
     pub via: String,
     /// The program that asked: the parent of the `latchkey` process, or the agent's peer when
     /// that is not `latchkey`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exe: Option<String>,
     /// The process connected to the agent's socket (the `latchkey` CLI, usually).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_pid: Option<u32>,
 }
 

@@ -102,16 +102,13 @@ impl Http {
 
     /// [`Http::get_json`] with the caching lifetime the server gave.
     pub async fn get_document(&self, url: &url::Url) -> Result<Option<Document>, HttpError> {
-        let response = self
-            .client
-            .get(url.as_str())
-            .header(header::ACCEPT, "application/json")
-            .send()
-            .await
-            .map_err(|e| self.transport(e))?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = self.read_body(response).await?;
+        let (status, headers, body) = self
+            .exchange(
+                self.client
+                    .get(url.as_str())
+                    .header(header::ACCEPT, "application/json"),
+            )
+            .await?;
         if status == StatusCode::NOT_FOUND || status == StatusCode::GONE {
             return Ok(None);
         }
@@ -133,18 +130,27 @@ impl Http {
         endpoint: Endpoint,
     ) -> Result<HttpResponse, HttpError> {
         let (parts, body) = request.into_parts();
-        let response = self
-            .client
-            .request(parts.method, parts.uri.to_string())
-            .headers(parts.headers)
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| self.transport(e))?;
+        let (status, headers, body) = self
+            .exchange(
+                self.client
+                    .request(parts.method, parts.uri.to_string())
+                    .headers(parts.headers)
+                    .body(body),
+            )
+            .await?;
+        normalize(status, &headers, &body, endpoint)
+    }
+
+    /// Sends `request` and reads its answer: status, headers and the body (bounded).
+    async fn exchange(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(StatusCode, HeaderMap, Vec<u8>), HttpError> {
+        let response = request.send().await.map_err(|e| self.transport(e))?;
         let status = response.status();
         let headers = response.headers().clone();
         let body = self.read_body(response).await?;
-        normalize(status, &headers, &body, endpoint)
+        Ok((status, headers, body))
     }
 
     async fn read_body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, HttpError> {
@@ -434,17 +440,25 @@ mod tests {
         h
     }
 
+    /// What a token endpoint's answer with HTTP 200 becomes.
+    fn token_answer_200(content_type: &str, body: &[u8]) -> Result<HttpResponse, HttpError> {
+        normalize(
+            StatusCode::OK,
+            &headers(content_type),
+            body,
+            Endpoint::Token,
+        )
+    }
+
     fn body_json(r: &HttpResponse) -> Value {
         serde_json::from_slice(r.body()).unwrap()
     }
 
     #[test]
     fn errors_sent_with_200_become_errors() {
-        let r = normalize(
-            StatusCode::OK,
-            &headers("application/json"),
+        let r = token_answer_200(
+            "application/json",
             br#"{"error":"bad_verification_code","error_description":"The code passed is incorrect"}"#,
-            Endpoint::Token,
         )
         .unwrap();
         assert_eq!(r.status(), StatusCode::BAD_REQUEST);
@@ -452,11 +466,9 @@ mod tests {
 
     #[test]
     fn form_encoded_bodies_and_string_expiry_are_accepted() {
-        let r = normalize(
-            StatusCode::OK,
-            &headers("application/x-www-form-urlencoded; charset=utf-8"),
+        let r = token_answer_200(
+            "application/x-www-form-urlencoded; charset=utf-8",
             b"access_token=gho_abc&expires_in=28800&scope=repo%2Cgist&token_type=bearer",
-            Endpoint::Token,
         )
         .unwrap();
         let v = body_json(&r);
@@ -468,11 +480,9 @@ mod tests {
 
     #[test]
     fn missing_token_type_and_odd_expiry_are_tolerated() {
-        let r = normalize(
-            StatusCode::OK,
-            &headers("application/json"),
+        let r = token_answer_200(
+            "application/json",
             br#"{"access_token":"x","expires_in":"soon"}"#,
-            Endpoint::Token,
         )
         .unwrap();
         let v = body_json(&r);
@@ -498,11 +508,9 @@ mod tests {
 
     #[test]
     fn truncated_json_is_unexpected_not_a_parser_panic() {
-        let err = normalize(
-            StatusCode::OK,
-            &headers("application/json"),
+        let err = token_answer_200(
+            "application/json",
             br#"{"access_token":"abcdefghijklmnopqrstuvwxyz0123","tok"#,
-            Endpoint::Token,
         )
         .unwrap_err();
         let text = err.to_string();

@@ -11,15 +11,7 @@ pub fn config_dir() -> Result<PathBuf> {
         None if cfg!(windows) => std::env::var_os("APPDATA")
             .map(PathBuf::from)
             .ok_or_else(|| Error::InvalidInput("%APPDATA% is not set".into()))?,
-        None => std::env::var_os("HOME")
-            .filter(|v| !v.is_empty())
-            .map(|home| PathBuf::from(home).join(".config"))
-            .ok_or_else(|| {
-                Error::InvalidInput(
-                    "neither XDG_CONFIG_HOME nor HOME is set: cannot find the config directory"
-                        .into(),
-                )
-            })?,
+        None => under_home(".config", "XDG_CONFIG_HOME", "config")?,
     };
     Ok(base.join("latchkey"))
 }
@@ -30,16 +22,20 @@ pub fn state_dir() -> Result<PathBuf> {
     match std::env::var_os("XDG_STATE_HOME").filter(|v| !v.is_empty()) {
         Some(dir) => Ok(PathBuf::from(dir).join("latchkey")),
         None if cfg!(windows) => config_dir(),
-        None => std::env::var_os("HOME")
-            .filter(|v| !v.is_empty())
-            .map(|home| PathBuf::from(home).join(".local/state/latchkey"))
-            .ok_or_else(|| {
-                Error::InvalidInput(
-                    "neither XDG_STATE_HOME nor HOME is set: cannot find the state directory"
-                        .into(),
-                )
-            }),
+        None => under_home(".local/state/latchkey", "XDG_STATE_HOME", "state"),
     }
+}
+
+/// `~/relative`, for when `$xdg_var` is not set; an error when HOME is not set either.
+fn under_home(relative: &str, xdg_var: &str, what: &str) -> Result<PathBuf> {
+    std::env::var_os("HOME")
+        .filter(|v| !v.is_empty())
+        .map(|home| PathBuf::from(home).join(relative))
+        .ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "neither {xdg_var} nor HOME is set: cannot find the {what} directory"
+            ))
+        })
 }
 
 /// Where the agent's socket lives: `$XDG_RUNTIME_DIR/latchkey`, else `/tmp/latchkey-UID` (a

@@ -11,7 +11,7 @@ use url::Url;
 
 use crate::error::{Error, Hint, Result};
 use crate::profile::{
-    AuthMethod, Endpoints, ManualEndpoints, Profile, ProfileExtras, RedirectMode,
+    AuthMethod, Endpoints, ManualEndpoints, Profile, ProfileExtras, RedirectMode, parse_base_url,
     validate_endpoint, validate_extra_params,
 };
 
@@ -262,14 +262,7 @@ fn flag(variable: &str) -> String {
 fn check_value(name: &str, value: &str) -> Result<String> {
     let value = value.trim();
     if name == "base_url" {
-        let url = Url::parse(value)
-            .map_err(|e| Error::InvalidInput(format!("--base-url {value:?} is not a URL: {e}")))?;
-        validate_endpoint(&url, "base URL")?;
-        if url.query().is_some() || url.fragment().is_some() {
-            return Err(Error::InvalidInput(format!(
-                "--base-url {value} must not have a query or fragment"
-            )));
-        }
+        parse_base_url(value, "--base-url", "base URL")?;
         return Ok(value.trim_end_matches('/').to_string());
     }
     let ok = !value.is_empty()

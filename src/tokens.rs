@@ -6,15 +6,13 @@ use serde::{Deserialize, Serialize};
 use crate::keychain::KeychainError;
 use crate::secret::IdToken;
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TokenSet {
     pub access_token: AccessToken,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<RefreshToken>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_token: Option<IdToken>,
     /// Unix seconds; absent when the provider did not give `expires_in`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
     #[serde(default)]
     pub scopes: Vec<String>,

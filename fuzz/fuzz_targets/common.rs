@@ -22,30 +22,18 @@ pub fn keys() -> KeySet {
 
 pub fn profile() -> Profile {
     Profile {
-        name: "fuzz".into(),
-        client_id: "client".into(),
         issuer: Some("https://issuer.example".into()),
         authorization_endpoint: "https://issuer.example/a".parse().unwrap(),
         token_endpoint: "https://issuer.example/t".parse().unwrap(),
-        revocation_endpoint: None,
-        userinfo_endpoint: None,
         jwks_uri: Some("https://issuer.example/jwks".parse().unwrap()),
         scopes: vec!["openid".into()],
         auth_method: Default::default(),
-        redirect: Default::default(),
-        redirect_uri: None,
-        authorization_response_iss_parameter_supported: false,
         id_token_signing_alg_values_supported: vec![
             "RS256".into(),
             "ES256".into(),
             "PS256".into(),
             "EdDSA".into(),
         ],
-        id_token_leeway_seconds: None,
-        grant: Default::default(),
-        device_authorization_endpoint: None,
-        extra_authorize_params: Default::default(),
-        extra_token_params: Default::default(),
-        allowed_legacy_grants: Default::default(),
+        ..Profile::for_tests("fuzz")
     }
 }

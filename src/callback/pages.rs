@@ -3,6 +3,7 @@
 
 use http_body_util::Full;
 use hyper::body::Bytes;
+use hyper::header::HeaderValue;
 use hyper::{Response, StatusCode, header};
 
 use crate::untrusted::sanitize;
@@ -77,15 +78,23 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-pub(super) fn page_response(status: StatusCode, body: String) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(body)));
+/// A response of `content_type` that no cache keeps.
+pub(super) fn no_store_response(
+    status: StatusCode,
+    body: impl Into<Bytes>,
+    content_type: &'static str,
+) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body.into()));
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        "text/html; charset=utf-8".parse().expect("static"),
-    );
-    headers.insert(header::CACHE_CONTROL, "no-store".parse().expect("static"));
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+pub(super) fn page_response(status: StatusCode, body: String) -> Response<Full<Bytes>> {
+    let mut response = no_store_response(status, body, "text/html; charset=utf-8");
+    let headers = response.headers_mut();
     headers.insert(
         header::REFERRER_POLICY,
         "no-referrer".parse().expect("static"),

@@ -59,19 +59,16 @@ pub async fn run(engine: &Latchkey, args: LoginArgs) -> Result<()> {
     }
     let profile = engine.profile(&args.profile)?;
     require_loopback(&profile)?;
-    let listener = LoopbackListener::bind(profile.redirect_uri.as_ref())
-        .await?
-        .with_notices(engine.notice_hook());
+    let listener = loopback_listener(engine, &profile).await?;
     let pending =
         engine.begin_login(&profile.name, args.account, listener.redirect_uri().clone())?;
-    show_url(pending.authorization_url.as_str(), args.no_browser);
-    eprintln!("Waiting for the sign-in (up to {} s)…", args.timeout);
+    let timeout = send_to_browser(
+        pending.authorization_url.as_str(),
+        args.no_browser,
+        args.timeout,
+    );
     let response = listener
-        .wait(
-            &profile.name,
-            pending.state(),
-            Duration::from_secs(args.timeout),
-        )
+        .wait(&profile.name, pending.state(), timeout)
         .await?;
     let account = engine.complete_login(pending, response).await?;
     signed_in(&account);
@@ -117,22 +114,19 @@ async fn implicit(engine: &Latchkey, args: LoginArgs) -> Result<()> {
     profile.require_legacy_grant(LegacyGrant::Implicit)?;
     require_loopback(&profile)?;
     eprintln!("warning: {}.", LegacyGrant::Implicit.warning());
-    let listener = LoopbackListener::bind(profile.redirect_uri.as_ref())
-        .await?
-        .with_notices(engine.notice_hook());
+    let listener = loopback_listener(engine, &profile).await?;
     let pending = engine.begin_implicit_login(
         &profile.name,
         args.account,
         listener.redirect_uri().clone(),
     )?;
-    show_url(pending.authorization_url.as_str(), args.no_browser);
-    eprintln!("Waiting for the sign-in (up to {} s)…", args.timeout);
+    let timeout = send_to_browser(
+        pending.authorization_url.as_str(),
+        args.no_browser,
+        args.timeout,
+    );
     let params = listener
-        .wait_fragment(
-            &profile.name,
-            pending.state(),
-            Duration::from_secs(args.timeout),
-        )
+        .wait_fragment(&profile.name, pending.state(), timeout)
         .await?;
     let account = engine.complete_implicit_login(pending, params).await?;
     signed_in(&account);
@@ -151,6 +145,23 @@ pub(super) fn require_loopback(profile: &Profile) -> Result<()> {
 }
 
 /// Opens the authorization URL in the browser, or prints it.
+/// The loopback listener of a browser sign-in to `profile`, reporting refused callbacks.
+pub(super) async fn loopback_listener(
+    engine: &Latchkey,
+    profile: &Profile,
+) -> Result<LoopbackListener> {
+    Ok(LoopbackListener::bind(profile.redirect_uri.as_ref())
+        .await?
+        .with_notices(engine.notice_hook()))
+}
+
+/// Sends the user to `url` and says how long Latchkey waits: the wait it returns.
+fn send_to_browser(url: &str, no_browser: bool, timeout_secs: u64) -> Duration {
+    show_url(url, no_browser);
+    eprintln!("Waiting for the sign-in (up to {timeout_secs} s)…");
+    Duration::from_secs(timeout_secs)
+}
+
 fn show_url(url: &str, no_browser: bool) {
     if no_browser {
         eprintln!("Open this URL in a browser on this computer to sign in:");

@@ -6,10 +6,10 @@
 use latchkey::agent::{Handed, How};
 use latchkey::callback::DEFAULT_TIMEOUT;
 use latchkey::integrations::git::shell_quote;
-use latchkey::{Account, Error, ErrorKind, Grant, Latchkey, LoopbackListener, Result, TokenSet};
+use latchkey::{Account, Error, ErrorKind, Grant, Latchkey, Result, TokenSet};
 
 use super::handout::{from_agent, record_direct};
-use super::login::require_loopback;
+use super::login::{loopback_listener, require_loopback};
 
 /// A valid token of `name` for the tool `how`, from the agent when it answers, else as
 /// [`token_or_sign_in`] gets it. An account the agent says needs a sign-in (or does not have
@@ -122,9 +122,7 @@ async fn browser_sign_in(
 ) -> Result<Account> {
     let profile = engine.profile(profile)?;
     require_loopback(&profile)?;
-    let listener = LoopbackListener::bind(profile.redirect_uri.as_ref())
-        .await?
-        .with_notices(engine.notice_hook());
+    let listener = loopback_listener(engine, &profile).await?;
     let pending = engine.begin_login(&profile.name, label, listener.redirect_uri().clone())?;
     let url = pending.authorization_url.as_str();
     match latchkey::browser::open(url) {

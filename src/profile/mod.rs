@@ -15,27 +15,24 @@ mod validate;
 pub use input::{Endpoints, ManualEndpoints, NewProfile, ProfileExtras};
 pub use kinds::{AuthMethod, DEEP_LINK_REDIRECT, Grant, LegacyGrant, RedirectMode};
 pub use validate::{
-    is_loopback, parse_param, parse_scopes, validate_endpoint, validate_extra_params,
-    validate_name, validate_new_redirect_uri, validate_redirect_uri,
+    is_loopback, parse_base_url, parse_param, parse_scopes, validate_endpoint,
+    validate_extra_params, validate_name, validate_new_redirect_uri, validate_redirect_uri,
 };
 
 /// One registered OAuth client. Stored in `profiles.toml`; never holds a secret (the client
 /// secret, when there is one, is in the keychain).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Profile {
     #[serde(skip)]
     pub name: String,
     pub client_id: String,
     /// The OpenID Connect / RFC 8414 issuer the endpoints were discovered from.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
     pub authorization_endpoint: Url,
     pub token_endpoint: Url,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revocation_endpoint: Option<Url>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub userinfo_endpoint: Option<Url>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks_uri: Option<Url>,
     #[serde(default)]
     pub scopes: Vec<String>,
@@ -44,7 +41,6 @@ pub struct Profile {
     #[serde(default)]
     pub redirect: RedirectMode,
     /// A fixed redirect URI, when the provider needs one registered exactly.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redirect_uri: Option<Url>,
     /// The provider sends RFC 9207 `iss` in authorization responses (from discovery).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -54,13 +50,11 @@ pub struct Profile {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub id_token_signing_alg_values_supported: Vec<String>,
     /// Clock-skew leeway for id_token `exp` and `iat`, in seconds (default 120, at most 600).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_token_leeway_seconds: Option<u64>,
     /// How tokens are obtained; `authorization-code` unless this is a machine client.
     #[serde(default, skip_serializing_if = "Grant::is_default")]
     pub grant: Grant,
     /// The RFC 8628 device authorization endpoint, for `latchkey login --device`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_authorization_endpoint: Option<Url>,
     /// Extra parameters of every authorization request (e.g. `access_type`, `login_hint`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -199,10 +193,11 @@ impl Profile {
     }
 }
 
-#[cfg(test)]
 impl Profile {
-    /// A plain OAuth public client at `https://as.example`, for unit tests to adjust.
-    pub(crate) fn for_tests(name: &str) -> Profile {
+    /// A plain OAuth public client at `https://as.example`, for unit tests and the fuzz targets
+    /// to adjust.
+    #[doc(hidden)]
+    pub fn for_tests(name: &str) -> Profile {
         Profile {
             name: name.into(),
             client_id: "client".into(),

@@ -92,6 +92,20 @@ pub fn validate_endpoint(url: &Url, what: &str) -> Result<()> {
     }
 }
 
+/// A base URL the user typed (an issuer, a preset's base URL): one [`validate_endpoint`]
+/// accepts, with no query or fragment. `label` names it in messages.
+pub fn parse_base_url(text: &str, label: &str, what: &str) -> Result<Url> {
+    let url = Url::parse(text)
+        .map_err(|e| Error::InvalidInput(format!("{label} {text:?} is not a URL: {e}")))?;
+    validate_endpoint(&url, what)?;
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::InvalidInput(format!(
+            "{label} {text} must not have a query or fragment"
+        )));
+    }
+    Ok(url)
+}
+
 pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(Host::Ipv4(ip)) => ip.is_loopback(),

@@ -220,9 +220,7 @@ fn a_logout_without_the_agent_is_honoured_at_once() {
 #[test]
 fn the_agent_refreshes_in_the_background_with_no_caller() {
     let server = AuthServer::start_with_ttl(8);
-    let env = Env::new();
-    env.add_profile(&server, "early", "public-app", None);
-    env.login("early").success();
+    let env = signed_in_at(&server, "early");
     let first = stored_tokens(&env, "early").access_token.secret().clone();
     start_agent(&env);
     // An 8 s token is refreshed half-way (the margin is at most half the lifetime).

@@ -24,6 +24,15 @@ fn add(env: &Env, server: &AuthServer, name: &str) -> Run {
     ])
 }
 
+/// A new [`Env`] whose profiles.toml holds one profile, `first`: the file's path and text.
+fn with_first_profile(server: &AuthServer) -> (Env, PathBuf, String) {
+    let env = Env::new();
+    add(&env, server, "first").success();
+    let path = profiles_toml(&env);
+    let written = fs::read_to_string(&path).unwrap();
+    (env, path, written)
+}
+
 fn mode(path: &Path) -> u32 {
     fs::metadata(path).unwrap().permissions().mode() & 0o7777
 }
@@ -31,10 +40,7 @@ fn mode(path: &Path) -> u32 {
 #[test]
 fn comments_and_sections_of_your_own_survive_a_profile_add() {
     let server = AuthServer::start();
-    let env = Env::new();
-    add(&env, &server, "first").success();
-    let path = profiles_toml(&env);
-    let written = fs::read_to_string(&path).unwrap();
+    let (env, path, written) = with_first_profile(&server);
     let edited = format!(
         "# my work clients, see the wiki\n{}\n# notes kept with the file\n[x-notes]\nowner = \"me\"\n",
         written.replacen(
@@ -64,10 +70,7 @@ fn comments_and_sections_of_your_own_survive_a_profile_add() {
 #[test]
 fn a_typo_is_refused_naming_the_file_line_and_key_and_nothing_is_written() {
     let server = AuthServer::start();
-    let env = Env::new();
-    add(&env, &server, "first").success();
-    let path = profiles_toml(&env);
-    let written = fs::read_to_string(&path).unwrap();
+    let (env, path, written) = with_first_profile(&server);
     let line = written.lines().count() + 1;
     for (typo, key) in [
         ("scope = \"openid\"\n", "`scope`"),
@@ -129,9 +132,7 @@ fn a_config_dir_others_can_write_is_refused() {
 #[test]
 fn config_and_cache_files_are_private() {
     let server = AuthServer::start();
-    let env = Env::new();
-    env.add_profile(&server, "oidc", "public-app", None);
-    env.login("oidc").success();
+    let env = signed_in_at(&server, "oidc");
     env.run(&["refresh", "oidc"]).success();
     let mut seen = Vec::new();
     let mut dirs = vec![env.config_dir()];

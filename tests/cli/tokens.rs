@@ -35,9 +35,7 @@ fn twenty_concurrent_token_calls_make_one_refresh() {
 #[test]
 fn min_valid_decides_when_to_refresh() {
     let server = AuthServer::start_with_ttl(600);
-    let env = Env::new();
-    env.add_profile(&server, "minvalid", "public-app", None);
-    env.login("minvalid").success();
+    let env = signed_in_at(&server, "minvalid");
     let first = env.token(&["minvalid", "--min-valid", "60"]);
     assert_eq!(server.count("refresh_token"), 0);
     let second = env.token(&["minvalid", "--min-valid", "900"]);

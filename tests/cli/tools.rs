@@ -10,13 +10,6 @@ use serde_json::Value;
 
 use crate::util::*;
 
-fn signed_in(server: &AuthServer, profile: &str) -> Env {
-    let env = Env::new();
-    env.add_profile(server, profile, "public-app", None);
-    env.login(profile).success();
-    env
-}
-
 /// A node script under tests/tools, running until dropped.
 struct NodeServer {
     child: Child,
@@ -97,8 +90,7 @@ const CALL_USERINFO: &str = "fetch(process.env.ISSUER + '/me', {headers: {author
 
 #[test]
 fn exec_gives_the_program_a_working_token_and_its_exit_code() {
-    let server = AuthServer::start();
-    let env = signed_in(&server, "ex");
+    let (server, env) = signed_in("ex");
     let out = env
         .command(&[
             "exec",
@@ -139,8 +131,7 @@ fn exec_gives_the_program_a_working_token_and_its_exit_code() {
 
 #[test]
 fn exec_reads_env_files_with_references_and_plain_values() {
-    let server = AuthServer::start();
-    let env = signed_in(&server, "envf");
+    let (server, env) = signed_in("envf");
     let file = env.dir.join("deploy.env");
     std::fs::write(
         &file,
@@ -167,8 +158,7 @@ fn exec_reads_env_files_with_references_and_plain_values() {
 
 #[test]
 fn exec_finds_latchkey_env_in_a_parent_directory() {
-    let server = AuthServer::start();
-    let env = signed_in(&server, "proj");
+    let (_server, env) = signed_in("proj");
     let project = env.dir.join("project");
     let deep = project.join("src/deep");
     std::fs::create_dir_all(&deep).unwrap();
@@ -209,8 +199,7 @@ fn exec_finds_latchkey_env_in_a_parent_directory() {
 
 #[test]
 fn exec_fails_before_the_program_runs_when_an_account_fails() {
-    let server = AuthServer::start();
-    let env = signed_in(&server, "good");
+    let (server, env) = signed_in("good");
     let marker = env.dir.join("ran");
     let touch = format!("touch {}", marker.display());
     env.run(&[
@@ -353,8 +342,7 @@ impl GitWorld {
 
 #[test]
 fn git_clones_and_fetches_with_basic_and_recovers_from_a_revoked_token() {
-    let auth = AuthServer::start();
-    let env = signed_in(&auth, "forge");
+    let (auth, env) = signed_in("forge");
     let world = GitWorld::new(&env, &auth, "basic");
     // A helper configured before, as many machines have: it must not get a copy of the token.
     world
@@ -427,8 +415,7 @@ fn git_clones_and_fetches_with_basic_and_recovers_from_a_revoked_token() {
 
 #[test]
 fn git_sends_a_bearer_token_when_asked_and_able() {
-    let auth = AuthServer::start();
-    let env = signed_in(&auth, "bear");
+    let (auth, env) = signed_in("bear");
     let world = GitWorld::new(&env, &auth, "bearer");
     world
         .latchkey(
@@ -463,8 +450,7 @@ fn git_sends_a_bearer_token_when_asked_and_able() {
 
 #[test]
 fn git_credential_speaks_the_protocol_and_never_opens_a_browser_without_a_terminal() {
-    let auth = AuthServer::start();
-    let env = signed_in(&auth, "proto");
+    let (auth, env) = signed_in("proto");
     let token = current_token(&env, "proto");
     let get = |stdin: &str| {
         let mut cmd = env.command(&["git-credential", "proto", "get"]);
@@ -603,8 +589,7 @@ fn kubectl(env: &Env, config: &Path) -> Run {
 
 #[test]
 fn kubectl_gets_its_token_from_the_plugin_and_fails_fast_without_a_terminal() {
-    let auth = AuthServer::start();
-    let env = signed_in(&auth, "kube");
+    let (auth, env) = signed_in("kube");
     let (cert, key) = self_signed(&env.dir);
     let api = NodeServer::start(
         "kube-api.mjs",
@@ -698,8 +683,7 @@ fn kube_credential_answers_in_the_version_asked_and_signs_in_once_for_many_calle
 
 #[test]
 fn completion_scripts_parse_and_complete_account_names() {
-    let server = AuthServer::start();
-    let env = signed_in(&server, "comp");
+    let (_server, env) = signed_in("comp");
     let script = env.dir.join("latchkey.bash");
     std::fs::write(&script, &env.run(&["completions", "bash"]).success().stdout).unwrap();
     let check = Command::new("bash")

@@ -147,9 +147,19 @@ pub fn with_profile(name: &str, client: &str) -> (AuthServer, Env) {
 /// [`with_profile`] for the public client, signed in through the scripted browser.
 #[track_caller]
 pub fn signed_in(name: &str) -> (AuthServer, Env) {
-    let (server, env) = with_profile(name, "public-app");
-    env.login(name).success();
+    let server = AuthServer::start();
+    let env = signed_in_at(&server, name);
     (server, env)
+}
+
+/// A new [`Env`] with profile `name` for the public client of `server`, signed in through the
+/// scripted browser.
+#[track_caller]
+pub fn signed_in_at(server: &AuthServer, name: &str) -> Env {
+    let env = Env::new();
+    env.add_profile(server, name, "public-app", None);
+    env.login(name).success();
+    env
 }
 
 /// The refresh token the keychain holds for `account`.
