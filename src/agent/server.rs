@@ -155,10 +155,10 @@ impl Agent {
         let Ok(cred) = stream.peer_cred() else {
             return;
         };
-        let (read, mut write) = stream.into_split();
+        let (mut read, mut write) = stream.into_split();
         let response = if !peer_allowed(cred.uid(), euid()) {
             // Loosened file modes let others connect; they get nothing but this.
-            Response::Error {
+            let refusal = Response::Error {
                 kind: "usage".into(),
                 message: format!(
                     "refused: this agent serves uid {} only, not uid {}",
@@ -166,7 +166,23 @@ impl Agent {
                     cred.uid()
                 ),
                 hint: None,
-            }
+            };
+            let _ = tokio::time::timeout(WRITE_TIMEOUT, write.write_all(&refusal.to_line())).await;
+            let _ = write.shutdown().await;
+            // Read and drop what the stranger sent (bounded, briefly): closing with unread
+            // data resets the connection, and the refusal would be lost to the client.
+            let mut sink = [0u8; 1024];
+            let mut left = MAX_REQUEST;
+            let drain = async {
+                while left > 0 {
+                    match read.read(&mut sink).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => left = left.saturating_sub(n),
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(READ_TIMEOUT, drain).await;
+            return;
         } else {
             let mut line = Vec::new();
             let mut reader = BufReader::new(read).take(MAX_REQUEST as u64 + 1);
