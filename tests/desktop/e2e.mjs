@@ -274,6 +274,14 @@ async function lightPass(issuer) {
     await new Promise((r) => setTimeout(r, (CLEAR_SECS + 1) * 1000));
     assert(clipboard() === 'mine', 'a later copy by the user is not cleared');
     log('a later copy by the user survives');
+    // 4c. Two copies in quick succession: the second one is on the clipboard, and it is
+    //     cleared in its turn (not left there by the first copy's timer).
+    await s.click(`[data-account="${accountId}"] [data-testid="copy-token"]`);
+    await s.click(`[data-account="${accountId}"] [data-testid="copy-header"]`);
+    await waitUntil(() => clipboard().startsWith('Authorization: Bearer '), 'second copy on the clipboard', 5000);
+    await waitUntil(() => !clipboard().startsWith('Authorization: Bearer '), 'second copy cleared', (CLEAR_SECS + 5) * 1000);
+    assert(!clipboard().includes(copied), 'no token left on the clipboard');
+    log('two quick copies: the second is cleared in its turn');
 
     // 5. The CLI sees the same account in the same keyring, answered by the app as its agent
     //    (with the token the app holds), and the history says who took which token.
