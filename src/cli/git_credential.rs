@@ -76,9 +76,18 @@ pub async fn run(engine: &Latchkey, args: GitCredentialArgs) -> Result<()> {
 }
 
 /// What git sends: the attributes of the credential it wants, one `key=value` per line.
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Request {
     fields: Vec<(String, String)>,
+}
+
+/// git sends the rejected `password` (a token) with `erase`: Debug shows the keys only.
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.fields.iter().map(|(k, _)| k))
+            .finish()
+    }
 }
 
 impl Request {

@@ -12,12 +12,22 @@ pub const FILE_NAME: &str = ".latchkey.env";
 /// What a value refers to.
 const REFERENCE: &str = "latchkey:";
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum Value {
     /// A token of this account.
     Token(String),
     /// Passed on as it is.
     Plain(String),
+}
+
+/// A plain value may be a secret the user keeps in the file (an API key): Debug never shows it.
+impl std::fmt::Debug for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Token(account) => f.debug_tuple("Token").field(account).finish(),
+            Value::Plain(_) => f.write_str("Plain([redacted])"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
