@@ -9,8 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 pub fn euid() -> u32 {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
+    rustix::process::geteuid().as_raw()
 }
 
 /// `$XDG_RUNTIME_DIR/latchkey/agent.sock` (see [`crate::paths::runtime_dir`]).

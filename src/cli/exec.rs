@@ -153,8 +153,7 @@ fn check_found_file(path: &Path) -> Result<()> {
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata(path)
         .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let uid = unsafe { libc::geteuid() };
+    let uid = rustix::process::geteuid().as_raw();
     if meta.uid() != uid || meta.mode() & 0o022 != 0 {
         return Err(Error::InvalidInput(format!(
             "{} belongs to another user or others may write to it; Latchkey does not take its variables. Pass it with --env-file if you trust it",
