@@ -20,6 +20,9 @@ const COMMANDS: &[&str] = &[
     "account_details",
     "use_in",
     "ui_ready",
+    "account_history",
+    "start_at_login",
+    "set_start_at_login",
 ];
 
 fn main() {

@@ -28,6 +28,8 @@ pub struct Entry {
     pub exe: Option<String>,
     /// The process connected to the agent's socket (the `latchkey` CLI, usually).
     pub client_pid: Option<u32>,
+    /// Where in the desktop app a copy was asked for: `window` or `tray`.
+    pub from: Option<String>,
 }
 
 /// The history file in `dir`.
@@ -59,7 +61,21 @@ pub fn append(dir: &Path, entry: &Entry) -> Result<()> {
 /// Appends the line of a hand-out made without the agent to the user's history: `pid` is the
 /// program that asked (the CLI's parent; the desktop app itself).
 pub fn record_direct(account: &str, how: &str, pid: Option<u32>) -> Result<()> {
-    let entry = Entry {
+    record(direct(account, how, pid))
+}
+
+/// Appends the line of a copy in the desktop app (this process), asked for `from` its
+/// `window` or its `tray`.
+pub fn record_app_copy(account: &str, from: &str) -> Result<()> {
+    let pid = Some(std::process::id());
+    record(Entry {
+        from: Some(from.into()),
+        ..direct(account, "copy", pid)
+    })
+}
+
+fn direct(account: &str, how: &str, pid: Option<u32>) -> Entry {
+    Entry {
         time: crate::tokens::now(),
         account: account.to_string(),
         how: how.into(),
@@ -67,7 +83,11 @@ pub fn record_direct(account: &str, how: &str, pid: Option<u32>) -> Result<()> {
         pid,
         exe: pid.and_then(exe_of),
         client_pid: None,
-    };
+        from: None,
+    }
+}
+
+fn record(entry: Entry) -> Result<()> {
     append(&crate::paths::state_dir()?, &entry)
 }
 
@@ -113,6 +133,7 @@ mod tests {
             pid: Some(1),
             exe: None,
             client_pid: None,
+            from: None,
         }
     }
 

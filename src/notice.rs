@@ -25,6 +25,10 @@ pub enum Notice {
         reason: String,
         remaining: Duration,
     },
+    /// The provider refused the account's grant (`invalid_grant`), or its tokens are lost: it
+    /// is marked as needing a new sign-in (once; later calls fail with the same error). The
+    /// operation's own error says the same, so a front end that shows errors may skip this.
+    NeedsSignIn { account: String, reason: String },
 }
 
 /// Receives the engine's notices (see [`crate::Latchkey::with_notices`]).
@@ -57,6 +61,9 @@ impl std::fmt::Display for Notice {
                 "refused a response to the sign-in for profile `{profile}`: {reason}; nothing was stored. The sign-in is still waiting ({} s left) for the response Latchkey asked for",
                 remaining.as_secs()
             ),
+            Notice::NeedsSignIn { account, reason } => {
+                write!(f, "`{account}` needs a new sign-in: {reason}")
+            }
         }
     }
 }

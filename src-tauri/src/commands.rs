@@ -2,7 +2,6 @@
 //! [`ErrorDto`]s the UI shows as they are.
 
 use latchkey::LegacyGrant;
-use latchkey::agent::How;
 use latchkey::api::{build_profile, claims_for_display};
 use latchkey::integrations::{CLI_FILE, git::normalize_url, program_for, snippets};
 use latchkey::presets;
@@ -11,7 +10,7 @@ use tauri::{AppHandle, State};
 use url::Url;
 
 use crate::bridge::on_engine;
-use crate::clipboard::clear_after_secs;
+use crate::copying::{self, CopiedFrom};
 use crate::dto::*;
 use crate::events::EventQueue;
 use crate::form::{preset_choice, usage};
@@ -23,7 +22,9 @@ type Res<T> = Result<T, ErrorDto>;
 
 /// Async so that the file reads happen off the main (UI) thread.
 #[tauri::command]
-pub async fn overview(state: State<'_, AppState>) -> Res<Overview> {
+pub async fn overview(app: AppHandle, state: State<'_, AppState>) -> Res<Overview> {
+    // The window reloads after each change and on focus: the tray's menu follows.
+    crate::tray::refresh(&app);
     let engine = state.engine()?;
     let mut profiles: Vec<ProfileDto> = engine.profiles()?.iter().map(ProfileDto::from).collect();
     profiles.sort_by_key(|p| p.name.to_lowercase());
@@ -176,55 +177,7 @@ pub async fn copy_secret(
     account: String,
     what: CopyWhat,
 ) -> Res<CopyResult> {
-    let engine = state.engine()?;
-    let (acct, value) = match what {
-        CopyWhat::AccessToken | CopyWhat::AuthorizationHeader => {
-            let (acct, tokens) =
-                on_engine(engine, move |e| async move { e.token(&account, 60).await }).await?;
-            let token = tokens.access_token.secret().clone();
-            let value = if what == CopyWhat::AuthorizationHeader {
-                format!("Authorization: Bearer {token}")
-            } else {
-                token
-            };
-            (acct, value)
-        }
-        CopyWhat::RefreshToken => {
-            let (acct, tokens) =
-                on_engine(
-                    engine,
-                    move |e| async move { e.stored_tokens(&account).await },
-                )
-                .await?;
-            let Some(rt) = tokens.refresh_token else {
-                return Err(ErrorDto::new(
-                    ErrorKindDto::NotFound,
-                    format!(
-                        "`{}` has no refresh token: the provider did not issue one.",
-                        acct.id()
-                    ),
-                ));
-            };
-            (acct, rt.secret().clone())
-        }
-    };
-    // Who took which token: the app itself, by the user's hand.
-    if let Err(e) =
-        latchkey::history::record_direct(&acct.id(), How::Copy.as_str(), Some(std::process::id()))
-    {
-        eprintln!("latchkey: the token was copied, but not recorded in the history: {e}");
-    }
-    let clipboard = state.clipboard.clone();
-    let concealed = tauri::async_runtime::spawn_blocking(move || clipboard.copy_secret(value))
-        .await
-        .map_err(|e| ErrorDto::new(ErrorKindDto::Other, e.to_string()))?
-        .map_err(|e| ErrorDto::new(ErrorKindDto::Other, e))?;
-    Ok(CopyResult {
-        what,
-        clears_in_secs: clear_after_secs(),
-        concealed,
-        account: AccountDto::from(&acct),
-    })
+    copying::copy_secret(&state, account, what, CopiedFrom::Window).await
 }
 
 /// Non-secret text: a redirect URI to register, a sign-in URL to paste into a browser.

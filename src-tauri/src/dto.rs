@@ -277,6 +277,8 @@ pub enum NoticeKindDto {
     KeychainRefusesIssuedTokens,
     /// The loopback listener refused a response; the sign-in is still waiting.
     CallbackRefused,
+    /// An account needs a new sign-in (shown as a desktop notification, not in the window).
+    NeedsSignIn,
 }
 
 /// Something the user should know while an operation runs (event `notice`).
@@ -300,6 +302,7 @@ impl From<&latchkey::notice::Notice> for NoticeDto {
             Notice::CallbackRefused { profile, .. } => {
                 (NoticeKindDto::CallbackRefused, Some(profile.clone()))
             }
+            Notice::NeedsSignIn { .. } => (NoticeKindDto::NeedsSignIn, None),
         };
         NoticeDto {
             kind,
@@ -531,6 +534,7 @@ mod bindings {
             ErrorActionKind,
             ErrorActionDto,
             ErrorDto,
+            crate::history::HistoryEntryDto,
         ]
     }
 

@@ -65,8 +65,19 @@ impl NoticeSink {
     pub fn hook(&self) -> NoticeHook {
         let app = self.0.clone();
         Arc::new(move |notice: &Notice| {
-            if let Some(app) = app.get() {
-                let _ = app.emit(NOTICE, NoticeDto::from(notice));
+            let Some(app) = app.get() else {
+                return;
+            };
+            match notice {
+                // From the agent's refresher as often as from the window: the desktop's
+                // notification, which opens the sign-in; the window shows the account's state.
+                Notice::NeedsSignIn { account, reason } => {
+                    crate::notify::needs_sign_in(app, account, reason);
+                    crate::tray::refresh(app);
+                }
+                _ => {
+                    let _ = app.emit(NOTICE, NoticeDto::from(notice));
+                }
             }
         })
     }

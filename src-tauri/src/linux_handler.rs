@@ -10,11 +10,16 @@ use std::path::Path;
 
 /// `Exec=` value for `exe` that both spec-following launchers and xdg-open's generic mode run.
 pub fn exec_line(exe: &str) -> String {
+    format!("{} %u", exec_program(exe))
+}
+
+/// `exe` as the program of an `Exec=` line: bare when it needs no quoting, else quoted.
+pub fn exec_program(exe: &str) -> String {
     let plain = exe
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || "/._-+,@=".contains(c));
     if plain {
-        format!("{exe} %u")
+        exe.to_string()
     } else {
         // Desktop Entry spec: quote, and escape `"`, `` ` ``, `$` and `\` inside quotes.
         let mut quoted = String::from("\"");
@@ -25,7 +30,7 @@ pub fn exec_line(exe: &str) -> String {
             quoted.push(c);
         }
         quoted.push('"');
-        format!("{quoted} %u")
+        quoted
     }
 }
 

@@ -4,18 +4,25 @@
 
 #[cfg(unix)]
 mod agent;
+mod autostart;
+mod background;
 mod bridge;
 mod clipboard;
 mod commands;
+mod copying;
 mod dto;
 mod error_dto;
 mod events;
 mod form;
+mod history;
 #[cfg(target_os = "linux")]
 mod linux_handler;
+mod notify;
 mod sensitive;
 mod signin;
 mod state;
+mod tray;
+mod tray_menu;
 
 use tauri::Manager;
 use tauri_plugin_deep_link::DeepLinkExt;
@@ -27,7 +34,10 @@ use crate::state::AppState;
 fn main() {
     #[cfg(target_os = "linux")]
     lighter_webkit();
-    let app = tauri::Builder::default()
+    let builder = tauri::Builder::default();
+    #[cfg(not(target_os = "linux"))]
+    let builder = builder.plugin(autostart::plugin());
+    let app = builder
         // First: a second launch (the OS opening `latchkey://…`) forwards its URL here and exits.
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
             events::focus_main(app);
@@ -35,10 +45,19 @@ fn main() {
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_clipboard_manager::init())
-        .plugin(tauri_plugin_window_state::Builder::default().build())
+        // Not the window's visibility: a window hidden in the tray at quit must show next time.
+        .plugin(
+            tauri_plugin_window_state::Builder::default()
+                .with_state_flags(
+                    tauri_plugin_window_state::StateFlags::all()
+                        - tauri_plugin_window_state::StateFlags::VISIBLE,
+                )
+                .build(),
+        )
         .manage(AppState::new())
         .manage(SignIns::default())
         .manage(EventQueue::default())
+        .manage(notify::Announced::default())
         .setup(|app| {
             let handle = app.handle().clone();
             app.state::<AppState>().notices.connect(handle.clone());
@@ -54,6 +73,7 @@ fn main() {
                 }
             }
             register_scheme(app.handle().clone());
+            in_the_tray(app.handle());
             #[cfg(unix)]
             if let Ok(engine) = app.state::<AppState>().engine()
                 && let Some(agent) = agent::AppAgent::start(engine)
@@ -82,6 +102,9 @@ fn main() {
             commands::account_details,
             commands::use_in,
             commands::ui_ready,
+            history::account_history,
+            autostart::start_at_login,
+            autostart::set_start_at_login,
         ])
         .build(tauri::generate_context!())
         .expect("Latchkey could not start its window");
@@ -96,6 +119,20 @@ fn main() {
             }
         }
     });
+}
+
+/// The tray icon, and the window hidden when start at login started the app. Without a tray
+/// the window stays, and closing it quits.
+fn in_the_tray(app: &tauri::AppHandle) {
+    match tray::setup(app) {
+        Ok(()) if background::starts_hidden() => {
+            if let Some(window) = app.get_webview_window("main") {
+                let _ = window.hide();
+            }
+        }
+        Ok(()) => {}
+        Err(e) => eprintln!("latchkey: no tray icon: {e}"),
+    }
 }
 
 /// A few cards and buttons need no GPU. WebKitGTK's accelerated compositing costs ~100 MB and

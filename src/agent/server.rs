@@ -324,6 +324,7 @@ impl Agent {
             pid,
             exe,
             client_pid: peer,
+            from: None,
         };
         if let Err(e) = history::append(dir, &entry) {
             eprintln!("latchkey agent: {e}");

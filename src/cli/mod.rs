@@ -130,7 +130,10 @@ pub fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> latchkey::Result<()> {
     let engine = Latchkey::open()?.with_notices(std::sync::Arc::new(|notice| {
-        eprintln!("latchkey: {}", for_terminal(&notice.to_string()))
+        // The command's error says it already.
+        if !matches!(notice, latchkey::notice::Notice::NeedsSignIn { .. }) {
+            eprintln!("latchkey: {}", for_terminal(&notice.to_string()))
+        }
     }));
     match cli.command {
         Command::Profile(cmd) => profile::run(&engine, cmd).await,

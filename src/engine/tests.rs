@@ -199,8 +199,25 @@ async fn invalid_grant_marks_the_account_for_sign_in_and_keeps_it() {
         r#"{"error":"invalid_grant","error_description":"revoked"}"#,
     )
     .await;
+    let told = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let engine = engine.with_notices({
+        let told = told.clone();
+        Arc::new(move |n: &crate::notice::Notice| told.lock().unwrap().push(n.clone()))
+    });
     let err = engine.refresh("gone/me").await.expect_err("invalid_grant");
     assert_eq!(err.kind(), crate::ErrorKind::NeedsSignIn, "{err}");
+    // Front ends are told once; the next call fails the same way without a new notice.
+    let again = engine
+        .refresh("gone/me")
+        .await
+        .expect_err("still needs sign-in");
+    assert_eq!(again.kind(), crate::ErrorKind::NeedsSignIn);
+    let told = told.lock().unwrap().clone();
+    assert!(
+        matches!(&told[..], [crate::notice::Notice::NeedsSignIn { account, reason }]
+            if account == "gone/me" && reason.contains("revoked")),
+        "{told:?}"
+    );
     assert_eq!(
         err.hint(),
         Some(Hint::SignIn {

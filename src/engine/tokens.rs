@@ -12,6 +12,7 @@ use super::{Keep, Latchkey, needs_sign_in, token_set};
 use crate::account::Account;
 use crate::error::{Error, Result};
 use crate::idtoken::Expect;
+use crate::notice::Notice;
 use crate::oauth;
 use crate::profile::Profile;
 use crate::tokens::{TokenSet, now};
@@ -202,13 +203,22 @@ impl Latchkey {
         self.keep_issued(account, &kept, lock, keep).await
     }
 
+    /// Marks `account` as needing a new sign-in; the first time, front ends are told
+    /// ([`Notice::NeedsSignIn`]: the desktop app's notification).
     pub(super) fn mark_needs_sign_in(&self, account: &Account, reason: &str) -> Result<()> {
         let id = account.account_id();
-        self.config.update_accounts(|all| {
-            if let Some(a) = all.iter_mut().find(|a| a.is(&id)) {
-                a.needs_sign_in = Some(reason.to_string());
-            }
-        })
+        let newly = self.config.update_accounts(|all| {
+            all.iter_mut()
+                .find(|a| a.is(&id))
+                .is_some_and(|a| a.needs_sign_in.replace(reason.to_string()).is_none())
+        })?;
+        if newly && let Some(hook) = &self.notices {
+            hook(&Notice::NeedsSignIn {
+                account: id.to_string(),
+                reason: reason.to_string(),
+            });
+        }
+        Ok(())
     }
 
     pub(super) async fn load_tokens(&self, account: &Account) -> Result<TokenSet> {

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Session } from './webdriver.mjs';
+import { trayPass } from './tray.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
@@ -798,6 +799,10 @@ try {
   await grantsPass(issuer);
   await legacyPass(issuer);
   await grantsDarkShots();
+  await trayPass({
+    log, assert, waitUntil, clipboard, userinfo, track, waitLine, startDriver, Session, appBin, cliBin, work,
+    browserDoes, clickCentered, dismissNotices, shot, instanceRunning, endSession, stop,
+  }, issuer);
   log('PASS');
 } catch (e) {
   failed = true;

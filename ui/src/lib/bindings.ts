@@ -129,7 +129,7 @@ expiresAt: number, };
 
 export type SignInEvent = { "kind": "completed", id: number, account: AccountDto, } | { "kind": "failed", id: number, error: ErrorDto, } | { "kind": "rejected", error: ErrorDto, };
 
-export type NoticeKindDto = "keychain-refuses-issued-tokens" | "callback-refused";
+export type NoticeKindDto = "keychain-refuses-issued-tokens" | "callback-refused" | "needs-sign-in";
 
 export type NoticeDto = { kind: NoticeKindDto, 
 /**
@@ -202,3 +202,25 @@ providerError: string | null, providerDescription: string | null,
  * What the user can do about it, when the engine knows.
  */
 action: ErrorActionDto | null, };
+
+export type HistoryEntryDto = { 
+/**
+ * Unix seconds.
+ */
+time: number, 
+/**
+ * `token`, `refresh`, `exec`, `git`, `kube`, `copy`.
+ */
+how: string, 
+/**
+ * `agent` or `direct`.
+ */
+via: string, 
+/**
+ * For copies in the app: `window` or `tray`.
+ */
+from: string | null, 
+/**
+ * The program that asked.
+ */
+pid: number | null, exe: string | null, };

@@ -10,6 +10,7 @@ import type {
   DeviceSignInStarted,
   DiscoveryDto,
   FilledPresetDto,
+  HistoryEntryDto,
   ParamDto,
   PresetDto,
   ErrorDto,
@@ -74,6 +75,17 @@ export const ipc = {
   useIn: (account: string, gitUrl: string | null = null) =>
     call<UseInDto>('use_in', { account, gitUrl }),
   uiReady: () => call<SignInEvent[]>('ui_ready'),
+  /** Who took the account's tokens, newest first (never a token). */
+  accountHistory: (account: string) => call<HistoryEntryDto[]>('account_history', { account }),
+  /** Start at login, as read back from the system. */
+  startAtLogin: () => call<boolean>('start_at_login'),
+  setStartAtLogin: (enabled: boolean) => call<boolean>('set_start_at_login', { enabled }),
+  /** The tray copied a token: the clipboard's countdown. */
+  onTrayCopy: (handler: (r: CopyResult) => void): Promise<UnlistenFn> =>
+    listen<CopyResult>('tray-copy', (event) => handler(event.payload)),
+  /** A notification or the tray asks for an account's sign-in. */
+  onOpenSignIn: (handler: (e: { account: string; profile: string }) => void): Promise<UnlistenFn> =>
+    listen<{ account: string; profile: string }>('open-sign-in', (event) => handler(event.payload)),
   onSignIn: (handler: (e: SignInEvent) => void): Promise<UnlistenFn> =>
     listen<SignInEvent>('sign-in', (event) => handler(event.payload)),
   /** The engine's notices while something runs: "unlock your keyring…", "refused a response…". */

@@ -196,6 +196,7 @@ export function isRefusalOf(n: NoticeDto, signIn: SignInStarted | null): boolean
 export const NOTICE_TITLE: Record<NoticeKindDto, string> = {
   'keychain-refuses-issued-tokens': 'Unlock your keyring',
   'callback-refused': 'Sign-in response refused',
+  'needs-sign-in': 'Sign in again',
 };
 
 /** A user code grouped for reading aloud and typing: "WDJB-MJHT" stays, "WDJBMJHT" gains a dash. */

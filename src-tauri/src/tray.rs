@@ -1,0 +1,153 @@
+//! The tray icon (AppIndicator on Linux): every account with its status, a click copies a
+//! fresh token; "Open Latchkey", "Quit". The menu is rebuilt when an account or its status
+//! changes: when the app changes one (a copy, a sign-in, the window's reload) it asks for a
+//! rebuild; otherwise the menu wakes when a label changes by the clock, and at least every
+//! [`RECHECK`] for changes other processes made (the CLI's sign-ins).
+//!
+//! With the tray in place, closing the window hides it: the app goes on serving the CLI.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
+use tauri::tray::{TrayIcon, TrayIconBuilder};
+use tauri::{AppHandle, Manager, WindowEvent};
+use tokio::sync::Notify;
+
+use crate::state::AppState;
+use crate::tray_menu::{self, Action, Entry};
+
+/// How long the menu may show what another process changed.
+const RECHECK: Duration = Duration::from_secs(30);
+
+/// Tauri-managed state: the icon, what its menu shows, and the rebuild request.
+pub struct Tray {
+    icon: TrayIcon,
+    shown: Mutex<Option<Vec<Entry>>>,
+    rebuild: Arc<Notify>,
+}
+
+/// Puts the icon in the tray and keeps its menu current. Without a tray (an error here), the
+/// window closes the app as before.
+pub fn setup(app: &AppHandle) -> tauri::Result<()> {
+    let mut builder = TrayIconBuilder::with_id("latchkey")
+        .tooltip("Latchkey")
+        .menu(&build_menu(app, &[])?)
+        .show_menu_on_left_click(true)
+        .on_menu_event(|app, event| on_menu(app, event.id.as_ref()));
+    if let Some(icon) = app.default_window_icon() {
+        builder = builder.icon(icon.clone());
+    }
+    let icon = builder.build(app)?;
+    let rebuild = Arc::new(Notify::new());
+    app.manage(Tray {
+        icon,
+        shown: Mutex::new(None),
+        rebuild: rebuild.clone(),
+    });
+    tauri::async_runtime::spawn(keep_current(app.clone(), rebuild));
+    if let Some(window) = app.get_webview_window("main") {
+        let win = window.clone();
+        window.on_window_event(move |event| {
+            if let WindowEvent::CloseRequested { api, .. } = event {
+                api.prevent_close();
+                let _ = win.hide();
+                crate::background::closed_to_tray(win.app_handle());
+            }
+        });
+    }
+    Ok(())
+}
+
+/// Asks for the menu to be read again (something changed the accounts).
+pub fn refresh(app: &AppHandle) {
+    if let Some(tray) = app.try_state::<Tray>() {
+        tray.rebuild.notify_one();
+    }
+}
+
+async fn keep_current(app: AppHandle, rebuild: Arc<Notify>) {
+    loop {
+        let now = latchkey::tokens::now();
+        let accounts = app
+            .state::<AppState>()
+            .engine()
+            .ok()
+            .and_then(|e| e.accounts().ok())
+            .unwrap_or_default();
+        let entries = tray_menu::entries(&accounts, now);
+        if let Err(e) = show(&app, entries) {
+            eprintln!("latchkey: cannot update the tray menu: {e}");
+        }
+        let wait = tray_menu::next_change(&accounts, now)
+            .map(|t| Duration::from_secs((t - now).max(1) as u64))
+            .map_or(RECHECK, |w| w.min(RECHECK));
+        tokio::select! {
+            () = rebuild.notified() => {}
+            () = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// Replaces the menu when what it lists differs from what it shows.
+fn show(app: &AppHandle, entries: Vec<Entry>) -> tauri::Result<()> {
+    let tray = app.state::<Tray>();
+    let mut shown = tray.shown.lock().unwrap_or_else(|e| e.into_inner());
+    if shown.as_ref() == Some(&entries) {
+        return Ok(());
+    }
+    tray.icon.set_menu(Some(build_menu(app, &entries)?))?;
+    *shown = Some(entries);
+    Ok(())
+}
+
+fn build_menu(app: &AppHandle, entries: &[Entry]) -> tauri::Result<Menu<tauri::Wry>> {
+    let menu = Menu::new(app)?;
+    if entries.is_empty() {
+        menu.append(&MenuItem::with_id(
+            app,
+            "none",
+            "No accounts yet",
+            false,
+            None::<&str>,
+        )?)?;
+    }
+    for e in entries {
+        menu.append(&MenuItem::with_id(
+            app,
+            e.id(),
+            &e.label,
+            true,
+            None::<&str>,
+        )?)?;
+    }
+    menu.append(&PredefinedMenuItem::separator(app)?)?;
+    menu.append(&MenuItem::with_id(
+        app,
+        tray_menu::OPEN,
+        "Open Latchkey",
+        true,
+        None::<&str>,
+    )?)?;
+    menu.append(&MenuItem::with_id(
+        app,
+        tray_menu::QUIT,
+        "Quit",
+        true,
+        None::<&str>,
+    )?)?;
+    Ok(menu)
+}
+
+fn on_menu(app: &AppHandle, id: &str) {
+    match tray_menu::action(id) {
+        Some(Action::Copy(account)) => {
+            tauri::async_runtime::spawn(crate::copying::copy_from_tray(app.clone(), account));
+        }
+        Some(Action::SignIn(account)) => crate::notify::open_sign_in(app, &account),
+        Some(Action::Open) => crate::events::focus_main(app),
+        // The run loop's exit clears the clipboard and closes the agent's socket.
+        Some(Action::Quit) => app.exit(0),
+        None => {}
+    }
+}
