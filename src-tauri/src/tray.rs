@@ -103,39 +103,18 @@ fn show(app: &AppHandle, entries: Vec<Entry>) -> tauri::Result<()> {
 
 fn build_menu(app: &AppHandle, entries: &[Entry]) -> tauri::Result<Menu<tauri::Wry>> {
     let menu = Menu::new(app)?;
+    let add = |id: &str, label: &str, enabled: bool| {
+        menu.append(&MenuItem::with_id(app, id, label, enabled, None::<&str>)?)
+    };
     if entries.is_empty() {
-        menu.append(&MenuItem::with_id(
-            app,
-            "none",
-            "No accounts yet",
-            false,
-            None::<&str>,
-        )?)?;
+        add("none", "No accounts yet", false)?;
     }
     for e in entries {
-        menu.append(&MenuItem::with_id(
-            app,
-            e.id(),
-            &e.label,
-            true,
-            None::<&str>,
-        )?)?;
+        add(&e.id(), &e.label, true)?;
     }
     menu.append(&PredefinedMenuItem::separator(app)?)?;
-    menu.append(&MenuItem::with_id(
-        app,
-        tray_menu::OPEN,
-        "Open Latchkey",
-        true,
-        None::<&str>,
-    )?)?;
-    menu.append(&MenuItem::with_id(
-        app,
-        tray_menu::QUIT,
-        "Quit",
-        true,
-        None::<&str>,
-    )?)?;
+    add(tray_menu::OPEN, "Open Latchkey", true)?;
+    add(tray_menu::QUIT, "Quit", true)?;
     Ok(menu)
 }
 

@@ -28,7 +28,7 @@ export async function trayPass(t, issuer) {
     await s.waitFor('[data-testid="profile-group"][data-profile="test-op"]');
     t.browserDoes({ SCRIPTED_BROWSER_ACTION: 'approve' });
     await t.clickCentered(s, '[data-profile="test-op"] [data-testid="sign-in"]');
-    const el = await s.waitFor('[data-testid="account"][data-status="ok"]', { timeout: 20000 });
+    const el = await s.waitFor('[data-testid="account"][data-account^="test-op/"][data-status="ok"]', { timeout: 20000 });
     const account = await s.attr(el, 'data-account');
     await t.dismissNotices(s);
 
