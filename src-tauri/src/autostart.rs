@@ -127,7 +127,7 @@ mod imp {
         format!(
             "[Desktop Entry]\nType=Application\nName=Latchkey\n\
              Comment=Keeps tokens fresh and answers the latchkey CLI, from the tray\n\
-             Exec={} {HIDDEN_ARG}\nIcon=dev.latchkey.desktop\nTerminal=false\n\
+             Exec={} {HIDDEN_ARG}\nIcon=latchkey-desktop\nTerminal=false\n\
              X-GNOME-Autostart-enabled=true\n",
             exec_program(program)
         )

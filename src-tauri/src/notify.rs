@@ -125,7 +125,7 @@ fn show_now(
     n.appname("Latchkey")
         .summary(&summary)
         .body(&escape(&body))
-        .icon("dev.latchkey.desktop");
+        .icon("latchkey-desktop");
     #[cfg(all(unix, not(target_os = "macos")))]
     if let Some((id, label)) = action {
         // "default" is what a click on the notification itself reports.
