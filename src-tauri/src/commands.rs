@@ -24,7 +24,7 @@ type Res<T> = Result<T, ErrorDto>;
 #[tauri::command]
 pub async fn overview(app: AppHandle, state: State<'_, AppState>) -> Res<Overview> {
     // The window reloads after each change and on focus: the tray's menu follows.
-    crate::tray::refresh(&app);
+    crate::accounts_changed::accounts_changed(&app);
     let engine = state.engine()?;
     let mut profiles: Vec<ProfileDto> = engine.profiles()?.iter().map(ProfileDto::from).collect();
     profiles.sort_by_key(|p| p.name.to_lowercase());

@@ -93,7 +93,7 @@ pub async fn copy_from_tray(app: AppHandle, account: String) {
         CopiedFrom::Tray,
     )
     .await;
-    crate::tray::refresh(&app);
+    crate::accounts_changed::accounts_changed(&app);
     match result {
         Ok(copied) => {
             let _ = app.emit(TRAY_COPY, copied);

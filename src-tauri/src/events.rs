@@ -41,15 +41,7 @@ pub fn notify(app: &AppHandle, event: SignInEvent) {
     }
     drop(queued);
     let _ = app.emit(SIGN_IN, event);
-    focus_main(app);
-}
-
-pub fn focus_main(app: &AppHandle) {
-    if let Some(window) = app.get_webview_window("main") {
-        let _ = window.unminimize();
-        let _ = window.show();
-        let _ = window.set_focus();
-    }
+    crate::window::focus_main(app);
 }
 
 /// The engine's notices ("unlock your keyring…", "refused a response…") as they happen.
@@ -73,7 +65,7 @@ impl NoticeSink {
                 // notification, which opens the sign-in; the window shows the account's state.
                 Notice::NeedsSignIn { account, reason } => {
                     crate::notify::needs_sign_in(app, account, reason);
-                    crate::tray::refresh(app);
+                    crate::accounts_changed::accounts_changed(app);
                 }
                 _ => {
                     let _ = app.emit(NOTICE, NoticeDto::from(notice));

@@ -5,7 +5,7 @@ use latchkey::history::Entry;
 use serde::Serialize;
 use ts_rs::TS;
 
-use crate::dto::ErrorDto;
+use crate::error_dto::{ErrorDto, ErrorKindDto};
 
 /// How many entries the details view shows at most.
 pub const SHOWN: usize = 50;
@@ -58,7 +58,7 @@ pub async fn account_history(account: String) -> Result<Vec<HistoryEntryDto>, Er
         latchkey::history::read(&latchkey::paths::state_dir()?)
     })
     .await
-    .map_err(|e| ErrorDto::new(crate::dto::ErrorKindDto::Other, e.to_string()))??;
+    .map_err(|e| ErrorDto::new(ErrorKindDto::Other, e.to_string()))??;
     Ok(of_account(&entries, &account, SHOWN))
 }
 

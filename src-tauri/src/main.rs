@@ -2,6 +2,7 @@
 //! (window, deep links, clipboard, browser); every credential operation is the engine's.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod accounts_changed;
 #[cfg(unix)]
 mod agent;
 mod autostart;
@@ -23,6 +24,7 @@ mod signin;
 mod state;
 mod tray;
 mod tray_menu;
+mod window;
 
 use tauri::Manager;
 use tauri_plugin_deep_link::DeepLinkExt;
@@ -40,7 +42,7 @@ fn main() {
     let app = builder
         // First: a second launch (the OS opening `latchkey://…`) forwards its URL here and exits.
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
-            events::focus_main(app);
+            window::focus_main(app);
         }))
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_opener::init())

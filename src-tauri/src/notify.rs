@@ -45,7 +45,7 @@ impl Announced {
 /// The window, brought forward on the sign-in of `account`.
 pub fn open_sign_in(app: &AppHandle, account: &str) {
     let profile = account.split_once('/').map_or(account, |(p, _)| p);
-    crate::events::focus_main(app);
+    crate::window::focus_main(app);
     let _ = app.emit(
         OPEN_SIGN_IN,
         OpenSignIn {
@@ -78,7 +78,7 @@ pub fn copy_failed(app: &AppHandle, account: &str, message: &str) {
         format!("Could not copy the token of {account}"),
         message.to_string(),
         Some(("open", "Open Latchkey")),
-        move || crate::events::focus_main(&app),
+        move || crate::window::focus_main(&app),
     );
 }
 

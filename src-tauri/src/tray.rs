@@ -14,17 +14,17 @@ use tauri::tray::{TrayIcon, TrayIconBuilder};
 use tauri::{AppHandle, Manager, WindowEvent};
 use tokio::sync::Notify;
 
+use crate::accounts_changed::AccountsChanged;
 use crate::state::AppState;
 use crate::tray_menu::{self, Action, Entry};
 
 /// How long the menu may show what another process changed.
 const RECHECK: Duration = Duration::from_secs(30);
 
-/// Tauri-managed state: the icon, what its menu shows, and the rebuild request.
+/// Tauri-managed state: the icon and what its menu shows.
 pub struct Tray {
     icon: TrayIcon,
     shown: Mutex<Option<Vec<Entry>>>,
-    rebuild: Arc<Notify>,
 }
 
 /// Puts the icon in the tray and keeps its menu current. Without a tray (an error here), the
@@ -39,13 +39,13 @@ pub fn setup(app: &AppHandle) -> tauri::Result<()> {
         builder = builder.icon(icon.clone());
     }
     let icon = builder.build(app)?;
-    let rebuild = Arc::new(Notify::new());
     app.manage(Tray {
         icon,
         shown: Mutex::new(None),
-        rebuild: rebuild.clone(),
     });
-    tauri::async_runtime::spawn(keep_current(app.clone(), rebuild));
+    let changed = AccountsChanged::default();
+    app.manage(changed.clone());
+    tauri::async_runtime::spawn(keep_current(app.clone(), changed.0));
     if let Some(window) = app.get_webview_window("main") {
         let win = window.clone();
         window.on_window_event(move |event| {
@@ -57,13 +57,6 @@ pub fn setup(app: &AppHandle) -> tauri::Result<()> {
         });
     }
     Ok(())
-}
-
-/// Asks for the menu to be read again (something changed the accounts).
-pub fn refresh(app: &AppHandle) {
-    if let Some(tray) = app.try_state::<Tray>() {
-        tray.rebuild.notify_one();
-    }
 }
 
 async fn keep_current(app: AppHandle, rebuild: Arc<Notify>) {
@@ -124,7 +117,7 @@ fn on_menu(app: &AppHandle, id: &str) {
             tauri::async_runtime::spawn(crate::copying::copy_from_tray(app.clone(), account));
         }
         Some(Action::SignIn(account)) => crate::notify::open_sign_in(app, &account),
-        Some(Action::Open) => crate::events::focus_main(app),
+        Some(Action::Open) => crate::window::focus_main(app),
         // The run loop's exit clears the clipboard and closes the agent's socket.
         Some(Action::Quit) => app.exit(0),
         None => {}
