@@ -72,6 +72,7 @@ export async function trayPass(t, issuer) {
     await waitUntil(() => existsSync(entry), 'the autostart entry', 5000);
     const text = readFileSync(entry, 'utf8');
     assert(text.includes(`Exec=${t.appBin} --hidden`), `the entry starts the app in the tray: ${text}`);
+    execFileSync('desktop-file-validate', [entry], { encoding: 'utf8' });
     assert(await s.exec("return document.querySelector('[data-testid=\"start-at-login\"]').checked"), 'the box shows it on');
     await t.clickCentered(s, '[data-testid="start-at-login"]');
     await waitUntil(() => !existsSync(entry), 'the autostart entry removed', 5000);
