@@ -149,21 +149,41 @@ impl Http {
         let response = request.send().await.map_err(|e| self.transport(e))?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = self.read_body(response).await?;
+        let body = self.read_body(response, MAX_BODY).await?;
         Ok((status, headers, body))
     }
 
-    async fn read_body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, HttpError> {
-        if response
-            .content_length()
-            .is_some_and(|n| n > MAX_BODY as u64)
-        {
-            return Err(HttpError::TooLarge(MAX_BODY));
+    /// GET a document of at most `max` bytes (a shared profiles file): a redirect, an error
+    /// status or a larger body is an error.
+    pub async fn get_capped(&self, url: &url::Url, max: usize) -> Result<Vec<u8>, HttpError> {
+        let response = self
+            .client
+            .get(url.as_str())
+            .send()
+            .await
+            .map_err(|e| self.transport(e))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        check_redirect(status, &headers)?;
+        let body = self.read_body(response, max).await?;
+        if !status.is_success() {
+            return Err(unexpected(status, &headers, &body));
+        }
+        Ok(body)
+    }
+
+    async fn read_body(
+        &self,
+        mut response: reqwest::Response,
+        max: usize,
+    ) -> Result<Vec<u8>, HttpError> {
+        if response.content_length().is_some_and(|n| n > max as u64) {
+            return Err(HttpError::TooLarge(max));
         }
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| self.transport(e))? {
-            if body.len() + chunk.len() > MAX_BODY {
-                return Err(HttpError::TooLarge(MAX_BODY));
+            if body.len() + chunk.len() > max {
+                return Err(HttpError::TooLarge(max));
             }
             body.extend_from_slice(&chunk);
         }

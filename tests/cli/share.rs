@@ -1,0 +1,310 @@
+//! `latchkey profile export|import`: profiles shared with a team as a file or a URL. An
+//! import writes all of its profiles or none.
+
+use serde_json::Value;
+
+use crate::util::*;
+
+const POST_SECRET: &str = "post-secret-123";
+
+/// `profile show NAME --json` without where the secret stands (it is not shared).
+fn shared_view(env: &Env, name: &str) -> Value {
+    let mut p = env.profile_json(name);
+    p.as_object_mut().unwrap().remove("client_secret");
+    p
+}
+
+/// A world with a confidential profile `team` (secret stored) and a public one `pub` of the
+/// test server, and one with hand-given endpoints and extra parameters.
+fn team_env(server: &AuthServer) -> Env {
+    let env = Env::new();
+    env.add_profile(server, "team", "conf-post", Some(POST_SECRET));
+    env.add_profile(server, "pub", "public-app", None);
+    env.cli(&format!(
+        "profile add manual {EXAMPLE_ENDPOINTS} --client-id m --scope 'read write' \
+         --auth-param login_hint=team@example.com --token-param audience=https://api.example.com"
+    ))
+    .success();
+    env
+}
+
+fn file_in(env: &Env, name: &str, text: &str) -> String {
+    let path = env.dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn an_export_imports_into_another_world_as_it_was_without_its_secret() {
+    let server = AuthServer::start();
+    let alice = team_env(&server);
+    let file = alice.dir.join("shared.toml");
+    alice
+        .run(&["profile", "export", "--output", file.to_str().unwrap()])
+        .success();
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        !text.contains(POST_SECRET),
+        "the secret was exported: {text}"
+    );
+    alice.assert_not_on_disk(POST_SECRET);
+    assert!(
+        text.contains("auth_method = \"post\"")
+            && text.contains("latchkey profile set-secret team"),
+        "{text}"
+    );
+    // Standard output carries the same file; names choose profiles.
+    let stdout = alice.run(&["profile", "export"]).success().stdout.clone();
+    assert_eq!(stdout, text);
+    let one = alice
+        .run(&["profile", "export", "pub"])
+        .success()
+        .stdout
+        .clone();
+    assert!(
+        one.contains("[profiles.pub]") && !one.contains("[profiles.team]"),
+        "{one}"
+    );
+    alice
+        .run(&["profile", "export", "nope"])
+        .fails_with(3, &["nope"]);
+
+    let bob = Env::new();
+    bob.run(&["profile", "import", file.to_str().unwrap()])
+        .says(&[
+            "Imported profile `team`",
+            "Imported profile `pub`",
+            "Imported profile `manual`",
+            "latchkey profile set-secret team",
+        ]);
+    for name in ["team", "pub", "manual"] {
+        assert_eq!(shared_view(&bob, name), shared_view(&alice, name), "{name}");
+    }
+    assert_eq!(alice.profile_json("team")["client_secret"], "stored");
+    assert_eq!(bob.profile_json("team")["client_secret"], "missing");
+    assert_eq!(bob.profile_json("pub")["client_secret"], "none");
+    bob.run(&["profile", "list"])
+        .says(&["secret missing: latchkey profile set-secret team"]);
+    bob.run(&["profile", "show", "team"])
+        .says(&["missing: set it with `latchkey profile set-secret team`"]);
+}
+
+#[test]
+fn login_without_the_imported_secret_names_set_secret_and_works_after_it() {
+    let server = AuthServer::start();
+    let alice = team_env(&server);
+    let text = alice
+        .run(&["profile", "export", "team"])
+        .success()
+        .stdout
+        .clone();
+    let bob = Env::new();
+    bob.cli_stdin("profile import -", &text).success();
+
+    bob.login("team")
+        .fails_with(2, &["`latchkey profile set-secret team`"]);
+    assert_eq!(
+        bob.browser_log(),
+        "",
+        "no browser before the secret is there"
+    );
+    assert_eq!(server.count("authorization_code"), 0);
+
+    bob.run_with_stdin(&["profile", "set-secret", "team"], POST_SECRET)
+        .success();
+    assert_eq!(bob.profile_json("team")["client_secret"], "stored");
+    bob.login("team").success();
+    assert_accepted_for_alice(&server, &bob.token(&["team"]));
+    bob.assert_not_on_disk(POST_SECRET);
+}
+
+#[test]
+fn a_broken_or_invalid_import_names_file_and_line_and_writes_nothing() {
+    let alice = Env::new();
+    alice
+        .cli(&format!(
+            "profile add one {EXAMPLE_ENDPOINTS} --client-id c1 --scope read"
+        ))
+        .success();
+    alice
+        .cli(&format!(
+            "profile add two {EXAMPLE_ENDPOINTS} --client-id c2"
+        ))
+        .success();
+    let text = alice.run(&["profile", "export"]).success().stdout.clone();
+    let bob = Env::new();
+    let profiles = bob.config_dir().join("profiles.toml");
+
+    // A typo in the second profile: the first is not written either.
+    let typo = text.replace("client_id = \"c2\"", "clientid = \"c2\"");
+    let line = typo
+        .lines()
+        .position(|l| l.starts_with("clientid"))
+        .unwrap()
+        + 1;
+    let path = file_in(&bob, "typo.toml", &typo);
+    bob.run(&["profile", "import", &path]).fails_with(
+        2,
+        &[
+            &path,
+            &format!("line {line}: unknown key `clientid`"),
+            "did you mean `client_id`",
+            "nothing was written",
+        ],
+    );
+    assert!(!profiles.exists(), "nothing written");
+
+    // Parsed, but a profile the engine would not store.
+    let invalid = text.replace("https://example.com/t", "http://example.com/t");
+    let header = invalid.lines().position(|l| l == "[profiles.one]").unwrap() + 1;
+    let path = file_in(&bob, "invalid.toml", &invalid);
+    bob.run(&["profile", "import", &path]).fails_with(
+        2,
+        &[
+            &format!("{path}: line {header}: profile `one`"),
+            "https",
+            "nothing was imported",
+        ],
+    );
+    let broken = file_in(&bob, "broken.toml", "[profiles.x\nclient_id = 1\n");
+    bob.run(&["profile", "import", &broken])
+        .fails_with(2, &[&broken, "line ", "fix the file by hand"]);
+    bob.cli_stdin("profile import -", "[profiles.x]\nclient_id = \"c\"\n")
+        .fails_with(2, &["standard input", "authorization_endpoint"]);
+    bob.run(&["profile", "import", "/nonexistent/shared.toml"])
+        .fails_with(1, &["/nonexistent/shared.toml"]);
+    assert!(!profiles.exists(), "nothing written");
+}
+
+#[test]
+fn a_name_that_exists_conflicts_unless_replaced_or_renamed() {
+    let (server, env) = signed_in("work");
+    let account_before = account(&env, "work");
+    let original = env.run(&["profile", "export"]).success().stdout.clone();
+    // Never account data: no label, no subject, no token.
+    let refresh = stored_refresh_token(&env, "work");
+    for absent in [account_before.label.as_str(), "alice", refresh.as_str()] {
+        assert!(
+            !original.contains(absent),
+            "{absent:?} exported: {original}"
+        );
+    }
+    let profiles = env.config_dir().join("profiles.toml");
+    let before = std::fs::read(&profiles).unwrap();
+
+    // The same provider, other scopes.
+    let scoped = edit_shared(
+        &original,
+        "work",
+        "scopes",
+        toml::Value::Array(vec!["openid".into(), "offline_access".into()]),
+    );
+    let path = file_in(&env, "scoped.toml", &scoped);
+    env.run(&["profile", "import", &path]).fails_with(
+        2,
+        &[
+            "profile `work` already exists",
+            "--replace",
+            "--rename work=NEW",
+        ],
+    );
+    assert_eq!(std::fs::read(&profiles).unwrap(), before, "nothing written");
+
+    env.run(&["profile", "import", &path, "--rename", "work=work-copy"])
+        .says(&["Imported profile `work-copy`"]);
+    assert_eq!(env.profile_json("work-copy")["scopes"][0], "openid");
+    assert_eq!(
+        env.profile_json("work")["scopes"].as_array().unwrap().len(),
+        3
+    );
+    // Renamed onto a name that exists is a conflict too.
+    env.run(&["profile", "import", &path, "--rename", "work=work-copy"])
+        .fails_with(2, &["`work-copy` already exists"]);
+
+    env.run(&["profile", "import", &path, "--replace"])
+        .says(&["Replaced profile `work`"]);
+    assert_eq!(
+        env.profile_json("work")["scopes"].as_array().unwrap().len(),
+        2
+    );
+    assert_eq!(
+        account(&env, "work").label,
+        account_before.label,
+        "the account is kept"
+    );
+    assert_accepted_for_alice(&server, &env.refresh("work"));
+
+    // Another provider for a profile with accounts is refused, even with --replace.
+    let moved = edit_shared(&original, "work", "client_id", "device-app".into());
+    let path = file_in(&env, "moved.toml", &moved);
+    let kept = std::fs::read(&profiles).unwrap();
+    env.run(&["profile", "import", &path, "--replace"])
+        .fails_with(
+            2,
+            &[
+                "profile `work` has accounts",
+                "client id",
+                "latchkey logout",
+                "nothing was changed",
+            ],
+        );
+    assert_eq!(std::fs::read(&profiles).unwrap(), kept, "nothing written");
+}
+
+/// `text` (a profiles file) with `key` of profile `name` set to `value`, as a teammate's edit.
+fn edit_shared(text: &str, name: &str, key: &str, value: toml::Value) -> String {
+    let mut doc: toml::Table = text.parse().unwrap();
+    doc["profiles"][name].as_table_mut().unwrap()[key] = value;
+    toml::to_string(&doc).unwrap()
+}
+
+#[test]
+fn an_import_from_a_loopback_url_follows_no_redirect_and_has_a_size_cap() {
+    let alice = Env::new();
+    alice
+        .cli(&format!(
+            "profile add shared {EXAMPLE_ENDPOINTS} --client-id c"
+        ))
+        .success();
+    let text = alice.run(&["profile", "export"]).success().stdout.clone();
+    let big = format!("{text}\n# {}\n", "x".repeat(300 * 1024));
+    let server = FaultServer::handle(move |base, req| match req.path.as_str() {
+        "/team.toml" => (Canned::new(200, "application/toml", text.clone()), vec![]),
+        "/moved" => (
+            Canned::new(302, "text/plain", ""),
+            vec![("location", format!("{base}/team.toml"))],
+        ),
+        "/big.toml" => (Canned::new(200, "application/toml", big.clone()), vec![]),
+        _ => (Canned::not_found(), vec![]),
+    });
+    let bob = Env::new();
+    let profiles = bob.config_dir().join("profiles.toml");
+
+    bob.run(&["profile", "import", &format!("{}/moved", server.base)])
+        .fails_with(5, &["302", "redirects are not followed"]);
+    assert!(server.requests_to("/team.toml").is_empty(), "not followed");
+    bob.run(&["profile", "import", &format!("{}/big.toml", server.base)])
+        .fails_with(5, &["exceeds 262144 bytes"]);
+    bob.run(&[
+        "profile",
+        "import",
+        &format!("{}/missing.toml", server.base),
+    ])
+    .fails_with(5, &["404"]);
+    assert!(!profiles.exists(), "nothing written");
+
+    // Plain http elsewhere than loopback is refused before any request.
+    let hits = server.hits.load(std::sync::atomic::Ordering::SeqCst);
+    let started = std::time::Instant::now();
+    bob.run(&["profile", "import", "http://example.com/team.toml"])
+        .fails_with(2, &["http://example.com/team.toml", "use https"]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    bob.run(&["profile", "import", "ftp://127.0.0.1/team.toml"])
+        .fails_with(2, &["use https"]);
+    assert_eq!(server.hits.load(std::sync::atomic::Ordering::SeqCst), hits);
+    assert!(!profiles.exists(), "nothing written");
+
+    bob.run(&["profile", "import", &format!("{}/team.toml", server.base)])
+        .says(&["Imported profile `shared`"]);
+    assert_eq!(bob.profile_json("shared")["client_id"], "c");
+}
