@@ -32,7 +32,7 @@ fn suffix(hint: &Hint) -> String {
             format!("; remove it first (`latchkey profile remove {name}`) or choose another name")
         }
         Hint::ReplaceOrRename { name } => format!(
-            ". Pass --replace to replace them, or --rename {name}=NEW to import under another name"
+            ". Pass --replace to replace, or --rename {name}=NEW to import under another name"
         ),
         Hint::ListAccounts => "; `latchkey accounts` shows the accounts".into(),
         Hint::NameAccount => "; name one as PROFILE/LABEL".into(),
