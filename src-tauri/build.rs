@@ -20,6 +20,11 @@ const COMMANDS: &[&str] = &[
     "account_details",
     "use_in",
     "ui_ready",
+    "export_profiles_file",
+    "import_profiles_file",
+    "import_profiles_url",
+    "import_profiles_apply",
+    "import_profiles_cancel",
 ];
 
 fn main() {

@@ -16,6 +16,7 @@ use crate::dto::*;
 use crate::events::EventQueue;
 use crate::form::{preset_choice, usage};
 use crate::sensitive::Sensitive;
+use crate::share::SecretStates;
 use crate::signin::{self, SignIns};
 use crate::state::AppState;
 
@@ -23,12 +24,16 @@ type Res<T> = Result<T, ErrorDto>;
 
 /// Async so that the file reads happen off the main (UI) thread.
 #[tauri::command]
-pub async fn overview(state: State<'_, AppState>) -> Res<Overview> {
+pub async fn overview(
+    state: State<'_, AppState>,
+    secrets: State<'_, SecretStates>,
+) -> Res<Overview> {
     let engine = state.engine()?;
     let mut profiles: Vec<ProfileDto> = engine.profiles()?.iter().map(ProfileDto::from).collect();
     profiles.sort_by_key(|p| p.name.to_lowercase());
     let mut accounts: Vec<AccountDto> = engine.accounts()?.iter().map(AccountDto::from).collect();
     accounts.sort_by_key(|a| a.id.to_lowercase());
+    secrets.mark(&engine, &mut profiles, &accounts).await;
     Ok(Overview {
         profiles,
         accounts,
@@ -65,9 +70,11 @@ pub async fn discover(state: State<'_, AppState>, issuer: String) -> Res<Discove
 #[tauri::command]
 pub async fn save_profile(
     state: State<'_, AppState>,
+    secrets: State<'_, SecretStates>,
     input: ProfileInput,
     editing: bool,
 ) -> Res<ProfileDto> {
+    secrets.forget();
     let engine = state.engine()?;
     let (form, secret) = input.into_form()?;
     let r = build_profile(engine.config().dir(), form, || Ok(secret))?;
@@ -102,7 +109,12 @@ pub async fn fill_preset(
 }
 
 #[tauri::command]
-pub async fn remove_profile(state: State<'_, AppState>, name: String) -> Res<()> {
+pub async fn remove_profile(
+    state: State<'_, AppState>,
+    secrets: State<'_, SecretStates>,
+    name: String,
+) -> Res<()> {
+    secrets.forget();
     on_engine(state.engine()?, move |e| async move {
         e.remove_profile(&name).await.map(drop)
     })

@@ -29,6 +29,9 @@ pub struct ProfileDto {
     pub auth_method: AuthMethodDto,
     /// Whether the profile is a confidential client (its secret is in the keychain).
     pub has_client_secret: bool,
+    /// A confidential client whose secret the keychain does not hold (e.g. imported from a
+    /// shared file): it must be entered before a sign-in.
+    pub client_secret_missing: bool,
     pub redirect_mode: RedirectModeDto,
     /// A fixed redirect URI from the profile, if any.
     pub redirect_uri: Option<String>,
@@ -475,6 +478,8 @@ impl From<&Profile> for ProfileDto {
             scopes: p.scopes.clone(),
             auth_method: p.auth_method.into(),
             has_client_secret: p.auth_method.needs_secret(),
+            // Only the keychain knows: the overview asks it (share::SecretStates).
+            client_secret_missing: false,
             redirect_mode: p.redirect.into(),
             redirect_uri: p.redirect_uri.as_ref().map(|u| u.to_string()),
             redirect_uri_to_register: redirect_to_register(p).uri,
@@ -531,6 +536,9 @@ mod bindings {
             ErrorActionKind,
             ErrorActionDto,
             ErrorDto,
+            crate::share::ImportPreview,
+            crate::share::RenameDto,
+            crate::share::ImportedDto,
         ]
     }
 

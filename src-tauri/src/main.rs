@@ -14,6 +14,7 @@ mod form;
 #[cfg(target_os = "linux")]
 mod linux_handler;
 mod sensitive;
+mod share;
 mod signin;
 mod state;
 
@@ -36,9 +37,13 @@ fn main() {
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_clipboard_manager::init())
         .plugin(tauri_plugin_window_state::Builder::default().build())
+        // Export and import dialogs, opened by the backend only (no permission for the window).
+        .plugin(tauri_plugin_dialog::init())
         .manage(AppState::new())
         .manage(SignIns::default())
         .manage(EventQueue::default())
+        .manage(share::PendingImport::default())
+        .manage(share::SecretStates::default())
         .setup(|app| {
             let handle = app.handle().clone();
             app.state::<AppState>().notices.connect(handle.clone());
@@ -82,6 +87,11 @@ fn main() {
             commands::account_details,
             commands::use_in,
             commands::ui_ready,
+            share::export_profiles_file,
+            share::import_profiles_file,
+            share::import_profiles_url,
+            share::import_profiles_apply,
+            share::import_profiles_cancel,
         ])
         .build(tauri::generate_context!())
         .expect("Latchkey could not start its window");

@@ -5,7 +5,12 @@ export type ProfileDto = { name: string, clientId: string, issuer: string | null
 /**
  * Whether the profile is a confidential client (its secret is in the keychain).
  */
-hasClientSecret: boolean, redirectMode: RedirectModeDto, 
+hasClientSecret: boolean, 
+/**
+ * A confidential client whose secret the keychain does not hold (e.g. imported from a
+ * shared file): it must be entered before a sign-in.
+ */
+clientSecretMissing: boolean, redirectMode: RedirectModeDto, 
 /**
  * A fixed redirect URI from the profile, if any.
  */
@@ -202,3 +207,30 @@ providerError: string | null, providerDescription: string | null,
  * What the user can do about it, when the engine knows.
  */
 action: ErrorActionDto | null, };
+
+export type ImportPreview = { 
+/**
+ * The file or URL, as messages name it.
+ */
+origin: string, 
+/**
+ * The profiles it holds.
+ */
+names: Array<string>, 
+/**
+ * Those whose names exist here: the user replaces them, imports them under other names,
+ * or cancels.
+ */
+conflicts: Array<string>, };
+
+export type RenameDto = { from: string, to: string, };
+
+export type ImportedDto = { name: string, 
+/**
+ * It replaced a profile of the same name (whose accounts are kept).
+ */
+replaced: boolean, 
+/**
+ * It needs a client secret the keychain does not hold (a shared file never carries one).
+ */
+needsSecret: boolean, };
