@@ -13,11 +13,14 @@ import type {
   ParamDto,
   PresetDto,
   ErrorDto,
+  ImportedDto,
+  ImportPreview,
   LegacyGrantInfo,
   NoticeDto,
   Overview,
   ProfileDto,
   ProfileInput,
+  RenameDto,
   SignInEvent,
   SignInStarted,
   SignOutResult,
@@ -74,6 +77,14 @@ export const ipc = {
   useIn: (account: string, gitUrl: string | null = null) =>
     call<UseInDto>('use_in', { account, gitUrl }),
   uiReady: () => call<SignInEvent[]>('ui_ready'),
+  /** The backend opens the save dialog; the path written, or null when cancelled. */
+  exportProfilesFile: (names: string[]) => call<string | null>('export_profiles_file', { names }),
+  /** The backend opens the open dialog and checks the file; null when cancelled. */
+  importProfilesFile: () => call<ImportPreview | null>('import_profiles_file'),
+  importProfilesUrl: (url: string) => call<ImportPreview>('import_profiles_url', { url }),
+  importProfilesApply: (replace: boolean, renames: RenameDto[]) =>
+    call<ImportedDto[]>('import_profiles_apply', { replace, renames }),
+  importProfilesCancel: () => call<void>('import_profiles_cancel'),
   onSignIn: (handler: (e: SignInEvent) => void): Promise<UnlistenFn> =>
     listen<SignInEvent>('sign-in', (event) => handler(event.payload)),
   /** The engine's notices while something runs: "unlock your keyring…", "refused a response…". */
