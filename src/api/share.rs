@@ -180,7 +180,7 @@ pub fn export_profiles(profiles: &[Profile], names: &[String]) -> Result<String>
         .collect();
     if chosen.is_empty() {
         return Err(Error::InvalidInput(
-            "there are no profiles to export; add one with `latchkey profile add`".into(),
+            "there are no profiles to export yet".into(),
         ));
     }
     config::render_profiles(EXPORT_HEADER, chosen, |p| {

@@ -283,14 +283,14 @@ fn a_name_that_exists_conflicts_unless_replaced_or_renamed() {
     );
     assert_eq!(std::fs::read(&profiles).unwrap(), before, "nothing written");
 
-    env.run(&[
+    let renamed = [
         "profile",
         "import",
         &path,
         "--rename",
         "sh-work=sh-work-copy",
-    ])
-    .says(&["Imported profile `sh-work-copy`"]);
+    ];
+    env.run(&renamed).says(&["Imported profile `sh-work-copy`"]);
     assert_eq!(env.profile_json("sh-work-copy")["scopes"][0], "openid");
     assert_eq!(
         env.profile_json("sh-work")["scopes"]
@@ -300,14 +300,8 @@ fn a_name_that_exists_conflicts_unless_replaced_or_renamed() {
         3
     );
     // Renamed onto a name that exists is a conflict too.
-    env.run(&[
-        "profile",
-        "import",
-        &path,
-        "--rename",
-        "sh-work=sh-work-copy",
-    ])
-    .fails_with(2, &["`sh-work-copy` already exists"]);
+    env.run(&renamed)
+        .fails_with(2, &["`sh-work-copy` already exists"]);
 
     env.run(&["profile", "import", &path, "--replace"])
         .says(&["Replaced profile `sh-work`"]);
