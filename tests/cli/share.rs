@@ -323,18 +323,32 @@ fn a_name_that_exists_conflicts_unless_replaced_or_renamed() {
     let moved = edit_shared(&original, "sh-work", "client_id", "device-app".into());
     let path = file_in(&env, "moved.toml", &moved);
     let kept = std::fs::read(&profiles).unwrap();
+    let logout = format!("`latchkey logout sh-work/{}`", account_before.label);
     env.run(&["profile", "import", &path, "--replace"])
         .fails_with(
             2,
             &[
                 "profile `sh-work` has accounts",
                 "client id",
-                "latchkey logout",
+                &logout,
                 "nothing was changed",
             ],
         );
     assert_eq!(std::fs::read(&profiles).unwrap(), kept, "nothing written");
 
+    // Another grant is refused too: the accounts' tokens come from the old one.
+    let machine = edit_shared(&original, "sh-work", "grant", "client-credentials".into());
+    let machine = edit_shared(&machine, "sh-work", "auth_method", "post".into());
+    let path = file_in(&env, "machine.toml", &machine);
+    env.run(&["profile", "import", &path, "--replace"])
+        .fails_with(
+            2,
+            &[
+                "grant of profile `sh-work` cannot change",
+                "nothing was imported",
+            ],
+        );
+    assert_eq!(std::fs::read(&profiles).unwrap(), kept, "nothing written");
     // The refused import left the account as it was.
     assert_accepted_for_alice(&server, &env.refresh("sh-work"));
 
@@ -365,7 +379,10 @@ fn a_name_that_exists_conflicts_unless_replaced_or_renamed() {
 /// `text` (a profiles file) with `key` of profile `name` set to `value`, as a teammate's edit.
 fn edit_shared(text: &str, name: &str, key: &str, value: toml::Value) -> String {
     let mut doc: toml::Table = text.parse().unwrap();
-    doc["profiles"][name].as_table_mut().unwrap()[key] = value;
+    doc["profiles"][name]
+        .as_table_mut()
+        .unwrap()
+        .insert(key.into(), value);
     toml::to_string(&doc).unwrap()
 }
 
