@@ -23,6 +23,11 @@ const COMMANDS: &[&str] = &[
     "account_history",
     "start_at_login",
     "set_start_at_login",
+    "export_profiles_file",
+    "import_profiles_file",
+    "import_profiles_url",
+    "import_profiles_apply",
+    "import_profiles_cancel",
 ];
 
 fn main() {

@@ -75,13 +75,9 @@ impl Config {
     fn read_profiles(&self) -> Result<toml_edits::Parsed<BTreeMap<String, Profile>>> {
         private_files::check_dir(&self.dir)?;
         let parsed = toml_edits::read::<ProfilesFile>(&self.profiles_path(), &profiles_layout())?;
-        let mut profiles = parsed.value.profiles;
-        for (name, p) in &mut profiles {
-            p.name = name.clone();
-        }
         Ok(toml_edits::Parsed {
             doc: parsed.doc,
-            value: profiles,
+            value: named(parsed.value.profiles),
         })
     }
 
@@ -212,6 +208,43 @@ impl Config {
         let key: String = digest.iter().map(|b| format!("{b:02x}")).collect();
         self.dir.join(dir).join(format!("{key}.{ext}"))
     }
+}
+
+/// Profiles in the text of a `profiles.toml` from elsewhere (an import), read by the
+/// same strict rules as the user's own file, each named; nothing is validated yet. The
+/// error is what is wrong, with its line.
+pub fn parse_profiles(text: &str) -> std::result::Result<BTreeMap<String, Profile>, String> {
+    let (_, file) = toml_edits::parse::<ProfilesFile>(text, &profiles_layout())?;
+    Ok(named(file.profiles))
+}
+
+/// Each profile with its name (the table's key).
+fn named(mut profiles: BTreeMap<String, Profile>) -> BTreeMap<String, Profile> {
+    for (name, p) in &mut profiles {
+        p.name = name.clone();
+    }
+    profiles
+}
+
+/// `profiles` as `profiles.toml` text (an export), after `header` (comment lines);
+/// `note` gives a comment to put above a profile's table.
+pub fn render_profiles<'a>(
+    header: &str,
+    profiles: impl IntoIterator<Item = &'a Profile>,
+    note: impl Fn(&Profile) -> Option<String>,
+) -> Result<String> {
+    let mut text = header.to_string();
+    for p in profiles {
+        let one = ProfilesFile {
+            profiles: BTreeMap::from([(p.name.clone(), p.clone())]),
+        };
+        text.push('\n');
+        if let Some(note) = note(p) {
+            text.push_str(&note);
+        }
+        text.push_str(&fresh_file("", &one)?);
+    }
+    Ok(text)
 }
 
 /// A file written for the first time: the header, then Latchkey's own layout.

@@ -39,6 +39,14 @@ pub enum Error {
     #[error("profile `{0}` already exists")]
     ProfileExists(String),
 
+    /// A profiles file to import that cannot be used as it is; `origin` is its path or URL.
+    #[error("{origin}: {detail}")]
+    ImportFile { origin: String, detail: String },
+
+    /// Profiles to import whose names exist already.
+    #[error("{} already exist{}; nothing was imported", names.iter().map(|n| format!("profile `{n}`")).collect::<Vec<_>>().join(", "), if names.len() == 1 { "s" } else { "" })]
+    ImportConflict { names: Vec<String> },
+
     #[error("account `{0}` not found")]
     AccountNotFound(String),
 
@@ -144,9 +152,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::InvalidInput(_) | Error::ProfileExists(_) | Error::AmbiguousAccount { .. } => {
-                ErrorKind::Usage
-            }
+            Error::InvalidInput(_)
+            | Error::ProfileExists(_)
+            | Error::AmbiguousAccount { .. }
+            | Error::ImportFile { .. }
+            | Error::ImportConflict { .. } => ErrorKind::Usage,
             Error::ProfileNotFound(_) | Error::AccountNotFound(_) => ErrorKind::NotFound,
             Error::NeedsSignIn { .. } | Error::ProviderChanged { .. } => ErrorKind::NeedsSignIn,
             Error::Provider { .. }
@@ -167,6 +177,9 @@ impl Error {
         match self {
             Error::ProfileNotFound(_) => Some(Hint::ListProfiles),
             Error::ProfileExists(name) => Some(Hint::RemoveProfile { name: name.clone() }),
+            Error::ImportConflict { names } => Some(Hint::ReplaceOrRename {
+                name: names.first().cloned().unwrap_or_default(),
+            }),
             Error::AccountNotFound(_) => Some(Hint::ListAccounts),
             Error::AmbiguousAccount { .. } => Some(Hint::NameAccount),
             Error::NeedsSignIn { profile, .. } => Some(Hint::SignIn {

@@ -11,6 +11,9 @@ pub enum Hint {
     ListProfiles,
     /// The name is taken: remove that profile first, or choose another name.
     RemoveProfile { name: String },
+    /// Imported profiles take names that exist (`name` the first): replace them, or import
+    /// under other names.
+    ReplaceOrRename { name: String },
     /// See which accounts exist.
     ListAccounts,
     /// A profile name stands for several accounts: name one with its label.

@@ -107,6 +107,7 @@ impl Http {
                 self.client
                     .get(url.as_str())
                     .header(header::ACCEPT, "application/json"),
+                MAX_BODY,
             )
             .await?;
         if status == StatusCode::NOT_FOUND || status == StatusCode::GONE {
@@ -136,6 +137,7 @@ impl Http {
                     .request(parts.method, parts.uri.to_string())
                     .headers(parts.headers)
                     .body(body),
+                MAX_BODY,
             )
             .await?;
         normalize(status, &headers, &body, endpoint)
@@ -145,25 +147,33 @@ impl Http {
     async fn exchange(
         &self,
         request: reqwest::RequestBuilder,
+        max: usize,
     ) -> Result<(StatusCode, HeaderMap, Vec<u8>), HttpError> {
         let response = request.send().await.map_err(|e| self.transport(e))?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = self.read_body(response).await?;
+        let body = self.read_body(response, max).await?;
         Ok((status, headers, body))
     }
 
-    async fn read_body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, HttpError> {
-        if response
-            .content_length()
-            .is_some_and(|n| n > MAX_BODY as u64)
-        {
-            return Err(HttpError::TooLarge(MAX_BODY));
+    /// GET at most `max` bytes (a shared profiles file); a redirect or error status is an error.
+    pub async fn get_capped(&self, url: &url::Url, max: usize) -> Result<Vec<u8>, HttpError> {
+        let (status, headers, body) = self.exchange(self.client.get(url.as_str()), max).await?;
+        check_redirect(status, &headers)?;
+        match status.is_success() {
+            true => Ok(body),
+            false => Err(unexpected(status, &headers, &body)),
+        }
+    }
+
+    async fn read_body(&self, mut r: reqwest::Response, max: usize) -> Result<Vec<u8>, HttpError> {
+        if r.content_length().is_some_and(|n| n > max as u64) {
+            return Err(HttpError::TooLarge(max));
         }
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| self.transport(e))? {
-            if body.len() + chunk.len() > MAX_BODY {
-                return Err(HttpError::TooLarge(MAX_BODY));
+        while let Some(chunk) = r.chunk().await.map_err(|e| self.transport(e))? {
+            if body.len() + chunk.len() > max {
+                return Err(HttpError::TooLarge(max));
             }
             body.extend_from_slice(&chunk);
         }

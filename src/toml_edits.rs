@@ -38,12 +38,13 @@ fn config_error(path: &Path, detail: String) -> Error {
 
 fn line_of(text: &str, span: Option<std::ops::Range<usize>>) -> String {
     match span {
-        Some(span) => {
-            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
-            format!("line {line}: ")
-        }
+        Some(span) => format!("line {}: ", line_number(text, span.start)),
         None => String::new(),
     }
+}
+
+fn line_number(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
 /// Reads and checks `path`; a missing file is an empty one.
@@ -58,26 +59,52 @@ pub fn read<T: DeserializeOwned + Default>(path: &Path, layout: &Layout) -> Resu
         }
         Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
     };
-    const FIX: &str = "; fix the file by hand (nothing was written)";
-    let doc = toml_edit::Document::parse(text.as_str()).map_err(|e| {
-        let detail = format!("{}{}{FIX}", line_of(&text, e.span()), e.message().trim());
-        config_error(path, detail)
-    })?;
-    if let Some((span, message)) = unknown_key(doc.as_table(), layout) {
-        let detail = format!(
-            "{}{message}; Latchkey would ignore it. Fix the key, or start its name with `{USER_KEY_PREFIX}` to keep a note of your own (nothing was written)",
-            line_of(&text, span)
-        );
-        return Err(config_error(path, detail));
-    }
-    let value = toml::from_str(&text).map_err(|e| {
-        let detail = format!("{}{}{FIX}", line_of(&text, e.span()), e.message().trim());
-        config_error(path, detail)
-    })?;
+    let (doc, value) = parse(&text, layout).map_err(|detail| config_error(path, detail))?;
     Ok(Parsed {
-        doc: Some(doc.into_mut()),
+        doc: Some(doc),
         value,
     })
+}
+
+/// Checks and reads `text` as `read` does a file (the same strict rules for a file received
+/// from elsewhere, e.g. an import); the error is what is wrong, with its line.
+pub fn parse<T: DeserializeOwned>(
+    text: &str,
+    layout: &Layout,
+) -> std::result::Result<(DocumentMut, T), String> {
+    const FIX: &str = "; fix the file by hand (nothing was written)";
+    let doc = toml_edit::Document::parse(text)
+        .map_err(|e| format!("{}{}{FIX}", line_of(text, e.span()), e.message().trim()))?;
+    if let Some((span, message)) = unknown_key(doc.as_table(), layout) {
+        return Err(format!(
+            "{}{message}; Latchkey would ignore it. Fix the key, or start its name with `{USER_KEY_PREFIX}` to keep a note of your own (nothing was written)",
+            line_of(text, span)
+        ));
+    }
+    let value = toml::from_str(text)
+        .map_err(|e| format!("{}{}{FIX}", line_of(text, e.span()), e.message().trim()))?;
+    Ok((doc.into_mut(), value))
+}
+
+/// The line of each named entry's table header under `key` (`[profiles.NAME]`), for errors
+/// about an entry as a whole.
+pub fn entry_lines(text: &str, key: &str) -> std::collections::BTreeMap<String, usize> {
+    let Ok(doc) = toml_edit::Document::parse(text) else {
+        return Default::default();
+    };
+    let Some(entries) = doc.as_table().get(key).and_then(Item::as_table_like) else {
+        return Default::default();
+    };
+    entries
+        .iter()
+        .filter_map(|(name, item)| {
+            let span = item
+                .as_table()
+                .and_then(|t| t.span())
+                .or_else(|| entries.key(name)?.span())?;
+            Some((name.to_string(), line_number(text, span.start)))
+        })
+        .collect()
 }
 
 type Found = (Option<std::ops::Range<usize>>, String);

@@ -15,6 +15,7 @@ use crate::dto::*;
 use crate::events::EventQueue;
 use crate::form::{preset_choice, usage};
 use crate::sensitive::Sensitive;
+use crate::share::SecretStates;
 use crate::signin::{self, SignIns};
 use crate::state::AppState;
 
@@ -22,7 +23,11 @@ type Res<T> = Result<T, ErrorDto>;
 
 /// Async so that the file reads happen off the main (UI) thread.
 #[tauri::command]
-pub async fn overview(app: AppHandle, state: State<'_, AppState>) -> Res<Overview> {
+pub async fn overview(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    secrets: State<'_, SecretStates>,
+) -> Res<Overview> {
     // The window reloads after each change and on focus: the tray's menu follows.
     crate::accounts_changed::accounts_changed(&app);
     let engine = state.engine()?;
@@ -30,6 +35,7 @@ pub async fn overview(app: AppHandle, state: State<'_, AppState>) -> Res<Overvie
     profiles.sort_by_key(|p| p.name.to_lowercase());
     let mut accounts: Vec<AccountDto> = engine.accounts()?.iter().map(AccountDto::from).collect();
     accounts.sort_by_key(|a| a.id.to_lowercase());
+    secrets.mark(&engine, &mut profiles, &accounts).await;
     Ok(Overview {
         profiles,
         accounts,
@@ -66,9 +72,11 @@ pub async fn discover(state: State<'_, AppState>, issuer: String) -> Res<Discove
 #[tauri::command]
 pub async fn save_profile(
     state: State<'_, AppState>,
+    secrets: State<'_, SecretStates>,
     input: ProfileInput,
     editing: bool,
 ) -> Res<ProfileDto> {
+    secrets.forget();
     let engine = state.engine()?;
     let (form, secret) = input.into_form()?;
     let r = build_profile(engine.config().dir(), form, || Ok(secret))?;
@@ -103,7 +111,12 @@ pub async fn fill_preset(
 }
 
 #[tauri::command]
-pub async fn remove_profile(state: State<'_, AppState>, name: String) -> Res<()> {
+pub async fn remove_profile(
+    state: State<'_, AppState>,
+    secrets: State<'_, SecretStates>,
+    name: String,
+) -> Res<()> {
+    secrets.forget();
     on_engine(state.engine()?, move |e| async move {
         e.remove_profile(&name).await.map(drop)
     })

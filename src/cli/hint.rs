@@ -31,6 +31,9 @@ fn suffix(hint: &Hint) -> String {
         Hint::RemoveProfile { name } => {
             format!("; remove it first (`latchkey profile remove {name}`) or choose another name")
         }
+        Hint::ReplaceOrRename { name } => format!(
+            ". Pass --replace to replace, or --rename {name}=NEW to import under another name"
+        ),
         Hint::ListAccounts => "; `latchkey accounts` shows the accounts".into(),
         Hint::NameAccount => "; name one as PROFILE/LABEL".into(),
         Hint::SignIn { profile } => format!(". Run `latchkey login {profile}` to sign in again"),

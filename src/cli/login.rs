@@ -59,6 +59,8 @@ pub async fn run(engine: &Latchkey, args: LoginArgs) -> Result<()> {
     }
     let profile = engine.profile(&args.profile)?;
     require_loopback(&profile)?;
+    // Before the browser: a missing secret would otherwise fail only at the code exchange.
+    engine.require_client_secret(&profile).await?;
     let listener = loopback_listener(engine, &profile).await?;
     let pending =
         engine.begin_login(&profile.name, args.account, listener.redirect_uri().clone())?;

@@ -15,6 +15,7 @@ mod history;
 mod kube_credential;
 mod login;
 mod profile;
+mod profile_share;
 mod token;
 mod tool_token;
 

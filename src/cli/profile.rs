@@ -1,4 +1,4 @@
-//! `latchkey profile add|list|show|remove|set-secret`.
+//! `latchkey profile add|list|show|remove|set-secret` (`export|import` in `profile_share`).
 
 use std::io::{IsTerminal, Read, Write};
 
@@ -8,6 +8,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use latchkey::api::{
     EndpointsForm, FormError, PresetChoice, ProfileForm, build_profile, redirect_to_register,
 };
+use latchkey::engine::SecretState;
 use latchkey::presets::{self, SecretNeed, Source};
 use latchkey::profile::{is_loopback, parse_param, parse_scopes};
 use latchkey::{
@@ -17,6 +18,7 @@ use oauth2::ClientSecret;
 use url::Url;
 
 use super::completions::profile_names;
+use super::profile_share::{self, ExportArgs, ImportArgs};
 
 #[derive(Subcommand)]
 pub enum ProfileCommand {
@@ -47,6 +49,10 @@ pub enum ProfileCommand {
         #[arg(add = profile_names())]
         name: String,
     },
+    /// Write profiles as TOML to share with a team (no secret, no account).
+    Export(ExportArgs),
+    /// Add the profiles of a shared file or URL; nothing is written unless all are valid.
+    Import(ImportArgs),
 }
 
 #[derive(Args)]
@@ -146,8 +152,8 @@ enum RedirectArg {
 pub async fn run(engine: &Latchkey, command: ProfileCommand) -> Result<()> {
     match command {
         ProfileCommand::Add(args) => add(engine, *args).await,
-        ProfileCommand::List { json } => list(engine, json),
-        ProfileCommand::Show { name, json } => show(engine, &name, json),
+        ProfileCommand::List { json } => list(engine, json).await,
+        ProfileCommand::Show { name, json } => show(engine, &name, json).await,
         ProfileCommand::Remove { name, yes } => remove(engine, &name, yes).await,
         ProfileCommand::SetSecret { name } => {
             engine.profile(&name)?;
@@ -156,6 +162,8 @@ pub async fn run(engine: &Latchkey, command: ProfileCommand) -> Result<()> {
             eprintln!("Stored the new client secret of `{name}` in the keychain.");
             Ok(())
         }
+        ProfileCommand::Export(args) => profile_share::export(engine, args),
+        ProfileCommand::Import(args) => profile_share::import(engine, args).await,
     }
 }
 
@@ -330,10 +338,36 @@ pub fn list_presets(engine: &Latchkey, json: bool) -> Result<()> {
     Ok(())
 }
 
-fn list(engine: &Latchkey, json: bool) -> Result<()> {
+/// Where each profile's client secret stands (`None`: the keychain could not say). After one
+/// keychain failure the rest are not asked: a hung keychain would cost its timeout each.
+async fn secret_states(engine: &Latchkey, profiles: &[Profile]) -> Vec<Option<SecretState>> {
+    let mut out = Vec::with_capacity(profiles.len());
+    let mut keychain_ok = true;
+    for p in profiles {
+        let state = if keychain_ok {
+            engine.client_secret_state(p).await.ok()
+        } else {
+            None
+        };
+        keychain_ok &= state.is_some();
+        out.push(state);
+    }
+    out
+}
+
+fn secret_word(state: Option<SecretState>) -> &'static str {
+    state.map_or("unknown", SecretState::as_str)
+}
+
+async fn list(engine: &Latchkey, json: bool) -> Result<()> {
     let profiles = engine.profiles()?;
+    let states = secret_states(engine, &profiles).await;
     if json {
-        let out: Vec<_> = profiles.iter().map(profile_json).collect();
+        let out: Vec<_> = profiles
+            .iter()
+            .zip(&states)
+            .map(|(p, s)| profile_json(p, *s))
+            .collect();
         println!("{}", serde_json::Value::Array(out));
         return Ok(());
     }
@@ -343,33 +377,42 @@ fn list(engine: &Latchkey, json: bool) -> Result<()> {
         );
         return Ok(());
     }
-    for p in profiles {
+    for (p, state) in profiles.iter().zip(states) {
         let source = p
             .issuer
             .clone()
             .unwrap_or_else(|| p.authorization_endpoint.to_string());
-        println!("{}\t{}\t{}", p.name, p.client_id, source);
+        let secret = match state {
+            Some(SecretState::Missing) => {
+                format!("secret missing: latchkey profile set-secret {}", p.name)
+            }
+            other => format!("secret {}", secret_word(other)),
+        };
+        println!("{}\t{}\t{source}\t{secret}", p.name, p.client_id);
     }
     Ok(())
 }
 
-fn show(engine: &Latchkey, name: &str, json: bool) -> Result<()> {
+async fn show(engine: &Latchkey, name: &str, json: bool) -> Result<()> {
     let p = engine.profile(name)?;
+    let state = engine.client_secret_state(&p).await.ok();
     if json {
-        println!("{}", profile_json(&p));
+        println!("{}", profile_json(&p, state));
         return Ok(());
     }
     let opt = |u: &Option<Url>| u.as_ref().map_or("-".to_string(), Url::to_string);
     println!("name:                   {}", p.name);
     println!("client id:              {}", p.client_id);
-    println!(
-        "client secret:          {}",
-        if p.auth_method.needs_secret() {
-            "in the OS keychain"
-        } else {
-            "none (public client)"
-        }
-    );
+    let secret = match state {
+        Some(SecretState::NotNeeded) => "none (public client)".to_string(),
+        Some(SecretState::Stored) => "in the OS keychain".to_string(),
+        Some(SecretState::Missing) => format!(
+            "missing: set it with `latchkey profile set-secret {}`",
+            p.name
+        ),
+        None => "in the OS keychain (which did not answer)".to_string(),
+    };
+    println!("client secret:          {secret}");
     println!("auth method:            {}", p.auth_method.as_str());
     println!(
         "issuer:                 {}",
@@ -416,7 +459,7 @@ fn show(engine: &Latchkey, name: &str, json: bool) -> Result<()> {
     Ok(())
 }
 
-fn profile_json(p: &Profile) -> serde_json::Value {
+fn profile_json(p: &Profile, secret: Option<SecretState>) -> serde_json::Value {
     serde_json::json!({
         "name": p.name,
         "client_id": p.client_id,
@@ -428,6 +471,7 @@ fn profile_json(p: &Profile) -> serde_json::Value {
         "scopes": p.scopes,
         "auth_method": p.auth_method.as_str(),
         "has_client_secret": p.auth_method.needs_secret(),
+        "client_secret": secret_word(secret),
         "redirect": p.redirect.as_str(),
         "redirect_uri": redirect_to_register(p).to_string(),
         "loopback_endpoints": is_loopback(&p.token_endpoint),

@@ -30,6 +30,7 @@ mod device;
 mod pending;
 mod profiles;
 mod rejected;
+mod share;
 mod signin;
 mod signout;
 mod standing;
@@ -40,6 +41,7 @@ mod tests;
 
 pub use crate::profile::{Endpoints, ManualEndpoints, NewProfile, ProfileExtras};
 pub use pending::{DeviceLogin, PendingImplicitLogin, PendingLogin};
+pub use share::{MAX_SHARED_FILE, SecretState, check_profile, without_credentials};
 
 /// What [`Latchkey::keep_issued`] stores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -219,13 +221,7 @@ impl Latchkey {
                     })
                 })?,
             ))),
-            None => Err(Error::InvalidInput(format!(
-                "the client secret of profile `{}` is missing from the keychain; set it",
-                profile.name
-            ))
-            .with_hint(Hint::SetClientSecret {
-                profile: profile.name.clone(),
-            })),
+            None => Err(missing_client_secret(&profile.name)),
         }
     }
 
@@ -337,6 +333,17 @@ fn missing_id_token(profile: &Profile) -> Error {
         profile: profile.name.clone(),
         detail: "the provider returned no id_token although `openid` was asked for".into(),
     }
+}
+
+/// A profile authenticates with a client secret the keychain does not hold (e.g. one imported
+/// from a shared file, which never carries it).
+fn missing_client_secret(profile: &str) -> Error {
+    Error::InvalidInput(format!(
+        "the client secret of profile `{profile}` is missing from the keychain; set it"
+    ))
+    .with_hint(Hint::SetClientSecret {
+        profile: profile.to_string(),
+    })
 }
 
 fn secret_key(profile: &str) -> String {

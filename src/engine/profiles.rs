@@ -110,7 +110,7 @@ impl Latchkey {
             profile.auth_method = old.auth_method;
         }
         keep_hand_edits(&old, &mut profile);
-        refuse_provider_change(&old, &profile, &self.config.accounts()?)?;
+        refuse_provider_change(&old, &profile, &self.config.accounts()?, EDIT)?;
         let key = secret_key(&profile.name);
         let previous_secret = match &secret {
             Some(secret) => {
@@ -129,7 +129,7 @@ impl Latchkey {
             let current = all
                 .get(&stored.name)
                 .ok_or_else(|| Error::ProfileNotFound(stored.name.clone()))?;
-            refuse_provider_change(current, &stored, &config.accounts()?)?;
+            refuse_provider_change(current, &stored, &config.accounts()?, EDIT)?;
             all.insert(stored.name.clone(), stored);
             Ok(())
         });
@@ -342,6 +342,9 @@ impl Latchkey {
     }
 }
 
+/// What to do after signing out, when an edit changes the provider.
+const EDIT: &str = "edit the profile";
+
 /// Keeps in an edited profile what the edit cannot give (the app's form has no field for it):
 /// the id_token leeway, and endpoints that neither the form nor discovery gives (a device
 /// authorization endpoint; a revocation or userinfo endpoint added by hand to a profile that
@@ -363,7 +366,13 @@ fn keep_hand_edits(old: &Profile, edited: &mut Profile) {
 
 /// An edit that changes the provider of a profile with accounts is refused: their refresh
 /// tokens come from the old provider and would be sent, with the client secret, to the new one.
-fn refuse_provider_change(old: &Profile, new: &Profile, accounts: &[Account]) -> Result<()> {
+/// `retry` says what to do once they are signed out.
+pub(super) fn refuse_provider_change(
+    old: &Profile,
+    new: &Profile,
+    accounts: &[Account],
+    retry: &str,
+) -> Result<()> {
     let changed = old.provider_changes(new);
     let ids: Vec<String> = accounts
         .iter()
@@ -378,7 +387,7 @@ fn refuse_provider_change(old: &Profile, new: &Profile, accounts: &[Account]) ->
         .map(|id| format!("`latchkey logout {id}`"))
         .collect();
     Err(Error::InvalidInput(format!(
-        "profile `{}` has accounts ({}): changing its {} would send their refresh tokens and the client secret to another provider. Sign them out first ({}), then edit the profile; nothing was changed",
+        "profile `{}` has accounts ({}): changing its {} would send their refresh tokens and the client secret to another provider. Sign them out first ({}), then {retry}; nothing was changed",
         old.name,
         ids.join(", "),
         changed.join(", "),

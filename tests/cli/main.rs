@@ -18,6 +18,7 @@ mod profiles;
 mod quirks;
 #[cfg(target_os = "linux")]
 mod races;
+mod share;
 mod signin;
 mod tokens;
 mod tools;

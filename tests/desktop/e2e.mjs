@@ -9,6 +9,7 @@
 //      LATCHKEY_SCREENSHOTS   where to save screenshots (default docs/screenshots)
 import { spawn, execFileSync } from 'node:child_process';
 import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
 import { mkdirSync, writeFileSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -790,6 +791,108 @@ async function grantsDarkShots() {
   }
 }
 
+/**
+ * Profiles shared by URL: a teammate's export (made with the CLI in a config of its own, its
+ * client secret then removed from the keychain) served on loopback, imported through the Share
+ * screen: a redirect refused, the import, the name conflict as a choice (another name,
+ * replace, cancel), and the missing secret on the accounts screen and at sign-in. The save
+ * and open dialogs are the system's own, which WebDriver cannot drive: export and import of
+ * files are covered by the shell's tests (src-tauri/src/share_tests.rs) and the CLI's.
+ */
+async function sharePass(issuer) {
+  const secret = 'post-secret-123';
+  const teammate = { ...process.env, XDG_CONFIG_HOME: path.join(work, 'teammate-config') };
+  mkdirSync(teammate.XDG_CONFIG_HOME, { recursive: true, mode: 0o700 });
+  const cli = (args, input) => execFileSync(cliBin, args, { encoding: 'utf8', timeout: 20000, env: teammate, input, stdio: ['pipe', 'pipe', 'pipe'] });
+  cli(['profile', 'add', 'team-post', '--issuer', issuer, '--client-id', 'conf-post', '--scope', 'openid email offline_access', '--auth-method', 'post', '--client-secret-stdin'], secret);
+  const exported = cli(['profile', 'export', 'team-post']);
+  assert(!exported.includes(secret), 'the export holds no secret');
+  assert(exported.includes('set-secret team-post'), 'the export says a secret is needed');
+  cli(['profile', 'remove', 'team-post', '--yes']); // the keychain is this machine's too
+  const hits = [];
+  const server = createHttpServer((req, res) => {
+    hits.push(req.url);
+    if (req.url === '/moved') {
+      res.writeHead(302, { location: '/team.toml' });
+      res.end();
+    } else if (req.url === '/team.toml') {
+      res.writeHead(200, { 'content-type': 'application/toml' });
+      res.end(exported);
+    } else {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const base = `http://127.0.0.1:${server.address().port}`;
+
+  const { driver, base: wd } = await startDriver({ GTK_THEME: 'Adwaita' });
+  const s = await Session.start(wd, appBin);
+  const importUrl = async (url) => {
+    await clickCentered(s, '[data-testid="share-profiles"]');
+    await s.waitFor('[data-testid="share-screen"]');
+    await s.type('[data-testid="import-url"]', url);
+    await s.click('[data-testid="import-url-go"]');
+  };
+  try {
+    log('session started (share)');
+    await s.waitFor('[data-testid="accounts-screen"] .footer code');
+    await importUrl(`${base}/moved`);
+    await s.waitFor('[data-testid="share-screen"] [data-testid="error-box"]', { text: 'redirects are not followed' });
+    assert(!hits.includes('/team.toml'), 'the redirect was not followed');
+
+    await s.type('[data-testid="import-url"]', `${base}/team.toml`);
+    await s.click('[data-testid="import-url-go"]');
+    await s.waitFor('[data-testid="notice-shared"]', { text: 'Imported team-post' });
+    await s.waitFor('[data-testid="imported-needs-secret"]');
+    await shot(s, 'share-imported');
+    await s.click('[data-testid="share-screen"] .head button');
+    await s.waitFor('[data-profile="team-post"] [data-testid="secret-missing"]');
+    await dismissNotices(s);
+    await s.exec("document.querySelector('[data-profile=\"team-post\"]').scrollIntoView({ block: 'center' })");
+    await shot(s, 'accounts-secret-missing');
+    const before = readFileSync(path.join(work, 'browser.log'), { flag: 'a+', encoding: 'utf8' });
+    await clickCentered(s, '[data-profile="team-post"] [data-testid="sign-in"]');
+    await s.waitFor('.notice [data-testid="error-message"]', { text: 'client secret of profile `team-post` is missing' });
+    await s.waitFor('.notice [data-testid="error-action"]', { text: 'Enter the client secret' });
+    assert(readFileSync(path.join(work, 'browser.log'), 'utf8') === before, 'no browser opened without the secret');
+    await dismissNotices(s);
+
+    // The same file again: the name exists, and the user chooses.
+    await importUrl(`${base}/team.toml`);
+    await s.waitFor('[data-testid="import-conflict"] [data-testid="conflict-names"]', { text: 'team-post' });
+    await shot(s, 'share-conflict');
+    await s.click('[data-testid="conflict-rename"]');
+    await waitUntil(async () => (await inputValue(s, '[data-testid="rename-input"]')) === 'team-post-2', 'a free name suggested', 5000);
+    await s.type('[data-testid="rename-input"]', 'team-post-copy');
+    await s.click('[data-testid="conflict-rename-go"]');
+    await s.waitFor('[data-testid="notice-shared"]', { text: 'Imported team-post-copy' });
+    const copy = JSON.parse(execFileSync(cliBin, ['profile', 'show', 'team-post-copy', '--json'], { encoding: 'utf8', timeout: 20000 }));
+    assert(copy.client_id === 'conf-post' && copy.client_secret === 'missing', `imported under another name: ${JSON.stringify(copy)}`);
+    await dismissNotices(s);
+
+    await s.click('[data-testid="import-url-go"]');
+    await s.waitFor('[data-testid="import-conflict"]');
+    await s.click('[data-testid="conflict-cancel"]');
+    await s.waitFor('[data-testid="import-conflict"]', { gone: true });
+    await s.click('[data-testid="import-url-go"]');
+    await s.waitFor('[data-testid="import-conflict"]');
+    await s.click('[data-testid="conflict-replace"]');
+    await s.waitFor('[data-testid="notice-shared"]', { text: 'Replaced team-post' });
+    const listed = execFileSync(cliBin, ['profile', 'list'], { encoding: 'utf8', timeout: 20000 });
+    assert(listed.split('\n').filter((l) => l.startsWith('team-post')).length === 2, `two imported profiles: ${listed}`);
+    for (const name of ['team-post', 'team-post-copy']) execFileSync(cliBin, ['profile', 'remove', name, '--yes'], { timeout: 20000 });
+    log('profiles imported from a loopback URL: redirect refused, conflict choices, secret needed');
+  } catch (e) {
+    await shot(s, 'failure-share').catch(() => {});
+    throw e;
+  } finally {
+    await endSession(s, driver);
+    await stop(driver);
+    server.close();
+  }
+}
+
 let failed = false;
 try {
   await startXvfb();
@@ -803,6 +906,7 @@ try {
     log, assert, waitUntil, clipboard, userinfo, track, waitLine, startDriver, Session, appBin, cliBin, work,
     browserDoes, clickCentered, dismissNotices, shot, instanceRunning, endSession, stop,
   }, issuer);
+  await sharePass(issuer);
   log('PASS');
 } catch (e) {
   failed = true;

@@ -21,6 +21,11 @@ pub async fn begin(
 ) -> Result<SignInStarted, ErrorDto> {
     let engine = app.state::<AppState>().engine()?;
     let profile = engine.profile(profile_name)?;
+    if !implicit {
+        // Before the browser: a missing secret (an imported profile) would fail only at the
+        // code exchange.
+        engine.require_client_secret(&profile).await?;
+    }
     let listener = match profile.redirect {
         RedirectMode::DeepLink => None,
         RedirectMode::Loopback => {

@@ -1,11 +1,16 @@
-// Generated from src-tauri/src/dto.rs by `UPDATE_BINDINGS=1 cargo test -p latchkey-desktop bindings`.
+// Generated from src-tauri/src/bindings.rs by `UPDATE_BINDINGS=1 cargo test -p latchkey-desktop bindings`.
 // Do not edit by hand.
 
 export type ProfileDto = { name: string, clientId: string, issuer: string | null, authorizationEndpoint: string, tokenEndpoint: string, revocationEndpoint: string | null, userinfoEndpoint: string | null, scopes: Array<string>, authMethod: AuthMethodDto, 
 /**
  * Whether the profile is a confidential client (its secret is in the keychain).
  */
-hasClientSecret: boolean, redirectMode: RedirectModeDto, 
+hasClientSecret: boolean, 
+/**
+ * A confidential client whose secret the keychain does not hold (e.g. imported from a
+ * shared file): it must be entered before a sign-in.
+ */
+clientSecretMissing: boolean, redirectMode: RedirectModeDto, 
 /**
  * A fixed redirect URI from the profile, if any.
  */
@@ -224,3 +229,30 @@ from: string | null,
  * The program that asked.
  */
 pid: number | null, exe: string | null, };
+
+export type ImportPreview = { 
+/**
+ * The file or URL, as messages name it.
+ */
+origin: string, 
+/**
+ * The profiles it holds.
+ */
+names: Array<string>, 
+/**
+ * Those whose names exist here: the user replaces them, imports them under other names,
+ * or cancels.
+ */
+conflicts: Array<string>, };
+
+export type RenameDto = { from: string, to: string, };
+
+export type ImportedDto = { name: string, 
+/**
+ * It replaced a profile of the same name (whose accounts are kept).
+ */
+replaced: boolean, 
+/**
+ * It needs a client secret the keychain does not hold (a shared file never carries one).
+ */
+needsSecret: boolean, };

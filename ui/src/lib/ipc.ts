@@ -14,11 +14,14 @@ import type {
   ParamDto,
   PresetDto,
   ErrorDto,
+  ImportedDto,
+  ImportPreview,
   LegacyGrantInfo,
   NoticeDto,
   Overview,
   ProfileDto,
   ProfileInput,
+  RenameDto,
   SignInEvent,
   SignInStarted,
   SignOutResult,
@@ -86,6 +89,14 @@ export const ipc = {
   /** A notification or the tray asks for an account's sign-in. */
   onOpenSignIn: (handler: (e: { account: string; profile: string }) => void): Promise<UnlistenFn> =>
     listen<{ account: string; profile: string }>('open-sign-in', (event) => handler(event.payload)),
+  /** The backend opens the save dialog; the path written, or null when cancelled. */
+  exportProfilesFile: (names: string[]) => call<string | null>('export_profiles_file', { names }),
+  /** The backend opens the open dialog and checks the file; null when cancelled. */
+  importProfilesFile: () => call<ImportPreview | null>('import_profiles_file'),
+  importProfilesUrl: (url: string) => call<ImportPreview>('import_profiles_url', { url }),
+  importProfilesApply: (replace: boolean, renames: RenameDto[]) =>
+    call<ImportedDto[]>('import_profiles_apply', { replace, renames }),
+  importProfilesCancel: () => call<void>('import_profiles_cancel'),
   onSignIn: (handler: (e: SignInEvent) => void): Promise<UnlistenFn> =>
     listen<SignInEvent>('sign-in', (event) => handler(event.payload)),
   /** The engine's notices while something runs: "unlock your keyring…", "refused a response…". */

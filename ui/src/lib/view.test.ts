@@ -40,6 +40,7 @@ const profile = (name: string): ProfileDto => ({
   scopes: [],
   authMethod: 'none',
   hasClientSecret: false,
+  clientSecretMissing: false,
   redirectMode: 'deep-link',
   redirectUri: null,
   redirectUriToRegister: 'latchkey://callback',

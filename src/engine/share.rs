@@ -1,0 +1,187 @@
+//! Shared profiles: fetching a profiles file from a URL, importing profiles (all of them or
+//! none), and whether a profile's client secret is in the keychain (a shared file never
+//! carries it).
+
+use std::collections::BTreeMap;
+
+use url::Url;
+
+use super::profiles::refuse_provider_change;
+use super::{Latchkey, missing_client_secret, require_keys_for_openid, secret_key};
+use crate::error::{Error, Result};
+use crate::http::HttpError;
+use crate::profile::{Profile, is_loopback};
+
+/// The largest profiles file an import reads: a few hundred profiles.
+pub const MAX_SHARED_FILE: usize = 256 * 1024;
+
+/// Where a profile's client secret stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretState {
+    /// A public client: it has none.
+    NotNeeded,
+    Stored,
+    /// The profile authenticates with a secret the keychain does not hold.
+    Missing,
+}
+
+impl SecretState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecretState::NotNeeded => "none",
+            SecretState::Stored => "stored",
+            SecretState::Missing => "missing",
+        }
+    }
+}
+
+/// What the engine checks of every profile it stores, also one that was never discovered
+/// (a hand edit, an import).
+pub fn check_profile(profile: &Profile) -> Result<()> {
+    profile.validate()?;
+    require_keys_for_openid(profile)
+}
+
+impl Latchkey {
+    /// The bytes of a shared profiles file at `url`: https, or plain http on a loopback host
+    /// only (refused before any request); no redirect is followed; at most
+    /// [`MAX_SHARED_FILE`] bytes.
+    pub async fn fetch_shared(&self, url: &Url) -> Result<Vec<u8>> {
+        let allowed = match url.scheme() {
+            "https" => true,
+            "http" => is_loopback(url),
+            _ => false,
+        };
+        if !allowed {
+            return Err(Error::InvalidInput(format!(
+                "cannot import from {}: use https (plain http only on 127.0.0.1, ::1 or localhost)",
+                without_credentials(url)
+            )));
+        }
+        let context = format!("cannot fetch profiles from {}", without_credentials(url));
+        self.http(url)?
+            .get_capped(url, MAX_SHARED_FILE)
+            .await
+            .map_err(|e| match e {
+                HttpError::Redirect { status, location } => Error::BadResponse {
+                    context,
+                    detail: format!(
+                        "the server answered HTTP {status} redirecting to {location}; redirects are not followed for imports, so give the final URL"
+                    ),
+                },
+                other => other.into_error(context),
+            })
+    }
+
+    /// Adds `incoming` (checked, named) to the profiles, all or none. A name that exists is a
+    /// conflict unless `replace`; a replaced profile keeps its accounts and so may not change
+    /// its grant, nor its provider while it has accounts. The client secret of a replaced
+    /// profile is deleted when the new one needs none or talks to another provider (it would
+    /// reach that provider otherwise). Returns the names that replaced a profile.
+    pub async fn import_profiles(
+        &self,
+        incoming: Vec<Profile>,
+        replace: bool,
+    ) -> Result<Vec<String>> {
+        for p in &incoming {
+            check_profile(p)?;
+        }
+        let before = self.config.profiles()?;
+        let current: BTreeMap<String, Profile> =
+            before.into_iter().map(|p| (p.name.clone(), p)).collect();
+        let (replaced, stale) = self.import_plan(&current, &incoming, replace)?;
+        let previous = self.config.update_profiles(|all| {
+            // Again under the config lock, which a sign-in's account write takes too.
+            let (again, _) = self.import_plan(all, &incoming, replace)?;
+            if again != replaced {
+                return Err(Error::ImportConflict { names: again });
+            }
+            let mut previous = BTreeMap::new();
+            for p in incoming {
+                previous.insert(p.name.clone(), all.insert(p.name.clone(), p));
+            }
+            Ok(previous)
+        })?;
+        for name in &stale {
+            if let Err(e) = self.keychain.delete(&secret_key(name)).await {
+                // Put back what was there: a stale secret must not reach the new provider.
+                let _ = self.config.update_profiles(|all| {
+                    for (name, old) in &previous {
+                        match old {
+                            Some(old) => all.insert(name.clone(), old.clone()),
+                            None => all.remove(name),
+                        };
+                    }
+                    Ok(())
+                });
+                return Err(e.into());
+            }
+        }
+        Ok(replaced)
+    }
+
+    /// The names `incoming` replaces (an error for any unless `replace`) and those whose
+    /// client secret must go; refuses a replacement the profile's accounts rule out.
+    fn import_plan(
+        &self,
+        current: &BTreeMap<String, Profile>,
+        incoming: &[Profile],
+        replace: bool,
+    ) -> Result<(Vec<String>, Vec<String>)> {
+        let replaced: Vec<&Profile> = incoming
+            .iter()
+            .filter(|p| current.contains_key(&p.name))
+            .collect();
+        let names: Vec<String> = replaced.iter().map(|p| p.name.clone()).collect();
+        if !replace && !names.is_empty() {
+            return Err(Error::ImportConflict { names });
+        }
+        let accounts = self.config.accounts()?;
+        let mut stale = Vec::new();
+        for new in replaced {
+            let old = &current[&new.name];
+            if old.grant != new.grant {
+                return Err(Error::InvalidInput(format!(
+                    "the grant of profile `{}` cannot change ({} to {}); remove the profile first, or import it under another name; nothing was imported",
+                    old.name,
+                    old.grant.as_str(),
+                    new.grant.as_str()
+                )));
+            }
+            refuse_provider_change(old, new, &accounts, "import it again")?;
+            let moved = !old.provider_changes(new).is_empty();
+            if old.auth_method.needs_secret() && (moved || !new.auth_method.needs_secret()) {
+                stale.push(new.name.clone());
+            }
+        }
+        Ok((names, stale))
+    }
+
+    /// Whether `profile`'s client secret is in the keychain (asks it only when one is needed).
+    pub async fn client_secret_state(&self, profile: &Profile) -> Result<SecretState> {
+        if !profile.auth_method.needs_secret() {
+            return Ok(SecretState::NotNeeded);
+        }
+        Ok(match self.keychain.get(&secret_key(&profile.name)).await? {
+            Some(_) => SecretState::Stored,
+            None => SecretState::Missing,
+        })
+    }
+
+    /// An error (hint: set the secret) when `profile` needs a client secret the keychain does
+    /// not hold: checked before a sign-in starts, not after the browser.
+    pub async fn require_client_secret(&self, profile: &Profile) -> Result<()> {
+        match self.client_secret_state(profile).await? {
+            SecretState::Missing => Err(missing_client_secret(&profile.name)),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// `url` without a user name or password, for messages.
+pub fn without_credentials(url: &Url) -> Url {
+    let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown
+}
