@@ -8,6 +8,12 @@ use oauth2::http::{HeaderMap, HeaderValue, StatusCode, header};
 use oauth2::{HttpRequest, HttpResponse};
 use serde_json::{Map, Value};
 
+use crate::network::{self, Network, ProxyRoute, SetupError};
+
+mod failure;
+
+pub use failure::ConnectFailure;
+
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const TOTAL_TIMEOUT: Duration = Duration::from_secs(30);
 /// Token responses are a few KiB; discovery documents and JWKS a few tens.
@@ -17,6 +23,12 @@ pub const MAX_BODY: usize = 1 << 20;
 pub enum HttpError {
     #[error("{0}")]
     Transport(String),
+    /// The proxy, the certificate or the name: what kept the request from the provider.
+    #[error("{0}")]
+    Connect(ConnectFailure),
+    /// The profile's proxy or CA file cannot be used.
+    #[error("{0}")]
+    Setup(#[from] SetupError),
     /// `connect`: the connect timeout fired, not the total one.
     #[error("{}", timeout_message(*connect, *seconds))]
     Timeout { seconds: u64, connect: bool },
@@ -71,17 +83,43 @@ pub struct Document {
 pub struct Http {
     client: reqwest::Client,
     timeouts: Timeouts,
+    /// The proxy of https requests, for naming it when it fails.
+    route: Option<ProxyRoute>,
 }
 
 impl Http {
-    /// A client for https endpoints (`tls`), or one for plain-http loopback endpoints that
-    /// skips loading the TLS roots and so cannot talk to https at all. The plain client never
-    /// uses a proxy: `http_proxy`/`ALL_PROXY` would otherwise receive the client secret, codes
-    /// and refresh tokens in clear, for a server on this very machine.
+    /// [`Http::for_network`] without a profile's proxy or CA file.
     pub fn with_timeouts(tls: bool, timeouts: Timeouts) -> Result<Self, HttpError> {
-        let mut builder = reqwest::Client::builder();
-        if !tls {
-            builder = builder.no_proxy();
+        Self::for_network(tls, timeouts, &Network::default())
+    }
+
+    /// A client for https endpoints (`tls`) through `network`'s proxy (else the environment's)
+    /// and trusting its CA file besides the OS store; or one for plain-http loopback endpoints
+    /// that skips loading the TLS roots and so cannot talk to https at all. The plain client
+    /// never uses a proxy: `http_proxy`/`ALL_PROXY` would otherwise receive the client secret,
+    /// codes and refresh tokens in clear, for a server on this very machine.
+    pub fn for_network(
+        tls: bool,
+        timeouts: Timeouts,
+        network: &Network,
+    ) -> Result<Self, HttpError> {
+        // The environment's proxies are read here, not by reqwest (which reads them in another
+        // order than curl, and for plain http too).
+        let mut builder = reqwest::Client::builder().no_proxy();
+        let mut route = None;
+        if tls {
+            route = ProxyRoute::choose(network.proxy.as_ref(), |v| std::env::var(v).ok())?;
+            if let Some(r) = route.clone() {
+                let proxy = r.url().clone();
+                builder = builder.proxy(reqwest::Proxy::custom(move |url| {
+                    r.applies_to(url).then(|| proxy.clone())
+                }));
+            }
+            if let Some(path) = &network.ca_file {
+                for cert in network::load_ca_file(path)? {
+                    builder = builder.add_root_certificate(cert);
+                }
+            }
         }
         let client = builder
             .tls_built_in_root_certs(tls)
@@ -90,8 +128,18 @@ impl Http {
             .timeout(timeouts.total)
             .user_agent(concat!("latchkey/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| HttpError::Transport(error_chain(&e)))?;
-        Ok(Http { client, timeouts })
+            .map_err(|e| match &network.ca_file {
+                Some(path) if tls => HttpError::Setup(SetupError::CaFile {
+                    path: path.clone(),
+                    detail: error_chain(&e),
+                }),
+                _ => HttpError::Transport(error_chain(&e)),
+            })?;
+        Ok(Http {
+            client,
+            timeouts,
+            route,
+        })
     }
 
     /// GET a JSON document (discovery, JWKS). `Ok(None)` on 404/410 so callers can try the next
@@ -146,7 +194,10 @@ impl Http {
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<(StatusCode, HeaderMap, Vec<u8>), HttpError> {
-        let response = request.send().await.map_err(|e| self.transport(e))?;
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(e) => return Err(self.send_failure(e).await),
+        };
         let status = response.status();
         let headers = response.headers().clone();
         let body = self.read_body(response).await?;
@@ -168,6 +219,21 @@ impl Http {
             body.extend_from_slice(&chunk);
         }
         Ok(body)
+    }
+
+    /// [`Http::transport`], naming a proxy, certificate or name failure where it is one.
+    async fn send_failure(&self, e: reqwest::Error) -> HttpError {
+        if !e.is_timeout() {
+            let url = e.url().cloned();
+            let chain = error_chain(&e.without_url());
+            if let Some(failure) =
+                failure::classify(&chain, url.as_ref(), self.route.as_ref()).await
+            {
+                return HttpError::Connect(failure);
+            }
+            return HttpError::Transport(chain);
+        }
+        self.transport(e)
     }
 
     fn transport(&self, e: reqwest::Error) -> HttpError {

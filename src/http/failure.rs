@@ -1,0 +1,144 @@
+//! Which part of the way to a provider failed: the proxy (unreachable, or refusing the tunnel
+//! with its status), the server's certificate, or the name. reqwest reports these as a chain of
+//! messages; this names them for the user.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use url::Url;
+
+use crate::network::ProxyRoute;
+
+/// A request that never reached the provider, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectFailure {
+    #[error("proxy unreachable: cannot connect to the proxy {proxy}: {detail}")]
+    ProxyUnreachable { proxy: String, detail: String },
+    #[error("proxy refused ({}): the proxy {proxy} did not open a tunnel to {host}", status.map_or_else(|| "no status".to_string(), |s| s.to_string()))]
+    ProxyRefused {
+        proxy: String,
+        host: String,
+        status: Option<u16>,
+    },
+    #[error(
+        "certificate not trusted: the certificate of {host} is not signed by a CA Latchkey trusts for this profile (the OS store, and its CA file if it has one): {detail}"
+    )]
+    CertificateNotTrusted { host: String, detail: String },
+    #[error("the certificate of {host} was refused: {detail}")]
+    CertificateRefused { host: String, detail: String },
+    #[error("name not resolvable: {host} is not known to the name service")]
+    NameNotResolved { host: String },
+}
+
+/// Names the failure in `chain` (reqwest's error and its causes, as text) of a request to
+/// `url`, which `route` carried when it applies to it.
+pub(super) async fn classify(
+    chain: &str,
+    url: Option<&Url>,
+    route: Option<&ProxyRoute>,
+) -> Option<ConnectFailure> {
+    let host = url
+        .and_then(Url::host_str)
+        .unwrap_or("the server")
+        .to_string();
+    let route = route.filter(|r| url.is_some_and(|u| r.applies_to(u)));
+    if let Some(route) = route {
+        let proxy = route.describe();
+        if chain.contains("tunnel error: proxy authorization required") {
+            return Some(ConnectFailure::ProxyRefused {
+                proxy,
+                host,
+                status: Some(407),
+            });
+        }
+        if chain.contains("tunnel error: unsuccessful") {
+            let status = match url {
+                Some(url) => tunnel_status(route.url(), url).await,
+                None => None,
+            };
+            return Some(ConnectFailure::ProxyRefused {
+                proxy,
+                host,
+                status,
+            });
+        }
+        if chain.contains("tunnel error: failed to create underlying connection")
+            || chain.contains("tunnel error: io error")
+            || chain.contains("tunnel error: unexpected end of file")
+        {
+            return Some(ConnectFailure::ProxyUnreachable {
+                proxy,
+                detail: innermost(chain),
+            });
+        }
+    }
+    if let Some(at) = chain.find("invalid peer certificate: ") {
+        let detail = chain[at + "invalid peer certificate: ".len()..]
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        let untrusted = ["UnknownIssuer", "BadSignature", "UnknownRevocationStatus"]
+            .iter()
+            .any(|d| detail.contains(d));
+        return Some(if untrusted {
+            ConnectFailure::CertificateNotTrusted { host, detail }
+        } else {
+            ConnectFailure::CertificateRefused { host, detail }
+        });
+    }
+    if chain.contains("dns error") || chain.contains("failed to lookup address") {
+        return Some(ConnectFailure::NameNotResolved { host });
+    }
+    None
+}
+
+/// The last cause in the chain ("Connection refused (os error 111)").
+fn innermost(chain: &str) -> String {
+    chain
+        .rsplit(": ")
+        .next()
+        .unwrap_or(chain)
+        .trim()
+        .to_string()
+}
+
+/// The status a plain-http proxy answers to `CONNECT host:port`, asked once more after the
+/// HTTP client saw it refuse (the client keeps no status). `None` for an https proxy, or when
+/// it does not answer the same way within a few seconds.
+async fn tunnel_status(proxy: &Url, target: &Url) -> Option<u16> {
+    if proxy.scheme() != "http" {
+        return None;
+    }
+    let authority = format!("{}:{}", target.host_str()?, target.port_or_known_default()?);
+    let mut request = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n");
+    if !proxy.username().is_empty() {
+        let decode = |s: &str| percent_encoding::percent_decode_str(s).collect::<Vec<u8>>();
+        let mut pair = decode(proxy.username());
+        pair.push(b':');
+        pair.extend(decode(proxy.password().unwrap_or_default()));
+        let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
+        request.push_str(&format!("Proxy-Authorization: Basic {encoded}\r\n"));
+    }
+    request.push_str("\r\n");
+    let address = (
+        proxy.host_str()?.trim_matches(['[', ']']).to_string(),
+        proxy.port_or_known_default()?,
+    );
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(address).await.ok()?;
+        stream.write_all(request.as_bytes()).await.ok()?;
+        let mut answer = vec![0; 512];
+        let n = stream.read(&mut answer).await.ok()?;
+        let line = String::from_utf8_lossy(&answer[..n]);
+        let mut words = line.lines().next()?.split_whitespace();
+        words.next().filter(|v| v.starts_with("HTTP/"))?;
+        words.next()?.parse::<u16>().ok()
+    };
+    tokio::time::timeout(Duration::from_secs(5), exchange)
+        .await
+        .ok()
+        .flatten()
+}
