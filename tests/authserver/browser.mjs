@@ -139,7 +139,7 @@ function tunnelled(proxy, url, { method, headers, body }) {
       }
       const secure = tls.connect({ socket, servername: url.hostname });
       const req = https.request(url, {
-        method, headers, agent: false, createConnection: () => secure,
+        method, headers: { ...headers, host: url.host }, createConnection: () => secure,
       }, (res) => {
         const chunks = [];
         res.on('data', (c) => chunks.push(c));
