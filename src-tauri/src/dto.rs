@@ -41,6 +41,10 @@ pub struct ProfileDto {
     pub extra_token_params: Vec<ParamDto>,
     /// Legacy grants the profile opted in to (RFC 9700 discourages them).
     pub allowed_legacy_grants: Vec<LegacyGrantDto>,
+    /// The profile's HTTPS proxy (never with credentials); `None`: the environment's, if any.
+    pub proxy: Option<String>,
+    /// A PEM file of CAs trusted for this profile besides the system's.
+    pub ca_file: Option<String>,
 }
 
 /// A grant RFC 9700 discourages, which a profile may opt in to.
@@ -234,6 +238,14 @@ pub struct ProfileInput {
     pub extra_token_params: Vec<ParamDto>,
     /// Legacy grants to allow (each with a warning in the form).
     pub allowed_legacy_grants: Vec<LegacyGrantDto>,
+    /// `null` or empty: the environment's proxy (HTTPS_PROXY, ALL_PROXY), if any.
+    #[serde(default)]
+    #[ts(optional = nullable)]
+    pub proxy: Option<String>,
+    /// `null` or empty: the system's CAs only.
+    #[serde(default)]
+    #[ts(optional = nullable)]
+    pub ca_file: Option<String>,
 }
 
 /// A sign-in the backend started and is waiting on.
@@ -486,6 +498,8 @@ impl From<&Profile> for ProfileDto {
             extra_authorize_params: params_to_dto(&p.extra_authorize_params),
             extra_token_params: params_to_dto(&p.extra_token_params),
             allowed_legacy_grants: p.allowed_legacy_grants.iter().map(|&g| g.into()).collect(),
+            proxy: p.proxy.as_ref().map(latchkey::network::redact),
+            ca_file: p.ca_file.as_ref().map(|f| f.display().to_string()),
         }
     }
 }

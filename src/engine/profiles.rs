@@ -36,6 +36,9 @@ impl Latchkey {
     ) -> Result<discovery::Metadata> {
         let url = Url::parse(issuer)
             .map_err(|e| Error::InvalidInput(format!("the issuer {issuer:?} is not a URL: {e}")))?;
+        if let Some(proxy) = &network.proxy {
+            network::check_proxy(proxy)?;
+        }
         discovery::discover(&self.http(network, &url)?, issuer).await
     }
 
