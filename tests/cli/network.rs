@@ -264,12 +264,18 @@ fn assert_never_shows_password(run: &Run) {
     );
 }
 
-#[test]
-fn client_credentials_through_the_proxy_with_the_ca_file() {
+/// The provider at `https://as.test`, its CA, and the proxy that alone reaches it.
+fn as_test_behind_a_proxy() -> (Env, Pki, TlsServer, Proxy) {
     let env = Env::new();
     let pki = Pki::new(&env, "pki");
     let server = TlsServer::start(&pki, Some("https://as.test"));
     let proxy = Proxy::start(server.port, false);
+    (env, pki, server, proxy)
+}
+
+#[test]
+fn client_credentials_through_the_proxy_with_the_ca_file() {
+    let (env, pki, _server, proxy) = as_test_behind_a_proxy();
     let env = with_env(env, &[("HTTPS_PROXY", proxy.url())]);
     let ca = pki.ca();
     add_machine(
@@ -295,10 +301,7 @@ fn client_credentials_through_the_proxy_with_the_ca_file() {
 
 #[test]
 fn browser_sign_in_through_the_proxy_with_the_ca_file() {
-    let env = Env::new();
-    let pki = Pki::new(&env, "pki");
-    let server = TlsServer::start(&pki, Some("https://as.test"));
-    let proxy = Proxy::start(server.port, false);
+    let (env, pki, _server, proxy) = as_test_behind_a_proxy();
     // The scripted browser reads the same proxy, and trusts the test CA as any Node program.
     let env = with_env(
         env,
@@ -332,10 +335,7 @@ fn browser_sign_in_through_the_proxy_with_the_ca_file() {
 
 #[test]
 fn the_profiles_proxy_wins_over_the_environment() {
-    let env = Env::new();
-    let pki = Pki::new(&env, "pki");
-    let server = TlsServer::start(&pki, Some("https://as.test"));
-    let proxy = Proxy::start(server.port, false);
+    let (env, pki, _server, proxy) = as_test_behind_a_proxy();
     let dead = format!("http://127.0.0.1:{}", closed_port());
     let env = with_env(env, &[("HTTPS_PROXY", dead), ("ALL_PROXY", proxy.url())]);
     let flags = format!("--proxy {} --ca-file {}", proxy.url(), pki.ca().display());
@@ -386,10 +386,7 @@ fn no_proxy_is_honoured() {
 
 #[test]
 fn without_the_ca_a_clear_failure_and_nothing_written() {
-    let env = Env::new();
-    let pki = Pki::new(&env, "pki");
-    let server = TlsServer::start(&pki, Some("https://as.test"));
-    let proxy = Proxy::start(server.port, false);
+    let (env, pki, _server, proxy) = as_test_behind_a_proxy();
     let env = with_env(env, &[("HTTPS_PROXY", proxy.url())]);
     add_machine(&env, "noca", "https://as.test", "")
         .fails_with(6, &["certificate not trusted", "as.test", "--ca-file"]);
