@@ -217,7 +217,7 @@ pub enum EndpointsInput {
     },
 }
 
-/// The add/edit profile form. Its `Debug` shows no client secret.
+/// The add/edit profile form. Its `Debug` shows no client secret, nor the proxy.
 #[derive(Debug, Clone, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ProfileInput {
@@ -238,10 +238,11 @@ pub struct ProfileInput {
     pub extra_token_params: Vec<ParamDto>,
     /// Legacy grants to allow (each with a warning in the form).
     pub allowed_legacy_grants: Vec<LegacyGrantDto>,
-    /// `null` or empty: the environment's proxy (HTTPS_PROXY, ALL_PROXY), if any.
+    /// `null` or empty: the environment's proxy (HTTPS_PROXY, ALL_PROXY), if any. Sensitive:
+    /// a password typed into it must not reach `Debug` (the engine refuses it).
     #[serde(default)]
-    #[ts(optional = nullable)]
-    pub proxy: Option<String>,
+    #[ts(optional, type = "string | null")]
+    pub proxy: Option<Sensitive<String>>,
     /// `null` or empty: the system's CAs only.
     #[serde(default)]
     #[ts(optional = nullable)]

@@ -50,7 +50,7 @@ impl ProfileInput {
                 userinfo: optional_url(userinfo, "userinfo endpoint")?,
             },
         };
-        let network = network(self.proxy, self.ca_file)?;
+        let network = network(self.proxy.map(|p| p.expose()), self.ca_file)?;
         let form = ProfileForm {
             name: self.name.trim().to_string(),
             client_id: self.client_id,

@@ -121,7 +121,8 @@ deviceAuthorizationEndpoint: string | null, extraAuthorizeParams: Array<ParamDto
  */
 allowedLegacyGrants: Array<LegacyGrantDto>, 
 /**
- * `null` or empty: the environment's proxy (HTTPS_PROXY, ALL_PROXY), if any.
+ * `null` or empty: the environment's proxy (HTTPS_PROXY, ALL_PROXY), if any. Sensitive:
+ * a password typed into it must not reach `Debug` (the engine refuses it).
  */
 proxy?: string | null, 
 /**
