@@ -117,7 +117,12 @@ impl ProxyRoute {
                     .map(|url| (name, url))
                     .map_err(|detail| SetupError::Proxy(format!("{name}: {detail}")))
             })
-            .transpose()?;
+            .transpose();
+        // The environment's proxy matters only without the profile's.
+        let from_env = match (profile, from_env) {
+            (Some(_), Err(_)) => None,
+            (_, env_proxy) => env_proxy?,
+        };
         let no_proxy = var("no_proxy")
             .or_else(|| var("NO_PROXY"))
             .map(|v| parse_no_proxy(&v))
@@ -304,7 +309,11 @@ mod tests {
             chosen(None, &[("HTTPS_PROXY", "proxy.corp:3128")]).unwrap(),
             "http://proxy.corp:3128/ (HTTPS_PROXY)"
         );
-        assert!(ProxyRoute::choose(None, env(&[("ALL_PROXY", "socks5://s:1")])).is_err());
+        let socks = [("ALL_PROXY", "socks5://s:1")];
+        assert!(ProxyRoute::choose(None, env(&socks)).is_err());
+        // A profile's own proxy does not care what the environment holds.
+        let own = url("http://proxy.corp:3128");
+        assert!(ProxyRoute::choose(Some(&own), env(&socks)).is_ok());
     }
 
     #[test]

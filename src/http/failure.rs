@@ -142,3 +142,87 @@ async fn tunnel_status(proxy: &Url, target: &Url) -> Option<u16> {
         .ok()
         .flatten()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn classify_now(chain: &str, url: &str, proxy: Option<&str>) -> Option<ConnectFailure> {
+        let url = Url::parse(url).unwrap();
+        let route = proxy.map(|p| {
+            ProxyRoute::choose(None, |v| (v == "HTTPS_PROXY").then(|| p.to_string()))
+                .unwrap()
+                .unwrap()
+        });
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(classify(chain, Some(&url), route.as_ref()))
+    }
+
+    #[test]
+    fn certificates_and_names_are_told_apart() {
+        let untrusted = classify_now(
+            "error sending request: client error (Connect): invalid peer certificate: UnknownIssuer",
+            "https://as.test/token",
+            None,
+        );
+        assert_eq!(
+            untrusted,
+            Some(ConnectFailure::CertificateNotTrusted {
+                host: "as.test".into(),
+                detail: "UnknownIssuer".into()
+            })
+        );
+        let expired = classify_now(
+            "client error (Connect): invalid peer certificate: Expired",
+            "https://as.test/",
+            None,
+        );
+        assert!(matches!(
+            expired,
+            Some(ConnectFailure::CertificateRefused { .. })
+        ));
+        let dns = classify_now(
+            "client error (Connect): dns error: failed to lookup address information: Name or service not known",
+            "https://nowhere.test/",
+            None,
+        );
+        assert_eq!(
+            dns.unwrap().to_string(),
+            "name not resolvable: nowhere.test is not known to the name service"
+        );
+        assert_eq!(
+            classify_now("connection reset", "https://a.test/", None),
+            None
+        );
+    }
+
+    #[test]
+    fn proxy_failures_name_the_proxy_without_its_password() {
+        let proxy = Some("http://me:s3cret@127.0.0.1:9");
+        let refused = classify_now(
+            "client error (Connect): tunnel error: proxy authorization required",
+            "https://as.test/",
+            proxy,
+        )
+        .unwrap();
+        assert_eq!(
+            refused.to_string(),
+            "proxy refused (407): the proxy http://***@127.0.0.1:9/ (HTTPS_PROXY) did not open a tunnel to as.test"
+        );
+        let down = classify_now(
+            "client error (Connect): tunnel error: failed to create underlying connection: tcp connect error: Connection refused (os error 111)",
+            "https://as.test/",
+            proxy,
+        )
+        .unwrap()
+        .to_string();
+        assert!(
+            down.starts_with("proxy unreachable") && down.ends_with("(os error 111)"),
+            "{down}"
+        );
+        assert!(!down.contains("s3cret"), "{down}");
+    }
+}
