@@ -130,9 +130,17 @@ async fn tunnel_status(proxy: &Url, target: &Url) -> Option<u16> {
     let exchange = async {
         let mut stream = tokio::net::TcpStream::connect(address).await.ok()?;
         stream.write_all(request.as_bytes()).await.ok()?;
-        let mut answer = vec![0; 512];
-        let n = stream.read(&mut answer).await.ok()?;
-        let line = String::from_utf8_lossy(&answer[..n]);
+        // The status line, however the proxy's answer is cut into reads.
+        let mut answer = Vec::new();
+        let mut chunk = [0; 256];
+        while !answer.windows(2).any(|w| w == b"\r\n") && answer.len() < 1024 {
+            let n = stream.read(&mut chunk).await.ok()?;
+            if n == 0 {
+                break;
+            }
+            answer.extend_from_slice(&chunk[..n]);
+        }
+        let line = String::from_utf8_lossy(&answer);
         let mut words = line.lines().next()?.split_whitespace();
         words.next().filter(|v| v.starts_with("HTTP/"))?;
         words.next()?.parse::<u16>().ok()

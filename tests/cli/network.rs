@@ -205,7 +205,14 @@ fn tunnel(client: TcpStream, as_test_port: u16, refuse: bool, seen: &Mutex<Vec<S
         } else {
             "502 Bad Gateway"
         };
-        let _ = write!(client, "HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n");
+        let _ = write!(
+            client,
+            "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        // A graceful close, as real proxies do: the answer is not cut off by a reset.
+        let _ = client.shutdown(Shutdown::Write);
+        let _ = client.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+        let _ = std::io::copy(&mut reader, &mut std::io::sink());
         return;
     };
     let _ = client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
