@@ -568,6 +568,18 @@ mod tests {
     }
 
     #[test]
+    fn debug_never_shows_the_proxys_password() {
+        let network = Network {
+            proxy: Some("http://me:s3cret-pw@proxy.example:3128".parse().unwrap()),
+            ca_file: None,
+        };
+        let http = Http::for_network(true, Timeouts::default(), &network).unwrap();
+        let debug = format!("{http:?}");
+        assert!(debug.contains("***@proxy.example"), "{debug}");
+        assert!(!debug.contains("s3cret-pw"), "{debug}");
+    }
+
+    #[test]
     fn the_total_timeout_is_named_when_the_server_accepts_but_never_answers() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
