@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
 
-use crate::error::{Error, Hint, Result};
+use crate::error::{Error, ErrorKind, Hint, Result};
 use crate::http::Http;
 use crate::profile::{parse_base_url, validate_endpoint};
 
@@ -80,7 +80,7 @@ pub async fn discover(http: &Http, issuer: &str) -> Result<Metadata> {
                 let context = format!("discovery at {url}");
                 match e.into_error(context) {
                     // Unreachable: no point trying the other paths on the same host.
-                    err @ (Error::Network { .. } | Error::Timeout { .. }) => return Err(err),
+                    err if err.kind() == ErrorKind::Network => return Err(err),
                     other => tried.push(other.to_string()),
                 }
             }

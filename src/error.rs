@@ -5,7 +5,8 @@
 use std::path::PathBuf;
 
 pub use crate::hint::Hint;
-use crate::http::{HttpError, timeout_message};
+use crate::http::{ConnectFailure, HttpError, timeout_message};
+use crate::network::SetupError;
 
 /// What went wrong, coarsely: the CLI maps this to its exit code, the GUI to its notices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +76,17 @@ pub enum Error {
 
     #[error("{context}: {detail}. Check the URL and your network connection")]
     Network { context: String, detail: String },
+
+    /// The proxy, the server's certificate or its name kept the request from the provider.
+    #[error("{context}: {failure}")]
+    Connect {
+        context: String,
+        failure: ConnectFailure,
+    },
+
+    /// A profile's proxy or CA file that cannot be used.
+    #[error("{0}")]
+    NetworkSetup(SetupError),
 
     /// `connect`: the connect timeout fired (no connection), not the total one.
     #[error("{context}: {}. The provider may be down; try again later", timeout_message(*connect, *seconds))]
@@ -156,14 +168,17 @@ impl Error {
             | Error::ProfileExists(_)
             | Error::AmbiguousAccount { .. }
             | Error::ImportFile { .. }
-            | Error::ImportConflict { .. } => ErrorKind::Usage,
+            | Error::ImportConflict { .. }
+            | Error::NetworkSetup(_) => ErrorKind::Usage,
             Error::ProfileNotFound(_) | Error::AccountNotFound(_) => ErrorKind::NotFound,
             Error::NeedsSignIn { .. } | Error::ProviderChanged { .. } => ErrorKind::NeedsSignIn,
             Error::Provider { .. }
             | Error::BadResponse { .. }
             | Error::Discovery { .. }
             | Error::IdToken { .. } => ErrorKind::Provider,
-            Error::Network { .. } | Error::Timeout { .. } => ErrorKind::Network,
+            Error::Network { .. } | Error::Timeout { .. } | Error::Connect { .. } => {
+                ErrorKind::Network
+            }
             Error::Keychain(_) => ErrorKind::Keychain,
             Error::SignIn { .. } => ErrorKind::SignIn,
             Error::Config { .. } | Error::UnsafeDir { .. } | Error::Io { .. } => ErrorKind::Other,
@@ -186,6 +201,17 @@ impl Error {
                 profile: profile.clone(),
             }),
             Error::Keychain(e) => e.hint(),
+            Error::Connect { failure, .. } => Some(match failure {
+                ConnectFailure::ProxyUnreachable { .. } => Hint::CheckProxy,
+                ConnectFailure::ProxyRefused {
+                    status: Some(407), ..
+                } => Hint::ProxyCredentials,
+                ConnectFailure::ProxyRefused { .. } => Hint::CheckProxy,
+                ConnectFailure::CertificateNotTrusted { .. } => Hint::GiveCaFile,
+                ConnectFailure::CertificateRefused { .. } => Hint::CheckCertificate,
+                ConnectFailure::NameNotResolved { .. } => Hint::CheckHostName,
+            }),
+            Error::NetworkSetup(SetupError::ProxyCredentials(_)) => Some(Hint::ProxyCredentials),
             Error::Hinted { hint, .. } => Some(hint.clone()),
             Error::Context { source, .. } => source.hint(),
             Error::Relayed { hint, .. } => hint.clone(),
@@ -225,6 +251,12 @@ impl Error {
     }
 }
 
+impl From<SetupError> for Error {
+    fn from(e: SetupError) -> Self {
+        Error::NetworkSetup(e)
+    }
+}
+
 /// Transport failures become engine errors here, so that `http` knows nothing of the engine's
 /// error type (as `oauth2` keeps its transport errors generic).
 impl HttpError {
@@ -232,6 +264,8 @@ impl HttpError {
     pub fn into_error(self, context: String) -> Error {
         match self {
             HttpError::Transport(detail) => Error::Network { context, detail },
+            HttpError::Connect(failure) => Error::Connect { context, failure },
+            HttpError::Setup(e) => Error::NetworkSetup(e),
             HttpError::Timeout { seconds, connect } => Error::Timeout {
                 context,
                 seconds,

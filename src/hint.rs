@@ -58,4 +58,15 @@ pub enum Hint {
     ListPresets,
     /// The OS keychain is locked or not answering: unlock it and try again.
     UnlockKeychain,
+    /// The proxy did not answer or refused: check the profile's proxy, else the environment's.
+    CheckProxy,
+    /// Proxy credentials go in `HTTPS_PROXY`, never in the profile.
+    ProxyCredentials,
+    /// The server's certificate is signed by a CA the OS does not trust (a company CA): give
+    /// that CA's file in the profile.
+    GiveCaFile,
+    /// The certificate is trusted but unfit (expired, another name): check the URL or clock.
+    CheckCertificate,
+    /// The host name does not resolve: check the URL, or the proxy that would resolve it.
+    CheckHostName,
 }

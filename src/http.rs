@@ -8,6 +8,14 @@ use oauth2::http::{HeaderMap, HeaderValue, StatusCode, header};
 use oauth2::{HttpRequest, HttpResponse};
 use serde_json::{Map, Value};
 
+use crate::network::{self, Network, ProxyRoute, SetupError};
+
+mod excerpt;
+mod failure;
+
+pub use excerpt::{excerpt, masked_excerpt};
+pub use failure::ConnectFailure;
+
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const TOTAL_TIMEOUT: Duration = Duration::from_secs(30);
 /// Token responses are a few KiB; discovery documents and JWKS a few tens.
@@ -17,6 +25,12 @@ pub const MAX_BODY: usize = 1 << 20;
 pub enum HttpError {
     #[error("{0}")]
     Transport(String),
+    /// The proxy, the certificate or the name: what kept the request from the provider.
+    #[error("{0}")]
+    Connect(ConnectFailure),
+    /// The profile's proxy or CA file cannot be used.
+    #[error("{0}")]
+    Setup(#[from] SetupError),
     /// `connect`: the connect timeout fired, not the total one.
     #[error("{}", timeout_message(*connect, *seconds))]
     Timeout { seconds: u64, connect: bool },
@@ -71,17 +85,43 @@ pub struct Document {
 pub struct Http {
     client: reqwest::Client,
     timeouts: Timeouts,
+    /// The proxy of https requests, for naming it when it fails.
+    route: Option<ProxyRoute>,
 }
 
 impl Http {
-    /// A client for https endpoints (`tls`), or one for plain-http loopback endpoints that
-    /// skips loading the TLS roots and so cannot talk to https at all. The plain client never
-    /// uses a proxy: `http_proxy`/`ALL_PROXY` would otherwise receive the client secret, codes
-    /// and refresh tokens in clear, for a server on this very machine.
+    /// [`Http::for_network`] without a profile's proxy or CA file.
     pub fn with_timeouts(tls: bool, timeouts: Timeouts) -> Result<Self, HttpError> {
-        let mut builder = reqwest::Client::builder();
-        if !tls {
-            builder = builder.no_proxy();
+        Self::for_network(tls, timeouts, &Network::default())
+    }
+
+    /// A client for https endpoints (`tls`) through `network`'s proxy (else the environment's)
+    /// and trusting its CA file besides the OS store; or one for plain-http loopback endpoints
+    /// that skips loading the TLS roots and so cannot talk to https at all. The plain client
+    /// never uses a proxy: `http_proxy`/`ALL_PROXY` would otherwise receive the client secret,
+    /// codes and refresh tokens in clear, for a server on this very machine.
+    pub fn for_network(
+        tls: bool,
+        timeouts: Timeouts,
+        network: &Network,
+    ) -> Result<Self, HttpError> {
+        // The environment's proxies are read here, not by reqwest (which reads them in another
+        // order than curl, and for plain http too).
+        let mut builder = reqwest::Client::builder().no_proxy();
+        let mut route = None;
+        if tls {
+            route = ProxyRoute::choose(network.proxy.as_ref(), |v| std::env::var(v).ok())?;
+            if let Some(r) = route.clone() {
+                let proxy = r.url().clone();
+                builder = builder.proxy(reqwest::Proxy::custom(move |url| {
+                    r.applies_to(url).then(|| proxy.clone())
+                }));
+            }
+            if let Some(path) = &network.ca_file {
+                for cert in network::load_ca_file(path)? {
+                    builder = builder.add_root_certificate(cert);
+                }
+            }
         }
         let client = builder
             .tls_built_in_root_certs(tls)
@@ -90,8 +130,18 @@ impl Http {
             .timeout(timeouts.total)
             .user_agent(concat!("latchkey/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| HttpError::Transport(error_chain(&e)))?;
-        Ok(Http { client, timeouts })
+            .map_err(|e| match &network.ca_file {
+                Some(path) if tls => HttpError::Setup(SetupError::CaFile {
+                    path: path.clone(),
+                    detail: error_chain(&e),
+                }),
+                _ => HttpError::Transport(error_chain(&e)),
+            })?;
+        Ok(Http {
+            client,
+            timeouts,
+            route,
+        })
     }
 
     /// GET a JSON document (discovery, JWKS). `Ok(None)` on 404/410 so callers can try the next
@@ -149,7 +199,10 @@ impl Http {
         request: reqwest::RequestBuilder,
         max: usize,
     ) -> Result<(StatusCode, HeaderMap, Vec<u8>), HttpError> {
-        let response = request.send().await.map_err(|e| self.transport(e))?;
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(e) => return Err(self.send_failure(e).await),
+        };
         let status = response.status();
         let headers = response.headers().clone();
         let body = self.read_body(response, max).await?;
@@ -178,6 +231,21 @@ impl Http {
             body.extend_from_slice(&chunk);
         }
         Ok(body)
+    }
+
+    /// [`Http::transport`], naming a proxy, certificate or name failure where it is one.
+    async fn send_failure(&self, e: reqwest::Error) -> HttpError {
+        if !e.is_timeout() {
+            let url = e.url().cloned();
+            let chain = error_chain(&e.without_url());
+            if let Some(failure) =
+                failure::classify(&chain, url.as_ref(), self.route.as_ref()).await
+            {
+                return HttpError::Connect(failure);
+            }
+            return HttpError::Transport(chain);
+        }
+        self.transport(e)
     }
 
     fn transport(&self, e: reqwest::Error) -> HttpError {
@@ -352,80 +420,6 @@ fn unexpected(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> HttpError
     }
 }
 
-/// The start of a body for an error message, with anything token-shaped masked: a broken
-/// response may still carry a credential.
-pub fn excerpt(body: &[u8]) -> String {
-    if body.is_empty() {
-        return "empty body".into();
-    }
-    let text = String::from_utf8_lossy(body);
-    let mut out = String::new();
-    let mut word = String::new();
-    let flush = |word: &mut String, out: &mut String| {
-        if word.len() >= 16 {
-            out.push_str("[redacted]");
-        } else {
-            out.push_str(word);
-        }
-        word.clear();
-    };
-    for c in text.chars().take(240) {
-        if c.is_ascii_alphanumeric() || "-_.~+/=".contains(c) {
-            word.push(c);
-        } else {
-            flush(&mut word, &mut out);
-            out.push(if c.is_whitespace() { ' ' } else { c });
-        }
-    }
-    flush(&mut word, &mut out);
-    let mut collapsed = out.split_whitespace().collect::<Vec<_>>().join(" ");
-    if text.chars().count() > 240 {
-        collapsed.push('…');
-    }
-    format!("`{}`", crate::untrusted::sanitize(&collapsed))
-}
-
-/// [`excerpt`] of a body that may be a JSON object, with the values of credential-bearing
-/// members (`*_token`, `*secret*`, `*key*`, `*password*`, `*code`, `assertion`) masked whatever
-/// their length: short secrets such as a `mac_key` do not look token-shaped. Other bodies get
-/// the plain [`excerpt`].
-pub fn masked_excerpt(body: &[u8]) -> String {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(mut value @ Value::Object(_)) => {
-            mask_credentials(&mut value);
-            excerpt(&serde_json::to_vec(&value).unwrap_or_default())
-        }
-        _ => excerpt(body),
-    }
-}
-
-fn mask_credentials(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            for (k, v) in map.iter_mut() {
-                if is_credential_name(k) && !v.is_null() {
-                    *v = Value::String("[redacted]".into());
-                } else {
-                    mask_credentials(v);
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(mask_credentials),
-        _ => {}
-    }
-}
-
-fn is_credential_name(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    name == "token"
-        || name.ends_with("_token")
-        || name.ends_with("code")
-        || name == "assertion"
-        || ["secret", "key", "password"]
-            .iter()
-            .any(|w| name.contains(w))
-}
-
 /// reqwest's own message is terse ("error sending request"); the cause is further down.
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut parts = vec![e.to_string()];
@@ -584,6 +578,18 @@ mod tests {
     }
 
     #[test]
+    fn debug_never_shows_the_proxys_password() {
+        let network = Network {
+            proxy: Some("http://me:s3cret-pw@proxy.example:3128".parse().unwrap()),
+            ca_file: None,
+        };
+        let http = Http::for_network(true, Timeouts::default(), &network).unwrap();
+        let debug = format!("{http:?}");
+        assert!(debug.contains("***@proxy.example"), "{debug}");
+        assert!(!debug.contains("s3cret-pw"), "{debug}");
+    }
+
+    #[test]
     fn the_total_timeout_is_named_when_the_server_accepts_but_never_answers() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
@@ -658,35 +664,5 @@ mod tests {
             error.to_string(),
             "token request for profile `p`: could not connect within 1 s (the connect timeout). The provider may be down; try again later"
         );
-    }
-
-    #[test]
-    fn json_excerpts_mask_credentials_whatever_their_length() {
-        let e = masked_excerpt(
-            br#"{"access_token":"at","token_type":"MAC","mac_key":"k1","expires_in":5,"nested":{"client_secret":"s"},"device_code":"dc","scope":"a b"}"#,
-        );
-        for shown in [
-            r#""token_type":"MAC""#,
-            r#""expires_in":5"#,
-            r#""scope":"a b""#,
-            r#""access_token":"[redacted]""#,
-            r#""mac_key":"[redacted]""#,
-            r#""client_secret":"[redacted]""#,
-            r#""device_code":"[redacted]""#,
-        ] {
-            assert!(e.contains(shown), "{shown} not in {e}");
-        }
-        for hidden in [r#""at""#, r#""k1""#, r#""s""#, r#""dc""#] {
-            assert!(!e.contains(hidden), "{hidden} in {e}");
-        }
-        // Not JSON: the plain excerpt.
-        assert_eq!(masked_excerpt(b"plain words"), excerpt(b"plain words"));
-    }
-
-    #[test]
-    fn excerpts_mask_token_shaped_words() {
-        let e = excerpt(b"error: token eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.sig is bad");
-        assert!(e.contains("[redacted]") && e.contains("is bad"), "{e}");
-        assert!(!e.contains("eyJhbGci"));
     }
 }

@@ -18,6 +18,7 @@ pub mod idtoken;
 pub mod integrations;
 pub mod jwks;
 pub mod keychain;
+pub mod network;
 pub mod notice;
 pub mod oauth;
 pub mod paths;

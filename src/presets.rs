@@ -222,6 +222,7 @@ impl Preset {
                 extra_authorize_params: self.extra_authorize_params.clone(),
                 extra_token_params: self.extra_token_params.clone(),
                 allowed_legacy_grants: Vec::new(),
+                network: Default::default(),
             },
         })
     }

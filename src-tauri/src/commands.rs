@@ -45,12 +45,18 @@ pub async fn overview(
 }
 
 #[tauri::command]
-pub async fn discover(state: State<'_, AppState>, issuer: String) -> Res<DiscoveryDto> {
+pub async fn discover(
+    state: State<'_, AppState>,
+    issuer: String,
+    proxy: Option<String>,
+    ca_file: Option<String>,
+) -> Res<DiscoveryDto> {
     let engine = state.engine()?;
-    let m = on_engine(
-        engine,
-        move |e| async move { e.discover(issuer.trim()).await },
-    )
+    // Through the proxy and CA file the form holds, as the saved profile will.
+    let network = crate::form::network(proxy, ca_file)?;
+    let m = on_engine(engine, move |e| async move {
+        e.discover_via(issuer.trim(), &network).await
+    })
     .await?;
     let s = |u: Option<Url>| u.map(|u| u.to_string());
     Ok(DiscoveryDto {

@@ -44,6 +44,10 @@ pub struct ProfileDto {
     pub extra_token_params: Vec<ParamDto>,
     /// Legacy grants the profile opted in to (RFC 9700 discourages them).
     pub allowed_legacy_grants: Vec<LegacyGrantDto>,
+    /// The profile's HTTPS proxy (never with credentials); `None`: the environment's, if any.
+    pub proxy: Option<String>,
+    /// A PEM file of CAs trusted for this profile besides the system's.
+    pub ca_file: Option<String>,
 }
 
 /// A grant RFC 9700 discourages, which a profile may opt in to.
@@ -216,7 +220,7 @@ pub enum EndpointsInput {
     },
 }
 
-/// The add/edit profile form. Its `Debug` shows no client secret.
+/// The add/edit profile form. Its `Debug` shows no client secret, nor the proxy.
 #[derive(Debug, Clone, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ProfileInput {
@@ -237,6 +241,15 @@ pub struct ProfileInput {
     pub extra_token_params: Vec<ParamDto>,
     /// Legacy grants to allow (each with a warning in the form).
     pub allowed_legacy_grants: Vec<LegacyGrantDto>,
+    /// `null` or empty: the environment's proxy (HTTPS_PROXY, ALL_PROXY), if any. Sensitive:
+    /// a password typed into it must not reach `Debug` (the engine refuses it).
+    #[serde(default)]
+    #[ts(optional, type = "string | null")]
+    pub proxy: Option<Sensitive<String>>,
+    /// `null` or empty: the system's CAs only.
+    #[serde(default)]
+    #[ts(optional = nullable)]
+    pub ca_file: Option<String>,
 }
 
 /// A sign-in the backend started and is waiting on.
@@ -494,6 +507,8 @@ impl From<&Profile> for ProfileDto {
             extra_authorize_params: params_to_dto(&p.extra_authorize_params),
             extra_token_params: params_to_dto(&p.extra_token_params),
             allowed_legacy_grants: p.allowed_legacy_grants.iter().map(|&g| g.into()).collect(),
+            proxy: p.proxy.as_ref().map(latchkey::network::redact),
+            ca_file: p.ca_file.as_ref().map(|f| f.display().to_string()),
         }
     }
 }

@@ -166,6 +166,31 @@ impl From<Hint> for ErrorActionDto {
                 "Unlock the system keychain, then try again".into(),
                 None,
             ),
+            Hint::CheckProxy => (
+                EditProfile,
+                "Check the profile's proxy (else the HTTPS_PROXY variable); NO_PROXY lists hosts reached directly".into(),
+                None,
+            ),
+            Hint::ProxyCredentials => (
+                Advice,
+                "Put the proxy's credentials in the HTTPS_PROXY variable, never in the profile".into(),
+                None,
+            ),
+            Hint::GiveCaFile => (
+                EditProfile,
+                "If your network uses a company CA, enter its PEM file in the profile's CA file field".into(),
+                None,
+            ),
+            Hint::CheckCertificate => (
+                Advice,
+                "Check the URL and this computer's clock".into(),
+                None,
+            ),
+            Hint::CheckHostName => (
+                EditProfile,
+                "Check the URL; behind a proxy, enter it in the profile or set HTTPS_PROXY".into(),
+                None,
+            ),
         };
         ErrorActionDto {
             kind,

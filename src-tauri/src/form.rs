@@ -2,8 +2,10 @@
 //! (`latchkey::api`), and its errors worded for the form.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use latchkey::api::{EndpointsForm, FormError, PresetChoice, ProfileForm};
+use latchkey::network::Network;
 use latchkey::presets::{Filled, Preset, SecretNeed, Source};
 use latchkey::{Endpoints, ProfileExtras};
 use oauth2::ClientSecret;
@@ -48,6 +50,7 @@ impl ProfileInput {
                 userinfo: optional_url(userinfo, "userinfo endpoint")?,
             },
         };
+        let network = network(self.proxy.map(|p| p.expose()), self.ca_file)?;
         let form = ProfileForm {
             name: self.name.trim().to_string(),
             client_id: self.client_id,
@@ -70,6 +73,7 @@ impl ProfileInput {
                     .into_iter()
                     .map(Into::into)
                     .collect(),
+                network,
             },
         };
         let secret = self
@@ -96,6 +100,22 @@ impl From<FormError> for ErrorDto {
             )),
         }
     }
+}
+
+/// The form's proxy and CA file. The proxy's parse error never repeats it (it may hold a
+/// password); the engine refuses credentials and checks the CA file.
+pub fn network(proxy: Option<String>, ca_file: Option<String>) -> Result<Network, ErrorDto> {
+    let proxy = match proxy.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(p) => Some(Url::parse(p).map_err(|_| {
+            usage("The proxy is not a URL; enter it as http://HOST:PORT (or https://).")
+        })?),
+    };
+    let ca_file = ca_file
+        .map(|f| f.trim().to_string())
+        .filter(|f| !f.is_empty())
+        .map(PathBuf::from);
+    Ok(Network { proxy, ca_file })
 }
 
 fn parse_url(value: &str, what: &str) -> Result<Url, ErrorDto> {

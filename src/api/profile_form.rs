@@ -109,6 +109,7 @@ pub fn build_profile(
         .unwrap_or_default();
     let given = form.extras;
     extras.grant = given.grant;
+    extras.network = given.network;
     extras.allowed_legacy_grants = given.allowed_legacy_grants;
     if given.device_authorization_endpoint.is_some() {
         extras.device_authorization_endpoint = given.device_authorization_endpoint;

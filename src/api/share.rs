@@ -16,7 +16,7 @@ use crate::profile::{Profile, validate_name};
 
 const EXPORT_HEADER: &str = "\
 # Latchkey profiles, shared: the `profiles.toml` schema, with no client secret and no account.
-# Import with `latchkey profile import FILE` (or its URL).
+# Import with `latchkey profile import FILE` (or its URL). Proxy and CA file stay each user's own.
 ";
 
 /// Where an import comes from.
@@ -174,16 +174,23 @@ pub fn export_profiles(profiles: &[Profile], names: &[String]) -> Result<String>
             return Err(Error::ProfileNotFound(name.clone()));
         }
     }
-    let chosen: Vec<&Profile> = profiles
+    // The proxy and CA file are this machine's network, not the provider's: a teammate's
+    // differ (and a CA path is local), so they stay out of the shared file.
+    let chosen: Vec<Profile> = profiles
         .iter()
         .filter(|p| names.is_empty() || names.contains(&p.name))
+        .map(|p| Profile {
+            proxy: None,
+            ca_file: None,
+            ..p.clone()
+        })
         .collect();
     if chosen.is_empty() {
         return Err(Error::InvalidInput(
             "there are no profiles to export yet".into(),
         ));
     }
-    config::render_profiles(EXPORT_HEADER, chosen, |p| {
+    config::render_profiles(EXPORT_HEADER, chosen.iter(), |p| {
         p.auth_method.needs_secret().then(|| {
             format!(
                 "# Needs a client secret (auth_method = \"{}\"), which is not in this file: after importing, run `latchkey profile set-secret {}`.\n",
@@ -225,6 +232,19 @@ mod tests {
             export_profiles(&profiles, &["nope".into()]),
             Err(Error::ProfileNotFound(_))
         ));
+    }
+
+    #[test]
+    fn an_export_leaves_out_this_machines_proxy_and_ca_file() {
+        let mut profiles = shared();
+        profiles[0].proxy = Some(Url::parse("http://proxy.corp:3128").unwrap());
+        profiles[0].ca_file = Some("/etc/ssl/corp-ca.pem".into());
+        let text = export_profiles(&profiles, &[]).unwrap();
+        assert!(
+            !text.contains("proxy =") && !text.contains("corp-ca.pem"),
+            "{text}"
+        );
+        assert_eq!(read_import(text.as_bytes(), "f", &[]).unwrap(), shared());
     }
 
     #[test]

@@ -9,6 +9,7 @@ use latchkey::api::{
     EndpointsForm, FormError, PresetChoice, ProfileForm, build_profile, redirect_to_register,
 };
 use latchkey::engine::SecretState;
+use latchkey::network::{Network, redact};
 use latchkey::presets::{self, SecretNeed, Source};
 use latchkey::profile::{is_loopback, parse_param, parse_scopes};
 use latchkey::{
@@ -122,6 +123,14 @@ pub struct AddArgs {
     /// A fixed redirect URI (e.g. http://127.0.0.1:8765/callback when the provider needs an exact port).
     #[arg(long)]
     redirect_uri: Option<Url>,
+    /// The HTTPS proxy of this profile's requests, e.g. http://proxy.corp:3128; wins over
+    /// HTTPS_PROXY and ALL_PROXY. No credentials here: those stay in HTTPS_PROXY.
+    #[arg(long, value_name = "URL")]
+    proxy: Option<String>,
+    /// A PEM file of one or more CA certificates to trust for this profile's requests, besides
+    /// the system's (a company CA).
+    #[arg(long, value_name = "PATH")]
+    ca_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -171,7 +180,10 @@ async fn add(engine: &Latchkey, args: AddArgs) -> Result<()> {
     let from_stdin = args.client_secret_stdin;
     // With --issuer too: it wins over what discovery gives (or fails to give).
     let revocation = args.revocation_url.clone();
-    let request = build_profile(engine.config().dir(), args.into_form(), || {
+    let network = network_flags(args.proxy.as_deref(), args.ca_file.as_deref())?;
+    let mut form = args.into_form();
+    form.extras.network = network;
+    let request = build_profile(engine.config().dir(), form, || {
         from_stdin.then(|| read_secret("Client secret")).transpose()
     })
     .map_err(in_flags)?;
@@ -249,9 +261,30 @@ impl AddArgs {
                         LegacyGrantArg::Password => LegacyGrant::Password,
                     })
                     .collect(),
+                network: Network::default(),
             },
         }
     }
+}
+
+/// `--proxy` and `--ca-file`: the proxy parsed here, so that no parser error repeats a
+/// password it holds; the CA file made absolute (it is read again at each use).
+fn network_flags(proxy: Option<&str>, ca_file: Option<&std::path::Path>) -> Result<Network> {
+    let proxy = proxy
+        .map(|p| {
+            Url::parse(p.trim()).map_err(|_| {
+                Error::InvalidInput(
+                    "--proxy is not a URL; give it as http://HOST:PORT (or https://)".into(),
+                )
+            })
+        })
+        .transpose()?;
+    let ca_file = ca_file
+        .map(|p| {
+            std::path::absolute(p).map_err(|e| Error::io(format!("--ca-file {}", p.display()), e))
+        })
+        .transpose()?;
+    Ok(Network { proxy, ca_file })
 }
 
 /// A form problem in terms of this command's flags.
@@ -451,6 +484,18 @@ async fn show(engine: &Latchkey, name: &str, json: bool) -> Result<()> {
         let names: Vec<&str> = p.allowed_legacy_grants.iter().map(|g| g.as_str()).collect();
         println!("legacy grants allowed:  {}", names.join(" "));
     }
+    println!(
+        "proxy:                  {}",
+        p.proxy
+            .as_ref()
+            .map_or("- (HTTPS_PROXY, ALL_PROXY or none)".into(), redact)
+    );
+    println!(
+        "CA file:                {}",
+        p.ca_file
+            .as_ref()
+            .map_or("- (the system's CAs)".into(), |f| f.display().to_string())
+    );
     if p.grant == Grant::ClientCredentials {
         return Ok(());
     }
@@ -480,6 +525,8 @@ fn profile_json(p: &Profile, secret: Option<SecretState>) -> serde_json::Value {
         "extra_authorize_params": p.extra_authorize_params,
         "extra_token_params": p.extra_token_params,
         "allowed_legacy_grants": p.allowed_legacy_grants,
+        "proxy": p.proxy.as_ref().map(redact),
+        "ca_file": p.ca_file,
     })
 }
 

@@ -75,7 +75,7 @@ impl Latchkey {
                 profile: profile.name.clone(),
             })
         })?;
-        let http = self.http(&profile.token_endpoint)?;
+        let http = &self.profile_http(profile, &profile.token_endpoint)?;
         let response = oauth::client_credentials(http, profile, &secret).await?;
         let now = now();
         let mut tokens = token_set(&response, &profile.scopes, None, false, now);

@@ -26,8 +26,12 @@ impl Latchkey {
             .device_authorization_endpoint
             .clone()
             .unwrap_or_else(|| profile.token_endpoint.clone());
-        let start =
-            oauth::start_device_authorization(self.http(&url)?, &profile, secret.as_ref()).await?;
+        let start = oauth::start_device_authorization(
+            &self.profile_http(&profile, &url)?,
+            &profile,
+            secret.as_ref(),
+        )
+        .await?;
         Ok(DeviceLogin {
             profile,
             label,
@@ -57,7 +61,7 @@ impl Latchkey {
         let expired = "the code expired before it was approved";
         let deadline = Instant::now() + pending.expires_in.min(timeout);
         let secret = self.client_secret(profile).await?;
-        let http = self.http(&profile.token_endpoint)?;
+        let http = &self.profile_http(profile, &profile.token_endpoint)?;
         let keys = self.keys_for_openid(profile).await?;
         self.keychain.ensure_writable().await?;
         let mut interval = pending.interval;

@@ -6,7 +6,7 @@
 //! sign-out each have their own file; what they share is here.
 
 use std::fs::File;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use oauth2::{ClientSecret, TokenResponse};
@@ -19,6 +19,7 @@ use crate::http::{Http, Timeouts};
 use crate::idtoken::{self, Claims, Expect};
 use crate::jwks::{self, KeySet, Origin};
 use crate::keychain::{Issued, Keychain, KeychainError};
+use crate::network::Network;
 use crate::notice::{Notice, NoticeHook};
 use crate::oauth::{self, TokenResponseBody};
 use crate::paths;
@@ -61,8 +62,10 @@ pub const CLIENT_LABEL: &str = "client";
 pub struct Latchkey {
     config: Config,
     keychain: Keychain,
-    https: OnceLock<Http>,
-    plain_http: OnceLock<Http>,
+    /// The HTTP clients built so far, one per network setting (proxy, CA file) and scheme.
+    clients: Mutex<Vec<(Network, bool, Http)>>,
+    /// Tests: one client for every request.
+    only_http: Option<Http>,
     timeouts: Timeouts,
     notices: Option<NoticeHook>,
 }
@@ -80,8 +83,8 @@ impl Latchkey {
         Latchkey {
             config,
             keychain,
-            https: OnceLock::new(),
-            plain_http: OnceLock::new(),
+            clients: Mutex::default(),
+            only_http: None,
             timeouts: Timeouts::default(),
             notices: None,
         }
@@ -105,15 +108,13 @@ impl Latchkey {
     /// servers that never answer. Call before the first request.
     pub fn with_http_timeout(mut self, connect: Duration, total: Duration) -> Self {
         self.timeouts = Timeouts { connect, total };
-        self.https = OnceLock::new();
-        self.plain_http = OnceLock::new();
+        self.clients = Mutex::default();
         self
     }
 
     /// Sends every request through `http` (tests: a client for their own local server).
     pub fn with_http(mut self, http: Http) -> Self {
-        self.https = OnceLock::from(http.clone());
-        self.plain_http = OnceLock::from(http);
+        self.only_http = Some(http);
         self
     }
 
@@ -121,17 +122,27 @@ impl Latchkey {
         &self.config
     }
 
-    /// The HTTP client for `url`, built on first use: loading the TLS roots costs more than a
-    /// whole cached token read, and plain-http loopback endpoints never need them.
-    fn http(&self, url: &Url) -> Result<&Http> {
-        let tls = url.scheme() != "http";
-        let cell = if tls { &self.https } else { &self.plain_http };
-        if let Some(http) = cell.get() {
-            return Ok(http);
+    /// The HTTP client for `url` with a profile's `network` (its proxy and CA file), built on
+    /// first use: loading the TLS roots costs more than a whole cached token read, and
+    /// plain-http loopback endpoints never need them. Every request of a profile comes here.
+    fn http(&self, network: &Network, url: &Url) -> Result<Http> {
+        if let Some(http) = &self.only_http {
+            return Ok(http.clone());
         }
-        let http = Http::with_timeouts(tls, self.timeouts)
+        let tls = url.scheme() != "http";
+        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, _, http)) = clients.iter().find(|(n, t, _)| n == network && *t == tls) {
+            return Ok(http.clone());
+        }
+        let http = Http::for_network(tls, self.timeouts, network)
             .map_err(|e| e.into_error("cannot set up HTTPS".into()))?;
-        Ok(cell.get_or_init(|| http))
+        clients.push((network.clone(), tls, http.clone()));
+        Ok(http)
+    }
+
+    /// The HTTP client for `url`, one of `profile`'s endpoints.
+    fn profile_http(&self, profile: &Profile, url: &Url) -> Result<Http> {
+        self.http(&profile.network(), url)
     }
 
     // ----- accounts
@@ -243,7 +254,15 @@ impl Latchkey {
             return Err(cannot_verify(profile));
         };
         let cache = jwks::Cache::new(self.config.dir());
-        jwks::load(self.http(uri)?, &cache, &profile.name, uri, refetch, now()).await
+        jwks::load(
+            &self.profile_http(profile, uri)?,
+            &cache,
+            &profile.name,
+            uri,
+            refetch,
+            now(),
+        )
+        .await
     }
 
     /// The verified claims of a sign-in's id_token: `None` when `openid` was not asked for (no

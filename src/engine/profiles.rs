@@ -8,6 +8,7 @@ use crate::account::Account;
 use crate::discovery;
 use crate::error::{Error, Hint, Result};
 use crate::idtoken;
+use crate::network::{self, Network};
 use crate::profile::{
     AuthMethod, Endpoints, Grant, ManualEndpoints, NewProfile, Profile, ProfileExtras,
     validate_name, validate_new_redirect_uri,
@@ -24,9 +25,21 @@ impl Latchkey {
 
     /// Fetches an issuer's metadata (the desktop app's "Discover" step).
     pub async fn discover(&self, issuer: &str) -> Result<discovery::Metadata> {
+        self.discover_via(issuer, &Network::default()).await
+    }
+
+    /// [`Latchkey::discover`] through a profile's proxy and trusting its CA file.
+    pub async fn discover_via(
+        &self,
+        issuer: &str,
+        network: &Network,
+    ) -> Result<discovery::Metadata> {
         let url = Url::parse(issuer)
             .map_err(|e| Error::InvalidInput(format!("the issuer {issuer:?} is not a URL: {e}")))?;
-        discovery::discover(self.http(&url)?, issuer).await
+        if let Some(proxy) = &network.proxy {
+            network::check_proxy(proxy)?;
+        }
+        discovery::discover(&self.http(network, &url)?, issuer).await
     }
 
     /// Discovers (when given an issuer), checks and stores a profile with its grant and extra
@@ -188,12 +201,19 @@ impl Latchkey {
             )
             .with_hint(Hint::PassClientSecret { auth_method: None }));
         }
+        // Checked before anything is fetched: a CA file that is no PEM fails here, clearly.
+        if let Some(proxy) = &extras.network.proxy {
+            network::check_proxy(proxy)?;
+        }
+        if let Some(path) = &extras.network.ca_file {
+            network::load_ca_file(path)?;
+        }
         let mut algorithms = Vec::new();
         let mut discovered_device = None;
         let (issuer, authorization, token, revocation, userinfo, jwks, iss_supported) =
             match new.endpoints {
                 Endpoints::Issuer(issuer) => {
-                    let m = self.discover(&issuer).await?;
+                    let m = self.discover_via(&issuer, &extras.network).await?;
                     let missing = |what: &str| Error::Discovery {
                         issuer: issuer.clone(),
                         detail: format!("no {what}"),
@@ -257,6 +277,8 @@ impl Latchkey {
                 g.dedup();
                 g
             },
+            proxy: extras.network.proxy,
+            ca_file: extras.network.ca_file,
         };
         profile.validate()?;
         require_keys_for_openid(&profile)?;

@@ -10,6 +10,7 @@ use super::profiles::refuse_provider_change;
 use super::{Latchkey, missing_client_secret, require_keys_for_openid, secret_key};
 use crate::error::{Error, Result};
 use crate::http::HttpError;
+use crate::network::Network;
 use crate::profile::{Profile, is_loopback};
 
 /// The largest profiles file an import reads: a few hundred profiles.
@@ -59,7 +60,8 @@ impl Latchkey {
             )));
         }
         let context = format!("cannot fetch profiles from {}", without_credentials(url));
-        self.http(url)?
+        // The environment's proxy (as for any request); a shared file has no profile yet.
+        self.http(&Network::default(), url)?
             .get_capped(url, MAX_SHARED_FILE)
             .await
             .map_err(|e| match e {

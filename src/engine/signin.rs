@@ -188,7 +188,7 @@ impl Latchkey {
         // The code is single-use: make sure its tokens can be stored before spending it.
         self.keychain.ensure_writable().await?;
         let response = oauth::exchange_code(
-            self.http(&profile.token_endpoint)?,
+            &self.profile_http(profile, &profile.token_endpoint)?,
             profile,
             secret.as_ref(),
             code,
@@ -290,7 +290,7 @@ impl Latchkey {
         let keys = self.keys_for_openid(&profile).await?;
         self.keychain.ensure_writable().await?;
         let response = oauth::password(
-            self.http(&profile.token_endpoint)?,
+            &self.profile_http(&profile, &profile.token_endpoint)?,
             &profile,
             secret.as_ref(),
             username,

@@ -131,11 +131,12 @@ impl Latchkey {
         secret: Option<&ClientSecret>,
         refresh_token: RefreshToken,
     ) -> Result<bool> {
-        let http = match &profile.revocation_endpoint {
-            Some(url) => self.http(url)?,
-            None => self.http(&profile.token_endpoint)?,
-        };
-        oauth::revoke(http, profile, secret, refresh_token).await
+        let url = profile
+            .revocation_endpoint
+            .as_ref()
+            .unwrap_or(&profile.token_endpoint);
+        let http = self.profile_http(profile, url)?;
+        oauth::revoke(&http, profile, secret, refresh_token).await
     }
 }
 

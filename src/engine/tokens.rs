@@ -69,7 +69,7 @@ impl Latchkey {
         let profile = self.config.profile(&account.profile)?;
         // Set up HTTP while the keychain answers: both take a few milliseconds.
         let (tokens, http) = tokio::join!(self.load_tokens(&account), async {
-            self.http(&profile.token_endpoint)
+            self.profile_http(&profile, &profile.token_endpoint)
         });
         let tokens = tokens?;
         if let Some(min_valid) = min_valid
@@ -88,7 +88,7 @@ impl Latchkey {
         let keys = self.keys_for_openid(&profile).await?;
         // Rotation makes the refresh token single-use: the keychain must take its successor.
         self.keychain.ensure_writable().await?;
-        let response = match oauth::refresh(http?, &profile, secret.as_ref(), &refresh_token).await
+        let response = match oauth::refresh(&http?, &profile, secret.as_ref(), &refresh_token).await
         {
             Ok(r) => r,
             Err(oauth::RefreshFailure {

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use url::Url;
 
+use crate::network::Network;
+
 use super::kinds::{AuthMethod, Grant, LegacyGrant, RedirectMode};
 
 /// Where a new profile's endpoints come from.
@@ -48,4 +50,6 @@ pub struct ProfileExtras {
     pub extra_token_params: BTreeMap<String, String>,
     /// Legacy grants the profile opts in to (RFC 9700 discourages them).
     pub allowed_legacy_grants: Vec<LegacyGrant>,
+    /// The profile's proxy and CA file (a preset never sets them).
+    pub network: Network,
 }

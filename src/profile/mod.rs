@@ -1,12 +1,14 @@
 //! OAuth client profiles: who the client is and where its provider's endpoints are.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::error::{Error, Hint, Result};
 use crate::idtoken;
+use crate::network::{self, Network};
 
 mod input;
 mod kinds;
@@ -65,6 +67,11 @@ pub struct Profile {
     /// Legacy grants this profile opted in to (`--allow-legacy-grant`); none by default.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowed_legacy_grants: Vec<LegacyGrant>,
+    /// The HTTPS proxy of this profile's requests; wins over `HTTPS_PROXY`/`ALL_PROXY`. Never
+    /// with credentials (those stay in the environment).
+    pub proxy: Option<Url>,
+    /// A PEM file of CAs trusted for this profile's requests besides the OS store.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Profile {
@@ -91,6 +98,14 @@ impl Profile {
         .with_hint(Hint::AllowLegacyGrant {
             grant: grant.as_str().to_string(),
         }))
+    }
+
+    /// The proxy and CA file of this profile's requests.
+    pub fn network(&self) -> Network {
+        Network {
+            proxy: self.proxy.clone(),
+            ca_file: self.ca_file.clone(),
+        }
     }
 
     pub fn leeway_seconds(&self) -> i64 {
@@ -164,6 +179,15 @@ impl Profile {
         if let Some(uri) = &self.redirect_uri {
             validate_redirect_uri(uri, self.redirect)?;
         }
+        if let Some(proxy) = &self.proxy {
+            network::check_proxy(proxy)?;
+        }
+        if self.ca_file.as_ref().is_some_and(|p| !p.is_absolute()) {
+            return Err(Error::InvalidInput(format!(
+                "profile `{}` has a ca_file that is not an absolute path",
+                self.name
+            )));
+        }
         validate_extra_params(&self.extra_authorize_params, "authorization request")?;
         validate_extra_params(&self.extra_token_params, "token request")?;
         if self.grant == Grant::ClientCredentials && !self.auth_method.needs_secret() {
@@ -219,6 +243,8 @@ impl Profile {
             extra_authorize_params: Default::default(),
             extra_token_params: Default::default(),
             allowed_legacy_grants: Default::default(),
+            proxy: None,
+            ca_file: None,
         }
     }
 }

@@ -20,6 +20,10 @@
 //                            (status = HTTP status of the loopback answer, or opener exit code)
 //   SCRIPTED_BROWSER_OPENER  command used for non-http redirects (default xdg-open)
 //   SCRIPTED_BROWSER_TIMEOUT_MS  per-request timeout (default 10000)
+//   https_proxy/HTTPS_PROXY, then all_proxy/ALL_PROXY, and no_proxy/NO_PROXY (read as Latchkey
+//                            and curl read them): https pages of the issuer go through that
+//                            proxy's CONNECT tunnel, like a browser behind a company proxy.
+//                            NODE_EXTRA_CA_CERTS adds a test CA, as for any Node program.
 //   SCRIPTED_BROWSER_DEVICE  approve | deny: the URL is a device flow verification page
 //                            (RFC 8628 verification_uri_complete, `<issuer>/device?user_code=…`):
 //                            submit the code, then confirm (log in + consent) or abort it. Logs
@@ -27,6 +31,9 @@
 // Prints nothing to stdout. On anything unexpected: message on stderr, exit 1.
 import { spawnSync } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import * as tls from 'node:tls';
 
 const PROG = 'scripted-browser';
 const MAX_STEPS = 20;
@@ -98,6 +105,75 @@ function cookieHeader(url) {
     .map((c) => `${c.name}=${c.value}`).join('; ');
 }
 
+// ---- an HTTPS proxy, as Latchkey reads it from the environment --------------------------------
+const envVar = (...names) => names.map((n) => process.env[n]).find((v) => v && v.trim());
+const proxyEnv = envVar('https_proxy', 'HTTPS_PROXY', 'all_proxy', 'ALL_PROXY');
+const noProxy = (envVar('no_proxy', 'NO_PROXY') || '').toLowerCase().split(/[\s,]+/).filter(Boolean)
+  .map((e) => e.replace(/^\./, ''));
+function proxyFor(url) {
+  if (!proxyEnv || url.protocol !== 'https:') return null;
+  const host = url.hostname.toLowerCase();
+  if (noProxy.some((e) => e === '*' || host === e || host.endsWith(`.${e}`))) return null;
+  return new URL(proxyEnv.includes('://') ? proxyEnv : `http://${proxyEnv}`);
+}
+
+// A fetch-like response from node:https through a CONNECT tunnel.
+function tunnelled(proxy, url, { method, headers, body }) {
+  return new Promise((resolve, reject) => {
+    const authority = `${url.hostname}:${url.port || 443}`;
+    const connectHeaders = { host: authority };
+    if (proxy.username) {
+      const pair = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
+      connectHeaders['proxy-authorization'] = `Basic ${Buffer.from(pair).toString('base64')}`;
+    }
+    const connect = http.request({
+      host: proxy.hostname, port: proxy.port || 80, method: 'CONNECT', path: authority, headers: connectHeaders,
+    });
+    connect.setTimeout(timeoutMs, () => connect.destroy(new Error('proxy timeout')));
+    connect.on('error', reject);
+    connect.on('connect', (answer, socket) => {
+      if (answer.statusCode !== 200) {
+        socket.destroy();
+        reject(new Error(`proxy refused CONNECT ${authority}: ${answer.statusCode}`));
+        return;
+      }
+      const secure = tls.connect({ socket, servername: url.hostname });
+      const req = https.request(url, {
+        method, headers: { ...headers, host: url.host }, createConnection: () => secure,
+      }, (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const raw = res.headers;
+          resolve({
+            status: res.statusCode,
+            headers: {
+              get: (name) => {
+                const v = raw[name.toLowerCase()];
+                return Array.isArray(v) ? v.join(', ') : (v ?? null);
+              },
+              getSetCookie: () => raw['set-cookie'] ?? [],
+            },
+            text: async () => text,
+          });
+        });
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.setTimeout(timeoutMs, () => req.destroy(new Error('timeout')));
+      req.end(body);
+    });
+    connect.end();
+  });
+}
+
+async function send(url, init) {
+  const proxy = proxyFor(new URL(url));
+  if (proxy) return tunnelled(proxy, new URL(url), init);
+  return fetch(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+}
+
 async function request(url, { method = 'GET', form } = {}) {
   const headers = { 'user-agent': 'latchkey-scripted-browser/1', accept: 'text/html' };
   if (new URL(url).origin === issuerOrigin) {
@@ -111,9 +187,7 @@ async function request(url, { method = 'GET', form } = {}) {
   }
   let res;
   try {
-    res = await fetch(url, {
-      method, headers, body, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs),
-    });
+    res = await send(url, { method, headers, body });
   } catch (e) {
     fail(`${method} ${new URL(url).origin}${new URL(url).pathname} failed: ${e.message} (${e.cause?.code ?? e.cause?.message ?? e.name})`);
   }

@@ -5,7 +5,11 @@
 //   env ACCESS_TOKEN_TTL  access token lifetime in seconds (default 3600; also used
 //                         for client_credentials tokens)
 //   env AUTHSERVER_VERBOSE=1  let oidc-provider's notices/warnings through to stderr
-//   stdout: exactly one line `READY http://127.0.0.1:<port>` once requests are served;
+//   env TLS_CERT, TLS_KEY PEM files: serve https with them (a certificate from a test CA)
+//   env ISSUER            the issuer URL clients use (default: the local URL), e.g.
+//                         https://as.test when a CONNECT proxy maps that name to this port
+//   stdout: exactly one line `READY http://127.0.0.1:<port>` (https:// with TLS_CERT: the
+//           local address, whatever ISSUER says) once requests are served;
 //           nothing else is ever written to stdout.
 //   Exits 0 on SIGTERM/SIGINT (and when stdin reaches EOF if AUTHSERVER_EXIT_ON_STDIN_EOF=1).
 //
@@ -20,6 +24,8 @@
 // below) accepts any username whose password is `<username>-password`, for client
 // `password-app`.
 import * as http from 'node:http';
+import * as https from 'node:https';
+import { readFileSync } from 'node:fs';
 
 // Everything oidc-provider (or anything else) logs goes to stderr: stdout carries only READY.
 const verbose = process.env.AUTHSERVER_VERBOSE === '1';
@@ -64,7 +70,10 @@ if (process.env.AUTHSERVER_EXIT_ON_STDIN_EOF === '1') {
   process.stdin.resume();
 }
 
-const server = http.createServer();
+const tls = process.env.TLS_CERT
+  ? { cert: readFileSync(process.env.TLS_CERT), key: readFileSync(process.env.TLS_KEY) }
+  : null;
+const server = tls ? https.createServer(tls) : http.createServer();
 try {
   await new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -75,7 +84,8 @@ try {
   process.exit(1);
 }
 const realPort = server.address().port;
-const issuer = `http://127.0.0.1:${realPort}`;
+const local = `${tls ? 'https' : 'http'}://127.0.0.1:${realPort}`;
+const issuer = process.env.ISSUER || local;
 
 const SCOPE = 'openid email profile offline_access';
 const REDIRECT_URIS = ['http://127.0.0.1/callback', 'latchkey://callback'];
@@ -302,4 +312,4 @@ if (verbose) {
 }
 
 server.on('request', provider.callback());
-process.stdout.write(`READY ${issuer}\n`);
+process.stdout.write(`READY ${local}\n`);

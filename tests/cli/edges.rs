@@ -30,16 +30,23 @@ impl CountingProxy {
         CountingProxy { url, connections }
     }
 
-    /// Every proxy variable reqwest reads, pointing here.
+    /// Every proxy variable reqwest or Latchkey reads, pointing here.
     fn env(&self) -> Vec<(String, String)> {
-        ["http_proxy", "HTTP_PROXY", "ALL_PROXY", "all_proxy"]
-            .into_iter()
-            .map(|k| (k.to_string(), self.url.clone()))
-            .chain([
-                ("NO_PROXY".to_string(), String::new()),
-                ("no_proxy".to_string(), String::new()),
-            ])
-            .collect()
+        [
+            "http_proxy",
+            "HTTP_PROXY",
+            "https_proxy",
+            "HTTPS_PROXY",
+            "ALL_PROXY",
+            "all_proxy",
+        ]
+        .into_iter()
+        .map(|k| (k.to_string(), self.url.clone()))
+        .chain([
+            ("NO_PROXY".to_string(), String::new()),
+            ("no_proxy".to_string(), String::new()),
+        ])
+        .collect()
     }
 }
 

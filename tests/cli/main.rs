@@ -13,6 +13,7 @@ mod grants;
 mod hostile;
 mod keychain;
 mod legacy;
+mod network;
 mod presets;
 mod profiles;
 mod quirks;

@@ -26,7 +26,15 @@ deviceAuthorizationEndpoint: string | null, extraAuthorizeParams: Array<ParamDto
 /**
  * Legacy grants the profile opted in to (RFC 9700 discourages them).
  */
-allowedLegacyGrants: Array<LegacyGrantDto>, };
+allowedLegacyGrants: Array<LegacyGrantDto>, 
+/**
+ * The profile's HTTPS proxy (never with credentials); `None`: the environment's, if any.
+ */
+proxy: string | null, 
+/**
+ * A PEM file of CAs trusted for this profile besides the system's.
+ */
+caFile: string | null, };
 
 export type GrantDto = "authorization-code" | "client-credentials";
 
@@ -116,7 +124,16 @@ deviceAuthorizationEndpoint: string | null, extraAuthorizeParams: Array<ParamDto
 /**
  * Legacy grants to allow (each with a warning in the form).
  */
-allowedLegacyGrants: Array<LegacyGrantDto>, };
+allowedLegacyGrants: Array<LegacyGrantDto>, 
+/**
+ * `null` or empty: the environment's proxy (HTTPS_PROXY, ALL_PROXY), if any. Sensitive:
+ * a password typed into it must not reach `Debug` (the engine refuses it).
+ */
+proxy?: string | null, 
+/**
+ * `null` or empty: the system's CAs only.
+ */
+caFile?: string | null, };
 
 export type SignInStarted = { id: number, profile: string, 
 /**

@@ -52,7 +52,9 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 
 export const ipc = {
   overview: () => call<Overview>('overview'),
-  discover: (issuer: string) => call<DiscoveryDto>('discover', { issuer }),
+  /** Through the form's proxy and CA file, when given. */
+  discover: (issuer: string, proxy: string | null = null, caFile: string | null = null) =>
+    call<DiscoveryDto>('discover', { issuer, proxy, caFile }),
   saveProfile: (input: ProfileInput, editing: boolean) =>
     call<ProfileDto>('save_profile', { input, editing }),
   removeProfile: (name: string) => call<void>('remove_profile', { name }),

@@ -49,6 +49,8 @@ const profile = (name: string): ProfileDto => ({
   extraAuthorizeParams: [],
   extraTokenParams: [],
   allowedLegacyGrants: [],
+  proxy: null,
+  caFile: null,
 });
 
 describe('accountStatus', () => {
