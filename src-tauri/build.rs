@@ -20,6 +20,7 @@ const COMMANDS: &[&str] = &[
     "account_details",
     "use_in",
     "ui_ready",
+    "appearance",
 ];
 
 fn main() {

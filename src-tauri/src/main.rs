@@ -4,6 +4,7 @@
 
 #[cfg(unix)]
 mod agent;
+mod appearance;
 mod bridge;
 mod clipboard;
 mod commands;
@@ -54,6 +55,7 @@ fn main() {
                 }
             }
             register_scheme(app.handle().clone());
+            appearance::follow(app.handle());
             #[cfg(unix)]
             if let Ok(engine) = app.state::<AppState>().engine()
                 && let Some(agent) = agent::AppAgent::start(engine)
@@ -82,6 +84,7 @@ fn main() {
             commands::account_details,
             commands::use_in,
             commands::ui_ready,
+            appearance::appearance,
         ])
         .build(tauri::generate_context!())
         .expect("Latchkey could not start its window");
