@@ -28,6 +28,7 @@ const COMMANDS: &[&str] = &[
     "import_profiles_url",
     "import_profiles_apply",
     "import_profiles_cancel",
+    "appearance",
 ];
 
 fn main() {

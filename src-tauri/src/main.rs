@@ -5,6 +5,7 @@
 mod accounts_changed;
 #[cfg(unix)]
 mod agent;
+mod appearance;
 mod autostart;
 mod background;
 #[cfg(test)]
@@ -83,6 +84,7 @@ fn main() {
             }
             register_scheme(app.handle().clone());
             in_the_tray(app.handle());
+            appearance::follow(app.handle());
             #[cfg(unix)]
             if let Ok(engine) = app.state::<AppState>().engine()
                 && let Some(agent) = agent::AppAgent::start(engine)
@@ -119,6 +121,7 @@ fn main() {
             share::import_profiles_url,
             share::import_profiles_apply,
             share::import_profiles_cancel,
+            appearance::appearance,
         ])
         .build(tauri::generate_context!())
         .expect("Latchkey could not start its window");

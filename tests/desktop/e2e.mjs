@@ -206,6 +206,7 @@ async function lightPass(issuer) {
   try {
     log('session started (light)');
     await s.waitFor('[data-testid="empty-state"]');
+    await waitTheme(s, 'light');
     await shot(s, 'accounts-empty-light');
 
     // Add the profile through the form.
@@ -397,7 +398,9 @@ async function endSession(s, driver) {
 }
 
 async function darkPass(issuer) {
-  const { driver, base } = await startDriver({ GTK_THEME: 'Adwaita:dark' });
+  // Dark through GTK's settings.ini (the portal, running, has no preference).
+  gtkSettings('gtk-application-prefer-dark-theme=true');
+  const { driver, base } = await startDriver({});
   // Cold start by a deep link: nothing in progress to finish.
   let s = await Session.start(base, appBin, ['latchkey://callback?code=forged&state=forged']);
   try {
@@ -405,6 +408,7 @@ async function darkPass(issuer) {
     await s.waitFor('[data-testid="notice-rejected"]', { text: 'No sign-in in progress' });
     await s.waitFor('[data-testid="profile-group"][data-profile="test-op"]');
     assert((await s.findAll('[data-testid="account"]')).length === 0, 'cold-start link created nothing');
+    await waitTheme(s, 'dark');
     await shot(s, 'cold-start-dark');
 
     // Sign-in in progress (the browser never comes back).
@@ -479,6 +483,7 @@ async function darkPass(issuer) {
   } finally {
     await endSession(s, driver);
     await stop(driver);
+    gtkSettings(null);
   }
 }
 
@@ -765,6 +770,7 @@ async function grantsDarkShots() {
   try {
     log('session started (grants, dark)');
     await s.waitFor('[data-profile="machine"] [data-testid="get-token"]');
+    await waitTheme(s, 'dark');
     await shot(s, 'accounts-grants-dark');
     await clickCentered(s, '[data-testid="add-profile"]');
     await s.waitFor('#preset option[value="gitlab"]');
@@ -885,17 +891,92 @@ async function sharePass(issuer) {
     log('profiles imported from a loopback URL: redirect refused, conflict choices, secret needed');
   } catch (e) {
     await shot(s, 'failure-share').catch(() => {});
+// ---- Light or dark: what the page shows, and the desktop's preference driven for real ----
+
+/** WCAG relative luminance of a CSS `rgb()`/`rgba()` colour. */
+function luminance(css) {
+  const [r, g, b] = css.match(/[\d.]+/g).slice(0, 3).map((v) => {
+    const c = Number(v) / 255;
+    return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+/** The page's surface (the root's computed background; the body is transparent over it) and
+ *  text colours: `want` is 'dark' (surface luminance < 0.05) or 'light' (> 0.8), and the text
+ *  reads on it (contrast >= 7:1). Polls: the shell's answer arrives after the first paint. */
+async function waitTheme(s, want, timeout = 10000) {
+  let seen;
+  try {
+    await waitUntil(async () => {
+      seen = await s.exec("const root = getComputedStyle(document.documentElement); const body = getComputedStyle(document.body); return { theme: document.documentElement.dataset.theme ?? null, surface: root.backgroundColor, body: body.backgroundColor, text: body.color };");
+      const l = luminance(seen.surface);
+      return want === 'dark' ? l < 0.05 : l > 0.8;
+    }, `a ${want} page`, timeout);
+  } catch (e) {
+    throw new Error(`${e.message}; the page shows ${JSON.stringify(seen)}`);
+  }
+  assert(/rgba\(0, 0, 0, 0\)|transparent/.test(seen.body) || seen.body === seen.surface, `the body does not cover the surface with another colour (${seen.body})`);
+  const [hi, lo] = [luminance(seen.surface), luminance(seen.text)].sort((a, b) => b - a);
+  const contrast = (hi + 0.05) / (lo + 0.05);
+  assert(contrast >= 7, `text contrast ${contrast.toFixed(1)}:1 on the ${want} surface`);
+  log(`page is ${want}: surface ${seen.surface}, text ${seen.text}, contrast ${contrast.toFixed(1)}:1`);
+}
+
+/** Writes (or, with null, removes) the sandbox's GTK 3 settings.ini. */
+function gtkSettings(lines) {
+  const dir = path.join(process.env.XDG_CONFIG_HOME, 'gtk-3.0');
+  if (lines === null) return rmSync(path.join(dir, 'settings.ini'), { force: true });
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'settings.ini'), `[Settings]\n${lines}\n`);
+}
+
+/** GNOME's colour scheme, which xdg-desktop-portal-gtk serves as the portal's `color-scheme`
+ *  (GSettings in a key file inside the sandbox). */
+function gsettings(scheme) {
+  execFileSync('gsettings', ['set', 'org.gnome.desktop.interface', 'color-scheme', scheme], { env: { ...process.env, GSETTINGS_BACKEND: 'keyfile' } });
+}
+
+/** Lets the private bus start the real xdg-desktop-portal and its GTK backend on this display
+ *  (the first app to ask starts them), with no preference until the portal pass sets one. */
+function startPortal() {
+  assert(process.env.LATCHKEY_TEST_SANDBOX, 'run inside scripts/with-keyring: this changes the session bus');
+  gsettings('default');
+  execFileSync('dbus-update-activation-environment', [`DISPLAY=${process.env.DISPLAY}`, 'GSETTINGS_BACKEND=keyfile', 'XDG_CURRENT_DESKTOP=GNOME']);
+}
+
+/** The appearance portal wins over the GTK theme, at start and live (SettingChanged). */
+async function portalPass() {
+  gsettings('prefer-light');
+  const { driver, base } = await startDriver({ GTK_THEME: 'Adwaita:dark' });
+  const s = await Session.start(base, appBin);
+  try {
+    log('session started (appearance portal: prefer light, GTK theme dark)');
+    await s.waitFor('[data-testid="accounts-screen"]');
+    await waitTheme(s, 'light');
+    gsettings('prefer-dark');
+    await waitTheme(s, 'dark');
+    await shot(s, 'accounts-portal-dark');
+    gsettings('prefer-light');
+    await waitTheme(s, 'light');
+    gsettings('default'); // no preference: the GTK theme decides again
+    await waitTheme(s, 'dark');
+    log('the portal\'s colour scheme followed live');
+  } catch (e) {
+    await shot(s, 'failure-portal').catch(() => {});
     throw e;
   } finally {
     await endSession(s, driver);
     await stop(driver);
     server.close();
+    gsettings('default');
   }
 }
 
 let failed = false;
 try {
   await startXvfb();
+  startPortal();
   const { issuer } = await startAuthServer();
   await lightPass(issuer);
   await darkPass(issuer);
@@ -907,6 +988,7 @@ try {
     browserDoes, clickCentered, dismissNotices, shot, instanceRunning, endSession, stop,
   }, issuer);
   await sharePass(issuer);
+  await portalPass();
   log('PASS');
 } catch (e) {
   failed = true;

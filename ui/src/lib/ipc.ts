@@ -105,3 +105,11 @@ export const ipc = {
   onNotice: (handler: (n: NoticeDto) => void): Promise<UnlistenFn> =>
     listen<NoticeDto>('notice', (event) => handler(event.payload)),
 };
+
+/** Light or dark, as the desktop prefers it (src-tauri/src/appearance.rs); `null` when it does not say. */
+export type Scheme = 'light' | 'dark';
+export const appearanceIpc = {
+  current: () => call<Scheme | null>('appearance'),
+  onChange: (handler: (s: Scheme | null) => void): Promise<UnlistenFn> =>
+    listen<Scheme | null>('appearance', (event) => handler(event.payload)),
+};
