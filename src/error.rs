@@ -278,3 +278,38 @@ impl HttpError {
         }
     }
 }
+
+/// The engine error for a provider's OAuth error (RFC 6749 §4.1.2.1, §5.2): the one place the
+/// provider's `error`, `error_description` and `error_uri` enter an error.
+pub fn provider_error(
+    context: &str,
+    error: &str,
+    description: Option<&str>,
+    uri: Option<&str>,
+) -> Error {
+    Error::Provider {
+        context: context.to_string(),
+        error: crate::untrusted::sanitize(error),
+        description: description.map(crate::untrusted::sanitize),
+        uri: uri.map(crate::untrusted::sanitize),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provider_errors_carry_only_escaped_text() {
+        let e = provider_error("ctx", "bad\x1b", Some("d\x07"), Some("u\u{202e}"));
+        let text = e.to_string();
+        assert!(
+            !text.chars().any(crate::untrusted::is_hidden_or_control),
+            "{text:?}"
+        );
+        assert!(
+            text.contains("bad\\u{1b}") && text.contains("d\\u{7}"),
+            "{text}"
+        );
+    }
+}

@@ -4,8 +4,6 @@
 //! terminal (OSC 52 sets the clipboard, OSC 8 disguises links), fake lines of output, or
 //! reorder what the user reads with bidi controls.
 
-use crate::error::Error;
-
 /// The most characters of one provider-supplied text kept in a message.
 const MAX_CHARS: usize = 1000;
 
@@ -57,22 +55,6 @@ fn escape(text: &str, hide: impl Fn(char) -> bool) -> String {
     out
 }
 
-/// The engine error for a provider's OAuth error (RFC 6749 §4.1.2.1, §5.2): the one place the
-/// provider's `error`, `error_description` and `error_uri` enter an error.
-pub fn provider_error(
-    context: &str,
-    error: &str,
-    description: Option<&str>,
-    uri: Option<&str>,
-) -> Error {
-    Error::Provider {
-        context: context.to_string(),
-        error: sanitize(error),
-        description: description.map(sanitize),
-        uri: uri.map(sanitize),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,17 +80,6 @@ mod tests {
     fn long_texts_are_cut() {
         let long = "x".repeat(5000);
         assert_eq!(sanitize(&long).chars().count(), MAX_CHARS + 1);
-    }
-
-    #[test]
-    fn provider_errors_carry_only_escaped_text() {
-        let e = provider_error("ctx", "bad\x1b", Some("d\x07"), Some("u\u{202e}"));
-        let text = e.to_string();
-        assert!(!text.chars().any(is_hidden_or_control), "{text:?}");
-        assert!(
-            text.contains("bad\\u{1b}") && text.contains("d\\u{7}"),
-            "{text}"
-        );
     }
 
     #[test]

@@ -7,9 +7,10 @@ use oauth2::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::error::provider_error;
 use crate::error::{Error, Result};
 use crate::http::{HttpError, masked_excerpt};
-use crate::untrusted::{provider_error, sanitize};
+use crate::untrusted::sanitize;
 
 /// `id_token` rides along in OpenID Connect token responses.
 #[derive(Debug, Clone, Serialize, Deserialize)]
