@@ -891,6 +891,14 @@ async function sharePass(issuer) {
     log('profiles imported from a loopback URL: redirect refused, conflict choices, secret needed');
   } catch (e) {
     await shot(s, 'failure-share').catch(() => {});
+    throw e;
+  } finally {
+    await endSession(s, driver);
+    await stop(driver);
+    server.close();
+  }
+}
+
 // ---- Light or dark: what the page shows, and the desktop's preference driven for real ----
 
 /** WCAG relative luminance of a CSS `rgb()`/`rgba()` colour. */
