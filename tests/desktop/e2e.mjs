@@ -976,7 +976,6 @@ async function portalPass() {
   } finally {
     await endSession(s, driver);
     await stop(driver);
-    server.close();
     gsettings('default');
   }
 }
