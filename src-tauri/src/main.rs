@@ -138,17 +138,19 @@ fn main() {
     });
 }
 
-/// The tray icon, and the window hidden when start at login started the app. Without a tray
-/// the window stays, and closing it quits.
+/// The tray icon, and the window shown unless start at login started the app (the window is
+/// created hidden, so that start never flashes it). Without a tray the window shows, and
+/// closing it quits.
 fn in_the_tray(app: &tauri::AppHandle) {
-    match tray::setup(app) {
-        Ok(()) if background::starts_hidden() => {
-            if let Some(window) = app.get_webview_window("main") {
-                let _ = window.hide();
-            }
+    let stay_hidden = match tray::setup(app) {
+        Ok(()) => background::starts_hidden(),
+        Err(e) => {
+            eprintln!("latchkey: no tray icon: {e}");
+            false
         }
-        Ok(()) => {}
-        Err(e) => eprintln!("latchkey: no tray icon: {e}"),
+    };
+    if !stay_hidden && let Some(window) = app.get_webview_window("main") {
+        let _ = window.show();
     }
 }
 
