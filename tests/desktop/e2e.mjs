@@ -889,6 +889,30 @@ async function sharePass(issuer) {
     assert(listed.split('\n').filter((l) => l.startsWith('team-post')).length === 2, `two imported profiles: ${listed}`);
     for (const name of ['team-post', 'team-post-copy']) execFileSync(cliBin, ['profile', 'remove', name, '--yes'], { timeout: 20000 });
     log('profiles imported from a loopback URL: redirect refused, conflict choices, secret needed');
+
+    // A company network in the form: a proxy URL with a password is refused and never shown;
+    // a proxy and a CA file are saved, and the CLI reads them back from the shared config.
+    const ca = path.join(work, 'corp-ca.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=Corp CA', '-days', '1',
+      '-keyout', path.join(work, 'corp-ca.key'), '-out', ca], { stdio: 'ignore', timeout: 20000 });
+    await dismissNotices(s);
+    await s.click('[data-testid="share-screen"] .head button');
+    await s.waitFor('[data-testid="accounts-screen"]');
+    await fillProfileForm(s, true, 'corp', issuer, 'public-app', 'openid email');
+    await clickCentered(s, '[data-testid="network"] summary');
+    await s.type('[data-testid="proxy"]', 'http://me:hunter2@proxy.corp.test:3128');
+    await s.type('[data-testid="ca-file"]', ca);
+    await clickCentered(s, '[data-testid="save"]');
+    await s.waitFor('[data-testid="profile-form"] [data-testid="error-box"]', { text: 'HTTPS_PROXY' });
+    const page = await s.exec('return document.body.innerText');
+    assert(!page.includes('hunter2'), 'the proxy password is never shown');
+    await s.type('[data-testid="proxy"]', 'http://proxy.corp.test:3128');
+    await clickCentered(s, '[data-testid="save"]');
+    await s.waitFor('[data-profile="corp"]');
+    const corp = JSON.parse(execFileSync(cliBin, ['profile', 'show', 'corp', '--json'], { encoding: 'utf8', timeout: 20000 }));
+    assert(corp.proxy === 'http://proxy.corp.test:3128/' && corp.ca_file === ca, `proxy and CA saved: ${JSON.stringify(corp)}`);
+    execFileSync(cliBin, ['profile', 'remove', 'corp', '--yes'], { timeout: 20000 });
+    log('proxy and CA file from the form, a password in the proxy refused');
   } catch (e) {
     await shot(s, 'failure-share').catch(() => {});
     throw e;
