@@ -14,6 +14,8 @@ pub mod refresher;
 pub mod server;
 #[cfg(unix)]
 pub mod socket;
+#[cfg(unix)]
+pub mod wake;
 
 pub use protocol::{Handed, How};
 #[cfg(unix)]

@@ -16,7 +16,7 @@ use tokio::task::AbortHandle;
 
 use super::cache::Cache;
 use super::protocol::{BadRequest, Handed, How, MAX_REQUEST, Op, Request, Response, parse_request};
-use super::refresher::{MAX_SLEEP, backoff, margin, refreshable};
+use super::refresher::{backoff, margin, refreshable};
 use super::socket::{euid, lock_path, peer_allowed, prepare_dir};
 use crate::Latchkey;
 use crate::account::{self, Account};
@@ -378,7 +378,8 @@ async fn keep_fresh(agent: Arc<Agent>, id: String) {
         let margin = margin(lifetime);
         let wait = expires_at - margin - now();
         if wait > 0 {
-            tokio::time::sleep(Duration::from_secs(wait.min(MAX_SLEEP) as u64)).await;
+            // On the boot-time clock: a deadline passed in suspend fires on waking.
+            super::wake::sleep(Duration::from_secs(wait as u64)).await;
             continue;
         }
         // Under the account's cross-process lock, re-reading the keychain: a refresh done
@@ -388,7 +389,7 @@ async fn keep_fresh(agent: Arc<Agent>, id: String) {
                 failures = 0;
                 agent.cache().put(&account, &tokens);
                 // Never back to back, whatever the provider's clock says.
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                super::wake::sleep(Duration::from_secs(1)).await;
             }
             Err(e) if matches!(e.kind(), ErrorKind::NeedsSignIn | ErrorKind::NotFound) => {
                 eprintln!("latchkey agent: {e}");
@@ -401,7 +402,7 @@ async fn keep_fresh(agent: Arc<Agent>, id: String) {
                     "latchkey agent: refreshing `{id}` failed ({e}); trying again in {} s",
                     wait.as_secs()
                 );
-                tokio::time::sleep(wait).await;
+                super::wake::sleep(wait).await;
             }
         }
     }
