@@ -7,6 +7,8 @@
 pub mod cache;
 #[cfg(unix)]
 pub mod client;
+#[cfg(unix)]
+pub mod notify;
 pub mod protocol;
 #[cfg(unix)]
 pub mod refresher;

@@ -35,6 +35,9 @@ pub struct Agent {
     history: Option<PathBuf>,
     own_exe: Option<PathBuf>,
     stop: Notify,
+    /// Whether an account found needing sign-in in the background is a desktop notification
+    /// (the headless agent; the desktop app notifies in its own way).
+    notify_sign_in: bool,
 }
 
 impl Agent {
@@ -52,7 +55,7 @@ impl Agent {
 pub async fn serve(engine: Latchkey, socket: PathBuf) -> Result<()> {
     harden();
     let signals = stop_signals()?;
-    serve_until(Arc::new(engine), socket, signals).await
+    serve_with(Arc::new(engine), socket, signals, true).await
 }
 
 /// [`serve`] for a process with a life of its own (the desktop app): until `stop` completes or
@@ -62,6 +65,15 @@ pub async fn serve_until(
     engine: Arc<Latchkey>,
     socket: PathBuf,
     stop: impl Future<Output = ()>,
+) -> Result<()> {
+    serve_with(engine, socket, stop, false).await
+}
+
+async fn serve_with(
+    engine: Arc<Latchkey>,
+    socket: PathBuf,
+    stop: impl Future<Output = ()>,
+    notify_sign_in: bool,
 ) -> Result<()> {
     let dir = socket
         .parent()
@@ -97,6 +109,7 @@ pub async fn serve_until(
         history: crate::paths::state_dir().ok(),
         own_exe: std::env::current_exe().ok(),
         stop: Notify::new(),
+        notify_sign_in,
     });
     eprintln!("latchkey agent: listening on {}", socket.display());
     // The engine's futures are not `Send` (its notice hook is borrowed across awaits): the
@@ -393,6 +406,9 @@ async fn keep_fresh(agent: Arc<Agent>, id: String) {
             }
             Err(e) if matches!(e.kind(), ErrorKind::NeedsSignIn | ErrorKind::NotFound) => {
                 eprintln!("latchkey agent: {e}");
+                if e.kind() == ErrorKind::NeedsSignIn && agent.notify_sign_in {
+                    super::notify::needs_sign_in(&id, &account.profile);
+                }
                 return;
             }
             Err(e) => {

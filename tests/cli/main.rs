@@ -13,6 +13,8 @@ mod grants;
 mod hostile;
 mod keychain;
 mod legacy;
+#[cfg(target_os = "linux")]
+mod notify;
 mod presets;
 mod profiles;
 mod quirks;
