@@ -93,16 +93,21 @@ fn name_has_owner(name: &str) -> bool {
     String::from_utf8_lossy(&out.stdout).contains("boolean true")
 }
 
+/// A running agent whose account `name` meets invalid_grant at its background refresh, due
+/// half-way through an 8 s token: someone else has spent the refresh token (returned).
+fn agent_meeting_invalid_grant(name: &str) -> (AuthServer, Env, String) {
+    let server = AuthServer::start_with_ttl(8);
+    let env = signed_in_at(&server, name);
+    let rt = stored_refresh_token(&env, name);
+    assert_eq!(server.refresh_directly("public-app", &rt).0, 200);
+    env.run(&["agent", "start"]).success();
+    (server, env, rt)
+}
+
 #[test]
 fn an_invalid_grant_in_the_background_is_a_desktop_notification() {
     let dunst = Dunst::start();
-    let server = AuthServer::start_with_ttl(8);
-    let env = signed_in_at(&server, "notified");
-    // Someone else spends the refresh token: the agent's refresh, due half-way through the
-    // 8 s token, meets invalid_grant with no caller waiting.
-    let rt = stored_refresh_token(&env, "notified");
-    assert_eq!(server.refresh_directly("public-app", &rt).0, 200);
-    env.run(&["agent", "start"]).success();
+    let (_server, env, rt) = agent_meeting_invalid_grant("notified");
     let waited = Instant::now();
     let mut shown = dunst.shown();
     while !shown.contains("Latchkey: sign in again") && waited.elapsed() < Duration::from_secs(20) {
@@ -126,11 +131,7 @@ fn without_a_notification_daemon_the_agent_carries_on() {
     // No daemon owns the name (and none is started for the agent): the refresh's failure is
     // still recorded, and the agent still answers.
     assert!(!name_has_owner("org.freedesktop.Notifications"));
-    let server = AuthServer::start_with_ttl(8);
-    let env = signed_in_at(&server, "unnotified");
-    let rt = stored_refresh_token(&env, "unnotified");
-    assert_eq!(server.refresh_directly("public-app", &rt).0, 200);
-    env.run(&["agent", "start"]).success();
+    let (_server, env, _) = agent_meeting_invalid_grant("unnotified");
     let waited = Instant::now();
     while env.accounts()[0]["status"] != "needs sign-in"
         && waited.elapsed() < Duration::from_secs(20)
