@@ -71,10 +71,10 @@ impl Store {
             .ss
             .lock()
             .map_err(|_| Error::PlatformFailure("keychain connection poisoned".into()))?;
-        // One round trip: the alias's own object path, which gnome-keyring and KeePassXC serve
-        // (libsecret writes to it). A service without it, or without a default collection,
-        // answers with an error, and the alias is looked up the long way: ReadAlias, then the
-        // collection's property.
+        // One round trip: the alias's own object path, which gnome-keyring serves (libsecret
+        // writes to it). A service without it, or without a default collection, answers with
+        // an error, and the alias is looked up the long way: ReadAlias, then the collection's
+        // property.
         if let Ok(path) = zbus::zvariant::OwnedObjectPath::try_from(DEFAULT_ALIAS_PATH)
             && let Ok(locked) = ss.get_collection_by_path(path).and_then(|c| c.is_locked())
         {
