@@ -71,6 +71,15 @@ impl Store {
             .ss
             .lock()
             .map_err(|_| Error::PlatformFailure("keychain connection poisoned".into()))?;
+        // One round trip: the alias's own object path, which gnome-keyring serves (libsecret
+        // writes to it). A service without it, or without a default collection, answers with
+        // an error, and the alias is looked up the long way: ReadAlias, then the collection's
+        // property.
+        if let Ok(path) = zbus::zvariant::OwnedObjectPath::try_from(DEFAULT_ALIAS_PATH)
+            && let Ok(locked) = ss.get_collection_by_path(path).and_then(|c| c.is_locked())
+        {
+            return Ok(locked);
+        }
         match ss.get_default_collection() {
             Ok(collection) => collection.is_locked().map_err(decode),
             Err(secret_service::Error::NoResult) => Ok(false),
@@ -80,6 +89,9 @@ impl Store {
 }
 
 const UNLOCK_POLL: Duration = Duration::from_millis(200);
+
+/// The object path of the collection aliased `default` (Secret Service API, "Aliases").
+const DEFAULT_ALIAS_PATH: &str = "/org/freedesktop/secrets/aliases/default";
 
 /// Asks for the default collection to be unlocked, on a connection and thread of its own: a
 /// prompt may stay open for minutes, and neither the store's connection nor the caller waits

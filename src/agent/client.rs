@@ -1,6 +1,8 @@
 //! Asking the agent. Every failure to reach it means "no agent": the caller goes to the
 //! keychain at once. A connect to a socket nobody listens on fails immediately (ECONNREFUSED),
-//! so a dead agent costs no waiting.
+//! so a dead agent costs no waiting. [`token_blocking`] is the same exchange without an async
+//! runtime, for the CLI's fast path (Linux): a `latchkey token` answered by the agent starts
+//! no runtime at all.
 
 use std::path::Path;
 use std::time::Duration;
@@ -41,7 +43,27 @@ pub async fn token(
     min_valid: u32,
     how: How,
 ) -> Option<Result<Handed>> {
-    let op = match how {
+    handed(ask(config, token_op(account, min_valid, how), ANSWER_TIMEOUT).await?)
+}
+
+/// [`token`] on the calling thread, with no async runtime (Linux: the peer check reads
+/// `SO_PEERCRED` directly).
+#[cfg(target_os = "linux")]
+pub fn token_blocking(
+    config: &Path,
+    account: &str,
+    min_valid: u32,
+    how: How,
+) -> Option<Result<Handed>> {
+    handed(ask_blocking(
+        config,
+        token_op(account, min_valid, how),
+        ANSWER_TIMEOUT,
+    )?)
+}
+
+fn token_op(account: &str, min_valid: u32, how: How) -> Op {
+    match how {
         How::Refresh => Op::Refresh {
             account: account.to_string(),
         },
@@ -50,8 +72,12 @@ pub async fn token(
             min_valid,
             how,
         },
-    };
-    match ask(config, op, ANSWER_TIMEOUT).await? {
+    }
+}
+
+/// A token answer: the token, or the engine's error relayed with its kind.
+fn handed(response: Response) -> Option<Result<Handed>> {
+    match response {
         Response::Ok(handed) => Some(Ok(handed)),
         Response::Error {
             kind,
@@ -80,6 +106,47 @@ pub async fn stop(config: &Path) -> bool {
 
 /// One request and its answer; `None` on any failure to talk to the user's own agent.
 pub async fn ask(config: &Path, op: Op, timeout: Duration) -> Option<Response> {
+    let (path, line) = prepare(config, op)?;
+    let exchange = async {
+        let mut stream = UnixStream::connect(&path).await.ok()?;
+        // Only the user's own agent is trusted with the answer it gives.
+        if stream.peer_cred().ok()?.uid() != euid() {
+            return None;
+        }
+        stream.write_all(&line).await.ok()?;
+        let mut answer = Zeroizing::new(Vec::new());
+        let mut reader = BufReader::new(stream).take(MAX_RESPONSE);
+        reader.read_until(b'\n', &mut answer).await.ok()?;
+        Some(answer)
+    };
+    understood(&tokio::time::timeout(timeout, exchange).await.ok()??)
+}
+
+/// [`ask`] with blocking socket calls, each bounded by `timeout`.
+#[cfg(target_os = "linux")]
+fn ask_blocking(config: &Path, op: Op, timeout: Duration) -> Option<Response> {
+    use std::io::{BufRead, Read, Write};
+    let (path, line) = prepare(config, op)?;
+    let mut stream = std::os::unix::net::UnixStream::connect(&path).ok()?;
+    if rustix::net::sockopt::socket_peercred(&stream)
+        .ok()?
+        .uid
+        .as_raw()
+        != euid()
+    {
+        return None;
+    }
+    stream.set_write_timeout(Some(timeout)).ok()?;
+    stream.set_read_timeout(Some(timeout)).ok()?;
+    stream.write_all(&line).ok()?;
+    let mut answer = Zeroizing::new(Vec::new());
+    let mut reader = std::io::BufReader::new(stream).take(MAX_RESPONSE);
+    reader.read_until(b'\n', &mut answer).ok()?;
+    understood(&answer)
+}
+
+/// The socket to ask, once its directory is found to be the user's own, and the request line.
+fn prepare(config: &Path, op: Op) -> Option<(std::path::PathBuf, Vec<u8>)> {
     let path = socket_path();
     check_owned(path.parent()?, true).ok()?;
     let request = Request {
@@ -87,22 +154,15 @@ pub async fn ask(config: &Path, op: Op, timeout: Duration) -> Option<Response> {
         config: config.to_string_lossy().into_owned(),
         op,
     };
-    let exchange = async {
-        let mut stream = UnixStream::connect(&path).await.ok()?;
-        // Only the user's own agent is trusted with the answer it gives.
-        if stream.peer_cred().ok()?.uid() != euid() {
-            return None;
-        }
-        let mut line = serde_json::to_vec(&request).ok()?;
-        line.push(b'\n');
-        stream.write_all(&line).await.ok()?;
-        let mut answer = Zeroizing::new(Vec::new());
-        let mut reader = BufReader::new(stream).take(MAX_RESPONSE);
-        reader.read_until(b'\n', &mut answer).await.ok()?;
-        serde_json::from_slice::<Response>(&answer).ok()
-    };
-    match tokio::time::timeout(timeout, exchange).await.ok()? {
-        Some(Response::OtherConfig) | None => None,
-        Some(response) => Some(response),
+    let mut line = serde_json::to_vec(&request).ok()?;
+    line.push(b'\n');
+    Some((path, line))
+}
+
+/// The agent's answer; `None` when it does not parse or the agent serves another config.
+fn understood(answer: &[u8]) -> Option<Response> {
+    match serde_json::from_slice::<Response>(answer).ok()? {
+        Response::OtherConfig => None,
+        response => Some(response),
     }
 }

@@ -7,6 +7,8 @@
 pub mod cache;
 #[cfg(unix)]
 pub mod client;
+#[cfg(unix)]
+pub mod notify;
 pub mod protocol;
 #[cfg(unix)]
 pub mod refresher;
@@ -14,6 +16,8 @@ pub mod refresher;
 pub mod server;
 #[cfg(unix)]
 pub mod socket;
+#[cfg(unix)]
+pub mod wake;
 
 pub use protocol::{Handed, How};
 #[cfg(unix)]

@@ -1,8 +1,8 @@
-//! When to refresh in the background (the timers themselves are the server's): one timer per account, due when the access token's remaining lifetime
-//! falls under 60 s plus a tenth of its lifetime. No polling: a timer sleeps until its account
-//! is due, and the deadline is recomputed from the wall clock whenever it fires (sleeps are
-//! capped, so a machine waking from suspend, where the monotonic timer stood still, catches
-//! up within [`MAX_SLEEP`]; a hand-out checks the expiry itself in any case).
+//! When to refresh in the background (the timers themselves are the server's): one timer per
+//! account, due when the access token's remaining lifetime falls under 60 s plus a tenth of its
+//! lifetime. No polling: a timer sleeps until its account is due, on a clock that counts
+//! suspend (see [`super::wake`]), and the deadline is recomputed from the wall clock whenever it
+//! fires; a hand-out checks the expiry itself in any case.
 
 use std::time::Duration;
 
@@ -11,7 +11,6 @@ use crate::engine::CLIENT_LABEL;
 
 /// What a token handed out keeps at least, when the provider's lifetime allows.
 pub const MIN_LEFT: i64 = 60;
-pub const MAX_SLEEP: i64 = 600;
 const MAX_BACKOFF: u64 = 900;
 
 /// Whether the agent can keep `account` fresh without the user.

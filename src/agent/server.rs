@@ -16,7 +16,7 @@ use tokio::task::AbortHandle;
 
 use super::cache::Cache;
 use super::protocol::{BadRequest, Handed, How, MAX_REQUEST, Op, Request, Response, parse_request};
-use super::refresher::{MAX_SLEEP, backoff, margin, refreshable};
+use super::refresher::{backoff, margin, refreshable};
 use super::socket::{euid, lock_path, peer_allowed, prepare_dir};
 use crate::Latchkey;
 use crate::account::{self, Account};
@@ -35,6 +35,9 @@ pub struct Agent {
     history: Option<PathBuf>,
     own_exe: Option<PathBuf>,
     stop: Notify,
+    /// Whether an account found needing sign-in in the background is a desktop notification
+    /// (the headless agent; the desktop app notifies in its own way).
+    notify_sign_in: bool,
 }
 
 impl Agent {
@@ -52,7 +55,7 @@ impl Agent {
 pub async fn serve(engine: Latchkey, socket: PathBuf) -> Result<()> {
     harden();
     let signals = stop_signals()?;
-    serve_until(Arc::new(engine), socket, signals).await
+    serve_with(Arc::new(engine), socket, signals, true).await
 }
 
 /// [`serve`] for a process with a life of its own (the desktop app): until `stop` completes or
@@ -62,6 +65,15 @@ pub async fn serve_until(
     engine: Arc<Latchkey>,
     socket: PathBuf,
     stop: impl Future<Output = ()>,
+) -> Result<()> {
+    serve_with(engine, socket, stop, false).await
+}
+
+async fn serve_with(
+    engine: Arc<Latchkey>,
+    socket: PathBuf,
+    stop: impl Future<Output = ()>,
+    notify_sign_in: bool,
 ) -> Result<()> {
     let dir = socket
         .parent()
@@ -97,6 +109,7 @@ pub async fn serve_until(
         history: crate::paths::state_dir().ok(),
         own_exe: std::env::current_exe().ok(),
         stop: Notify::new(),
+        notify_sign_in,
     });
     eprintln!("latchkey agent: listening on {}", socket.display());
     // The engine's futures are not `Send` (its notice hook is borrowed across awaits): the
@@ -379,7 +392,8 @@ async fn keep_fresh(agent: Arc<Agent>, id: String) {
         let margin = margin(lifetime);
         let wait = expires_at - margin - now();
         if wait > 0 {
-            tokio::time::sleep(Duration::from_secs(wait.min(MAX_SLEEP) as u64)).await;
+            // On the boot-time clock: a deadline passed in suspend fires on waking.
+            super::wake::sleep(Duration::from_secs(wait as u64)).await;
             continue;
         }
         // Under the account's cross-process lock, re-reading the keychain: a refresh done
@@ -389,10 +403,13 @@ async fn keep_fresh(agent: Arc<Agent>, id: String) {
                 failures = 0;
                 agent.cache().put(&account, &tokens);
                 // Never back to back, whatever the provider's clock says.
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                super::wake::sleep(Duration::from_secs(1)).await;
             }
             Err(e) if matches!(e.kind(), ErrorKind::NeedsSignIn | ErrorKind::NotFound) => {
                 eprintln!("latchkey agent: {e}");
+                if e.kind() == ErrorKind::NeedsSignIn && agent.notify_sign_in {
+                    super::notify::needs_sign_in(&id, &account.profile);
+                }
                 return;
             }
             Err(e) => {
@@ -402,7 +419,7 @@ async fn keep_fresh(agent: Arc<Agent>, id: String) {
                     "latchkey agent: refreshing `{id}` failed ({e}); trying again in {} s",
                     wait.as_secs()
                 );
-                tokio::time::sleep(wait).await;
+                super::wake::sleep(wait).await;
             }
         }
     }

@@ -19,7 +19,8 @@ pub enum AgentCommand {
     Stop,
     /// Say whether the agent runs (exit code 3 when it does not).
     Status,
-    /// Start the agent at login: a systemd user unit, `latchkey-agent.service`.
+    /// Start the agent at login: a systemd user unit, `latchkey-agent.service` (on macOS a
+    /// LaunchAgent, `~/Library/LaunchAgents/org.latchkey.agent.plist`).
     Install,
     /// Remove the unit `install` wrote.
     Uninstall,

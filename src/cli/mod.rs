@@ -100,6 +100,11 @@ enum Command {
 }
 
 pub fn main() -> ExitCode {
+    // `latchkey token` answered by the agent: no runtime, no engine (see `token::fast_path`).
+    #[cfg(target_os = "linux")]
+    if let Some(code) = token::fast_path() {
+        return code;
+    }
     // A TAB in a shell with `latchkey completions` installed: answer and exit.
     clap_complete::CompleteEnv::with_factory(Cli::command)
         .var(completions::VAR)
@@ -117,16 +122,19 @@ pub fn main() -> ExitCode {
     };
     let code = match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            // Provider text was escaped where it entered the error; this is the last guard.
-            eprintln!("latchkey: {}", for_terminal(&hint::render(&e)));
-            ExitCode::from(exit_code(e.kind()))
-        }
+        Err(e) => report(&e),
     };
     // Every task the command needed has finished; what remains is a keychain call that timed
     // out and may never return (a hung Secret Service). Dropping the runtime would wait for it.
     runtime.shutdown_background();
     code
+}
+
+/// Says what went wrong on standard error; the exit code that tells it.
+fn report(e: &latchkey::Error) -> ExitCode {
+    // Provider text was escaped where it entered the error; this is the last guard.
+    eprintln!("latchkey: {}", for_terminal(&hint::render(e)));
+    ExitCode::from(exit_code(e.kind()))
 }
 
 async fn run(cli: Cli) -> latchkey::Result<()> {

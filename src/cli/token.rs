@@ -1,6 +1,6 @@
 //! `latchkey token` and `latchkey refresh`: a valid access token on standard output.
 
-use clap::{Args, ValueEnum};
+use clap::{Args, Parser, ValueEnum};
 use latchkey::agent::{Handed, How};
 use latchkey::tokens::now;
 use latchkey::{Latchkey, Result};
@@ -39,6 +39,44 @@ pub struct RefreshArgs {
     account: String,
     #[arg(long, value_enum, default_value_t)]
     format: Format,
+}
+
+/// `latchkey token` alone, for [`fast_path`]: parsing it builds none of the other commands.
+#[cfg(target_os = "linux")]
+#[derive(Parser)]
+#[command(name = "token")]
+struct TokenOnly {
+    #[command(flatten)]
+    args: TokenArgs,
+}
+
+/// `latchkey token …` answered by the agent before anything else is set up (no async runtime,
+/// no engine, no parsing of the other commands): its output and exit code, or `None` to take
+/// the ordinary path, which asks the agent again or the keychain and reports every usage error,
+/// `--help` included, as it always does.
+#[cfg(target_os = "linux")]
+pub fn fast_path() -> Option<std::process::ExitCode> {
+    use latchkey::agent::client;
+    let mut argv = std::env::args_os().skip(1);
+    if argv.next()? != "token"
+        || std::env::var_os(super::completions::VAR).is_some()
+        || !client::enabled()
+    {
+        return None;
+    }
+    let args = TokenOnly::try_parse_from(std::iter::once("token".into()).chain(argv))
+        .ok()?
+        .args;
+    let config = latchkey::paths::config_dir().ok()?;
+    Some(
+        match client::token_blocking(&config, &args.account, args.min_valid, How::Token)? {
+            Ok(handed) => {
+                print(&handed, args.format);
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => super::report(&e),
+        },
+    )
 }
 
 pub async fn token(engine: &Latchkey, args: TokenArgs) -> Result<()> {

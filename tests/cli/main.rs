@@ -14,6 +14,8 @@ mod hostile;
 mod keychain;
 mod legacy;
 mod network;
+#[cfg(target_os = "linux")]
+mod notify;
 mod presets;
 mod profiles;
 mod quirks;

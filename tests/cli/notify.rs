@@ -1,0 +1,147 @@
+//! The headless agent's desktop notification when a background refresh meets `invalid_grant`,
+//! shown by a real notification daemon: dunst, on the test's private session bus, drawing on a
+//! private Xvfb display, and asked afterwards what it showed (`dunstctl history`).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::*;
+
+/// dunst on the session bus of `scripts/with-keyring`, on an Xvfb display of its own. Both end
+/// when dropped.
+struct Dunst {
+    dunst: Child,
+    xvfb: Child,
+}
+
+impl Dunst {
+    fn start() -> Self {
+        // -displayfd: Xvfb picks a free display and writes its number once it accepts clients.
+        let mut xvfb = Command::new("Xvfb")
+            .args([
+                "-displayfd",
+                "1",
+                "-nolisten",
+                "tcp",
+                "-screen",
+                "0",
+                "640x480x24",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb (scripts/setup installs it)");
+        let mut display = String::new();
+        BufReader::new(xvfb.stdout.take().expect("Xvfb's stdout"))
+            .read_line(&mut display)
+            .expect("Xvfb's display number");
+        let dunst = Command::new("dunst")
+            .env("DISPLAY", format!(":{}", display.trim()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dunst (scripts/setup installs it)");
+        let started = Instant::now();
+        while !name_has_owner("org.freedesktop.Notifications") {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "dunst never took the notifications name"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Dunst { dunst, xvfb }
+    }
+
+    /// What dunst has shown: the notifications on screen are closed first, which moves them
+    /// into its history.
+    fn shown(&self) -> String {
+        let dunstctl = |arg: &str| {
+            let out = Command::new("dunstctl")
+                .arg(arg)
+                .output()
+                .expect("dunstctl");
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        dunstctl("close-all");
+        dunstctl("history")
+    }
+}
+
+impl Drop for Dunst {
+    fn drop(&mut self) {
+        for child in [&mut self.dunst, &mut self.xvfb] {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Whether a process owns `name` on the session bus (asked without starting anyone).
+fn name_has_owner(name: &str) -> bool {
+    let out = Command::new("dbus-send")
+        .args([
+            "--session",
+            "--print-reply",
+            "--dest=org.freedesktop.DBus",
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus.NameHasOwner",
+            &format!("string:{name}"),
+        ])
+        .output()
+        .expect("dbus-send");
+    String::from_utf8_lossy(&out.stdout).contains("boolean true")
+}
+
+/// A running agent whose account `name` meets invalid_grant at its background refresh, due
+/// half-way through an 8 s token: someone else has spent the refresh token (returned).
+fn agent_meeting_invalid_grant(name: &str) -> (AuthServer, Env, String) {
+    let server = AuthServer::start_with_ttl(8);
+    let env = signed_in_at(&server, name);
+    let rt = stored_refresh_token(&env, name);
+    assert_eq!(server.refresh_directly("public-app", &rt).0, 200);
+    env.run(&["agent", "start"]).success();
+    (server, env, rt)
+}
+
+#[test]
+fn an_invalid_grant_in_the_background_is_a_desktop_notification() {
+    let dunst = Dunst::start();
+    let (_server, env, rt) = agent_meeting_invalid_grant("notified");
+    let waited = Instant::now();
+    let mut shown = dunst.shown();
+    while !shown.contains("Latchkey: sign in again") && waited.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(250));
+        shown = dunst.shown();
+    }
+    env.run(&["agent", "stop"]).success();
+    assert!(shown.contains("Latchkey: sign in again"), "{shown}");
+    assert!(
+        shown.contains(
+            "The provider no longer accepts the sign-in of notified/alice@example.test. Run `latchkey login notified`."
+        ),
+        "{shown}"
+    );
+    assert_eq!(env.accounts()[0]["status"], "needs sign-in");
+    assert!(!shown.contains(&rt), "no token in a notification");
+}
+
+#[test]
+fn without_a_notification_daemon_the_agent_carries_on() {
+    // No daemon owns the name (and none is started for the agent): the refresh's failure is
+    // still recorded, and the agent still answers.
+    assert!(!name_has_owner("org.freedesktop.Notifications"));
+    let (_server, env, _) = agent_meeting_invalid_grant("unnotified");
+    let waited = Instant::now();
+    while env.accounts()[0]["status"] != "needs sign-in"
+        && waited.elapsed() < Duration::from_secs(20)
+    {
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert_eq!(env.accounts()[0]["status"], "needs sign-in");
+    assert!(!name_has_owner("org.freedesktop.Notifications"));
+    env.run(&["agent", "status"]).success();
+    env.run(&["token", "unnotified"])
+        .fails_with(4, &["needs sign-in", "latchkey login unnotified"]);
+    env.run(&["agent", "stop"]).success();
+}
