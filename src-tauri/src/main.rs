@@ -123,7 +123,7 @@ fn main() {
             share::import_profiles_cancel,
             appearance::appearance,
         ])
-        .build(tauri::generate_context!())
+        .build(context())
         .expect("Latchkey could not start its window");
 
     app.run(|app, event| {
@@ -138,19 +138,26 @@ fn main() {
     });
 }
 
-/// The tray icon, and the window shown unless start at login started the app (the window is
-/// created hidden, so that start never flashes it). Without a tray the window shows, and
-/// closing it quits.
+/// Tauri's context, with the window created hidden when start at login asked for the tray (so
+/// that start never flashes it) and shown at once otherwise (showing it later costs cold start).
+fn context() -> tauri::Context {
+    let mut context = tauri::generate_context!();
+    let hidden = background::starts_hidden();
+    for window in &mut context.config_mut().app.windows {
+        window.visible = !hidden;
+    }
+    context
+}
+
+/// The tray icon. Without one, a window created hidden for the tray shows, and closing it quits.
 fn in_the_tray(app: &tauri::AppHandle) {
-    let stay_hidden = match tray::setup(app) {
-        Ok(()) => background::starts_hidden(),
-        Err(e) => {
-            eprintln!("latchkey: no tray icon: {e}");
-            false
+    if let Err(e) = tray::setup(app) {
+        eprintln!("latchkey: no tray icon: {e}");
+        if background::starts_hidden()
+            && let Some(window) = app.get_webview_window("main")
+        {
+            let _ = window.show();
         }
-    };
-    if !stay_hidden && let Some(window) = app.get_webview_window("main") {
-        let _ = window.show();
     }
 }
 
