@@ -34,11 +34,11 @@ pub enum SetupError {
     #[error("{0}")]
     Proxy(String),
     /// The proxy URL holds a user name or password: a secret, which profiles.toml never holds.
+    /// Holds the URL already redacted, so that not even `Debug` shows the password.
     #[error(
-        "the proxy URL {} holds credentials, and a profile never stores a secret; leave them out of the profile's proxy",
-        redact(.0)
+        "the proxy URL {0} holds credentials, and a profile never stores a secret; leave them out of the profile's proxy"
     )]
-    ProxyCredentials(Url),
+    ProxyCredentials(String),
 }
 
 /// A stored proxy URL must be `http` or `https` (what the HTTP client speaks) and carry no
@@ -51,7 +51,7 @@ pub fn check_proxy(url: &Url) -> Result<(), SetupError> {
         )));
     }
     if has_credentials(url) {
-        return Err(SetupError::ProxyCredentials(url.clone()));
+        return Err(SetupError::ProxyCredentials(redact(url)));
     }
     Ok(())
 }

@@ -244,3 +244,44 @@ fn a_url_import_is_loopback_http_or_https_without_redirects() {
     assert!(err.message.contains("use https"), "{}", err.message);
     assert!(!bob.config().profiles_path().exists());
 }
+
+#[test]
+fn a_shared_file_never_sets_the_network_and_a_replace_keeps_the_users_own() {
+    let dir = std::env::temp_dir();
+    let ca = dir.join(format!("share-ca-{}.pem", std::process::id()));
+    let own = PROFILES.replacen(
+        "redirect = \"loopback\"\n",
+        &format!(
+            "redirect = \"loopback\"\nproxy = \"http://proxy.corp.test:3128/\"\nca_file = \"{}\"\n",
+            ca.display()
+        ),
+        1,
+    );
+    let bob = engine(Some(&own));
+    let file = dir.join(format!("share-network-{}.toml", std::process::id()));
+    let _alice = exported(&file);
+
+    // Replaced from a file without them: Bob's proxy and CA file stay.
+    let (_, picked) = block_on(read_checked(&bob, &ShareSource::File(file.clone()))).unwrap();
+    block_on(apply(&bob, &picked, true, &[])).unwrap();
+    let team = bob.profile("team").unwrap();
+    assert_eq!(
+        team.proxy.as_ref().map(|u| u.as_str()),
+        Some("http://proxy.corp.test:3128/")
+    );
+    assert_eq!(team.ca_file.as_deref(), Some(ca.as_path()));
+
+    // A file that sets them is refused, naming the line; nothing is written.
+    let before = profiles_bytes(&bob);
+    std::fs::write(&file, &own).unwrap();
+    let err = block_on(read_checked(&bob, &ShareSource::File(file.clone()))).unwrap_err();
+    let dto = ErrorDto::from(err);
+    assert!(
+        dto.message
+            .contains("line 1: profile `team` sets `proxy` or `ca_file`"),
+        "{}",
+        dto.message
+    );
+    assert_eq!(profiles_bytes(&bob), before, "nothing written");
+    let _ = std::fs::remove_file(file);
+}

@@ -25,8 +25,21 @@ const MAX_RESPONSE: u64 = 1 << 20;
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(330);
 const PING_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Whether commands ask the agent: not with `LATCHKEY_AGENT=off`.
+/// Set once this process has asked the agent and got no usable answer (`token`'s fast path):
+/// asking again would wait once more on an agent that did not answer.
+static ASKED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// This process asked the agent and got no answer to use: the rest of it goes to the keychain.
+pub fn asked_without_answer() {
+    ASKED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether commands ask the agent: not with `LATCHKEY_AGENT=off`, nor after
+/// [`asked_without_answer`].
 pub fn enabled() -> bool {
+    if ASKED.load(std::sync::atomic::Ordering::Relaxed) {
+        return false;
+    }
     std::env::var("LATCHKEY_AGENT").map_or(true, |v| {
         !matches!(
             v.to_ascii_lowercase().as_str(),

@@ -111,6 +111,15 @@ pub fn read_import(
             .get(name)
             .map(|l| format!("line {l}: "))
             .unwrap_or_default();
+        // A shared file must not choose where this user's requests go or whom they trust.
+        if p.proxy.is_some() || p.ca_file.is_some() {
+            return Err(import_error(
+                origin,
+                format!(
+                    "{at}profile `{name}` sets `proxy` or `ca_file`: those are each user's own network settings, never taken from a shared file; remove them (set yours with the app or `profiles.toml` after importing); nothing was imported"
+                ),
+            ));
+        }
         check_profile(p).map_err(|e| {
             import_error(
                 origin,

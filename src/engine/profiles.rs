@@ -612,5 +612,41 @@ mod tests {
         assert!(old.provider_changes(&same_origin).is_empty());
         assert!(same_origin.provider_changes(&old).is_empty());
         assert_eq!(old.provider_changes(&elsewhere), ["revocation endpoint"]);
+        // The device flow sends the client secret: moving it elsewhere is another provider.
+        let device_elsewhere = Profile {
+            device_authorization_endpoint: Some("https://evil.example/device".parse().unwrap()),
+            ..old.clone()
+        };
+        assert_eq!(
+            old.provider_changes(&device_elsewhere),
+            ["device authorization endpoint"]
+        );
+    }
+
+    #[test]
+    fn provider_text_with_escape_or_bidi_characters_is_refused() {
+        let old = Profile::for_tests("p");
+        for bad in [
+            Profile {
+                client_id: "app\u{1b}]52;c;eA==\u{7}".into(),
+                ..old.clone()
+            },
+            Profile {
+                issuer: Some("https://as.example/\u{202e}".into()),
+                ..old.clone()
+            },
+            Profile {
+                scopes: vec!["read".into(), "x\u{9b}31m".into()],
+                ..old.clone()
+            },
+        ] {
+            let err = bad.validate().unwrap_err().to_string();
+            assert!(err.contains("control or invisible"), "{err}");
+            assert!(
+                !err.contains('\u{1b}') && !err.contains('\u{202e}'),
+                "{err:?}"
+            );
+        }
+        old.validate().unwrap();
     }
 }

@@ -99,24 +99,43 @@ impl Latchkey {
                 return Err(Error::ImportConflict { names: again });
             }
             let mut previous = BTreeMap::new();
-            for p in incoming {
+            for mut p in incoming {
+                // The user's own network settings stay (a shared file never sets them).
+                if let Some(old) = all.get(&p.name) {
+                    p.proxy.clone_from(&old.proxy);
+                    p.ca_file.clone_from(&old.ca_file);
+                }
                 previous.insert(p.name.clone(), all.insert(p.name.clone(), p));
             }
             Ok(previous)
         })?;
+        // Deleted secrets are kept in memory until all are gone, to be put back on a failure.
+        let mut deleted: Vec<(String, zeroize::Zeroizing<Vec<u8>>)> = Vec::new();
         for name in &stale {
-            if let Err(e) = self.keychain.delete(&secret_key(name)).await {
-                // Put back what was there: a stale secret must not reach the new provider.
-                let _ = self.config.update_profiles(|all| {
-                    for (name, old) in &previous {
-                        match old {
-                            Some(old) => all.insert(name.clone(), old.clone()),
-                            None => all.remove(name),
-                        };
+            let key = secret_key(name);
+            let result = match self.keychain.get(&key).await {
+                Ok(old) => self.keychain.delete(&key).await.map(|()| old),
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(old) => deleted.extend(old.map(|v| (key, zeroize::Zeroizing::new(v)))),
+                Err(e) => {
+                    // Put back what was there: a stale secret must not reach the new provider,
+                    // and the restored profiles need theirs.
+                    for (key, secret) in deleted {
+                        let _ = self.keychain.set(&key, secret.to_vec()).await;
                     }
-                    Ok(())
-                });
-                return Err(e.into());
+                    let _ = self.config.update_profiles(|all| {
+                        for (name, old) in &previous {
+                            match old {
+                                Some(old) => all.insert(name.clone(), old.clone()),
+                                None => all.remove(name),
+                            };
+                        }
+                        Ok(())
+                    });
+                    return Err(e.into());
+                }
             }
         }
         Ok(replaced)

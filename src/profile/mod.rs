@@ -126,14 +126,22 @@ impl Profile {
     }
 
     /// What of the provider differs in `other`: the settings that say where the client secret
-    /// and the accounts' refresh tokens are sent (issuer, client id, authorization, token and
-    /// revocation endpoints). Tokens one provider issued must never reach another. A revocation
-    /// endpoint dropped, or moved within the token endpoint's origin, is the same provider.
+    /// and the accounts' refresh tokens are sent (issuer, client id, authorization, token,
+    /// revocation and device endpoints). Tokens one provider issued must never reach another. A
+    /// revocation or device endpoint dropped, or moved within the token endpoint's origin, is
+    /// the same provider.
     pub fn provider_changes(&self, other: &Profile) -> Vec<&'static str> {
-        let revocation_moved = other.revocation_endpoint.as_ref().is_some_and(|url| {
-            self.revocation_endpoint.as_ref() != Some(url)
-                && url.origin() != self.token_endpoint.origin()
-        });
+        let moved = |was: &Option<Url>, now: &Option<Url>| {
+            now.as_ref().is_some_and(|url| {
+                was.as_ref() != Some(url) && url.origin() != self.token_endpoint.origin()
+            })
+        };
+        let revocation_moved = moved(&self.revocation_endpoint, &other.revocation_endpoint);
+        // The device flow sends the client secret there.
+        let device_moved = moved(
+            &self.device_authorization_endpoint,
+            &other.device_authorization_endpoint,
+        );
         [
             (self.issuer != other.issuer, "issuer"),
             (self.client_id != other.client_id, "client id"),
@@ -146,6 +154,7 @@ impl Profile {
                 "token endpoint",
             ),
             (revocation_moved, "revocation endpoint"),
+            (device_moved, "device authorization endpoint"),
         ]
         .into_iter()
         .filter_map(|(changed, what)| changed.then_some(what))
@@ -160,6 +169,21 @@ impl Profile {
                 "profile `{}` has an empty client_id",
                 self.name
             )));
+        }
+        // Printed by `profile list/show`, and a shared file may come from anywhere: no escape
+        // sequence or bidi control may hide in them.
+        let texts = [("client_id", &self.client_id)]
+            .into_iter()
+            .chain(self.issuer.iter().map(|i| ("issuer", i)))
+            .chain(self.scopes.iter().map(|s| ("scope", s)));
+        for (what, text) in texts {
+            if text.chars().any(crate::untrusted::is_hidden_or_control) {
+                return Err(Error::InvalidInput(format!(
+                    "profile `{}` has a {what} with control or invisible characters: {}",
+                    self.name,
+                    crate::untrusted::sanitize(text)
+                )));
+            }
         }
         validate_endpoint(&self.authorization_endpoint, "authorization endpoint")?;
         validate_endpoint(&self.token_endpoint, "token endpoint")?;
