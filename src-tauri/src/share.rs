@@ -66,6 +66,9 @@ pub struct ImportedDto {
     pub replaced: bool,
     /// It needs a client secret the keychain does not hold (a shared file never carries one).
     pub needs_secret: bool,
+    /// What each legacy grant it allows risks (a shared file may turn one on): said, as the
+    /// CLI says it.
+    pub warnings: Vec<String>,
 }
 
 /// Writes `names` (all profiles when empty) as a shareable file at `path`.
@@ -119,8 +122,13 @@ pub async fn apply(
         let missing = engine.client_secret_state(&p).await.ok() == Some(SecretState::Missing);
         out.push(ImportedDto {
             replaced: replaced.contains(&p.name),
-            name: p.name,
             needs_secret: missing,
+            warnings: p
+                .allowed_legacy_grants
+                .iter()
+                .map(|g| format!("allows a legacy grant: {}", g.warning()))
+                .collect(),
+            name: p.name,
         });
     }
     Ok(out)

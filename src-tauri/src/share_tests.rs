@@ -97,12 +97,14 @@ fn an_export_imports_elsewhere_without_its_secret_and_says_it_is_needed() {
             ImportedDto {
                 name: "open".into(),
                 replaced: false,
-                needs_secret: false
+                needs_secret: false,
+                warnings: vec![],
             },
             ImportedDto {
                 name: "team".into(),
                 replaced: false,
-                needs_secret: true
+                needs_secret: true,
+                warnings: vec![],
             },
         ]
     );
@@ -283,5 +285,25 @@ fn a_shared_file_never_sets_the_network_and_a_replace_keeps_the_users_own() {
         dto.message
     );
     assert_eq!(profiles_bytes(&bob), before, "nothing written");
+    let _ = std::fs::remove_file(file);
+}
+
+#[test]
+fn an_import_that_allows_a_legacy_grant_says_what_it_risks() {
+    let file = std::env::temp_dir().join(format!("share-legacy-{}.toml", std::process::id()));
+    let legacy = PROFILES.replacen(
+        "auth_method = \"none\"\n",
+        "auth_method = \"none\"\nallowed_legacy_grants = [\"password\"]\n",
+        1,
+    );
+    std::fs::write(&file, legacy).unwrap();
+    let bob = engine(None);
+    let (_, picked) = block_on(read_checked(&bob, &ShareSource::File(file.clone()))).unwrap();
+    let imported = block_on(apply(&bob, &picked, false, &[])).unwrap();
+    let open = imported.iter().find(|i| i.name == "open").unwrap();
+    assert_eq!(open.warnings.len(), 1, "{open:?}");
+    assert!(open.warnings[0].contains("password grant is deprecated"));
+    let team = imported.iter().find(|i| i.name == "team").unwrap();
+    assert!(team.warnings.is_empty(), "{team:?}");
     let _ = std::fs::remove_file(file);
 }

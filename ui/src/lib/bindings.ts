@@ -272,4 +272,9 @@ replaced: boolean,
 /**
  * It needs a client secret the keychain does not hold (a shared file never carries one).
  */
-needsSecret: boolean, };
+needsSecret: boolean, 
+/**
+ * What each legacy grant it allows risks (a shared file may turn one on): said, as the
+ * CLI says it.
+ */
+warnings: Array<string>, };

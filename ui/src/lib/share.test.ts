@@ -37,12 +37,12 @@ describe('renameProblem', () => {
 describe('importSummary', () => {
   it('says what was written and which profiles need their secret', () => {
     const s = importSummary([
-      { name: 'github', replaced: true, needsSecret: false },
-      { name: 'okta', replaced: false, needsSecret: true },
+      { name: 'github', replaced: true, needsSecret: false, warnings: [] },
+      { name: 'okta', replaced: false, needsSecret: true, warnings: [] },
     ]);
     expect(s.title).toBe('Imported okta; replaced github');
     expect(s.body).toBe('okta needs its client secret: edit the profile and enter it before signing in.');
-    expect(importSummary([{ name: 'a', replaced: false, needsSecret: false }]).body).toBeUndefined();
+    expect(importSummary([{ name: 'a', replaced: false, needsSecret: false, warnings: [] }]).body).toBeUndefined();
   });
 });
 
