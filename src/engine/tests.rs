@@ -248,3 +248,53 @@ async fn a_refresh_without_a_new_refresh_token_keeps_the_old_one() {
         Some("old-refresh")
     );
 }
+
+#[tokio::test]
+async fn a_failed_import_puts_back_the_secrets_it_had_deleted() {
+    let (engine, store) = engine();
+    let token = Url::parse("https://example.com/token").unwrap();
+    for name in ["a", "b"] {
+        let mut new = new_profile(name, token.clone());
+        new.auth_method = Some(crate::profile::AuthMethod::Post);
+        engine
+            .add_profile_with(
+                new,
+                ProfileExtras::default(),
+                Some(ClientSecret::new(format!("secret-{name}"))),
+            )
+            .await
+            .expect("added");
+    }
+    let before = std::fs::read(engine.config().profiles_path()).unwrap();
+    let raw = |name: &str| {
+        let entry = store.build(SERVICE, &secret_key(name), None).unwrap();
+        entry.get_secret().expect("the secret is there")
+    };
+    let secrets_before = [raw("a"), raw("b")];
+    // Another client for both: their old secrets must go, `a`'s first, then `b`'s fails.
+    let incoming: Vec<Profile> = ["a", "b"]
+        .iter()
+        .map(|n| Profile {
+            client_id: "another-client".into(),
+            ..engine.profile(n).unwrap()
+        })
+        .collect();
+    let entry = store.build(SERVICE, &secret_key("b"), None).unwrap();
+    let cred: &mock::Cred = entry.as_any().downcast_ref().unwrap();
+    cred.set_error(keyring_core::Error::NoStorageAccess("locked".into()));
+    let err = engine
+        .import_profiles(incoming, true)
+        .await
+        .expect_err("the keychain refused");
+    assert_eq!(err.kind(), crate::ErrorKind::Keychain, "{err}");
+    assert_eq!(
+        std::fs::read(engine.config().profiles_path()).unwrap(),
+        before,
+        "the profiles are put back"
+    );
+    assert_eq!(
+        [raw("a"), raw("b")],
+        secrets_before,
+        "both secrets are kept"
+    );
+}
