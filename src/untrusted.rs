@@ -27,6 +27,14 @@ pub fn is_hidden_or_control(c: char) -> bool {
         )
 }
 
+/// `text` for a desktop notification's body, which servers read as a subset of HTML: the
+/// markup characters escaped, so provider text and names stay text.
+pub fn markup_escaped(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
 /// `text` with every [`is_hidden_or_control`] character escaped as `\u{…}`, cut at
 /// [`MAX_CHARS`]. Applying it twice changes nothing more.
 pub fn sanitize(text: &str) -> String {
@@ -58,6 +66,14 @@ fn escape(text: &str, hide: impl Fn(char) -> bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn provider_text_cannot_become_markup() {
+        assert_eq!(
+            markup_escaped("invalid_grant: <a href=\"x\">t&c</a>"),
+            "invalid_grant: &lt;a href=\"x\"&gt;t&amp;c&lt;/a&gt;"
+        );
+    }
 
     #[test]
     fn escape_sequences_and_invisible_characters_are_escaped() {
