@@ -1,12 +1,25 @@
 #!/usr/bin/env python3
 """Checks the layout rules of docs/architecture.md: no source file in src/ or src-tauri/src/
-over 700 lines, and no import cycle between the files of a crate (an edge is any `crate::`,
-`super::` or child-module path a file names). Exits 1 with the offenders."""
+over 700 lines, no import cycle between the files of a crate (an edge is any `crate::`,
+`super::` or child-module path a file names), and no import that goes up a layer in src/
+(the folders are the layers, see LAYERS). Exits 1 with the offenders."""
 import re
 import sys
 from pathlib import Path
 
 MAX_LINES = 700
+
+# src/'s top-level modules by layer, lowest first: a file may import its own layer and those
+# below it, never one above. `error` is the crate-wide error vocabulary, a part like the others.
+# The CLI (src/cli, in the binary) names the library as `latchkey::`, read here as `crate::`.
+LAYERS = {
+    "error": 1, "model": 1, "protocol": 1, "store": 1,
+    "engine": 2,
+    "door": 3,
+    "api": 4,
+    "agent": 5,
+    "cli": 6,
+}
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -80,7 +93,11 @@ def resolve(path: str, here: list[str], mods: dict[str, Path]) -> str | None:
     return best
 
 
-def check_crate(src: Path, errors: list[str]):
+def layer(module: str) -> int | None:
+    return LAYERS.get(module.split("::")[0]) if module else None
+
+
+def check_crate(src: Path, errors: list[str], layered: bool = False):
     mods = modules(src)
     edges: dict[str, set[str]] = {m: set() for m in mods}
     for name, f in mods.items():
@@ -92,10 +109,18 @@ def check_crate(src: Path, errors: list[str]):
         body = strip_comments_and_strings(text)
         # Unit tests may reach anywhere in their crate.
         body = re.split(r"#\[cfg\(test\)\]\s*mod tests", body)[0]
+        if layered:
+            body = re.sub(r"\blatchkey::", "crate::", body)
         for p in paths_in(body):
             target = resolve(p, here, mods)
-            if target is not None and target != name and target != "":
+            if target is not None and target != name and target != "" and target not in edges[name]:
                 edges[name].add(target)
+                mine, theirs = layer(name), layer(target)
+                if layered and mine is not None and theirs is not None and theirs > mine:
+                    errors.append(
+                        f"{f.relative_to(ROOT)}: imports {target.replace('::', '/')}, "
+                        f"a layer above its own (docs/architecture.md)"
+                    )
     # Tarjan's strongly connected components: any with two or more files is a cycle.
     index, low, stack, on, sccs, counter = {}, {}, [], set(), [], [0]
 
@@ -132,12 +157,13 @@ def check_crate(src: Path, errors: list[str]):
 
 def main() -> int:
     errors: list[str] = []
-    for src in (ROOT / "src", ROOT / "src-tauri" / "src"):
-        check_crate(src, errors)
+    check_crate(ROOT / "src", errors, layered=True)
+    check_crate(ROOT / "src-tauri" / "src", errors)
     for e in errors:
         print(f"check-layout: {e}", file=sys.stderr)
     if not errors:
-        print("check-layout: ok (no file over 700 lines, no import cycle)", file=sys.stderr)
+        print("check-layout: ok (no file over 700 lines, no import cycle, no import up a layer)",
+              file=sys.stderr)
     return 1 if errors else 0
 
 

@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 
-pub use crate::hint::Hint;
-use crate::http::{ConnectFailure, HttpError, timeout_message};
-use crate::network::SetupError;
+pub use crate::model::hint::Hint;
+use crate::protocol::http::{ConnectFailure, HttpError, timeout_message};
+use crate::protocol::network::SetupError;
 
 /// What went wrong, coarsely: the CLI maps this to its exit code, the GUI to its notices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,7 +100,7 @@ pub enum Error {
     Discovery { issuer: String, detail: String },
 
     #[error("{0}")]
-    Keychain(#[from] crate::keychain::KeychainError),
+    Keychain(#[from] crate::store::keychain::KeychainError),
 
     /// The profile's provider changed while a refresh or sign-in with the old one ran.
     #[error(
@@ -289,9 +289,9 @@ pub fn provider_error(
 ) -> Error {
     Error::Provider {
         context: context.to_string(),
-        error: crate::untrusted::sanitize(error),
-        description: description.map(crate::untrusted::sanitize),
-        uri: uri.map(crate::untrusted::sanitize),
+        error: crate::model::untrusted::sanitize(error),
+        description: description.map(crate::model::untrusted::sanitize),
+        uri: uri.map(crate::model::untrusted::sanitize),
     }
 }
 
@@ -304,7 +304,9 @@ mod tests {
         let e = provider_error("ctx", "bad\x1b", Some("d\x07"), Some("u\u{202e}"));
         let text = e.to_string();
         assert!(
-            !text.chars().any(crate::untrusted::is_hidden_or_control),
+            !text
+                .chars()
+                .any(crate::model::untrusted::is_hidden_or_control),
             "{text:?}"
         );
         assert!(

@@ -1,42 +1,34 @@
 //! Latchkey's engine: OAuth 2.0 client profiles, browser sign-in, tokens in the OS keychain.
-//! It knows nothing of the desktop shell; the CLI and the Tauri app are thin layers over
-//! [`Latchkey`].
+//! It knows nothing of the desktop shell; the CLI and the Tauri app are thin layers over it.
+//!
+//! The folders are the layers, lowest first (docs/architecture.md; `scripts/check-layout.py`
+//! fails on an import that goes up):
+//! - [`model`], [`protocol`], [`store`]: the parts. What things are, how Latchkey talks to
+//!   providers, where things are kept. They import nothing above them.
+//! - [`engine`]: [`Latchkey`], one struct with one impl file per flow.
+//! - [`door`]: the one place a token leaves Latchkey: access rules, the caller, history.
+//! - [`api`]: what the front ends share (forms, sharing, tool integrations).
+//! - [`agent`]: the agent's socket server and its client; the CLI (`src/cli/`, in the binary)
+//!   and the desktop app (`src-tauri/`) are the other front ends.
 
-pub mod account;
-pub mod agent;
-pub mod api;
-pub mod browser;
-pub mod callback;
-pub mod config;
-pub mod discovery;
-pub mod engine;
 pub mod error;
-pub mod hint;
-pub mod history;
-pub mod http;
-pub mod idtoken;
-pub mod integrations;
-pub mod jwks;
-pub mod keychain;
-pub mod network;
-pub mod notice;
-pub mod oauth;
-pub mod paths;
-pub mod presets;
-pub mod private_files;
-pub mod profile;
-pub mod secret;
-#[cfg(target_os = "linux")]
-mod secret_service;
-pub mod tokens;
-mod toml_edits;
-pub mod untrusted;
 
-pub use account::{Account, AccountId, Status};
-pub use callback::{AuthorizationResponse, LoopbackListener};
+pub mod model;
+pub mod protocol;
+pub mod store;
+
+pub mod engine;
+
+pub mod api;
+
+pub mod agent;
+
 pub use engine::{
     DeviceLogin, Endpoints, Latchkey, NewProfile, PendingImplicitLogin, PendingLogin, ProfileExtras,
 };
-pub use error::{Error, ErrorKind, Hint, Result};
-pub use profile::{AuthMethod, Grant, LegacyGrant, Profile, RedirectMode};
-pub use tokens::TokenSet;
+pub use error::{Error, ErrorKind, Result};
+pub use model::account::{Account, AccountId, Status};
+pub use model::hint::Hint;
+pub use model::profile::{AuthMethod, Grant, LegacyGrant, Profile, RedirectMode};
+pub use model::tokens::TokenSet;
+pub use protocol::callback::{AuthorizationResponse, LoopbackListener};

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use latchkey::Profile;
-use latchkey::jwks::{self, KeySet};
+use latchkey::protocol::jwks::{self, KeySet};
 
 pub const JWKS: &str = r#"{"keys": [{"kty": "RSA", "kid": "key-a", "use": "sig", "alg": "RS256", "n": "u00BiSvtrosZlazAgTlNNY-F-XF57rtTbVKWixE8coNQ4pPeHTlNAMJchrEBff1c0GnHQ94u1MwYCLkc_Nxan6nTFgPjePlJuen0_e-iTIisdUETXyMgjwfH7MWnhri721tWMNMWlazU9_jJxSE7QmXWe6KHR6Sev0gjey0hMHo2isVEodhs4BO4J9tRAyBnmFbOWWS35C0SoWy8XeTNA1JArS3152bmZdEt1q6InQR-ml9ujx84Uj9qgnmd7Y4IcCKlKhxfu27gY9cvIy3Lmnq_3wjRU8jlhyCGpqlEaNhvsMbHxXeP51cyDMgRQ_Hxd1j8tluwrUpqfDSgZksjGQ", "e": "AQAB"}, {"kty": "EC", "kid": "key-ec", "use": "sig", "alg": "ES256", "crv": "P-256", "x": "Lm-LtuvNcBxoozJsRlFcWcx_ZxBSWjP3je03i2DxSxM", "y": "qsh1RaulPoJ7_osWvc-pDEEayVkoOHUlnjmNDN3SnXc"}]}"#;
 

@@ -1,7 +1,7 @@
 //! Discovery documents (OIDC Discovery / RFC 8414) and the well-known URLs of an issuer.
 #![no_main]
 
-use latchkey::discovery;
+use latchkey::protocol::discovery;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -2,8 +2,8 @@
 //! input the fuzzer makes can carry a valid signature, so verification must always refuse.
 #![no_main]
 
-use latchkey::idtoken::{self, Expect};
-use latchkey::secret::Nonce;
+use latchkey::protocol::idtoken::{self, Expect};
+use latchkey::model::secret::Nonce;
 use libfuzzer_sys::fuzz_target;
 
 mod common;

@@ -1,7 +1,7 @@
 //! JWKS documents: parsing, and verifying a fixed token with whatever keys came out.
 #![no_main]
 
-use latchkey::jwks;
+use latchkey::protocol::jwks;
 use libfuzzer_sys::fuzz_target;
 
 mod common;

@@ -2,7 +2,7 @@
 //! be JSON; what it refuses must be described in a bounded, redacted message.
 #![no_main]
 
-use latchkey::http::{Endpoint, normalize};
+use latchkey::protocol::http::{Endpoint, normalize};
 use libfuzzer_sys::fuzz_target;
 use oauth2::http::{HeaderMap, HeaderValue, StatusCode, header};
 

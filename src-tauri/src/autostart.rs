@@ -120,7 +120,8 @@ mod imp {
         if let Some(dir) = file.parent() {
             std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
         }
-        latchkey::private_files::write_atomic(&file, text.as_bytes()).map_err(|e| e.to_string())
+        latchkey::store::private_files::write_atomic(&file, text.as_bytes())
+            .map_err(|e| e.to_string())
     }
 
     pub fn desktop_entry(program: &str) -> String {

@@ -40,7 +40,7 @@ fn all() -> Vec<(&'static str, String)> {
         ErrorActionKind,
         ErrorActionDto,
         ErrorDto,
-        crate::history::HistoryEntryDto,
+        crate::store::history::HistoryEntryDto,
         crate::share::ImportPreview,
         crate::share::RenameDto,
         crate::share::ImportedDto,

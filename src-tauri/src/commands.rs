@@ -2,9 +2,9 @@
 //! [`ErrorDto`]s the UI shows as they are.
 
 use latchkey::LegacyGrant;
+use latchkey::api::integrations::{CLI_FILE, git::normalize_url, program_for, snippets};
 use latchkey::api::{build_profile, claims_for_display};
-use latchkey::integrations::{CLI_FILE, git::normalize_url, program_for, snippets};
-use latchkey::presets;
+use latchkey::model::presets;
 use oauth2::ResourceOwnerPassword;
 use tauri::{AppHandle, State};
 use url::Url;
@@ -39,7 +39,7 @@ pub async fn overview(
     Ok(Overview {
         profiles,
         accounts,
-        now: latchkey::tokens::now(),
+        now: latchkey::model::tokens::now(),
         config_dir: engine.config().dir().display().to_string(),
     })
 }

@@ -66,7 +66,7 @@ pub async fn copy_secret(
         }
     };
     // Who took which token: the app itself, by the user's hand.
-    if let Err(e) = latchkey::history::record_app_copy(&acct.id(), from.as_str()) {
+    if let Err(e) = latchkey::store::history::record_app_copy(&acct.id(), from.as_str()) {
         eprintln!("latchkey: the token was copied, but not recorded in the history: {e}");
     }
     let clipboard = state.clipboard.clone();

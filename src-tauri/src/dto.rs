@@ -308,9 +308,9 @@ pub struct NoticeDto {
     pub message: String,
 }
 
-impl From<&latchkey::notice::Notice> for NoticeDto {
-    fn from(n: &latchkey::notice::Notice) -> Self {
-        use latchkey::notice::Notice;
+impl From<&latchkey::model::notice::Notice> for NoticeDto {
+    fn from(n: &latchkey::model::notice::Notice) -> Self {
+        use latchkey::model::notice::Notice;
         let (kind, profile) = match n {
             Notice::KeychainRefusesIssuedTokens { .. } => {
                 (NoticeKindDto::KeychainRefusesIssuedTokens, None)
@@ -507,7 +507,7 @@ impl From<&Profile> for ProfileDto {
             extra_authorize_params: params_to_dto(&p.extra_authorize_params),
             extra_token_params: params_to_dto(&p.extra_token_params),
             allowed_legacy_grants: p.allowed_legacy_grants.iter().map(|&g| g.into()).collect(),
-            proxy: p.proxy.as_ref().map(latchkey::network::redact),
+            proxy: p.proxy.as_ref().map(latchkey::protocol::network::redact),
             ca_file: p.ca_file.as_ref().map(|f| f.display().to_string()),
         }
     }
@@ -516,7 +516,7 @@ impl From<&Profile> for ProfileDto {
 #[cfg(test)]
 mod notice_tests {
     use super::*;
-    use latchkey::notice::Notice;
+    use latchkey::model::notice::Notice;
     use std::time::Duration;
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex, OnceLock};
 
-use latchkey::notice::{Notice, NoticeHook};
+use latchkey::model::notice::{Notice, NoticeHook};
 use tauri::{AppHandle, Emitter, Manager};
 
 use crate::dto::{NoticeDto, SignInEvent};

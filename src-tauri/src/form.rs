@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use latchkey::api::{EndpointsForm, FormError, PresetChoice, ProfileForm};
-use latchkey::network::Network;
-use latchkey::presets::{Filled, Preset, SecretNeed, Source};
+use latchkey::model::presets::{Filled, Preset, SecretNeed, Source};
+use latchkey::protocol::network::Network;
 use latchkey::{Endpoints, ProfileExtras};
 use oauth2::ClientSecret;
 use url::Url;

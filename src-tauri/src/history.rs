@@ -1,7 +1,7 @@
 //! An account's recent history in its details view: who took its tokens, how and when. The
 //! history holds no token; neither does what is sent to the window.
 
-use latchkey::history::Entry;
+use latchkey::store::history::Entry;
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -55,7 +55,7 @@ pub fn of_account(entries: &[Entry], account: &str, limit: usize) -> Vec<History
 #[tauri::command]
 pub async fn account_history(account: String) -> Result<Vec<HistoryEntryDto>, ErrorDto> {
     let entries = tauri::async_runtime::spawn_blocking(|| {
-        latchkey::history::read(&latchkey::paths::state_dir()?)
+        latchkey::store::history::read(&latchkey::store::paths::state_dir()?)
     })
     .await
     .map_err(|e| ErrorDto::new(ErrorKindDto::Other, e.to_string()))??;

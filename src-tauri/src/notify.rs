@@ -124,7 +124,7 @@ fn show_now(
     let mut n = notify_rust::Notification::new();
     n.appname("Latchkey")
         .summary(&summary)
-        .body(&latchkey::untrusted::markup_escaped(&body))
+        .body(&latchkey::model::untrusted::markup_escaped(&body))
         .icon("latchkey-desktop");
     #[cfg(all(unix, not(target_os = "macos")))]
     if let Some((id, label)) = action {

@@ -6,8 +6,8 @@ use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use latchkey::config::Config;
-use latchkey::keychain::Keychain;
+use latchkey::store::config::Config;
+use latchkey::store::keychain::Keychain;
 use oauth2::ClientSecret;
 
 use super::*;

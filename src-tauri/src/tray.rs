@@ -61,7 +61,7 @@ pub fn setup(app: &AppHandle) -> tauri::Result<()> {
 
 async fn keep_current(app: AppHandle, rebuild: Arc<Notify>) {
     loop {
-        let now = latchkey::tokens::now();
+        let now = latchkey::model::tokens::now();
         let accounts = app
             .state::<AppState>()
             .engine()

@@ -9,8 +9,8 @@ use std::sync::Mutex;
 use zeroize::Zeroizing;
 
 use super::protocol::Handed;
-use crate::account::Account;
-use crate::tokens::{TokenSet, now};
+use crate::model::account::Account;
+use crate::model::tokens::{TokenSet, now};
 
 struct Cached {
     access_token: Zeroizing<String>,

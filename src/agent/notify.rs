@@ -21,7 +21,7 @@ pub fn needs_sign_in(account: &str, profile: &str) {
 /// The notification's text: plain, with the markup characters a daemon may interpret escaped
 /// (names are the user's own, but a label may hold `<` or `&`).
 pub fn text(account: &str, profile: &str) -> (String, String) {
-    let escape = crate::untrusted::markup_escaped;
+    let escape = crate::model::untrusted::markup_escaped;
     (
         "Latchkey: sign in again".to_string(),
         format!(

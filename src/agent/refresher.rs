@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
-use crate::account::Account;
 use crate::engine::CLIENT_LABEL;
+use crate::model::account::Account;
 
 /// What a token handed out keeps at least, when the provider's lifetime allows.
 pub const MIN_LEFT: i64 = 60;

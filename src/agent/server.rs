@@ -19,10 +19,10 @@ use super::protocol::{BadRequest, Handed, How, MAX_REQUEST, Op, Request, Respons
 use super::refresher::{backoff, margin, refreshable};
 use super::socket::{euid, lock_path, peer_allowed, prepare_dir};
 use crate::Latchkey;
-use crate::account::{self, Account};
 use crate::error::{Error, ErrorKind, Result};
-use crate::history::{self, Entry};
-use crate::tokens::now;
+use crate::model::account::{self, Account};
+use crate::model::tokens::now;
+use crate::store::history::{self, Entry};
 
 /// A client has this long to send its request.
 const READ_TIMEOUT: Duration = Duration::from_secs(2);
@@ -106,7 +106,7 @@ async fn serve_with(
         engine,
         cache: Cache::default(),
         timers: Mutex::new(HashMap::new()),
-        history: crate::paths::state_dir().ok(),
+        history: crate::store::paths::state_dir().ok(),
         own_exe: std::env::current_exe().ok(),
         stop: Notify::new(),
         notify_sign_in,
@@ -350,7 +350,7 @@ impl Agent {
         self.own_exe.as_deref() == Some(exe)
             || exe
                 .file_name()
-                .is_some_and(|n| n == crate::integrations::CLI_FILE)
+                .is_some_and(|n| n == crate::api::integrations::CLI_FILE)
     }
 }
 

@@ -12,9 +12,9 @@ pub fn euid() -> u32 {
     rustix::process::geteuid().as_raw()
 }
 
-/// `$XDG_RUNTIME_DIR/latchkey/agent.sock` (see [`crate::paths::runtime_dir`]).
+/// `$XDG_RUNTIME_DIR/latchkey/agent.sock` (see [`crate::store::paths::runtime_dir`]).
 pub fn socket_path() -> PathBuf {
-    crate::paths::runtime_dir().join("agent.sock")
+    crate::store::paths::runtime_dir().join("agent.sock")
 }
 
 /// The lock the running agent holds for its whole life: one agent per directory.

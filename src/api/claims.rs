@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 
 /// Every claim of `id_token`, decoded for reading: NOT verified (the engine verified the token
 /// when it stored it). `None` when it is not a JWT with a JSON object payload.
-pub fn claims_for_display(id_token: &crate::secret::IdToken) -> Option<Map<String, Value>> {
+pub fn claims_for_display(id_token: &crate::model::secret::IdToken) -> Option<Map<String, Value>> {
     jsonwebtoken::dangerous::insecure_decode_claims(id_token.secret()).ok()
 }
 
@@ -14,8 +14,8 @@ mod tests {
     use base64::Engine as _;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-    fn token(payload: &[u8]) -> crate::secret::IdToken {
-        crate::secret::IdToken::new(format!("e30.{}.sig", URL_SAFE_NO_PAD.encode(payload)))
+    fn token(payload: &[u8]) -> crate::model::secret::IdToken {
+        crate::model::secret::IdToken::new(format!("e30.{}.sig", URL_SAFE_NO_PAD.encode(payload)))
     }
 
     #[test]
@@ -28,7 +28,7 @@ mod tests {
 
     #[test]
     fn what_is_not_a_jwt_object_shows_nothing() {
-        assert!(claims_for_display(&crate::secret::IdToken::new("nope".into())).is_none());
+        assert!(claims_for_display(&crate::model::secret::IdToken::new("nope".into())).is_none());
         assert!(claims_for_display(&token(b"[1,2]")).is_none());
         assert!(claims_for_display(&token(b"not json")).is_none());
     }

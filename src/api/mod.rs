@@ -5,6 +5,7 @@
 //! into these types and words the errors in its own terms.
 
 mod claims;
+pub mod integrations;
 mod profile_form;
 mod redirect;
 mod share;

@@ -8,7 +8,7 @@ use oauth2::ClientSecret;
 use url::Url;
 
 use crate::engine::ManualEndpoints;
-use crate::presets::{self, Filled, SecretNeed};
+use crate::model::presets::{self, Filled, SecretNeed};
 use crate::{AuthMethod, Endpoints, Error, Grant, NewProfile, ProfileExtras, RedirectMode};
 
 /// A preset and the values of its variables (`tenant`, `base_url`…; missing ones take their

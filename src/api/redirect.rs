@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::profile::DEEP_LINK_REDIRECT;
+use crate::model::profile::DEEP_LINK_REDIRECT;
 use crate::{Profile, RedirectMode};
 
 /// What to register at the provider. `Display` gives the sentence form the CLI prints; `uri`

@@ -9,10 +9,10 @@ use std::path::PathBuf;
 
 use url::Url;
 
-use crate::config;
 use crate::engine::{Latchkey, MAX_SHARED_FILE, check_profile, without_credentials};
 use crate::error::{Error, Result};
-use crate::profile::{Profile, validate_name};
+use crate::model::profile::{Profile, validate_name};
+use crate::store::config;
 
 const EXPORT_HEADER: &str = "\
 # Latchkey profiles, shared: the `profiles.toml` schema, with no client secret and no account.
@@ -105,7 +105,7 @@ pub fn read_import(
             "holds no profiles (tables named [profiles.NAME]); nothing was imported".into(),
         ));
     }
-    let lines = crate::toml_edits::entry_lines(text, "profiles");
+    let lines = crate::store::toml_edits::entry_lines(text, "profiles");
     for (name, p) in &profiles {
         let at = lines
             .get(name)
@@ -213,7 +213,7 @@ pub fn export_profiles(profiles: &[Profile], names: &[String]) -> Result<String>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profile::AuthMethod;
+    use crate::model::profile::AuthMethod;
 
     fn shared() -> Vec<Profile> {
         let mut confidential = Profile::for_tests("conf");

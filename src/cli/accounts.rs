@@ -1,7 +1,7 @@
 //! `latchkey accounts` and `latchkey logout`.
 
 use clap::Args;
-use latchkey::tokens::now;
+use latchkey::model::tokens::now;
 use latchkey::{Latchkey, Result};
 
 use super::completions::account_names;

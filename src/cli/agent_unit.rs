@@ -13,7 +13,7 @@ const UNIT: &str = "latchkey-agent.service";
 #[cfg_attr(target_os = "macos", allow(dead_code))]
 fn unit_path() -> Result<PathBuf> {
     // The config dir is `…/latchkey`; systemd's user units live beside it.
-    let config = latchkey::paths::config_dir()?;
+    let config = latchkey::store::paths::config_dir()?;
     let base = config.parent().map(PathBuf::from).unwrap_or(config);
     Ok(base.join("systemd/user").join(UNIT))
 }

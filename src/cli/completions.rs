@@ -5,8 +5,8 @@
 use clap::{Args, ValueEnum};
 use clap_complete::engine::{ArgValueCandidates, CompletionCandidate};
 use clap_complete::env::EnvCompleter;
-use latchkey::config::Config;
-use latchkey::{Error, Result, paths};
+use latchkey::store::config::Config;
+use latchkey::{Error, Result, store::paths};
 
 /// The variable that turns a `latchkey` run into a completion request.
 pub const VAR: &str = "LATCHKEY_COMPLETE";

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use clap::Args;
 use latchkey::agent::How;
-use latchkey::integrations::envfile::{self, Value};
+use latchkey::api::integrations::envfile::{self, Value};
 use latchkey::{Error, Latchkey, Result};
 
 use super::handout::hand_out;

@@ -6,9 +6,9 @@ use std::process::Command;
 
 use clap::{Args, ValueEnum};
 use latchkey::agent::How;
-use latchkey::integrations::git::{self, Auth, Helper};
-use latchkey::profile::is_loopback;
-use latchkey::{Error, Latchkey, Result, presets};
+use latchkey::api::integrations::git::{self, Auth, Helper};
+use latchkey::model::profile::is_loopback;
+use latchkey::{Error, Latchkey, Result, model::presets};
 
 use super::completions::account_names;
 use super::tool_token::token_for_tool;

@@ -48,7 +48,7 @@ pub fn record_direct(handed: &Handed, how: How) {
     let pid = Some(std::os::unix::process::parent_id());
     #[cfg(not(unix))]
     let pid = None;
-    if let Err(e) = latchkey::history::record_direct(&handed.account, how.as_str(), pid) {
+    if let Err(e) = latchkey::store::history::record_direct(&handed.account, how.as_str(), pid) {
         eprintln!("latchkey: the token was handed out, but not recorded in the history: {e}");
     }
 }

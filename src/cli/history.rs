@@ -1,8 +1,8 @@
 //! `latchkey history`: who took which token, newest last.
 
 use clap::Args;
-use latchkey::history::{self, Entry};
-use latchkey::{Result, paths};
+use latchkey::store::history::{self, Entry};
+use latchkey::{Result, store::paths};
 
 use super::completions::account_names;
 use super::format::rfc3339;

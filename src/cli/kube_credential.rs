@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 
 use clap::Args;
 use latchkey::agent::How;
-use latchkey::integrations::kube::{self, ExecInfo};
+use latchkey::api::integrations::kube::{self, ExecInfo};
 use latchkey::{Latchkey, Result};
 
 use super::completions::account_names;

@@ -5,11 +5,12 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use clap::Args;
-use latchkey::callback::DEFAULT_TIMEOUT;
-use latchkey::tokens::now;
-use latchkey::untrusted::sanitize;
+use latchkey::model::tokens::now;
+use latchkey::model::untrusted::sanitize;
+use latchkey::protocol::callback::DEFAULT_TIMEOUT;
 use latchkey::{
-    Error, Latchkey, LegacyGrant, LoopbackListener, Profile, RedirectMode, Result, browser,
+    Error, Latchkey, LegacyGrant, LoopbackListener, Profile, RedirectMode, Result,
+    protocol::browser,
 };
 use oauth2::ResourceOwnerPassword;
 

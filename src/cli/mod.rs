@@ -22,7 +22,7 @@ mod tool_token;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use latchkey::untrusted::for_terminal;
+use latchkey::model::untrusted::for_terminal;
 use latchkey::{ErrorKind, Latchkey};
 
 const EXIT_CODES: &str = "\
@@ -140,7 +140,7 @@ fn report(e: &latchkey::Error) -> ExitCode {
 async fn run(cli: Cli) -> latchkey::Result<()> {
     let engine = Latchkey::open()?.with_notices(std::sync::Arc::new(|notice| {
         // The command's error says it already.
-        if !matches!(notice, latchkey::notice::Notice::NeedsSignIn { .. }) {
+        if !matches!(notice, latchkey::model::notice::Notice::NeedsSignIn { .. }) {
             eprintln!("latchkey: {}", for_terminal(&notice.to_string()))
         }
     }));
@@ -167,7 +167,7 @@ async fn run(cli: Cli) -> latchkey::Result<()> {
 fn program() -> String {
     std::env::current_exe().map_or_else(
         |_| "latchkey".into(),
-        |me| latchkey::integrations::program_for(&me),
+        |me| latchkey::api::integrations::program_for(&me),
     )
 }
 

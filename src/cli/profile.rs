@@ -9,9 +9,9 @@ use latchkey::api::{
     EndpointsForm, FormError, PresetChoice, ProfileForm, build_profile, redirect_to_register,
 };
 use latchkey::engine::SecretState;
-use latchkey::network::{Network, redact};
-use latchkey::presets::{self, SecretNeed, Source};
-use latchkey::profile::{is_loopback, parse_param, parse_scopes};
+use latchkey::model::presets::{self, SecretNeed, Source};
+use latchkey::model::profile::{is_loopback, parse_param, parse_scopes};
+use latchkey::protocol::network::{Network, redact};
 use latchkey::{
     AuthMethod, Error, Grant, Latchkey, LegacyGrant, Profile, ProfileExtras, RedirectMode, Result,
 };

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 use latchkey::api::{ShareSource, export_profiles, read_import};
 use latchkey::engine::SecretState;
-use latchkey::profile::parse_param;
+use latchkey::model::profile::parse_param;
 use latchkey::{Error, Latchkey, Result};
 
 use super::completions::profile_names;

@@ -2,7 +2,7 @@
 
 use clap::{Args, Parser, ValueEnum};
 use latchkey::agent::{Handed, How};
-use latchkey::tokens::now;
+use latchkey::model::tokens::now;
 use latchkey::{Latchkey, Result};
 
 use super::completions::account_names;
@@ -67,7 +67,7 @@ pub fn fast_path() -> Option<std::process::ExitCode> {
     let args = TokenOnly::try_parse_from(std::iter::once("token".into()).chain(argv))
         .ok()?
         .args;
-    let config = latchkey::paths::config_dir().ok()?;
+    let config = latchkey::store::paths::config_dir().ok()?;
     let Some(answer) = client::token_blocking(&config, &args.account, args.min_valid, How::Token)
     else {
         // The same question on the ordinary path would get the same non-answer, or wait out

@@ -4,8 +4,8 @@
 //! naming the `latchkey login` to run.
 
 use latchkey::agent::{Handed, How};
-use latchkey::callback::DEFAULT_TIMEOUT;
-use latchkey::integrations::git::shell_quote;
+use latchkey::api::integrations::git::shell_quote;
+use latchkey::protocol::callback::DEFAULT_TIMEOUT;
 use latchkey::{Account, Error, ErrorKind, Grant, Latchkey, Result, TokenSet};
 
 use super::handout::{from_agent, record_direct};
@@ -125,7 +125,7 @@ async fn browser_sign_in(
     let listener = loopback_listener(engine, &profile).await?;
     let pending = engine.begin_login(&profile.name, label, listener.redirect_uri().clone())?;
     let url = pending.authorization_url.as_str();
-    match latchkey::browser::open(url) {
+    match latchkey::protocol::browser::open(url) {
         Ok(()) => eprintln!(
             "latchkey: sign in to `{}` in your browser. If it did not open, visit:\n{url}",
             profile.name

@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use super::{CLIENT_LABEL, Keep, Latchkey, token_set};
-use crate::account::{Account, AccountId};
 use crate::error::{Error, Hint, Result};
-use crate::oauth;
-use crate::profile::{Grant, Profile};
-use crate::tokens::{TokenSet, now};
+use crate::model::account::{Account, AccountId};
+use crate::model::profile::{Grant, Profile};
+use crate::model::tokens::{TokenSet, now};
+use crate::protocol::oauth;
 
 /// What a name given to `token` or `refresh` refers to.
 pub(super) enum Target {

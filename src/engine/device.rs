@@ -6,12 +6,12 @@ use oauth2::DeviceCodeErrorResponseType;
 
 use super::Latchkey;
 use super::pending::DeviceLogin;
-use crate::account::Account;
 use crate::error::{Error, Hint, Result};
-use crate::idtoken::Expect;
-use crate::oauth::{self, DevicePoll};
-use crate::tokens::now;
-use crate::untrusted::sanitize;
+use crate::model::account::Account;
+use crate::model::tokens::now;
+use crate::model::untrusted::sanitize;
+use crate::protocol::idtoken::Expect;
+use crate::protocol::oauth::{self, DevicePoll};
 
 impl Latchkey {
     /// Starts a device flow sign-in (RFC 8628): the user code to show and where to enter it.

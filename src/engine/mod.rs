@@ -12,19 +12,19 @@ use std::time::Duration;
 use oauth2::{ClientSecret, TokenResponse};
 use url::Url;
 
-use crate::account::{self, Account, AccountId};
-use crate::config::Config;
 use crate::error::{Error, Hint, Result};
-use crate::http::{Http, Timeouts};
-use crate::idtoken::{self, Claims, Expect};
-use crate::jwks::{self, KeySet, Origin};
-use crate::keychain::{Issued, Keychain, KeychainError};
-use crate::network::Network;
-use crate::notice::{Notice, NoticeHook};
-use crate::oauth::{self, TokenResponseBody};
-use crate::paths;
-use crate::profile::Profile;
-use crate::tokens::{TokenSet, now};
+use crate::model::account::{self, Account, AccountId};
+use crate::model::notice::{Notice, NoticeHook};
+use crate::model::profile::Profile;
+use crate::model::tokens::{TokenSet, now};
+use crate::protocol::http::{Http, Timeouts};
+use crate::protocol::idtoken::{self, Claims, Expect};
+use crate::protocol::jwks::{self, KeySet, Origin};
+use crate::protocol::network::Network;
+use crate::protocol::oauth::{self, TokenResponseBody};
+use crate::store::config::Config;
+use crate::store::keychain::{Issued, Keychain, KeychainError};
+use crate::store::paths;
 
 mod client_credentials;
 mod device;
@@ -40,7 +40,7 @@ mod tokens;
 #[cfg(test)]
 mod tests;
 
-pub use crate::profile::{Endpoints, ManualEndpoints, NewProfile, ProfileExtras};
+pub use crate::model::profile::{Endpoints, ManualEndpoints, NewProfile, ProfileExtras};
 pub use pending::{DeviceLogin, PendingImplicitLogin, PendingLogin};
 pub use share::{MAX_SHARED_FILE, SecretState, check_profile, without_credentials};
 

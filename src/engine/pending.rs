@@ -6,8 +6,8 @@ use std::time::Duration;
 use oauth2::{CsrfToken, PkceCodeVerifier};
 use url::Url;
 
-use crate::profile::{Profile, validate_endpoint};
-use crate::secret::Nonce;
+use crate::model::profile::{Profile, validate_endpoint};
+use crate::model::secret::Nonce;
 
 /// A device flow sign-in waiting for the user to enter the code (RFC 8628).
 #[derive(Debug)]
@@ -144,7 +144,7 @@ impl std::fmt::Debug for PendingImplicitLogin {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oauth;
+    use crate::protocol::oauth;
 
     fn profile() -> Profile {
         Profile {

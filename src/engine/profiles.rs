@@ -4,15 +4,15 @@ use oauth2::ClientSecret;
 use url::Url;
 
 use super::{Latchkey, require_keys_for_openid, secret_key};
-use crate::account::Account;
-use crate::discovery;
 use crate::error::{Error, Hint, Result};
-use crate::idtoken;
-use crate::network::{self, Network};
-use crate::profile::{
+use crate::model::account::Account;
+use crate::model::profile::{
     AuthMethod, Endpoints, Grant, ManualEndpoints, NewProfile, Profile, ProfileExtras,
     validate_name, validate_new_redirect_uri,
 };
+use crate::protocol::discovery;
+use crate::protocol::idtoken;
+use crate::protocol::network::{self, Network};
 
 impl Latchkey {
     pub fn profiles(&self) -> Result<Vec<Profile>> {
@@ -452,8 +452,8 @@ fn signing_algorithms(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
-    use crate::keychain::Keychain;
+    use crate::store::config::Config;
+    use crate::store::keychain::Keychain;
 
     /// An engine on a fresh config directory holding `profile` and accounts labelled `labels`.
     /// The edits below read no secret, so the keychain is never asked.

@@ -8,10 +8,10 @@ use std::path::PathBuf;
 use sha2::{Digest, Sha256};
 
 use super::Latchkey;
-use crate::account::Account;
 use crate::error::{Error, Result};
-use crate::profile::Grant;
-use crate::tokens::TokenSet;
+use crate::model::account::Account;
+use crate::model::profile::Grant;
+use crate::model::tokens::TokenSet;
 
 impl Latchkey {
     /// Marks the account's stored access token as rejected by a server. With `presented`, only
@@ -24,8 +24,8 @@ impl Latchkey {
             return Ok(false);
         }
         let path = self.rejected_path(&account);
-        crate::private_files::ensure_dir(path.parent().unwrap_or(self.config().dir()))?;
-        crate::private_files::write_atomic(&path, digest(current).as_bytes())
+        crate::store::private_files::ensure_dir(path.parent().unwrap_or(self.config().dir()))?;
+        crate::store::private_files::write_atomic(&path, digest(current).as_bytes())
             .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
         Ok(true)
     }

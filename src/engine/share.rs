@@ -9,9 +9,9 @@ use url::Url;
 use super::profiles::refuse_provider_change;
 use super::{Latchkey, missing_client_secret, require_keys_for_openid, secret_key};
 use crate::error::{Error, Result};
-use crate::http::HttpError;
-use crate::network::Network;
-use crate::profile::{Profile, is_loopback};
+use crate::model::profile::{Profile, is_loopback};
+use crate::protocol::http::HttpError;
+use crate::protocol::network::Network;
 
 /// The largest profiles file an import reads: a few hundred profiles.
 pub const MAX_SHARED_FILE: usize = 256 * 1024;

@@ -9,17 +9,17 @@ use url::Url;
 
 use super::pending::{PendingImplicitLogin, PendingLogin};
 use super::{Keep, Latchkey, missing_id_token, require_keys_for_openid, token_set};
-use crate::account::Account;
-use crate::callback::AuthorizationResponse;
 use crate::error::provider_error;
 use crate::error::{Error, Hint, Result};
-use crate::idtoken::{self, Claims, Expect};
-use crate::oauth::{self, TokenResponseBody};
-use crate::profile::{
+use crate::model::account::Account;
+use crate::model::profile::{
     DEEP_LINK_REDIRECT, Grant, LegacyGrant, Profile, RedirectMode, validate_name,
 };
-use crate::tokens::now;
-use crate::untrusted::is_hidden_or_control;
+use crate::model::tokens::now;
+use crate::model::untrusted::is_hidden_or_control;
+use crate::protocol::callback::AuthorizationResponse;
+use crate::protocol::idtoken::{self, Claims, Expect};
+use crate::protocol::oauth::{self, TokenResponseBody};
 
 /// What a browser sign-in's answer carries before any of it is trusted: its `state`, RFC 9207
 /// `iss`, and either what it answers with (a code, or the implicit grant's token) or the

@@ -1,8 +1,8 @@
 //! Sign-out: revoke the refresh token when asked and possible, then forget the account.
 
 use super::Latchkey;
-use crate::account::Account;
 use crate::error::{Error, Hint, Result};
+use crate::model::account::Account;
 
 impl Latchkey {
     /// Revokes the refresh token when asked and possible, then deletes the account. Returns

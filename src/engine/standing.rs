@@ -29,12 +29,12 @@ use std::sync::Arc;
 use oauth2::{ClientSecret, RefreshToken};
 
 use super::{Keep, Latchkey};
-use crate::account::{Account, AccountId};
-use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::oauth;
-use crate::profile::Profile;
-use crate::tokens::TokenSet;
+use crate::model::account::{Account, AccountId};
+use crate::model::profile::Profile;
+use crate::model::tokens::TokenSet;
+use crate::protocol::oauth;
+use crate::store::config::Config;
 
 impl Latchkey {
     /// Stores what a provider issued with `used` for `account`, tokens then metadata, while

@@ -12,8 +12,8 @@ use tokio::net::TcpListener;
 use url::Url;
 
 use super::*;
-use crate::keychain::SERVICE;
-use crate::profile::{Endpoints, ManualEndpoints, NewProfile, ProfileExtras, RedirectMode};
+use crate::model::profile::{Endpoints, ManualEndpoints, NewProfile, ProfileExtras, RedirectMode};
+use crate::store::keychain::SERVICE;
 
 /// An engine on a fresh config directory and its own mock keychain.
 fn engine() -> (Latchkey, Arc<mock::Store>) {
@@ -202,7 +202,7 @@ async fn invalid_grant_marks_the_account_for_sign_in_and_keeps_it() {
     let told = Arc::new(std::sync::Mutex::new(Vec::new()));
     let engine = engine.with_notices({
         let told = told.clone();
-        Arc::new(move |n: &crate::notice::Notice| told.lock().unwrap().push(n.clone()))
+        Arc::new(move |n: &crate::model::notice::Notice| told.lock().unwrap().push(n.clone()))
     });
     let err = engine.refresh("gone/me").await.expect_err("invalid_grant");
     assert_eq!(err.kind(), crate::ErrorKind::NeedsSignIn, "{err}");
@@ -214,7 +214,7 @@ async fn invalid_grant_marks_the_account_for_sign_in_and_keeps_it() {
     assert_eq!(again.kind(), crate::ErrorKind::NeedsSignIn);
     let told = told.lock().unwrap().clone();
     assert!(
-        matches!(&told[..], [crate::notice::Notice::NeedsSignIn { account, reason }]
+        matches!(&told[..], [crate::model::notice::Notice::NeedsSignIn { account, reason }]
             if account == "gone/me" && reason.contains("revoked")),
         "{told:?}"
     );
@@ -255,7 +255,7 @@ async fn a_failed_import_puts_back_the_secrets_it_had_deleted() {
     let token = Url::parse("https://example.com/token").unwrap();
     for name in ["a", "b"] {
         let mut new = new_profile(name, token.clone());
-        new.auth_method = Some(crate::profile::AuthMethod::Post);
+        new.auth_method = Some(crate::model::profile::AuthMethod::Post);
         engine
             .add_profile_with(
                 new,

@@ -9,13 +9,13 @@ use oauth2::{RefreshToken, TokenResponse};
 
 use super::client_credentials::Target;
 use super::{Keep, Latchkey, needs_sign_in, token_set};
-use crate::account::Account;
 use crate::error::{Error, Result};
-use crate::idtoken::Expect;
-use crate::notice::Notice;
-use crate::oauth;
-use crate::profile::Profile;
-use crate::tokens::{TokenSet, now};
+use crate::model::account::Account;
+use crate::model::notice::Notice;
+use crate::model::profile::Profile;
+use crate::model::tokens::{TokenSet, now};
+use crate::protocol::idtoken::Expect;
+use crate::protocol::oauth;
 
 impl Latchkey {
     /// A token valid for at least `min_valid` seconds, refreshed first when needed. The common

@@ -6,8 +6,8 @@ use std::io::Read;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use latchkey::config::Config;
-use latchkey::keychain::Keychain;
+use latchkey::store::config::Config;
+use latchkey::store::keychain::Keychain;
 use latchkey::{
     AuthorizationResponse, Endpoints, Error, Latchkey, NewProfile, ProfileExtras, RedirectMode,
 };

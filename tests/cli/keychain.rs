@@ -1,7 +1,7 @@
 //! The keychain layer against the real Secret Service: large tokens, the chunked layout, and
 //! clear errors when the keychain is missing or locked.
 
-use latchkey::keychain::Keychain;
+use latchkey::store::keychain::Keychain;
 
 use crate::util::*;
 

@@ -258,7 +258,7 @@ fn add_machine(env: &Env, name: &str, issuer: &str, extra: &str) -> Run {
 }
 
 fn no_client_secret_stored(profile: &str) -> bool {
-    let keychain = latchkey::keychain::Keychain::default();
+    let keychain = latchkey::store::keychain::Keychain::default();
     block_on(keychain.get(&format!("client-secret:{profile}")))
         .expect("keychain")
         .is_none()

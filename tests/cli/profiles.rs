@@ -113,7 +113,7 @@ fn removing_a_profile_needs_yes_and_deletes_its_keychain_entries() {
     env.run(&["profile", "remove", "gone", "--yes"]).success();
     assert!(env.accounts().is_empty());
     env.run(&["profile", "show", "gone"]).fails_with(3, &[]);
-    let keychain = latchkey::keychain::Keychain::default();
+    let keychain = latchkey::store::keychain::Keychain::default();
     assert!(
         block_on(keychain.get(&account.keychain_key()))
             .unwrap()

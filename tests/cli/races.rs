@@ -7,8 +7,8 @@ use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use latchkey::config::Config;
 use latchkey::error::Error;
+use latchkey::store::config::Config;
 
 use crate::durability::{Hook, Stage, signed_in_via, token_requests_via};
 use crate::util::*;

@@ -670,7 +670,7 @@ fn kube_credential_answers_in_the_version_asked_and_signs_in_once_for_many_calle
         let at = c["status"]["expirationTimestamp"].as_str().unwrap();
         let at = time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
             .expect("RFC 3339");
-        assert!(at.unix_timestamp() > latchkey::tokens::now() + 600);
+        assert!(at.unix_timestamp() > latchkey::model::tokens::now() + 600);
     }
     assert_eq!(auth.userinfo(token).0, 200);
     // Without KUBERNETES_EXEC_INFO (run by hand): v1.

@@ -370,9 +370,9 @@ impl Env {
     #[track_caller]
     pub fn assert_no_account(&self, profile: &str, labels: &[&str]) {
         assert!(self.accounts().is_empty(), "{:?}", self.accounts());
-        let keychain = latchkey::keychain::Keychain::default();
+        let keychain = latchkey::store::keychain::Keychain::default();
         for label in labels {
-            let key = latchkey::account::account_key(profile, label);
+            let key = latchkey::model::account::account_key(profile, label);
             let stored = block_on(keychain.get(&key)).expect("keychain");
             assert!(stored.is_none(), "tokens stored for {profile}/{label}");
         }
@@ -474,8 +474,8 @@ impl Run {
 /// The account's tokens as the keychain holds them.
 pub fn stored_tokens(env: &Env, account: &str) -> latchkey::TokenSet {
     let engine = latchkey::Latchkey::new(
-        latchkey::config::Config::new(env.config_dir()),
-        latchkey::keychain::Keychain::default(),
+        latchkey::store::config::Config::new(env.config_dir()),
+        latchkey::store::keychain::Keychain::default(),
     );
     block_on(engine.stored_tokens(account))
         .unwrap_or_else(|e| panic!("tokens of {account}: {e}"))
@@ -485,13 +485,14 @@ pub fn stored_tokens(env: &Env, account: &str) -> latchkey::TokenSet {
 /// Overwrites the account's stored tokens (e.g. to make the access token expired).
 pub fn write_tokens(account: &latchkey::Account, tokens: &latchkey::TokenSet) {
     block_on(
-        latchkey::keychain::Keychain::default().set(&account.keychain_key(), tokens.to_bytes()),
+        latchkey::store::keychain::Keychain::default()
+            .set(&account.keychain_key(), tokens.to_bytes()),
     )
     .expect("write tokens");
 }
 
 pub fn account(env: &Env, name: &str) -> latchkey::Account {
-    latchkey::config::Config::new(env.config_dir())
+    latchkey::store::config::Config::new(env.config_dir())
         .accounts()
         .expect("accounts")
         .into_iter()

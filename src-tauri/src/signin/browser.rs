@@ -49,7 +49,7 @@ pub async fn begin(
     };
     let signins = app.state::<SignIns>();
     let id = signins.start();
-    let deadline = latchkey::tokens::now() + timeout().as_secs() as i64;
+    let deadline = latchkey::model::tokens::now() + timeout().as_secs() as i64;
     let state_param = pending.state().to_string();
     let (waiting, task) = match listener {
         None => (Waiting::DeepLink(pending), expire_later(app.clone(), id)),

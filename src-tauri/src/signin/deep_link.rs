@@ -1,7 +1,7 @@
 //! `latchkey://` links: the answers of deep-link sign-ins, and everything else they may carry.
 
 use latchkey::AuthorizationResponse;
-use latchkey::callback::parse_fragment;
+use latchkey::protocol::callback::parse_fragment;
 use tauri::{AppHandle, Manager};
 use url::Url;
 
@@ -102,7 +102,7 @@ pub fn handle_url(app: &AppHandle, url: &Url) {
         task.abort();
     }
     let id = entry.id;
-    if latchkey::tokens::now() > entry.deadline {
+    if latchkey::model::tokens::now() > entry.deadline {
         notify(
             app,
             SignInEvent::Failed {

@@ -24,7 +24,7 @@ pub async fn begin_device(
     .await?;
     let signins = app.state::<SignIns>();
     let id = signins.start();
-    let expires_at = latchkey::tokens::now() + pending.expires_in.as_secs() as i64;
+    let expires_at = latchkey::model::tokens::now() + pending.expires_in.as_secs() as i64;
     let page = pending.browser_url();
     let started = DeviceSignInStarted {
         id,

@@ -16,7 +16,7 @@ pub fn timeout() -> Duration {
         .ok()
         .and_then(|s| s.parse().ok())
         .map(Duration::from_secs)
-        .unwrap_or(latchkey::callback::DEFAULT_TIMEOUT)
+        .unwrap_or(latchkey::protocol::callback::DEFAULT_TIMEOUT)
 }
 
 pub fn timed_out(profile: &str) -> ErrorDto {

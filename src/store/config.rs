@@ -1,0 +1,443 @@
+//! The two TOML files in the config directory: `profiles.toml` (made to be read and edited by
+//! hand) and `accounts.toml` (account metadata). Neither ever holds a secret. Both are read
+//! strictly and edited in place (see [`crate::store::toml_edits`]), so nothing a user wrote is dropped;
+//! writes replace the file (through a symlink) in one rename, under a lock, so readers never see
+//! half a file and two writers never lose each other's change. The directory is trusted only
+//! when it is the user's and closed to others ([`private_files::check_dir`]).
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::model::account::Account;
+use crate::model::profile::Profile;
+use crate::store::private_files;
+use crate::store::toml_edits::{self, Layout};
+
+const PROFILES_HEADER: &str = "# Latchkey OAuth client profiles. Edit freely; secrets are in the OS keychain, never here.\n# Keys starting with `x-` are yours: Latchkey ignores them and keeps them.\n\n";
+const ACCOUNTS_HEADER: &str =
+    "# Latchkey accounts (metadata only; the tokens are in the OS keychain).\n\n";
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct ProfilesFile {
+    #[serde(default)]
+    profiles: BTreeMap<String, Profile>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct AccountsFile {
+    #[serde(default, rename = "account")]
+    accounts: Vec<Account>,
+}
+
+fn profiles_layout() -> Layout {
+    Layout {
+        key: "profiles",
+        named: true,
+        fields: toml_edits::fields_of::<Profile>(),
+    }
+}
+
+fn accounts_layout() -> Layout {
+    Layout {
+        key: "account",
+        named: false,
+        fields: toml_edits::fields_of::<Account>(),
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    dir: PathBuf,
+}
+
+impl Config {
+    pub fn new(dir: PathBuf) -> Self {
+        Config { dir }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn profiles_path(&self) -> PathBuf {
+        self.dir.join("profiles.toml")
+    }
+
+    pub fn accounts_path(&self) -> PathBuf {
+        self.dir.join("accounts.toml")
+    }
+
+    /// The profiles by name, each named.
+    fn read_profiles(&self) -> Result<toml_edits::Parsed<BTreeMap<String, Profile>>> {
+        private_files::check_dir(&self.dir)?;
+        let parsed = toml_edits::read::<ProfilesFile>(&self.profiles_path(), &profiles_layout())?;
+        Ok(toml_edits::Parsed {
+            doc: parsed.doc,
+            value: named(parsed.value.profiles),
+        })
+    }
+
+    fn read_accounts(&self) -> Result<toml_edits::Parsed<Vec<Account>>> {
+        private_files::check_dir(&self.dir)?;
+        let parsed = toml_edits::read::<AccountsFile>(&self.accounts_path(), &accounts_layout())?;
+        Ok(toml_edits::Parsed {
+            doc: parsed.doc,
+            value: parsed.value.accounts,
+        })
+    }
+
+    pub fn profiles(&self) -> Result<Vec<Profile>> {
+        let profiles = self.read_profiles()?.value;
+        for p in profiles.values() {
+            p.validate().map_err(|e| Error::Config {
+                path: self.profiles_path(),
+                detail: e.to_string(),
+            })?;
+        }
+        Ok(profiles.into_values().collect())
+    }
+
+    pub fn profile(&self, name: &str) -> Result<Profile> {
+        self.profiles()?
+            .into_iter()
+            .find(|p| p.name == name)
+            .ok_or_else(|| Error::ProfileNotFound(name.to_string()))
+    }
+
+    pub fn accounts(&self) -> Result<Vec<Account>> {
+        Ok(self.read_accounts()?.value)
+    }
+
+    /// Read-modify-write of the profiles under the config lock. Only what `change` changed is
+    /// rewritten; the rest of the file stays as the user wrote it.
+    pub fn update_profiles<T>(
+        &self,
+        change: impl FnOnce(&mut BTreeMap<String, Profile>) -> Result<T>,
+    ) -> Result<T> {
+        let _lock = self.lock()?;
+        let parsed = self.read_profiles()?;
+        let mut profiles = parsed.value.clone();
+        let out = change(&mut profiles)?;
+        let text = match parsed.doc {
+            Some(mut doc) => {
+                toml_edits::merge_named(&mut doc, "profiles", &parsed.value, &profiles)?;
+                doc.to_string()
+            }
+            None => fresh_file(PROFILES_HEADER, &ProfilesFile { profiles })?,
+        };
+        self.write(&self.profiles_path(), &text)?;
+        Ok(out)
+    }
+
+    /// Read-modify-write of the accounts under the config lock.
+    pub fn update_accounts<T>(&self, change: impl FnOnce(&mut Vec<Account>) -> T) -> Result<T> {
+        self.try_update_accounts(|all| Ok(change(all)))
+    }
+
+    /// [`Config::update_accounts`] that writes nothing when `change` fails. `change` runs under
+    /// the config lock, so what it reads (e.g. the profiles) no writer changes meanwhile.
+    pub fn try_update_accounts<T>(
+        &self,
+        change: impl FnOnce(&mut Vec<Account>) -> Result<T>,
+    ) -> Result<T> {
+        let _lock = self.lock()?;
+        let parsed = self.read_accounts()?;
+        let mut accounts = parsed.value.clone();
+        let out = change(&mut accounts)?;
+        let text = match parsed.doc {
+            Some(mut doc) => {
+                toml_edits::merge_array(&mut doc, "account", &parsed.value, &accounts, |a| {
+                    (a.profile.clone(), a.label.clone())
+                })?;
+                doc.to_string()
+            }
+            None => fresh_file(ACCOUNTS_HEADER, &AccountsFile { accounts })?,
+        };
+        self.write(&self.accounts_path(), &text)?;
+        Ok(out)
+    }
+
+    /// Replaces or inserts one account's metadata.
+    pub fn put_account(&self, account: Account) -> Result<()> {
+        self.update_accounts(|all| {
+            match all
+                .iter_mut()
+                .find(|a| a.profile == account.profile && a.label == account.label)
+            {
+                Some(slot) => *slot = account,
+                None => all.push(account),
+            }
+        })
+    }
+
+    fn write(&self, path: &Path, text: &str) -> Result<()> {
+        private_files::write_atomic(path, text.as_bytes())
+            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
+    }
+
+    fn lock(&self) -> Result<File> {
+        lock_file(&self.dir.join(".lock"))
+    }
+
+    /// An exclusive lock serialising refreshes of one account across processes.
+    pub fn account_lock(&self, profile: &str, label: &str) -> Result<File> {
+        lock_file(&self.account_lock_path(profile, label))
+    }
+
+    /// An exclusive lock of its own for one account and `purpose` (e.g. browser sign-ins),
+    /// independent of [`Config::account_lock`] so that a holder may still refresh.
+    pub fn account_purpose_lock(&self, purpose: &str, profile: &str, label: &str) -> Result<File> {
+        lock_file(&self.account_file("locks", profile, label, &format!("{purpose}.lock")))
+    }
+
+    fn account_lock_path(&self, profile: &str, label: &str) -> PathBuf {
+        self.account_file("locks", profile, label, "lock")
+    }
+
+    /// `DIR/<SHA-256 of PROFILE/LABEL>.EXT` in the config directory: one file per account, of
+    /// a fixed length whatever the names (the hex of the names themselves outgrew the 255-byte
+    /// file-name limit well inside the 128-character name limits), and a valid file name for
+    /// any label (e-mail, URL-shaped `sub`).
+    pub fn account_file(&self, dir: &str, profile: &str, label: &str, ext: &str) -> PathBuf {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(format!("{profile}/{label}").as_bytes());
+        let key: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        self.dir.join(dir).join(format!("{key}.{ext}"))
+    }
+}
+
+/// Profiles in the text of a `profiles.toml` from elsewhere (an import), read by the
+/// same strict rules as the user's own file, each named; nothing is validated yet. The
+/// error is what is wrong, with its line.
+pub fn parse_profiles(text: &str) -> std::result::Result<BTreeMap<String, Profile>, String> {
+    let (_, file) = toml_edits::parse::<ProfilesFile>(text, &profiles_layout())?;
+    Ok(named(file.profiles))
+}
+
+/// Each profile with its name (the table's key).
+fn named(mut profiles: BTreeMap<String, Profile>) -> BTreeMap<String, Profile> {
+    for (name, p) in &mut profiles {
+        p.name = name.clone();
+    }
+    profiles
+}
+
+/// `profiles` as `profiles.toml` text (an export), after `header` (comment lines);
+/// `note` gives a comment to put above a profile's table.
+pub fn render_profiles<'a>(
+    header: &str,
+    profiles: impl IntoIterator<Item = &'a Profile>,
+    note: impl Fn(&Profile) -> Option<String>,
+) -> Result<String> {
+    let mut text = header.to_string();
+    for p in profiles {
+        let one = ProfilesFile {
+            profiles: BTreeMap::from([(p.name.clone(), p.clone())]),
+        };
+        text.push('\n');
+        if let Some(note) = note(p) {
+            text.push_str(&note);
+        }
+        text.push_str(&fresh_file("", &one)?);
+    }
+    Ok(text)
+}
+
+/// A file written for the first time: the header, then Latchkey's own layout.
+fn fresh_file<T: Serialize>(header: &str, value: &T) -> Result<String> {
+    let body = toml::to_string_pretty(value)
+        .map_err(|e| Error::InvalidInput(format!("cannot store: {e}")))?;
+    Ok(format!("{header}{body}"))
+}
+
+/// Creates the parent directories private (and checks them), then takes the lock.
+fn lock_file(path: &Path) -> Result<File> {
+    if let Some(parent) = path.parent() {
+        private_files::ensure_dir(parent)?;
+    }
+    let file = private_files::open_lock(path)
+        .map_err(|e| Error::io(format!("cannot open lock file {}", path.display()), e))?;
+    // Released when the file is closed, also when the process dies.
+    file.lock()
+        .map_err(|e| Error::io(format!("cannot lock {}", path.display()), e))?;
+    Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::profile::{AuthMethod, RedirectMode};
+    use std::fs;
+
+    fn temp_dir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "latchkey-config-test-{}-{}",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn profiles_round_trip_and_read_back_by_hand() {
+        let config = Config::new(temp_dir());
+        let profile = Profile {
+            client_id: "abc".into(),
+            authorization_endpoint: "https://github.com/login/oauth/authorize".parse().unwrap(),
+            token_endpoint: "https://github.com/login/oauth/access_token"
+                .parse()
+                .unwrap(),
+            scopes: vec!["repo".into()],
+            auth_method: AuthMethod::Post,
+            redirect: RedirectMode::Loopback,
+            ..Profile::for_tests("gh")
+        };
+        config
+            .update_profiles(|all| {
+                all.insert(profile.name.clone(), profile.clone());
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(config.profile("gh").unwrap(), profile);
+        let text = fs::read_to_string(config.profiles_path()).unwrap();
+        assert!(text.contains("[profiles.gh]"), "{text}");
+        assert!(text.contains("auth_method = \"post\""), "{text}");
+        assert!(matches!(
+            config.profile("nope"),
+            Err(Error::ProfileNotFound(_))
+        ));
+    }
+
+    #[test]
+    fn account_lock_names_have_one_length_and_differ_per_account() {
+        let config = Config::new(temp_dir());
+        let longest = "p".repeat(128);
+        let names = [
+            config.account_lock_path("a", "b"),
+            config.account_lock_path(&longest, &"l".repeat(128)),
+            config.account_lock_path("a/b", ""),
+        ];
+        for path in &names {
+            assert_eq!(path.file_name().unwrap().len(), 64 + ".lock".len());
+        }
+        assert_ne!(names[0], names[2], "the digest covers the whole name");
+        // The longest names lock (the old hex names exceeded the file-name limit).
+        drop(config.account_lock(&longest, &"é".repeat(64)).unwrap());
+    }
+
+    #[test]
+    fn a_broken_hand_edit_is_reported_with_the_path() {
+        let config = Config::new(temp_dir());
+        fs::write(config.profiles_path(), "[profiles.x]\nclient_id = 3\n").unwrap();
+        let err = config.profiles().unwrap_err();
+        assert!(matches!(err, Error::Config { .. }));
+        assert!(err.to_string().contains("profiles.toml"), "{err}");
+        // A failed update leaves the file as it was.
+        let before = fs::read(config.profiles_path()).unwrap();
+        assert!(config.update_profiles(|_| Ok(())).is_err());
+        assert_eq!(fs::read(config.profiles_path()).unwrap(), before);
+    }
+
+    #[test]
+    fn hand_edits_are_kept_and_typos_refused_by_line() {
+        let config = Config::new(temp_dir());
+        let add = |name: &str| {
+            config.update_profiles(|all| {
+                all.insert(name.into(), Profile::for_tests(name));
+                Ok(())
+            })
+        };
+        add("a").unwrap();
+        let path = config.profiles_path();
+        let edited = fs::read_to_string(&path)
+            .unwrap()
+            .replace("client_id = \"client\"", "client_id = \"client\" # mine")
+            + "x-owner = \"me\"\n";
+        fs::write(&path, &edited).unwrap();
+        add("b").unwrap();
+        config
+            .update_profiles(|all| {
+                all.get_mut("a").unwrap().scopes = vec!["openid".into()];
+                all.remove("b");
+                Ok(())
+            })
+            .unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text,
+            edited.replace("scopes = []", "scopes = [\"openid\"]"),
+            "only the changed key was written"
+        );
+        assert!(!fields_contain("name") && fields_contain("scopes"));
+
+        fs::write(&path, format!("{edited}\n[profiles.c]\nscope = []\n")).unwrap();
+        let err = config.profiles().unwrap_err().to_string();
+        let line = edited.lines().count() + 3;
+        assert!(
+            err.contains("profiles.toml")
+                && err.contains(&format!("line {line}: unknown key `scope` in [profiles.c]"))
+                && err.contains("did you mean `scopes`"),
+            "{err}"
+        );
+    }
+
+    fn fields_contain(key: &str) -> bool {
+        toml_edits::fields_of::<Profile>().contains(&key)
+    }
+
+    #[test]
+    fn account_metadata_keeps_comments_and_order() {
+        let config = Config::new(temp_dir());
+        let account = |label: &str| Account {
+            profile: "p".into(),
+            label: label.into(),
+            subject: None,
+            scopes: vec![],
+            expires_at: Some(1),
+            has_refresh_token: true,
+            needs_sign_in: None,
+            signed_in_at: 0,
+        };
+        config.put_account(account("one")).unwrap();
+        config.put_account(account("two")).unwrap();
+        let path = config.accounts_path();
+        let text = fs::read_to_string(&path)
+            .unwrap()
+            .replace("label = \"one\"", "label = \"one\" # the old laptop");
+        fs::write(&path, &text).unwrap();
+        config
+            .put_account(Account {
+                expires_at: Some(2),
+                ..account("one")
+            })
+            .unwrap();
+        config.put_account(account("three")).unwrap();
+        config
+            .update_accounts(|all| all.retain(|a| a.label != "two"))
+            .unwrap();
+        let after = fs::read_to_string(&path).unwrap();
+        assert!(
+            after.contains("label = \"one\" # the old laptop"),
+            "{after}"
+        );
+        let labels: Vec<String> = config
+            .accounts()
+            .unwrap()
+            .into_iter()
+            .map(|a| a.label)
+            .collect();
+        assert_eq!(labels, ["one", "three"]);
+        assert_eq!(config.accounts().unwrap()[0].expires_at, Some(2));
+        fs::write(&path, format!("{after}[[account]]\nprofile = \"p\"\nlabel = \"x\"\nsigned_in_at = 0\nsubjet = \"s\"\n")).unwrap();
+        let err = config.accounts().unwrap_err().to_string();
+        assert!(
+            err.contains("unknown key `subjet` in [[account]] #3"),
+            "{err}"
+        );
+    }
+}

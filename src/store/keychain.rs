@@ -1,0 +1,495 @@
+//! The OS keychain (Secret Service, macOS Keychain, Windows Credential Manager) through
+//! `keyring-core`. Every call runs on a blocking thread with a timeout, so a locked or hung
+//! keychain cannot hang the caller; there is no plaintext fallback.
+//!
+//! Entry layout: service `latchkey`, one entry per account (`account:PROFILE/LABEL`, all its
+//! tokens in one JSON value, so a token read is one keychain read) and one per client secret
+//! (`client-secret:PROFILE`). Where the platform caps entry size (Windows: 2,560 bytes), a value
+//! is split into numbered chunk entries named by a generation, and the head entry, written last,
+//! points at them: a reader sees the old value or the new one, never a mix.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use keyring_core::{Entry, Error as KError};
+
+use crate::model::notice::Notice;
+
+pub const SERVICE: &str = "latchkey";
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
+/// Seconds to wait for the keychain instead of [`DEFAULT_TIMEOUT`] (e.g. for a slow unlock prompt).
+pub const TIMEOUT_ENV: &str = "LATCHKEY_KEYCHAIN_TIMEOUT";
+/// How long tokens a provider has issued are retried when the keychain refuses them.
+pub const DEFAULT_KEEP_TRYING: Duration = Duration::from_secs(300);
+/// Seconds to keep trying instead of [`DEFAULT_KEEP_TRYING`] (0 to 86,400; tests shorten it).
+pub const KEEP_TRYING_ENV: &str = "LATCHKEY_KEEP_TRYING_SECONDS";
+/// A notice while retrying at most this often (the first one at once).
+const NOTICE_EVERY: Duration = Duration::from_secs(30);
+/// At least this long between two tries of the same write.
+const RETRY_PAUSE: Duration = Duration::from_secs(1);
+
+/// Bytes per entry where the platform has a small cap; `usize::MAX` elsewhere.
+#[cfg(windows)]
+pub const PLATFORM_CHUNK: usize = 2048;
+#[cfg(not(windows))]
+pub const PLATFORM_CHUNK: usize = usize::MAX;
+
+const WHOLE: u8 = b'=';
+const CHUNKED: u8 = b'#';
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum KeychainError {
+    #[error(
+        "the OS keychain is not available ({0}). Latchkey keeps secrets only in the keychain: on Linux, run a Secret Service provider (gnome-keyring, KeePassXC) in your session"
+    )]
+    Unavailable(String),
+    #[error(
+        "the OS keychain is locked; unlock it (log in to your desktop session or open your keyring app) and try again"
+    )]
+    Locked,
+    #[error(
+        "the OS keychain did not answer within {0} s; it may be waiting for an unlock prompt, so unlock it and try again"
+    )]
+    Timeout(u64),
+    #[error("the OS keychain failed: {0}")]
+    Failed(String),
+    #[error("the keychain entry `{0}` is damaged ({1}); sign in again to replace it")]
+    Corrupt(String, String),
+    #[error(
+        "the OS keychain did not take the tokens the provider issued for `{account}` in {seconds} s of trying ({cause}). The provider has already issued them and Latchkey keeps them nowhere else, so the grant is lost"
+    )]
+    GrantLost {
+        account: String,
+        profile: String,
+        seconds: u64,
+        cause: String,
+    },
+}
+
+impl KeychainError {
+    /// What the user can do about it (see [`crate::Error::hint`]).
+    pub fn hint(&self) -> Option<crate::model::hint::Hint> {
+        use crate::model::hint::Hint;
+        match self {
+            KeychainError::Locked | KeychainError::Timeout(_) => Some(Hint::UnlockKeychain),
+            KeychainError::GrantLost { profile, .. } => Some(Hint::ReplaceLostGrant {
+                profile: profile.clone(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Whose tokens [`Keychain::store_issued`] keeps: for the notices and the final error.
+#[derive(Debug, Clone, Copy)]
+pub struct Issued<'a> {
+    pub account: &'a str,
+    pub profile: &'a str,
+    /// Whether the tokens include a refresh token.
+    pub refresh_token: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Keychain {
+    timeout: Duration,
+    chunk: usize,
+    keep_trying: Duration,
+    store: Backend,
+}
+
+/// Where entries live: keyring-core's default store (the platform's, registered on first use),
+/// or a store of the caller's own (tests: `keyring_core::mock::Store`), which leaves the
+/// process-wide default alone so that tests can run in parallel.
+#[derive(Clone, Default)]
+struct Backend(Option<Arc<keyring_core::CredentialStore>>);
+
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "own store"
+        } else {
+            "default store"
+        })
+    }
+}
+
+impl Backend {
+    fn entry(&self, key: &str) -> Result<Entry, KeychainError> {
+        match &self.0 {
+            Some(store) => store.build(SERVICE, key, None),
+            None => Entry::new(SERVICE, key),
+        }
+        .map_err(map_error)
+    }
+}
+
+impl Default for Keychain {
+    /// The platform's layout, the timeout from `LATCHKEY_KEYCHAIN_TIMEOUT` (1 to 600 s) or
+    /// [`DEFAULT_TIMEOUT`], and the retry time from `LATCHKEY_KEEP_TRYING_SECONDS` or
+    /// [`DEFAULT_KEEP_TRYING`]; values out of range are ignored.
+    fn default() -> Self {
+        let seconds = |name: &str, range: std::ops::RangeInclusive<u64>| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .filter(|s| range.contains(s))
+                .map(Duration::from_secs)
+        };
+        Keychain {
+            timeout: seconds(TIMEOUT_ENV, 1..=600).unwrap_or(DEFAULT_TIMEOUT),
+            chunk: PLATFORM_CHUNK,
+            keep_trying: seconds(KEEP_TRYING_ENV, 0..=86_400).unwrap_or(DEFAULT_KEEP_TRYING),
+            store: Backend::default(),
+        }
+    }
+}
+
+impl Keychain {
+    /// A keychain that splits values larger than `chunk` bytes (tests of the chunked layout).
+    pub fn with_chunk_size(chunk: usize) -> Self {
+        Keychain {
+            chunk: chunk.max(16),
+            ..Keychain::default()
+        }
+    }
+
+    /// A keychain on `store` instead of the platform's (tests: keyring-core's mock store).
+    pub fn with_store(mut self, store: Arc<keyring_core::CredentialStore>) -> Self {
+        self.store = Backend(Some(store));
+        self
+    }
+
+    /// How long [`Keychain::store_issued`] keeps trying.
+    pub fn with_keep_trying(mut self, keep_trying: Duration) -> Self {
+        self.keep_trying = keep_trying;
+        self
+    }
+
+    /// Makes sure a write can succeed before something irreplaceable is spent (a refresh token
+    /// sent, an authorization code exchanged). On the Secret Service a locked default
+    /// collection is asked to unlock (the platform's prompt, where there is one) and waited
+    /// for within the keychain timeout; still locked, this is [`KeychainError::Locked`]. Other
+    /// platforms' keychains prompt on access, and this does nothing there.
+    pub async fn ensure_writable(&self) -> Result<(), KeychainError> {
+        self.unlock_within(self.timeout).await
+    }
+
+    /// Waits for an unlock at most `wait` (and less than the timeout, so a locked keychain is
+    /// reported as locked, not as silent).
+    async fn unlock_within(&self, wait: Duration) -> Result<(), KeychainError> {
+        if self.store.0.is_some() {
+            return Ok(());
+        }
+        let wait = wait.min(self.timeout.saturating_sub(self.timeout / 4));
+        self.blocking(move |_| platform_unlock(wait)).await
+    }
+
+    /// Stores tokens a provider has just issued, which exist nowhere else: when the keychain
+    /// refuses (locked, an unanswered prompt, a timeout), keeps asking for an unlock and trying
+    /// again for the keep-trying time, sending `notify` a notice at once and every 30 s. Only
+    /// then it gives up, with [`KeychainError::GrantLost`].
+    ///
+    /// `hold` (the account's lock) is kept by every write until its thread has really ended:
+    /// a write that timed out may still complete later, and while it can, no other writer of
+    /// the account may start, so it can never overwrite a newer token set.
+    pub async fn store_issued<H: Send + Sync + 'static>(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        hold: &Arc<H>,
+        issued: Issued<'_>,
+        notify: &dyn Fn(&Notice),
+    ) -> Result<(), KeychainError> {
+        let started = Instant::now();
+        let mut noticed: Option<Instant> = None;
+        loop {
+            let next_try = Instant::now() + RETRY_PAUSE;
+            let cause = match self.set_holding(key, value.clone(), hold).await {
+                Ok(()) => return Ok(()),
+                Err(e) => e,
+            };
+            let Some(remaining) = self.keep_trying.checked_sub(started.elapsed()) else {
+                return Err(KeychainError::GrantLost {
+                    account: issued.account.to_string(),
+                    profile: issued.profile.to_string(),
+                    seconds: self.keep_trying.as_secs(),
+                    cause: cause.to_string(),
+                });
+            };
+            if noticed.is_none_or(|t| t.elapsed() >= NOTICE_EVERY) {
+                noticed = Some(Instant::now());
+                notify(&Notice::KeychainRefusesIssuedTokens {
+                    account: issued.account.to_string(),
+                    refresh_token: issued.refresh_token,
+                    remaining,
+                    cause: cause.to_string(),
+                });
+            }
+            // Still locked after the wait is what the next try reports.
+            let _ = self.unlock_within(remaining).await;
+            tokio::time::sleep_until(next_try.into()).await;
+        }
+    }
+
+    /// [`Keychain::set`], keeping `hold` until the write's thread ends (see
+    /// [`Keychain::store_issued`]).
+    pub async fn set_holding<H: Send + Sync + 'static>(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        hold: &Arc<H>,
+    ) -> Result<(), KeychainError> {
+        let key = key.to_string();
+        let chunk = self.chunk;
+        let hold = Arc::clone(hold);
+        self.blocking(move |store| {
+            let _hold = hold;
+            set_value(store, &key, &value, chunk)
+        })
+        .await
+    }
+
+    pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KeychainError> {
+        let key = key.to_string();
+        self.blocking(move |store| get_value(store, &key)).await
+    }
+
+    pub async fn set(&self, key: &str, value: Vec<u8>) -> Result<(), KeychainError> {
+        self.set_holding(key, value, &Arc::new(())).await
+    }
+
+    /// Deletes an entry and its chunks; a missing entry is not an error.
+    pub async fn delete(&self, key: &str) -> Result<(), KeychainError> {
+        let key = key.to_string();
+        self.blocking(move |store| delete_value(store, &key)).await
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Backend) -> Result<T, KeychainError> + Send + 'static,
+    ) -> Result<T, KeychainError> {
+        let store = self.store.clone();
+        let task = tokio::task::spawn_blocking(move || {
+            if store.0.is_none() {
+                ensure_store()?;
+            }
+            work(&store)
+        });
+        match tokio::time::timeout(self.timeout, task).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(join)) => Err(KeychainError::Failed(format!(
+                "keychain task failed: {join}"
+            ))),
+            Err(_) => Err(KeychainError::Timeout(self.timeout.as_secs())),
+        }
+    }
+}
+
+/// keyring-core has no store until one is registered; register the platform's once. A failure
+/// is not remembered: the desktop app runs for days, and the keychain may start after it.
+fn ensure_store() -> Result<(), KeychainError> {
+    static READY: AtomicBool = AtomicBool::new(false);
+    if READY.load(Ordering::Acquire) {
+        return Ok(());
+    }
+    let store = platform_store().map_err(|e| match map_error(e) {
+        KeychainError::Failed(detail) => KeychainError::Unavailable(detail),
+        other => other,
+    })?;
+    keyring_core::set_default_store(store);
+    READY.store(true, Ordering::Release);
+    Ok(())
+}
+
+#[cfg(target_os = "linux")]
+fn platform_store() -> keyring_core::Result<Arc<keyring_core::CredentialStore>> {
+    Ok(crate::store::secret_service::Store::new()?)
+}
+
+/// Unlocks the Secret Service's default collection, waiting at most `wait` (a store other
+/// than Latchkey's own, e.g. in a test, is left alone).
+#[cfg(target_os = "linux")]
+fn platform_unlock(wait: Duration) -> Result<(), KeychainError> {
+    let Some(store) = keyring_core::get_default_store() else {
+        return Ok(());
+    };
+    match store
+        .as_any()
+        .downcast_ref::<crate::store::secret_service::Store>()
+    {
+        Some(store) => store.unlock_default(wait).map_err(map_error),
+        None => Ok(()),
+    }
+}
+
+/// macOS and Windows ask for an unlock themselves when an entry is accessed.
+#[cfg(not(target_os = "linux"))]
+fn platform_unlock(_wait: Duration) -> Result<(), KeychainError> {
+    Ok(())
+}
+
+#[cfg(target_os = "macos")]
+fn platform_store() -> keyring_core::Result<Arc<keyring_core::CredentialStore>> {
+    Ok(apple_native_keyring_store::keychain::Store::new()?)
+}
+
+#[cfg(target_os = "windows")]
+fn platform_store() -> keyring_core::Result<Arc<keyring_core::CredentialStore>> {
+    Ok(windows_native_keyring_store::Store::new()?)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "windows")))]
+fn platform_store() -> keyring_core::Result<Arc<keyring_core::CredentialStore>> {
+    Err(KError::NotSupportedByStore(
+        "no keychain backend for this platform".into(),
+    ))
+}
+
+fn read(store: &Backend, key: &str) -> Result<Option<Vec<u8>>, KeychainError> {
+    match store.entry(key)?.get_secret() {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(KError::NoEntry) => Ok(None),
+        Err(e) => Err(map_error(e)),
+    }
+}
+
+fn write(store: &Backend, key: &str, bytes: &[u8]) -> Result<(), KeychainError> {
+    store.entry(key)?.set_secret(bytes).map_err(map_error)
+}
+
+fn remove(store: &Backend, key: &str) -> Result<(), KeychainError> {
+    match store.entry(key)?.delete_credential() {
+        Ok(()) | Err(KError::NoEntry) => Ok(()),
+        Err(e) => Err(map_error(e)),
+    }
+}
+
+fn chunk_key(key: &str, generation: &str, index: usize) -> String {
+    format!("{key}#{generation}.{index}")
+}
+
+/// Parses a chunked head: `#<count> <generation>`.
+fn parse_head(key: &str, head: &[u8]) -> Result<(usize, String), KeychainError> {
+    let corrupt = || KeychainError::Corrupt(key.to_string(), "bad chunk header".into());
+    let text = std::str::from_utf8(head).map_err(|_| corrupt())?;
+    let (count, generation) = text.split_once(' ').ok_or_else(corrupt)?;
+    Ok((
+        count.parse().map_err(|_| corrupt())?,
+        generation.to_string(),
+    ))
+}
+
+fn get_value(store: &Backend, key: &str) -> Result<Option<Vec<u8>>, KeychainError> {
+    let Some(head) = read(store, key)? else {
+        return Ok(None);
+    };
+    match head.split_first() {
+        Some((&WHOLE, value)) => Ok(Some(value.to_vec())),
+        Some((&CHUNKED, rest)) => {
+            let (count, generation) = parse_head(key, rest)?;
+            let mut value = Vec::new();
+            for i in 0..count {
+                let part = read(store, &chunk_key(key, &generation, i))?.ok_or_else(|| {
+                    KeychainError::Corrupt(key.to_string(), format!("chunk {i} is missing"))
+                })?;
+                value.extend_from_slice(&part);
+            }
+            Ok(Some(value))
+        }
+        _ => Err(KeychainError::Corrupt(
+            key.to_string(),
+            "unknown format".into(),
+        )),
+    }
+}
+
+fn old_chunks(store: &Backend, key: &str) -> Result<Option<(usize, String)>, KeychainError> {
+    match read(store, key) {
+        Ok(Some(head)) if head.first() == Some(&CHUNKED) => parse_head(key, &head[1..]).map(Some),
+        Ok(_) => Ok(None),
+        // A damaged old value must not block writing a new one.
+        Err(KeychainError::Corrupt(..)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn set_value(store: &Backend, key: &str, value: &[u8], chunk: usize) -> Result<(), KeychainError> {
+    // Only a platform (or test) with a size cap can have chunks to clean up: skip the extra read
+    // everywhere else.
+    let previous = if chunk == usize::MAX {
+        None
+    } else {
+        old_chunks(store, key)?
+    };
+    if value.len() < chunk {
+        let mut whole = Vec::with_capacity(value.len() + 1);
+        whole.push(WHOLE);
+        whole.extend_from_slice(value);
+        write(store, key, &whole)?;
+    } else {
+        let generation = format!("{:08x}", rand::random::<u32>());
+        let parts: Vec<&[u8]> = value.chunks(chunk).collect();
+        for (i, part) in parts.iter().enumerate() {
+            write(store, &chunk_key(key, &generation, i), part)?;
+        }
+        write(
+            store,
+            key,
+            format!("#{} {generation}", parts.len()).as_bytes(),
+        )?;
+    }
+    if let Some((count, generation)) = previous {
+        for i in 0..count {
+            remove(store, &chunk_key(key, &generation, i))?;
+        }
+    }
+    Ok(())
+}
+
+fn delete_value(store: &Backend, key: &str) -> Result<(), KeychainError> {
+    if let Some((count, generation)) = old_chunks(store, key)? {
+        for i in 0..count {
+            remove(store, &chunk_key(key, &generation, i))?;
+        }
+    }
+    remove(store, key)
+}
+
+/// Maps keyring errors to what a user can act on. Some keyring variants carry the secret's
+/// bytes; none of them is passed on.
+fn map_error(e: KError) -> KeychainError {
+    match e {
+        KError::NoStorageAccess(_) => KeychainError::Locked,
+        KError::NoDefaultStore => KeychainError::Unavailable("no keychain backend".into()),
+        KError::PlatformFailure(inner) => {
+            let text = inner.to_string();
+            let missing = [
+                "ServiceUnknown",
+                "NotFound",
+                "No such file",
+                "DBUS_SESSION_BUS_ADDRESS",
+                "Connection refused",
+                "was not provided by any .service files",
+            ];
+            if missing.iter().any(|m| text.contains(m)) {
+                KeychainError::Unavailable(text)
+            } else if text.contains("ocked") || text.contains("prompt") {
+                KeychainError::Locked
+            } else {
+                KeychainError::Failed(text)
+            }
+        }
+        KError::BadEncoding(_) | KError::BadDataFormat(..) => {
+            KeychainError::Failed("the stored value has an unexpected format".into())
+        }
+        KError::TooLong(what, limit) => KeychainError::Failed(format!(
+            "{what} is longer than the keychain allows ({limit})"
+        )),
+        KError::Ambiguous(items) => KeychainError::Failed(format!(
+            "{} keychain entries match one name; remove the duplicates in your keyring app",
+            items.len()
+        )),
+        other => KeychainError::Failed(other.to_string()),
+    }
+}
