@@ -27,6 +27,8 @@ pub enum ErrorKind {
     SignIn,
     /// Anything else (local files, I/O).
     Other,
+    /// Refused by an access rule, by the user when asked, or because a file is not trusted.
+    Refused,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -129,6 +131,21 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
+    /// The door refused the token: an access rule, the user's answer, or nobody to ask.
+    /// `rule` is the id of the rule that decided, when one did.
+    #[error("{account}: refused to {program}: {reason}")]
+    Refused {
+        account: String,
+        program: String,
+        rule: Option<String>,
+        reason: String,
+    },
+
+    /// A file Latchkey will not act on until the user trusts it (`latchkey trust`), or that
+    /// asks for something never allowed (e.g. `PATH` in an env file).
+    #[error("{path}: {detail}")]
+    Untrusted { path: PathBuf, detail: String },
+
     /// A directory Latchkey will not trust (someone else's, or writable by others).
     #[error("directory {dir} {detail}")]
     UnsafeDir { dir: PathBuf, detail: String },
@@ -182,6 +199,7 @@ impl Error {
             Error::Keychain(_) => ErrorKind::Keychain,
             Error::SignIn { .. } => ErrorKind::SignIn,
             Error::Config { .. } | Error::UnsafeDir { .. } | Error::Io { .. } => ErrorKind::Other,
+            Error::Refused { .. } | Error::Untrusted { .. } => ErrorKind::Refused,
             Error::Context { source, .. } | Error::Hinted { source, .. } => source.kind(),
             Error::Relayed { kind, .. } => *kind,
         }

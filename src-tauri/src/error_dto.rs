@@ -17,6 +17,7 @@ pub enum ErrorKindDto {
     Keychain,
     SignIn,
     Other,
+    Refused,
 }
 
 /// An error the UI can show and branch on.
@@ -211,6 +212,7 @@ impl From<Error> for ErrorDto {
             ErrorKind::Keychain => ErrorKindDto::Keychain,
             ErrorKind::SignIn => ErrorKindDto::SignIn,
             ErrorKind::Other => ErrorKindDto::Other,
+            ErrorKind::Refused => ErrorKindDto::Refused,
         };
         let (provider_error, provider_description) = match e.unhinted() {
             Error::Provider {

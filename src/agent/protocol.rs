@@ -204,7 +204,7 @@ pub fn relayed(kind: &str, message: String, hint: Option<crate::Hint>) -> Error 
     }
 }
 
-const KINDS: [(ErrorKind, &str); 8] = [
+const KINDS: [(ErrorKind, &str); 9] = [
     (ErrorKind::Usage, "usage"),
     (ErrorKind::NotFound, "not-found"),
     (ErrorKind::NeedsSignIn, "needs-sign-in"),
@@ -213,6 +213,7 @@ const KINDS: [(ErrorKind, &str); 8] = [
     (ErrorKind::Keychain, "keychain"),
     (ErrorKind::SignIn, "sign-in"),
     (ErrorKind::Other, "other"),
+    (ErrorKind::Refused, "refused"),
 ];
 
 pub fn kind_name(kind: ErrorKind) -> &'static str {

@@ -35,7 +35,8 @@ Exit codes:
   5  provider error: the provider refused or answered something unusable
   6  network: the provider could not be reached or did not answer in time
   7  keychain unavailable: the OS keychain is missing, locked or not answering
-  8  sign-in not completed: timed out, or the browser's response was rejected";
+  8  sign-in not completed: timed out, or the browser's response was rejected
+  9  refused by an access rule or an untrusted file (see `latchkey access`, `latchkey trust`)";
 
 #[derive(Parser)]
 #[command(
@@ -181,6 +182,7 @@ fn exit_code(kind: ErrorKind) -> u8 {
         ErrorKind::Network => 6,
         ErrorKind::Keychain => 7,
         ErrorKind::SignIn => 8,
+        ErrorKind::Refused => 9,
     }
 }
 
@@ -204,6 +206,7 @@ mod tests {
             ErrorKind::Network,
             ErrorKind::Keychain,
             ErrorKind::SignIn,
+            ErrorKind::Refused,
         ] {
             let code = exit_code(kind);
             assert!(EXIT_CODES.contains(&format!("\n  {code}  ")), "{code}");

@@ -205,7 +205,7 @@ envLine: string, };
 
 export type SignOutResult = { revoked: boolean, };
 
-export type ErrorKindDto = "usage" | "not-found" | "needs-sign-in" | "provider" | "network" | "keychain" | "sign-in" | "other";
+export type ErrorKindDto = "usage" | "not-found" | "needs-sign-in" | "provider" | "network" | "keychain" | "sign-in" | "other" | "refused";
 
 export type ErrorActionKind = "sign-in" | "edit-profile" | "advice";
 
