@@ -127,7 +127,8 @@ const issuer = process.env.ISSUER || local;
 const SCOPE = 'openid email profile offline_access';
 const REDIRECT_URIS = ['http://127.0.0.1/callback', 'latchkey://callback'];
 const native = { application_type: 'native', scope: SCOPE };
-// The scope of the resource server at RESOURCE, on top of SCOPE for the clients below.
+// The scope of the resource server at RESOURCE, granted with resource=RESOURCE (a resource
+// server's scopes are its own: they are in neither `scopes` below nor the clients' `scope`).
 const API_SCOPE = 'api:read';
 
 // pkjwt-client's public keys: a JWKS file, or the public halves of two keys under tests/keys.
