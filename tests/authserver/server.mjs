@@ -2,6 +2,8 @@
 //
 // Contract:
 //   env PORT              port to bind on 127.0.0.1 (default 0: the kernel picks)
+//   env LISTEN_HOST       an IPv4 address to bind instead of 127.0.0.1: the host's end of a test's
+//                         own veth pair (tests/cli/netns.rs), for clients inside that namespace
 //   env ACCESS_TOKEN_TTL  access token lifetime in seconds (default 3600; also used
 //                         for client_credentials tokens)
 //   env AUTHSERVER_VERBOSE=1  let oidc-provider's notices/warnings through to stderr
@@ -99,6 +101,7 @@ function envInt(name, dflt) {
 const port = envInt('PORT', 0);
 const accessTokenTtl = envInt('ACCESS_TOKEN_TTL', 3600);
 const dpopRequireNonce = envInt('DPOP_REQUIRE_NONCE', 1) !== 0;
+const listenHost = process.env.LISTEN_HOST || '127.0.0.1';
 
 process.on('SIGTERM', () => process.exit(0));
 process.on('SIGINT', () => process.exit(0));
@@ -114,14 +117,14 @@ const server = tls ? https.createServer(tls) : http.createServer();
 try {
   await new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', resolve);
+    server.listen(port, listenHost, resolve);
   });
 } catch (e) {
-  console.error(`server.mjs: cannot listen on 127.0.0.1:${port}: ${e.code ?? e.message}`);
+  console.error(`server.mjs: cannot listen on ${listenHost}:${port}: ${e.code ?? e.message}`);
   process.exit(1);
 }
 const realPort = server.address().port;
-const local = `${tls ? 'https' : 'http'}://127.0.0.1:${realPort}`;
+const local = `${tls ? 'https' : 'http'}://${listenHost}:${realPort}`;
 const issuer = process.env.ISSUER || local;
 
 const SCOPE = 'openid email profile offline_access';

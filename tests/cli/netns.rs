@@ -192,3 +192,45 @@ fn netns_reaches_a_listener_on_the_host_veth_address_only() {
         "host loopback reachable from inside: {out:?}"
     );
 }
+
+#[test]
+fn netns_reaches_the_test_servers_on_the_host_end() {
+    let ns = Netns::create();
+    let host = ns.host_addr.to_string();
+    let server = crate::util::AuthServer::start_with_env(&[("LISTEN_HOST", &host)]);
+    assert!(
+        server.issuer.starts_with(&format!("http://{host}:")),
+        "{}",
+        server.issuer
+    );
+    let mcp = crate::mcp::McpServer::start_with(&[("LISTEN_HOST", &host)]);
+    let out = ns
+        .command("curl")
+        .args(["-sS", "--max-time", "10"])
+        .arg(format!(
+            "{}/.well-known/openid-configuration",
+            server.issuer
+        ))
+        .output()
+        .expect("curl inside");
+    assert!(out.status.success(), "{out:?}");
+    let discovery: serde_json::Value = serde_json::from_slice(&out.stdout).expect("discovery");
+    assert_eq!(discovery["issuer"], server.issuer);
+    let out = ns
+        .command("curl")
+        .args([
+            "-sS",
+            "--max-time",
+            "10",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-X",
+            "POST",
+        ])
+        .arg(mcp.mcp_url())
+        .output()
+        .expect("curl inside");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "401", "{out:?}");
+}

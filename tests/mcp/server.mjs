@@ -5,17 +5,19 @@
 //
 // Contract:
 //   argv[2] or env PORT     port to bind on 127.0.0.1 (default 0: the kernel picks)
+//   env LISTEN_HOST         an IPv4 address to bind instead of 127.0.0.1: the host's end of a
+//                           test's own veth pair (tests/cli/netns.rs); base URLs use it
 //   env ACCESS_TOKEN_TTL    access token lifetime in seconds (default 3600)
 //   env MCP_REDIRECT_MATCH  `exact` (default): a redirect_uri must equal a registered one, port
 //                           included, as in the SDK's own in-memory provider; `loopback`: any
 //                           port of a registered loopback redirect (RFC 8252 §7.3)
 //   env MCP_REQUIRE_RESOURCE=1  the MCP endpoint accepts only tokens issued with
 //                           resource=<base>/mcp (RFC 8707); without it any live token is accepted
-//   stdout: exactly one line `READY http://127.0.0.1:<port>` once requests are served;
+//   stdout: exactly one line `READY http://<LISTEN_HOST>:<port>` once requests are served;
 //           nothing else is ever written to stdout.
 //   Exits 0 on SIGTERM/SIGINT.
 //
-// Endpoints (base = http://127.0.0.1:<port>):
+// Endpoints (base = http://<LISTEN_HOST>:<port>):
 //   POST base/mcp   streamable HTTP MCP (stateless); tool `whoami` answers the token's client
 //                   id, scopes and resource. Without a valid token: 401 with
 //                   `WWW-Authenticate: Bearer error="invalid_token", …, resource_metadata="base/.well-known/oauth-protected-resource/mcp"`
@@ -46,6 +48,9 @@ console.log = toStderr;
 console.info = toStderr;
 console.debug = toStderr;
 
+const listenHost = process.env.LISTEN_HOST || '127.0.0.1';
+// The SDK wants an https issuer except on localhost/127.0.0.1 (read when its router loads).
+if (listenHost !== '127.0.0.1') process.env.MCP_DANGEROUSLY_ALLOW_INSECURE_ISSUER_URL = '1';
 const { default: express } = await import('express');
 const { mcpAuthRouter, getOAuthProtectedResourceMetadataUrl } = await import(
   '@modelcontextprotocol/sdk/server/auth/router.js'
@@ -83,14 +88,14 @@ const app = express();
 let server;
 try {
   server = await new Promise((resolve, reject) => {
-    const s = app.listen(port, '127.0.0.1', (err) => (err ? reject(err) : resolve(s)));
+    const s = app.listen(port, listenHost, (err) => (err ? reject(err) : resolve(s)));
     s.once('error', reject);
   });
 } catch (e) {
-  console.error(`mcp server.mjs: cannot listen on 127.0.0.1:${port}: ${e.code ?? e.message}`);
+  console.error(`mcp server.mjs: cannot listen on ${listenHost}:${port}: ${e.code ?? e.message}`);
   process.exit(1);
 }
-const base = `http://127.0.0.1:${server.address().port}`;
+const base = `http://${listenHost}:${server.address().port}`;
 const issuerUrl = new URL(`${base}/`);
 const mcpUrl = new URL(`${base}/mcp`);
 const resourceMetadataUrl = getOAuthProtectedResourceMetadataUrl(mcpUrl);
