@@ -47,6 +47,12 @@ const toStderr = (...args) => console.error(...args);
 console.log = toStderr;
 console.info = toStderr;
 console.debug = toStderr;
+const origWarn = console.warn.bind(console);
+console.warn = (...args) => {
+  // The SDK's notice when LISTEN_HOST needs an http issuer that is not loopback: expected here.
+  if (typeof args[0] === 'string' && args[0].startsWith('MCP_DANGEROUSLY_ALLOW_INSECURE_ISSUER_URL')) return;
+  origWarn(...args);
+};
 
 const listenHost = process.env.LISTEN_HOST || '127.0.0.1';
 // The SDK wants an https issuer except on localhost/127.0.0.1 (read when its router loads).
