@@ -269,10 +269,10 @@ fn wait_listening(child: &mut Child, log: &Arc<Mutex<String>>) -> bool {
             sink.lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .push_str(&format!("{line}\n"));
-            if line.contains("Server listening on") {
-                if let Some(tx) = tx.take() {
-                    let _ = tx.send(true);
-                }
+            if line.contains("Server listening on")
+                && let Some(tx) = tx.take()
+            {
+                let _ = tx.send(true);
             }
         }
         if let Some(tx) = tx.take() {
