@@ -13,16 +13,22 @@ mod grants;
 mod hostile;
 mod keychain;
 mod legacy;
+mod mcp;
+#[cfg(target_os = "linux")]
+mod netns;
 mod network;
 #[cfg(target_os = "linux")]
 mod notify;
 mod presets;
 mod profiles;
+mod provider_features;
 mod quirks;
 #[cfg(target_os = "linux")]
 mod races;
 mod share;
 mod signin;
+#[cfg(target_os = "linux")]
+mod sshd;
 mod tokens;
 mod tools;
 mod util;

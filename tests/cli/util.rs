@@ -53,11 +53,17 @@ impl AuthServer {
     }
 
     pub fn start_with_ttl(ttl: u64) -> Self {
+        Self::start_with_env(&[("ACCESS_TOKEN_TTL", &ttl.to_string())])
+    }
+
+    /// Starts the server with these environment variables (tests/authserver/server.mjs lists
+    /// them: ACCESS_TOKEN_TTL, DPOP_REQUIRE_NONCE, PKJWT_JWKS_FILE, ISSUER, TLS_CERT, …).
+    pub fn start_with_env(vars: &[(&str, &str)]) -> Self {
         require_private_keyring();
         let mut child = Command::new("node")
             .arg(root().join("tests/authserver/server.mjs"))
             .env("PORT", "0")
-            .env("ACCESS_TOKEN_TTL", ttl.to_string())
+            .envs(vars.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
