@@ -155,14 +155,32 @@ def check_crate(src: Path, errors: list[str], layered: bool = False):
         errors.append("import cycle: " + " <-> ".join(files))
 
 
+# One door: only src/door/ packages a token to leave Latchkey (`Handed::new`) or writes history
+# (`history::append`); every front end goes through `Door::hand_out`.
+DOOR_ONLY = [r"\bHanded::new\(", r"\bhistory::append\("]
+
+
+def check_one_door(errors: list[str]):
+    for src in (ROOT / "src", ROOT / "src-tauri" / "src"):
+        for f in src.rglob("*.rs"):
+            rel = f.relative_to(ROOT)
+            if rel.parts[:2] == ("src", "door") or rel == Path("src/store/history.rs"):
+                continue
+            body = strip_comments_and_strings(f.read_text())
+            for pattern in DOOR_ONLY:
+                if re.search(pattern, body):
+                    errors.append(f"{rel}: hands out a token or writes history outside src/door/")
+
+
 def main() -> int:
     errors: list[str] = []
+    check_one_door(errors)
     check_crate(ROOT / "src", errors, layered=True)
     check_crate(ROOT / "src-tauri" / "src", errors)
     for e in errors:
         print(f"check-layout: {e}", file=sys.stderr)
     if not errors:
-        print("check-layout: ok (no file over 700 lines, no import cycle, no import up a layer)",
+        print("check-layout: ok (no file over 700 lines, no import cycle, no import up a layer, one door)",
               file=sys.stderr)
     return 1 if errors else 0
 

@@ -53,6 +53,9 @@ pub enum Error {
     #[error("account `{0}` not found")]
     AccountNotFound(String),
 
+    #[error("access rule `{0}` not found")]
+    NotFoundRule(String),
+
     #[error("`{name}` is ambiguous: profile `{name}` has accounts {labels}")]
     AmbiguousAccount { name: String, labels: String },
 
@@ -187,7 +190,9 @@ impl Error {
             | Error::ImportFile { .. }
             | Error::ImportConflict { .. }
             | Error::NetworkSetup(_) => ErrorKind::Usage,
-            Error::ProfileNotFound(_) | Error::AccountNotFound(_) => ErrorKind::NotFound,
+            Error::ProfileNotFound(_) | Error::AccountNotFound(_) | Error::NotFoundRule(_) => {
+                ErrorKind::NotFound
+            }
             Error::NeedsSignIn { .. } | Error::ProviderChanged { .. } => ErrorKind::NeedsSignIn,
             Error::Provider { .. }
             | Error::BadResponse { .. }

@@ -19,6 +19,8 @@ pub mod store;
 
 pub mod engine;
 
+pub mod door;
+
 pub mod api;
 
 pub mod agent;

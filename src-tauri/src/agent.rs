@@ -79,7 +79,7 @@ fn serve(engine: Arc<Latchkey>, stop: Arc<Notify>) {
             return;
         }
         server::no_core_dumps();
-        if let Err(e) = server::serve_until(engine, socket_path(), stop.notified()).await {
+        if let Err(e) = server::serve_until(engine, socket_path(), stop.notified(), None).await {
             eprintln!("latchkey: not serving the CLI as its agent: {e}");
         }
     });

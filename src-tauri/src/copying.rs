@@ -1,6 +1,7 @@
 //! Copying a token: one path for the window's buttons and the tray's menu, so both refresh
 //! the same way, mark the clipboard entry as a secret, clear it later and write the history.
 
+use latchkey::door::{Arrival, Caller, Door, Purpose, Request};
 use tauri::{AppHandle, Emitter, Manager};
 
 use crate::bridge::on_engine;
@@ -15,15 +16,6 @@ pub enum CopiedFrom {
     Tray,
 }
 
-impl CopiedFrom {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CopiedFrom::Window => "window",
-            CopiedFrom::Tray => "tray",
-        }
-    }
-}
-
 /// A copy made from the tray, told to the window so it shows the clipboard's countdown.
 pub const TRAY_COPY: &str = "tray-copy";
 
@@ -34,26 +26,41 @@ pub async fn copy_secret(
     from: CopiedFrom,
 ) -> Result<CopyResult, ErrorDto> {
     let engine = state.engine()?;
+    let arrival = match from {
+        CopiedFrom::Window => Arrival::Window,
+        CopiedFrom::Tray => Arrival::Tray,
+    };
+    // Through the door like every hand-out: a click is the user's own act, recorded there and
+    // never asked about.
     let (acct, value) = match what {
         CopyWhat::AccessToken | CopyWhat::AuthorizationHeader => {
-            let (acct, tokens) =
-                on_engine(engine, move |e| async move { e.token(&account, 60).await }).await?;
-            let token = tokens.access_token.secret().clone();
+            let handed = on_engine(engine.clone(), move |e| async move {
+                let request = Request {
+                    account,
+                    purpose: Purpose::Copy,
+                    min_valid: 60,
+                    caller: Caller::app(arrival),
+                };
+                Door::new(e).hand_out(request).await
+            })
+            .await?;
+            let acct = engine.account(&handed.account).map_err(ErrorDto::from)?;
+            let token = handed.access_token.as_str();
             let value = if what == CopyWhat::AuthorizationHeader {
                 format!("Authorization: Bearer {token}")
             } else {
-                token
+                token.to_string()
             };
             (acct, value)
         }
         CopyWhat::RefreshToken => {
-            let (acct, tokens) =
-                on_engine(
-                    engine,
-                    move |e| async move { e.stored_tokens(&account).await },
-                )
-                .await?;
-            let Some(rt) = tokens.refresh_token else {
+            let (acct, token) = on_engine(engine, move |e| async move {
+                Door::new(e)
+                    .refresh_token_by_hand(&account, Caller::app(arrival))
+                    .await
+            })
+            .await?;
+            let Some(rt) = token else {
                 return Err(ErrorDto::new(
                     ErrorKindDto::NotFound,
                     format!(
@@ -62,13 +69,9 @@ pub async fn copy_secret(
                     ),
                 ));
             };
-            (acct, rt.secret().clone())
+            (acct, rt.to_string())
         }
     };
-    // Who took which token: the app itself, by the user's hand.
-    if let Err(e) = latchkey::store::history::record_app_copy(&acct.id(), from.as_str()) {
-        eprintln!("latchkey: the token was copied, but not recorded in the history: {e}");
-    }
     let clipboard = state.clipboard.clone();
     let concealed = tauri::async_runtime::spawn_blocking(move || clipboard.copy_secret(value))
         .await

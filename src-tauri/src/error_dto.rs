@@ -167,6 +167,21 @@ impl From<Hint> for ErrorActionDto {
                 "Unlock the system keychain, then try again".into(),
                 None,
             ),
+            Hint::ChangeAccessRule { id, .. } => (
+                Advice,
+                format!("Access rule {id} refused it: remove or change the rule in the account's details"),
+                None,
+            ),
+            Hint::AllowProgram { program, .. } => (
+                Advice,
+                format!("Allow {program} in the account's details to let it take the token"),
+                None,
+            ),
+            Hint::TrustFile { path } => (
+                Advice,
+                format!("Read {path}, then trust it with `latchkey trust` in a terminal"),
+                None,
+            ),
             Hint::CheckProxy => (
                 EditProfile,
                 "Check the profile's proxy (else the HTTPS_PROXY variable); NO_PROXY lists hosts reached directly".into(),

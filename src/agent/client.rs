@@ -55,8 +55,16 @@ pub async fn token(
     account: &str,
     min_valid: u32,
     how: How,
+    program: Option<&Path>,
 ) -> Option<Result<Handed>> {
-    handed(ask(config, token_op(account, min_valid, how), ANSWER_TIMEOUT).await?)
+    handed(
+        ask(
+            config,
+            token_op(account, min_valid, how, program),
+            ANSWER_TIMEOUT,
+        )
+        .await?,
+    )
 }
 
 /// [`token`] on the calling thread, with no async runtime (Linux: the peer check reads
@@ -70,12 +78,13 @@ pub fn token_blocking(
 ) -> Option<Result<Handed>> {
     handed(ask_blocking(
         config,
-        token_op(account, min_valid, how),
+        token_op(account, min_valid, how, None),
         ANSWER_TIMEOUT,
     )?)
 }
 
-fn token_op(account: &str, min_valid: u32, how: How) -> Op {
+/// `program`: for `exec`, the program about to start (the agent decides for it).
+fn token_op(account: &str, min_valid: u32, how: How, program: Option<&Path>) -> Op {
     match how {
         How::Refresh => Op::Refresh {
             account: account.to_string(),
@@ -84,6 +93,7 @@ fn token_op(account: &str, min_valid: u32, how: How) -> Op {
             account: account.to_string(),
             min_valid,
             how,
+            program: program.map(|p| p.to_string_lossy().into_owned()),
         },
     }
 }

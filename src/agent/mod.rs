@@ -4,8 +4,6 @@
 //! answer. The keychain and the config stay the source of truth.
 
 #[cfg(unix)]
-pub mod cache;
-#[cfg(unix)]
 pub mod client;
 #[cfg(unix)]
 pub mod notify;

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+pub use crate::door::{Handed, Purpose as How};
 use crate::error::{Error, ErrorKind};
 
 /// Requests are a few hundred bytes; anything longer is refused unread.
@@ -12,38 +13,6 @@ pub const MAX_REQUEST: usize = 4096;
 
 /// The protocol version in every request; an agent refuses versions it does not know.
 pub const VERSION: u32 = 1;
-
-/// How a token is handed out (for history, and for whether a token a server turned down must
-/// be replaced first: the tools report rejections, see `git-credential erase`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum How {
-    Token,
-    Refresh,
-    Exec,
-    Git,
-    Kube,
-    /// Copied in the desktop app.
-    Copy,
-}
-
-impl How {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            How::Token => "token",
-            How::Refresh => "refresh",
-            How::Exec => "exec",
-            How::Git => "git",
-            How::Kube => "kube",
-            How::Copy => "copy",
-        }
-    }
-
-    /// Whether a token marked as rejected by a server must be replaced before it is handed out.
-    pub fn avoids_rejected(self) -> bool {
-        matches!(self, How::Exec | How::Git | How::Kube)
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "lowercase")]
@@ -55,6 +24,10 @@ pub enum Op {
         account: String,
         min_valid: u32,
         how: How,
+        /// For `exec`: the program the CLI is about to start (the one that will hold the
+        /// token). Believed only when the peer is the `latchkey` CLI itself.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        program: Option<String>,
     },
     /// Refresh now.
     Refresh { account: String },
@@ -85,6 +58,8 @@ pub enum BadRequest {
     Slow,
     #[error("an account name must be 1 to 300 characters without control characters")]
     BadAccount,
+    #[error("a copy is made in the desktop app, not asked for over the socket")]
+    NotOverSocket,
 }
 
 /// Parses one request: `line` is what the client sent up to its newline (without it). Never
@@ -131,42 +106,6 @@ pub enum Response {
     },
     /// The agent serves another config directory: ask the keychain directly.
     OtherConfig,
-}
-
-/// A token handed out, as the CLI prints it.
-#[derive(Serialize, Deserialize)]
-pub struct Handed {
-    pub account: String,
-    pub access_token: Zeroizing<String>,
-    pub expires_at: Option<i64>,
-    pub scopes: Vec<String>,
-}
-
-impl Handed {
-    /// What the engine handed out, as the CLI prints it.
-    pub fn new(account: &crate::Account, tokens: &crate::TokenSet) -> Self {
-        Handed {
-            account: account.id(),
-            access_token: Zeroizing::new(tokens.access_token.secret().clone()),
-            expires_at: tokens.expires_at,
-            scopes: tokens.scopes.clone(),
-        }
-    }
-
-    /// The profile part of the account's name.
-    pub fn profile(&self) -> &str {
-        self.account.split('/').next().unwrap_or(&self.account)
-    }
-}
-
-impl std::fmt::Debug for Handed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Handed")
-            .field("account", &self.account)
-            .field("access_token", &"[redacted]")
-            .field("expires_at", &self.expires_at)
-            .finish()
-    }
 }
 
 impl Response {
@@ -248,7 +187,8 @@ mod tests {
             Op::Token {
                 account: "p/a".into(),
                 min_valid: 60,
-                how: How::Git
+                how: How::Git,
+                program: None,
             }
         );
         assert_eq!(

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,26 +14,25 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 
-use super::cache::Cache;
-use super::protocol::{BadRequest, Handed, How, MAX_REQUEST, Op, Request, Response, parse_request};
+use super::protocol::{BadRequest, How, MAX_REQUEST, Op, Request, Response, parse_request};
 use super::refresher::{backoff, margin, refreshable};
 use super::socket::{euid, lock_path, peer_allowed, prepare_dir};
 use crate::Latchkey;
+use crate::door::cache::Cache;
+use crate::door::{Asker, Caller, Door};
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::account::{self, Account};
+use crate::model::account::Account;
 use crate::model::tokens::now;
-use crate::store::history::{self, Entry};
 
 /// A client has this long to send its request.
 const READ_TIMEOUT: Duration = Duration::from_secs(2);
 const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct Agent {
-    engine: Arc<Latchkey>,
-    cache: Cache,
+    door: Door,
     timers: Mutex<HashMap<String, AbortHandle>>,
-    history: Option<PathBuf>,
-    own_exe: Option<PathBuf>,
+    /// The `latchkey` CLI's executables: a peer running one of them asks for its parent.
+    cli_exes: Vec<PathBuf>,
     stop: Notify,
     /// Whether an account found needing sign-in in the background is a desktop notification
     /// (the headless agent; the desktop app notifies in its own way).
@@ -42,20 +41,24 @@ pub struct Agent {
 
 impl Agent {
     pub fn engine(&self) -> &Latchkey {
-        &self.engine
+        self.door.engine()
     }
 
     pub fn cache(&self) -> &Cache {
-        &self.cache
+        self.door.cache().expect("the agent's door keeps a cache")
     }
 }
 
 /// Serves `socket` until asked to stop (a `stop` request, SIGTERM, SIGINT). Fails when another
 /// agent holds the socket's lock; a socket left by a crashed agent is replaced.
-pub async fn serve(engine: Latchkey, socket: PathBuf) -> Result<()> {
+pub async fn serve(
+    engine: Arc<Latchkey>,
+    socket: PathBuf,
+    asker: Option<Arc<dyn Asker>>,
+) -> Result<()> {
     harden();
     let signals = stop_signals()?;
-    serve_with(Arc::new(engine), socket, signals, true).await
+    serve_with(engine, socket, signals, true, asker).await
 }
 
 /// [`serve`] for a process with a life of its own (the desktop app): until `stop` completes or
@@ -65,8 +68,9 @@ pub async fn serve_until(
     engine: Arc<Latchkey>,
     socket: PathBuf,
     stop: impl Future<Output = ()>,
+    asker: Option<Arc<dyn Asker>>,
 ) -> Result<()> {
-    serve_with(engine, socket, stop, false).await
+    serve_with(engine, socket, stop, false, asker).await
 }
 
 async fn serve_with(
@@ -74,6 +78,7 @@ async fn serve_with(
     socket: PathBuf,
     stop: impl Future<Output = ()>,
     notify_sign_in: bool,
+    asker: Option<Arc<dyn Asker>>,
 ) -> Result<()> {
     let dir = socket
         .parent()
@@ -102,12 +107,14 @@ async fn serve_with(
     let listener = UnixListener::bind(&socket)
         .map_err(|e| Error::io(format!("cannot listen on {}", socket.display()), e))?;
     let inode = std::fs::metadata(&socket).map(|m| m.ino()).ok();
+    let mut door = Door::new(engine).with_cache();
+    if let Some(asker) = asker {
+        door = door.with_asker(asker);
+    }
     let agent = Arc::new(Agent {
-        engine,
-        cache: Cache::default(),
+        door,
         timers: Mutex::new(HashMap::new()),
-        history: crate::store::paths::state_dir().ok(),
-        own_exe: std::env::current_exe().ok(),
+        cli_exes: cli_executables(),
         stop: Notify::new(),
         notify_sign_in,
     });
@@ -146,7 +153,7 @@ async fn accept_loop(
     stop: impl Future<Output = ()>,
 ) -> Result<()> {
     tokio::pin!(stop);
-    if let Ok(accounts) = agent.engine.accounts() {
+    if let Ok(accounts) = agent.engine().accounts() {
         agent.sync_timers(&accounts);
     }
     loop {
@@ -219,10 +226,10 @@ impl Agent {
     }
 
     async fn answer(self: &Arc<Self>, request: Request, cred: &UCred) -> Response {
-        if std::path::Path::new(&request.config) != self.engine.config().dir() {
+        if std::path::Path::new(&request.config) != self.engine().config().dir() {
             return Response::OtherConfig;
         }
-        let (account, min_valid, how) = match request.op {
+        let (account, min_valid, how, program) = match request.op {
             Op::Ping => {
                 return Response::Pong {
                     pid: std::process::id(),
@@ -237,59 +244,35 @@ impl Agent {
                 account,
                 min_valid,
                 how,
-            } => (account, Some(min_valid), how),
-            Op::Refresh { account } => (account, None, How::Refresh),
+                program,
+            } => (account, min_valid, how, program),
+            Op::Refresh { account } => (account, 0, How::Refresh, None),
         };
-        match self.hand_out(&account, min_valid, how).await {
-            Ok(handed) => {
-                self.record(&handed.account, how, cred);
-                Response::Ok(handed)
-            }
-            Err(e) => Response::error(&e),
+        // A copy is a click in the app, never a request over the socket.
+        if how == How::Copy {
+            return Response::bad_request(&BadRequest::NotOverSocket);
         }
-    }
-
-    /// A token of `name`: from memory when the config still has the account with the same
-    /// token and it stays valid long enough, else from the engine (keychain, refresh).
-    async fn hand_out(
-        self: &Arc<Self>,
-        name: &str,
-        min_valid: Option<u32>,
-        how: How,
-    ) -> Result<Handed> {
-        // The config is read on every answer: an account removed or signed out by another
-        // process is never served.
-        let accounts = self.engine.accounts()?;
-        self.cache.retain(&accounts);
-        self.sync_timers(&accounts);
-        if let (Some(min_valid), Ok(account)) = (min_valid, account::resolve(&accounts, name))
-            && account.needs_sign_in.is_none()
-            && !(how.avoids_rejected() && self.rejected_mark(account))
-            && let Some(handed) = self.cache.fresh(account, i64::from(min_valid))
-        {
-            return Ok(handed);
-        }
-        let (account, tokens) = match min_valid {
-            None => self.engine.refresh(name).await?,
-            Some(m) if how.avoids_rejected() => {
-                self.engine.token_not_rejected(name, i64::from(m)).await?
-            }
-            Some(m) => self.engine.token(name, i64::from(m)).await?,
+        let peer = cred.pid().and_then(|p| u32::try_from(p).ok());
+        let caller = Caller::of_peer(
+            peer,
+            &self.cli_exes,
+            how.through_shell(),
+            program.as_deref().filter(|_| how == How::Exec),
+        );
+        let request = crate::door::Request {
+            account,
+            purpose: how,
+            min_valid,
+            caller,
         };
-        self.cache.put(&account, &tokens);
-        if let Ok(accounts) = self.engine.accounts() {
+        let answer = self.door.hand_out(request).await;
+        if let Ok(accounts) = self.engine().accounts() {
             self.sync_timers(&accounts);
         }
-        Ok(Handed::new(&account, &tokens))
-    }
-
-    /// Whether a server reported the account's token rejected (see `reject_token`): then the
-    /// engine decides, not the cache.
-    fn rejected_mark(&self, account: &Account) -> bool {
-        self.engine
-            .config()
-            .account_file("rejected", &account.profile, &account.label, "sha256")
-            .exists()
+        match answer {
+            Ok(handed) => Response::Ok(handed),
+            Err(e) => Response::error(&e),
+        }
     }
 
     /// One timer per account that can be kept fresh; timers of accounts gone are stopped.
@@ -310,48 +293,21 @@ impl Agent {
             }
         }
     }
+}
 
-    /// The history line of a hand-out to the peer `cred`: the program that asked is the
-    /// peer, or its parent when the peer is the `latchkey` CLI.
-    fn record(&self, account: &str, how: How, cred: &UCred) {
-        let Some(dir) = &self.history else {
-            return;
-        };
-        let peer = cred.pid().and_then(|p| u32::try_from(p).ok());
-        let peer_exe = peer.and_then(history::exe_of);
-        let is_cli = peer_exe
-            .as_deref()
-            .is_some_and(|exe| self.is_cli(Path::new(exe)));
-        let (pid, exe) = match peer {
-            Some(p) if is_cli => {
-                let parent = history::parent_of(p);
-                (parent, parent.and_then(history::exe_of))
-            }
-            _ => (peer, peer_exe),
-        };
-        let entry = Entry {
-            time: now(),
-            account: account.to_string(),
-            how: how.as_str().into(),
-            via: "agent".into(),
-            pid,
-            exe,
-            client_pid: peer,
-            from: None,
-        };
-        if let Err(e) = history::append(dir, &entry) {
-            eprintln!("latchkey agent: {e}");
-        }
+/// The `latchkey` CLI as a peer may be: this program, or `latchkey` beside it (the desktop
+/// app's package installs both in one directory). Compared by path: a program merely named
+/// `latchkey` elsewhere is a program like any other.
+fn cli_executables() -> Vec<PathBuf> {
+    let Ok(me) = std::env::current_exe() else {
+        return Vec::new();
+    };
+    let sibling = me.with_file_name(crate::door::caller::CLI_FILE);
+    let mut out = vec![me];
+    if sibling.is_file() && !out.contains(&sibling) {
+        out.push(sibling);
     }
-
-    /// Whether `exe` is the `latchkey` CLI (this agent's own program, or, when the desktop app
-    /// serves, a program of that name): then the program that asked is its parent.
-    fn is_cli(&self, exe: &Path) -> bool {
-        self.own_exe.as_deref() == Some(exe)
-            || exe
-                .file_name()
-                .is_some_and(|n| n == crate::api::integrations::CLI_FILE)
-    }
+    out
 }
 
 /// No core dumps of this process: an agent's memory holds tokens.

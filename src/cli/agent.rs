@@ -29,10 +29,10 @@ pub enum AgentCommand {
 /// How long `start` waits for the new agent to answer, and `stop` for it to go.
 const SETTLE: Duration = Duration::from_secs(5);
 
-pub async fn run(engine: Latchkey, command: AgentCommand) -> Result<()> {
+pub async fn run(engine: std::sync::Arc<Latchkey>, command: AgentCommand) -> Result<()> {
     let config = engine.config().dir().to_path_buf();
     match command {
-        AgentCommand::Run => server::serve(engine, socket_path()).await,
+        AgentCommand::Run => server::serve(engine, socket_path(), None).await,
         AgentCommand::Start => start(&config).await,
         AgentCommand::Stop => stop(&config).await,
         AgentCommand::Status => status(&config).await,

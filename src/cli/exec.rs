@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use clap::Args;
-use latchkey::agent::How;
 use latchkey::api::integrations::envfile::{self, Value};
+use latchkey::door::Purpose;
 use latchkey::{Error, Latchkey, Result};
 
 use super::handout::hand_out;
@@ -55,8 +55,15 @@ struct Binding {
     origin: String,
 }
 
-pub async fn run(engine: &Latchkey, args: ExecArgs) -> Result<()> {
+pub async fn run(engine: &std::sync::Arc<Latchkey>, args: ExecArgs) -> Result<()> {
     let bindings = bindings(&args)?;
+    let (program, rest) = args
+        .command
+        .split_first()
+        .ok_or_else(|| Error::InvalidInput("give the program to run after `--`".into()))?;
+    // Resolved before any token is taken, with Latchkey's own PATH (never an env file's): the
+    // door decides for this very program, and it is the one that runs.
+    let resolved = resolve_program(program)?;
     // Every token first: a failing account stops here, before the program starts.
     let mut tokens: BTreeMap<String, String> = BTreeMap::new();
     let mut env: Vec<(String, String)> = Vec::new();
@@ -67,9 +74,15 @@ pub async fn run(engine: &Latchkey, args: ExecArgs) -> Result<()> {
                 if let Some(token) = tokens.get(&account) {
                     token.clone()
                 } else {
-                    let handed = hand_out(engine, &account, args.min_valid, How::Exec)
-                        .await
-                        .map_err(|e| e.context(format!("{} ({})", b.name, b.origin)))?;
+                    let handed = hand_out(
+                        engine,
+                        &account,
+                        args.min_valid,
+                        Purpose::Exec,
+                        Some(&resolved),
+                    )
+                    .await
+                    .map_err(|e| e.context(format!("{} ({})", b.name, b.origin)))?;
                     let token = handed.access_token.to_string();
                     tokens.insert(account, token.clone());
                     token
@@ -78,13 +91,43 @@ pub async fn run(engine: &Latchkey, args: ExecArgs) -> Result<()> {
         };
         env.push((b.name, value));
     }
-    let (program, rest) = args
-        .command
-        .split_first()
-        .ok_or_else(|| Error::InvalidInput("give the program to run after `--`".into()))?;
-    let mut command = Command::new(program);
+    let mut command = Command::new(&resolved);
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::arg0(&mut command, program);
     command.args(rest).envs(env);
     start(command, program)
+}
+
+/// The program's path: a name with a `/` as given (made absolute), else the first executable
+/// file of that name in this process's `PATH`.
+fn resolve_program(program: &OsString) -> Result<PathBuf> {
+    let path = Path::new(program);
+    let not_found = || {
+        Error::InvalidInput(format!(
+            "cannot run {}: no such program on PATH",
+            path.display()
+        ))
+    };
+    if path.components().count() > 1 || program.to_string_lossy().contains('/') {
+        return std::path::absolute(path).map_err(|_| not_found());
+    }
+    let dirs = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&dirs)
+        .filter(|dir| dir.is_absolute())
+        .map(|dir| dir.join(path))
+        .find(|candidate| is_executable(candidate))
+        .ok_or_else(not_found)
+}
+
+#[cfg(unix)]
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(not(unix))]
+fn is_executable(path: &Path) -> bool {
+    path.is_file()
 }
 
 /// Replaces this process with the program, so its exit code, signals and job control are the

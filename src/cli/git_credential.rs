@@ -5,8 +5,8 @@ use std::io::{IsTerminal, Read};
 use std::process::Command;
 
 use clap::{Args, ValueEnum};
-use latchkey::agent::How;
 use latchkey::api::integrations::git::{self, Auth, Helper};
+use latchkey::door::Purpose;
 use latchkey::model::profile::is_loopback;
 use latchkey::{Error, Latchkey, Result, model::presets};
 
@@ -55,7 +55,7 @@ impl GitCredentialArgs {
     }
 }
 
-pub async fn run(engine: &Latchkey, args: GitCredentialArgs) -> Result<()> {
+pub async fn run(engine: &std::sync::Arc<Latchkey>, args: GitCredentialArgs) -> Result<()> {
     if let Some(pair) = &args.install {
         return install(engine, &args, &pair[0], &pair[1]);
     }
@@ -148,7 +148,7 @@ fn may_send(request: &Request) -> Result<bool> {
 }
 
 async fn get(
-    engine: &Latchkey,
+    engine: &std::sync::Arc<Latchkey>,
     args: &GitCredentialArgs,
     name: &str,
     request: &Request,
@@ -162,7 +162,7 @@ async fn get(
         engine,
         name,
         60,
-        How::Git,
+        Purpose::Git,
         interactive,
         "git runs Latchkey without a terminal (or with GIT_TERMINAL_PROMPT=0)",
     )

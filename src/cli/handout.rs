@@ -1,24 +1,50 @@
-//! How every token command obtains its token: from the agent when it answers, else from the
-//! keychain at once (`LATCHKEY_AGENT=off` skips the agent). Either way the same token, the same
-//! errors with the same exit codes, and one history line.
+//! Where every CLI command gets its token: the agent's door when an agent answers, else a door
+//! in this process over the keychain (`LATCHKEY_AGENT=off` skips the agent). Either way the
+//! same rules, the same token, the same errors and exit codes, and one history line, written by
+//! the door that decided.
 
-use latchkey::agent::{Handed, How};
+use std::path::Path;
+use std::sync::Arc;
+
+use latchkey::door::{Arrival, Caller, Door, Handed, Purpose, Request};
 use latchkey::{Latchkey, Result};
 
-/// A token of `name` valid for `min_valid` seconds (`How::Refresh`: refreshed now).
-pub async fn hand_out(engine: &Latchkey, name: &str, min_valid: u32, how: How) -> Result<Handed> {
-    if let Some(answer) = from_agent(engine, name, min_valid, how).await {
+/// A token of `name` valid for `min_valid` seconds (`Purpose::Refresh`: refreshed now).
+/// `program`: for `exec`, the program about to start, resolved to its path.
+pub async fn hand_out(
+    engine: &Arc<Latchkey>,
+    name: &str,
+    min_valid: u32,
+    purpose: Purpose,
+    program: Option<&Path>,
+) -> Result<Handed> {
+    if let Some(answer) = from_agent(engine, name, min_valid, purpose, program).await {
         return answer;
     }
-    let min = i64::from(min_valid);
-    let (account, tokens) = match how {
-        How::Refresh => engine.refresh(name).await?,
-        How::Token | How::Copy => engine.token(name, min).await?,
-        How::Exec | How::Git | How::Kube => engine.token_not_rejected(name, min).await?,
+    local_door(engine)
+        .hand_out(request(name, min_valid, purpose, program))
+        .await
+}
+
+/// The request of this process, with the caller this process can see: its parent, or the
+/// program it is about to start.
+pub fn request(name: &str, min_valid: u32, purpose: Purpose, program: Option<&Path>) -> Request {
+    let caller = match program {
+        Some(program) => Caller::program_to_start(program, Arrival::Direct),
+        None => Caller::this_process_parent(purpose.through_shell()),
     };
-    let handed = Handed::new(&account, &tokens);
-    record_direct(&handed, how);
-    Ok(handed)
+    Request {
+        account: name.to_string(),
+        purpose,
+        min_valid,
+        caller,
+    }
+}
+
+/// The door of this process, when no agent answers. Nobody can be asked from here: the
+/// program that ran this command holds its terminal, so a rule that says ask refuses.
+pub fn local_door(engine: &Arc<Latchkey>) -> Door {
+    Door::new(engine.clone())
 }
 
 /// The agent's answer, `None` when no agent answers (or it is turned off).
@@ -27,28 +53,23 @@ pub async fn from_agent(
     engine: &Latchkey,
     name: &str,
     min_valid: u32,
-    how: How,
+    purpose: Purpose,
+    program: Option<&Path>,
 ) -> Option<Result<Handed>> {
     use latchkey::agent::client;
     if !client::enabled() {
         return None;
     }
-    client::token(engine.config().dir(), name, min_valid, how).await
+    client::token(engine.config().dir(), name, min_valid, purpose, program).await
 }
 
 #[cfg(not(unix))]
-pub async fn from_agent(_: &Latchkey, _: &str, _: u32, _: How) -> Option<Result<Handed>> {
+pub async fn from_agent(
+    _: &Latchkey,
+    _: &str,
+    _: u32,
+    _: Purpose,
+    _: Option<&Path>,
+) -> Option<Result<Handed>> {
     None
-}
-
-/// The history line of a token handed out without the agent: the program that asked is this
-/// process's parent.
-pub fn record_direct(handed: &Handed, how: How) {
-    #[cfg(unix)]
-    let pid = Some(std::os::unix::process::parent_id());
-    #[cfg(not(unix))]
-    let pid = None;
-    if let Err(e) = latchkey::store::history::record_direct(&handed.account, how.as_str(), pid) {
-        eprintln!("latchkey: the token was handed out, but not recorded in the history: {e}");
-    }
 }

@@ -1,6 +1,7 @@
 //! The engine's hints worded for the command line: the command or flag to use. The app words
 //! the same hints as actions (src-tauri/src/dto.rs).
 
+use latchkey::api::integrations::git::shell_quote;
 use latchkey::{Error, Hint};
 
 /// The error as the CLI prints it: the engine's message with its hint as a command.
@@ -71,6 +72,24 @@ fn suffix(hint: &Hint) -> String {
         Hint::ListPresets => " (`latchkey presets` lists them)".into(),
         // The keychain's own message says how; there is no command for it.
         Hint::UnlockKeychain => String::new(),
+        Hint::ChangeAccessRule {
+            id,
+            account,
+            program,
+        } => format!(
+            ". `latchkey access remove {id}` removes the rule; `latchkey access allow {} --program {}` allows this program",
+            shell_quote(account),
+            shell_quote(program)
+        ),
+        Hint::AllowProgram { account, program } => format!(
+            ". To allow it: `latchkey access allow {} --program {}`",
+            shell_quote(account),
+            shell_quote(program)
+        ),
+        Hint::TrustFile { path } => format!(
+            ". Read it, then run `latchkey trust {}` to use it",
+            shell_quote(path)
+        ),
         Hint::CheckProxy => ". Check the proxy: the profile's (--proxy), else HTTPS_PROXY or ALL_PROXY; NO_PROXY lists hosts reached directly".into(),
         Hint::ProxyCredentials => ". Proxy credentials go in the environment, never in a profile: set HTTPS_PROXY=http://USER:PASSWORD@HOST:PORT (a profile's --proxy on the same host and port borrows them)".into(),
         Hint::GiveCaFile => ". If your network uses a company CA, add the profile with --ca-file PATH (that CA's PEM file)".into(),

@@ -4,8 +4,8 @@
 use std::io::IsTerminal;
 
 use clap::Args;
-use latchkey::agent::How;
 use latchkey::api::integrations::kube::{self, ExecInfo};
+use latchkey::door::Purpose;
 use latchkey::{Latchkey, Result};
 
 use super::completions::account_names;
@@ -29,7 +29,7 @@ pub struct KubeCredentialArgs {
     user_name: Option<String>,
 }
 
-pub async fn run(engine: &Latchkey, args: KubeCredentialArgs) -> Result<()> {
+pub async fn run(engine: &std::sync::Arc<Latchkey>, args: KubeCredentialArgs) -> Result<()> {
     if args.print_user {
         let program = super::program();
         let user = args.user_name.as_deref().unwrap_or(&args.account);
@@ -49,7 +49,7 @@ pub async fn run(engine: &Latchkey, args: KubeCredentialArgs) -> Result<()> {
         engine,
         &args.account,
         args.min_valid,
-        How::Kube,
+        Purpose::Kube,
         interactive,
         "kubectl runs Latchkey without a terminal (or with interactiveMode: Never)",
     )

@@ -1,5 +1,6 @@
 //! Command-line interface: argument parsing, one module per verb, exit codes.
 
+mod access;
 mod accounts;
 #[cfg(unix)]
 mod agent;
@@ -95,6 +96,9 @@ enum Command {
     Agent(agent::AgentCommand),
     /// Who took which token: time, account, how, and the program that asked.
     History(history::HistoryArgs),
+    /// Which program may take which account's token: rules that allow, ask or deny.
+    #[command(subcommand)]
+    Access(access::AccessCommand),
     /// Print the shell completion script (bash, zsh, fish, elvish, powershell); it completes
     /// account and profile names too.
     Completions(completions::CompletionsArgs),
@@ -139,12 +143,14 @@ fn report(e: &latchkey::Error) -> ExitCode {
 }
 
 async fn run(cli: Cli) -> latchkey::Result<()> {
-    let engine = Latchkey::open()?.with_notices(std::sync::Arc::new(|notice| {
-        // The command's error says it already.
-        if !matches!(notice, latchkey::model::notice::Notice::NeedsSignIn { .. }) {
-            eprintln!("latchkey: {}", for_terminal(&notice.to_string()))
-        }
-    }));
+    let engine = std::sync::Arc::new(Latchkey::open()?.with_notices(std::sync::Arc::new(
+        |notice| {
+            // The command's error says it already.
+            if !matches!(notice, latchkey::model::notice::Notice::NeedsSignIn { .. }) {
+                eprintln!("latchkey: {}", for_terminal(&notice.to_string()))
+            }
+        },
+    )));
     match cli.command {
         Command::Profile(cmd) => profile::run(&engine, cmd).await,
         Command::Presets { json } => profile::list_presets(&engine, json),
@@ -160,6 +166,7 @@ async fn run(cli: Cli) -> latchkey::Result<()> {
         #[cfg(unix)]
         Command::Agent(cmd) => agent::run(engine, cmd).await,
         Command::History(args) => history::run(args),
+        Command::Access(cmd) => access::run(&engine, cmd),
     }
 }
 

@@ -1,7 +1,9 @@
 //! `latchkey token` and `latchkey refresh`: a valid access token on standard output.
 
 use clap::{Args, Parser, ValueEnum};
-use latchkey::agent::{Handed, How};
+use std::sync::Arc;
+
+use latchkey::door::{Handed, Purpose};
 use latchkey::model::tokens::now;
 use latchkey::{Latchkey, Result};
 
@@ -68,7 +70,8 @@ pub fn fast_path() -> Option<std::process::ExitCode> {
         .ok()?
         .args;
     let config = latchkey::store::paths::config_dir().ok()?;
-    let Some(answer) = client::token_blocking(&config, &args.account, args.min_valid, How::Token)
+    let Some(answer) =
+        client::token_blocking(&config, &args.account, args.min_valid, Purpose::Token)
     else {
         // The same question on the ordinary path would get the same non-answer, or wait out
         // the same timeout again: it goes to the keychain at once.
@@ -84,14 +87,14 @@ pub fn fast_path() -> Option<std::process::ExitCode> {
     })
 }
 
-pub async fn token(engine: &Latchkey, args: TokenArgs) -> Result<()> {
-    let handed = hand_out(engine, &args.account, args.min_valid, How::Token).await?;
+pub async fn token(engine: &Arc<Latchkey>, args: TokenArgs) -> Result<()> {
+    let handed = hand_out(engine, &args.account, args.min_valid, Purpose::Token, None).await?;
     print(&handed, args.format);
     Ok(())
 }
 
-pub async fn refresh(engine: &Latchkey, args: RefreshArgs) -> Result<()> {
-    let handed = hand_out(engine, &args.account, 0, How::Refresh).await?;
+pub async fn refresh(engine: &Arc<Latchkey>, args: RefreshArgs) -> Result<()> {
+    let handed = hand_out(engine, &args.account, 0, Purpose::Refresh, None).await?;
     print(&handed, args.format);
     Ok(())
 }

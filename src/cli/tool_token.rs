@@ -3,50 +3,38 @@
 //! ask (the others wait, then read its token); without one, never a browser, only a message
 //! naming the `latchkey login` to run.
 
-use latchkey::agent::{Handed, How};
-use latchkey::api::integrations::git::shell_quote;
-use latchkey::protocol::callback::DEFAULT_TIMEOUT;
-use latchkey::{Account, Error, ErrorKind, Grant, Latchkey, Result, TokenSet};
+use std::sync::Arc;
 
-use super::handout::{from_agent, record_direct};
+use latchkey::api::integrations::git::shell_quote;
+use latchkey::door::{Handed, Purpose};
+use latchkey::protocol::callback::DEFAULT_TIMEOUT;
+use latchkey::{Account, Error, ErrorKind, Grant, Latchkey, Result};
+
+use super::handout::{from_agent, local_door, request};
 use super::login::{loopback_listener, require_loopback};
 
-/// A valid token of `name` for the tool `how`, from the agent when it answers, else as
-/// [`token_or_sign_in`] gets it. An account the agent says needs a sign-in (or does not have
-/// yet) goes the direct way too, which may sign in at a terminal.
+/// A valid token of `name` for the tool `purpose`, from the agent when it answers, else from
+/// this process's door, signing in first when the account needs it and `interactive` allows
+/// it. An account the agent says needs a sign-in (or does not have yet) goes the direct way
+/// too, which may sign in at a terminal.
 pub async fn token_for_tool(
-    engine: &Latchkey,
+    engine: &Arc<Latchkey>,
     name: &str,
     min_valid: u32,
-    how: How,
+    purpose: Purpose,
     interactive: bool,
     why_not: &str,
 ) -> Result<Handed> {
-    match from_agent(engine, name, min_valid, how).await {
+    match from_agent(engine, name, min_valid, purpose, None).await {
         Some(Ok(handed)) => return Ok(handed),
         Some(Err(e)) if !matches!(e.kind(), ErrorKind::NeedsSignIn | ErrorKind::NotFound) => {
             return Err(e);
         }
         _ => {}
     }
-    let (account, tokens) =
-        token_or_sign_in(engine, name, i64::from(min_valid), interactive, why_not).await?;
-    let handed = Handed::new(&account, &tokens);
-    record_direct(&handed, how);
-    Ok(handed)
-}
-
-/// A valid token of `name`, signing in first when `interactive` allows it. `why_not` says, for
-/// the message, why this run cannot sign in (e.g. "kubectl runs without a terminal").
-async fn token_or_sign_in(
-    engine: &Latchkey,
-    name: &str,
-    min_valid: i64,
-    interactive: bool,
-    why_not: &str,
-) -> Result<(Account, TokenSet)> {
-    let error = match engine.token_not_rejected(name, min_valid).await {
-        Ok(found) => return Ok(found),
+    let door = local_door(engine);
+    let error = match door.hand_out(request(name, min_valid, purpose, None)).await {
+        Ok(handed) => return Ok(handed),
         Err(e) => e,
     };
     let Some((profile, label)) = sign_in_target(engine, name, &error) else {
@@ -71,11 +59,12 @@ async fn token_or_sign_in(
         .purpose_lock("sign-in", &profile, label.as_deref().unwrap_or(""))
         .await?;
     // Another process may have signed in while this one waited for the lock.
-    if let Ok(found) = engine.token_not_rejected(name, min_valid).await {
-        return Ok(found);
+    if let Ok(handed) = door.hand_out(request(name, min_valid, purpose, None)).await {
+        return Ok(handed);
     }
     let account = browser_sign_in(engine, &profile, label).await?;
-    engine.token_not_rejected(&account.id(), min_valid).await
+    door.hand_out(request(&account.id(), min_valid, purpose, None))
+        .await
 }
 
 /// The profile and label a sign-in would heal `error` with: an account that needs sign-in, or

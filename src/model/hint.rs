@@ -69,4 +69,14 @@ pub enum Hint {
     CheckCertificate,
     /// The host name does not resolve: check the URL, or the proxy that would resolve it.
     CheckHostName,
+    /// An access rule refused the program: remove the rule, or allow the program.
+    ChangeAccessRule {
+        id: String,
+        account: String,
+        program: String,
+    },
+    /// The rules say ask, and nobody could be asked (or nobody answered): allow the program.
+    AllowProgram { account: String, program: String },
+    /// A file found by searching is used only once trusted: review it, then trust it.
+    TrustFile { path: String },
 }

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -158,6 +159,58 @@ impl Config {
             None => fresh_file(ACCOUNTS_HEADER, &AccountsFile { accounts })?,
         };
         self.write(&self.accounts_path(), &text)?;
+        Ok(out)
+    }
+
+    /// The entries of another file of the config directory that holds an array of tables
+    /// under `key` (`[[rule]]` in `access.toml`), read as strictly as the others.
+    pub fn read_list<T: DeserializeOwned + Serialize>(
+        &self,
+        file: &str,
+        key: &'static str,
+    ) -> Result<Vec<T>> {
+        let layout = Layout {
+            key,
+            named: false,
+            fields: toml_edits::fields_of::<T>(),
+        };
+        let parsed = toml_edits::read::<BTreeMap<String, Vec<T>>>(&self.dir.join(file), &layout)?;
+        Ok(parsed.value.into_values().next().unwrap_or_default())
+    }
+
+    /// Read-modify-write of such a file under the config lock, edited in place (the user's
+    /// comments and `x-` keys kept); entries are matched by `id`.
+    pub fn update_list<T, K, R>(
+        &self,
+        file: &str,
+        header: &str,
+        key: &'static str,
+        id: impl Fn(&T) -> K,
+        change: impl FnOnce(&mut Vec<T>) -> Result<R>,
+    ) -> Result<R>
+    where
+        T: DeserializeOwned + Serialize + Clone,
+        K: PartialEq,
+    {
+        let _lock = self.lock()?;
+        let layout = Layout {
+            key,
+            named: false,
+            fields: toml_edits::fields_of::<T>(),
+        };
+        let path = self.dir.join(file);
+        let parsed = toml_edits::read::<BTreeMap<String, Vec<T>>>(&path, &layout)?;
+        let before = parsed.value.get(key).cloned().unwrap_or_default();
+        let mut after = before.clone();
+        let out = change(&mut after)?;
+        let text = match parsed.doc {
+            Some(mut doc) => {
+                toml_edits::merge_array(&mut doc, key, &before, &after, id)?;
+                doc.to_string()
+            }
+            None => fresh_file(header, &BTreeMap::from([(key, after)]))?,
+        };
+        self.write(&path, &text)?;
         Ok(out)
     }
 

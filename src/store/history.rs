@@ -1,6 +1,7 @@
 //! Who took which token: one JSON line per hand-out in `STATE_DIR/history.jsonl` (mode 0600),
 //! rotated once to `history.jsonl.1` past [`MAX_BYTES`]. Never a token: the time, the account,
-//! how it was handed out and which program asked.
+//! how it was handed out, which program asked and what the door decided. Only the door
+//! (`crate::door`) writes it.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -18,18 +19,23 @@ pub struct Entry {
     /// Unix seconds.
     pub time: i64,
     pub account: String,
-    /// `token`, `refresh`, `exec`, `git`, `kube`, `copy` (in the desktop app).
+    /// What for: `token`, `refresh`, `exec`, `git`, `kube`, `copy`, `proxy`, `serve`.
     pub how: String,
-    /// `agent` or `direct`.
+    /// How the request reached the door: `direct`, `agent`, `window`, `tray`, `forwarded`,
+    /// `serve`, `proxy`.
     pub via: String,
-    /// The program that asked: the parent of the `latchkey` process, or the agent's peer when
-    /// that is not `latchkey`.
+    /// The program that holds the token, as the door established it.
     pub pid: Option<u32>,
     pub exe: Option<String>,
-    /// The process connected to the agent's socket (the `latchkey` CLI, usually).
+    /// The process the door talked to when it is not the program (the `latchkey` CLI).
     pub client_pid: Option<u32>,
-    /// Where in the desktop app a copy was asked for: `window` or `tray`.
+    /// Where from: `window` or `tray` in the app, the SSH destination, `serve:NAME`.
     pub from: Option<String>,
+    /// What the door decided: `allowed`, `refused`, `by hand`, `asked: …` (absent in lines
+    /// written before access rules existed).
+    pub decision: Option<String>,
+    /// The access rule that decided, if one did.
+    pub rule: Option<String>,
 }
 
 /// The history file in `dir`.
@@ -58,39 +64,6 @@ pub fn append(dir: &Path, entry: &Entry) -> Result<()> {
         .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
 }
 
-/// Appends the line of a hand-out made without the agent to the user's history: `pid` is the
-/// program that asked (the CLI's parent; the desktop app itself).
-pub fn record_direct(account: &str, how: &str, pid: Option<u32>) -> Result<()> {
-    record(direct(account, how, pid))
-}
-
-/// Appends the line of a copy in the desktop app (this process), asked for `from` its
-/// `window` or its `tray`.
-pub fn record_app_copy(account: &str, from: &str) -> Result<()> {
-    let pid = Some(std::process::id());
-    record(Entry {
-        from: Some(from.into()),
-        ..direct(account, "copy", pid)
-    })
-}
-
-fn direct(account: &str, how: &str, pid: Option<u32>) -> Entry {
-    Entry {
-        time: crate::model::tokens::now(),
-        account: account.to_string(),
-        how: how.into(),
-        via: "direct".into(),
-        pid,
-        exe: pid.and_then(exe_of),
-        client_pid: None,
-        from: None,
-    }
-}
-
-fn record(entry: Entry) -> Result<()> {
-    append(&crate::store::paths::state_dir()?, &entry)
-}
-
 /// The entries in `dir`, oldest first; lines that do not parse are skipped.
 pub fn read(dir: &Path) -> Result<Vec<Entry>> {
     let path = file(dir);
@@ -104,20 +77,6 @@ pub fn read(dir: &Path) -> Result<Vec<Entry>> {
         out.extend(text.lines().filter_map(|l| serde_json::from_str(l).ok()));
     }
     Ok(out)
-}
-
-/// A process's executable (`/proc/PID/exe`), when it can be read.
-pub fn exe_of(pid: u32) -> Option<String> {
-    std::fs::read_link(format!("/proc/{pid}/exe"))
-        .ok()
-        .map(|p| p.to_string_lossy().into_owned())
-}
-
-/// A process's parent (`/proc/PID/stat`, the field after the parenthesised name).
-pub fn parent_of(pid: u32) -> Option<u32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    after_name.split_whitespace().nth(1)?.parse().ok()
 }
 
 #[cfg(test)]
@@ -134,6 +93,8 @@ mod tests {
             exe: None,
             client_pid: None,
             from: None,
+            decision: None,
+            rule: None,
         }
     }
 
@@ -156,13 +117,5 @@ mod tests {
         assert_eq!(read(&dir).unwrap(), vec![entry(3)]);
         assert!(rotated(&file(&dir)).exists());
         std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn reads_a_process_parent_and_executable() {
-        let me = std::process::id();
-        assert_eq!(parent_of(me), Some(std::os::unix::process::parent_id()));
-        assert!(exe_of(me).is_some());
     }
 }

@@ -3,6 +3,7 @@
 //! `scripts/test`. One test binary (not one per file) keeps linking fast.
 
 #[cfg(target_os = "linux")]
+mod access;
 mod agent;
 mod config;
 #[cfg(target_os = "linux")]

@@ -11,11 +11,7 @@ use std::path::Path;
 use crate::model::profile::Profile;
 
 /// The CLI's file name.
-pub const CLI_FILE: &str = if cfg!(windows) {
-    "latchkey.exe"
-} else {
-    "latchkey"
-};
+pub use crate::door::caller::CLI_FILE;
 
 /// How other programs (git, kubectl, shells) should start the `latchkey` CLI at `cli`:
 /// `latchkey` when that is what the PATH finds, else its full path.

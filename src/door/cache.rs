@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 use zeroize::Zeroizing;
 
-use super::protocol::Handed;
+use super::purpose::Handed;
 use crate::model::account::Account;
 use crate::model::tokens::{TokenSet, now};
 

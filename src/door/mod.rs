@@ -1,0 +1,353 @@
+//! The door: the one place a token leaves Latchkey. Every front end (the CLI's direct path,
+//! the tool helpers, the agent, the desktop app's copy and tray, the proxy, the endpoint and
+//! forwarded sockets) hands out tokens only through [`Door::hand_out`]: it takes the account,
+//! the purpose, the caller as the front end's door established it ([`Caller`]) and the
+//! freshness wanted; it decides by the access rules ([`rules`]), asks the user when a rule says
+//! so ([`ask`]), answers from the agent's memory ([`cache`]) or the engine, and writes the one
+//! history line. Nothing else hands out a token or writes history (`scripts/check-layout.py`).
+//!
+//! May import the engine and the parts; never `api`, the agent or a front end.
+
+pub mod ask;
+pub mod cache;
+pub mod caller;
+mod purpose;
+pub mod rules;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use ask::{Answer, Asker, Question};
+pub use caller::{Arrival, Caller};
+pub use purpose::{Handed, Purpose};
+use rules::{Decision, NewRule, Rule, RulesCache};
+
+use crate::Latchkey;
+use crate::error::{Error, Hint, Result};
+use crate::model::account::{self, AccountId};
+use crate::store::history::{self, Entry};
+
+/// One request at the door.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The account as the user named it (`profile/label`, or a profile).
+    pub account: String,
+    pub purpose: Purpose,
+    /// Seconds the token must stay valid; ignored for [`Purpose::Refresh`] (refreshed now).
+    pub min_valid: u32,
+    pub caller: Caller,
+}
+
+/// What the door decided, as history records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Verdict {
+    allowed: bool,
+    /// `allowed`, `refused`, `by hand`, or what the user answered.
+    how: String,
+    rule: Option<String>,
+    reason: String,
+}
+
+pub struct Door {
+    engine: Arc<Latchkey>,
+    cache: Option<cache::Cache>,
+    rules: RulesCache,
+    history: Option<PathBuf>,
+    asker: Option<Arc<dyn Asker>>,
+}
+
+impl Door {
+    /// A door over `engine` that writes history to the user's state directory.
+    pub fn new(engine: Arc<Latchkey>) -> Self {
+        Door {
+            engine,
+            cache: None,
+            rules: RulesCache::default(),
+            history: crate::store::paths::state_dir().ok(),
+            asker: None,
+        }
+    }
+
+    /// Keeps tokens in memory between requests (the agent).
+    pub fn with_cache(mut self) -> Self {
+        self.cache = Some(cache::Cache::default());
+        self
+    }
+
+    /// Who asks the user when a rule says ask.
+    pub fn with_asker(mut self, asker: Arc<dyn Asker>) -> Self {
+        self.asker = Some(asker);
+        self
+    }
+
+    /// History in `dir` instead of the state directory (tests).
+    pub fn with_history(mut self, dir: Option<PathBuf>) -> Self {
+        self.history = dir;
+        self
+    }
+
+    pub fn engine(&self) -> &Latchkey {
+        &self.engine
+    }
+
+    pub fn engine_arc(&self) -> &Arc<Latchkey> {
+        &self.engine
+    }
+
+    pub fn cache(&self) -> Option<&cache::Cache> {
+        self.cache.as_ref()
+    }
+
+    /// A token for `request`, or why not. Refusals are [`Error::Refused`] (exit code 9).
+    pub async fn hand_out(&self, request: Request) -> Result<Handed> {
+        let accounts = self.engine.accounts()?;
+        if let Some(cache) = &self.cache {
+            cache.retain(&accounts);
+        }
+        let account = account::resolve(&accounts, &request.account)?.clone();
+        let id = AccountId::new(&account.profile, &account.label);
+        let verdict = self.decide(&id, &request).await?;
+        if !verdict.allowed {
+            self.record(&account.id(), &request, &verdict);
+            let program = request.caller.program();
+            let hint = match &verdict.rule {
+                Some(rule) => Hint::ChangeAccessRule {
+                    id: rule.clone(),
+                    account: account.id(),
+                    program: program.clone(),
+                },
+                None => Hint::AllowProgram {
+                    account: account.id(),
+                    program: program.clone(),
+                },
+            };
+            return Err(Error::Refused {
+                account: account.id(),
+                program,
+                rule: verdict.rule,
+                reason: verdict.reason,
+            }
+            .with_hint(hint));
+        }
+        let purpose = request.purpose;
+        let cached = match (&self.cache, purpose) {
+            (_, Purpose::Refresh) => None,
+            (Some(cache), _)
+                if account.needs_sign_in.is_none()
+                    && !(purpose.avoids_rejected() && self.rejected_mark(&id)) =>
+            {
+                cache.fresh(&account, i64::from(request.min_valid))
+            }
+            _ => None,
+        };
+        let handed = match cached {
+            Some(handed) => handed,
+            None => {
+                let name = account.id();
+                let min = i64::from(request.min_valid);
+                let (account, tokens) = match purpose {
+                    Purpose::Refresh => self.engine.refresh(&name).await?,
+                    p if p.avoids_rejected() => self.engine.token_not_rejected(&name, min).await?,
+                    _ => self.engine.token(&name, min).await?,
+                };
+                if let Some(cache) = &self.cache {
+                    cache.put(&account, &tokens);
+                }
+                Handed::new(&account, &tokens)
+            }
+        };
+        self.record(&handed.account, &request, &verdict);
+        Ok(handed)
+    }
+
+    /// The stored refresh token of `name`, for a copy the user clicks in the app: a hand-out
+    /// like any other (decided and recorded), though never asked about.
+    pub async fn refresh_token_by_hand(
+        &self,
+        name: &str,
+        caller: Caller,
+    ) -> Result<(crate::Account, Option<zeroize::Zeroizing<String>>)> {
+        let (account, tokens) = self.engine.stored_tokens(name).await?;
+        let request = Request {
+            account: account.id(),
+            purpose: Purpose::Copy,
+            min_valid: 0,
+            caller,
+        };
+        let verdict = Verdict {
+            allowed: true,
+            how: "by hand".into(),
+            rule: None,
+            reason: "the refresh token, copied in the app".into(),
+        };
+        let token = tokens
+            .refresh_token
+            .map(|t| zeroize::Zeroizing::new(t.secret().clone()));
+        if token.is_some() {
+            self.record(&account.id(), &request, &verdict);
+        }
+        Ok((account, token))
+    }
+
+    async fn decide(&self, account: &AccountId, request: &Request) -> Result<Verdict> {
+        let caller = &request.caller;
+        if caller.arrival.by_hand() {
+            return Ok(Verdict {
+                allowed: true,
+                how: "by hand".into(),
+                rule: None,
+                reason: String::new(),
+            });
+        }
+        let rules = self.rules.rules(self.engine.config())?;
+        let rule = rules::deciding(&rules, account, caller);
+        let (decision, rule_id) = match rule {
+            Some(Rule { decision, id, .. }) => (*decision, Some(id.clone())),
+            // Forwarded sockets reach past this machine: an administrator of the remote one
+            // could use them. Asked unless a rule says otherwise.
+            None if matches!(caller.arrival, Arrival::Forwarded { .. }) => (Decision::Ask, None),
+            None => (Decision::Allow, None),
+        };
+        let rule_words = |id: &Option<String>| match id {
+            Some(id) => format!("access rule {id}"),
+            None => "the default for forwarded requests".into(),
+        };
+        match decision {
+            Decision::Allow => Ok(Verdict {
+                allowed: true,
+                how: "allowed".into(),
+                rule: rule_id,
+                reason: String::new(),
+            }),
+            Decision::Deny => Ok(Verdict {
+                allowed: false,
+                how: "refused".into(),
+                reason: format!("{} denies it", rule_words(&rule_id)),
+                rule: rule_id,
+            }),
+            Decision::Ask => Ok(self.ask(account, request, rule_id).await),
+        }
+    }
+
+    async fn ask(&self, account: &AccountId, request: &Request, rule: Option<String>) -> Verdict {
+        let caller = &request.caller;
+        let question = Question {
+            account: format!("{}/{}", account.profile, account.label),
+            program: caller.program(),
+            pid: caller.pid,
+            purpose: request.purpose,
+            arrival: caller.arrival.as_str().into(),
+        };
+        let refused = |how: &str, reason: String| Verdict {
+            allowed: false,
+            how: how.into(),
+            rule: rule.clone(),
+            reason,
+        };
+        let Some(answer) = self.asker.as_ref().and_then(|a| a.ask(question)) else {
+            return refused(
+                "refused: nobody to ask",
+                "the access rules say ask, and there is nobody to ask (the desktop app is not running, and no notification daemon offers actions)".into(),
+            );
+        };
+        let answer = match tokio::time::timeout(ask::ANSWER_WITHIN, answer).await {
+            Ok(Ok(answer)) => answer,
+            _ => {
+                return refused(
+                    "refused: no answer",
+                    format!(
+                        "the access rules say ask, and nobody answered within {} s",
+                        ask::ANSWER_WITHIN.as_secs()
+                    ),
+                );
+            }
+        };
+        let remembered = match answer {
+            Answer::AllowOnce => None,
+            Answer::AllowForAnHour => Some((Decision::Allow, Some(3600))),
+            Answer::AlwaysAllow => Some((Decision::Allow, None)),
+            Answer::Deny => Some((Decision::Deny, None)),
+        };
+        // A program the door could not name gets no rule: the answer holds for this request.
+        let mut written = None;
+        if let (Some((decision, lasts)), Some(program)) = (remembered, rule_program(caller)) {
+            let new = NewRule {
+                target: format!("{}/{}", account.profile, account.label),
+                program: Some(program),
+                decision,
+                lasts,
+            };
+            match rules::add(self.engine.config(), new) {
+                Ok(id) => written = Some(id),
+                Err(e) => eprintln!("latchkey: the answer could not be kept as a rule: {e}"),
+            }
+        }
+        let how = format!("asked: {}", answer.as_str());
+        let rule = written.or(rule);
+        if answer == Answer::Deny {
+            Verdict {
+                allowed: false,
+                how,
+                rule,
+                reason: "you denied it when asked".into(),
+            }
+        } else {
+            Verdict {
+                allowed: true,
+                how,
+                rule,
+                reason: String::new(),
+            }
+        }
+    }
+
+    /// Whether a server reported the account's token rejected (see `reject_token`): then the
+    /// engine decides, not the cache.
+    fn rejected_mark(&self, id: &AccountId) -> bool {
+        self.engine
+            .config()
+            .account_file("rejected", &id.profile, &id.label, "sha256")
+            .exists()
+    }
+
+    fn record(&self, account: &str, request: &Request, verdict: &Verdict) {
+        let Some(dir) = &self.history else {
+            return;
+        };
+        let caller = &request.caller;
+        let from = match &caller.arrival {
+            Arrival::Window => Some("window".to_string()),
+            Arrival::Tray => Some("tray".to_string()),
+            Arrival::Forwarded { destination } => destination.clone(),
+            Arrival::Serve { name } => Some(format!("serve:{name}")),
+            _ => None,
+        };
+        let entry = Entry {
+            time: crate::model::tokens::now(),
+            account: account.to_string(),
+            how: request.purpose.as_str().into(),
+            via: caller.arrival.as_str().into(),
+            pid: caller.pid,
+            exe: caller
+                .exe
+                .as_ref()
+                .map(|e| e.to_string_lossy().into_owned()),
+            client_pid: caller.client_pid,
+            from,
+            decision: Some(verdict.how.clone()),
+            rule: verdict.rule.clone(),
+        };
+        if let Err(e) = history::append(dir, &entry) {
+            eprintln!("latchkey: the hand-out was not recorded in the history: {e}");
+        }
+    }
+}
+
+/// The program a remembered answer names: the executable's path, or the serve session.
+fn rule_program(caller: &Caller) -> Option<String> {
+    match (&caller.arrival, &caller.exe) {
+        (Arrival::Serve { name }, _) => Some(format!("serve:{name}")),
+        (_, Some(exe)) => Some(exe.to_string_lossy().into_owned()),
+        _ => None,
+    }
+}
