@@ -156,17 +156,75 @@ async fn accept_loop(
     if let Ok(accounts) = agent.engine().accounts() {
         agent.sync_timers(&accounts);
     }
+    // At most this many connections at once: beyond, accepting waits for one to end (each is
+    // bounded by its timeouts), so a flood costs memory and descriptors only up to the cap.
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let mut failures = AcceptFailures::default();
     loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot,
+            () = agent.stop.notified() => return Ok(()),
+            () = &mut stop => return Ok(()),
+        };
+        let Ok(slot) = slot else { return Ok(()) };
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    tokio::task::spawn_local(agent.clone().connection(stream));
+                    failures.reset();
+                    let agent = agent.clone();
+                    tokio::task::spawn_local(async move {
+                        agent.connection(stream).await;
+                        drop(slot);
+                    });
                 }
-                Err(e) => eprintln!("latchkey agent: accept failed: {e}"),
+                Err(e) => {
+                    // Out of descriptors (EMFILE) and the like: retrying at once would spin.
+                    // Wait, longer each time, and say so once per streak, not per attempt.
+                    let wait = failures.failed(&e);
+                    tokio::time::sleep(wait).await;
+                }
             },
             () = agent.stop.notified() => return Ok(()),
             () = &mut stop => return Ok(()),
         }
+    }
+}
+
+/// Connections served at once.
+const MAX_CONNECTIONS: usize = 64;
+
+/// A streak of failed accepts: the back-off before the next, and a log line only when the
+/// streak starts and then at most once a minute.
+#[derive(Default)]
+struct AcceptFailures {
+    streak: u32,
+    logged: Option<std::time::Instant>,
+    unlogged: u32,
+}
+
+impl AcceptFailures {
+    fn failed(&mut self, e: &std::io::Error) -> Duration {
+        self.streak += 1;
+        let quiet = self
+            .logged
+            .is_some_and(|at| at.elapsed() < Duration::from_secs(60));
+        if quiet {
+            self.unlogged += 1;
+        } else {
+            let more = match self.unlogged {
+                0 => String::new(),
+                n => format!(" ({n} more since the last report)"),
+            };
+            eprintln!("latchkey agent: accept failed: {e}{more}; backing off");
+            self.logged = Some(std::time::Instant::now());
+            self.unlogged = 0;
+        }
+        // 10 ms doubling up to 1 s.
+        Duration::from_millis(10u64 << self.streak.min(7)).min(Duration::from_secs(1))
+    }
+
+    fn reset(&mut self) {
+        self.streak = 0;
     }
 }
 

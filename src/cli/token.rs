@@ -20,6 +20,9 @@ enum Format {
     Header,
     /// The token with its expiry and scope.
     Json,
+    /// `{"Authorization": "Bearer …"}`: the shape of an MCP client's headers helper (Claude
+    /// Code's `headersHelper`).
+    HeadersJson,
 }
 
 #[derive(Args)]
@@ -114,6 +117,10 @@ fn print(handed: &Handed, format: Format) {
                 "expires_in": handed.expires_at.map(|t| t - now()),
                 "scope": handed.scopes.join(" "),
             })
+        ),
+        Format::HeadersJson => println!(
+            "{}",
+            serde_json::json!({ "Authorization": format!("Bearer {token}") })
         ),
     }
 }

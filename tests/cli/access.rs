@@ -185,3 +185,54 @@ fn history_names_the_program_the_agent_sees_not_what_a_client_claims() {
     assert_eq!(last["how"], "token");
     env.run(&["agent", "stop"]).success();
 }
+
+/// CPU time (user + system, in clock ticks) of process `pid`.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+#[test]
+fn an_agent_out_of_descriptors_backs_off_instead_of_spinning() {
+    let (_server, env) = signed_in("door");
+    let log = env.dir.join("agent-run.log");
+    // Few descriptors: a handful of idle clients exhausts them.
+    let mut agent = env
+        .tool("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -n 24; exec {} agent run 2>{}",
+            env!("CARGO_BIN_EXE_latchkey"),
+            log.display()
+        ))
+        .spawn()
+        .unwrap();
+    let socket = env.dir.join("run/latchkey/agent.sock");
+    let started = Instant::now();
+    while !socket.exists() && started.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut idle = Vec::new();
+    for _ in 0..40 {
+        if let Ok(s) = std::os::unix::net::UnixStream::connect(&socket) {
+            idle.push(s);
+        }
+    }
+    let before = cpu_ticks(agent.id());
+    std::thread::sleep(Duration::from_secs(3));
+    let used = cpu_ticks(agent.id()) - before;
+    // Spinning would use ~300 ticks (3 s of a core); backing off uses next to none.
+    assert!(used < 30, "the agent used {used} ticks in 3 s");
+    let log_size = std::fs::metadata(&log).unwrap().len();
+    assert!(log_size < 4096, "{log_size} bytes of log");
+    // The clients go; the agent serves again.
+    drop(idle);
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(!env.token(&["door"]).is_empty());
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("backing off"), "{text}");
+    let _ = agent.kill();
+    let _ = agent.wait();
+}

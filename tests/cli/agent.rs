@@ -81,11 +81,19 @@ fn the_agent_answers_token_as_the_keychain_would_and_the_history_says_so() {
     let via_agent = env.token(&["agented"]);
     let without = direct(&env, &["token", "agented"]);
     assert_eq!(without.success().stdout.trim(), via_agent);
+    // The headers helper's shape (an MCP client runs it for every connection).
+    let headers: Value = serde_json::from_str(
+        &env.run(&["token", "agented", "--format", "headers-json"])
+            .stdout,
+    )
+    .expect("headers json");
+    assert_eq!(headers["Authorization"], format!("Bearer {via_agent}"));
     assert_accepted_for_alice(&server, &via_agent);
     // Every format, and errors with their exit codes, are the same either way.
     for args in [
         &["token", "agented", "--format", "header"][..],
         &["token", "agented", "--format", "json"],
+        &["token", "agented", "--format", "headers-json"],
         &["token", "nosuch"],
         &["refresh", "nosuch"],
     ] {
