@@ -104,25 +104,33 @@ impl Door {
         if let Some(cache) = &self.cache {
             cache.retain(&accounts);
         }
-        let account = account::resolve(&accounts, &request.account)?.clone();
-        let id = AccountId::new(&account.profile, &account.label);
+        // A client credentials profile has no account before its first token.
+        let account = account::resolve(&accounts, &request.account)
+            .ok()
+            .filter(|a| a.label != crate::engine::CLIENT_LABEL)
+            .cloned();
+        let id = match &account {
+            Some(a) => AccountId::new(&a.profile, &a.label),
+            None => self.engine.account_id_for(&request.account)?,
+        };
+        let name = format!("{}/{}", id.profile, id.label);
         let verdict = self.decide(&id, &request).await?;
         if !verdict.allowed {
-            self.record(&account.id(), &request, &verdict);
+            self.record(&name, &request, &verdict);
             let program = request.caller.program();
             let hint = match &verdict.rule {
                 Some(rule) => Hint::ChangeAccessRule {
                     id: rule.clone(),
-                    account: account.id(),
+                    account: name.clone(),
                     program: program.clone(),
                 },
                 None => Hint::AllowProgram {
-                    account: account.id(),
+                    account: name.clone(),
                     program: program.clone(),
                 },
             };
             return Err(Error::Refused {
-                account: account.id(),
+                account: name,
                 program,
                 rule: verdict.rule,
                 reason: verdict.reason,
@@ -130,20 +138,19 @@ impl Door {
             .with_hint(hint));
         }
         let purpose = request.purpose;
-        let cached = match (&self.cache, purpose) {
-            (_, Purpose::Refresh) => None,
-            (Some(cache), _)
+        let cached = match (&self.cache, purpose, &account) {
+            (_, Purpose::Refresh, _) => None,
+            (Some(cache), _, Some(account))
                 if account.needs_sign_in.is_none()
                     && !(purpose.avoids_rejected() && self.rejected_mark(&id)) =>
             {
-                cache.fresh(&account, i64::from(request.min_valid))
+                cache.fresh(account, i64::from(request.min_valid))
             }
             _ => None,
         };
         let handed = match cached {
             Some(handed) => handed,
             None => {
-                let name = account.id();
                 let min = i64::from(request.min_valid);
                 let (account, tokens) = match purpose {
                     Purpose::Refresh => self.engine.refresh(&name).await?,

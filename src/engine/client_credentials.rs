@@ -31,6 +31,15 @@ impl Latchkey {
         }
     }
 
+    /// The account `name` stands for, also a client credentials profile's `PROFILE/client`
+    /// before its first token: what access rules are matched against.
+    pub fn account_id_for(&self, name: &str) -> Result<AccountId> {
+        Ok(match self.target(name)? {
+            Target::Account(account) => AccountId::new(&account.profile, &account.label),
+            Target::Client(profile) => AccountId::new(&profile.name, CLIENT_LABEL),
+        })
+    }
+
     /// The client-credentials profile `name` refers to (`PROFILE` or `PROFILE/client`), if any.
     fn client_credentials_profile(&self, name: &str) -> Result<Option<Profile>> {
         let (profile, label) = match AccountId::parse(name) {
