@@ -17,6 +17,8 @@ mod kube_credential;
 mod login;
 mod profile;
 mod profile_share;
+mod serve;
+mod serve_client;
 mod token;
 mod tool_token;
 
@@ -96,6 +98,10 @@ enum Command {
     Agent(agent::AgentCommand),
     /// Who took which token: time, account, how, and the program that asked.
     History(history::HistoryArgs),
+    /// Hand out tokens over HTTP to a container, VM or WSL: prints `LATCHKEY_URL=…` and
+    /// `LATCHKEY_SERVE_TOKEN=…`; a `latchkey` with both set takes its tokens from here.
+    #[command(after_long_help = EXIT_CODES)]
+    Serve(serve::ServeArgs),
     /// Which program may take which account's token: rules that allow, ask or deny.
     #[command(subcommand)]
     Access(access::AccessCommand),
@@ -167,6 +173,7 @@ async fn run(cli: Cli) -> latchkey::Result<()> {
         Command::Agent(cmd) => agent::run(engine, cmd).await,
         Command::History(args) => history::run(args),
         Command::Access(cmd) => access::run(&engine, cmd),
+        Command::Serve(args) => serve::run(engine, args).await,
     }
 }
 
