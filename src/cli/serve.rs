@@ -169,7 +169,12 @@ impl Server {
     }
 
     async fn respond(&self, req: &Request<Incoming>) -> (StatusCode, Value) {
-        let not_found = || (StatusCode::NOT_FOUND, error_body("not-found", "no such endpoint"));
+        let not_found = || {
+            (
+                StatusCode::NOT_FOUND,
+                error_body("not-found", "no such endpoint"),
+            )
+        };
         let Some(raw) = req.uri().path().strip_prefix(TOKEN_PATH) else {
             return not_found();
         };

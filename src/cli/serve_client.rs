@@ -116,7 +116,8 @@ async fn fetch(name: &str, min_valid: u32, purpose: Purpose) -> Result<Handed> {
             kind: kind_from_name(&r.error),
             message: format!(
                 "`latchkey serve` at {base}: {}",
-                r.message.unwrap_or_else(|| format!("error {}", status.as_u16()))
+                r.message
+                    .unwrap_or_else(|| format!("error {}", status.as_u16()))
             ),
             hint: r.hint,
         },
