@@ -183,6 +183,10 @@ async fn get(
     } else {
         let username = match &args.username {
             Some(u) => u.clone(),
+            // Inside a container with `latchkey serve`: no profile here to name a username.
+            None if super::serve_client::configured() => {
+                latchkey::model::presets::DEFAULT_GIT_USERNAME.to_string()
+            }
             None => {
                 let profile = engine.profile(handed.profile())?;
                 presets::git_username(engine.config().dir(), &profile)?

@@ -210,6 +210,26 @@ fn serve_reaches_a_client_in_a_network_namespace() {
         &["exec", "--env", "T=svc", "--", "sh", "-c", "test -n \"$T\""],
     )
     .success();
+    // The tool helpers, through the same endpoint.
+    let out = inside(&bearer, &["kube-credential", "svc"]);
+    let credential: Value = serde_json::from_str(&out.success().stdout).expect("ExecCredential");
+    assert_eq!(credential["status"]["token"], host_token.as_str());
+    let mut git = ns.command_with_env(
+        &[
+            ("LATCHKEY_URL", &serving.url),
+            ("LATCHKEY_SERVE_TOKEN", &bearer),
+        ],
+        env!("CARGO_BIN_EXE_latchkey"),
+    );
+    git.args(["git-credential", "svc", "get"]);
+    let out = run_with_stdin(git, "protocol=https\nhost=git.example\n\n");
+    assert!(
+        out.success()
+            .stdout
+            .contains(&format!("password={host_token}")),
+        "{out:?}"
+    );
+    assert!(out.stdout.contains("username=oauth2"), "{out:?}");
     inside("0000", &["token", "svc"]).fails_with(9, &["does not accept LATCHKEY_SERVE_TOKEN"]);
     inside(&bearer, &["token", "other"]).fails_with(9, &["does not hand out `other`"]);
 
