@@ -149,14 +149,22 @@ fn report(e: &latchkey::Error) -> ExitCode {
 }
 
 async fn run(cli: Cli) -> latchkey::Result<()> {
-    let engine = std::sync::Arc::new(Latchkey::open()?.with_notices(std::sync::Arc::new(
-        |notice| {
-            // The command's error says it already.
-            if !matches!(notice, latchkey::model::notice::Notice::NeedsSignIn { .. }) {
-                eprintln!("latchkey: {}", for_terminal(&notice.to_string()))
-            }
-        },
-    )));
+    let engine = match Latchkey::open() {
+        Ok(engine) => engine,
+        // A container with only the binary and the endpoint's variables may have no HOME: the
+        // commands that take tokens from `latchkey serve` read no config.
+        Err(_) if serve_client::configured() => Latchkey::new(
+            latchkey::store::config::Config::new(std::env::temp_dir().join("latchkey-no-config")),
+            latchkey::store::keychain::Keychain::default(),
+        ),
+        Err(e) => return Err(e),
+    };
+    let engine = std::sync::Arc::new(engine.with_notices(std::sync::Arc::new(|notice| {
+        // The command's error says it already.
+        if !matches!(notice, latchkey::model::notice::Notice::NeedsSignIn { .. }) {
+            eprintln!("latchkey: {}", for_terminal(&notice.to_string()))
+        }
+    })));
     match cli.command {
         Command::Profile(cmd) => profile::run(&engine, cmd).await,
         Command::Presets { json } => profile::list_presets(&engine, json),

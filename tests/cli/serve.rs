@@ -135,6 +135,21 @@ fn serve_on_loopback_hands_out_listed_accounts_to_the_bearer_only() {
         c
     });
     assert_eq!(out.success().stdout.trim(), host_token);
+    // Not even a HOME (a bare container).
+    let out = run({
+        let mut c = client_here(&serving, &serving.bearer, &home);
+        c.env_remove("HOME")
+            .args(["token", "svc", "--format", "json"]);
+        c
+    });
+    let json: Value = serde_json::from_str(&out.success().stdout).expect("json");
+    assert_eq!(json["access_token"], host_token.as_str());
+    run({
+        let mut c = client_here(&serving, &serving.bearer, &home);
+        c.args(["refresh", "svc"]);
+        c
+    })
+    .fails_with(2, &["latchkey serve"]);
     run({
         let mut c = client_here(&serving, &serving.bearer, &home);
         c.args(["exec", "--env", "T=svc", "--", "sh", "-c", "test -n \"$T\""]);
