@@ -136,7 +136,10 @@ async fn accept_loop(server: Arc<Server>, listener: TcpListener, stop: impl Futu
                             let server = server.clone();
                             async move { Ok::<_, Infallible>(server.answer(req).await) }
                         });
+                        // A client that opens a connection and says nothing is dropped.
                         let conn = hyper::server::conn::http1::Builder::new()
+                            .timer(hyper_util::rt::TokioTimer::new())
+                            .header_read_timeout(std::time::Duration::from_secs(30))
                             .serve_connection(TokioIo::new(stream), service);
                         let _ = conn.await;
                     });
