@@ -183,6 +183,10 @@ async fn get(
     } else {
         let username = match &args.username {
             Some(u) => u.clone(),
+            // Inside a container with `latchkey serve`: no profile here to name a username.
+            None if super::serve_client::configured() => {
+                latchkey::model::presets::DEFAULT_GIT_USERNAME.to_string()
+            }
             None => {
                 let profile = engine.profile(handed.profile())?;
                 presets::git_username(engine.config().dir(), &profile)?
@@ -208,7 +212,8 @@ async fn get(
 
 /// The server refused the credential: mark the token so that the next `get` refreshes.
 async fn erase(engine: &Latchkey, name: &str, request: &Request) -> Result<()> {
-    if !may_send(request).unwrap_or(false) {
+    // From a `latchkey serve` endpoint: nothing here to mark; its host refreshes by expiry.
+    if super::serve_client::configured() || !may_send(request).unwrap_or(false) {
         return Ok(());
     }
     let presented = request.get("password").or(request.get("credential"));

@@ -10,7 +10,8 @@ use latchkey::door::{Arrival, Caller, Door, Handed, Purpose, Request};
 use latchkey::{Latchkey, Result};
 
 /// A token of `name` valid for `min_valid` seconds (`Purpose::Refresh`: refreshed now).
-/// `program`: for `exec`, the program about to start, resolved to its path.
+/// `program`: for `exec`, the program about to start, resolved to its path. With
+/// `LATCHKEY_URL` set, the `latchkey serve` endpoint it names is the only source.
 pub async fn hand_out(
     engine: &Arc<Latchkey>,
     name: &str,
@@ -18,6 +19,9 @@ pub async fn hand_out(
     purpose: Purpose,
     program: Option<&Path>,
 ) -> Result<Handed> {
+    if let Some(answer) = super::serve_client::from_endpoint(name, min_valid, purpose).await {
+        return answer;
+    }
     if let Some(answer) = from_agent(engine, name, min_valid, purpose, program).await {
         return answer;
     }

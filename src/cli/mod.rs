@@ -17,6 +17,8 @@ mod kube_credential;
 mod login;
 mod profile;
 mod profile_share;
+mod serve;
+mod serve_client;
 mod token;
 mod tool_token;
 
@@ -96,6 +98,10 @@ enum Command {
     Agent(agent::AgentCommand),
     /// Who took which token: time, account, how, and the program that asked.
     History(history::HistoryArgs),
+    /// Hand out tokens over HTTP to a container, VM or WSL: prints `LATCHKEY_URL=…` and
+    /// `LATCHKEY_SERVE_TOKEN=…`; a `latchkey` with both set takes its tokens from here.
+    #[command(after_long_help = EXIT_CODES)]
+    Serve(serve::ServeArgs),
     /// Which program may take which account's token: rules that allow, ask or deny.
     #[command(subcommand)]
     Access(access::AccessCommand),
@@ -143,14 +149,22 @@ fn report(e: &latchkey::Error) -> ExitCode {
 }
 
 async fn run(cli: Cli) -> latchkey::Result<()> {
-    let engine = std::sync::Arc::new(Latchkey::open()?.with_notices(std::sync::Arc::new(
-        |notice| {
-            // The command's error says it already.
-            if !matches!(notice, latchkey::model::notice::Notice::NeedsSignIn { .. }) {
-                eprintln!("latchkey: {}", for_terminal(&notice.to_string()))
-            }
-        },
-    )));
+    let engine = match Latchkey::open() {
+        Ok(engine) => engine,
+        // A container with only the binary and the endpoint's variables may have no HOME: the
+        // commands that take tokens from `latchkey serve` read no config.
+        Err(_) if serve_client::configured() => Latchkey::new(
+            latchkey::store::config::Config::new(std::env::temp_dir().join("latchkey-no-config")),
+            latchkey::store::keychain::Keychain::default(),
+        ),
+        Err(e) => return Err(e),
+    };
+    let engine = std::sync::Arc::new(engine.with_notices(std::sync::Arc::new(|notice| {
+        // The command's error says it already.
+        if !matches!(notice, latchkey::model::notice::Notice::NeedsSignIn { .. }) {
+            eprintln!("latchkey: {}", for_terminal(&notice.to_string()))
+        }
+    })));
     match cli.command {
         Command::Profile(cmd) => profile::run(&engine, cmd).await,
         Command::Presets { json } => profile::list_presets(&engine, json),
@@ -167,6 +181,7 @@ async fn run(cli: Cli) -> latchkey::Result<()> {
         Command::Agent(cmd) => agent::run(engine, cmd).await,
         Command::History(args) => history::run(args),
         Command::Access(cmd) => access::run(&engine, cmd),
+        Command::Serve(args) => serve::run(engine, args).await,
     }
 }
 

@@ -66,6 +66,7 @@ pub fn fast_path() -> Option<std::process::ExitCode> {
     if argv.next()? != "token"
         || std::env::var_os(super::completions::VAR).is_some()
         || !client::enabled()
+        || super::serve_client::configured()
     {
         return None;
     }

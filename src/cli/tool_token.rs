@@ -25,6 +25,9 @@ pub async fn token_for_tool(
     interactive: bool,
     why_not: &str,
 ) -> Result<Handed> {
+    if let Some(answer) = super::serve_client::from_endpoint(name, min_valid, purpose).await {
+        return answer;
+    }
     match from_agent(engine, name, min_valid, purpose, None).await {
         Some(Ok(handed)) => return Ok(handed),
         Some(Err(e)) if !matches!(e.kind(), ErrorKind::NeedsSignIn | ErrorKind::NotFound) => {

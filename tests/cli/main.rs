@@ -26,6 +26,8 @@ mod provider_features;
 mod quirks;
 #[cfg(target_os = "linux")]
 mod races;
+#[cfg(unix)]
+mod serve;
 mod share;
 mod signin;
 #[cfg(target_os = "linux")]

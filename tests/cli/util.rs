@@ -257,6 +257,9 @@ impl Env {
             .env("XDG_RUNTIME_DIR", self.dir.join("run"))
             .env("XDG_STATE_HOME", self.dir.join("state"))
             .env_remove("LATCHKEY_AGENT")
+            // No `latchkey serve` of the user's either.
+            .env_remove("LATCHKEY_URL")
+            .env_remove("LATCHKEY_SERVE_TOKEN")
             .env("BROWSER", root().join("tests/authserver/browser"))
             .env("SCRIPTED_BROWSER_LOG", self.dir.join("browser.log"))
             .env_remove("SCRIPTED_BROWSER_ACTION")
