@@ -192,6 +192,11 @@ impl From<Hint> for ErrorActionDto {
                 "Check the URL; behind a proxy, enter it in the profile or set HTTPS_PROXY".into(),
                 None,
             ),
+            Hint::TrustFile { path } => (
+                Advice,
+                format!("Read {path}; if you trust it, run `latchkey trust` on it in a terminal"),
+                None,
+            ),
         };
         ErrorActionDto {
             kind,

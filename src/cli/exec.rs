@@ -1,5 +1,7 @@
 //! `latchkey exec`: runs a program with valid access tokens in its environment, named by
-//! `--env`, env files, or the nearest `.latchkey.env`. Tokens never appear on a command line.
+//! `--env`, env files, or the nearest `.latchkey.env` once the user trusted it (`latchkey
+//! trust`). Tokens never appear on a command line. The program is found with Latchkey's own
+//! `PATH` before any token is fetched, and started by that absolute path.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -9,6 +11,8 @@ use std::process::Command;
 use clap::Args;
 use latchkey::agent::How;
 use latchkey::api::integrations::envfile::{self, Value};
+use latchkey::api::integrations::{ProgramError, resolve_program};
+use latchkey::model::untrusted::for_terminal;
 use latchkey::{Error, Latchkey, Result};
 
 use super::handout::hand_out;
@@ -56,7 +60,13 @@ struct Binding {
 }
 
 pub async fn run(engine: &Latchkey, args: ExecArgs) -> Result<()> {
-    let bindings = bindings(&args)?;
+    let bindings = bindings(engine, &args)?;
+    let (name, rest) = args
+        .command
+        .split_first()
+        .ok_or_else(|| Error::InvalidInput("give the program to run after `--`".into()))?;
+    // Found before any token is fetched, with Latchkey's own PATH (an env file cannot set it).
+    let program = resolve_program(name).unwrap_or_else(|e| fail(&e));
     // Every token first: a failing account stops here, before the program starts.
     let mut tokens: BTreeMap<String, String> = BTreeMap::new();
     let mut env: Vec<(String, String)> = Vec::new();
@@ -78,39 +88,57 @@ pub async fn run(engine: &Latchkey, args: ExecArgs) -> Result<()> {
         };
         env.push((b.name, value));
     }
-    let (program, rest) = args
-        .command
-        .split_first()
-        .ok_or_else(|| Error::InvalidInput("give the program to run after `--`".into()))?;
-    let mut command = Command::new(program);
+    let mut command = Command::new(&program);
     command.args(rest).envs(env);
-    start(command, program)
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::arg0(&mut command, name);
+    start(command, &program)
+}
+
+/// Says why the program cannot start and exits as a shell would: 127 when there is no such
+/// program, 126 when it cannot be executed.
+fn fail(e: &ProgramError) -> ! {
+    eprintln!("latchkey: {}", for_terminal(&e.to_string()));
+    std::process::exit(i32::from(e.exit_code()))
 }
 
 /// Replaces this process with the program, so its exit code, signals and job control are the
 /// program's own.
 #[cfg(unix)]
-fn start(mut command: Command, program: &OsString) -> Result<()> {
+fn start(mut command: Command, program: &Path) -> Result<()> {
     use std::os::unix::process::CommandExt;
     let error = command.exec();
-    Err(Error::io(
-        format!("cannot run {}", Path::new(program).display()),
-        error,
-    ))
+    fail_to_start(program, error)
 }
 
 /// Runs the program and exits with its exit code.
 #[cfg(not(unix))]
-fn start(mut command: Command, program: &OsString) -> Result<()> {
-    let status = command
-        .status()
-        .map_err(|e| Error::io(format!("cannot run {}", Path::new(program).display()), e))?;
-    std::process::exit(status.code().unwrap_or(1))
+fn start(mut command: Command, program: &Path) -> Result<()> {
+    match command.status() {
+        Ok(status) => std::process::exit(status.code().unwrap_or(1)),
+        Err(error) => fail_to_start(program, error),
+    }
 }
 
-fn bindings(args: &ExecArgs) -> Result<Vec<Binding>> {
+fn fail_to_start(program: &Path, error: std::io::Error) -> ! {
+    if error.kind() == std::io::ErrorKind::NotFound {
+        fail(&ProgramError::NotFound {
+            name: OsString::from(program),
+            searched: false,
+        })
+    }
+    eprintln!(
+        "latchkey: {}",
+        for_terminal(&format!("cannot run {}: {error}", program.display()))
+    );
+    std::process::exit(126)
+}
+
+fn bindings(engine: &Latchkey, args: &ExecArgs) -> Result<Vec<Binding>> {
     let mut out = Vec::new();
-    let files: Vec<PathBuf> = if args.env.is_empty() && args.env_file.is_empty() {
+    let files: Vec<(PathBuf, Vec<envfile::Entry>)> = if args.env.is_empty()
+        && args.env_file.is_empty()
+    {
         let cwd = std::env::current_dir()
             .map_err(|e| Error::io("cannot read the current directory", e))?;
         let found = envfile::find(&cwd).ok_or_else(|| {
@@ -120,13 +148,19 @@ fn bindings(args: &ExecArgs) -> Result<Vec<Binding>> {
                 cwd.display()
             ))
         })?;
-        check_found_file(&found)?;
-        vec![found]
+        // Found, not chosen: used only as the user trusted it.
+        let file = envfile::open_found(&found)?;
+        envfile::require_trusted(engine.config(), &file)?;
+        vec![(file.path, file.entries)]
     } else {
-        args.env_file.clone()
+        let mut files = Vec::new();
+        for path in &args.env_file {
+            files.push((path.clone(), envfile::read(path)?));
+        }
+        files
     };
-    for file in &files {
-        for entry in envfile::read(file)? {
+    for (file, entries) in files {
+        for entry in entries {
             out.push(Binding {
                 name: entry.name,
                 value: entry.value,
@@ -143,27 +177,4 @@ fn bindings(args: &ExecArgs) -> Result<Vec<Binding>> {
         });
     }
     Ok(out)
-}
-
-/// A `.latchkey.env` found by searching the parent directories may be one nobody chose (e.g. in
-/// a shared /tmp): it must be the user's own and writable by nobody else, since it decides the
-/// program's environment and where tokens go.
-#[cfg(unix)]
-fn check_found_file(path: &Path) -> Result<()> {
-    use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::metadata(path)
-        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
-    let uid = rustix::process::geteuid().as_raw();
-    if meta.uid() != uid || meta.mode() & 0o022 != 0 {
-        return Err(Error::InvalidInput(format!(
-            "{} belongs to another user or others may write to it; Latchkey does not take its variables. Pass it with --env-file if you trust it",
-            path.display()
-        )));
-    }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn check_found_file(_path: &Path) -> Result<()> {
-    Ok(())
 }

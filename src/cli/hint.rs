@@ -76,6 +76,10 @@ fn suffix(hint: &Hint) -> String {
         Hint::GiveCaFile => ". If your network uses a company CA, add the profile with --ca-file PATH (that CA's PEM file)".into(),
         Hint::CheckCertificate => ". Check the URL and this machine's clock".into(),
         Hint::CheckHostName => ". Check the URL; behind a proxy, set HTTPS_PROXY or the profile's --proxy".into(),
+        Hint::TrustFile { path } => format!(
+            ". Read it; if you trust it, run `latchkey trust {}`",
+            latchkey::api::integrations::git::shell_quote(path)
+        ),
     }
 }
 

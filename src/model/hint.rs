@@ -69,4 +69,6 @@ pub enum Hint {
     CheckCertificate,
     /// The host name does not resolve: check the URL, or the proxy that would resolve it.
     CheckHostName,
+    /// An env file found by searching is not trusted (or changed): read it, then trust it.
+    TrustFile { path: String },
 }

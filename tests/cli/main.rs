@@ -31,4 +31,5 @@ mod signin;
 mod sshd;
 mod tokens;
 mod tools;
+mod trust;
 mod util;

@@ -5,6 +5,9 @@
 pub mod envfile;
 pub mod git;
 pub mod kube;
+pub mod program;
+
+pub use program::{ProgramError, resolve_program};
 
 use std::path::Path;
 
