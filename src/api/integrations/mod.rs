@@ -59,6 +59,7 @@ pub fn snippets(program: &str, account: &str, profile: &Profile, git_url: &str) 
         account,
         auth: git::Auth::Basic,
         username: None,
+        hosts: git::host_of(git_url).into_iter().collect(),
     };
     Snippets {
         git: helper.commands(git_url),
