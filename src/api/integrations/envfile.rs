@@ -171,7 +171,7 @@ pub fn open_found(path: &Path) -> Result<FoundFile> {
     let dir = std::fs::canonicalize(parent)
         .map_err(|e| Error::io(format!("cannot read {}", parent.display()), e))?;
     let canonical = dir.join(name);
-    check_directories(&dir).map_err(|detail| untrusted(detail))?;
+    check_directories(&dir).map_err(untrusted)?;
     let text = read_private(&canonical).map_err(|e| match e {
         ReadError::Io(e) => Error::io(format!("cannot read {}", path.display()), e),
         ReadError::Refused(detail) => untrusted(detail),
