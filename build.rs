@@ -49,9 +49,12 @@ fn relr_links() -> bool {
         return false;
     }
     let mut cmd = Command::new(rustc);
-    cmd.arg("--target").arg(target).args(["--crate-type", "bin", "-C", FLAG]);
+    cmd.arg("--target")
+        .arg(target)
+        .args(["--crate-type", "bin", "-C", FLAG]);
     if let Some(linker) = env::var_os("RUSTC_LINKER") {
-        cmd.arg("-C").arg(format!("linker={}", linker.to_string_lossy()));
+        cmd.arg("-C")
+            .arg(format!("linker={}", linker.to_string_lossy()));
     }
     // The build's own flags (a linker, -fuse-ld=…) take part, as they will in the real link.
     if let Ok(flags) = env::var("CARGO_ENCODED_RUSTFLAGS") {
@@ -73,9 +76,18 @@ fn has_dt_relr(path: &Path) -> bool {
     let Ok(elf) = std::fs::read(path) else {
         return false;
     };
-    let u16_at = |o: usize| elf.get(o..o + 2).map(|b| u16::from_le_bytes([b[0], b[1]]) as usize);
-    let u32_at = |o: usize| elf.get(o..o + 4).map(|b| u32::from_le_bytes(b.try_into().unwrap()));
-    let u64_at = |o: usize| elf.get(o..o + 8).map(|b| u64::from_le_bytes(b.try_into().unwrap()));
+    let u16_at = |o: usize| {
+        elf.get(o..o + 2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize)
+    };
+    let u32_at = |o: usize| {
+        elf.get(o..o + 4)
+            .map(|b| u32::from_le_bytes(b.try_into().unwrap()))
+    };
+    let u64_at = |o: usize| {
+        elf.get(o..o + 8)
+            .map(|b| u64::from_le_bytes(b.try_into().unwrap()))
+    };
     // ELFCLASS64, little-endian.
     if elf.get(0..6) != Some(b"\x7fELF\x02\x01") {
         return false;

@@ -177,11 +177,6 @@ impl From<Hint> for ErrorActionDto {
                 format!("Allow {program} in the account's details to let it take the token"),
                 None,
             ),
-            Hint::TrustFile { path } => (
-                Advice,
-                format!("Read {path}, then trust it with `latchkey trust` in a terminal"),
-                None,
-            ),
             Hint::CheckProxy => (
                 EditProfile,
                 "Check the profile's proxy (else the HTTPS_PROXY variable); NO_PROXY lists hosts reached directly".into(),
@@ -205,6 +200,11 @@ impl From<Hint> for ErrorActionDto {
             Hint::CheckHostName => (
                 EditProfile,
                 "Check the URL; behind a proxy, enter it in the profile or set HTTPS_PROXY".into(),
+                None,
+            ),
+            Hint::TrustFile { path } => (
+                Advice,
+                format!("Read {path}; if you trust it, run `latchkey trust` on it in a terminal"),
                 None,
             ),
         };

@@ -1,5 +1,7 @@
 //! `latchkey exec`: runs a program with valid access tokens in its environment, named by
-//! `--env`, env files, or the nearest `.latchkey.env`. Tokens never appear on a command line.
+//! `--env`, env files, or the nearest `.latchkey.env` once the user trusted it (`latchkey
+//! trust`). Tokens never appear on a command line. The program is found with Latchkey's own
+//! `PATH` before any token is fetched, and started by that absolute path.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -8,7 +10,9 @@ use std::process::Command;
 
 use clap::Args;
 use latchkey::api::integrations::envfile::{self, Value};
+use latchkey::api::integrations::{ProgramError, resolve_program};
 use latchkey::door::Purpose;
+use latchkey::model::untrusted::for_terminal;
 use latchkey::{Error, Latchkey, Result};
 
 use super::handout::hand_out;
@@ -56,14 +60,14 @@ struct Binding {
 }
 
 pub async fn run(engine: &std::sync::Arc<Latchkey>, args: ExecArgs) -> Result<()> {
-    let bindings = bindings(&args)?;
-    let (program, rest) = args
+    let bindings = bindings(engine, &args)?;
+    let (name, rest) = args
         .command
         .split_first()
         .ok_or_else(|| Error::InvalidInput("give the program to run after `--`".into()))?;
-    // Resolved before any token is taken, with Latchkey's own PATH (never an env file's): the
-    // door decides for this very program, and it is the one that runs.
-    let resolved = resolve_program(program)?;
+    // Found before any token is fetched, with Latchkey's own PATH (an env file cannot set it):
+    // the door decides for this very program, and it is the one that runs.
+    let program = resolve_program(name).unwrap_or_else(|e| fail(&e));
     // Every token first: a failing account stops here, before the program starts.
     let mut tokens: BTreeMap<String, String> = BTreeMap::new();
     let mut env: Vec<(String, String)> = Vec::new();
@@ -79,7 +83,7 @@ pub async fn run(engine: &std::sync::Arc<Latchkey>, args: ExecArgs) -> Result<()
                         &account,
                         args.min_valid,
                         Purpose::Exec,
-                        Some(&resolved),
+                        Some(&program),
                     )
                     .await
                     .map_err(|e| e.context(format!("{} ({})", b.name, b.origin)))?;
@@ -91,69 +95,57 @@ pub async fn run(engine: &std::sync::Arc<Latchkey>, args: ExecArgs) -> Result<()
         };
         env.push((b.name, value));
     }
-    let mut command = Command::new(&resolved);
-    #[cfg(unix)]
-    std::os::unix::process::CommandExt::arg0(&mut command, program);
+    let mut command = Command::new(&program);
     command.args(rest).envs(env);
-    start(command, program)
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::arg0(&mut command, name);
+    start(command, &program)
 }
 
-/// The program's path: a name with a `/` as given (made absolute), else the first executable
-/// file of that name in this process's `PATH`.
-fn resolve_program(program: &OsString) -> Result<PathBuf> {
-    let path = Path::new(program);
-    let not_found = || {
-        Error::InvalidInput(format!(
-            "cannot run {}: no such program on PATH",
-            path.display()
-        ))
-    };
-    if path.components().count() > 1 || program.to_string_lossy().contains('/') {
-        return std::path::absolute(path).map_err(|_| not_found());
-    }
-    let dirs = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&dirs)
-        .filter(|dir| dir.is_absolute())
-        .map(|dir| dir.join(path))
-        .find(|candidate| is_executable(candidate))
-        .ok_or_else(not_found)
-}
-
-#[cfg(unix)]
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
-#[cfg(not(unix))]
-fn is_executable(path: &Path) -> bool {
-    path.is_file()
+/// Says why the program cannot start and exits as a shell would: 127 when there is no such
+/// program, 126 when it cannot be executed.
+fn fail(e: &ProgramError) -> ! {
+    eprintln!("latchkey: {}", for_terminal(&e.to_string()));
+    std::process::exit(i32::from(e.exit_code()))
 }
 
 /// Replaces this process with the program, so its exit code, signals and job control are the
 /// program's own.
 #[cfg(unix)]
-fn start(mut command: Command, program: &OsString) -> Result<()> {
+fn start(mut command: Command, program: &Path) -> Result<()> {
     use std::os::unix::process::CommandExt;
     let error = command.exec();
-    Err(Error::io(
-        format!("cannot run {}", Path::new(program).display()),
-        error,
-    ))
+    fail_to_start(program, error)
 }
 
 /// Runs the program and exits with its exit code.
 #[cfg(not(unix))]
-fn start(mut command: Command, program: &OsString) -> Result<()> {
-    let status = command
-        .status()
-        .map_err(|e| Error::io(format!("cannot run {}", Path::new(program).display()), e))?;
-    std::process::exit(status.code().unwrap_or(1))
+fn start(mut command: Command, program: &Path) -> Result<()> {
+    match command.status() {
+        Ok(status) => std::process::exit(status.code().unwrap_or(1)),
+        Err(error) => fail_to_start(program, error),
+    }
 }
 
-fn bindings(args: &ExecArgs) -> Result<Vec<Binding>> {
+fn fail_to_start(program: &Path, error: std::io::Error) -> ! {
+    if error.kind() == std::io::ErrorKind::NotFound {
+        fail(&ProgramError::NotFound {
+            name: OsString::from(program),
+            searched: false,
+        })
+    }
+    eprintln!(
+        "latchkey: {}",
+        for_terminal(&format!("cannot run {}: {error}", program.display()))
+    );
+    std::process::exit(126)
+}
+
+fn bindings(engine: &Latchkey, args: &ExecArgs) -> Result<Vec<Binding>> {
     let mut out = Vec::new();
-    let files: Vec<PathBuf> = if args.env.is_empty() && args.env_file.is_empty() {
+    let files: Vec<(PathBuf, Vec<envfile::Entry>)> = if args.env.is_empty()
+        && args.env_file.is_empty()
+    {
         let cwd = std::env::current_dir()
             .map_err(|e| Error::io("cannot read the current directory", e))?;
         let found = envfile::find(&cwd).ok_or_else(|| {
@@ -163,13 +155,19 @@ fn bindings(args: &ExecArgs) -> Result<Vec<Binding>> {
                 cwd.display()
             ))
         })?;
-        check_found_file(&found)?;
-        vec![found]
+        // Found, not chosen: used only as the user trusted it.
+        let file = envfile::open_found(&found)?;
+        envfile::require_trusted(engine.config(), &file)?;
+        vec![(file.path, file.entries)]
     } else {
-        args.env_file.clone()
+        let mut files = Vec::new();
+        for path in &args.env_file {
+            files.push((path.clone(), envfile::read(path)?));
+        }
+        files
     };
-    for file in &files {
-        for entry in envfile::read(file)? {
+    for (file, entries) in files {
+        for entry in entries {
             out.push(Binding {
                 name: entry.name,
                 value: entry.value,
@@ -186,27 +184,4 @@ fn bindings(args: &ExecArgs) -> Result<Vec<Binding>> {
         });
     }
     Ok(out)
-}
-
-/// A `.latchkey.env` found by searching the parent directories may be one nobody chose (e.g. in
-/// a shared /tmp): it must be the user's own and writable by nobody else, since it decides the
-/// program's environment and where tokens go.
-#[cfg(unix)]
-fn check_found_file(path: &Path) -> Result<()> {
-    use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::metadata(path)
-        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
-    let uid = rustix::process::geteuid().as_raw();
-    if meta.uid() != uid || meta.mode() & 0o022 != 0 {
-        return Err(Error::InvalidInput(format!(
-            "{} belongs to another user or others may write to it; Latchkey does not take its variables. Pass it with --env-file if you trust it",
-            path.display()
-        )));
-    }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn check_found_file(_path: &Path) -> Result<()> {
-    Ok(())
 }

@@ -8,6 +8,7 @@ use clap::{Args, ValueEnum};
 use latchkey::api::integrations::git::{self, Auth, Helper};
 use latchkey::door::Purpose;
 use latchkey::model::profile::is_loopback;
+use latchkey::model::untrusted::for_terminal;
 use latchkey::{Error, Latchkey, Result, model::presets};
 
 use super::completions::account_names;
@@ -31,8 +32,13 @@ pub struct GitCredentialArgs {
     /// `x-access-token` for GitHub, `oauth2` for GitLab; else `oauth2`).
     #[arg(long)]
     username: Option<String>,
-    /// Make Latchkey git's only credential helper for URL, answering with ACCOUNT's tokens:
-    /// writes two lines to ~/.gitconfig (an empty helper that clears others, then Latchkey).
+    /// The host `get` answers for (`HOST` or `HOST:PORT`, as git sends it; repeatable). Any
+    /// other host gets no credential; without --host, no host does. --install sets it from URL.
+    #[arg(long = "host", value_name = "HOST")]
+    hosts: Vec<String>,
+    /// Make Latchkey git's credential helper for URL, answering with ACCOUNT's tokens for
+    /// URL's host only: writes two lines to ~/.gitconfig (an empty helper that clears those
+    /// configured before, then Latchkey), and warns about helpers git would run after it.
     #[arg(long, num_args = 2, value_names = ["ACCOUNT", "URL"], conflicts_with_all = ["account", "action", "uninstall"])]
     install: Option<Vec<String>>,
     /// Remove the credential helpers configured for URL from ~/.gitconfig.
@@ -69,7 +75,7 @@ pub async fn run(engine: &std::sync::Arc<Latchkey>, args: GitCredentialArgs) -> 
     };
     match action.as_str() {
         "get" => get(engine, &args, account, &read_request()?).await,
-        "erase" => erase(engine, account, &read_request()?).await,
+        "erase" => erase(engine, &args, account, &read_request()?).await,
         // Latchkey owns the tokens: nothing to store. Unknown actions are ignored.
         _ => read_request().map(drop),
     }
@@ -147,13 +153,40 @@ fn may_send(request: &Request) -> Result<bool> {
     }
 }
 
+/// Whether this helper answers for the host git asks about: one of its `--host`s. When not,
+/// says why on standard error (git goes on to its other helpers, or asks).
+fn for_this_host(args: &GitCredentialArgs, name: &str, request: &Request) -> bool {
+    let protocol = request.get("protocol").unwrap_or_default();
+    let host = request.get("host").unwrap_or_default();
+    if args.hosts.is_empty() {
+        eprintln!(
+            "latchkey: not answering git: this helper line for `{}` names no host, and a helper without --host would hand the token to every remote; add `--host HOST` to it, or run `latchkey git-credential --install ACCOUNT URL` again",
+            for_terminal(name)
+        );
+        return false;
+    }
+    if git::host_allowed(protocol, host, &args.hosts) {
+        return true;
+    }
+    eprintln!(
+        "latchkey: not answering git for {}: this helper answers for {} only",
+        for_terminal(host),
+        for_terminal(&args.hosts.join(", "))
+    );
+    false
+}
+
 async fn get(
     engine: &std::sync::Arc<Latchkey>,
     args: &GitCredentialArgs,
     name: &str,
     request: &Request,
 ) -> Result<()> {
-    if !may_send(request)? {
+    // Not http(s): not Latchkey's to answer (nothing said).
+    if !matches!(request.get("protocol"), Some("https" | "http")) {
+        return Ok(());
+    }
+    if !for_this_host(args, name, request) || !may_send(request)? {
         return Ok(());
     }
     let interactive = std::env::var_os("GIT_TERMINAL_PROMPT").is_none_or(|v| v != "0")
@@ -211,9 +244,19 @@ async fn get(
 }
 
 /// The server refused the credential: mark the token so that the next `get` refreshes.
-async fn erase(engine: &Latchkey, name: &str, request: &Request) -> Result<()> {
+async fn erase(
+    engine: &Latchkey,
+    args: &GitCredentialArgs,
+    name: &str,
+    request: &Request,
+) -> Result<()> {
+    let protocol = request.get("protocol").unwrap_or_default();
+    let host = request.get("host").unwrap_or_default();
     // From a `latchkey serve` endpoint: nothing here to mark; its host refreshes by expiry.
-    if super::serve_client::configured() || !may_send(request).unwrap_or(false) {
+    if super::serve_client::configured()
+        || !may_send(request).unwrap_or(false)
+        || !git::host_allowed(protocol, host, &args.hosts)
+    {
         return Ok(());
     }
     let presented = request.get("password").or(request.get("credential"));
@@ -226,23 +269,80 @@ async fn erase(engine: &Latchkey, name: &str, request: &Request) -> Result<()> {
 }
 
 fn install(engine: &Latchkey, args: &GitCredentialArgs, account: &str, url: &str) -> Result<()> {
-    // The account may sign in later, but its profile must exist.
-    if engine.account(account).is_err() {
-        engine.profile(account.split('/').next().unwrap_or(account))?;
-    }
     let url = git::normalize_url(url)?;
+    let account = full_account(engine, account)?;
+    let mut hosts = vec![git::host_of(&url)?];
+    for h in &args.hosts {
+        if !hosts.contains(h) {
+            hosts.push(h.clone());
+        }
+    }
     let program = super::program();
     let helper = Helper {
         program: &program,
-        account,
+        account: &account,
         auth: args.auth(),
         username: args.username.as_deref(),
+        hosts,
     };
     let [(key, reset), (_, value)] = helper.entries(&url);
     git_config(&["--replace-all", &key, &reset])?;
     git_config(&["--add", &key, &value])?;
     println!("git now asks Latchkey for {url}: {key} = {value}");
+    warn_about_later_helpers(&url, &value);
     Ok(())
+}
+
+/// The full `PROFILE/LABEL` of `name`: a helper line must keep naming the same account when
+/// the profile gets another one. An account not signed in yet must be named in full, and its
+/// profile must exist.
+fn full_account(engine: &Latchkey, name: &str) -> Result<String> {
+    if let Ok(account) = engine.account(name) {
+        return Ok(account.id().to_string());
+    }
+    match name.split_once('/') {
+        Some((profile, label)) if !label.is_empty() => {
+            engine.profile(profile)?;
+            Ok(name.to_string())
+        }
+        _ => {
+            engine.profile(name)?;
+            Err(Error::InvalidInput(format!(
+                "profile `{name}` has no account to name yet: name the account in full, as {name}/LABEL (the label `latchkey login {name} --account LABEL` signs in as)"
+            )))
+        }
+    }
+}
+
+/// Warns about credential helpers git would run after Latchkey's for `url`: git hands each
+/// of them the token (its `store` after the token worked), e.g. `store` writes it to
+/// ~/.git-credentials. The empty line before Latchkey's clears only those before.
+fn warn_about_later_helpers(url: &str, ours: &str) {
+    let Ok(out) = Command::new("git")
+        .args(["config", "--show-origin", "--null", "--list"])
+        .output()
+    else {
+        return;
+    };
+    let entries = git::parse_config_list(&String::from_utf8_lossy(&out.stdout));
+    let after = git::helpers_after(&entries, url, ours);
+    if after.is_empty() {
+        return;
+    }
+    eprintln!(
+        "latchkey: warning: git runs these credential helpers after Latchkey's for {url}, and git hands each of them the token (a `store` helper writes it to ~/.git-credentials):"
+    );
+    for e in &after {
+        eprintln!(
+            "  {} = {}  ({})",
+            for_terminal(&e.key),
+            for_terminal(&e.value),
+            for_terminal(&e.origin)
+        );
+    }
+    eprintln!(
+        "latchkey: remove them, or scope them to other URLs (credential.<URL>.helper), so that tokens stay in Latchkey"
+    );
 }
 
 fn uninstall(url: &str) -> Result<()> {

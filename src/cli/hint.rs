@@ -86,15 +86,15 @@ fn suffix(hint: &Hint) -> String {
             shell_quote(account),
             shell_quote(program)
         ),
-        Hint::TrustFile { path } => format!(
-            ". Read it, then run `latchkey trust {}` to use it",
-            shell_quote(path)
-        ),
         Hint::CheckProxy => ". Check the proxy: the profile's (--proxy), else HTTPS_PROXY or ALL_PROXY; NO_PROXY lists hosts reached directly".into(),
-        Hint::ProxyCredentials => ". Proxy credentials go in the environment, never in a profile: set HTTPS_PROXY=http://USER:PASSWORD@HOST:PORT (a profile's --proxy on the same host and port borrows them)".into(),
+        Hint::ProxyCredentials => ". Proxy credentials go in the environment, never in a profile: set HTTPS_PROXY=http://USER:PASSWORD@HOST:PORT (a profile's --proxy with the same scheme, host and port borrows them)".into(),
         Hint::GiveCaFile => ". If your network uses a company CA, add the profile with --ca-file PATH (that CA's PEM file)".into(),
         Hint::CheckCertificate => ". Check the URL and this machine's clock".into(),
         Hint::CheckHostName => ". Check the URL; behind a proxy, set HTTPS_PROXY or the profile's --proxy".into(),
+        Hint::TrustFile { path } => format!(
+            ". Read it; if you trust it, run `latchkey trust {}`",
+            shell_quote(path)
+        ),
     }
 }
 

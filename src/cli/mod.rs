@@ -21,6 +21,7 @@ mod serve;
 mod serve_client;
 mod token;
 mod tool_token;
+mod trust;
 
 use std::process::ExitCode;
 
@@ -82,6 +83,10 @@ enum Command {
     /// the nearest `.latchkey.env`); its exit code is Latchkey's.
     #[command(after_long_help = EXIT_CODES)]
     Exec(exec::ExecArgs),
+    /// Trust a `.latchkey.env` that `exec` finds by searching (default: the nearest one): shows
+    /// its variables and the accounts they take, then records its content's SHA-256; any
+    /// change needs trusting again. `--list`, `--remove FILE`.
+    Trust(trust::TrustArgs),
     /// git's credential helper: `git config --global credential.https://HOST.helper
     /// '!latchkey git-credential ACCOUNT'`, or let `--install ACCOUNT URL` write it.
     #[command(name = "git-credential", after_long_help = EXIT_CODES)]
@@ -174,6 +179,7 @@ async fn run(cli: Cli) -> latchkey::Result<()> {
         Command::Refresh(args) => token::refresh(&engine, args).await,
         Command::Logout(args) => accounts::logout(&engine, args).await,
         Command::Exec(args) => exec::run(&engine, args).await,
+        Command::Trust(args) => trust::run(&engine, args),
         Command::GitCredential(args) => git_credential::run(&engine, args).await,
         Command::KubeCredential(args) => kube_credential::run(&engine, args).await,
         Command::Completions(args) => completions::run(args),

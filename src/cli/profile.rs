@@ -11,6 +11,7 @@ use latchkey::api::{
 use latchkey::engine::SecretState;
 use latchkey::model::presets::{self, SecretNeed, Source};
 use latchkey::model::profile::{is_loopback, parse_param, parse_scopes};
+use latchkey::model::untrusted::sanitize;
 use latchkey::protocol::network::{Network, redact};
 use latchkey::{
     AuthMethod, Error, Grant, Latchkey, LegacyGrant, Profile, ProfileExtras, RedirectMode, Result,
@@ -421,7 +422,12 @@ async fn list(engine: &Latchkey, json: bool) -> Result<()> {
             }
             other => format!("secret {}", secret_word(other)),
         };
-        println!("{}\t{}\t{source}\t{secret}", p.name, p.client_id);
+        println!(
+            "{}\t{}\t{}\t{secret}",
+            p.name,
+            sanitize(&p.client_id),
+            sanitize(&source)
+        );
     }
     Ok(())
 }
@@ -435,7 +441,7 @@ async fn show(engine: &Latchkey, name: &str, json: bool) -> Result<()> {
     }
     let opt = |u: &Option<Url>| u.as_ref().map_or("-".to_string(), Url::to_string);
     println!("name:                   {}", p.name);
-    println!("client id:              {}", p.client_id);
+    println!("client id:              {}", sanitize(&p.client_id));
     let secret = match state {
         Some(SecretState::NotNeeded) => "none (public client)".to_string(),
         Some(SecretState::Stored) => "in the OS keychain".to_string(),
@@ -449,7 +455,7 @@ async fn show(engine: &Latchkey, name: &str, json: bool) -> Result<()> {
     println!("auth method:            {}", p.auth_method.as_str());
     println!(
         "issuer:                 {}",
-        p.issuer.as_deref().unwrap_or("-")
+        sanitize(p.issuer.as_deref().unwrap_or("-"))
     );
     if p.grant == Grant::ClientCredentials {
         println!("authorization endpoint: - (no sign-in: client credentials)");
@@ -459,7 +465,7 @@ async fn show(engine: &Latchkey, name: &str, json: bool) -> Result<()> {
     println!("token endpoint:         {}", p.token_endpoint);
     println!("revocation endpoint:    {}", opt(&p.revocation_endpoint));
     println!("userinfo endpoint:      {}", opt(&p.userinfo_endpoint));
-    println!("scopes:                 {}", p.scopes.join(" "));
+    println!("scopes:                 {}", sanitize(&p.scopes.join(" ")));
     println!("grant:                  {}", p.grant.as_str());
     println!(
         "device authorization:   {}",
@@ -469,8 +475,9 @@ async fn show(engine: &Latchkey, name: &str, json: bool) -> Result<()> {
         if m.is_empty() {
             "-".to_string()
         } else {
+            // Validated on every read; escaped here too, as provider text is.
             m.iter()
-                .map(|(k, v)| format!("{k}={v}"))
+                .map(|(k, v)| format!("{}={}", sanitize(k), sanitize(v)))
                 .collect::<Vec<_>>()
                 .join(" ")
         }
@@ -494,7 +501,9 @@ async fn show(engine: &Latchkey, name: &str, json: bool) -> Result<()> {
         "CA file:                {}",
         p.ca_file
             .as_ref()
-            .map_or("- (the system's CAs)".into(), |f| f.display().to_string())
+            .map_or("- (the system's CAs)".into(), |f| sanitize(
+                &f.display().to_string()
+            ))
     );
     if p.grant == Grant::ClientCredentials {
         return Ok(());

@@ -395,7 +395,24 @@ pub(super) fn refuse_provider_change(
     accounts: &[Account],
     retry: &str,
 ) -> Result<()> {
-    let changed = old.provider_changes(new);
+    refuse_changes(
+        old,
+        &old.provider_changes(new),
+        accounts,
+        retry,
+        "would send their refresh tokens and the client secret to another provider",
+    )
+}
+
+/// The error for `changed` (what of `old`'s provider a change would touch) while `old` has
+/// accounts; `why` says what it would do to them.
+pub(super) fn refuse_changes(
+    old: &Profile,
+    changed: &[&str],
+    accounts: &[Account],
+    retry: &str,
+    why: &str,
+) -> Result<()> {
     let ids: Vec<String> = accounts
         .iter()
         .filter(|a| a.profile == old.name)
@@ -409,7 +426,7 @@ pub(super) fn refuse_provider_change(
         .map(|id| format!("`latchkey logout {id}`"))
         .collect();
     Err(Error::InvalidInput(format!(
-        "profile `{}` has accounts ({}): changing its {} would send their refresh tokens and the client secret to another provider. Sign them out first ({}), then {retry}; nothing was changed",
+        "profile `{}` has accounts ({}): changing its {} {why}. Sign them out first ({}), then {retry}; nothing was changed",
         old.name,
         ids.join(", "),
         changed.join(", "),

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use url::Url;
 
-use super::profiles::refuse_provider_change;
+use super::profiles::{refuse_changes, refuse_provider_change};
 use super::{Latchkey, missing_client_secret, require_keys_for_openid, secret_key};
 use crate::error::{Error, Result};
 use crate::model::profile::{Profile, is_loopback};
@@ -77,9 +77,11 @@ impl Latchkey {
 
     /// Adds `incoming` (checked, named) to the profiles, all or none. A name that exists is a
     /// conflict unless `replace`; a replaced profile keeps its accounts and so may not change
-    /// its grant, nor its provider while it has accounts. The client secret of a replaced
-    /// profile is deleted when the new one needs none or talks to another provider (it would
-    /// reach that provider otherwise). Returns the names that replaced a profile.
+    /// its grant, nor, while it has accounts, its provider, its `auth_method` or its
+    /// `jwks_uri`. The client secret of a replaced profile is deleted only when the new one
+    /// talks to another client or provider (possible only without accounts: it would reach
+    /// that provider otherwise); one the new auth method does not use is kept. Returns the
+    /// names that replaced a profile.
     pub async fn import_profiles(
         &self,
         incoming: Vec<Profile>,
@@ -170,8 +172,17 @@ impl Latchkey {
                 )));
             }
             refuse_provider_change(old, new, &accounts, "import it again")?;
+            refuse_changes(
+                old,
+                &trust_changes(old, new),
+                &accounts,
+                "import it again",
+                "would change how the provider is trusted with their tokens",
+            )?;
+            // The old client's secret must not reach another client's provider. A secret the
+            // new auth method does not use is kept: only the user deletes one.
             let moved = !old.provider_changes(new).is_empty();
-            if old.auth_method.needs_secret() && (moved || !new.auth_method.needs_secret()) {
+            if old.auth_method.needs_secret() && moved {
                 stale.push(new.name.clone());
             }
         }
@@ -197,6 +208,20 @@ impl Latchkey {
             _ => Ok(()),
         }
     }
+}
+
+/// What else of a replaced profile counts as a change of provider while it has accounts: how
+/// the client authenticates (`auth_method`: with none, a secret in the keychain stops being
+/// used; from none, tokens issued to a public client meet a confidential one) and the keys its
+/// id_tokens are checked with (`jwks_uri`: whoever serves them can sign any identity).
+fn trust_changes(old: &Profile, new: &Profile) -> Vec<&'static str> {
+    [
+        (old.auth_method != new.auth_method, "auth_method"),
+        (old.jwks_uri != new.jwks_uri, "jwks_uri"),
+    ]
+    .into_iter()
+    .filter_map(|(changed, what)| changed.then_some(what))
+    .collect()
 }
 
 /// `url` without a user name or password, for messages.

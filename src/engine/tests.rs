@@ -298,3 +298,65 @@ async fn a_failed_import_puts_back_the_secrets_it_had_deleted() {
         "both secrets are kept"
     );
 }
+
+#[tokio::test]
+async fn an_import_keeps_a_secret_the_new_auth_method_does_not_use() {
+    let (engine, store) = engine();
+    let mut new = new_profile("keep", Url::parse("https://example.com/token").unwrap());
+    new.auth_method = Some(crate::model::profile::AuthMethod::Post);
+    engine
+        .add_profile_with(
+            new,
+            ProfileExtras::default(),
+            Some(ClientSecret::new("kept-secret".into())),
+        )
+        .await
+        .expect("added");
+    let public = Profile {
+        auth_method: crate::model::profile::AuthMethod::None,
+        ..engine.profile("keep").unwrap()
+    };
+    engine
+        .import_profiles(vec![public], true)
+        .await
+        .expect("replaced");
+    let entry = store.build(SERVICE, &secret_key("keep"), None).unwrap();
+    let kept = entry.get_secret().expect("the secret is kept");
+    assert!(kept.ends_with(b"kept-secret"), "{kept:?}");
+}
+
+#[tokio::test]
+async fn an_import_may_not_change_auth_method_or_jwks_uri_while_accounts_exist() {
+    let (engine, store) = engine();
+    let token = Url::parse("https://example.com/token").unwrap();
+    let account = signed_in(&engine, "held", token).await;
+    let before = std::fs::read(engine.config().profiles_path()).unwrap();
+    let current = engine.profile("held").unwrap();
+    let changes = [
+        Profile {
+            auth_method: crate::model::profile::AuthMethod::Post,
+            ..current.clone()
+        },
+        Profile {
+            jwks_uri: Some(Url::parse("https://keys.example.org/jwks").unwrap()),
+            ..current.clone()
+        },
+    ];
+    for (changed, what) in changes.into_iter().zip(["auth_method", "jwks_uri"]) {
+        let err = engine
+            .import_profiles(vec![changed], true)
+            .await
+            .expect_err("refused");
+        let text = err.to_string();
+        assert!(
+            text.contains(&account.id()) && text.contains(what) && text.contains("latchkey logout"),
+            "{text}"
+        );
+        assert_eq!(
+            std::fs::read(engine.config().profiles_path()).unwrap(),
+            before,
+            "nothing written"
+        );
+    }
+    drop(store);
+}

@@ -77,6 +77,6 @@ pub enum Hint {
     },
     /// The rules say ask, and nobody could be asked (or nobody answered): allow the program.
     AllowProgram { account: String, program: String },
-    /// A file found by searching is used only once trusted: review it, then trust it.
+    /// An env file found by searching is not trusted (or changed): read it, then trust it.
     TrustFile { path: String },
 }

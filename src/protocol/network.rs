@@ -65,7 +65,7 @@ pub fn load_ca_file(path: &Path) -> Result<Vec<reqwest::Certificate>, SetupError
     if !path.is_absolute() {
         return Err(fail("must be an absolute path".into()));
     }
-    let pem = std::fs::read(path).map_err(|e| fail(format!("cannot be read ({e})")))?;
+    let pem = read_trusted_file(path).map_err(fail)?;
     let text = String::from_utf8_lossy(&pem);
     if !text.contains("-----BEGIN CERTIFICATE-----") {
         return Err(fail(
@@ -78,6 +78,63 @@ pub fn load_ca_file(path: &Path) -> Result<Vec<reqwest::Certificate>, SetupError
         return Err(fail("holds no certificate".into()));
     }
     Ok(certs)
+}
+
+/// The largest CA file read (a full CA bundle is about 200 KB).
+const MAX_CA_FILE: u64 = 8 << 20;
+
+/// The content of a file that decides whom Latchkey trusts, as the config directory is
+/// checked: it must belong to the user or root and be closed to writes by group and others,
+/// and its directory too (unless that has the sticky bit, as /tmp). Checked on the open handle
+/// (`fstat`), and read from it. The error is what is wrong and how to fix it.
+fn read_trusted_file(path: &Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot be read ({e})"))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let meta = file
+            .metadata()
+            .map_err(|e| format!("cannot be read ({e})"))?;
+        if !meta.is_file() {
+            return Err("is not a regular file".into());
+        }
+        check_owner_and_mode(meta.uid(), meta.mode(), false, path)?;
+        if let Some(dir) = std::fs::canonicalize(path)
+            .ok()
+            .and_then(|p| p.parent().map(Path::to_path_buf))
+            && let Ok(meta) = std::fs::metadata(&dir)
+        {
+            check_owner_and_mode(meta.uid(), meta.mode(), true, &dir)
+                .map_err(|e| format!("is in directory {}, which {e}", dir.display()))?;
+        }
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_CA_FILE)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot be read ({e})"))?;
+    Ok(bytes)
+}
+
+/// Owned by the user or root, not writable by group or others (a directory with the sticky
+/// bit may be: others cannot replace what is the user's in it).
+#[cfg(unix)]
+fn check_owner_and_mode(uid: u32, mode: u32, dir: bool, path: &Path) -> Result<(), String> {
+    let me = rustix::process::geteuid().as_raw();
+    if uid != me && uid != 0 {
+        return Err(format!(
+            "belongs to uid {uid}, neither you (uid {me}) nor root: whoever owns it decides which servers Latchkey trusts; use a CA file of your own or root's"
+        ));
+    }
+    let mode = mode & 0o7777;
+    let sticky = dir && mode & 0o1000 != 0;
+    if mode & 0o022 != 0 && !sticky {
+        return Err(format!(
+            "is writable by group or others (mode {mode:04o}): anyone who can write it decides which servers Latchkey trusts; close it with `chmod go-w {}`",
+            path.display()
+        ));
+    }
+    Ok(())
 }
 
 /// The proxy a client uses, where it was named, and the hosts that bypass it.
@@ -103,7 +160,8 @@ impl ProxyRoute {
     /// The proxy for https requests: the profile's, else `https_proxy`, `HTTPS_PROXY`,
     /// `all_proxy`, `ALL_PROXY` (curl's order: lower case first). `no_proxy`/`NO_PROXY` apply to
     /// both (as with curl's `--proxy`). The profile's proxy takes its credentials from the
-    /// environment's proxy when that names the same host and port.
+    /// environment's proxy when that names the same scheme, host and port (never an
+    /// `https://` proxy's credentials for an `http://` one, which would send them in clear).
     pub fn choose(
         profile: Option<&Url>,
         env: impl Fn(&str) -> Option<String>,
@@ -132,6 +190,7 @@ impl ProxyRoute {
                 let mut url = own.clone();
                 if let Some((_, e)) = env_proxy
                     && has_credentials(&e)
+                    && e.scheme() == own.scheme()
                     && e.host() == own.host()
                     && e.port_or_known_default() == own.port_or_known_default()
                 {
@@ -331,6 +390,19 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(route.url().password(), None);
+        // An https proxy's credentials never go to an http proxy (in clear), nor to another port.
+        for env_proxy in [
+            "https://me:pw@proxy.corp:3128",
+            "http://me:pw@proxy.corp:8080",
+        ] {
+            let vars = [("HTTPS_PROXY", env_proxy)];
+            let route = ProxyRoute::choose(Some(&own), env(&vars)).unwrap().unwrap();
+            assert_eq!(route.url().password(), None, "{env_proxy}");
+        }
+        let tls = url("https://proxy.corp:3128");
+        let vars = [("HTTPS_PROXY", "https://me:pw@PROXY.corp:3128")];
+        let route = ProxyRoute::choose(Some(&tls), env(&vars)).unwrap().unwrap();
+        assert_eq!(route.url().password(), Some("pw"));
     }
 
     #[test]
@@ -402,6 +474,35 @@ mod tests {
             .to_string();
         assert!(missing.contains("cannot be read"), "{missing}");
         assert!(load_ca_file(Path::new("relative.pem")).is_err());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let open = dir.join("open.pem");
+            std::fs::write(&open, "-----BEGIN CERTIFICATE-----\n").unwrap();
+            std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o666)).unwrap();
+            let err = load_ca_file(&open).unwrap_err().to_string();
+            assert!(
+                err.contains("open.pem") && err.contains("mode 0666") && err.contains("chmod go-w"),
+                "{err}"
+            );
+            std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o644)).unwrap();
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+            let err = load_ca_file(&open).unwrap_err().to_string();
+            assert!(err.contains("directory") && err.contains("0777"), "{err}");
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777)).unwrap();
+            let err = load_ca_file(&open).unwrap_err().to_string();
+            assert!(
+                err.contains("not valid PEM") || err.contains("no certificate"),
+                "{err}"
+            );
+            assert!(
+                check_owner_and_mode(4242, 0o644, false, &open)
+                    .is_err_and(|e| e.contains("uid 4242"))
+                    || rustix::process::geteuid().as_raw() == 4242
+            );
+            assert!(check_owner_and_mode(0, 0o644, false, &open).is_ok());
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -227,12 +227,13 @@ impl Config {
         })
     }
 
-    fn write(&self, path: &Path, text: &str) -> Result<()> {
+    pub(crate) fn write(&self, path: &Path, text: &str) -> Result<()> {
         private_files::write_atomic(path, text.as_bytes())
             .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
     }
 
-    fn lock(&self) -> Result<File> {
+    /// The config lock, which every read-modify-write of a file in the directory holds.
+    pub(crate) fn lock(&self) -> Result<File> {
         lock_file(&self.dir.join(".lock"))
     }
 
@@ -301,7 +302,7 @@ pub fn render_profiles<'a>(
 }
 
 /// A file written for the first time: the header, then Latchkey's own layout.
-fn fresh_file<T: Serialize>(header: &str, value: &T) -> Result<String> {
+pub(crate) fn fresh_file<T: Serialize>(header: &str, value: &T) -> Result<String> {
     let body = toml::to_string_pretty(value)
         .map_err(|e| Error::InvalidInput(format!("cannot store: {e}")))?;
     Ok(format!("{header}{body}"))

@@ -10,3 +10,4 @@ pub mod private_files;
 #[cfg(target_os = "linux")]
 mod secret_service;
 pub(crate) mod toml_edits;
+pub mod trusted;

@@ -34,4 +34,5 @@ mod signin;
 mod sshd;
 mod tokens;
 mod tools;
+mod trust;
 mod util;

@@ -436,3 +436,44 @@ fn an_import_from_a_loopback_url_follows_no_redirect_and_has_a_size_cap() {
         .says(&["Imported profile `shared`"]);
     assert_eq!(bob.profile_json("shared")["client_id"], "c");
 }
+
+#[test]
+fn an_import_refuses_hidden_characters_in_parameters_and_show_never_prints_them() {
+    let server = AuthServer::start();
+    let env = team_env(&server, "bidi");
+    let text = env
+        .run(&["profile", "export", "bidi-manual"])
+        .success()
+        .stdout
+        .clone();
+    let profiles = env.config_dir().join("profiles.toml");
+    let kept = std::fs::read(&profiles).unwrap();
+    for (from, to) in [
+        ("team@example.com", "team\u{202e}moc.elpmaxe@x"),
+        ("login_hint =", "\"login\u{200b}hint\" ="),
+        ("https://api.example.com", "https://api.example.com\u{2066}"),
+    ] {
+        let hostile = text.replace(from, to);
+        assert_ne!(hostile, text, "{from}");
+        let path = file_in(&env, "hostile.toml", &hostile);
+        let out = env.run(&["profile", "import", &path, "--replace"]);
+        out.fails_with(2, &["hostile.toml", "invisible"]);
+        assert!(!out.stderr.contains(to), "printed raw: {out:#?}");
+        assert_eq!(std::fs::read(&profiles).unwrap(), kept, "nothing written");
+    }
+    // A hand edit with one: `profile show` says what is wrong, escaped, and prints no value.
+    let edited = String::from_utf8(kept.clone())
+        .unwrap()
+        .replace("team@example.com", "team\u{202e}@example.com");
+    std::fs::write(&profiles, edited).unwrap();
+    let out = env.run(&["profile", "show", "bidi-manual"]);
+    assert_ne!(out.code, 0, "{out:#?}");
+    assert!(
+        !out.stdout.contains('\u{202e}') && !out.stderr.contains('\u{202e}'),
+        "{out:#?}"
+    );
+    std::fs::write(&profiles, kept).unwrap();
+    for name in ["bidi-team", "bidi-pub", "bidi-manual"] {
+        env.run(&["profile", "remove", name, "--yes"]).success();
+    }
+}

@@ -164,6 +164,8 @@ fn exec_finds_latchkey_env_in_a_parent_directory() {
     std::fs::create_dir_all(&deep).unwrap();
     let dotenv = project.join(".latchkey.env");
     std::fs::write(&dotenv, "PROJ_TOKEN=latchkey:proj\nMODE=staging\n").unwrap();
+    // Found by searching: used once trusted (tests/cli/trust.rs).
+    Run::from(env.command(&["trust"]).current_dir(&deep).output().unwrap()).success();
     let out = Run::from(
         env.command(&[
             "exec",
@@ -193,7 +195,7 @@ fn exec_finds_latchkey_env_in_a_parent_directory() {
                 .output()
                 .unwrap(),
         );
-        out.fails_with(2, &[".latchkey.env", "others may write"]);
+        out.fails_with(9, &[".latchkey.env", "writable by group or others"]);
     }
 }
 
@@ -359,7 +361,11 @@ fn git_clones_and_fetches_with_basic_and_recovers_from_a_revoked_token() {
         )
         .success();
     let gitconfig = std::fs::read_to_string(world.home.join(".gitconfig")).unwrap();
-    assert!(gitconfig.contains("git-credential forge"), "{gitconfig}");
+    let host = world.server.url.trim_start_matches("http://");
+    assert!(
+        gitconfig.contains(&format!("git-credential --host {host} forge/")),
+        "{gitconfig}"
+    );
 
     world
         .git(&env, &["clone", "-q", &world.url(), "clone"], &world.home)
@@ -379,7 +385,7 @@ fn git_clones_and_fetches_with_basic_and_recovers_from_a_revoked_token() {
     let failed = world.git(&env, &["fetch", "-q"], &clone);
     assert_ne!(failed.code, 0, "{failed:#?}");
     assert!(
-        failed.stderr.contains("refused the token of `forge`"),
+        failed.stderr.contains("refused the token of `forge/"),
         "{failed:#?}"
     );
     let head = world.commit(&env, "second");
@@ -453,7 +459,13 @@ fn git_credential_speaks_the_protocol_and_never_opens_a_browser_without_a_termin
     let (auth, env) = signed_in("proto");
     let token = current_token(&env, "proto");
     let get = |stdin: &str| {
-        let mut cmd = env.command(&["git-credential", "proto", "get"]);
+        let mut cmd = env.command(&[
+            "git-credential",
+            "--host",
+            "git.example.com",
+            "proto",
+            "get",
+        ]);
         cmd.env("GIT_TERMINAL_PROMPT", "0");
         run_with_stdin(cmd, stdin)
     };
@@ -471,6 +483,8 @@ fn git_credential_speaks_the_protocol_and_never_opens_a_browser_without_a_termin
             "bearer",
             "--username",
             "me",
+            "--host",
+            "git.example.com",
             "proto",
             "get",
         ]),
@@ -481,13 +495,33 @@ fn git_credential_speaks_the_protocol_and_never_opens_a_browser_without_a_termin
         "{out:#?}"
     );
     let out = run_with_stdin(
-        env.command(&["git-credential", "--auth", "bearer", "proto", "get"]),
+        env.command(&[
+            "git-credential",
+            "--auth",
+            "bearer",
+            "--host=git.example.com",
+            "proto",
+            "get",
+        ]),
         "capability[]=authtype\nprotocol=https\nhost=git.example.com\n\n",
     );
     assert_eq!(
         out.success().stdout,
         format!("capability[]=authtype\nauthtype=Bearer\ncredential={token}\nephemeral=1\n")
     );
+    // Another host, or a helper line naming none: no credential, git goes on (exit 0).
+    let out = get("protocol=https\nhost=evil.example\n\n");
+    assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{out:#?}");
+    assert!(
+        out.stderr.contains("not answering git for evil.example"),
+        "{out:#?}"
+    );
+    let out = run_with_stdin(
+        env.command(&["git-credential", "proto", "get"]),
+        "protocol=https\nhost=git.example.com\n\n",
+    );
+    assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{out:#?}");
+    assert!(out.stderr.contains("--host HOST"), "{out:#?}");
     // Plain http to a remote host: refused, nothing printed.
     let out = get("protocol=http\nhost=git.example.com\n\n");
     assert_eq!((out.code, out.stdout.as_str()), (2, ""), "{out:#?}");
@@ -505,7 +539,13 @@ fn git_credential_speaks_the_protocol_and_never_opens_a_browser_without_a_termin
     let fresh = Env::new();
     fresh.add_profile(&auth, "later", "public-app", None);
     let started = Instant::now();
-    let mut cmd = fresh.command(&["git-credential", "later/work", "get"]);
+    let mut cmd = fresh.command(&[
+        "git-credential",
+        "--host",
+        "git.example.com",
+        "later/work",
+        "get",
+    ]);
     cmd.env("GIT_TERMINAL_PROMPT", "0");
     run_with_stdin(cmd, "protocol=https\nhost=git.example.com\n\n").fails_with(
         4,
@@ -520,6 +560,95 @@ fn git_credential_speaks_the_protocol_and_never_opens_a_browser_without_a_termin
         !fresh.dir.join("browser.log").exists(),
         "a browser was opened"
     );
+}
+
+#[test]
+fn git_gets_no_token_for_a_host_the_helper_is_not_for() {
+    let (auth, env) = signed_in("scoped");
+    let world = GitWorld::new(&env, &auth, "basic");
+    let host = world.server.url.trim_start_matches("http://").to_string();
+    // The same server under another name: another host to git.
+    let other = world.url().replace("127.0.0.1", "localhost");
+    let token = current_token(&env, "scoped");
+    let clone = |url: &str, dir: &str| world.git(&env, &["clone", "-q", url, dir], &world.home);
+
+    // A hand-written helper for every remote, scoped with --host: answers its host only.
+    let line = format!(
+        "!{} git-credential --host {host} scoped",
+        env!("CARGO_BIN_EXE_latchkey")
+    );
+    world
+        .git(
+            &env,
+            &["config", "--global", "credential.helper", &line],
+            &world.home,
+        )
+        .success();
+    let failed = clone(&other, "other");
+    assert_ne!(failed.code, 0, "{failed:#?}");
+    assert!(
+        failed.stderr.contains("not answering git for localhost"),
+        "{failed:#?}"
+    );
+    assert!(
+        !world.schemes().iter().any(|e| e.0.is_some()),
+        "a credential was sent to the other host: {:?}",
+        world.schemes()
+    );
+    clone(&world.url(), "mine").success();
+
+    // Without --host: no host gets it, and git says why.
+    let unscoped = format!("!{} git-credential scoped", env!("CARGO_BIN_EXE_latchkey"));
+    world
+        .git(
+            &env,
+            &["config", "--global", "credential.helper", &unscoped],
+            &world.home,
+        )
+        .success();
+    let failed = clone(&world.url(), "unscoped");
+    assert_ne!(failed.code, 0, "{failed:#?}");
+    assert!(failed.stderr.contains("--host HOST"), "{failed:#?}");
+
+    // --install wants a URL, names the full account, and warns about helpers after its own.
+    world
+        .latchkey(
+            &env,
+            &[
+                "git-credential",
+                "--install",
+                "scoped",
+                &host.replace(":", "/"),
+            ],
+        )
+        .fails_with(2, &["https://"]);
+    world
+        .git(
+            &env,
+            &["config", "--global", "--unset-all", "credential.helper"],
+            &world.home,
+        )
+        .success();
+    let install = || {
+        world.latchkey(
+            &env,
+            &["git-credential", "--install", "scoped", &world.server.url],
+        )
+    };
+    assert!(!install().success().stderr.contains("warning"));
+    // A helper added later for the repository runs after Latchkey's (the reset is before).
+    let after = format!("credential.{}.helper", world.url());
+    world
+        .git(&env, &["config", "--global", &after, "store"], &world.home)
+        .success();
+    let out = install();
+    out.success();
+    assert!(
+        out.stderr.contains("warning") && out.stderr.contains("store"),
+        "{out:#?}"
+    );
+    assert!(out.stdout.contains("scoped/"), "{out:#?}");
+    assert_eq!(files_containing(&world.home, &token), Vec::<PathBuf>::new());
 }
 
 // ----- kubectl

@@ -1,10 +1,18 @@
 //! Env files for `latchkey exec`: dotenv syntax (comments, blank lines, single and double quotes,
 //! an `export` prefix), where a value that is exactly `latchkey:ACCOUNT` stands for a token of
 //! that account. Values are taken as written: no `$VAR` expansion.
+//!
+//! A file found by searching upward is one nobody chose (a cloned repository ships one): it is
+//! used only once the user trusted its exact content ([`trust`], `latchkey trust`), and it is
+//! opened once, without following a symlink, with its owner and mode checked on that open
+//! handle and its content read from it. No env file, trusted or named by the user, may set a
+//! variable that changes how programs are found or loaded ([`is_refused_variable`]).
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Hint, Result};
+use crate::store::config::Config;
+use crate::store::trusted::{self, TrustedFile};
 
 /// The file `latchkey exec` looks for when given no variables.
 pub const FILE_NAME: &str = ".latchkey.env";
@@ -69,19 +77,251 @@ pub fn valid_name(name: &str) -> bool {
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// The nearest `.latchkey.env` in `dir` or a parent directory, up to the filesystem root.
+/// The nearest `.latchkey.env` in `dir` or a parent directory, up to the filesystem root. A
+/// symlink by that name is found too (and refused when opened), never skipped for a parent's.
 pub fn find(dir: &Path) -> Option<PathBuf> {
     dir.ancestors()
         .map(|d| d.join(FILE_NAME))
-        .find(|p| p.is_file())
+        .find(|p| std::fs::symlink_metadata(p).is_ok())
 }
 
+/// The largest env file read.
+const MAX_FILE: u64 = 1 << 20;
+
+/// Variables never taken from an env file: they change which program runs or what it loads
+/// (the program is looked up with Latchkey's own `PATH`).
+pub const REFUSED_VARIABLES: &[&str] = &[
+    "PATH",
+    "BASH_ENV",
+    "ENV",
+    "NODE_OPTIONS",
+    "PYTHONPATH",
+    "PYTHONSTARTUP",
+    "PERL5LIB",
+    "PERL5OPT",
+    "RUBYOPT",
+];
+
+/// Prefixes of variables never taken from an env file (the dynamic loader's, git's).
+pub const REFUSED_PREFIXES: &[&str] = &["LD_", "DYLD_", "GIT_"];
+
+/// Whether `name` changes how programs are found or loaded: [`REFUSED_VARIABLES`] and the
+/// names starting with one of [`REFUSED_PREFIXES`].
+pub fn is_refused_variable(name: &str) -> bool {
+    REFUSED_VARIABLES.contains(&name) || REFUSED_PREFIXES.iter().any(|p| name.starts_with(p))
+}
+
+/// An error for the first entry that sets a refused variable, naming its line.
+fn refuse_variables(path: &Path, entries: &[Entry]) -> Result<()> {
+    match entries.iter().find(|e| is_refused_variable(&e.name)) {
+        Some(e) => Err(Error::Untrusted {
+            path: path.to_path_buf(),
+            detail: format!(
+                "line {}: `{}` changes how programs are found or loaded; Latchkey never takes it from an env file (remove the line)",
+                e.line, e.name
+            ),
+        }),
+        None => Ok(()),
+    }
+}
+
+fn parse_file(path: &Path, text: &str) -> Result<Vec<Entry>> {
+    let entries = parse(text).map_err(|(line, detail)| {
+        Error::InvalidInput(format!("{} line {line}: {detail}", path.display()))
+    })?;
+    refuse_variables(path, &entries)?;
+    Ok(entries)
+}
+
+/// A file the user named (`--env-file`): their explicit choice, read as it is (no trust step),
+/// but never with a refused variable.
 pub fn read(path: &Path) -> Result<Vec<Entry>> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
-    parse(&text).map_err(|(line, detail)| {
-        Error::InvalidInput(format!("{} line {line}: {detail}", path.display()))
+    parse_file(path, &text)
+}
+
+/// An env file found by searching, opened safely: what [`trust`] records and
+/// [`require_trusted`] checks.
+#[derive(Debug, Clone)]
+pub struct FoundFile {
+    /// Canonical: its directory's canonical path and its own name (it is no symlink).
+    pub path: PathBuf,
+    /// Lowercase hex SHA-256 of the content the entries were read from.
+    pub sha256: String,
+    pub entries: Vec<Entry>,
+}
+
+/// Opens a found env file once, without following a symlink at its name; checks on the open
+/// handle that it is a regular file of the user's that nobody else may write, and that no
+/// directory on its path is writable by others without the sticky bit; reads and parses the
+/// content from the same handle. Refused variables are an error.
+pub fn open_found(path: &Path) -> Result<FoundFile> {
+    let untrusted = |detail: String| Error::Untrusted {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| untrusted("is not a file name".into()))?;
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let dir = std::fs::canonicalize(parent)
+        .map_err(|e| Error::io(format!("cannot read {}", parent.display()), e))?;
+    let canonical = dir.join(name);
+    check_directories(&dir).map_err(untrusted)?;
+    let text = read_private(&canonical).map_err(|e| match e {
+        ReadError::Io(e) => Error::io(format!("cannot read {}", path.display()), e),
+        ReadError::Refused(detail) => untrusted(detail),
+    })?;
+    let entries = parse_file(&canonical, &text)?;
+    Ok(FoundFile {
+        sha256: trusted::sha256_hex(text.as_bytes()),
+        path: canonical,
+        entries,
     })
+}
+
+enum ReadError {
+    Io(std::io::Error),
+    Refused(String),
+}
+
+/// The content of `path`, opened with `O_NOFOLLOW` and checked on the handle (`fstat`).
+#[cfg(unix)]
+fn read_private(path: &Path) -> std::result::Result<String, ReadError> {
+    use std::io::Read;
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::CLOEXEC;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags.bits() as i32)
+        .open(path)
+        .map_err(|e| {
+            // ELOOP: the name is a symlink.
+            if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
+                ReadError::Refused(
+                    "is a symbolic link; Latchkey reads a found env file only when it is the file itself".into(),
+                )
+            } else {
+                ReadError::Io(e)
+            }
+        })?;
+    let meta = file.metadata().map_err(ReadError::Io)?;
+    if !meta.file_type().is_file() {
+        return Err(ReadError::Refused("is not a regular file".into()));
+    }
+    let me = rustix::process::geteuid().as_raw();
+    if meta.uid() != me {
+        return Err(ReadError::Refused(format!(
+            "belongs to uid {}, not to you (uid {me}); Latchkey does not take its variables",
+            meta.uid()
+        )));
+    }
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        return Err(ReadError::Refused(format!(
+            "is writable by group or others (mode {mode:04o}); Latchkey does not take its variables until you close it (`chmod go-w`)"
+        )));
+    }
+    let mut text = String::new();
+    file.take(MAX_FILE)
+        .read_to_string(&mut text)
+        .map_err(ReadError::Io)?;
+    Ok(text)
+}
+
+#[cfg(not(unix))]
+fn read_private(path: &Path) -> std::result::Result<String, ReadError> {
+    std::fs::read_to_string(path).map_err(ReadError::Io)
+}
+
+/// Refuses `dir` or a parent that others may write without the sticky bit: anyone could put
+/// another file in its place.
+#[cfg(unix)]
+fn check_directories(dir: &Path) -> std::result::Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    for d in dir.ancestors() {
+        let Ok(meta) = std::fs::metadata(d) else {
+            continue;
+        };
+        let mode = meta.mode() & 0o7777;
+        if mode & 0o002 != 0 && mode & 0o1000 == 0 {
+            return Err(format!(
+                "is in directory {}, which others may write without the sticky bit (mode {mode:04o}): anyone could replace the file",
+                d.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_directories(_dir: &Path) -> std::result::Result<(), String> {
+    Ok(())
+}
+
+/// An error unless the user trusted exactly this content of `file` ([`trust`]).
+pub fn require_trusted(config: &Config, file: &FoundFile) -> Result<()> {
+    if trusted::is_trusted(config, &file.path, &file.sha256)? {
+        return Ok(());
+    }
+    let was = trusted::list(config)?.iter().any(|t| t.path == file.path);
+    let detail = if was {
+        "changed since you trusted it; Latchkey does not take its variables until you trust it again"
+    } else {
+        "was found by searching from the current directory and is not trusted; Latchkey does not take its variables until you trust it"
+    };
+    Err(Error::Untrusted {
+        path: file.path.clone(),
+        detail: detail.into(),
+    }
+    .with_hint(Hint::TrustFile {
+        path: file.path.display().to_string(),
+    }))
+}
+
+/// Records that the user trusts `file` with the content it was read with.
+pub fn trust(config: &Config, file: &FoundFile) -> Result<()> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    trusted::add(
+        config,
+        TrustedFile {
+            path: file.path.clone(),
+            sha256: file.sha256.clone(),
+            trusted_at: now,
+        },
+    )
+}
+
+/// Stops trusting the file at `path` (which may be gone); whether it was trusted.
+pub fn untrust(config: &Config, path: &Path) -> Result<bool> {
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map_err(|e| Error::io("cannot read the current directory", e))?
+            .join(path)
+    };
+    let canonical = match (absolute.parent(), absolute.file_name()) {
+        (Some(dir), Some(name)) => std::fs::canonicalize(dir)
+            .map(|d| d.join(name))
+            .unwrap_or_else(|_| absolute.clone()),
+        _ => absolute.clone(),
+    };
+    if trusted::remove(config, &canonical)? {
+        return Ok(true);
+    }
+    trusted::remove(config, &absolute)
+}
+
+/// The files the user trusts.
+pub fn trusted_files(config: &Config) -> Result<Vec<TrustedFile>> {
+    trusted::list(config)
 }
 
 /// Parses dotenv text. Errors carry the line and what is wrong, never the value.
@@ -289,5 +529,61 @@ mod tests {
         std::fs::write(dir.join("a/b").join(FILE_NAME), "X=2\n").unwrap();
         assert_eq!(find(&deep), Some(dir.join("a/b").join(FILE_NAME)));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn variables_that_change_how_programs_load_are_refused_by_line() {
+        for name in [
+            "PATH",
+            "LD_PRELOAD",
+            "LD_LIBRARY_PATH",
+            "DYLD_INSERT_LIBRARIES",
+            "BASH_ENV",
+            "ENV",
+            "NODE_OPTIONS",
+            "PYTHONPATH",
+            "PYTHONSTARTUP",
+            "PERL5LIB",
+            "PERL5OPT",
+            "RUBYOPT",
+            "GIT_SSH_COMMAND",
+            "GIT_CONFIG_GLOBAL",
+        ] {
+            assert!(is_refused_variable(name), "{name}");
+            let entries = parse(&format!("A=1\n{name}=x\n")).unwrap();
+            let err = refuse_variables(Path::new("/p/.latchkey.env"), &entries).unwrap_err();
+            assert_eq!(err.kind(), crate::error::ErrorKind::Refused);
+            let text = err.to_string();
+            assert!(text.contains("line 2") && text.contains(name), "{text}");
+        }
+        for name in ["GH_TOKEN", "PATHS", "MYPATH", "ENVIRONMENT", "GITHUB_TOKEN"] {
+            assert!(!is_refused_variable(name), "{name}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn found_files_are_opened_once_and_checked_on_the_handle() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!(
+            "latchkey-envfile-open-{}-{:x}",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join(FILE_NAME);
+        std::fs::write(&file, "A=latchkey:p/l\n").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let found = open_found(&file).unwrap();
+        assert_eq!(found.sha256, trusted::sha256_hex(b"A=latchkey:p/l\n"));
+        assert_eq!(found.path, std::fs::canonicalize(&file).unwrap());
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o620)).unwrap();
+        let err = open_found(&file).unwrap_err();
+        assert!(err.to_string().contains("mode 0620"), "{err}");
+        let link = dir.join("link.env");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        let err = open_found(&link).unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -5,6 +5,9 @@
 pub mod envfile;
 pub mod git;
 pub mod kube;
+pub mod program;
+
+pub use program::{ProgramError, resolve_program};
 
 use std::path::Path;
 
@@ -52,6 +55,7 @@ pub fn snippets(program: &str, account: &str, profile: &Profile, git_url: &str) 
         account,
         auth: git::Auth::Basic,
         username: None,
+        hosts: git::host_of(git_url).into_iter().collect(),
     };
     Snippets {
         git: helper.commands(git_url),

@@ -31,9 +31,15 @@ pub fn validate_extra_params(params: &BTreeMap<String, String>, what: &str) -> R
         "client_assertion_type",
     ];
     for (k, v) in params {
-        if k.is_empty() || k.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        // Printed by `profile show` and sent to the provider: nothing may hide or reorder text
+        // (bidi controls, zero-width characters), in a name or a value (`login_hint` is one).
+        if k.is_empty()
+            || k.chars()
+                .any(|c| is_hidden_or_control(c) || c.is_whitespace())
+        {
             return Err(Error::InvalidInput(format!(
-                "the {what} parameter name {k:?} is empty or contains spaces or control characters"
+                "the {what} parameter name {} is empty or contains spaces, control or invisible (bidi, zero-width) characters",
+                crate::model::untrusted::sanitize(&format!("{k:?}"))
             )));
         }
         if RESERVED.contains(&k.as_str()) {
@@ -46,9 +52,9 @@ pub fn validate_extra_params(params: &BTreeMap<String, String>, what: &str) -> R
                 err
             });
         }
-        if v.chars().any(char::is_control) {
+        if v.chars().any(is_hidden_or_control) {
             return Err(Error::InvalidInput(format!(
-                "the value of the {what} parameter `{k}` contains control characters"
+                "the value of the {what} parameter `{k}` contains control or invisible (bidi, zero-width) characters"
             )));
         }
     }
@@ -260,5 +266,32 @@ mod tests {
             vec!["openid", "email", "profile"]
         );
         assert!(parse_scopes("").is_empty());
+    }
+
+    #[test]
+    fn extra_parameters_refuse_hidden_characters_in_names_and_values() {
+        let one = |k: &str, v: &str| BTreeMap::from([(k.to_string(), v.to_string())]);
+        assert!(validate_extra_params(&one("login_hint", "me@example.com"), "a").is_ok());
+        assert!(validate_extra_params(&one("audience", "équipe 日本"), "a").is_ok());
+        for bad in [
+            '\u{202e}', '\u{2066}', '\u{200b}', '\u{feff}', '\x1b', '\n', '\u{9b}',
+        ] {
+            let value = format!("me{bad}@example.com");
+            let err = validate_extra_params(&one("login_hint", &value), "authorization request")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("`login_hint`") && err.contains("invisible"),
+                "{err}"
+            );
+            let name = format!("x{bad}y");
+            let err = validate_extra_params(&one(&name, "v"), "token request")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                !err.chars().any(is_hidden_or_control),
+                "the message shows it raw: {err:?}"
+            );
+        }
     }
 }
