@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use latchkey::Latchkey;
 
-use crate::dto::{ErrorDto, ErrorKindDto};
+use crate::dto::ErrorDto;
 
 /// Runs `f(engine)` to completion off the async runtime's worker threads.
 pub async fn on_engine<T, E, F, Fut>(engine: Arc<Latchkey>, f: F) -> Result<T, ErrorDto>
@@ -21,10 +21,7 @@ where
     T: Send + 'static,
     E: Into<ErrorDto> + Send + 'static,
     F: FnOnce(Arc<Latchkey>) -> Fut + Send + 'static,
-    Fut: Future<Output = Result<T, E>>,
+    Fut: Future<Output = Result<T, E>> + Send,
 {
-    tauri::async_runtime::spawn_blocking(move || tauri::async_runtime::block_on(f(engine)))
-        .await
-        .map_err(|e| ErrorDto::new(ErrorKindDto::Other, format!("internal task failed: {e}")))?
-        .map_err(Into::into)
+    f(engine).await.map_err(Into::into)
 }

@@ -119,10 +119,7 @@ async fn serve_with(
         notify_sign_in,
     });
     eprintln!("latchkey agent: listening on {}", socket.display());
-    // The engine's futures are not `Send` (its notice hook is borrowed across awaits): the
-    // agent's tasks share one thread, which is plenty for requests of a millisecond.
-    let tasks = tokio::task::LocalSet::new();
-    let result = tasks.run_until(accept_loop(&agent, &listener, stop)).await;
+    let result = accept_loop(&agent, &listener, stop).await;
     // Remove the socket only if it is still ours (not one a newer agent bound after a forced
     // replace).
     if std::fs::metadata(&socket).map(|m| m.ino()).ok() == inode {
@@ -172,7 +169,7 @@ async fn accept_loop(
                 Ok((stream, _)) => {
                     failures.reset();
                     let agent = agent.clone();
-                    tokio::task::spawn_local(async move {
+                    tokio::spawn(async move {
                         agent.connection(stream).await;
                         drop(slot);
                     });
@@ -346,7 +343,7 @@ impl Agent {
         for account in accounts.iter().filter(|a| refreshable(a)) {
             let id = account.id();
             if let std::collections::hash_map::Entry::Vacant(slot) = timers.entry(id.clone()) {
-                let task = tokio::task::spawn_local(keep_fresh(self.clone(), id));
+                let task = tokio::spawn(keep_fresh(self.clone(), id));
                 slot.insert(task.abort_handle());
             }
         }

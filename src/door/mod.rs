@@ -358,3 +358,16 @@ fn rule_program(caller: &Caller) -> Option<String> {
         _ => None,
     }
 }
+
+#[allow(dead_code)]
+fn _send_probe(door: &'static Door, e: &'static Latchkey) {
+    fn is_send<T: Send>(_: T) {}
+    is_send(e.token("x", 1));
+    is_send(e.refresh("x"));
+    is_send(door.hand_out(Request {
+        account: String::new(),
+        purpose: Purpose::Token,
+        min_valid: 0,
+        caller: Caller::remote(Arrival::Proxy),
+    }));
+}

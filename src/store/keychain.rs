@@ -199,7 +199,7 @@ impl Keychain {
         value: Vec<u8>,
         hold: &Arc<H>,
         issued: Issued<'_>,
-        notify: &dyn Fn(&Notice),
+        notify: &(dyn Fn(&Notice) + Sync),
     ) -> Result<(), KeychainError> {
         let started = Instant::now();
         let mut noticed: Option<Instant> = None;

@@ -81,8 +81,12 @@ type TokenResult =
     std::result::Result<TokenResponseBody, RequestTokenError<HttpError, BasicErrorResponse>>;
 
 /// A token request of any grant, as `oauth2` builds it.
-trait TokenRequest: WithParams {
-    async fn send_to(self, endpoint: &TokenEndpoint<'_>) -> TokenResult;
+trait TokenRequest: WithParams + Send {
+    /// `Send`, so that every engine future is (the app and the agent run them on any thread).
+    fn send_to(
+        self,
+        endpoint: &TokenEndpoint<'_>,
+    ) -> impl std::future::Future<Output = TokenResult> + Send;
 }
 
 macro_rules! token_requests {
@@ -93,8 +97,11 @@ macro_rules! token_requests {
             }
         }
         impl TokenRequest for oauth2::$request<'_, BasicErrorResponse, TokenResponseBody> {
-            async fn send_to(self, endpoint: &TokenEndpoint<'_>) -> TokenResult {
-                self.request_async(&|req| endpoint.send(req)).await
+            fn send_to(
+                self,
+                endpoint: &TokenEndpoint<'_>,
+            ) -> impl std::future::Future<Output = TokenResult> + Send {
+                async move { self.request_async(endpoint).await }
             }
         }
     )*};
@@ -276,6 +283,24 @@ pub async fn password(
 struct TokenEndpoint<'a> {
     http: &'a Http,
     body: std::sync::Mutex<Vec<u8>>,
+}
+
+/// The token endpoint as `oauth2`'s HTTP client. A type of its own rather than a closure: the
+/// future of a closure that borrows the endpoint is not provably `Send` for every lifetime
+/// (rustc's higher-ranked lifetime limitation), and the engine's futures must be `Send`.
+impl<'c> oauth2::AsyncHttpClient<'c> for TokenEndpoint<'_> {
+    type Error = HttpError;
+    type Future = std::pin::Pin<
+        Box<
+            dyn std::future::Future<Output = std::result::Result<oauth2::HttpResponse, HttpError>>
+                + Send
+                + 'c,
+        >,
+    >;
+
+    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
+        Box::pin(self.send(request))
+    }
 }
 
 impl<'a> TokenEndpoint<'a> {
