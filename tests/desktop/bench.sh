@@ -29,7 +29,7 @@ cleanup() { kill "$srv" "$xvfb" 2>/dev/null || true; }
 trap cleanup EXIT
 export DISPLAY=:93
 sni_dir=$out/sni; mkdir -p "$sni_dir"; : > "$sni_dir/items"
-python3 "$root/tests/desktop/sni.py" serve "$sni_dir" > "$out/sni.out" 2>&1 & sni=$!
+/usr/bin/python3 "$root/tests/desktop/sni.py" serve "$sni_dir" > "$out/sni.out" 2>&1 & sni=$!
 trap 'kill "$sni" 2>/dev/null; cleanup' EXIT
 for _ in $(seq 100); do grep -q READY "$out/sni.out" 2>/dev/null && break; sleep 0.05; done
 for _ in $(seq 100); do grep -q READY "$out/authserver.out" 2>/dev/null && break; sleep 0.05; done
@@ -90,14 +90,14 @@ webkit_children() { # how many WebKit processes program $1 runs
 tray_run() {
   local pid=$1 win at ms
   win=$(xdotool search --onlyvisible --name '^Latchkey$' | tail -1)
-  python3 "$root/tests/desktop/sni.py" close "$win"
+  /usr/bin/python3 "$root/tests/desktop/sni.py" close "$win"
   python3 "$root/tests/desktop/wait-mapped.py" "$(date +%s%N)" '^Latchkey$' gone >/dev/null
   for _ in $(seq 300); do [ "$(webkit_children "$pid")" = 0 ] && break; sleep 0.05; done
   sleep 3
   measure "$pid"
   tray_rss+=("$r_sum"); tray_pss+=("$p_sum"); tray_procs="${names[*]}"
   for _ in $(seq 100); do [ -s "$sni_dir/items" ] && break; sleep 0.05; done
-  at=$(python3 "$root/tests/desktop/sni.py" click "$sni_dir" 'Open Latchkey' | python3 -c 'import json, sys; print(json.load(sys.stdin)["at"])')
+  at=$(/usr/bin/python3 "$root/tests/desktop/sni.py" click "$sni_dir" 'Open Latchkey' | python3 -c 'import json, sys; print(json.load(sys.stdin)["at"])')
   if ! ms=$(python3 "$root/tests/desktop/wait-mapped.py" "$at" '^Latchkey$'); then
     echo "the window never came back from the tray" >&2; import -window root "$out/never-reopened.png"; exit 1
   fi
