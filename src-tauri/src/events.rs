@@ -10,12 +10,14 @@ use crate::dto::{NoticeDto, SignInEvent};
 
 pub const SIGN_IN: &str = "sign-in";
 
-/// What waits for a page to load: sign-in outcomes, and what to do then (ask it for an
-/// account's sign-in).
+/// Something to do once a page listens (ask it for an account's sign-in).
+type Then = Box<dyn FnOnce(&AppHandle) + Send>;
+
+/// What waits for a page to load: sign-in outcomes, and what to do then.
 #[derive(Default)]
 pub struct Held {
     events: Vec<SignInEvent>,
-    then: Vec<Box<dyn FnOnce(&AppHandle) + Send>>,
+    then: Vec<Then>,
 }
 
 /// What arrived while no page had loaded (a cold start by deep link, or the window closed to

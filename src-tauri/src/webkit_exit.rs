@@ -131,3 +131,18 @@ fn is_header(line: &str) -> bool {
         .next()
         .is_some_and(|f| f.contains('-') && f.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-'))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::is_header;
+
+    #[test]
+    fn tells_mapping_headers_from_their_attributes() {
+        assert!(is_header(
+            "7f1c2a000000-7f1c2a021000 r--p 00000000 08:01 1234 /usr/lib/libfoo.so"
+        ));
+        assert!(is_header("7ffd1000-7ffd2000 rw-p 00000000 00:00 0"));
+        assert!(!is_header("Anonymous:             0 kB"));
+        assert!(!is_header("VmFlags: rd mr mw me"));
+    }
+}
