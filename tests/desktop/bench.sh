@@ -12,7 +12,8 @@
 #  3. Latchkey in the tray: its window closed (WM_DELETE_WINDOW, as a close button), once
 #     WebKit's processes have ended (or 15 s), 3 s later, RSS and PSS summed the same way; then
 #     the window reopened from the tray menu (sni.py: the test's StatusNotifierWatcher, the
-#     app's own dbusmenu), timed from the click to the window mapped and to the accounts painted.
+#     app's own dbusmenu), timed from the click to the window mapped and to the accounts painted
+#     (both polled as for the cold start, the pollers started before the click).
 #     Both against the bare window: its memory, and its cold start to a mapped window.
 set -euo pipefail
 root=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)
@@ -97,15 +98,21 @@ tray_run() {
   measure "$pid"
   tray_rss+=("$r_sum"); tray_pss+=("$p_sum"); tray_procs="${names[*]}"
   for _ in $(seq 100); do [ -s "$sni_dir/items" ] && break; sleep 0.05; done
+  # The pollers first (their start takes longer than the window), then the click; times are
+  # from the click (sni.py's `at`, just before it sends the menu event).
+  t0=$(date +%s%N)
+  python3 "$root/tests/desktop/wait-mapped.py" "$t0" '^Latchkey$' > "$out/reopen-mapped.txt" & wm=$!
+  python3 "$root/tests/desktop/wait-paint.py" "$t0" > "$out/reopen-painted.txt" & wp=$!
+  sleep 1
   at=$(/usr/bin/python3 "$root/tests/desktop/sni.py" click "$sni_dir" 'Open Latchkey' | python3 -c 'import json, sys; print(json.load(sys.stdin)["at"])')
-  if ! ms=$(python3 "$root/tests/desktop/wait-mapped.py" "$at" '^Latchkey$'); then
+  if ! wait "$wm"; then
     echo "the window never came back from the tray" >&2; import -window root "$out/never-reopened.png"; exit 1
   fi
-  reopen_mapped+=("$ms")
-  if ! ms=$(python3 "$root/tests/desktop/wait-paint.py" "$at"); then
+  if ! wait "$wp"; then
     echo "the reopened window never painted" >&2; import -window root "$out/never-reopened.png"; exit 1
   fi
-  reopen_painted+=("$ms")
+  reopen_mapped+=("$(( $(cat "$out/reopen-mapped.txt") - (at - t0) / 1000000 ))")
+  reopen_painted+=("$(( $(cat "$out/reopen-painted.txt") - (at - t0) / 1000000 ))")
 }
 
 # One run of program $1 (bare or latchkey) with window title $2.
