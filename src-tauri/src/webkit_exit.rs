@@ -34,7 +34,10 @@ pub fn after_last_webview(app: &AppHandle) {
                 if !handle.webview_windows().is_empty() || !children(WEB_PROCESS).is_empty() {
                     return;
                 }
-                for pid in children(NETWORK_PROCESS) {
+                // Under WebDriver (tauri-driver sets this), WebKit would end the automation
+                // session with the network process: the E2E drives the next window.
+                let automated = std::env::var("TAURI_WEBVIEW_AUTOMATION").as_deref() == Ok("true");
+                for pid in children(NETWORK_PROCESS).into_iter().filter(|_| !automated) {
                     // SAFETY: a plain signal to our own child process.
                     unsafe { libc::kill(pid, libc::SIGTERM) };
                 }

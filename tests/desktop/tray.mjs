@@ -105,20 +105,23 @@ export async function trayPass(t, issuer) {
     log('start at login: entry written under XDG_CONFIG_HOME and removed');
 
     // 5. Closing the window leaves the app in the tray, answering the CLI; it says so once. The
-    //    window and its webview are destroyed: WebKit's web and network processes end. Opened
-    //    again (the tray, a second launch), the window comes back on the screen it showed.
+    //    window and its webview are destroyed: WebKit's web process ends (its network process
+    //    too, but not under WebDriver: WebKit would end the session with it; scripts/bench-desktop
+    //    checks that one). Opened again (the tray, a second launch), the window comes back on the
+    //    screen it showed.
     const windowId = () => execFileSync('xdotool', ['search', '--onlyvisible', '--name', '^Latchkey$'], { encoding: 'utf8' }).trim().split('\n').pop();
     const visible = () => { try { return windowId() !== ''; } catch { return false; } };
     const [app] = t.appDescendants(driver.pid);
     assert(app, 'the app process under the driver');
-    const webkit = () => webkitChildren(app);
-    assert(webkit().length >= 2, `WebKit's processes run with the window: ${JSON.stringify(webkit())}`);
+    const webkit = () => webkitChildren(app).filter((n) => n !== 'WebKitNetworkProcess');
+    assert(webkit().length >= 1, `WebKit's web process runs with the window: ${JSON.stringify(webkitChildren(app))}`);
     await t.clickCentered(s, `[data-account="${account}"] [data-testid="details"]`);
     await s.waitFor('[data-testid="details-screen"]');
     py('close', windowId());
     await waitUntil(() => !visible(), 'the window closed', 5000);
-    await waitUntil(() => webkit().length === 0, "WebKit's processes to end with the window", 15000);
-    log(`closed window: WebKit's processes ended; the app alone: ${pss([app])} MB PSS`);
+    await waitUntil(() => webkit().length === 0, "WebKit's web process to end with the window", 15000);
+    await new Promise((r) => setTimeout(r, 1000));
+    log(`closed window: WebKit's web process ended (${JSON.stringify(webkitChildren(app))} left); the app: ${pss([app])} MB PSS`);
     assert(t.instanceRunning(), 'the app still runs after its window closed');
     execFileSync(t.cliBin, ['agent', 'status'], { encoding: 'utf8', timeout: 20000 });
     const cliToken = execFileSync(t.cliBin, ['token', account], { encoding: 'utf8', timeout: 20000 }).trim();
@@ -128,13 +131,13 @@ export async function trayPass(t, issuer) {
     await waitUntil(() => visible(), 'the window shown again from the tray', 10000);
     await s.switchToNewWindow();
     await s.waitFor(`[data-testid="details-screen"]`, { text: account });
-    assert(webkit().length >= 2, `WebKit's processes back with the window: ${JSON.stringify(webkit())}`);
+    assert(webkit().length >= 1, `WebKit's web process back with the window: ${JSON.stringify(webkitChildren(app))}`);
     log('opened from the tray: a new webview, on the details of the account it showed');
     await t.clickCentered(s, '[data-testid="details-screen"] button.link');
     await s.waitFor('[data-testid="account"]');
     py('close', windowId());
     await waitUntil(() => !visible(), 'the window closed again', 5000);
-    await waitUntil(() => webkit().length === 0, "WebKit's processes to end again", 15000);
+    await waitUntil(() => webkit().length === 0, "WebKit's web process to end again", 15000);
     await new Promise((r) => setTimeout(r, 1000));
     assert(notes().filter((n) => n.summary === 'Latchkey is still running').length === 1, 'said once only');
     log('closed window: app in the tray, socket answering, said once');
