@@ -29,6 +29,8 @@ const COMMANDS: &[&str] = &[
     "import_profiles_apply",
     "import_profiles_cancel",
     "appearance",
+    "remember_view",
+    "remembered_view",
 ];
 
 fn main() {

@@ -51,18 +51,22 @@ pub fn follow(app: &AppHandle) {
         });
     }
     #[cfg(not(target_os = "linux"))]
-    if let Some(window) = tauri::Manager::get_webview_window(app, "main") {
-        let app = app.clone();
-        window.on_window_event(move |event| {
-            if let tauri::WindowEvent::ThemeChanged(theme) = event {
-                let scheme = match theme {
-                    tauri::Theme::Dark => Scheme::Dark,
-                    _ => Scheme::Light,
-                };
-                let _ = app.emit(APPEARANCE, Some(scheme));
-            }
-        });
-    }
+    let _ = app;
+}
+
+/// Elsewhere than Linux: the window's `ThemeChanged`, for each window built (window.rs).
+#[cfg(not(target_os = "linux"))]
+pub fn watch(window: &tauri::WebviewWindow) {
+    let app = tauri::Manager::app_handle(window).clone();
+    window.on_window_event(move |event| {
+        if let tauri::WindowEvent::ThemeChanged(theme) = event {
+            let scheme = match theme {
+                tauri::Theme::Dark => Scheme::Dark,
+                _ => Scheme::Light,
+            };
+            let _ = app.emit(APPEARANCE, Some(scheme));
+        }
+    });
 }
 
 #[cfg(target_os = "linux")]

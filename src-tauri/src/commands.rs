@@ -300,6 +300,6 @@ fn cli_program() -> String {
 /// Called once the window has loaded: hands over what arrived before (a cold-start deep link)
 /// and switches to live events.
 #[tauri::command]
-pub fn ui_ready(queue: State<'_, EventQueue>) -> Vec<SignInEvent> {
-    queue.release()
+pub fn ui_ready(app: AppHandle, queue: State<'_, EventQueue>) -> Vec<SignInEvent> {
+    queue.release(&app)
 }

@@ -28,6 +28,8 @@ mod signin;
 mod state;
 mod tray;
 mod tray_menu;
+#[cfg(target_os = "linux")]
+mod webkit_exit;
 mod window;
 
 use tauri::Manager;
@@ -68,8 +70,14 @@ fn main() {
         .manage(notify::Announced::default())
         .manage(share::PendingImport::default())
         .manage(share::SecretStates::default())
+        .manage(window::LastView::default())
         .setup(|app| {
             let handle = app.handle().clone();
+            // Before any link is handled: one that finishes a sign-in goes to this window.
+            // Started at login for the tray: no window until it is asked for.
+            if !background::starts_hidden() {
+                window::build_main(app.handle(), true)?;
+            }
             app.state::<AppState>().notices.connect(handle.clone());
             app.deep_link().on_open_url(move |event| {
                 for url in event.urls() {
@@ -122,12 +130,18 @@ fn main() {
             share::import_profiles_apply,
             share::import_profiles_cancel,
             appearance::appearance,
+            window::remember_view,
+            window::remembered_view,
         ])
-        .build(context())
+        .build(tauri::generate_context!())
         .expect("Latchkey could not start its window");
 
-    app.run(|app, event| {
-        if let tauri::RunEvent::Exit = event {
+    app.run(|app, event| match event {
+        // The last window closed (not a quit: that has a code): with the tray, the app stays.
+        tauri::RunEvent::ExitRequested {
+            code: None, api, ..
+        } if app.try_state::<tray::Tray>().is_some() => api.prevent_exit(),
+        tauri::RunEvent::Exit => {
             // Leave no token behind on the clipboard.
             app.state::<AppState>().clipboard.clear_if_ours(None);
             #[cfg(unix)]
@@ -135,28 +149,17 @@ fn main() {
                 agent.stop();
             }
         }
+        _ => {}
     });
 }
 
-/// Tauri's context, with the window created hidden when start at login asked for the tray (so
-/// that start never flashes it) and shown at once otherwise (showing it later costs cold start).
-fn context() -> tauri::Context {
-    let mut context = tauri::generate_context!();
-    let hidden = background::starts_hidden();
-    for window in &mut context.config_mut().app.windows {
-        window.visible = !hidden;
-    }
-    context
-}
-
-/// The tray icon. Without one, a window created hidden for the tray shows, and closing it quits.
+/// The tray icon. Without one, a start at login for the tray shows the window, and closing it
+/// quits.
 fn in_the_tray(app: &tauri::AppHandle) {
     if let Err(e) = tray::setup(app) {
         eprintln!("latchkey: no tray icon: {e}");
-        if background::starts_hidden()
-            && let Some(window) = app.get_webview_window("main")
-        {
-            let _ = window.show();
+        if background::starts_hidden() {
+            window::focus_main(app);
         }
     }
 }

@@ -45,14 +45,15 @@ impl Announced {
 /// The window, brought forward on the sign-in of `account`.
 pub fn open_sign_in(app: &AppHandle, account: &str) {
     let profile = account.split_once('/').map_or(account, |(p, _)| p);
+    let ask = OpenSignIn {
+        account: account.to_string(),
+        profile: profile.to_string(),
+    };
     crate::window::focus_main(app);
-    let _ = app.emit(
-        OPEN_SIGN_IN,
-        OpenSignIn {
-            account: account.to_string(),
-            profile: profile.to_string(),
-        },
-    );
+    // A window built again here asks once its page listens.
+    crate::events::when_loaded(app, move |app| {
+        let _ = app.emit(OPEN_SIGN_IN, ask);
+    });
 }
 
 /// `account` needs a new sign-in: says so, and opens its sign-in when the notification is

@@ -4,14 +4,15 @@
 //! rebuild; otherwise the menu wakes when a label changes by the clock, and at least every
 //! [`RECHECK`] for changes other processes made (the CLI's sign-ins).
 //!
-//! With the tray in place, closing the window hides it: the app goes on serving the CLI.
+//! With the tray in place, closing the window destroys it (window.rs) but not the app, which
+//! goes on serving the CLI (main.rs keeps its run loop going).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::{TrayIcon, TrayIconBuilder};
-use tauri::{AppHandle, Manager, WindowEvent};
+use tauri::{AppHandle, Manager};
 use tokio::sync::Notify;
 
 use crate::accounts_changed::AccountsChanged;
@@ -46,16 +47,6 @@ pub fn setup(app: &AppHandle) -> tauri::Result<()> {
     let changed = AccountsChanged::default();
     app.manage(changed.clone());
     tauri::async_runtime::spawn(keep_current(app.clone(), changed.0));
-    if let Some(window) = app.get_webview_window("main") {
-        let win = window.clone();
-        window.on_window_event(move |event| {
-            if let WindowEvent::CloseRequested { api, .. } = event {
-                api.prevent_close();
-                let _ = win.hide();
-                crate::background::closed_to_tray(win.app_handle());
-            }
-        });
-    }
     Ok(())
 }
 

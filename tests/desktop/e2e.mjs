@@ -1016,7 +1016,7 @@ try {
   await grantsDarkShots();
   await trayPass({
     log, assert, waitUntil, clipboard, userinfo, track, waitLine, startDriver, Session, appBin, cliBin, work,
-    browserDoes, clickCentered, dismissNotices, shot, instanceRunning, endSession, stop,
+    browserDoes, clickCentered, dismissNotices, shot, instanceRunning, endSession, stop, appDescendants,
   }, issuer);
   await sharePass(issuer);
   await portalPass();

@@ -6,7 +6,8 @@
                        in DIR/notifications.jsonl; `invoke` makes it report an action)
   sni.py menu DIR      the registered tray menu's items, as JSON [{id, label}], read over
                        the real com.canonical.dbusmenu interface the app exports
-  sni.py click DIR PREFIX   sends "clicked" to the item whose label starts with PREFIX
+  sni.py click DIR PREFIX   sends "clicked" to the item whose label starts with PREFIX (prints
+                       the item, with `at`: the time of the click, ns since the epoch)
   sni.py invoke ID ACTION   the notification server reports ACTION on notification ID
   sni.py close WINDOW  asks the X window to close, as a window manager's close button does
                        (WM_DELETE_WINDOW; xdotool 3.2016 can only destroy a window)
@@ -185,9 +186,10 @@ def main():
         match = [i for i in items(menu) if i['label'].startswith(sys.argv[3])]
         if not match:
             sys.exit(f'no menu item starts with {sys.argv[3]!r}')
+        at = time.time_ns()
         dbus.Interface(menu, 'com.canonical.dbusmenu').Event(
             match[0]['id'], 'clicked', dbus.Int32(0, variant_level=1), dbus.UInt32(int(time.time())))
-        print(json.dumps(match[0]))
+        print(json.dumps({**match[0], 'at': at}))
     elif cmd == 'close':
         close_window(int(sys.argv[2]))
     elif cmd == 'invoke':

@@ -2,12 +2,38 @@
 // export (sni.py stands in for the desktop shell's StatusNotifierWatcher and notification
 // server only), copy from the tray, closing the window, start at login, quitting.
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const sni = path.join(here, 'sni.py');
+
+/** The WebKit processes (web, network) `pid` started, by name. */
+function webkitChildren(pid) {
+  const out = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const exe = path.basename(readlinkSync(`/proc/${d}/exe`));
+      if (parent === pid && exe.startsWith('WebKit')) out.push(exe);
+    } catch {}
+  }
+  return out;
+}
+
+/** PSS of `pids` summed, in MB (smaps_rollup). */
+function pss(pids) {
+  let kb = 0;
+  for (const p of pids) {
+    try {
+      kb += Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/smaps_rollup`, 'utf8'))[1]);
+    } catch {}
+  }
+  return Math.round(kb / 1024);
+}
 
 /** `t`: the harness's helpers (see e2e.mjs). */
 export async function trayPass(t, issuer) {
@@ -78,28 +104,52 @@ export async function trayPass(t, issuer) {
     await waitUntil(() => !existsSync(entry), 'the autostart entry removed', 5000);
     log('start at login: entry written under XDG_CONFIG_HOME and removed');
 
-    // 5. Closing the window leaves the app in the tray, answering the CLI; it says so once.
+    // 5. Closing the window leaves the app in the tray, answering the CLI; it says so once. The
+    //    window and its webview are destroyed: WebKit's web process ends (its network process
+    //    too, but not under WebDriver: WebKit would end the session with it; scripts/bench-desktop
+    //    checks that one). Opened again (the tray, a second launch), the window comes back on the
+    //    screen it showed.
     const windowId = () => execFileSync('xdotool', ['search', '--onlyvisible', '--name', '^Latchkey$'], { encoding: 'utf8' }).trim().split('\n').pop();
     const visible = () => { try { return windowId() !== ''; } catch { return false; } };
+    const [app] = t.appDescendants(driver.pid);
+    assert(app, 'the app process under the driver');
+    const webkit = () => webkitChildren(app).filter((n) => n !== 'WebKitNetworkProcess');
+    assert(webkit().length >= 1, `WebKit's web process runs with the window: ${JSON.stringify(webkitChildren(app))}`);
+    await t.clickCentered(s, `[data-account="${account}"] [data-testid="details"]`);
+    await s.waitFor('[data-testid="details-screen"]');
     py('close', windowId());
-    await waitUntil(() => !visible(), 'the window hidden', 5000);
+    await waitUntil(() => !visible(), 'the window closed', 5000);
+    await waitUntil(() => webkit().length === 0, "WebKit's web process to end with the window", 15000);
+    await new Promise((r) => setTimeout(r, 1000));
+    log(`closed window: WebKit's web process ended (${JSON.stringify(webkitChildren(app))} left); the app: ${pss([app])} MB PSS`);
     assert(t.instanceRunning(), 'the app still runs after its window closed');
     execFileSync(t.cliBin, ['agent', 'status'], { encoding: 'utf8', timeout: 20000 });
     const cliToken = execFileSync(t.cliBin, ['token', account], { encoding: 'utf8', timeout: 20000 }).trim();
-    assert((await userinfo(issuer, cliToken)).status === 200, 'the CLI token from the hidden app works');
+    assert((await userinfo(issuer, cliToken)).status === 200, 'the CLI token from the app in the tray works');
     await waitUntil(() => notes().some((n) => n.summary === 'Latchkey is still running'), 'the "still running" notification', 5000);
     py('click', dir, 'Open Latchkey');
-    await waitUntil(() => visible(), 'the window shown again from the tray', 5000);
+    await waitUntil(() => visible(), 'the window shown again from the tray', 10000);
+    await s.switchToNewWindow();
+    await s.waitFor(`[data-testid="details-screen"]`, { text: account });
+    assert(webkit().length >= 1, `WebKit's web process back with the window: ${JSON.stringify(webkitChildren(app))}`);
+    log('opened from the tray: a new webview, on the details of the account it showed');
+    await t.clickCentered(s, '[data-testid="details-screen"] button.link');
+    await s.waitFor('[data-testid="account"]');
     py('close', windowId());
-    await waitUntil(() => !visible(), 'the window hidden again', 5000);
+    await waitUntil(() => !visible(), 'the window closed again', 5000);
+    await waitUntil(() => webkit().length === 0, "WebKit's web process to end again", 15000);
     await new Promise((r) => setTimeout(r, 1000));
     assert(notes().filter((n) => n.summary === 'Latchkey is still running').length === 1, 'said once only');
     log('closed window: app in the tray, socket answering, said once');
 
     // 6. invalid_grant: the provider revokes the grant; the app's refresh meets invalid_grant,
-    //    the notification offers the sign-in, and activating it opens the sign-in.
-    py('click', dir, 'Open Latchkey');
-    await waitUntil(() => visible(), 'the window shown', 5000);
+    //    the notification offers the sign-in, and activating it opens the sign-in. The window
+    //    comes back through a second launch (the single-instance plugin), on the accounts.
+    execFileSync(t.appBin, [], { timeout: 20000, stdio: 'ignore' });
+    await waitUntil(() => visible(), 'the window shown by a second launch', 10000);
+    await s.switchToNewWindow();
+    await s.waitFor('[data-testid="account"]');
+    assert(await s.find('[data-testid="details-screen"]') === null, 'the accounts, as the window showed last');
     await t.clickCentered(s, `[data-account="${account}"] [data-testid="details"]`);
     await t.clickCentered(s, '[data-testid="copy-refresh"]');
     await s.click('[data-testid="confirm-ok"]');

@@ -96,6 +96,26 @@ export class Session {
     return Buffer.from(await this.cmd('GET', '/screenshot'), 'base64');
   }
 
+  /** The window was built again (closed to the tray, then opened): its new webview becomes
+   *  the current browsing context. The old one's handle is gone with it. */
+  async switchToNewWindow(timeout = 10000) {
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      try {
+        const handles = await this.cmd('GET', '/window/handles');
+        if (handles.length > 0) {
+          await this.cmd('POST', '/window', { handle: handles[handles.length - 1] });
+          await this.cmd('GET', '/url');
+          return handles[handles.length - 1];
+        }
+      } catch (e) {
+        if (!(e instanceof WebDriverError)) throw e;
+      }
+      if (Date.now() > deadline) throw new Error(`no new window within ${timeout} ms`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   async end() {
     await wd(this.base, 'DELETE', `/session/${this.id}`).catch(() => {});
   }

@@ -80,6 +80,9 @@ export const ipc = {
   useIn: (account: string, gitUrl: string | null = null) =>
     call<UseInDto>('use_in', { account, gitUrl }),
   uiReady: () => call<SignInEvent[]>('ui_ready'),
+  /** The screen shown, kept by the shell for the next window (as lib/screen.ts writes it). */
+  rememberView: (view: string) => call<void>('remember_view', { view }),
+  rememberedView: () => call<string | null>('remembered_view'),
   /** Who took the account's tokens, newest first (never a token). */
   accountHistory: (account: string) => call<HistoryEntryDto[]>('account_history', { account }),
   /** Start at login, as read back from the system. */
