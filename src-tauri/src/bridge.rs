@@ -1,12 +1,8 @@
-//! The one bridge from Tauri's async commands and tasks to the engine's async calls.
-//!
-//! Tauri runs commands and tasks on a multi-threaded runtime, so their futures must be `Send`.
-//! Several engine futures (sign-in completion, refresh, sign-out…) are `Send` in fact, but rustc
-//! cannot prove it: the borrows they hold across `oauth2`'s `request_async` (a client reference
-//! `&'c C` and an `impl Future + 'c` tied to it) make it demand `Send` for every lifetime and
-//! fail with "implementation of `Send` is not general enough" (rust-lang/rust#110338). Until the
-//! engine boxes those futures as `Send + 'a`, they run here: on a blocking thread, where
-//! `block_on` asks for no `Send`.
+//! Engine calls from Tauri commands: the engine's futures are `Send`, so a command awaits
+//! them on Tauri's runtime directly; this only gives the closure its engine and maps the
+//! engine's error to the IPC's. (It used to move each call to a blocking thread, when rustc
+//! could not prove the futures `Send`: see `TokenEndpoint`'s `AsyncHttpClient` in
+//! src/protocol/oauth/mod.rs.)
 
 use std::future::Future;
 use std::sync::Arc;
@@ -15,7 +11,7 @@ use latchkey::Latchkey;
 
 use crate::dto::ErrorDto;
 
-/// Runs `f(engine)` to completion off the async runtime's worker threads.
+/// Awaits `f(engine)`, its error as the IPC's.
 pub async fn on_engine<T, E, F, Fut>(engine: Arc<Latchkey>, f: F) -> Result<T, ErrorDto>
 where
     T: Send + 'static,
