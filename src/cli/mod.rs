@@ -116,6 +116,7 @@ enum Command {
 }
 
 pub fn main() -> ExitCode {
+    quiet_on_closed_stdout();
     // `latchkey token` answered by the agent: no runtime, no engine (see `token::fast_path`).
     #[cfg(target_os = "linux")]
     if let Some(code) = token::fast_path() {
@@ -144,6 +145,25 @@ pub fn main() -> ExitCode {
     // out and may never return (a hung Secret Service). Dropping the runtime would wait for it.
     runtime.shutdown_background();
     code
+}
+
+/// A reader that stops early (`latchkey history --json | head -5`) ends a printing command
+/// quietly, as with other Unix tools: killed by SIGPIPE (exit 141 in a shell), never a panic
+/// from `println!`. Not for the commands that serve sockets (the agent, `serve`, `proxy`,
+/// `ssh`): a client going away must cost them one connection, not the process.
+fn quiet_on_closed_stdout() {
+    #[cfg(unix)]
+    {
+        let verb = std::env::args_os().nth(1);
+        let serves = verb
+            .as_deref()
+            .and_then(|v| v.to_str())
+            .is_some_and(|v| matches!(v, "agent" | "serve" | "proxy" | "ssh"));
+        if !serves {
+            // SAFETY: restores the default action of one signal before any thread starts.
+            unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+        }
+    }
 }
 
 /// Says what went wrong on standard error; the exit code that tells it.

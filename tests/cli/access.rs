@@ -236,3 +236,24 @@ fn an_agent_out_of_descriptors_backs_off_instead_of_spinning() {
     let _ = agent.kill();
     let _ = agent.wait();
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_history_quietly() {
+    let env = Env::new();
+    let dir = env.dir.join("state/latchkey");
+    std::fs::create_dir_all(&dir).unwrap();
+    let line =
+        r#"{"time":1,"account":"p/a","how":"token","via":"direct","pid":2,"exe":"/usr/bin/x"}"#;
+    std::fs::write(dir.join("history.jsonl"), format!("{line}\n").repeat(5000)).unwrap();
+    let script = format!(
+        "{} history --json --limit 5000 2>{}/err | head -c 10 >/dev/null; echo ${{PIPESTATUS[0]}}",
+        env!("CARGO_BIN_EXE_latchkey"),
+        env.dir.display()
+    );
+    let out = Run::from(env.tool("bash").args(["-c", &script]).output().unwrap());
+    let code = out.success().stdout.trim().to_string();
+    assert!(code == "141" || code == "0", "exit {code}");
+    let err = std::fs::read_to_string(env.dir.join("err")).unwrap();
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.is_empty(), "{err}");
+}
