@@ -116,6 +116,16 @@ impl From<Hint> for ErrorActionDto {
                 "Enter the client secret in the profile".into(),
                 Some(profile),
             ),
+            Hint::WrongClientSecret { profile } => (
+                EditProfile,
+                "The client secret may be wrong: enter it in the profile again".into(),
+                Some(profile),
+            ),
+            Hint::CheckScopes { profile } => (
+                EditProfile,
+                "The profile's scopes may be the cause: check them".into(),
+                Some(profile),
+            ),
             Hint::FetchToken { profile } => (
                 Advice,
                 "Use “Get token”: this profile needs no sign-in".into(),

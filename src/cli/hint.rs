@@ -51,6 +51,12 @@ fn suffix(hint: &Hint) -> String {
         Hint::SetClientSecret { profile } => {
             format!(" with `latchkey profile set-secret {profile}`")
         }
+        Hint::WrongClientSecret { profile } => format!(
+            ". The client secret may be wrong: set it with `latchkey profile set-secret {profile}`"
+        ),
+        Hint::CheckScopes { profile } => format!(
+            ". The profile's scopes may be the cause: `latchkey profile show {profile}` lists them, `latchkey profile set {profile} --scope '…'` changes them"
+        ),
         Hint::FetchToken { profile } => format!("; `latchkey token {profile}` fetches its token"),
         Hint::RemoveWithoutRevoking => "; use --no-revoke to remove it without revoking".into(),
         Hint::AddProfileWithIssuer => ". Add the profile with --issuer (its discovery document lists the keys), or leave out `openid`".into(),
@@ -103,5 +109,27 @@ mod tests {
             "--auth-method basic needs a client secret: pass --client-secret-stdin and the secret on standard input"
         );
         assert!(!secret.to_string().contains("--"), "{secret}");
+    }
+
+    #[test]
+    fn provider_refusals_say_what_to_change() {
+        let refused = |error: &str| {
+            latchkey::error::provider_error("sign-in for profile `p`", error, Some("failed"), None)
+        };
+        assert_eq!(
+            render(
+                &refused("invalid_client").with_hint(Hint::WrongClientSecret {
+                    profile: "p".into()
+                })
+            ),
+            "sign-in for profile `p`: the provider answered `invalid_client`: failed. The client secret may be wrong: set it with `latchkey profile set-secret p`"
+        );
+        let scopes = render(&refused("invalid_scope").with_hint(Hint::CheckScopes {
+            profile: "p".into(),
+        }));
+        assert!(
+            scopes.ends_with("The profile's scopes may be the cause: `latchkey profile show p` lists them, `latchkey profile set p --scope '…'` changes them"),
+            "{scopes}"
+        );
     }
 }

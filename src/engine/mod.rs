@@ -401,3 +401,26 @@ fn token_set(
         scopes: oauth::granted_scopes(response, requested_scopes),
     }
 }
+
+/// The provider's refusal with what to do about it, when its OAuth error points at something
+/// the user can change: `invalid_client` at the client secret (of a profile that has one), and
+/// `invalid_scope` or `access_denied` at the scopes. Any other error, or one that has a hint
+/// already, is returned as it is.
+pub(super) fn advise(profile: &Profile, e: Error) -> Error {
+    if e.hint().is_some() {
+        return e;
+    }
+    let Error::Provider { error, .. } = e.unhinted() else {
+        return e;
+    };
+    let hint = match error.as_str() {
+        "invalid_client" if profile.auth_method.needs_secret() => Hint::WrongClientSecret {
+            profile: profile.name.clone(),
+        },
+        "invalid_scope" | "access_denied" => Hint::CheckScopes {
+            profile: profile.name.clone(),
+        },
+        _ => return e,
+    };
+    e.with_hint(hint)
+}

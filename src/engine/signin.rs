@@ -8,7 +8,7 @@ use oauth2::{ResourceOwnerPassword, TokenResponse};
 use url::Url;
 
 use super::pending::{PendingImplicitLogin, PendingLogin};
-use super::{Keep, Latchkey, missing_id_token, require_keys_for_openid, token_set};
+use super::{Keep, Latchkey, advise, missing_id_token, require_keys_for_openid, token_set};
 use crate::error::provider_error;
 use crate::error::{Error, Hint, Result};
 use crate::model::account::Account;
@@ -179,7 +179,9 @@ impl Latchkey {
     ) -> Result<Account> {
         let profile = &pending.profile;
         let context = format!("sign-in for profile `{}`", profile.name);
-        let code = Received::code(response, context).check(profile, pending.state(), false)?;
+        let code = Received::code(response, context)
+            .check(profile, pending.state(), false)
+            .map_err(|e| advise(profile, e))?;
         let secret = self.client_secret(profile).await?;
         // Keys first: a JWKS failure should not cost the one-time code.
         let keys = match &pending.nonce {
@@ -196,7 +198,8 @@ impl Latchkey {
             pending.verifier,
             &pending.redirect_uri,
         )
-        .await?;
+        .await
+        .map_err(|e| advise(profile, e))?;
         let now = now();
         // Keys were fetched exactly when a nonce was sent, i.e. when `openid` was asked for.
         let expect = pending
@@ -240,11 +243,9 @@ impl Latchkey {
     ) -> Result<Account> {
         let profile = &pending.profile;
         let context = format!("implicit sign-in for profile `{}`", profile.name);
-        Received::implicit(&params, context.clone()).check(
-            profile,
-            pending.state(),
-            params.contains_key("id_token"),
-        )?;
+        Received::implicit(&params, context.clone())
+            .check(profile, pending.state(), params.contains_key("id_token"))
+            .map_err(|e| advise(profile, e))?;
         let response = oauth::implicit_token(&context, &params)?;
         let now = now();
         let claims = match (&pending.nonce, &response.extra_fields().id_token) {
@@ -297,7 +298,8 @@ impl Latchkey {
             username,
             password,
         )
-        .await?;
+        .await
+        .map_err(|e| advise(&profile, e))?;
         let now = now();
         let claims = self
             .sign_in_claims(&profile, &response, Expect::Device, keys, now)

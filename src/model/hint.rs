@@ -32,6 +32,12 @@ pub enum Hint {
     AllowMoreTime,
     /// The profile's client secret is missing or unreadable: set it.
     SetClientSecret { profile: String },
+    /// The provider refused the client's authentication (`invalid_client`): the client secret
+    /// may be wrong; set it again.
+    WrongClientSecret { profile: String },
+    /// The provider refused the sign-in in a way the requested scopes may cause
+    /// (`invalid_scope`, `access_denied`): check the profile's scopes.
+    CheckScopes { profile: String },
     /// A client credentials profile has no sign-in: fetch its token instead.
     FetchToken { profile: String },
     /// Revoking failed: the account can be removed without revoking.
