@@ -194,11 +194,7 @@ impl Latchkey {
             profile: &account.profile,
             refresh_token: tokens.refresh_token.is_some(),
         };
-        let notify = |notice: &Notice| {
-            if let Some(hook) = &self.notices {
-                hook(notice);
-            }
-        };
+        let notify = |notice: &Notice| self.notify(notice);
         let stored = self
             .keychain
             .store_issued(&key, tokens.to_bytes(), lock, issued, &notify)
@@ -212,6 +208,13 @@ impl Latchkey {
             )?;
         }
         Ok(stored?)
+    }
+
+    /// Passes `notice` to the front end's hook, if there is one.
+    fn notify(&self, notice: &Notice) {
+        if let Some(hook) = &self.notices {
+            hook(notice);
+        }
     }
 
     // ----- secrets

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use oauth2::{ResourceOwnerPassword, TokenResponse};
+use oauth2::{RefreshToken, ResourceOwnerPassword, TokenResponse};
 use url::Url;
 
 use super::pending::{PendingImplicitLogin, PendingLogin};
@@ -12,6 +12,7 @@ use super::{Keep, Latchkey, advise, missing_id_token, require_keys_for_openid, t
 use crate::error::provider_error;
 use crate::error::{Error, Hint, Result};
 use crate::model::account::Account;
+use crate::model::notice::{EarlierGrant, Notice};
 use crate::model::profile::{
     DEEP_LINK_REDIRECT, Grant, LegacyGrant, Profile, RedirectMode, validate_name,
 };
@@ -349,10 +350,41 @@ impl Latchkey {
             signed_in_at: now,
         };
         let lock = Arc::new(self.account_lock(account.account_id()).await?);
+        // A sign-in of an account that exists replaces its grant: read the earlier refresh
+        // token under the lock, to revoke it once the new tokens are stored (the keychain
+        // keeps only one, so no `logout` could revoke the earlier one later).
+        let earlier = self.earlier_refresh_token(&account).await;
         // Not when the profile was removed or changed provider meanwhile (see `standing`).
         self.store_standing(&account, &tokens, profile, &lock, Keep::SignIn)
             .await?;
+        if let Some(earlier) = earlier.filter(|old| {
+            tokens.refresh_token.as_ref().map(|new| new.secret()) != Some(old.secret())
+        }) {
+            let secret = self.client_secret(profile).await.ok().flatten();
+            let outcome = match self
+                .revoke_refresh_token(profile, secret.as_ref(), earlier)
+                .await
+            {
+                Ok(true) => EarlierGrant::Revoked,
+                Ok(false) => EarlierGrant::NoRevocationEndpoint,
+                Err(e) => EarlierGrant::NotRevoked(e.to_string()),
+            };
+            self.notify(&Notice::EarlierGrantReplaced {
+                account: account.id(),
+                outcome,
+            });
+        }
         Ok(account)
+    }
+
+    /// The refresh token of the stored account that `account` will replace, when it has a
+    /// usable one (one marked as needing sign-in was refused by the provider already).
+    async fn earlier_refresh_token(&self, account: &Account) -> Option<RefreshToken> {
+        let stored = self.account_by_id(&account.account_id()).ok()??;
+        if stored.needs_sign_in.is_some() {
+            return None;
+        }
+        self.load_tokens(&stored).await.ok()?.refresh_token
     }
 }
 
