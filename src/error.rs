@@ -53,9 +53,6 @@ pub enum Error {
     #[error("account `{0}` not found")]
     AccountNotFound(String),
 
-    #[error("`{name}` is ambiguous: profile `{name}` has accounts {labels}")]
-    AmbiguousAccount { name: String, labels: String },
-
     #[error("account `{account}` needs sign-in: {reason}")]
     NeedsSignIn {
         account: String,
@@ -183,7 +180,6 @@ impl Error {
         match self {
             Error::InvalidInput(_)
             | Error::ProfileExists(_)
-            | Error::AmbiguousAccount { .. }
             | Error::ImportFile { .. }
             | Error::ImportConflict { .. }
             | Error::NetworkSetup(_) => ErrorKind::Usage,
@@ -214,7 +210,6 @@ impl Error {
                 name: names.first().cloned().unwrap_or_default(),
             }),
             Error::AccountNotFound(_) => Some(Hint::ListAccounts),
-            Error::AmbiguousAccount { .. } => Some(Hint::NameAccount),
             Error::NeedsSignIn { profile, .. } => Some(Hint::SignIn {
                 profile: profile.clone(),
             }),

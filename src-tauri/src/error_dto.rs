@@ -110,7 +110,6 @@ impl From<Hint> for ErrorActionDto {
                 "The accounts screen lists every account".into(),
                 None,
             ),
-            Hint::NameAccount => (Advice, "Choose one of its accounts".into(), None),
             Hint::SetClientSecret { profile } => (
                 EditProfile,
                 "Enter the client secret in the profile".into(),

@@ -47,7 +47,7 @@ fn config() -> Option<Config> {
     paths::config_dir().ok().map(Config::new)
 }
 
-/// Completes account names: `PROFILE/LABEL`, and `PROFILE` alone when it has one account.
+/// Completes account names: `PROFILE/LABEL`, and `PROFILE` alone (its default account).
 pub fn account_names() -> ArgValueCandidates {
     ArgValueCandidates::new(|| {
         let accounts = config().and_then(|c| c.accounts().ok()).unwrap_or_default();
@@ -55,11 +55,11 @@ pub fn account_names() -> ArgValueCandidates {
             .iter()
             .map(|a| CompletionCandidate::new(a.id()))
             .collect();
-        for a in &accounts {
-            if accounts.iter().filter(|b| b.profile == a.profile).count() == 1 {
-                out.push(CompletionCandidate::new(&a.profile));
-            }
-        }
+        let mut profiles: Vec<&str> = accounts.iter().map(|a| a.profile.as_str()).collect();
+        profiles.dedup();
+        profiles.sort_unstable();
+        profiles.dedup();
+        out.extend(profiles.into_iter().map(CompletionCandidate::new));
         out
     })
 }

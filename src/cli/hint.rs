@@ -35,7 +35,6 @@ fn suffix(hint: &Hint) -> String {
             ". Pass --replace to replace, or --rename {name}=NEW to import under another name"
         ),
         Hint::ListAccounts => "; `latchkey accounts` shows the accounts".into(),
-        Hint::NameAccount => "; name one as PROFILE/LABEL".into(),
         Hint::SignIn { profile } => format!(". Run `latchkey login {profile}` to sign in again"),
         Hint::ReplaceLostGrant { profile } => {
             format!(": sign in again with `latchkey login {profile}`")

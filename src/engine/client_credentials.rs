@@ -92,6 +92,7 @@ impl Latchkey {
             has_refresh_token: false,
             needs_sign_in: None,
             signed_in_at: existing.map_or(now, |a| a.signed_in_at),
+            default: false,
         };
         // Not when the profile was removed or changed meanwhile (see `standing`).
         self.store_standing(&account, &tokens, profile, &lock, Keep::ClientToken)

@@ -156,6 +156,18 @@ impl Latchkey {
         Ok(account::resolve(&self.config.accounts()?, name)?.clone())
     }
 
+    /// Makes the account `name` its profile's default: the one a bare profile name means.
+    pub fn set_default_account(&self, name: &str) -> Result<Account> {
+        let id = self.account(name)?.account_id();
+        self.config.try_update_accounts(|all| {
+            if !account::mark_default(all, &id) {
+                return Err(Error::AccountNotFound(id.to_string()));
+            }
+            Ok(())
+        })?;
+        self.account(&id.to_string())
+    }
+
     /// The stored metadata of the account `id`, as it is now.
     fn account_by_id(&self, id: &AccountId) -> Result<Option<Account>> {
         Ok(account::find(&self.config.accounts()?, id).cloned())

@@ -348,6 +348,7 @@ impl Latchkey {
             has_refresh_token: tokens.refresh_token.is_some(),
             needs_sign_in: None,
             signed_in_at: now,
+            default: false,
         };
         let lock = Arc::new(self.account_lock(account.account_id()).await?);
         // A sign-in of an account that exists replaces its grant: read the earlier refresh

@@ -109,6 +109,7 @@ async fn signed_in(engine: &Latchkey, name: &str, token: Url) -> Account {
         has_refresh_token: true,
         needs_sign_in: None,
         signed_in_at: 1,
+        default: false,
     };
     let tokens = TokenSet {
         access_token: AccessToken::new("old-access".into()),
@@ -326,6 +327,7 @@ async fn invalid_client_at_refresh_points_at_the_client_secret() {
         has_refresh_token: true,
         needs_sign_in: None,
         signed_in_at: 1,
+        default: false,
     };
     let tokens = TokenSet {
         access_token: AccessToken::new("old-access".into()),

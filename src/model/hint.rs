@@ -16,8 +16,6 @@ pub enum Hint {
     ReplaceOrRename { name: String },
     /// See which accounts exist.
     ListAccounts,
-    /// A profile name stands for several accounts: name one with its label.
-    NameAccount,
     /// The account's grant is gone: sign in to the profile again.
     SignIn { profile: String },
     /// Tokens the provider issued could not be stored: sign in again to replace them.

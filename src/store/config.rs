@@ -402,6 +402,7 @@ mod tests {
             has_refresh_token: true,
             needs_sign_in: None,
             signed_in_at: 0,
+            default: false,
         };
         config.put_account(account("one")).unwrap();
         config.put_account(account("two")).unwrap();
