@@ -125,6 +125,12 @@ impl From<Hint> for ErrorActionDto {
                 "The profile's scopes may be the cause: check them".into(),
                 Some(profile),
             ),
+            Hint::DidYouMeanProfile { name } => {
+                (Advice, format!("Did you mean the profile `{name}`?"), None)
+            }
+            Hint::DidYouMeanAccount { name } => {
+                (Advice, format!("Did you mean the account `{name}`?"), None)
+            }
             Hint::FetchToken { profile } => (
                 Advice,
                 "Use “Get token”: this profile needs no sign-in".into(),

@@ -15,6 +15,10 @@ pub fn render(error: &Error) -> String {
             Hint::DropClientSecret => {
                 "a client secret was given for --auth-method none; drop one of them".into()
             }
+            // It replaces the error's own hint (the list of names), which it repeats.
+            Hint::DidYouMeanProfile { .. } | Hint::DidYouMeanAccount { .. } => {
+                format!("{source}{}", suffix(hint))
+            }
             _ => format!("{}{}", render(source), suffix(hint)),
         },
         other => match other.hint() {
@@ -35,6 +39,12 @@ fn suffix(hint: &Hint) -> String {
             ". Pass --replace to replace, or --rename {name}=NEW to import under another name"
         ),
         Hint::ListAccounts => "; `latchkey accounts` shows the accounts".into(),
+        Hint::DidYouMeanProfile { name } => {
+            format!("; did you mean `{name}`? (`latchkey profile list` shows the profiles)")
+        }
+        Hint::DidYouMeanAccount { name } => {
+            format!("; did you mean `{name}`? (`latchkey accounts` shows the accounts)")
+        }
         Hint::SignIn { profile } => format!(". Run `latchkey login {profile}` to sign in again"),
         Hint::ReplaceLostGrant { profile } => {
             format!(": sign in again with `latchkey login {profile}`")
@@ -129,6 +139,26 @@ mod tests {
         assert!(
             scopes.ends_with("The profile's scopes may be the cause: `latchkey profile show p` lists them, `latchkey profile set p --scope '…'` changes them"),
             "{scopes}"
+        );
+    }
+
+    #[test]
+    fn did_you_mean_replaces_the_list_hint() {
+        let e = Error::AccountNotFound("tset".into())
+            .context("API_TOKEN")
+            .with_hint(Hint::DidYouMeanAccount {
+                name: "test".into(),
+            });
+        assert_eq!(
+            render(&e),
+            "API_TOKEN: account `tset` not found; did you mean `test`? (`latchkey accounts` shows the accounts)"
+        );
+        let e = Error::ProfileNotFound("githib".into()).with_hint(Hint::DidYouMeanProfile {
+            name: "github".into(),
+        });
+        assert_eq!(
+            render(&e),
+            "profile `githib` not found; did you mean `github`? (`latchkey profile list` shows the profiles)"
         );
     }
 }

@@ -123,7 +123,11 @@ pub fn main() -> ExitCode {
     };
     let code = match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => report(&e),
+        // A mistyped name: the nearest existing one as the hint.
+        Err(e) => report(&match Latchkey::open() {
+            Ok(engine) => latchkey::api::with_suggestion(&engine, e),
+            Err(_) => e,
+        }),
     };
     // Every task the command needed has finished; what remains is a keychain call that timed
     // out and may never return (a hung Secret Service). Dropping the runtime would wait for it.
@@ -159,7 +163,7 @@ async fn run(cli: Cli) -> latchkey::Result<()> {
         Command::Completions(args) => completions::run(args),
         #[cfg(unix)]
         Command::Agent(cmd) => agent::run(engine, cmd).await,
-        Command::History(args) => history::run(args),
+        Command::History(args) => history::run(&engine, args),
     }
 }
 

@@ -16,6 +16,11 @@ pub enum Hint {
     ReplaceOrRename { name: String },
     /// See which accounts exist.
     ListAccounts,
+    /// No such profile, but one of a name close to it: `name`.
+    DidYouMeanProfile { name: String },
+    /// No such account, but one of a name close to it: `name` (an account, or a profile
+    /// standing for its default account).
+    DidYouMeanAccount { name: String },
     /// The account's grant is gone: sign in to the profile again.
     SignIn { profile: String },
     /// Tokens the provider issued could not be stored: sign in again to replace them.

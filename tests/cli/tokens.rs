@@ -231,3 +231,13 @@ fn a_second_account_does_not_change_what_a_bare_profile_name_means() {
     assert_eq!(default_of("bob@example.test"), Some(true.into()));
     assert_eq!(default_of("alice@example.test"), Some(false.into()));
 }
+
+#[test]
+fn history_of_a_mistyped_account_is_not_found_with_the_nearest_name() {
+    let (_server, env) = signed_in("test");
+    env.run(&["history", "--account", "tset"])
+        .fails_with(3, &["`tset`", "`test`"]);
+    env.run(&["token", "tset"]).fails_with(3, &["`test`"]);
+    // An account that exists but took no token yet is not an error.
+    env.run(&["history", "--account", "test"]).success();
+}
