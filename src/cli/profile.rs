@@ -181,6 +181,8 @@ async fn add(engine: &Latchkey, args: AddArgs) -> Result<()> {
     // With --issuer too: it wins over what discovery gives (or fails to give).
     let revocation = args.revocation_url.clone();
     let network = network_flags(args.proxy.as_deref(), args.ca_file.as_deref())?;
+    let scopes_given = !args.scope.trim().is_empty();
+    let from_preset = args.preset.is_some();
     let mut form = args.into_form();
     form.extras.network = network;
     let request = build_profile(engine.config().dir(), form, || {
@@ -196,6 +198,9 @@ async fn add(engine: &Latchkey, args: AddArgs) -> Result<()> {
         )
         .await?;
     println!("Added profile `{}`.", profile.name);
+    if !scopes_given {
+        println!("{}", chosen_scopes(&profile, from_preset));
+    }
     for grant in &profile.allowed_legacy_grants {
         eprintln!("warning: {}.", grant.warning());
     }
@@ -209,6 +214,22 @@ async fn add(engine: &Latchkey, args: AddArgs) -> Result<()> {
     );
     println!("Next: latchkey login {}", profile.name);
     Ok(())
+}
+
+/// What `profile add` says of the scopes it chose, when none were given.
+fn chosen_scopes(profile: &Profile, from_preset: bool) -> String {
+    let change = format!(
+        "change them with `latchkey profile set {} --scope '…'`",
+        profile.name
+    );
+    let scopes = profile.scopes.join(" ");
+    if profile.scopes.is_empty() {
+        format!("Scopes: none (the provider's defaults apply); {change}.")
+    } else if from_preset {
+        format!("Scopes: {scopes} (the preset's); {change}.")
+    } else {
+        format!("Scopes: {scopes} (chosen from what the provider's discovery lists); {change}.")
+    }
 }
 
 impl AddArgs {
@@ -577,4 +598,24 @@ pub fn read_secret(prompt: &str) -> Result<ClientSecret> {
         ));
     }
     Ok(ClientSecret::new(value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profile_add_says_which_scopes_it_chose() {
+        let profile = Profile {
+            scopes: vec!["openid".into(), "offline_access".into()],
+            ..Profile::for_tests("test")
+        };
+        assert_eq!(
+            chosen_scopes(&profile, false),
+            "Scopes: openid offline_access (chosen from what the provider's discovery lists); change them with `latchkey profile set test --scope '…'`."
+        );
+        assert!(chosen_scopes(&profile, true).contains("(the preset's)"));
+        let none = Profile::for_tests("api");
+        assert!(chosen_scopes(&none, false).starts_with("Scopes: none"));
+    }
 }

@@ -370,3 +370,31 @@ fn scope_errors_point_at_the_scopes_and_others_stay_as_they_are() {
     let hinted = answer("access_denied").with_hint(Hint::UseScopes);
     assert_eq!(advise(&profile, hinted).hint(), Some(Hint::UseScopes));
 }
+
+#[test]
+fn an_openid_issuer_without_scopes_gets_openid_and_offline_access_when_listed() {
+    let metadata = |doc: serde_json::Value| {
+        let mut base = serde_json::json!({"issuer": "https://as.example"});
+        base.as_object_mut()
+            .unwrap()
+            .extend(doc.as_object().unwrap().clone());
+        crate::protocol::discovery::parse(base).unwrap()
+    };
+    let default = |doc| super::profiles::default_scopes(&metadata(doc));
+    assert_eq!(
+        default(serde_json::json!({"scopes_supported": ["openid", "email", "offline_access"]})),
+        ["openid", "offline_access"]
+    );
+    assert_eq!(
+        default(serde_json::json!({"scopes_supported": ["openid", "email"]})),
+        ["openid"]
+    );
+    assert_eq!(
+        default(
+            serde_json::json!({"jwks_uri": "https://as.example/jwks", "id_token_signing_alg_values_supported": ["RS256"]})
+        ),
+        ["openid"]
+    );
+    assert!(default(serde_json::json!({"scopes_supported": ["repo", "read:user"]})).is_empty());
+    assert!(default(serde_json::json!({})).is_empty());
+}

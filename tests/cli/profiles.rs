@@ -137,3 +137,20 @@ fn help_documents_the_exit_codes() {
     );
     assert!(help.stdout.contains("7  keychain unavailable"));
 }
+
+#[test]
+fn an_issuer_without_scope_gets_openid_and_offline_access() {
+    let server = AuthServer::start();
+    let env = Env::new();
+    env.cli(&format!(
+        "profile add plain --issuer {} --client-id public-app",
+        server.issuer
+    ))
+    .says(&["openid offline_access"]);
+    assert_eq!(
+        env.profile_json("plain")["scopes"],
+        serde_json::json!(["openid", "offline_access"])
+    );
+    env.login("plain")
+        .says(&["Signed in: plain/", "with a refresh token"]);
+}
