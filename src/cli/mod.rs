@@ -15,6 +15,7 @@ mod history;
 mod kube_credential;
 mod login;
 mod profile;
+mod profile_set;
 mod profile_share;
 mod token;
 mod tool_token;
@@ -57,6 +58,7 @@ enum Command {
     Profile(profile::ProfileCommand),
     /// List the provider presets for `profile add --preset` (built-in and your own).
     Presets {
+        /// Print JSON for scripts.
         #[arg(long)]
         json: bool,
     },
@@ -76,7 +78,7 @@ enum Command {
     /// Sign out: revoke the refresh token at the provider and delete the account.
     Logout(accounts::LogoutArgs),
     /// Run a program with valid access tokens in its environment (from --env, --env-file or
-    /// the nearest `.latchkey.env`); its exit code is Latchkey's.
+    /// the nearest `.latchkey.env`); Latchkey exits with the program's exit code.
     #[command(after_long_help = EXIT_CODES)]
     Exec(exec::ExecArgs),
     /// git's credential helper: `git config --global credential.https://HOST.helper
@@ -197,6 +199,34 @@ mod tests {
     #[test]
     fn the_cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_json_flag_says_what_it_prints() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                if arg.get_long() == Some("json") && arg.get_help().is_none() {
+                    missing.push(path.to_string());
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "latchkey", &mut missing);
+        assert!(missing.is_empty(), "--json without help in: {missing:?}");
+    }
+
+    #[test]
+    fn exec_help_says_whose_exit_code_it_is() {
+        let mut cli = Cli::command();
+        let exec = cli.find_subcommand_mut("exec").expect("exec");
+        let about = exec.get_about().map(|a| a.to_string()).unwrap_or_default();
+        assert!(
+            about.contains("Latchkey exits with the program's exit code"),
+            "{about}"
+        );
     }
 
     #[test]

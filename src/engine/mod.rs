@@ -31,6 +31,7 @@ mod device;
 mod pending;
 mod profiles;
 mod rejected;
+mod settings;
 mod share;
 mod signin;
 mod signout;
@@ -42,6 +43,7 @@ mod tests;
 
 pub use crate::model::profile::{Endpoints, ManualEndpoints, NewProfile, ProfileExtras};
 pub use pending::{DeviceLogin, PendingImplicitLogin, PendingLogin};
+pub use settings::ProfileSettings;
 pub use share::{MAX_SHARED_FILE, SecretState, check_profile, without_credentials};
 
 /// What [`Latchkey::keep_issued`] stores.

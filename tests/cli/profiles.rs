@@ -20,7 +20,15 @@ fn discovery_fills_the_profile_from_the_issuer() {
             .starts_with("http://127.0.0.1/callback")
     );
     let list = env.run(&["profile", "list"]);
-    assert!(list.success().stdout.starts_with("disc\tpublic-app\t"));
+    let row: Vec<&str> = list
+        .success()
+        .stdout
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(row[..2], ["disc", "public-app"], "{list:?}");
     // The file is plain TOML a person can read.
     let text = std::fs::read_to_string(env.config_dir().join("profiles.toml")).unwrap();
     assert!(
@@ -153,4 +161,26 @@ fn an_issuer_without_scope_gets_openid_and_offline_access() {
     );
     env.login("plain")
         .says(&["Signed in: plain/", "with a refresh token"]);
+}
+
+#[test]
+fn profile_set_changes_scopes_in_place_and_keeps_the_accounts() {
+    let (server, env) = signed_in("edit");
+    let path = env.config_dir().join("profiles.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("# my note\n{text}")).unwrap();
+    env.cli("profile set edit --scope 'openid email'").success();
+    assert_eq!(
+        env.profile_json("edit")["scopes"],
+        serde_json::json!(["openid", "email"])
+    );
+    assert!(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .starts_with("# my note\n")
+    );
+    assert_eq!(env.accounts().len(), 1);
+    assert_accepted_for_alice(&server, &env.token(&["edit"]));
+    env.cli("profile set edit --ca-file /nonexistent.pem")
+        .fails_with(2, &["/nonexistent.pem"]);
 }
