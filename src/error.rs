@@ -207,7 +207,7 @@ impl Error {
             Error::ProfileNotFound(_) => Some(Hint::ListProfiles),
             Error::ProfileExists(name) => Some(Hint::RemoveProfile { name: name.clone() }),
             Error::ImportConflict { names } => Some(Hint::ReplaceOrRename {
-                name: names.first().cloned().unwrap_or_default(),
+                names: names.clone(),
             }),
             Error::AccountNotFound(_) => Some(Hint::ListAccounts),
             Error::NeedsSignIn { profile, .. } => Some(Hint::SignIn {

@@ -100,10 +100,10 @@ impl From<Hint> for ErrorActionDto {
                 format!("Choose another name, or remove the profile `{name}` first"),
                 Some(name),
             ),
-            Hint::ReplaceOrRename { name } => (
+            Hint::ReplaceOrRename { names } => (
                 Advice,
                 "Replace the profiles of the same name, or import under other names".into(),
-                Some(name),
+                names.into_iter().next(),
             ),
             Hint::ListAccounts => (
                 Advice,

@@ -35,8 +35,13 @@ fn suffix(hint: &Hint) -> String {
         Hint::RemoveProfile { name } => {
             format!("; remove it first (`latchkey profile remove {name}`) or choose another name")
         }
-        Hint::ReplaceOrRename { name } => format!(
-            ". Pass --replace to replace, or --rename {name}=NEW to import under another name"
+        Hint::ReplaceOrRename { names } => format!(
+            ". Pass --replace to replace, or import under other names with {}",
+            names
+                .iter()
+                .map(|n| format!("--rename {n}=NEW"))
+                .collect::<Vec<_>>()
+                .join(" ")
         ),
         Hint::ListAccounts => "; `latchkey accounts` shows the accounts".into(),
         Hint::DidYouMeanProfile { name } => {
@@ -159,6 +164,17 @@ mod tests {
         assert_eq!(
             render(&e),
             "profile `githib` not found; did you mean `github`? (`latchkey profile list` shows the profiles)"
+        );
+    }
+
+    #[test]
+    fn an_import_conflict_suggests_a_rename_for_each_name() {
+        let e = Error::ImportConflict {
+            names: vec!["a".into(), "b".into()],
+        };
+        assert_eq!(
+            render(&e),
+            "profile `a`, profile `b` already exist; nothing was imported. Pass --replace to replace, or import under other names with --rename a=NEW --rename b=NEW"
         );
     }
 }

@@ -11,9 +11,9 @@ pub enum Hint {
     ListProfiles,
     /// The name is taken: remove that profile first, or choose another name.
     RemoveProfile { name: String },
-    /// Imported profiles take names that exist (`name` the first): replace them, or import
-    /// under other names.
-    ReplaceOrRename { name: String },
+    /// Imported profiles take names that exist (`names`, each of them): replace them, or
+    /// import under other names.
+    ReplaceOrRename { names: Vec<String> },
     /// See which accounts exist.
     ListAccounts,
     /// No such profile, but one of a name close to it: `name`.
