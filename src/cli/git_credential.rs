@@ -33,7 +33,7 @@ pub struct GitCredentialArgs {
     username: Option<String>,
     /// Make Latchkey git's only credential helper for URL, answering with ACCOUNT's tokens:
     /// writes two lines to ~/.gitconfig (an empty helper that clears others, then Latchkey).
-    #[arg(long, num_args = 2, value_names = ["ACCOUNT", "URL"], conflicts_with_all = ["account", "action", "uninstall"])]
+    #[arg(long, num_args = 2, value_names = ["ACCOUNT", "URL"], conflicts_with_all = ["account", "action", "uninstall"], add = super::completions::first_value_accounts())]
     install: Option<Vec<String>>,
     /// Remove the credential helpers configured for URL from ~/.gitconfig.
     #[arg(long, value_name = "URL", conflicts_with_all = ["account", "action"])]
