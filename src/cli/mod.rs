@@ -151,6 +151,11 @@ async fn run(cli: Cli) -> latchkey::Result<()> {
             eprintln!("latchkey: {}", for_terminal(&notice.to_string()))
         }
     }));
+    // Once per config directory that predates keychain namespaces: its entries move into its
+    // own namespace. Until that succeeds (a locked keychain), each entry moves when first read.
+    if !matches!(cli.command, Command::Completions(_)) {
+        let _ = engine.finish_keychain_migration().await;
+    }
     match cli.command {
         Command::Profile(cmd) => profile::run(&engine, cmd).await,
         Command::Presets { json } => profile::list_presets(&engine, json),

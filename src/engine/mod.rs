@@ -75,10 +75,31 @@ pub struct Latchkey {
 impl Latchkey {
     /// The engine on the user's config directory and OS keychain.
     pub fn open() -> Result<Self> {
-        Ok(Self::new(
-            Config::new(paths::config_dir()?),
-            Keychain::default(),
-        ))
+        Ok(Self::open_at(paths::config_dir()?))
+    }
+
+    /// The engine on the config directory `dir` and the OS keychain, whose entries it names
+    /// under the directory's own namespace ([`Keychain::for_config`]).
+    pub fn open_at(dir: std::path::PathBuf) -> Self {
+        let config = Config::new(dir);
+        let keychain = Keychain::default().for_config(config.clone());
+        Self::new(config, keychain)
+    }
+
+    /// Moves this directory's entries of the keychain's old layout (named by profile alone)
+    /// into its namespace, once: then no entry of the old layout is read or deleted any more.
+    /// Does nothing when nothing is pending; on a keychain failure it stays pending.
+    pub async fn finish_keychain_migration(&self) -> Result<()> {
+        if !self.keychain.namespace()?.is_some_and(|n| n.legacy) {
+            return Ok(());
+        }
+        for account in self.config.accounts()? {
+            self.keychain.get(&account.keychain_key()).await?;
+        }
+        for profile in self.config.profiles()? {
+            self.keychain.get(&secret_key(&profile.name)).await?;
+        }
+        self.config.finish_keychain_migration()
     }
 
     pub fn new(config: Config, keychain: Keychain) -> Self {

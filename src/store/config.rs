@@ -49,6 +49,20 @@ fn accounts_layout() -> Layout {
     }
 }
 
+/// The file holding this directory's keychain namespace id (see [`Config::keychain_namespace`]).
+const KEYCHAIN_ID_FILE: &str = "keychain-id";
+/// Present while entries of the unnamespaced layout may still be this directory's to migrate.
+const KEYCHAIN_LEGACY_FILE: &str = "keychain-legacy";
+
+/// Which keychain entries are this config directory's: those named under `id`. `legacy`: the
+/// directory predates namespaces, and entries of the old layout (named by profile alone) are
+/// taken over on first use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeychainNamespace {
+    pub id: String,
+    pub legacy: bool,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     dir: PathBuf,
@@ -172,6 +186,67 @@ impl Config {
                 None => all.push(account),
             }
         })
+    }
+
+    /// This directory's keychain namespace, its id created once (under the config lock) and
+    /// kept in the directory: two config directories on one keychain never share an entry.
+    /// `may_be_legacy`: whether a directory without an id may have used the old layout (false
+    /// when it did not exist when this process started: what it holds now is this process's).
+    pub fn keychain_namespace(&self, may_be_legacy: bool) -> Result<KeychainNamespace> {
+        let path = self.dir.join(KEYCHAIN_ID_FILE);
+        let legacy = || self.dir.join(KEYCHAIN_LEGACY_FILE).exists();
+        if let Some(id) = self.read_keychain_id(&path)? {
+            return Ok(KeychainNamespace {
+                id,
+                legacy: legacy(),
+            });
+        }
+        let _lock = self.lock()?;
+        if let Some(id) = self.read_keychain_id(&path)? {
+            return Ok(KeychainNamespace {
+                id,
+                legacy: legacy(),
+            });
+        }
+        // A directory with profiles or accounts already used the old layout.
+        if may_be_legacy && (self.profiles_path().exists() || self.accounts_path().exists()) {
+            self.write(&self.dir.join(KEYCHAIN_LEGACY_FILE), "")?;
+        }
+        let id: String = (0..2)
+            .map(|_| format!("{:016x}", rand::random::<u64>()))
+            .collect();
+        self.write(&path, &format!("{id}\n"))?;
+        Ok(KeychainNamespace {
+            id,
+            legacy: legacy(),
+        })
+    }
+
+    /// The old layout's entries of this directory have all been taken over.
+    pub fn finish_keychain_migration(&self) -> Result<()> {
+        match std::fs::remove_file(self.dir.join(KEYCHAIN_LEGACY_FILE)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(Error::io("cannot finish the keychain migration", e))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn read_keychain_id(&self, path: &Path) -> Result<Option<String>> {
+        private_files::check_dir(&self.dir)?;
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
+        };
+        let id = text.trim();
+        if id.len() != 32 || !id.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(Error::Config {
+                path: path.to_path_buf(),
+                detail: "not a keychain id (32 hex digits)".into(),
+            });
+        }
+        Ok(Some(id.to_string()))
     }
 
     fn write(&self, path: &Path, text: &str) -> Result<()> {

@@ -121,7 +121,7 @@ fn removing_a_profile_needs_yes_and_deletes_its_keychain_entries() {
     env.run(&["profile", "remove", "gone", "--yes"]).success();
     assert!(env.accounts().is_empty());
     env.run(&["profile", "show", "gone"]).fails_with(3, &[]);
-    let keychain = latchkey::store::keychain::Keychain::default();
+    let keychain = keychain_of(&env);
     assert!(
         block_on(keychain.get(&account.keychain_key()))
             .unwrap()

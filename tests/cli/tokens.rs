@@ -7,7 +7,7 @@ fn expire(env: &Env, name: &str) -> latchkey::TokenSet {
     let account = account(env, name);
     let mut tokens = stored_tokens(env, &account.id());
     tokens.expires_at = Some(latchkey::model::tokens::now() - 10);
-    write_tokens(&account, &tokens);
+    write_tokens(env, &account, &tokens);
     tokens
 }
 
