@@ -295,9 +295,6 @@ impl AddArgs {
     }
 }
 
-/// `--proxy` and `--ca-file`: the proxy parsed here, so that no parser error repeats a
-/// password it holds; the CA file made absolute (it is read again at each use).
-
 /// A form problem in terms of this command's flags.
 fn in_flags(e: FormError) -> Error {
     let message = match e {

@@ -69,7 +69,9 @@ fn settings(args: &SetArgs) -> Result<ProfileSettings> {
     })
 }
 
-/// The --proxy and --ca-file flags (of `profile add` and `profile set`), checked as flags.
+/// `--proxy` and `--ca-file` (of `profile add` and `profile set`): the proxy parsed here, so
+/// that no parser error repeats a password it holds; the CA file made absolute (it is read
+/// again at each use).
 pub(super) fn network_flags(
     proxy: Option<&str>,
     ca_file: Option<&std::path::Path>,

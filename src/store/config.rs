@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::model::account::Account;
 use crate::model::profile::Profile;
+use crate::store::keychain::{Keychain, KeychainNamespace, NamespaceSource};
 use crate::store::private_files;
 use crate::store::toml_edits::{self, Layout};
 
@@ -54,13 +55,35 @@ const KEYCHAIN_ID_FILE: &str = "keychain-id";
 /// Present while entries of the unnamespaced layout may still be this directory's to migrate.
 const KEYCHAIN_LEGACY_FILE: &str = "keychain-legacy";
 
-/// Which keychain entries are this config directory's: those named under `id`. `legacy`: the
-/// directory predates namespaces, and entries of the old layout (named by profile alone) are
-/// taken over on first use.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeychainNamespace {
-    pub id: String,
-    pub legacy: bool,
+/// The keychain namespace of a config directory, read (or created) on first use.
+#[derive(Debug)]
+struct DirNamespace {
+    config: Config,
+    /// Whether the directory existed when the keychain was made for it.
+    existed: bool,
+}
+
+impl NamespaceSource for DirNamespace {
+    fn namespace(&self) -> std::result::Result<KeychainNamespace, String> {
+        self.config
+            .keychain_namespace(self.existed)
+            .map_err(|e| e.to_string())
+    }
+}
+
+impl Keychain {
+    /// This keychain with every entry named under `config`'s directory's namespace
+    /// ([`Config::keychain_namespace`]), so that another config directory on the same keychain
+    /// never reads or deletes one of them. Entries of the old layout move in when first read,
+    /// while the directory's migration is pending.
+    pub fn for_config(self, config: Config) -> Self {
+        let existed = config.dir().exists();
+        // Decided now, before this process writes anything in the directory.
+        let known = existed
+            .then(|| config.keychain_namespace(true).ok())
+            .flatten();
+        self.with_namespace(DirNamespace { config, existed }, known)
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -18,7 +18,6 @@ use std::sync::OnceLock;
 use keyring_core::{Entry, Error as KError};
 
 use crate::model::notice::Notice;
-use crate::store::config::{Config, KeychainNamespace};
 
 pub const SERVICE: &str = "latchkey";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
@@ -103,18 +102,29 @@ pub struct Keychain {
     scope: Scope,
 }
 
-/// Whose entries: every key is named under a config directory's namespace
-/// ([`Config::keychain_namespace`]), read from the directory on first use; `None`: keys as
-/// given (tests of the keychain itself).
+/// Which keychain entries are one config directory's: those named under `id`. `legacy`: the
+/// directory predates namespaces, and entries of the old layout (named by profile alone) are
+/// taken over on first use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeychainNamespace {
+    pub id: String,
+    pub legacy: bool,
+}
+
+/// Where a keychain's namespace comes from (a config directory: see
+/// `Keychain::for_config`), asked on first use.
+pub trait NamespaceSource: std::fmt::Debug + Send + Sync {
+    fn namespace(&self) -> Result<KeychainNamespace, String>;
+}
+
+/// Whose entries: every key is named under a namespace; `None`: keys as given (tests of the
+/// keychain itself).
 #[derive(Debug, Clone, Default)]
 struct Scope(Option<Arc<ScopeOf>>);
 
 #[derive(Debug)]
 struct ScopeOf {
-    config: Config,
-    /// Whether the directory existed when the scope was made (see
-    /// [`Config::keychain_namespace`]).
-    existed: bool,
+    source: Box<dyn NamespaceSource>,
     namespace: OnceLock<KeychainNamespace>,
 }
 
@@ -123,7 +133,7 @@ impl ScopeOf {
         if let Some(n) = self.namespace.get() {
             return Ok(n);
         }
-        let n = self.config.keychain_namespace(self.existed).map_err(|e| {
+        let n = self.source.namespace().map_err(|e| {
             KeychainError::Failed(format!("cannot read the keychain namespace: {e}"))
         })?;
         Ok(self.namespace.get_or_init(|| n))
@@ -199,20 +209,21 @@ impl Keychain {
         self
     }
 
-    /// This keychain with every entry named under `config`'s directory's namespace, so that
-    /// another config directory on the same keychain never reads or deletes one of them.
-    /// Entries of the old layout (named by profile alone) move into the namespace when first
-    /// read, while the directory's migration is pending.
-    pub fn for_config(mut self, config: Config) -> Self {
-        let existed = config.dir().exists();
+    /// This keychain with every entry named under the namespace `source` gives (`known`: the
+    /// namespace, when already read), so that another namespace's entries are never read or
+    /// deleted. Entries of the old layout (named by key alone) move into the namespace when
+    /// first read, while its migration is pending.
+    pub fn with_namespace(
+        mut self,
+        source: impl NamespaceSource + 'static,
+        known: Option<KeychainNamespace>,
+    ) -> Self {
         let namespace = OnceLock::new();
-        // Decided now, before this process writes anything in the directory.
-        if existed && let Ok(n) = config.keychain_namespace(true) {
+        if let Some(n) = known {
             let _ = namespace.set(n);
         }
         self.scope = Scope(Some(Arc::new(ScopeOf {
-            config,
-            existed,
+            source: Box::new(source),
             namespace,
         })));
         self
