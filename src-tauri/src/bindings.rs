@@ -40,7 +40,7 @@ fn all() -> Vec<(&'static str, String)> {
         ErrorActionKind,
         ErrorActionDto,
         ErrorDto,
-        crate::store::history::HistoryEntryDto,
+        crate::history::HistoryEntryDto,
         crate::share::ImportPreview,
         crate::share::RenameDto,
         crate::share::ImportedDto,
