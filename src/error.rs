@@ -56,9 +56,6 @@ pub enum Error {
     #[error("access rule `{0}` not found")]
     NotFoundRule(String),
 
-    #[error("`{name}` is ambiguous: profile `{name}` has accounts {labels}")]
-    AmbiguousAccount { name: String, labels: String },
-
     #[error("account `{account}` needs sign-in: {reason}")]
     NeedsSignIn {
         account: String,
@@ -186,7 +183,6 @@ impl Error {
         match self {
             Error::InvalidInput(_)
             | Error::ProfileExists(_)
-            | Error::AmbiguousAccount { .. }
             | Error::ImportFile { .. }
             | Error::ImportConflict { .. }
             | Error::NetworkSetup(_) => ErrorKind::Usage,
@@ -216,10 +212,9 @@ impl Error {
             Error::ProfileNotFound(_) => Some(Hint::ListProfiles),
             Error::ProfileExists(name) => Some(Hint::RemoveProfile { name: name.clone() }),
             Error::ImportConflict { names } => Some(Hint::ReplaceOrRename {
-                name: names.first().cloned().unwrap_or_default(),
+                names: names.clone(),
             }),
             Error::AccountNotFound(_) => Some(Hint::ListAccounts),
-            Error::AmbiguousAccount { .. } => Some(Hint::NameAccount),
             Error::NeedsSignIn { profile, .. } => Some(Hint::SignIn {
                 profile: profile.clone(),
             }),

@@ -295,6 +295,8 @@ pub enum NoticeKindDto {
     CallbackRefused,
     /// An account needs a new sign-in (shown as a desktop notification, not in the window).
     NeedsSignIn,
+    /// A new sign-in replaced an account's earlier grant (revoked, or why not).
+    EarlierGrantReplaced,
 }
 
 /// Something the user should know while an operation runs (event `notice`).
@@ -319,6 +321,7 @@ impl From<&latchkey::model::notice::Notice> for NoticeDto {
                 (NoticeKindDto::CallbackRefused, Some(profile.clone()))
             }
             Notice::NeedsSignIn { .. } => (NoticeKindDto::NeedsSignIn, None),
+            Notice::EarlierGrantReplaced { .. } => (NoticeKindDto::EarlierGrantReplaced, None),
         };
         NoticeDto {
             kind,

@@ -100,22 +100,37 @@ impl From<Hint> for ErrorActionDto {
                 format!("Choose another name, or remove the profile `{name}` first"),
                 Some(name),
             ),
-            Hint::ReplaceOrRename { name } => (
+            Hint::ReplaceOrRename { names } => (
                 Advice,
                 "Replace the profiles of the same name, or import under other names".into(),
-                Some(name),
+                names.into_iter().next(),
             ),
             Hint::ListAccounts => (
                 Advice,
                 "The accounts screen lists every account".into(),
                 None,
             ),
-            Hint::NameAccount => (Advice, "Choose one of its accounts".into(), None),
             Hint::SetClientSecret { profile } => (
                 EditProfile,
                 "Enter the client secret in the profile".into(),
                 Some(profile),
             ),
+            Hint::WrongClientSecret { profile } => (
+                EditProfile,
+                "The client secret may be wrong: enter it in the profile again".into(),
+                Some(profile),
+            ),
+            Hint::CheckScopes { profile } => (
+                EditProfile,
+                "The profile's scopes may be the cause: check them".into(),
+                Some(profile),
+            ),
+            Hint::DidYouMeanProfile { name } => {
+                (Advice, format!("Did you mean the profile `{name}`?"), None)
+            }
+            Hint::DidYouMeanAccount { name } => {
+                (Advice, format!("Did you mean the account `{name}`?"), None)
+            }
             Hint::FetchToken { profile } => (
                 Advice,
                 "Use “Get token”: this profile needs no sign-in".into(),

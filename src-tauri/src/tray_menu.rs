@@ -131,6 +131,7 @@ mod tests {
             has_refresh_token: refresh,
             needs_sign_in: None,
             signed_in_at: 0,
+            default: false,
         }
     }
 

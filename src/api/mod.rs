@@ -9,6 +9,7 @@ pub mod integrations;
 mod profile_form;
 mod redirect;
 mod share;
+mod suggest;
 
 pub use claims::claims_for_display;
 pub use profile_form::{
@@ -16,3 +17,4 @@ pub use profile_form::{
 };
 pub use redirect::{RedirectToRegister, redirect_to_register};
 pub use share::{ShareSource, export_profiles, read_import};
+pub use suggest::with_suggestion;

@@ -1,22 +1,37 @@
 //! `latchkey accounts` and `latchkey logout`.
 
-use clap::Args;
+use clap::{Args, Subcommand};
+use latchkey::model::account::is_default;
 use latchkey::model::tokens::now;
 use latchkey::{Latchkey, Result};
 
 use super::completions::account_names;
-use super::format::{relative, rfc3339};
+use super::format::{relative, rfc3339, table};
 
 #[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct AccountsArgs {
     /// Print JSON for scripts.
     #[arg(long)]
     json: bool,
+    #[command(subcommand)]
+    command: Option<AccountsCommand>,
+}
+
+#[derive(Subcommand)]
+enum AccountsCommand {
+    /// Make ACCOUNT its profile's default: the account a bare profile name means (without one,
+    /// the profile's first signed-in account).
+    Default {
+        /// `PROFILE/LABEL`.
+        #[arg(add = account_names())]
+        account: String,
+    },
 }
 
 #[derive(Args)]
 pub struct LogoutArgs {
-    /// `PROFILE/LABEL`, or `PROFILE` when it has one account.
+    /// `PROFILE/LABEL`, or `PROFILE` for the profile's default account.
     #[arg(add = account_names())]
     account: String,
     /// Delete the account without asking the provider to revoke its refresh token.
@@ -25,6 +40,11 @@ pub struct LogoutArgs {
 }
 
 pub fn list(engine: &Latchkey, args: AccountsArgs) -> Result<()> {
+    if let Some(AccountsCommand::Default { account }) = args.command {
+        let account = engine.set_default_account(&account)?;
+        println!("`{}` now means {}.", account.profile, account.id());
+        return Ok(());
+    }
     let accounts = engine.accounts()?;
     let now = now();
     if args.json {
@@ -41,6 +61,7 @@ pub fn list(engine: &Latchkey, args: AccountsArgs) -> Result<()> {
                     "has_refresh_token": a.has_refresh_token,
                     "status": a.status(now).as_str(),
                     "needs_sign_in_reason": a.needs_sign_in,
+                    "default": is_default(&accounts, a),
                 })
             })
             .collect();
@@ -54,8 +75,13 @@ pub fn list(engine: &Latchkey, args: AccountsArgs) -> Result<()> {
     let rows: Vec<[String; 5]> = accounts
         .iter()
         .map(|a| {
+            let shared = accounts.iter().filter(|b| b.profile == a.profile).count() > 1;
             [
-                a.id(),
+                if shared && is_default(&accounts, a) {
+                    format!("{} (default)", a.id())
+                } else {
+                    a.id()
+                },
                 a.scopes.join(" "),
                 a.expires_at
                     .map(|t| relative(t, now))
@@ -65,24 +91,10 @@ pub fn list(engine: &Latchkey, args: AccountsArgs) -> Result<()> {
             ]
         })
         .collect();
-    let header = ["ACCOUNT", "SCOPES", "EXPIRES", "REFRESH", "STATUS"].map(String::from);
-    let widths: Vec<usize> = (0..5)
-        .map(|i| {
-            rows.iter()
-                .chain([&header])
-                .map(|r| r[i].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    for row in [&header].into_iter().chain(rows.iter()) {
-        let line: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .map(|(cell, w)| format!("{cell:<w$}"))
-            .collect();
-        println!("{}", line.join("  ").trim_end());
-    }
+    print!(
+        "{}",
+        table(["ACCOUNT", "SCOPES", "EXPIRES", "REFRESH", "STATUS"], &rows)
+    );
     Ok(())
 }
 

@@ -3,7 +3,11 @@
 //! config at each TAB. Reading them touches no keychain.
 
 use clap::{Args, ValueEnum};
-use clap_complete::engine::{ArgValueCandidates, CompletionCandidate};
+use std::ffi::OsStr;
+
+use clap_complete::engine::{
+    ArgValueCandidates, ArgValueCompleter, CompletionCandidate, ValueCompleter,
+};
 use clap_complete::env::EnvCompleter;
 use latchkey::store::config::Config;
 use latchkey::{Error, Result, store::paths};
@@ -34,34 +38,154 @@ pub fn run(args: CompletionsArgs) -> Result<()> {
         Shell::Powershell => &clap_complete::env::Powershell,
     };
     let mut out = Vec::new();
-    shell
-        .write_registration(VAR, "latchkey", "latchkey", &super::program(), &mut out)
-        .map_err(|e| Error::io("cannot write the completion script", e))?;
+    if let Shell::Bash = args.shell {
+        out = bash_registration(&super::program()).into_bytes();
+    } else {
+        shell
+            .write_registration(VAR, "latchkey", "latchkey", &super::program(), &mut out)
+            .map_err(|e| Error::io("cannot write the completion script", e))?;
+    }
     use std::io::Write;
     std::io::stdout()
         .write_all(&out)
         .map_err(|e| Error::io("cannot write the completion script", e))
 }
 
+/// clap_complete's bash registration, except for the words it sends: bash splits `NAME=ACCOUNT`
+/// at `=` (and `:`, both in `COMP_WORDBREAKS`), so the words are put back together as typed
+/// (pieces with no blank between them are one word), and the answers are cut back to the piece
+/// bash completes.
+fn bash_registration(program: &str) -> String {
+    BASH_SCRIPT
+        .replace("@VAR@", VAR)
+        .replace("@PROGRAM@", &shell_quote(program))
+}
+
+const BASH_SCRIPT: &str = r#"
+_clap_complete_latchkey() {
+    local IFS=$'\013'
+    local _CLAP_COMPLETE_COMP_TYPE=${COMP_TYPE}
+    if compopt +o nospace 2> /dev/null; then
+        local _CLAP_COMPLETE_SPACE=false
+    else
+        local _CLAP_COMPLETE_SPACE=true
+    fi
+    # The words as typed, up to the cursor: bash's pieces with no blank between them joined.
+    local line=${COMP_LINE:0:COMP_POINT} pos=0 k=-1 i w rest blanks
+    local words=()
+    for ((i = 0; i <= COMP_CWORD; i++)); do
+        w=${COMP_WORDS[i]}
+        rest=${line:pos}
+        blanks=${rest%%[![:space:]]*}
+        if [[ $i -eq $COMP_CWORD ]]; then
+            w=${rest:${#blanks}}
+        fi
+        if [[ $k -ge 0 && -z $blanks ]]; then
+            words[k]+=$w
+        else
+            words[++k]=$w
+        fi
+        pos=$((pos + ${#blanks} + ${#w}))
+    done
+    # bash replaces only its own last piece (after a `=` or `:`): cut the answers to it.
+    [[ $w == [=:] ]] && w=
+    local cut=$((${#words[k]} - ${#w}))
+    COMPREPLY=( $(         _CLAP_IFS="$IFS"         _CLAP_COMPLETE_INDEX="$k"         _CLAP_COMPLETE_COMP_TYPE="$_CLAP_COMPLETE_COMP_TYPE"         _CLAP_COMPLETE_SPACE="$_CLAP_COMPLETE_SPACE"         @VAR@="bash"         @PROGRAM@ -- "${words[@]}"     ) )
+    if [[ $? != 0 ]]; then
+        unset COMPREPLY
+        return
+    fi
+    if [[ $cut -gt 0 ]]; then
+        for i in "${!COMPREPLY[@]}"; do
+            COMPREPLY[i]=${COMPREPLY[i]:cut}
+        done
+    fi
+    if [[ $_CLAP_COMPLETE_SPACE == false ]] && [[ "${COMPREPLY-}" =~ [=/:]$ ]]; then
+        compopt -o nospace
+    fi
+}
+if [[ "${BASH_VERSINFO[0]}" -eq 4 && "${BASH_VERSINFO[1]}" -ge 4 || "${BASH_VERSINFO[0]}" -gt 4 ]]; then
+    complete -o nospace -o bashdefault -o nosort -F _clap_complete_latchkey latchkey
+else
+    complete -o nospace -o bashdefault -F _clap_complete_latchkey latchkey
+fi
+"#;
+
+/// `text` as one shell word.
+fn shell_quote(text: &str) -> String {
+    if !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c))
+    {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
 fn config() -> Option<Config> {
     paths::config_dir().ok().map(Config::new)
 }
 
-/// Completes account names: `PROFILE/LABEL`, and `PROFILE` alone when it has one account.
+/// Completes account names: `PROFILE/LABEL`, and `PROFILE` alone (its default account).
 pub fn account_names() -> ArgValueCandidates {
     ArgValueCandidates::new(|| {
-        let accounts = config().and_then(|c| c.accounts().ok()).unwrap_or_default();
-        let mut out: Vec<CompletionCandidate> = accounts
-            .iter()
-            .map(|a| CompletionCandidate::new(a.id()))
-            .collect();
-        for a in &accounts {
-            if accounts.iter().filter(|b| b.profile == a.profile).count() == 1 {
-                out.push(CompletionCandidate::new(&a.profile));
-            }
-        }
-        out
+        all_account_names()
+            .into_iter()
+            .map(CompletionCandidate::new)
+            .collect()
     })
+}
+
+/// The account names a bare profile name or `PROFILE/LABEL` may be: every account, and each
+/// profile with accounts (its default).
+fn all_account_names() -> Vec<String> {
+    let accounts = config().and_then(|c| c.accounts().ok()).unwrap_or_default();
+    let mut out: Vec<String> = accounts.iter().map(|a| a.id()).collect();
+    let mut profiles: Vec<String> = accounts.iter().map(|a| a.profile.clone()).collect();
+    profiles.sort_unstable();
+    profiles.dedup();
+    out.extend(profiles);
+    out
+}
+
+/// Completes `NAME=ACCOUNT` (exec's `--env`): account names once `NAME=` is typed.
+pub fn env_bindings() -> ArgValueCompleter {
+    ArgValueCompleter::new(|current: &OsStr| {
+        let current = current.to_string_lossy();
+        let Some((name, partial)) = current.split_once('=') else {
+            return Vec::new();
+        };
+        all_account_names()
+            .into_iter()
+            .filter(|a| a.starts_with(partial))
+            .map(|a| CompletionCandidate::new(format!("{name}={a}")))
+            .collect()
+    })
+}
+
+/// Completes an option's first value with account names (git-credential's `--install ACCOUNT
+/// URL`): the URL after it is the user's.
+pub fn first_value_accounts() -> ArgValueCompleter {
+    struct First;
+    impl ValueCompleter for First {
+        fn complete(&self, current: &OsStr) -> Vec<CompletionCandidate> {
+            self.complete_at(0, current)
+        }
+        fn complete_at(&self, index: usize, current: &OsStr) -> Vec<CompletionCandidate> {
+            if index > 0 {
+                return Vec::new();
+            }
+            let current = current.to_string_lossy();
+            all_account_names()
+                .into_iter()
+                .filter(|a| a.starts_with(current.as_ref()))
+                .map(CompletionCandidate::new)
+                .collect()
+        }
+    }
+    ArgValueCompleter::new(First)
 }
 
 /// Completes profile names.

@@ -20,7 +20,7 @@ use super::handout::hand_out;
 #[derive(Args)]
 pub struct ExecArgs {
     /// Set the variable NAME to a valid access token of ACCOUNT (repeatable).
-    #[arg(long = "env", value_name = "NAME=ACCOUNT", value_parser = parse_binding)]
+    #[arg(long = "env", value_name = "NAME=ACCOUNT", value_parser = parse_binding, add = super::completions::env_bindings())]
     env: Vec<(String, String)>,
     /// Read variables from a dotenv file: a value `latchkey:ACCOUNT` becomes a token of the
     /// account, others are passed as written (repeatable). Without --env and --env-file, the

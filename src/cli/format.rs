@@ -1,4 +1,4 @@
-//! Human-readable times for terminal output.
+//! Human-readable times and tables for terminal output.
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -27,9 +27,53 @@ pub fn rfc3339(at: i64) -> String {
         .unwrap_or_else(|| at.to_string())
 }
 
+/// A table: each column as wide as its widest cell (header included, counted in characters),
+/// two spaces between columns, no trailing spaces. One line per row, each ending in `\n`.
+pub fn table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
+    let header = header.map(String::from);
+    let mut widths = [0usize; N];
+    for row in std::iter::once(&header).chain(rows) {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in std::iter::once(&header).chain(rows) {
+        let line: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn table_columns_line_up_with_their_header() {
+        let rows = [
+            [
+                "2026-01-01T00:00:00Z".to_string(),
+                "a/verylonglabel".into(),
+                "x".into(),
+            ],
+            ["t".to_string(), "é/ü".into(), "".into()],
+        ];
+        let text = table(["TIME", "ACCOUNT", "HOW"], &rows);
+        let lines: Vec<&str> = text.lines().collect();
+        let column = |line: &str, i: usize| line.char_indices().map(|(b, _)| b).nth(i);
+        let at = lines[0].find("ACCOUNT").unwrap();
+        assert_eq!(lines[1].find("a/verylonglabel"), Some(at));
+        assert_eq!(lines[2].chars().position(|c| c == 'é'), Some(at));
+        let how = lines[0].find("HOW").unwrap();
+        assert_eq!(lines[1].find('x'), column(lines[1], how));
+        assert!(lines.iter().all(|l| !l.ends_with(' ')), "{text:?}");
+    }
 
     #[test]
     fn relative_times_read_naturally() {

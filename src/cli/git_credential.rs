@@ -39,7 +39,7 @@ pub struct GitCredentialArgs {
     /// Make Latchkey git's credential helper for URL, answering with ACCOUNT's tokens for
     /// URL's host only: writes two lines to ~/.gitconfig (an empty helper that clears those
     /// configured before, then Latchkey), and warns about helpers git would run after it.
-    #[arg(long, num_args = 2, value_names = ["ACCOUNT", "URL"], conflicts_with_all = ["account", "action", "uninstall"])]
+    #[arg(long, num_args = 2, value_names = ["ACCOUNT", "URL"], conflicts_with_all = ["account", "action", "uninstall"], add = super::completions::first_value_accounts())]
     install: Option<Vec<String>>,
     /// Remove the credential helpers configured for URL from ~/.gitconfig.
     #[arg(long, value_name = "URL", conflicts_with_all = ["account", "action"])]

@@ -16,6 +16,10 @@ pub fn render(error: &Error) -> String {
             Hint::DropClientSecret => {
                 "a client secret was given for --auth-method none; drop one of them".into()
             }
+            // It replaces the error's own hint (the list of names), which it repeats.
+            Hint::DidYouMeanProfile { .. } | Hint::DidYouMeanAccount { .. } => {
+                format!("{source}{}", suffix(hint))
+            }
             _ => format!("{}{}", render(source), suffix(hint)),
         },
         other => match other.hint() {
@@ -32,11 +36,21 @@ fn suffix(hint: &Hint) -> String {
         Hint::RemoveProfile { name } => {
             format!("; remove it first (`latchkey profile remove {name}`) or choose another name")
         }
-        Hint::ReplaceOrRename { name } => format!(
-            ". Pass --replace to replace, or --rename {name}=NEW to import under another name"
+        Hint::ReplaceOrRename { names } => format!(
+            ". Pass --replace to replace, or import under other names with {}",
+            names
+                .iter()
+                .map(|n| format!("--rename {n}=NEW"))
+                .collect::<Vec<_>>()
+                .join(" ")
         ),
         Hint::ListAccounts => "; `latchkey accounts` shows the accounts".into(),
-        Hint::NameAccount => "; name one as PROFILE/LABEL".into(),
+        Hint::DidYouMeanProfile { name } => {
+            format!("; did you mean `{name}`? (`latchkey profile list` shows the profiles)")
+        }
+        Hint::DidYouMeanAccount { name } => {
+            format!("; did you mean `{name}`? (`latchkey accounts` shows the accounts)")
+        }
         Hint::SignIn { profile } => format!(". Run `latchkey login {profile}` to sign in again"),
         Hint::ReplaceLostGrant { profile } => {
             format!(": sign in again with `latchkey login {profile}`")
@@ -52,6 +66,12 @@ fn suffix(hint: &Hint) -> String {
         Hint::SetClientSecret { profile } => {
             format!(" with `latchkey profile set-secret {profile}`")
         }
+        Hint::WrongClientSecret { profile } => format!(
+            ". The client secret may be wrong: set it with `latchkey profile set-secret {profile}`"
+        ),
+        Hint::CheckScopes { profile } => format!(
+            ". The profile's scopes may be the cause: `latchkey profile show {profile}` lists them, `latchkey profile set {profile} --scope '…'` changes them"
+        ),
         Hint::FetchToken { profile } => format!("; `latchkey token {profile}` fetches its token"),
         Hint::RemoveWithoutRevoking => "; use --no-revoke to remove it without revoking".into(),
         Hint::AddProfileWithIssuer => ". Add the profile with --issuer (its discovery document lists the keys), or leave out `openid`".into(),
@@ -122,5 +142,58 @@ mod tests {
             "--auth-method basic needs a client secret: pass --client-secret-stdin and the secret on standard input"
         );
         assert!(!secret.to_string().contains("--"), "{secret}");
+    }
+
+    #[test]
+    fn provider_refusals_say_what_to_change() {
+        let refused = |error: &str| {
+            latchkey::error::provider_error("sign-in for profile `p`", error, Some("failed"), None)
+        };
+        assert_eq!(
+            render(
+                &refused("invalid_client").with_hint(Hint::WrongClientSecret {
+                    profile: "p".into()
+                })
+            ),
+            "sign-in for profile `p`: the provider answered `invalid_client`: failed. The client secret may be wrong: set it with `latchkey profile set-secret p`"
+        );
+        let scopes = render(&refused("invalid_scope").with_hint(Hint::CheckScopes {
+            profile: "p".into(),
+        }));
+        assert!(
+            scopes.ends_with("The profile's scopes may be the cause: `latchkey profile show p` lists them, `latchkey profile set p --scope '…'` changes them"),
+            "{scopes}"
+        );
+    }
+
+    #[test]
+    fn did_you_mean_replaces_the_list_hint() {
+        let e = Error::AccountNotFound("tset".into())
+            .context("API_TOKEN")
+            .with_hint(Hint::DidYouMeanAccount {
+                name: "test".into(),
+            });
+        assert_eq!(
+            render(&e),
+            "API_TOKEN: account `tset` not found; did you mean `test`? (`latchkey accounts` shows the accounts)"
+        );
+        let e = Error::ProfileNotFound("githib".into()).with_hint(Hint::DidYouMeanProfile {
+            name: "github".into(),
+        });
+        assert_eq!(
+            render(&e),
+            "profile `githib` not found; did you mean `github`? (`latchkey profile list` shows the profiles)"
+        );
+    }
+
+    #[test]
+    fn an_import_conflict_suggests_a_rename_for_each_name() {
+        let e = Error::ImportConflict {
+            names: vec!["a".into(), "b".into()],
+        };
+        assert_eq!(
+            render(&e),
+            "profile `a`, profile `b` already exist; nothing was imported. Pass --replace to replace, or import under other names with --rename a=NEW --rename b=NEW"
+        );
     }
 }

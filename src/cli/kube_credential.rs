@@ -14,7 +14,7 @@ use super::tool_token::token_for_tool;
 
 #[derive(Args)]
 pub struct KubeCredentialArgs {
-    /// `PROFILE/LABEL`, or `PROFILE` when it has one account.
+    /// `PROFILE/LABEL`, or `PROFILE` for the profile's default account.
     #[arg(add = account_names())]
     account: String,
     /// Refresh first when the token expires within this many seconds.
@@ -32,11 +32,17 @@ pub struct KubeCredentialArgs {
 pub async fn run(engine: &std::sync::Arc<Latchkey>, args: KubeCredentialArgs) -> Result<()> {
     if args.print_user {
         let program = super::program();
-        let user = args.user_name.as_deref().unwrap_or(&args.account);
+        // The full account, so that the entry keeps naming it when the profile gets another.
+        let account = match engine.account(&args.account) {
+            Ok(account) => account.id(),
+            Err(e) if e.kind() == latchkey::ErrorKind::NotFound => args.account.clone(),
+            Err(e) => return Err(e),
+        };
+        let user = args.user_name.as_deref().unwrap_or(&account);
         print!(
             "# Add this to your kubeconfig (and name the user in a context), or run:\n#   {}\n{}",
-            kube::set_credentials_command(&program, &args.account, user),
-            kube::user_entry(&program, &args.account, user)
+            kube::set_credentials_command(&program, &account, user),
+            kube::user_entry(&program, &account, user)
         );
         return Ok(());
     }

@@ -165,16 +165,41 @@ fn send_to_browser(url: &str, no_browser: bool, timeout_secs: u64) -> Duration {
     Duration::from_secs(timeout_secs)
 }
 
+/// Opens `url` in the browser, or says to open it: one sentence on standard error, the URL once
+/// on a line of its own (on standard output when nothing opened, for scripts).
 fn show_url(url: &str, no_browser: bool) {
-    if no_browser {
-        eprintln!("Open this URL in a browser on this computer to sign in:");
-        println!("{url}");
-    } else if let Err(e) = browser::open(url) {
-        eprintln!("{e}. Open this URL yourself to sign in:");
-        println!("{url}");
+    let opened = if no_browser {
+        None
     } else {
-        eprintln!("Continue in your browser. If it did not open, visit:\n{url}");
+        Some(browser::open(url))
+    };
+    match opened {
+        Some(Ok(())) => eprintln!("{}\n{url}", browser_sentence(opened)),
+        _ => {
+            eprintln!("{}", browser_sentence(opened));
+            println!("{url}");
+        }
     }
+}
+
+/// The sentence before the authorization URL: `None` when no browser was to be opened.
+fn browser_sentence(opened: Option<std::result::Result<(), browser::NoBrowser>>) -> String {
+    match opened {
+        None => "Open this URL in a browser on this computer to sign in:".into(),
+        Some(Ok(())) => "Continue in your browser. If it did not open, visit:".into(),
+        Some(Err(e)) => format!(
+            "{}; open this URL in a browser to sign in:",
+            capitalized(&e.to_string())
+        ),
+    }
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 async fn password(engine: &Latchkey, args: LoginArgs) -> Result<()> {
@@ -220,4 +245,33 @@ fn signed_in(account: &latchkey::Account) {
         "no refresh token (ask for `offline_access` or your provider's equivalent to get one)"
     };
     println!("Signed in: {}{expiry}; {refresh}.", account.id());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_a_browser_one_plain_sentence_and_no_url_in_it() {
+        for e in [browser::NoBrowser::Desktop, browser::NoBrowser::Variable] {
+            let sentence = browser_sentence(Some(Err(e)));
+            assert!(
+                sentence.ends_with("open this URL in a browser to sign in:"),
+                "{sentence}"
+            );
+            assert!(sentence.starts_with(char::is_uppercase), "{sentence}");
+            assert_eq!(
+                sentence.matches(". ").count(),
+                0,
+                "one sentence: {sentence}"
+            );
+            for noise in ["http", "Status", "Launcher", "\"", "("] {
+                assert!(!sentence.contains(noise), "{sentence}");
+            }
+        }
+        assert_eq!(
+            browser_sentence(Some(Err(browser::NoBrowser::Desktop))),
+            "No browser could be opened here; open this URL in a browser to sign in:"
+        );
+    }
 }

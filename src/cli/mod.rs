@@ -16,6 +16,7 @@ mod history;
 mod kube_credential;
 mod login;
 mod profile;
+mod profile_set;
 mod profile_share;
 mod serve;
 mod serve_client;
@@ -61,6 +62,7 @@ enum Command {
     Profile(profile::ProfileCommand),
     /// List the provider presets for `profile add --preset` (built-in and your own).
     Presets {
+        /// Print JSON for scripts.
         #[arg(long)]
         json: bool,
     },
@@ -80,7 +82,7 @@ enum Command {
     /// Sign out: revoke the refresh token at the provider and delete the account.
     Logout(accounts::LogoutArgs),
     /// Run a program with valid access tokens in its environment (from --env, --env-file or
-    /// the nearest `.latchkey.env`); its exit code is Latchkey's.
+    /// the nearest `.latchkey.env`); Latchkey exits with the program's exit code.
     #[command(after_long_help = EXIT_CODES)]
     Exec(exec::ExecArgs),
     /// Trust a `.latchkey.env` that `exec` finds by searching (default: the nearest one): shows
@@ -139,7 +141,11 @@ pub fn main() -> ExitCode {
     };
     let code = match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => report(&e),
+        // A mistyped name: the nearest existing one as the hint.
+        Err(e) => report(&match Latchkey::open() {
+            Ok(engine) => latchkey::api::with_suggestion(&engine, e),
+            Err(_) => e,
+        }),
     };
     // Every task the command needed has finished; what remains is a keychain call that timed
     // out and may never return (a hung Secret Service). Dropping the runtime would wait for it.
@@ -190,6 +196,11 @@ async fn run(cli: Cli) -> latchkey::Result<()> {
             eprintln!("latchkey: {}", for_terminal(&notice.to_string()))
         }
     })));
+    // Once per config directory that predates keychain namespaces: its entries move into its
+    // own namespace. Until that succeeds (a locked keychain), each entry moves when first read.
+    if !matches!(cli.command, Command::Completions(_)) {
+        let _ = engine.finish_keychain_migration().await;
+    }
     match cli.command {
         Command::Profile(cmd) => profile::run(&engine, cmd).await,
         Command::Presets { json } => profile::list_presets(&engine, json),
@@ -205,7 +216,7 @@ async fn run(cli: Cli) -> latchkey::Result<()> {
         Command::Completions(args) => completions::run(args),
         #[cfg(unix)]
         Command::Agent(cmd) => agent::run(engine, cmd).await,
-        Command::History(args) => history::run(args),
+        Command::History(args) => history::run(&engine, args),
         Command::Access(cmd) => access::run(&engine, cmd),
         Command::Serve(args) => serve::run(engine, args).await,
     }
@@ -241,6 +252,34 @@ mod tests {
     #[test]
     fn the_cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_json_flag_says_what_it_prints() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                if arg.get_long() == Some("json") && arg.get_help().is_none() {
+                    missing.push(path.to_string());
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "latchkey", &mut missing);
+        assert!(missing.is_empty(), "--json without help in: {missing:?}");
+    }
+
+    #[test]
+    fn exec_help_says_whose_exit_code_it_is() {
+        let mut cli = Cli::command();
+        let exec = cli.find_subcommand_mut("exec").expect("exec");
+        let about = exec.get_about().map(|a| a.to_string()).unwrap_or_default();
+        assert!(
+            about.contains("Latchkey exits with the program's exit code"),
+            "{about}"
+        );
     }
 
     #[test]

@@ -28,6 +28,7 @@ pub enum ProfileCommand {
     Add(Box<AddArgs>),
     /// List profiles.
     List {
+        /// Print JSON for scripts.
         #[arg(long)]
         json: bool,
     },
@@ -35,9 +36,13 @@ pub enum ProfileCommand {
     Show {
         #[arg(add = profile_names())]
         name: String,
+        /// Print JSON for scripts.
         #[arg(long)]
         json: bool,
     },
+    /// Change a profile's scopes, proxy or CA file (settings that keep its provider), in place
+    /// in profiles.toml; its accounts stay signed in.
+    Set(super::profile_set::SetArgs),
     /// Remove a profile, its accounts and their keychain entries.
     Remove {
         #[arg(add = profile_names())]
@@ -172,6 +177,7 @@ pub async fn run(engine: &Latchkey, command: ProfileCommand) -> Result<()> {
             eprintln!("Stored the new client secret of `{name}` in the keychain.");
             Ok(())
         }
+        ProfileCommand::Set(args) => super::profile_set::run(engine, args),
         ProfileCommand::Export(args) => profile_share::export(engine, args),
         ProfileCommand::Import(args) => profile_share::import(engine, args).await,
     }
@@ -181,7 +187,10 @@ async fn add(engine: &Latchkey, args: AddArgs) -> Result<()> {
     let from_stdin = args.client_secret_stdin;
     // With --issuer too: it wins over what discovery gives (or fails to give).
     let revocation = args.revocation_url.clone();
-    let network = network_flags(args.proxy.as_deref(), args.ca_file.as_deref())?;
+    let network =
+        super::profile_set::network_flags(args.proxy.as_deref(), args.ca_file.as_deref())?;
+    let scopes_given = !args.scope.trim().is_empty();
+    let from_preset = args.preset.is_some();
     let mut form = args.into_form();
     form.extras.network = network;
     let request = build_profile(engine.config().dir(), form, || {
@@ -197,6 +206,9 @@ async fn add(engine: &Latchkey, args: AddArgs) -> Result<()> {
         )
         .await?;
     println!("Added profile `{}`.", profile.name);
+    if !scopes_given {
+        println!("{}", chosen_scopes(&profile, from_preset));
+    }
     for grant in &profile.allowed_legacy_grants {
         eprintln!("warning: {}.", grant.warning());
     }
@@ -210,6 +222,22 @@ async fn add(engine: &Latchkey, args: AddArgs) -> Result<()> {
     );
     println!("Next: latchkey login {}", profile.name);
     Ok(())
+}
+
+/// What `profile add` says of the scopes it chose, when none were given.
+fn chosen_scopes(profile: &Profile, from_preset: bool) -> String {
+    let change = format!(
+        "change them with `latchkey profile set {} --scope '…'`",
+        profile.name
+    );
+    let scopes = profile.scopes.join(" ");
+    if profile.scopes.is_empty() {
+        format!("Scopes: none (the provider's defaults apply); {change}.")
+    } else if from_preset {
+        format!("Scopes: {scopes} (the preset's); {change}.")
+    } else {
+        format!("Scopes: {scopes} (chosen from what the provider's discovery lists); {change}.")
+    }
 }
 
 impl AddArgs {
@@ -266,26 +294,6 @@ impl AddArgs {
             },
         }
     }
-}
-
-/// `--proxy` and `--ca-file`: the proxy parsed here, so that no parser error repeats a
-/// password it holds; the CA file made absolute (it is read again at each use).
-fn network_flags(proxy: Option<&str>, ca_file: Option<&std::path::Path>) -> Result<Network> {
-    let proxy = proxy
-        .map(|p| {
-            Url::parse(p.trim()).map_err(|_| {
-                Error::InvalidInput(
-                    "--proxy is not a URL; give it as http://HOST:PORT (or https://)".into(),
-                )
-            })
-        })
-        .transpose()?;
-    let ca_file = ca_file
-        .map(|p| {
-            std::path::absolute(p).map_err(|e| Error::io(format!("--ca-file {}", p.display()), e))
-        })
-        .transpose()?;
-    Ok(Network { proxy, ca_file })
 }
 
 /// A form problem in terms of this command's flags.
@@ -411,25 +419,30 @@ async fn list(engine: &Latchkey, json: bool) -> Result<()> {
         );
         return Ok(());
     }
-    for (p, state) in profiles.iter().zip(states) {
-        let source = p
-            .issuer
-            .clone()
-            .unwrap_or_else(|| p.authorization_endpoint.to_string());
-        let secret = match state {
-            Some(SecretState::Missing) => {
-                format!("secret missing: latchkey profile set-secret {}", p.name)
-            }
-            other => format!("secret {}", secret_word(other)),
-        };
-        println!(
-            "{}\t{}\t{}\t{secret}",
-            p.name,
-            sanitize(&p.client_id),
-            sanitize(&source)
-        );
-    }
+    print!("{}", list_table(&profiles, &states));
     Ok(())
+}
+
+/// `profile list`'s table: a header row, then one row per profile.
+fn list_table(profiles: &[Profile], states: &[Option<SecretState>]) -> String {
+    let rows: Vec<[String; 4]> = profiles
+        .iter()
+        .zip(states)
+        .map(|(p, state)| {
+            let provider = p
+                .issuer
+                .clone()
+                .unwrap_or_else(|| p.authorization_endpoint.to_string());
+            let secret = match state {
+                Some(SecretState::Missing) => {
+                    format!("missing: latchkey profile set-secret {}", p.name)
+                }
+                other => secret_word(*other).to_string(),
+            };
+            [p.name.clone(), p.client_id.clone(), provider, secret]
+        })
+        .collect();
+    super::format::table(["NAME", "CLIENT ID", "PROVIDER", "CLIENT SECRET"], &rows)
 }
 
 async fn show(engine: &Latchkey, name: &str, json: bool) -> Result<()> {
@@ -514,6 +527,7 @@ async fn show(engine: &Latchkey, name: &str, json: bool) -> Result<()> {
 }
 
 fn profile_json(p: &Profile, secret: Option<SecretState>) -> serde_json::Value {
+    let redirect = redirect_to_register(p);
     serde_json::json!({
         "name": p.name,
         "client_id": p.client_id,
@@ -527,7 +541,8 @@ fn profile_json(p: &Profile, secret: Option<SecretState>) -> serde_json::Value {
         "has_client_secret": p.auth_method.needs_secret(),
         "client_secret": secret_word(secret),
         "redirect": p.redirect.as_str(),
-        "redirect_uri": redirect_to_register(p).to_string(),
+        "redirect_uri": redirect.uri,
+        "redirect_uri_note": redirect.any_port.then_some("any port: providers match a loopback redirect on any port (RFC 8252 §7.3)"),
         "loopback_endpoints": is_loopback(&p.token_endpoint),
         "grant": p.grant.as_str(),
         "device_authorization_endpoint": p.device_authorization_endpoint,
@@ -586,4 +601,44 @@ pub fn read_secret(prompt: &str) -> Result<ClientSecret> {
         ));
     }
     Ok(ClientSecret::new(value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profile_add_says_which_scopes_it_chose() {
+        let profile = Profile {
+            scopes: vec!["openid".into(), "offline_access".into()],
+            ..Profile::for_tests("test")
+        };
+        assert_eq!(
+            chosen_scopes(&profile, false),
+            "Scopes: openid offline_access (chosen from what the provider's discovery lists); change them with `latchkey profile set test --scope '…'`."
+        );
+        assert!(chosen_scopes(&profile, true).contains("(the preset's)"));
+        let none = Profile::for_tests("api");
+        assert!(chosen_scopes(&none, false).starts_with("Scopes: none"));
+    }
+
+    #[test]
+    fn profile_list_has_a_header_and_json_keeps_the_redirect_uri_a_uri() {
+        let profiles = [Profile::for_tests("github"), Profile::for_tests("a")];
+        let text = list_table(&profiles, &[Some(SecretState::Stored), None]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("NAME"), "{text}");
+        assert_eq!(lines.len(), 3);
+        let at = lines[0].find("CLIENT ID").unwrap();
+        assert_eq!(lines[1].find("client"), Some(at), "{text}");
+        let json = profile_json(&profiles[0], None);
+        let uri = json["redirect_uri"].as_str().unwrap();
+        assert_eq!(url::Url::parse(uri).unwrap().as_str(), uri);
+        assert!(
+            json["redirect_uri_note"]
+                .as_str()
+                .unwrap()
+                .contains("any port")
+        );
+    }
 }

@@ -27,7 +27,7 @@ enum Format {
 
 #[derive(Args)]
 pub struct TokenArgs {
-    /// `PROFILE/LABEL`, or `PROFILE` when it has one account.
+    /// `PROFILE/LABEL`, or `PROFILE` for the profile's default account.
     #[arg(add = account_names())]
     account: String,
     /// Refresh first when the token expires within this many seconds.
@@ -39,7 +39,7 @@ pub struct TokenArgs {
 
 #[derive(Args)]
 pub struct RefreshArgs {
-    /// `PROFILE/LABEL`, or `PROFILE` when it has one account.
+    /// `PROFILE/LABEL`, or `PROFILE` for the profile's default account.
     #[arg(add = account_names())]
     account: String,
     #[arg(long, value_enum, default_value_t)]

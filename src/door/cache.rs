@@ -93,6 +93,7 @@ mod tests {
             has_refresh_token: true,
             needs_sign_in: None,
             signed_in_at: 0,
+            default: false,
         }
     }
 

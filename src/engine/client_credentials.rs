@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{CLIENT_LABEL, Keep, Latchkey, token_set};
+use super::{CLIENT_LABEL, Keep, Latchkey, advise, token_set};
 use crate::error::{Error, Hint, Result};
 use crate::model::account::{Account, AccountId};
 use crate::model::profile::{Grant, Profile};
@@ -85,7 +85,9 @@ impl Latchkey {
             })
         })?;
         let http = &self.profile_http(profile, &profile.token_endpoint)?;
-        let response = oauth::client_credentials(http, profile, &secret).await?;
+        let response = oauth::client_credentials(http, profile, &secret)
+            .await
+            .map_err(|e| advise(profile, e))?;
         let now = now();
         let mut tokens = token_set(&response, &profile.scopes, None, false, now);
         // RFC 6749 §4.4.3: no refresh token here; a new token is fetched with the secret.
@@ -99,6 +101,7 @@ impl Latchkey {
             has_refresh_token: false,
             needs_sign_in: None,
             signed_in_at: existing.map_or(now, |a| a.signed_in_at),
+            default: false,
         };
         // Not when the profile was removed or changed meanwhile (see `standing`).
         self.store_standing(&account, &tokens, profile, &lock, Keep::ClientToken)

@@ -4,8 +4,8 @@ use std::time::{Duration, Instant};
 
 use oauth2::DeviceCodeErrorResponseType;
 
-use super::Latchkey;
 use super::pending::DeviceLogin;
+use super::{Latchkey, advise};
 use crate::error::{Error, Hint, Result};
 use crate::model::account::Account;
 use crate::model::tokens::now;
@@ -95,7 +95,7 @@ impl Latchkey {
                         "the request was denied at the verification page; nothing was stored",
                     ));
                 }
-                DeviceCodeErrorResponseType::Basic(_) => return Err(error),
+                DeviceCodeErrorResponseType::Basic(_) => return Err(advise(profile, error)),
             }
         };
         let now = now();

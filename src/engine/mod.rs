@@ -31,6 +31,7 @@ mod device;
 mod pending;
 mod profiles;
 mod rejected;
+mod settings;
 mod share;
 mod signin;
 mod signout;
@@ -42,6 +43,7 @@ mod tests;
 
 pub use crate::model::profile::{Endpoints, ManualEndpoints, NewProfile, ProfileExtras};
 pub use pending::{DeviceLogin, PendingImplicitLogin, PendingLogin};
+pub use settings::ProfileSettings;
 pub use share::{MAX_SHARED_FILE, SecretState, check_profile, without_credentials};
 
 /// What [`Latchkey::keep_issued`] stores.
@@ -73,10 +75,31 @@ pub struct Latchkey {
 impl Latchkey {
     /// The engine on the user's config directory and OS keychain.
     pub fn open() -> Result<Self> {
-        Ok(Self::new(
-            Config::new(paths::config_dir()?),
-            Keychain::default(),
-        ))
+        Ok(Self::open_at(paths::config_dir()?))
+    }
+
+    /// The engine on the config directory `dir` and the OS keychain, whose entries it names
+    /// under the directory's own namespace ([`Keychain::for_config`]).
+    pub fn open_at(dir: std::path::PathBuf) -> Self {
+        let config = Config::new(dir);
+        let keychain = Keychain::default().for_config(config.clone());
+        Self::new(config, keychain)
+    }
+
+    /// Moves this directory's entries of the keychain's old layout (named by profile alone)
+    /// into its namespace, once: then no entry of the old layout is read or deleted any more.
+    /// Does nothing when nothing is pending; on a keychain failure it stays pending.
+    pub async fn finish_keychain_migration(&self) -> Result<()> {
+        if !self.keychain.namespace()?.is_some_and(|n| n.legacy) {
+            return Ok(());
+        }
+        for account in self.config.accounts()? {
+            self.keychain.get(&account.keychain_key()).await?;
+        }
+        for profile in self.config.profiles()? {
+            self.keychain.get(&secret_key(&profile.name)).await?;
+        }
+        self.config.finish_keychain_migration()
     }
 
     pub fn new(config: Config, keychain: Keychain) -> Self {
@@ -156,6 +179,18 @@ impl Latchkey {
         Ok(account::resolve(&self.config.accounts()?, name)?.clone())
     }
 
+    /// Makes the account `name` its profile's default: the one a bare profile name means.
+    pub fn set_default_account(&self, name: &str) -> Result<Account> {
+        let id = self.account(name)?.account_id();
+        self.config.try_update_accounts(|all| {
+            if !account::mark_default(all, &id) {
+                return Err(Error::AccountNotFound(id.to_string()));
+            }
+            Ok(())
+        })?;
+        self.account(&id.to_string())
+    }
+
     /// The stored metadata of the account `id`, as it is now.
     fn account_by_id(&self, id: &AccountId) -> Result<Option<Account>> {
         Ok(account::find(&self.config.accounts()?, id).cloned())
@@ -194,11 +229,7 @@ impl Latchkey {
             profile: &account.profile,
             refresh_token: tokens.refresh_token.is_some(),
         };
-        let notify = |notice: &Notice| {
-            if let Some(hook) = &self.notices {
-                hook(notice);
-            }
-        };
+        let notify = |notice: &Notice| self.notify(notice);
         let stored = self
             .keychain
             .store_issued(&key, tokens.to_bytes(), lock, issued, &notify)
@@ -212,6 +243,13 @@ impl Latchkey {
             )?;
         }
         Ok(stored?)
+    }
+
+    /// Passes `notice` to the front end's hook, if there is one.
+    fn notify(&self, notice: &Notice) {
+        if let Some(hook) = &self.notices {
+            hook(notice);
+        }
     }
 
     // ----- secrets
@@ -400,4 +438,27 @@ fn token_set(
             .map(|d| now.saturating_add(d.as_secs().min(i64::MAX as u64 / 2) as i64)),
         scopes: oauth::granted_scopes(response, requested_scopes),
     }
+}
+
+/// The provider's refusal with what to do about it, when its OAuth error points at something
+/// the user can change: `invalid_client` at the client secret (of a profile that has one), and
+/// `invalid_scope` or `access_denied` at the scopes. Any other error, or one that has a hint
+/// already, is returned as it is.
+pub(super) fn advise(profile: &Profile, e: Error) -> Error {
+    if e.hint().is_some() {
+        return e;
+    }
+    let Error::Provider { error, .. } = e.unhinted() else {
+        return e;
+    };
+    let hint = match error.as_str() {
+        "invalid_client" if profile.auth_method.needs_secret() => Hint::WrongClientSecret {
+            profile: profile.name.clone(),
+        },
+        "invalid_scope" | "access_denied" => Hint::CheckScopes {
+            profile: profile.name.clone(),
+        },
+        _ => return e,
+    };
+    e.with_hint(hint)
 }

@@ -164,7 +164,7 @@ impl Latchkey {
     /// issuer. Writes nothing.
     async fn build_profile(
         &self,
-        new: NewProfile,
+        mut new: NewProfile,
         extras: ProfileExtras,
         has_secret: bool,
     ) -> Result<Profile> {
@@ -218,6 +218,9 @@ impl Latchkey {
                         issuer: issuer.clone(),
                         detail: format!("no {what}"),
                     };
+                    if new.scopes.is_empty() && extras.grant != Grant::ClientCredentials {
+                        new.scopes = default_scopes(&m);
+                    }
                     algorithms = signing_algorithms(&issuer, &m, &new.scopes)?;
                     discovered_device = m.device_authorization_endpoint.clone();
                     (
@@ -434,6 +437,30 @@ pub(super) fn refuse_changes(
     )))
 }
 
+/// The scopes of a sign-in profile added from an issuer without any: `openid` when the issuer
+/// is an OpenID Provider (it lists `openid`, or, listing no scopes, has a JWKS to sign
+/// id_tokens with), and `offline_access` when it lists that too, so that a refresh token is
+/// issued. None for a plain OAuth server: what to ask for is the API's own business.
+pub(super) fn default_scopes(m: &discovery::Metadata) -> Vec<String> {
+    let lists = |s: &str| {
+        m.scopes_supported
+            .as_ref()
+            .is_some_and(|all| all.iter().any(|x| x == s))
+    };
+    let openid = match &m.scopes_supported {
+        Some(_) => lists("openid"),
+        None => m.jwks_uri.is_some() && m.id_token_signing_alg_values_supported.is_some(),
+    };
+    if !openid {
+        return Vec::new();
+    }
+    let mut scopes = vec!["openid".to_string()];
+    if lists("offline_access") {
+        scopes.push("offline_access".into());
+    }
+    scopes
+}
+
 /// The id_token algorithms discovery advertises that Latchkey verifies. None of them, for a
 /// profile that asks for `openid`, is an error now rather than at every sign-in.
 fn signing_algorithms(
@@ -501,6 +528,7 @@ mod tests {
                     has_refresh_token: true,
                     needs_sign_in: None,
                     signed_in_at: 0,
+                    default: false,
                 })
                 .unwrap();
         }

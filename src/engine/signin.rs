@@ -4,14 +4,15 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use oauth2::{ResourceOwnerPassword, TokenResponse};
+use oauth2::{RefreshToken, ResourceOwnerPassword, TokenResponse};
 use url::Url;
 
 use super::pending::{PendingImplicitLogin, PendingLogin};
-use super::{Keep, Latchkey, missing_id_token, require_keys_for_openid, token_set};
+use super::{Keep, Latchkey, advise, missing_id_token, require_keys_for_openid, token_set};
 use crate::error::provider_error;
 use crate::error::{Error, Hint, Result};
 use crate::model::account::Account;
+use crate::model::notice::{EarlierGrant, Notice};
 use crate::model::profile::{
     DEEP_LINK_REDIRECT, Grant, LegacyGrant, Profile, RedirectMode, validate_name,
 };
@@ -179,7 +180,9 @@ impl Latchkey {
     ) -> Result<Account> {
         let profile = &pending.profile;
         let context = format!("sign-in for profile `{}`", profile.name);
-        let code = Received::code(response, context).check(profile, pending.state(), false)?;
+        let code = Received::code(response, context)
+            .check(profile, pending.state(), false)
+            .map_err(|e| advise(profile, e))?;
         let secret = self.client_secret(profile).await?;
         // Keys first: a JWKS failure should not cost the one-time code.
         let keys = match &pending.nonce {
@@ -196,7 +199,8 @@ impl Latchkey {
             pending.verifier,
             &pending.redirect_uri,
         )
-        .await?;
+        .await
+        .map_err(|e| advise(profile, e))?;
         let now = now();
         // Keys were fetched exactly when a nonce was sent, i.e. when `openid` was asked for.
         let expect = pending
@@ -240,11 +244,9 @@ impl Latchkey {
     ) -> Result<Account> {
         let profile = &pending.profile;
         let context = format!("implicit sign-in for profile `{}`", profile.name);
-        Received::implicit(&params, context.clone()).check(
-            profile,
-            pending.state(),
-            params.contains_key("id_token"),
-        )?;
+        Received::implicit(&params, context.clone())
+            .check(profile, pending.state(), params.contains_key("id_token"))
+            .map_err(|e| advise(profile, e))?;
         let response = oauth::implicit_token(&context, &params)?;
         let now = now();
         let claims = match (&pending.nonce, &response.extra_fields().id_token) {
@@ -297,7 +299,8 @@ impl Latchkey {
             username,
             password,
         )
-        .await?;
+        .await
+        .map_err(|e| advise(&profile, e))?;
         let now = now();
         let claims = self
             .sign_in_claims(&profile, &response, Expect::Device, keys, now)
@@ -345,12 +348,44 @@ impl Latchkey {
             has_refresh_token: tokens.refresh_token.is_some(),
             needs_sign_in: None,
             signed_in_at: now,
+            default: false,
         };
         let lock = Arc::new(self.account_lock(account.account_id()).await?);
+        // A sign-in of an account that exists replaces its grant: read the earlier refresh
+        // token under the lock, to revoke it once the new tokens are stored (the keychain
+        // keeps only one, so no `logout` could revoke the earlier one later).
+        let earlier = self.earlier_refresh_token(&account).await;
         // Not when the profile was removed or changed provider meanwhile (see `standing`).
         self.store_standing(&account, &tokens, profile, &lock, Keep::SignIn)
             .await?;
+        if let Some(earlier) = earlier.filter(|old| {
+            tokens.refresh_token.as_ref().map(|new| new.secret()) != Some(old.secret())
+        }) {
+            let secret = self.client_secret(profile).await.ok().flatten();
+            let outcome = match self
+                .revoke_refresh_token(profile, secret.as_ref(), earlier)
+                .await
+            {
+                Ok(true) => EarlierGrant::Revoked,
+                Ok(false) => EarlierGrant::NoRevocationEndpoint,
+                Err(e) => EarlierGrant::NotRevoked(e.to_string()),
+            };
+            self.notify(&Notice::EarlierGrantReplaced {
+                account: account.id(),
+                outcome,
+            });
+        }
         Ok(account)
+    }
+
+    /// The refresh token of the stored account that `account` will replace, when it has a
+    /// usable one (one marked as needing sign-in was refused by the provider already).
+    async fn earlier_refresh_token(&self, account: &Account) -> Option<RefreshToken> {
+        let stored = self.account_by_id(&account.account_id()).ok()??;
+        if stored.needs_sign_in.is_some() {
+            return None;
+        }
+        self.load_tokens(&stored).await.ok()?.refresh_token
     }
 }
 

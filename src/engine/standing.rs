@@ -57,7 +57,12 @@ impl Latchkey {
         let written = self.config.try_update_accounts(|all| {
             fallen(&config, all, &id, used, must_exist, keep)?;
             match all.iter_mut().find(|a| a.is(&id)) {
-                Some(slot) => *slot = account.clone(),
+                // A new sign-in keeps the account's place and its mark as the default.
+                Some(slot) => {
+                    let default = slot.default;
+                    *slot = account.clone();
+                    slot.default = default;
+                }
                 None => all.push(account.clone()),
             }
             Ok(())

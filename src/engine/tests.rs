@@ -109,6 +109,7 @@ async fn signed_in(engine: &Latchkey, name: &str, token: Url) -> Account {
         has_refresh_token: true,
         needs_sign_in: None,
         signed_in_at: 1,
+        default: false,
     };
     let tokens = TokenSet {
         access_token: AccessToken::new("old-access".into()),
@@ -297,6 +298,105 @@ async fn a_failed_import_puts_back_the_secrets_it_had_deleted() {
         secrets_before,
         "both secrets are kept"
     );
+}
+
+#[tokio::test]
+async fn invalid_client_at_refresh_points_at_the_client_secret() {
+    let (engine, _) = engine();
+    let (url, _served) = token_endpoint(
+        401,
+        r#"{"error":"invalid_client","error_description":"client authentication failed"}"#,
+    )
+    .await;
+    let mut new = new_profile("conf", url);
+    new.auth_method = Some(crate::model::profile::AuthMethod::Post);
+    engine
+        .add_profile_with(
+            new,
+            ProfileExtras::default(),
+            Some(ClientSecret::new("wrong".into())),
+        )
+        .await
+        .expect("added");
+    let account = Account {
+        profile: "conf".into(),
+        label: "me".into(),
+        subject: None,
+        scopes: vec!["read".into()],
+        expires_at: Some(1),
+        has_refresh_token: true,
+        needs_sign_in: None,
+        signed_in_at: 1,
+        default: false,
+    };
+    let tokens = TokenSet {
+        access_token: AccessToken::new("old-access".into()),
+        refresh_token: Some(RefreshToken::new("old-refresh".into())),
+        id_token: None,
+        expires_at: Some(1),
+        scopes: vec!["read".into()],
+    };
+    engine
+        .keychain
+        .set(&account.keychain_key(), tokens.to_bytes())
+        .await
+        .unwrap();
+    engine.config.put_account(account).unwrap();
+    let err = engine.refresh("conf/me").await.expect_err("invalid_client");
+    assert_eq!(err.kind(), crate::ErrorKind::Provider, "{err}");
+    assert_eq!(
+        err.hint(),
+        Some(Hint::WrongClientSecret {
+            profile: "conf".into()
+        })
+    );
+}
+
+#[test]
+fn scope_errors_point_at_the_scopes_and_others_stay_as_they_are() {
+    let profile = Profile::for_tests("p");
+    let answer = |error: &str| crate::error::provider_error("sign-in", error, None, None);
+    for error in ["invalid_scope", "access_denied"] {
+        assert_eq!(
+            advise(&profile, answer(error)).hint(),
+            Some(Hint::CheckScopes {
+                profile: "p".into()
+            })
+        );
+    }
+    // A public client has no secret to blame.
+    assert_eq!(advise(&profile, answer("invalid_client")).hint(), None);
+    assert_eq!(advise(&profile, answer("server_error")).hint(), None);
+    let hinted = answer("access_denied").with_hint(Hint::UseScopes);
+    assert_eq!(advise(&profile, hinted).hint(), Some(Hint::UseScopes));
+}
+
+#[test]
+fn an_openid_issuer_without_scopes_gets_openid_and_offline_access_when_listed() {
+    let metadata = |doc: serde_json::Value| {
+        let mut base = serde_json::json!({"issuer": "https://as.example"});
+        base.as_object_mut()
+            .unwrap()
+            .extend(doc.as_object().unwrap().clone());
+        crate::protocol::discovery::parse(base).unwrap()
+    };
+    let default = |doc| super::profiles::default_scopes(&metadata(doc));
+    assert_eq!(
+        default(serde_json::json!({"scopes_supported": ["openid", "email", "offline_access"]})),
+        ["openid", "offline_access"]
+    );
+    assert_eq!(
+        default(serde_json::json!({"scopes_supported": ["openid", "email"]})),
+        ["openid"]
+    );
+    assert_eq!(
+        default(
+            serde_json::json!({"jwks_uri": "https://as.example/jwks", "id_token_signing_alg_values_supported": ["RS256"]})
+        ),
+        ["openid"]
+    );
+    assert!(default(serde_json::json!({"scopes_supported": ["repo", "read:user"]})).is_empty());
+    assert!(default(serde_json::json!({})).is_empty());
 }
 
 #[tokio::test]

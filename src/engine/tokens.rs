@@ -8,7 +8,7 @@ use oauth2::basic::BasicErrorResponseType;
 use oauth2::{RefreshToken, TokenResponse};
 
 use super::client_credentials::Target;
-use super::{Keep, Latchkey, needs_sign_in, token_set};
+use super::{Keep, Latchkey, advise, needs_sign_in, token_set};
 use crate::error::{Error, Result};
 use crate::model::account::Account;
 use crate::model::notice::Notice;
@@ -116,7 +116,7 @@ impl Latchkey {
                 self.mark_needs_sign_in(&account, &reason)?;
                 return Err(needs_sign_in(&account, &reason));
             }
-            Err(failure) => return Err(failure.error),
+            Err(failure) => return Err(advise(&profile, failure.error)),
         };
         let now = now();
         let checked = match (&response.extra_fields().id_token, keys) {

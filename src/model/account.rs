@@ -23,6 +23,10 @@ pub struct Account {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub needs_sign_in: Option<String>,
     pub signed_in_at: i64,
+    /// Marked as its profile's default account (`latchkey accounts default`): the one a bare
+    /// profile name means. Without a mark, the profile's first account is its default.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub default: bool,
 }
 
 /// Which account: a profile and a label under it. Shown as `PROFILE/LABEL`, which is also how
@@ -119,25 +123,44 @@ pub fn account_key(profile: &str, label: &str) -> String {
     format!("account:{profile}/{label}")
 }
 
-/// Finds the account a user named: `PROFILE/LABEL`, or `PROFILE` when it has one account.
+/// Finds the account a user named: `PROFILE/LABEL`, or `PROFILE` for the profile's default
+/// account ([`default_of`]), so that a bare name keeps meaning the same account when another
+/// signs in.
 pub fn resolve<'a>(accounts: &'a [Account], name: &str) -> Result<&'a Account> {
     if let Some(id) = AccountId::parse(name) {
         return find(accounts, &id).ok_or_else(|| Error::AccountNotFound(name.to_string()));
     }
-    let mut matches = accounts.iter().filter(|a| a.profile == name);
-    match (matches.next(), matches.next()) {
-        (Some(one), None) => Ok(one),
-        (None, _) => Err(Error::AccountNotFound(name.to_string())),
-        (Some(_), Some(_)) => Err(Error::AmbiguousAccount {
-            name: name.to_string(),
-            labels: accounts
-                .iter()
-                .filter(|a| a.profile == name)
-                .map(|a| format!("`{}`", a.id()))
-                .collect::<Vec<_>>()
-                .join(", "),
-        }),
+    default_of(accounts, name).ok_or_else(|| Error::AccountNotFound(name.to_string()))
+}
+
+/// The default account of `profile`: the one marked so, else its first (the first signed in:
+/// a new sign-in is appended, a repeated one keeps its place).
+pub fn default_of<'a>(accounts: &'a [Account], profile: &str) -> Option<&'a Account> {
+    let mut of_profile = accounts.iter().filter(|a| a.profile == profile);
+    let first = of_profile.next()?;
+    Some(
+        std::iter::once(first)
+            .chain(of_profile)
+            .find(|a| a.default)
+            .unwrap_or(first),
+    )
+}
+
+/// Whether `account` is its profile's default among `accounts`.
+pub fn is_default(accounts: &[Account], account: &Account) -> bool {
+    default_of(accounts, &account.profile).is_some_and(|d| d.is(&account.account_id()))
+}
+
+/// Marks `id` as its profile's default account, unmarking the others; `false` when there is
+/// no such account.
+pub fn mark_default(accounts: &mut [Account], id: &AccountId) -> bool {
+    if find(accounts, id).is_none() {
+        return false;
     }
+    for a in accounts.iter_mut().filter(|a| a.profile == id.profile) {
+        a.default = a.is(id);
+    }
+    true
 }
 
 #[cfg(test)]
@@ -154,17 +177,23 @@ mod tests {
             has_refresh_token: true,
             needs_sign_in: None,
             signed_in_at: 0,
+            default: false,
         }
     }
 
     #[test]
-    fn a_profile_with_one_account_names_it() {
-        let all = vec![account("gh", "alice"), account("g", "a"), account("g", "b")];
+    fn a_bare_profile_name_is_its_default_account() {
+        let mut all = vec![account("gh", "alice"), account("g", "a"), account("g", "b")];
         assert_eq!(resolve(&all, "gh").unwrap().label, "alice");
         assert_eq!(resolve(&all, "g/b").unwrap().label, "b");
-        let err = resolve(&all, "g").unwrap_err();
-        assert!(matches!(err, Error::AmbiguousAccount { .. }), "{err}");
-        assert!(err.to_string().contains("`g/a`"));
+        // The first signed in, until another is marked.
+        assert_eq!(resolve(&all, "g").unwrap().label, "a");
+        assert!(is_default(&all, &all[1]) && !is_default(&all, &all[2]));
+        assert!(mark_default(&mut all, &AccountId::new("g", "b")));
+        assert_eq!(resolve(&all, "g").unwrap().label, "b");
+        assert!(!all[1].default && all[2].default && !all[0].default);
+        assert!(!mark_default(&mut all, &AccountId::new("g", "c")));
+        assert_eq!(resolve(&all, "g").unwrap().label, "b");
         assert!(matches!(resolve(&all, "x"), Err(Error::AccountNotFound(_))));
         assert!(matches!(
             resolve(&all, "g/c"),

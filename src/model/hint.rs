@@ -11,13 +11,16 @@ pub enum Hint {
     ListProfiles,
     /// The name is taken: remove that profile first, or choose another name.
     RemoveProfile { name: String },
-    /// Imported profiles take names that exist (`name` the first): replace them, or import
-    /// under other names.
-    ReplaceOrRename { name: String },
+    /// Imported profiles take names that exist (`names`, each of them): replace them, or
+    /// import under other names.
+    ReplaceOrRename { names: Vec<String> },
     /// See which accounts exist.
     ListAccounts,
-    /// A profile name stands for several accounts: name one with its label.
-    NameAccount,
+    /// No such profile, but one of a name close to it: `name`.
+    DidYouMeanProfile { name: String },
+    /// No such account, but one of a name close to it: `name` (an account, or a profile
+    /// standing for its default account).
+    DidYouMeanAccount { name: String },
     /// The account's grant is gone: sign in to the profile again.
     SignIn { profile: String },
     /// Tokens the provider issued could not be stored: sign in again to replace them.
@@ -32,6 +35,12 @@ pub enum Hint {
     AllowMoreTime,
     /// The profile's client secret is missing or unreadable: set it.
     SetClientSecret { profile: String },
+    /// The provider refused the client's authentication (`invalid_client`): the client secret
+    /// may be wrong; set it again.
+    WrongClientSecret { profile: String },
+    /// The provider refused the sign-in in a way the requested scopes may cause
+    /// (`invalid_scope`, `access_denied`): check the profile's scopes.
+    CheckScopes { profile: String },
     /// A client credentials profile has no sign-in: fetch its token instead.
     FetchToken { profile: String },
     /// Revoking failed: the account can be removed without revoking.

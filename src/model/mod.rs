@@ -8,5 +8,6 @@ pub mod notice;
 pub mod presets;
 pub mod profile;
 pub mod secret;
+pub mod suggest;
 pub mod tokens;
 pub mod untrusted;

@@ -29,6 +29,22 @@ pub enum Notice {
     /// is marked as needing a new sign-in (once; later calls fail with the same error). The
     /// operation's own error says the same, so a front end that shows errors may skip this.
     NeedsSignIn { account: String, reason: String },
+    /// A new sign-in replaced the account's earlier grant: what became of the earlier one.
+    EarlierGrantReplaced {
+        account: String,
+        /// Revoked at the provider (`Revoked`), or left live and why.
+        outcome: EarlierGrant,
+    },
+}
+
+/// What became of the grant a new sign-in of the same account replaced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EarlierGrant {
+    Revoked,
+    /// The provider has no revocation endpoint.
+    NoRevocationEndpoint,
+    /// The revocation failed (the error's message).
+    NotRevoked(String),
 }
 
 /// Receives the engine's notices (see [`crate::Latchkey::with_notices`]).
@@ -64,6 +80,20 @@ impl std::fmt::Display for Notice {
             Notice::NeedsSignIn { account, reason } => {
                 write!(f, "`{account}` needs a new sign-in: {reason}")
             }
+            Notice::EarlierGrantReplaced { account, outcome } => match outcome {
+                EarlierGrant::Revoked => write!(
+                    f,
+                    "the new sign-in replaced the earlier one of `{account}`, whose grant was revoked at the provider"
+                ),
+                EarlierGrant::NoRevocationEndpoint => write!(
+                    f,
+                    "the new sign-in replaced the earlier one of `{account}`; the provider has no revocation endpoint, so the earlier grant stays valid until it expires or is revoked at the provider"
+                ),
+                EarlierGrant::NotRevoked(why) => write!(
+                    f,
+                    "the new sign-in replaced the earlier one of `{account}`, but its grant could not be revoked ({why}); revoke it at the provider"
+                ),
+            },
         }
     }
 }

@@ -4,24 +4,39 @@
 
 use std::process::{Command, Stdio};
 
-use crate::error::{Error, Result};
+/// Why no browser opened, in words fit for a sentence: the launcher's own error (an exit
+/// status, a debug value) means nothing to the user and is left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoBrowser {
+    /// The desktop's URL handler (xdg-open, `open`, `start`) failed or is missing.
+    Desktop,
+    /// None of the commands in `$BROWSER` could be started.
+    Variable,
+}
 
-pub fn open(url: &str) -> Result<()> {
+impl std::fmt::Display for NoBrowser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            NoBrowser::Desktop => "no browser could be opened here",
+            NoBrowser::Variable => "the browser named in $BROWSER could not be started",
+        })
+    }
+}
+
+impl std::error::Error for NoBrowser {}
+
+/// Opens `url` in the user's browser.
+pub fn open(url: &str) -> Result<(), NoBrowser> {
     if let Some(browsers) = std::env::var_os("BROWSER").filter(|b| !b.is_empty()) {
         let browsers = browsers.to_string_lossy().into_owned();
-        let mut last_error = None;
         for command in browsers.split(':').filter(|c| !c.trim().is_empty()) {
-            match spawn(command, url) {
-                Ok(()) => return Ok(()),
-                Err(e) => last_error = Some(format!("{command}: {e}")),
+            if spawn(command, url).is_ok() {
+                return Ok(());
             }
         }
-        return Err(Error::io(
-            "cannot start the browser named in $BROWSER",
-            std::io::Error::other(last_error.unwrap_or_default()),
-        ));
+        return Err(NoBrowser::Variable);
     }
-    open::that_detached(url).map_err(|e| Error::io("cannot open the system browser", e))
+    open::that_detached(url).map_err(|_| NoBrowser::Desktop)
 }
 
 fn spawn(command: &str, url: &str) -> std::io::Result<()> {

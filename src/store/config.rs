@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::model::account::Account;
 use crate::model::profile::Profile;
+use crate::store::keychain::{Keychain, KeychainNamespace, NamespaceSource};
 use crate::store::private_files;
 use crate::store::toml_edits::{self, Layout};
 
@@ -47,6 +48,42 @@ fn accounts_layout() -> Layout {
         key: "account",
         named: false,
         fields: toml_edits::fields_of::<Account>(),
+    }
+}
+
+/// The file holding this directory's keychain namespace id (see [`Config::keychain_namespace`]).
+const KEYCHAIN_ID_FILE: &str = "keychain-id";
+/// Present while entries of the unnamespaced layout may still be this directory's to migrate.
+const KEYCHAIN_LEGACY_FILE: &str = "keychain-legacy";
+
+/// The keychain namespace of a config directory, read (or created) on first use.
+#[derive(Debug)]
+struct DirNamespace {
+    config: Config,
+    /// Whether the directory existed when the keychain was made for it.
+    existed: bool,
+}
+
+impl NamespaceSource for DirNamespace {
+    fn namespace(&self) -> std::result::Result<KeychainNamespace, String> {
+        self.config
+            .keychain_namespace(self.existed)
+            .map_err(|e| e.to_string())
+    }
+}
+
+impl Keychain {
+    /// This keychain with every entry named under `config`'s directory's namespace
+    /// ([`Config::keychain_namespace`]), so that another config directory on the same keychain
+    /// never reads or deletes one of them. Entries of the old layout move in when first read,
+    /// while the directory's migration is pending.
+    pub fn for_config(self, config: Config) -> Self {
+        let existed = config.dir().exists();
+        // Decided now, before this process writes anything in the directory.
+        let known = existed
+            .then(|| config.keychain_namespace(true).ok())
+            .flatten();
+        self.with_namespace(DirNamespace { config, existed }, known)
     }
 }
 
@@ -225,6 +262,67 @@ impl Config {
                 None => all.push(account),
             }
         })
+    }
+
+    /// This directory's keychain namespace, its id created once (under the config lock) and
+    /// kept in the directory: two config directories on one keychain never share an entry.
+    /// `may_be_legacy`: whether a directory without an id may have used the old layout (false
+    /// when it did not exist when this process started: what it holds now is this process's).
+    pub fn keychain_namespace(&self, may_be_legacy: bool) -> Result<KeychainNamespace> {
+        let path = self.dir.join(KEYCHAIN_ID_FILE);
+        let legacy = || self.dir.join(KEYCHAIN_LEGACY_FILE).exists();
+        if let Some(id) = self.read_keychain_id(&path)? {
+            return Ok(KeychainNamespace {
+                id,
+                legacy: legacy(),
+            });
+        }
+        let _lock = self.lock()?;
+        if let Some(id) = self.read_keychain_id(&path)? {
+            return Ok(KeychainNamespace {
+                id,
+                legacy: legacy(),
+            });
+        }
+        // A directory with profiles or accounts already used the old layout.
+        if may_be_legacy && (self.profiles_path().exists() || self.accounts_path().exists()) {
+            self.write(&self.dir.join(KEYCHAIN_LEGACY_FILE), "")?;
+        }
+        let id: String = (0..2)
+            .map(|_| format!("{:016x}", rand::random::<u64>()))
+            .collect();
+        self.write(&path, &format!("{id}\n"))?;
+        Ok(KeychainNamespace {
+            id,
+            legacy: legacy(),
+        })
+    }
+
+    /// The old layout's entries of this directory have all been taken over.
+    pub fn finish_keychain_migration(&self) -> Result<()> {
+        match std::fs::remove_file(self.dir.join(KEYCHAIN_LEGACY_FILE)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(Error::io("cannot finish the keychain migration", e))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn read_keychain_id(&self, path: &Path) -> Result<Option<String>> {
+        private_files::check_dir(&self.dir)?;
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
+        };
+        let id = text.trim();
+        if id.len() != 32 || !id.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(Error::Config {
+                path: path.to_path_buf(),
+                detail: "not a keychain id (32 hex digits)".into(),
+            });
+        }
+        Ok(Some(id.to_string()))
     }
 
     pub(crate) fn write(&self, path: &Path, text: &str) -> Result<()> {
@@ -456,6 +554,7 @@ mod tests {
             has_refresh_token: true,
             needs_sign_in: None,
             signed_in_at: 0,
+            default: false,
         };
         config.put_account(account("one")).unwrap();
         config.put_account(account("two")).unwrap();

@@ -2,15 +2,18 @@
 //! `keyring-core`. Every call runs on a blocking thread with a timeout, so a locked or hung
 //! keychain cannot hang the caller; there is no plaintext fallback.
 //!
-//! Entry layout: service `latchkey`, one entry per account (`account:PROFILE/LABEL`, all its
+//! Entry layout: service `latchkey`, one entry per account (`ID/account:PROFILE/LABEL`, all its
 //! tokens in one JSON value, so a token read is one keychain read) and one per client secret
-//! (`client-secret:PROFILE`). Where the platform caps entry size (Windows: 2,560 bytes), a value
+//! (`ID/client-secret:PROFILE`), where `ID` is the config directory's own (a file in it,
+//! created once): two config directories on one keychain never touch each other's entries. Where the platform caps entry size (Windows: 2,560 bytes), a value
 //! is split into numbered chunk entries named by a generation, and the head entry, written last,
 //! points at them: a reader sees the old value or the new one, never a mix.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+use std::sync::OnceLock;
 
 use keyring_core::{Entry, Error as KError};
 
@@ -96,6 +99,51 @@ pub struct Keychain {
     chunk: usize,
     keep_trying: Duration,
     store: Backend,
+    scope: Scope,
+}
+
+/// Which keychain entries are one config directory's: those named under `id`. `legacy`: the
+/// directory predates namespaces, and entries of the old layout (named by profile alone) are
+/// taken over on first use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeychainNamespace {
+    pub id: String,
+    pub legacy: bool,
+}
+
+/// Where a keychain's namespace comes from (a config directory: see
+/// `Keychain::for_config`), asked on first use.
+pub trait NamespaceSource: std::fmt::Debug + Send + Sync {
+    fn namespace(&self) -> Result<KeychainNamespace, String>;
+}
+
+/// Whose entries: every key is named under a namespace; `None`: keys as given (tests of the
+/// keychain itself).
+#[derive(Debug, Clone, Default)]
+struct Scope(Option<Arc<ScopeOf>>);
+
+#[derive(Debug)]
+struct ScopeOf {
+    source: Box<dyn NamespaceSource>,
+    namespace: OnceLock<KeychainNamespace>,
+}
+
+impl ScopeOf {
+    fn resolve(&self) -> Result<&KeychainNamespace, KeychainError> {
+        if let Some(n) = self.namespace.get() {
+            return Ok(n);
+        }
+        let n = self.source.namespace().map_err(|e| {
+            KeychainError::Failed(format!("cannot read the keychain namespace: {e}"))
+        })?;
+        Ok(self.namespace.get_or_init(|| n))
+    }
+}
+
+/// A key's entry names: its own, and the old layout's while that may still be migrated.
+struct Names {
+    key: String,
+    legacy: Option<String>,
 }
 
 /// Where entries live: keyring-core's default store (the platform's, registered on first use),
@@ -141,6 +189,7 @@ impl Default for Keychain {
             chunk: PLATFORM_CHUNK,
             keep_trying: seconds(KEEP_TRYING_ENV, 0..=86_400).unwrap_or(DEFAULT_KEEP_TRYING),
             store: Backend::default(),
+            scope: Scope::default(),
         }
     }
 }
@@ -158,6 +207,49 @@ impl Keychain {
     pub fn with_store(mut self, store: Arc<keyring_core::CredentialStore>) -> Self {
         self.store = Backend(Some(store));
         self
+    }
+
+    /// This keychain with every entry named under the namespace `source` gives (`known`: the
+    /// namespace, when already read), so that another namespace's entries are never read or
+    /// deleted. Entries of the old layout (named by key alone) move into the namespace when
+    /// first read, while its migration is pending.
+    pub fn with_namespace(
+        mut self,
+        source: impl NamespaceSource + 'static,
+        known: Option<KeychainNamespace>,
+    ) -> Self {
+        let namespace = OnceLock::new();
+        if let Some(n) = known {
+            let _ = namespace.set(n);
+        }
+        self.scope = Scope(Some(Arc::new(ScopeOf {
+            source: Box::new(source),
+            namespace,
+        })));
+        self
+    }
+
+    /// The namespace entries are named under (`None`: keys as given).
+    pub fn namespace(&self) -> Result<Option<KeychainNamespace>, KeychainError> {
+        match &self.scope.0 {
+            Some(scope) => Ok(Some(scope.resolve()?.clone())),
+            None => Ok(None),
+        }
+    }
+
+    /// The entry names of `key` in this keychain's scope.
+    fn names(&self, key: &str) -> Result<Names, KeychainError> {
+        let Some(scope) = &self.scope.0 else {
+            return Ok(Names {
+                key: key.to_string(),
+                legacy: None,
+            });
+        };
+        let namespace = scope.resolve()?;
+        Ok(Names {
+            key: format!("{}/{key}", namespace.id),
+            legacy: namespace.legacy.then(|| key.to_string()),
+        })
     }
 
     /// How long [`Keychain::store_issued`] keeps trying.
@@ -240,7 +332,7 @@ impl Keychain {
         value: Vec<u8>,
         hold: &Arc<H>,
     ) -> Result<(), KeychainError> {
-        let key = key.to_string();
+        let key = self.names(key)?.key;
         let chunk = self.chunk;
         let hold = Arc::clone(hold);
         self.blocking(move |store| {
@@ -250,9 +342,26 @@ impl Keychain {
         .await
     }
 
+    /// The value of `key`; while a migration is pending, an entry of the old layout is moved
+    /// into the namespace first (written there, then deleted).
     pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KeychainError> {
-        let key = key.to_string();
-        self.blocking(move |store| get_value(store, &key)).await
+        let names = self.names(key)?;
+        let chunk = self.chunk;
+        self.blocking(move |store| {
+            if let Some(value) = get_value(store, &names.key)? {
+                return Ok(Some(value));
+            }
+            let Some(legacy) = &names.legacy else {
+                return Ok(None);
+            };
+            let Some(value) = get_value(store, legacy)? else {
+                return Ok(None);
+            };
+            set_value(store, &names.key, &value, chunk)?;
+            delete_value(store, legacy)?;
+            Ok(Some(value))
+        })
+        .await
     }
 
     pub async fn set(&self, key: &str, value: Vec<u8>) -> Result<(), KeychainError> {
@@ -261,8 +370,15 @@ impl Keychain {
 
     /// Deletes an entry and its chunks; a missing entry is not an error.
     pub async fn delete(&self, key: &str) -> Result<(), KeychainError> {
-        let key = key.to_string();
-        self.blocking(move |store| delete_value(store, &key)).await
+        let names = self.names(key)?;
+        self.blocking(move |store| {
+            delete_value(store, &names.key)?;
+            match &names.legacy {
+                Some(legacy) => delete_value(store, legacy),
+                None => Ok(()),
+            }
+        })
+        .await
     }
 
     async fn blocking<T: Send + 'static>(

@@ -134,8 +134,9 @@ fn the_agent_answers_token_as_the_keychain_would_and_the_history_says_so() {
     let last = env.run(&["history", "--account", "agented", "--limit", "2"]);
     last.says(&["agented/alice@example.test", "refresh", "token", "agent"]);
     assert_eq!(last.stdout.lines().count(), 3, "{last:?}");
+    // A name that is no account, profile or history entry is not found.
     env.run(&["history", "--account", "other"])
-        .says(&["no tokens handed out yet"]);
+        .fails_with(3, &["`other`"]);
 
     // No token anywhere in the history, nor in the agent's log.
     let rt = stored_refresh_token(&env, "agented");

@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use latchkey::store::config::Config;
-use latchkey::store::keychain::Keychain;
 use latchkey::{
     AuthorizationResponse, Endpoints, Error, Latchkey, NewProfile, ProfileExtras, RedirectMode,
 };
@@ -349,7 +348,7 @@ fn a_token_endpoint_that_never_answers_times_out() {
     let server = FakeAs::start();
     let env = Env::new();
     // The product's 30 s would make a slow test; the engine takes a shorter one.
-    let engine = Latchkey::new(Config::new(env.config_dir()), Keychain::default())
+    let engine = Latchkey::open_at(env.config_dir())
         .with_http_timeout(Duration::from_secs(2), Duration::from_secs(2));
     block_on(engine.add_profile_with(
         NewProfile {

@@ -51,7 +51,7 @@ fn a_signed_in_account_with_a_16_kb_token_works_end_to_end() {
     let mut tokens = stored_tokens(&env, "bigtoken");
     let big = String::from_utf8(big_value(16 * 1024)).unwrap();
     tokens.access_token = oauth2::AccessToken::new(big.clone());
-    write_tokens(&account, &tokens);
+    write_tokens(&env, &account, &tokens);
     assert_eq!(env.token(&["bigtoken"]), big);
 }
 
@@ -154,4 +154,60 @@ fn a_hung_keychain_times_out_and_the_cli_exits() {
     // 2 s for the secret, and the roll-back's own keychain call may wait as long again.
     assert!(took < 15, "the CLI hung for {took} s: {stdout}\n{stderr}");
     assert!(stdout.contains("show=3"), "nothing was kept: {stdout}");
+}
+
+#[test]
+fn two_config_directories_on_one_keyring_keep_their_own_secrets() {
+    let server = AuthServer::start();
+    let first = Env::new();
+    first.add_profile(
+        &server,
+        "team",
+        "conf-basic",
+        Some("s3cr+t/with:%chars&more"),
+    );
+    first.login("team").success();
+    // The second directory imports the same profile: it never got the secret, and says so.
+    let second = Env::new();
+    let shared = second.dir.join("team.toml");
+    std::fs::write(&shared, &first.run(&["profile", "export"]).success().stdout).unwrap();
+    second
+        .run(&["profile", "import", shared.to_str().unwrap()])
+        .success();
+    assert_eq!(second.profile_json("team")["client_secret"], "missing");
+    second
+        .run_with_stdin(
+            &["profile", "set-secret", "team"],
+            "s3cr+t/with:%chars&more\n",
+        )
+        .success();
+    // Removing the profile there leaves this directory's secret and account alone.
+    second
+        .run(&["profile", "remove", "team", "--yes"])
+        .success();
+    assert_eq!(first.profile_json("team")["client_secret"], "stored");
+    assert_accepted_for_alice(&server, &first.refresh("team"));
+}
+
+#[test]
+fn entries_of_the_old_layout_move_into_the_directory_namespace() {
+    let (server, env) = signed_in("old");
+    let tokens = stored_tokens(&env, "old");
+    let account = account(&env, "old");
+    // As an older Latchkey left it: entries named by profile alone, no namespace id.
+    let raw = Keychain::default();
+    block_on(keychain_of(&env).delete(&account.keychain_key())).unwrap();
+    block_on(raw.set(&account.keychain_key(), tokens.to_bytes())).unwrap();
+    std::fs::remove_file(env.config_dir().join("keychain-id")).unwrap();
+
+    assert_accepted_for_alice(&server, &env.token(&["old"]));
+    assert!(
+        !env.config_dir().join("keychain-legacy").exists(),
+        "migrated once"
+    );
+    assert_eq!(block_on(raw.get(&account.keychain_key())).unwrap(), None);
+    assert_eq!(
+        stored_tokens(&env, "old").access_token.secret(),
+        tokens.access_token.secret()
+    );
 }

@@ -257,8 +257,8 @@ fn add_machine(env: &Env, name: &str, issuer: &str, extra: &str) -> Run {
     )
 }
 
-fn no_client_secret_stored(profile: &str) -> bool {
-    let keychain = latchkey::store::keychain::Keychain::default();
+fn no_client_secret_stored(env: &Env, profile: &str) -> bool {
+    let keychain = keychain_of(env);
     block_on(keychain.get(&format!("client-secret:{profile}")))
         .expect("keychain")
         .is_none()
@@ -398,7 +398,7 @@ fn without_the_ca_a_clear_failure_and_nothing_written() {
     add_machine(&env, "noca", "https://as.test", "")
         .fails_with(6, &["certificate not trusted", "as.test", "--ca-file"]);
     assert!(!env.config_dir().join("profiles.toml").exists());
-    assert!(no_client_secret_stored("noca"));
+    assert!(no_client_secret_stored(&env, "noca"));
     // A CA file that is no PEM is refused at add, naming the file.
     let junk = env.dir.join("junk.pem");
     std::fs::write(&junk, "not a certificate").unwrap();
@@ -465,5 +465,5 @@ fn a_proxy_down_or_refusing_is_named_and_its_credentials_never_shown() {
     run.fails_with(2, &["holds credentials", "HTTPS_PROXY"]);
     assert_never_shows_password(&run);
     assert!(!env.config_dir().join("profiles.toml").exists());
-    assert!(no_client_secret_stored("refused"));
+    assert!(no_client_secret_stored(&env, "refused"));
 }

@@ -20,7 +20,15 @@ fn discovery_fills_the_profile_from_the_issuer() {
             .starts_with("http://127.0.0.1/callback")
     );
     let list = env.run(&["profile", "list"]);
-    assert!(list.success().stdout.starts_with("disc\tpublic-app\t"));
+    let row: Vec<&str> = list
+        .success()
+        .stdout
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(row[..2], ["disc", "public-app"], "{list:?}");
     // The file is plain TOML a person can read.
     let text = std::fs::read_to_string(env.config_dir().join("profiles.toml")).unwrap();
     assert!(
@@ -113,7 +121,7 @@ fn removing_a_profile_needs_yes_and_deletes_its_keychain_entries() {
     env.run(&["profile", "remove", "gone", "--yes"]).success();
     assert!(env.accounts().is_empty());
     env.run(&["profile", "show", "gone"]).fails_with(3, &[]);
-    let keychain = latchkey::store::keychain::Keychain::default();
+    let keychain = keychain_of(&env);
     assert!(
         block_on(keychain.get(&account.keychain_key()))
             .unwrap()
@@ -136,4 +144,43 @@ fn help_documents_the_exit_codes() {
         help.stdout
     );
     assert!(help.stdout.contains("7  keychain unavailable"));
+}
+
+#[test]
+fn an_issuer_without_scope_gets_openid_and_offline_access() {
+    let server = AuthServer::start();
+    let env = Env::new();
+    env.cli(&format!(
+        "profile add plain --issuer {} --client-id public-app",
+        server.issuer
+    ))
+    .says(&["openid offline_access"]);
+    assert_eq!(
+        env.profile_json("plain")["scopes"],
+        serde_json::json!(["openid", "offline_access"])
+    );
+    env.login("plain")
+        .says(&["Signed in: plain/", "with a refresh token"]);
+}
+
+#[test]
+fn profile_set_changes_scopes_in_place_and_keeps_the_accounts() {
+    let (server, env) = signed_in("edit");
+    let path = env.config_dir().join("profiles.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("# my note\n{text}")).unwrap();
+    env.cli("profile set edit --scope 'openid email'").success();
+    assert_eq!(
+        env.profile_json("edit")["scopes"],
+        serde_json::json!(["openid", "email"])
+    );
+    assert!(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .starts_with("# my note\n")
+    );
+    assert_eq!(env.accounts().len(), 1);
+    assert_accepted_for_alice(&server, &env.token(&["edit"]));
+    env.cli("profile set edit --ca-file /nonexistent.pem")
+        .fails_with(2, &["/nonexistent.pem"]);
 }

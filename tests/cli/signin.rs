@@ -230,3 +230,24 @@ fn no_browser_prints_the_url_and_an_explicit_account_label_is_used() {
     let accounts = env.accounts();
     assert_eq!(accounts[0]["account"], "manual/work");
 }
+
+#[test]
+fn a_second_login_of_the_same_account_revokes_the_earlier_grant() {
+    let (server, env) = signed_in("again");
+    let earlier = stored_refresh_token(&env, "again");
+    assert!(server.refresh_token_is_live(&earlier));
+
+    let second = env.login("again");
+    second.says(&["Signed in: again/alice@example.test"]);
+    assert!(
+        second.stderr.contains("revoked at the provider"),
+        "{second:#?}"
+    );
+    assert_eq!(server.stats()["revocation"], 1);
+    assert_eq!(server.introspect(&earlier)["active"], false);
+    // The new grant is the one kept, and it works.
+    let now = stored_refresh_token(&env, "again");
+    assert_ne!(now, earlier);
+    assert!(server.refresh_token_is_live(&now));
+    assert_accepted_for_alice(&server, &env.token(&["again"]));
+}

@@ -7,7 +7,7 @@ fn expire(env: &Env, name: &str) -> latchkey::TokenSet {
     let account = account(env, name);
     let mut tokens = stored_tokens(env, &account.id());
     tokens.expires_at = Some(latchkey::model::tokens::now() - 10);
-    write_tokens(&account, &tokens);
+    write_tokens(env, &account, &tokens);
     tokens
 }
 
@@ -187,4 +187,57 @@ fn github_style_endpoints_without_discovery() {
     // No expiry and no refresh token: `refresh` explains instead of failing obscurely.
     env.run(&["refresh", "gh"])
         .fails_with(4, &["no refresh token"]);
+}
+
+#[test]
+fn a_second_account_does_not_change_what_a_bare_profile_name_means() {
+    let (server, env) = signed_in("test");
+    let file = env.dir.join("api.env");
+    std::fs::write(&file, "API_TOKEN=latchkey:test\n").unwrap();
+    let exec = || {
+        env.run(&[
+            "exec",
+            "--env-file",
+            file.to_str().unwrap(),
+            "--",
+            "sh",
+            "-c",
+            "printf %s \"$API_TOKEN\"",
+        ])
+    };
+    let alice = exec().success().stdout.clone();
+    assert_accepted_for_alice(&server, &alice);
+
+    // bob signs in to the same profile: `test` still means alice, the first signed in.
+    let mut bob_login = env.command(&["login", "test", "--timeout", "30"]);
+    bob_login.env("SCRIPTED_BROWSER_LOGIN", "bob");
+    Run::from(bob_login.output().unwrap()).says(&["Signed in: test/bob@example.test"]);
+    assert_eq!(env.accounts().len(), 2);
+    assert_eq!(exec().success().stdout, alice);
+    assert_accepted_for_alice(&server, &env.token(&["test"]));
+
+    // Marking bob as the default moves the bare name, and only then.
+    env.run(&["accounts", "default", "test/bob@example.test"])
+        .says(&["`test` now means test/bob@example.test"]);
+    let (status, info) = server.userinfo(&env.token(&["test"]));
+    assert_eq!((status, info["sub"].as_str()), (200, Some("bob")), "{info}");
+    let listed = env.accounts();
+    let default_of = |label: &str| {
+        listed
+            .iter()
+            .find(|a| a["label"] == label)
+            .map(|a| a["default"].clone())
+    };
+    assert_eq!(default_of("bob@example.test"), Some(true.into()));
+    assert_eq!(default_of("alice@example.test"), Some(false.into()));
+}
+
+#[test]
+fn history_of_a_mistyped_account_is_not_found_with_the_nearest_name() {
+    let (_server, env) = signed_in("test");
+    env.run(&["history", "--account", "tset"])
+        .fails_with(3, &["`tset`", "`test`"]);
+    env.run(&["token", "tset"]).fails_with(3, &["`test`"]);
+    // An account that exists but took no token yet is not an error.
+    env.run(&["history", "--account", "test"]).success();
 }

@@ -849,3 +849,73 @@ fn completion_scripts_parse_and_complete_account_names() {
     );
     assert_eq!(out.success().stdout.trim(), "comp");
 }
+
+/// Drives the registered bash function as bash does at a TAB after `$1`: `COMP_WORDS` split at
+/// blanks and at `=` and `:` (`COMP_WORDBREAKS`), each of those a word of its own; prints
+/// `complete -p latchkey`, then `COMPREPLY`, one per line.
+const BASH_TAB: &str = r#"
+source "$SCRIPT" || exit 9
+complete -p latchkey || exit 8
+line=$1 piece= COMP_WORDS=()
+for ((j = 0; j < ${#line}; j++)); do
+    c=${line:j:1}
+    if [[ $c == ' ' ]]; then
+        [[ -n $piece ]] && COMP_WORDS+=("$piece"); piece=
+    elif [[ $c == [=:] ]]; then
+        [[ -n $piece ]] && COMP_WORDS+=("$piece"); COMP_WORDS+=("$c"); piece=
+    else
+        piece+=$c
+    fi
+done
+if [[ -n $piece || ${line: -1} == ' ' ]]; then COMP_WORDS+=("$piece"); fi
+COMP_CWORD=$((${#COMP_WORDS[@]} - 1)) COMP_LINE=$line COMP_POINT=${#line} COMP_TYPE=9
+cur=${COMP_WORDS[COMP_CWORD]}
+[[ $cur == [=:] ]] && cur=
+_clap_complete_latchkey latchkey "$cur" "${COMP_WORDS[COMP_CWORD - 1]}"
+printf '%s\n' "${COMPREPLY[@]}"
+"#;
+
+#[test]
+fn bash_completes_accounts_after_env_name_and_for_install() {
+    let (_server, env) = signed_in("comp");
+    let script = env.dir.join("latchkey.bash");
+    std::fs::write(&script, &env.run(&["completions", "bash"]).success().stdout).unwrap();
+    let tab = |line: &str| -> Vec<String> {
+        let out = Run::from(
+            env.tool("bash")
+                .args(["-c", BASH_TAB, "bash", line])
+                .env("SCRIPT", &script)
+                .output()
+                .unwrap(),
+        );
+        let mut lines = out.success().stdout.lines().map(str::to_string);
+        let registered = lines.next().unwrap_or_default();
+        assert!(
+            registered.contains("-F _clap_complete_latchkey latchkey"),
+            "{registered}"
+        );
+        lines.filter(|l| !l.is_empty()).collect()
+    };
+    // bash replaces only what follows `=`: the answers are the accounts, not `--` or flags.
+    let after_name = tab("latchkey exec --env API=");
+    assert!(
+        after_name.contains(&"comp/alice@example.test".to_string()),
+        "{after_name:?}"
+    );
+    assert!(
+        after_name.iter().all(|w| !w.starts_with('-')),
+        "{after_name:?}"
+    );
+    assert_eq!(
+        tab("latchkey exec --env API=comp/"),
+        ["comp/alice@example.test"]
+    );
+    let install = tab("latchkey git-credential --install ");
+    assert!(install.contains(&"comp".to_string()), "{install:?}");
+    assert!(
+        install.contains(&"comp/alice@example.test".to_string()),
+        "{install:?}"
+    );
+    // Elsewhere as before.
+    assert!(tab("latchkey token ").contains(&"comp".to_string()));
+}

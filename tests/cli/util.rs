@@ -379,7 +379,7 @@ impl Env {
     #[track_caller]
     pub fn assert_no_account(&self, profile: &str, labels: &[&str]) {
         assert!(self.accounts().is_empty(), "{:?}", self.accounts());
-        let keychain = latchkey::store::keychain::Keychain::default();
+        let keychain = keychain_of(self);
         for label in labels {
             let key = latchkey::model::account::account_key(profile, label);
             let stored = block_on(keychain.get(&key)).expect("keychain");
@@ -482,22 +482,22 @@ impl Run {
 
 /// The account's tokens as the keychain holds them.
 pub fn stored_tokens(env: &Env, account: &str) -> latchkey::TokenSet {
-    let engine = latchkey::Latchkey::new(
-        latchkey::store::config::Config::new(env.config_dir()),
-        latchkey::store::keychain::Keychain::default(),
-    );
+    let engine = latchkey::Latchkey::open_at(env.config_dir());
     block_on(engine.stored_tokens(account))
         .unwrap_or_else(|e| panic!("tokens of {account}: {e}"))
         .1
 }
 
 /// Overwrites the account's stored tokens (e.g. to make the access token expired).
-pub fn write_tokens(account: &latchkey::Account, tokens: &latchkey::TokenSet) {
-    block_on(
-        latchkey::store::keychain::Keychain::default()
-            .set(&account.keychain_key(), tokens.to_bytes()),
-    )
-    .expect("write tokens");
+pub fn write_tokens(env: &Env, account: &latchkey::Account, tokens: &latchkey::TokenSet) {
+    block_on(keychain_of(env).set(&account.keychain_key(), tokens.to_bytes()))
+        .expect("write tokens");
+}
+
+/// The keychain as `env`'s config directory sees it: its entries, under its namespace.
+pub fn keychain_of(env: &Env) -> latchkey::store::keychain::Keychain {
+    latchkey::store::keychain::Keychain::default()
+        .for_config(latchkey::store::config::Config::new(env.config_dir()))
 }
 
 pub fn account(env: &Env, name: &str) -> latchkey::Account {

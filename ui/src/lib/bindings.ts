@@ -151,7 +151,7 @@ expiresAt: number, };
 
 export type SignInEvent = { "kind": "completed", id: number, account: AccountDto, } | { "kind": "failed", id: number, error: ErrorDto, } | { "kind": "rejected", error: ErrorDto, };
 
-export type NoticeKindDto = "keychain-refuses-issued-tokens" | "callback-refused" | "needs-sign-in";
+export type NoticeKindDto = "keychain-refuses-issued-tokens" | "callback-refused" | "needs-sign-in" | "earlier-grant-replaced";
 
 export type NoticeDto = { kind: NoticeKindDto, 
 /**

@@ -197,6 +197,7 @@ export const NOTICE_TITLE: Record<NoticeKindDto, string> = {
   'keychain-refuses-issued-tokens': 'Unlock your keyring',
   'callback-refused': 'Sign-in response refused',
   'needs-sign-in': 'Sign in again',
+  'earlier-grant-replaced': 'Earlier sign-in replaced',
 };
 
 /** A user code grouped for reading aloud and typing: "WDJB-MJHT" stays, "WDJBMJHT" gains a dash. */

@@ -1,0 +1,121 @@
+//! Edits of a profile's settings that are not a provider change (scopes, proxy, CA file): made
+//! in place in profiles.toml, keeping the rest of the file as the user wrote it, and allowed
+//! while the profile has accounts (their tokens stay with the same provider).
+
+use std::path::PathBuf;
+
+use url::Url;
+
+use super::{Latchkey, require_keys_for_openid};
+use crate::error::{Error, Result};
+use crate::model::profile::Profile;
+use crate::protocol::network;
+
+/// What to change; `None` leaves a setting as it is. `Some(None)` removes a proxy or CA file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProfileSettings {
+    pub scopes: Option<Vec<String>>,
+    pub proxy: Option<Option<Url>>,
+    pub ca_file: Option<Option<PathBuf>>,
+}
+
+impl ProfileSettings {
+    pub fn is_empty(&self) -> bool {
+        *self == ProfileSettings::default()
+    }
+}
+
+impl Latchkey {
+    /// Changes the settings of profile `name`; the profile as stored now. Checked (proxy URL,
+    /// CA file readable, keys for `openid`) before anything is written.
+    pub fn set_profile(&self, name: &str, settings: ProfileSettings) -> Result<Profile> {
+        if let Some(Some(proxy)) = &settings.proxy {
+            network::check_proxy(proxy)?;
+        }
+        if let Some(Some(path)) = &settings.ca_file {
+            network::load_ca_file(path)?;
+        }
+        self.config.update_profiles(|all| {
+            let profile = all
+                .get_mut(name)
+                .ok_or_else(|| Error::ProfileNotFound(name.to_string()))?;
+            let mut changed = profile.clone();
+            apply(&mut changed, settings);
+            changed.validate()?;
+            require_keys_for_openid(&changed)?;
+            if !profile.provider_changes(&changed).is_empty() {
+                return Err(Error::InvalidInput(format!(
+                    "profile `{name}`: that change is one of its provider; add the profile again"
+                )));
+            }
+            *profile = changed.clone();
+            Ok(changed)
+        })
+    }
+}
+
+fn apply(profile: &mut Profile, settings: ProfileSettings) {
+    if let Some(scopes) = settings.scopes {
+        profile.scopes = scopes;
+    }
+    if let Some(proxy) = settings.proxy {
+        profile.proxy = proxy;
+    }
+    if let Some(ca_file) = settings.ca_file {
+        profile.ca_file = ca_file;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::config::Config;
+    use crate::store::keychain::Keychain;
+
+    #[test]
+    fn settings_change_in_place_and_keep_the_rest_of_the_file() {
+        let dir = std::env::temp_dir().join(format!("latchkey-settings-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let config = Config::new(dir.clone());
+        config
+            .update_profiles(|all| {
+                all.insert("p".into(), Profile::for_tests("p"));
+                Ok(())
+            })
+            .unwrap();
+        let path = config.profiles_path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, format!("# mine, keep me\n{text}")).unwrap();
+        let engine = Latchkey::new(config, Keychain::default());
+        let proxy = Url::parse("http://proxy.example:3128").unwrap();
+        let changed = engine
+            .set_profile(
+                "p",
+                ProfileSettings {
+                    scopes: Some(vec!["read".into(), "write".into()]),
+                    proxy: Some(Some(proxy.clone())),
+                    ca_file: None,
+                },
+            )
+            .unwrap();
+        assert_eq!(changed.scopes, ["read", "write"]);
+        assert_eq!(engine.profile("p").unwrap().proxy, Some(proxy));
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("# mine, keep me\n"), "{text}");
+        // `openid` without an issuer's keys is refused, and nothing changes.
+        let err = engine
+            .set_profile(
+                "p",
+                ProfileSettings {
+                    scopes: Some(vec!["openid".into()]),
+                    ..Default::default()
+                },
+            )
+            .unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Usage, "{err}");
+        assert_eq!(engine.profile("p").unwrap().scopes, ["read", "write"]);
+        let missing = engine.set_profile("nope", ProfileSettings::default());
+        assert!(matches!(missing, Err(Error::ProfileNotFound(_))));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
