@@ -1,12 +1,10 @@
-//! Events to the window: sign-in outcomes, held back until the window has loaded, and the
-//! engine's notices.
+//! Events to the window: sign-in outcomes, held back until the window has loaded.
 
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Mutex;
 
-use latchkey::model::notice::{Notice, NoticeHook};
 use tauri::{AppHandle, Emitter, Manager};
 
-use crate::dto::{NoticeDto, SignInEvent};
+use crate::dto::SignInEvent;
 
 pub const SIGN_IN: &str = "sign-in";
 
@@ -83,39 +81,4 @@ pub fn when_loaded(app: &AppHandle, then: impl FnOnce(&AppHandle) + Send + 'stat
     }
     drop(queued);
     then(app);
-}
-
-/// The engine's notices ("unlock your keyring…", "refused a response…") as they happen.
-pub const NOTICE: &str = "notice";
-
-/// Where the engine's notices go. The engine is built before the app exists, so its hook
-/// writes to this slot, which setup connects to the app.
-#[derive(Clone, Default)]
-pub struct NoticeSink(Arc<OnceLock<AppHandle>>);
-
-impl NoticeSink {
-    /// The engine's hook: emits each notice to the window (none before setup connects).
-    pub fn hook(&self) -> NoticeHook {
-        let app = self.0.clone();
-        Arc::new(move |notice: &Notice| {
-            let Some(app) = app.get() else {
-                return;
-            };
-            match notice {
-                // From the agent's refresher as often as from the window: the desktop's
-                // notification, which opens the sign-in; the window shows the account's state.
-                Notice::NeedsSignIn { account, reason } => {
-                    crate::notify::needs_sign_in(app, account, reason);
-                    crate::accounts_changed::accounts_changed(app);
-                }
-                _ => {
-                    let _ = app.emit(NOTICE, NoticeDto::from(notice));
-                }
-            }
-        })
-    }
-
-    pub fn connect(&self, app: AppHandle) {
-        let _ = self.0.set(app);
-    }
 }

@@ -76,6 +76,8 @@ mod tests {
             exe: Some("/usr/bin/git".into()),
             client_pid: Some(43),
             from: from.map(Into::into),
+            decision: None,
+            rule: None,
         }
     }
 

@@ -21,6 +21,7 @@ mod form;
 mod history;
 #[cfg(target_os = "linux")]
 mod linux_handler;
+mod notices;
 mod notify;
 mod sensitive;
 mod share;
@@ -38,6 +39,23 @@ use tauri_plugin_deep_link::DeepLinkExt;
 use crate::events::EventQueue;
 use crate::signin::SignIns;
 use crate::state::AppState;
+
+/// The main window closing and gone. Not prevented: the window goes; with a tray, the app stays
+/// (the run loop below). Once it is gone, what is said to the page waits for the next one, and
+/// WebKit's processes go. Here, above the window module, which knows nothing of the tray.
+fn main_window_event(app: &tauri::AppHandle, event: &tauri::WindowEvent) {
+    match event {
+        tauri::WindowEvent::CloseRequested { .. } if app.try_state::<tray::Tray>().is_some() => {
+            background::closed_to_tray(app);
+        }
+        tauri::WindowEvent::Destroyed => {
+            app.state::<EventQueue>().hold();
+            #[cfg(target_os = "linux")]
+            webkit_exit::after_last_webview(app);
+        }
+        _ => {}
+    }
+}
 
 fn main() {
     #[cfg(target_os = "linux")]
@@ -71,6 +89,11 @@ fn main() {
         .manage(share::PendingImport::default())
         .manage(share::SecretStates::default())
         .manage(window::LastView::default())
+        .on_window_event(|window, event| {
+            if window.label() == window::MAIN {
+                main_window_event(window.app_handle(), event);
+            }
+        })
         .setup(|app| {
             let handle = app.handle().clone();
             // Before any link is handled: one that finishes a sign-in goes to this window.

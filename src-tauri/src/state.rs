@@ -7,7 +7,7 @@ use latchkey::Latchkey;
 
 use crate::clipboard::SecretClipboard;
 use crate::dto::{ErrorDto, ErrorKindDto};
-use crate::events::NoticeSink;
+use crate::notices::NoticeSink;
 
 pub struct AppState {
     engine: Result<Arc<Latchkey>, String>,

@@ -8,7 +8,7 @@
 
 use std::sync::Mutex;
 
-use tauri::{AppHandle, Manager, State, WebviewWindow, WebviewWindowBuilder, WindowEvent};
+use tauri::{AppHandle, Manager, State, WebviewWindow, WebviewWindowBuilder};
 
 pub const MAIN: &str = "main";
 
@@ -37,15 +37,6 @@ pub fn build_main(app: &AppHandle, visible: bool) -> tauri::Result<WebviewWindow
         .build()?;
     #[cfg(not(target_os = "linux"))]
     crate::appearance::watch(&window);
-    let handle = app.clone();
-    window.on_window_event(move |event| match event {
-        // Not prevented: the window goes. With a tray, the app stays (main.rs's run loop).
-        WindowEvent::CloseRequested { .. } if handle.try_state::<crate::tray::Tray>().is_some() => {
-            crate::background::closed_to_tray(&handle);
-        }
-        WindowEvent::Destroyed => closed(&handle),
-        _ => {}
-    });
     Ok(window)
 }
 
@@ -65,14 +56,6 @@ pub fn focus_main(app: &AppHandle) {
     let _ = window.unminimize();
     let _ = window.show();
     let _ = window.set_focus();
-}
-
-/// The window is gone (closed to the tray, or the app quits): what is said to the page now
-/// waits for the next one, and WebKit's processes go.
-fn closed(app: &AppHandle) {
-    app.state::<crate::events::EventQueue>().hold();
-    #[cfg(target_os = "linux")]
-    crate::webkit_exit::after_last_webview(app);
 }
 
 /// The page reports the view it shows (on every change), for the next window to open on.

@@ -74,7 +74,9 @@ fn render(entries: &[&Entry]) -> String {
         })
         .collect();
     table(
-        ["TIME", "ACCOUNT", "HOW", "VIA", "PID", "PROGRAM", "DECISION"],
+        [
+            "TIME", "ACCOUNT", "HOW", "VIA", "PID", "PROGRAM", "DECISION",
+        ],
         &rows,
     )
 }
