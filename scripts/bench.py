@@ -68,9 +68,13 @@ def main():
         run([BIN, "login", "bench"], env)
         print(f"machine: {os.cpu_count()} cores; {RUNS} runs per command\n")
 
-        # 1. A cached, valid token: whole process including the keychain read.
+        # 1. A cached, valid token: whole process including the keychain read. Entries are
+        # named after the config directory's keychain namespace.
+        with open(os.path.join(config, "latchkey", "keychain-id")) as f:
+            namespace = f.read().strip()
+        env["BENCH_KEYCHAIN_NS"] = namespace
         lookup = ["secret-tool", "lookup", "service", "latchkey",
-                  "username", "account:bench/alice@example.test"]
+                  "username", f"{namespace}/account:bench/alice@example.test"]
         for _ in range(5):
             run([BIN, "token", "bench"], env), run(lookup)
         ours, base = [], []
@@ -87,7 +91,8 @@ def main():
         tools = [
             ("kube-credential (cached)", lambda: timed([BIN, "kube-credential", "bench"], kube_env)[0]),
             ("git-credential get (cached)",
-             lambda: timed_input([BIN, "git-credential", "bench", "get"], env, git_request)),
+             lambda: timed_input([BIN, "git-credential", "--host", "git.example.com", "bench",
+                                  "get"], env, git_request)),
         ]
         for name, tool in tools:
             ours, base = [], []
@@ -123,6 +128,26 @@ def main():
                 report("token via the agent against oidc-agent", ours, theirs,
                        "oidc-token (oidc-agent)", 1.0)
                 subprocess.run(["kill", oidc["OIDCD_PID"]], check=False)
+            # The door with 50 access rules (none of them this caller's: every one is
+            # matched, and the default decides), against none, interleaved.
+            rules_file = os.path.join(config, "latchkey", "access.toml")
+            for i in range(50):
+                run([BIN, "access", "allow", "*", "--program", f"/opt/none/tool{i}"], env)
+            with open(rules_file) as f:
+                fifty = f.read()
+            # In alternating blocks: the door parses the file again only when it changed, so
+            # each block starts a second after the change (the steady state of a day's use).
+            none_rules, with_rules = [], []
+            for _ in range(3):
+                os.remove(rules_file)
+                time.sleep(1.1)
+                none_rules += [timed([BIN, "token", "bench"], env)[0] for _ in range(RUNS // 3)]
+                with open(rules_file, "w") as f:
+                    f.write(fifty)
+                time.sleep(1.1)
+                with_rules += [timed([BIN, "token", "bench"], env)[0] for _ in range(RUNS // 3)]
+            report("token via the agent with 50 access rules", with_rules, none_rules,
+                   "with no rules", 1.05)
             # 20 accounts in all (oidc-agent's account at the server is one of them).
             held = ["bench/alice@example.test"] + (["obench/alice@example.test"] if oidc else [])
             extra = [f"bench/extra{i}" for i in range(20 - len(held))]
@@ -205,8 +230,10 @@ def oidc_agent(issuer, env):
 # Reads the refresh token of bench/curl through the engine's own keychain layout.
 READ_RT = """
 import json, subprocess
-raw = subprocess.run(["secret-tool", "lookup", "service", "latchkey", "username",
-                      "account:bench/curl"], capture_output=True, text=True, check=True).stdout
+import os
+name = os.environ["BENCH_KEYCHAIN_NS"] + "/account:bench/curl"
+raw = subprocess.run(["secret-tool", "lookup", "service", "latchkey", "username", name],
+                     capture_output=True, text=True, check=True).stdout
 print(json.dumps({"rt": json.loads(raw[1:])["refresh_token"]}))
 """
 
