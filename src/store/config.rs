@@ -53,6 +53,8 @@ fn accounts_layout() -> Layout {
 
 /// The file holding this directory's keychain namespace id (see [`Config::keychain_namespace`]).
 const KEYCHAIN_ID_FILE: &str = "keychain-id";
+pub const PROFILES_FILE: &str = "profiles.toml";
+pub const ACCOUNTS_FILE: &str = "accounts.toml";
 /// Present while entries of the unnamespaced layout may still be this directory's to migrate.
 const KEYCHAIN_LEGACY_FILE: &str = "keychain-legacy";
 
@@ -102,11 +104,11 @@ impl Config {
     }
 
     pub fn profiles_path(&self) -> PathBuf {
-        self.dir.join("profiles.toml")
+        self.dir.join(PROFILES_FILE)
     }
 
     pub fn accounts_path(&self) -> PathBuf {
-        self.dir.join("accounts.toml")
+        self.dir.join(ACCOUNTS_FILE)
     }
 
     /// The profiles by name, each named.

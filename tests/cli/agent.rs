@@ -339,3 +339,21 @@ sys.stdout.write(out.decode())
     // And the agent keeps serving its user.
     assert_eq!(env.token(&["private"]), token);
 }
+
+#[test]
+fn an_account_signed_in_after_the_agent_started_is_kept_fresh_with_no_caller() {
+    let server = AuthServer::start_with_ttl(8);
+    let env = Env::new();
+    env.add_profile(&server, "later", "public-app", None);
+    start_agent(&env);
+    // Signed in by the CLI while the agent runs; nothing asks the agent for it afterwards.
+    env.login("later").success();
+    let first = stored_tokens(&env, "later").access_token.secret().clone();
+    let waited = Instant::now();
+    while server.count("refresh_token") == 0 && waited.elapsed() < Duration::from_secs(15) {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(server.count("refresh_token") >= 1, "{}", server.stats());
+    assert_ne!(stored_tokens(&env, "later").access_token.secret(), &first);
+    env.run(&["agent", "stop"]).success();
+}
