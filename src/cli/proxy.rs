@@ -36,6 +36,8 @@ use super::front::{error_body, error_json, random_secret, status_of, stop_signal
 pub const RETRY_BODY: usize = 1 << 20;
 /// Seconds a token must stay valid to go out with a request.
 const MIN_VALID: u32 = 60;
+/// After a refresh, a 401 within this time goes back to the client without another.
+const REFRESH_AT_MOST_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 
 #[derive(Args)]
 pub struct ProxyArgs {
@@ -63,8 +65,9 @@ struct Proxy {
     client: reqwest::Client,
     /// `/SECRET` on TCP; none on a Unix socket.
     prefix: Option<String>,
-    /// One refresh at a time: a burst of 401s for the same token makes one.
-    refreshing: tokio::sync::Mutex<()>,
+    /// One refresh at a time (a burst of 401s for the same token makes one), and when the last
+    /// one was made.
+    refreshing: tokio::sync::Mutex<Option<Instant>>,
 }
 
 enum Listener {
@@ -116,7 +119,7 @@ pub async fn run(engine: Arc<Latchkey>, args: ProxyArgs) -> Result<()> {
         upstream: args.upstream,
         client,
         prefix,
-        refreshing: tokio::sync::Mutex::new(()),
+        refreshing: tokio::sync::Mutex::new(None),
     });
     {
         let mut out = std::io::stdout().lock();
@@ -303,12 +306,17 @@ impl Proxy {
             Kept::Streamed(body) => (reqwest::Body::wrap_stream(BodyDataStream::new(body)), None),
         };
         let mut answer = send(&handed.access_token, first).await;
-        if let (Ok(response), Some(bytes)) = (&answer, again)
+        if let Ok(response) = &answer
             && response.status() == StatusCode::UNAUTHORIZED
         {
-            match self.refreshed(caller, &handed).await {
-                Ok(fresh) => answer = send(&fresh.access_token, reqwest::Body::from(bytes)).await,
-                Err(e) => eprintln!(
+            // A body that streamed through cannot be sent again: the 401 goes back, and the
+            // refreshed token serves the next requests.
+            match (self.refreshed(caller, &handed).await, again) {
+                (Ok(Some(fresh)), Some(bytes)) => {
+                    answer = send(&fresh.access_token, reqwest::Body::from(bytes)).await;
+                }
+                (Ok(_), _) => {}
+                (Err(e), _) => eprintln!(
                     "latchkey proxy: the upstream refused the token and it could not be refreshed: {e}"
                 ),
             }
@@ -339,14 +347,21 @@ impl Proxy {
             .await
     }
 
-    /// A token other than `rejected`: another request's refresh, or a refresh now.
-    async fn refreshed(&self, caller: &Caller, rejected: &Handed) -> Result<Handed> {
-        let _one_at_a_time = self.refreshing.lock().await;
+    /// A token other than `rejected`: another request's refresh, or a refresh now; `None`
+    /// when the proxy refreshed less than [`REFRESH_AT_MOST_EVERY`] ago (an upstream that
+    /// refuses every token must not make a refresh of every request).
+    async fn refreshed(&self, caller: &Caller, rejected: &Handed) -> Result<Option<Handed>> {
+        let mut last = self.refreshing.lock().await;
         let current = self.token(caller, Purpose::Proxy).await?;
         if current.access_token != rejected.access_token {
-            return Ok(current);
+            return Ok(Some(current));
         }
-        self.token(caller, Purpose::Refresh).await
+        if last.is_some_and(|t| t.elapsed() < REFRESH_AT_MOST_EVERY) {
+            return Ok(None);
+        }
+        let fresh = self.token(caller, Purpose::Refresh).await?;
+        *last = Some(Instant::now());
+        Ok(Some(fresh))
     }
 }
 

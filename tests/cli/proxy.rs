@@ -208,9 +208,15 @@ fn proxy_refreshes_once_when_the_upstream_refuses_the_token() {
     // The new token serves the next requests without another refresh.
     assert_eq!(curl(&url, &[]).0, 200);
     assert_eq!(server.count("refresh_token"), refreshes + 1);
-    assert_ne!(env.token(&["svc"]), token);
+    let fresh = env.token(&["svc"]);
+    assert_ne!(fresh, token);
+    // An upstream that refuses again at once gets no second refresh: the 401 goes back.
+    end_access_token(&server, &fresh);
+    assert_eq!(curl(&url, &[]).0, 401);
+    assert_eq!(server.count("refresh_token"), refreshes + 1);
     let log = proxying.stop();
     assert!(log.contains("PUT /resource 200"), "{log}");
+    assert!(log.contains("GET /resource 401"), "{log}");
 }
 
 #[test]
