@@ -268,8 +268,8 @@ fn proxy_on_a_unix_socket_has_no_secret_and_mode_0600() {
 
 const BIG: u64 = 100 * 1024 * 1024;
 
-/// A local upstream that answers `GET` with 100 MB of zeros and `POST` with the size of the
-/// body it read, one request per connection.
+/// A local upstream that answers `GET` with 100 MB of zeros (`GET /files/moved`: a redirect)
+/// and `POST` with the size of the body it read, one request per connection.
 fn big_body_server() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
@@ -299,6 +299,12 @@ fn big_body_server() -> String {
                 if !authorized {
                     let _ = stream.write_all(
                         b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    );
+                    return;
+                }
+                if head.starts_with("GET /files/moved") {
+                    let _ = stream.write_all(
+                        b"HTTP/1.1 302 Found\r\nLocation: /files/elsewhere\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
                     );
                     return;
                 }
@@ -369,6 +375,14 @@ fn proxy_streams_100_mb_both_ways_with_flat_memory() {
     let upload = started.elapsed();
     assert_eq!(status, 200, "{body}");
     assert_eq!(body, BIG.to_string());
+
+    // Redirects are passed back, not followed.
+    let (status, location) = curl(
+        &format!("{}moved", proxying.base),
+        &["-o", "/dev/null", "-w", "%{redirect_url}\n%{http_code}"],
+    );
+    assert_eq!(status, 302);
+    assert!(location.ends_with("/files/elsewhere"), "{location}");
 
     let peak = proxying.peak_rss_kib();
     eprintln!(
