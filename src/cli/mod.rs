@@ -9,6 +9,7 @@ mod agent_unit;
 mod completions;
 mod exec;
 mod format;
+mod front;
 mod git_credential;
 mod handout;
 mod hint;
@@ -18,6 +19,7 @@ mod login;
 mod profile;
 mod profile_set;
 mod profile_share;
+mod proxy;
 mod serve;
 mod serve_client;
 mod token;
@@ -109,6 +111,10 @@ enum Command {
     /// `LATCHKEY_SERVE_TOKEN=…`; a `latchkey` with both set takes its tokens from here.
     #[command(after_long_help = EXIT_CODES)]
     Serve(serve::ServeArgs),
+    /// Forward a tool's requests to an API with the account's token: prints the base URL to
+    /// give the tool (`http://127.0.0.1:PORT/SECRET/`), for tools that can't do OAuth.
+    #[command(after_long_help = EXIT_CODES)]
+    Proxy(proxy::ProxyArgs),
     /// Which program may take which account's token: rules that allow, ask or deny.
     #[command(subcommand)]
     Access(access::AccessCommand),
@@ -219,6 +225,7 @@ async fn run(cli: Cli) -> latchkey::Result<()> {
         Command::History(args) => history::run(&engine, args),
         Command::Access(cmd) => access::run(&engine, cmd),
         Command::Serve(args) => serve::run(engine, args).await,
+        Command::Proxy(args) => proxy::run(engine, args).await,
     }
 }
 

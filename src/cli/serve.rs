@@ -14,16 +14,16 @@ use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode, header};
 use hyper_util::rt::TokioIo;
-use latchkey::agent::protocol::kind_name;
 use latchkey::door::{Arrival, Caller, Door, Purpose, Request as DoorRequest};
 use latchkey::model::account;
 use latchkey::model::untrusted::for_terminal;
-use latchkey::{Error, ErrorKind, Latchkey, Result};
+use latchkey::{Error, Latchkey, Result};
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
 
 use super::completions::account_names;
+use super::front::{error_body, error_json, random_secret, status_of, stop_signals};
 
 /// The path below which the endpoint answers: `/v1/token/ACCOUNT`.
 pub const TOKEN_PATH: &str = "/v1/token/";
@@ -74,7 +74,7 @@ pub async fn run(engine: Arc<Latchkey>, args: ServeArgs) -> Result<()> {
     let server = Arc::new(Server {
         door: Door::new(engine).with_cache(),
         accounts: args.accounts,
-        bearer: new_bearer(),
+        bearer: random_secret(),
         name,
     });
     {
@@ -94,34 +94,6 @@ pub async fn run(engine: Arc<Latchkey>, args: ServeArgs) -> Result<()> {
     tasks.run_until(accept_loop(server, listener, stop)).await;
     eprintln!("latchkey serve: stopped");
     Ok(())
-}
-
-/// 128 random bits as 32 hex digits.
-fn new_bearer() -> String {
-    let bytes: [u8; 16] = rand::random();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-#[cfg(unix)]
-fn stop_signals() -> Result<impl Future<Output = ()>> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term =
-        signal(SignalKind::terminate()).map_err(|e| Error::io("cannot handle SIGTERM", e))?;
-    let mut int =
-        signal(SignalKind::interrupt()).map_err(|e| Error::io("cannot handle SIGINT", e))?;
-    Ok(async move {
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
-        }
-    })
-}
-
-#[cfg(not(unix))]
-fn stop_signals() -> Result<impl Future<Output = ()>> {
-    Ok(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
 }
 
 async fn accept_loop(server: Arc<Server>, listener: TcpListener, stop: impl Future<Output = ()>) {
@@ -284,62 +256,9 @@ fn min_valid(query: Option<&str>) -> std::result::Result<u32, String> {
     Ok(value)
 }
 
-fn status_of(kind: ErrorKind) -> StatusCode {
-    match kind {
-        ErrorKind::Refused => StatusCode::FORBIDDEN,
-        ErrorKind::NotFound => StatusCode::NOT_FOUND,
-        ErrorKind::Usage => StatusCode::BAD_REQUEST,
-        ErrorKind::NeedsSignIn | ErrorKind::SignIn => StatusCode::CONFLICT,
-        ErrorKind::Provider => StatusCode::BAD_GATEWAY,
-        ErrorKind::Network => StatusCode::GATEWAY_TIMEOUT,
-        ErrorKind::Keychain => StatusCode::SERVICE_UNAVAILABLE,
-        ErrorKind::Other => StatusCode::INTERNAL_SERVER_ERROR,
-    }
-}
-
-fn error_body(kind: &str, message: &str) -> Value {
-    json!({ "error": kind, "message": message })
-}
-
-/// An error as the client inside relays it: its kind, message, the rule that refused, and what
-/// to do about it (on the host).
-fn error_json(e: &Error) -> Value {
-    let rule = match refused_rule(e) {
-        Some(rule) => Value::from(rule),
-        None => Value::Null,
-    };
-    let mut body = json!({
-        "error": kind_name(e.kind()),
-        "message": e.to_string(),
-        "rule": rule,
-    });
-    if let Some(hint) = e.hint()
-        && let Ok(hint) = serde_json::to_value(hint)
-    {
-        body["hint"] = hint;
-    }
-    body
-}
-
-fn refused_rule(e: &Error) -> Option<String> {
-    match e {
-        Error::Refused { rule, .. } => rule.clone(),
-        Error::Hinted { source, .. } => refused_rule(source),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bearers_are_new_and_128_bits() {
-        let (a, b) = (new_bearer(), new_bearer());
-        assert_eq!(a.len(), 32);
-        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
-        assert_ne!(a, b);
-    }
 
     #[test]
     fn min_valid_is_read_from_the_query() {

@@ -143,6 +143,18 @@ impl Caller {
         }
     }
 
+    /// A local process the front end found as its peer (a Unix socket's peer credentials, a
+    /// TCP connection's owner from `/proc`); without one, a caller the door cannot see.
+    pub fn local_peer(arrival: Arrival, pid: Option<u32>) -> Self {
+        match pid.filter(|&p| p > 1) {
+            Some(pid) => Caller {
+                client_pid: Some(pid),
+                ..Caller::of(arrival, Some(pid))
+            },
+            None => Caller::remote(arrival),
+        }
+    }
+
     /// The desktop app itself, for a copy clicked in its window or tray.
     pub fn app(arrival: Arrival) -> Self {
         Caller::of(arrival, Some(std::process::id()))
@@ -203,6 +215,62 @@ fn past_shells(mut pid: u32) -> u32 {
     pid
 }
 
+/// The process holding the client end of a loopback TCP connection that this process accepted
+/// (`peer` connected to `local`): its socket's inode from `/proc/net/tcp` (or `tcp6`), then the
+/// process with that inode among its file descriptors. `None` when `/proc` does not tell.
+pub fn tcp_peer_pid(peer: std::net::SocketAddr, local: std::net::SocketAddr) -> Option<u32> {
+    use std::net::{IpAddr, SocketAddr};
+    fn hex(addr: SocketAddr) -> String {
+        match addr.ip() {
+            IpAddr::V4(ip) => format!(
+                "{:08X}:{:04X}",
+                u32::from_le_bytes(ip.octets()),
+                addr.port()
+            ),
+            IpAddr::V6(ip) => {
+                let words: String = ip
+                    .octets()
+                    .chunks(4)
+                    .map(|c| format!("{:08X}", u32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+                    .collect();
+                format!("{words}:{:04X}", addr.port())
+            }
+        }
+    }
+    let table = if peer.is_ipv4() { "tcp" } else { "tcp6" };
+    let text = std::fs::read_to_string(format!("/proc/net/{table}")).ok()?;
+    let (peer, local) = (hex(peer), hex(local));
+    let inode = text.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        (fields.get(1) == Some(&peer.as_str()) && fields.get(2) == Some(&local.as_str()))
+            .then(|| fields.get(9).map(|i| i.to_string()))
+            .flatten()
+    })?;
+    if inode == "0" {
+        return None;
+    }
+    let wanted = PathBuf::from(format!("socket:[{inode}]"));
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {
+            continue;
+        };
+        if fds
+            .flatten()
+            .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|l| l == wanted))
+        {
+            return Some(pid);
+        }
+    }
+    None
+}
+
 /// A process's executable (`/proc/PID/exe`), when it can be read.
 pub fn exe_of(pid: u32) -> Option<PathBuf> {
     std::fs::read_link(format!("/proc/{pid}/exe")).ok()
@@ -259,6 +327,22 @@ mod tests {
         assert_eq!(caller.pid, parent_of(me));
         let caller = Caller::of_peer(Some(me), &[cli], false, Some("/usr/bin/env"));
         assert_eq!(caller.exe, Some(PathBuf::from("/usr/bin/env")));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_owner_of_a_loopback_connection_is_found_in_proc() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let local = listener.local_addr().unwrap();
+        let _client = std::net::TcpStream::connect(local).unwrap();
+        let (_server, peer) = listener.accept().unwrap();
+        assert_eq!(tcp_peer_pid(peer, local), Some(std::process::id()));
+        let caller = Caller::local_peer(Arrival::Proxy, tcp_peer_pid(peer, local));
+        assert_eq!(caller.exe, exe_of(std::process::id()));
+        assert_eq!(
+            Caller::local_peer(Arrival::Proxy, None).program(),
+            "proxy client"
+        );
     }
 
     #[test]

@@ -168,6 +168,21 @@ impl Latchkey {
         self.http(&profile.network(), url)
     }
 
+    /// A client that forwards requests for the account `name` to `upstream` (`latchkey
+    /// proxy`): the account's profile's proxy and CA file apply, redirects are not followed,
+    /// bodies stream with no total timeout.
+    pub fn forwarding_client(&self, name: &str, upstream: &Url) -> Result<reqwest::Client> {
+        let network = match self.target(name)? {
+            client_credentials::Target::Account(account) => {
+                self.profile(&account.profile)?.network()
+            }
+            client_credentials::Target::Client(profile) => profile.network(),
+        };
+        let tls = upstream.scheme() != "http";
+        crate::protocol::http::forwarding_client(tls, self.timeouts.connect, &network)
+            .map_err(|e| e.into_error("cannot set up HTTPS".into()))
+    }
+
     // ----- accounts
 
     /// Account metadata; reads no secret.

@@ -8,11 +8,14 @@ use oauth2::http::{HeaderMap, HeaderValue, StatusCode, header};
 use oauth2::{HttpRequest, HttpResponse};
 use serde_json::{Map, Value};
 
-use crate::protocol::network::{self, Network, ProxyRoute, SetupError};
+use crate::protocol::network::{Network, ProxyRoute, SetupError};
 
+mod client;
 mod excerpt;
 mod failure;
 
+pub use client::error_chain;
+use client::{builder, finish};
 pub use excerpt::{excerpt, masked_excerpt};
 pub use failure::ConnectFailure;
 
@@ -105,38 +108,9 @@ impl Http {
         timeouts: Timeouts,
         network: &Network,
     ) -> Result<Self, HttpError> {
-        // The environment's proxies are read here, not by reqwest (which reads them in another
-        // order than curl, and for plain http too).
-        let mut builder = reqwest::Client::builder().no_proxy();
-        let mut route = None;
-        if tls {
-            route = ProxyRoute::choose(network.proxy.as_ref(), |v| std::env::var(v).ok())?;
-            if let Some(r) = route.clone() {
-                let proxy = r.url().clone();
-                builder = builder.proxy(reqwest::Proxy::custom(move |url| {
-                    r.applies_to(url).then(|| proxy.clone())
-                }));
-            }
-            if let Some(path) = &network.ca_file {
-                for cert in network::load_ca_file(path)? {
-                    builder = builder.add_root_certificate(cert);
-                }
-            }
-        }
-        let client = builder
-            .tls_built_in_root_certs(tls)
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(timeouts.connect)
-            .timeout(timeouts.total)
-            .user_agent(concat!("latchkey/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| match &network.ca_file {
-                Some(path) if tls => HttpError::Setup(SetupError::CaFile {
-                    path: path.clone(),
-                    detail: error_chain(&e),
-                }),
-                _ => HttpError::Transport(error_chain(&e)),
-            })?;
+        let (builder, route) = builder(tls, network)?;
+        let client = finish(builder.timeout(timeouts.total), tls, timeouts.connect)
+            .map_err(|e| build_error(&e, tls, network))?;
         Ok(Http {
             client,
             timeouts,
@@ -264,6 +238,28 @@ impl Http {
         } else {
             HttpError::Transport(error_chain(&e.without_url()))
         }
+    }
+}
+
+/// A client for forwarding requests to an API (`latchkey proxy`): like [`Http::for_network`]
+/// (the profile's proxy and CA file, no redirects followed) but with no total timeout and no
+/// cap on bodies, which stream through.
+pub fn forwarding_client(
+    tls: bool,
+    connect: Duration,
+    network: &Network,
+) -> Result<reqwest::Client, HttpError> {
+    let (builder, _) = builder(tls, network)?;
+    finish(builder, tls, connect).map_err(|e| build_error(&e, tls, network))
+}
+
+fn build_error(e: &reqwest::Error, tls: bool, network: &Network) -> HttpError {
+    match &network.ca_file {
+        Some(path) if tls => HttpError::Setup(SetupError::CaFile {
+            path: path.clone(),
+            detail: error_chain(e),
+        }),
+        _ => HttpError::Transport(error_chain(e)),
     }
 }
 
@@ -418,20 +414,6 @@ fn unexpected(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> HttpError
         content_type: content_type(headers),
         excerpt: excerpt(body),
     }
-}
-
-/// reqwest's own message is terse ("error sending request"); the cause is further down.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = s.source();
-    }
-    parts.join(": ")
 }
 
 #[cfg(test)]

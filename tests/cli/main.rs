@@ -23,6 +23,8 @@ mod notify;
 mod presets;
 mod profiles;
 mod provider_features;
+#[cfg(target_os = "linux")]
+mod proxy;
 mod quirks;
 #[cfg(target_os = "linux")]
 mod races;
