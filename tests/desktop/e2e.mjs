@@ -295,7 +295,7 @@ async function lightPass(issuer) {
     const history = JSON.parse(execFileSync(cliBin, ['history', '--json', '--account', accountId], { encoding: 'utf8', timeout: 20000 }));
     const last = history[history.length - 1];
     assert(last?.how === 'token' && last.via === 'agent' && last.pid === process.pid, `the app answered the CLI as the agent (history: ${JSON.stringify(last)})`);
-    assert(history.some((e) => e.how === 'copy' && e.via === 'direct'), `the app's copies are in the history (${JSON.stringify(history)})`);
+    assert(history.some((e) => e.how === 'copy' && e.via === 'window' && e.decision === 'by hand'), `the app's copies are in the history (${JSON.stringify(history)})`);
     assert(!JSON.stringify(history).includes(copied), 'no token in the history');
     log('CLI token answered by the app as the agent, accepted by userinfo; history: copy, then token via agent');
 
