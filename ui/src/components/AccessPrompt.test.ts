@@ -45,7 +45,7 @@ describe('AccessPrompt', () => {
     const out = html([question(), question({ id: 2, account: 'gl/bob' })]);
     expect(out).toContain('data-question="1"');
     expect(out).toContain('git');
-    expect(out).toContain('(pid 4242)');
+    expect(out).toContain('git</strong> (pid 4242)');
     expect(out).toContain('gh/alice');
     expect(out).toContain('(token, via agent)');
     expect(out).not.toContain('gl/bob');
