@@ -31,6 +31,7 @@ const COMMANDS: &[&str] = &[
     "appearance",
     "remember_view",
     "remembered_view",
+    "answer_access",
 ];
 
 fn main() {

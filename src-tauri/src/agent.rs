@@ -2,6 +2,7 @@
 //! `latchkey agent`, so the CLI is answered from the app's memory. Not when a headless agent
 //! already serves it (that one keeps the socket), and not with `LATCHKEY_AGENT=off`.
 //! The server is one more task on the app's async runtime: the engine's futures are `Send`.
+//! When an access rule says ask, the question goes to the window ([`AppAsker`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,6 +11,8 @@ use std::time::{Duration, Instant};
 use latchkey::Latchkey;
 use latchkey::agent::{client, server, socket_path};
 use tokio::sync::Notify;
+
+use crate::asking::AppAsker;
 
 /// How long quitting waits for the agent to close its socket.
 const STOP_WAIT: Duration = Duration::from_secs(2);
@@ -23,7 +26,7 @@ pub struct AppAgent {
 impl AppAgent {
     /// Starts serving in the background. Failing to serve (another agent runs) is reported on
     /// stderr and leaves the app as it is: the CLI then asks that agent or the keychain.
-    pub fn start(engine: Arc<Latchkey>) -> Option<AppAgent> {
+    pub fn start(engine: Arc<Latchkey>, asker: Arc<AppAsker>) -> Option<AppAgent> {
         if !client::enabled() {
             return None;
         }
@@ -31,7 +34,7 @@ impl AppAgent {
         let done = Arc::new(AtomicBool::new(false));
         let (stopped, finished) = (stop.clone(), done.clone());
         tauri::async_runtime::spawn(async move {
-            serve(engine, stopped).await;
+            serve(engine, stopped, asker).await;
             finished.store(true, Ordering::Release);
         });
         Some(AppAgent { stop, done })
@@ -49,14 +52,14 @@ impl AppAgent {
     }
 }
 
-async fn serve(engine: Arc<Latchkey>, stop: Arc<Notify>) {
+async fn serve(engine: Arc<Latchkey>, stop: Arc<Notify>, asker: Arc<AppAsker>) {
     let config = engine.config().dir().to_path_buf();
     if let Some(pid) = client::ping(&config).await {
         eprintln!("latchkey: the agent (pid {pid}) serves the CLI; the app leaves it to it");
         return;
     }
     server::no_core_dumps();
-    if let Err(e) = server::serve_until(engine, socket_path(), stop.notified(), None).await {
+    if let Err(e) = server::serve_until(engine, socket_path(), stop.notified(), Some(asker)).await {
         eprintln!("latchkey: not serving the CLI as its agent: {e}");
     }
 }

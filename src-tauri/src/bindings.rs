@@ -44,6 +44,8 @@ fn all() -> Vec<(&'static str, String)> {
         crate::share::ImportPreview,
         crate::share::RenameDto,
         crate::share::ImportedDto,
+        crate::asking::AccessQuestionDto,
+        crate::asking::AccessAnswerDto,
     ]
 }
 

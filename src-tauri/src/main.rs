@@ -6,6 +6,7 @@ mod accounts_changed;
 #[cfg(unix)]
 mod agent;
 mod appearance;
+mod asking;
 mod autostart;
 mod background;
 #[cfg(test)]
@@ -116,9 +117,12 @@ fn main() {
             register_scheme(app.handle().clone());
             in_the_tray(app.handle());
             appearance::follow(app.handle());
+            // The agent puts the access rules' questions to the user here.
+            let asker = std::sync::Arc::new(asking::AppAsker::new(app.handle().clone()));
+            app.manage(asker.clone());
             #[cfg(unix)]
             if let Ok(engine) = app.state::<AppState>().engine()
-                && let Some(agent) = agent::AppAgent::start(engine)
+                && let Some(agent) = agent::AppAgent::start(engine, asker)
             {
                 app.manage(agent);
             }
@@ -155,6 +159,7 @@ fn main() {
             appearance::appearance,
             window::remember_view,
             window::remembered_view,
+            asking::answer_access,
         ])
         .build(tauri::generate_context!())
         .expect("Latchkey could not start its window");

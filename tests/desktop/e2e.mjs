@@ -295,9 +295,12 @@ async function lightPass(issuer) {
     const history = JSON.parse(execFileSync(cliBin, ['history', '--json', '--account', accountId], { encoding: 'utf8', timeout: 20000 }));
     const last = history[history.length - 1];
     assert(last?.how === 'token' && last.via === 'agent' && last.pid === process.pid, `the app answered the CLI as the agent (history: ${JSON.stringify(last)})`);
-    assert(history.some((e) => e.how === 'copy' && e.via === 'direct'), `the app's copies are in the history (${JSON.stringify(history)})`);
+    assert(history.some((e) => e.how === 'copy' && e.via === 'window' && e.decision === 'by hand'), `the app's copies are in the history (${JSON.stringify(history)})`);
     assert(!JSON.stringify(history).includes(copied), 'no token in the history');
     log('CLI token answered by the app as the agent, accepted by userinfo; history: copy, then token via agent');
+
+    // 5b. An access rule says ask: the app, as the agent, puts the question in the window.
+    await askPass(s, accountId, issuer);
 
     // 6. Details: decoded claims, not verified.
     await s.click(`[data-account="${accountId}"] [data-testid="details"]`);
@@ -349,6 +352,65 @@ async function lightPass(issuer) {
     status = e.status;
   }
   assert(status === 3, `no agent after the app quit (agent status exited ${status})`);
+}
+
+/** `latchkey token ACCOUNT` started in the background (the CLI's environment is the test's own):
+ *  its exit code, stdout and stderr once it ends. */
+function tokenInBackground(accountId) {
+  const child = track(spawn(cliBin, ['token', accountId], { stdio: ['ignore', 'pipe', 'pipe'] }), 'latchkey token');
+  child.expectedExit = true;
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => { out += d; });
+  child.stderr.on('data', (d) => { err += d; });
+  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, out, err })));
+}
+
+/**
+ * Ask: with a rule saying ask for the account, `latchkey token` (answered by the app as the
+ * agent) waits while the window asks the user: Allow once hands the token out; Deny refuses it
+ * (exit 9) and writes a deny rule for the program (this test's node). The rules go at the end.
+ */
+async function askPass(s, accountId, issuer) {
+  const cli = (args) => execFileSync(cliBin, args, { encoding: 'utf8', timeout: 20000, stdio: ['ignore', 'pipe', 'pipe'] });
+  const askRule = cli(['access', 'ask', accountId]).trim();
+  assert(askRule.length > 0, 'access ask prints the rule\'s id');
+  const node = readlinkSync('/proc/self/exe');
+
+  // Allow once: the CLI prints the token and exits 0.
+  const first = tokenInBackground(accountId);
+  await s.waitFor('[data-testid="access-prompt"]', { timeout: 20000 });
+  await s.waitFor('[data-testid="access-account"]', { text: accountId });
+  await s.waitFor('[data-testid="access-program"]', { text: node });
+  await s.waitFor('[data-testid="access-question"]', { text: `(pid ${process.pid})` });
+  await s.waitFor('[data-testid="access-question"]', { text: '(token, via agent)' });
+  await shot(s, 'access-prompt-light');
+  await s.click('[data-testid="access-allow-once"]');
+  const allowed = await first;
+  assert(allowed.code === 0, `allowed once: latchkey token exited ${allowed.code} (${allowed.err.trim()})`);
+  const token = allowed.out.trim();
+  const ui = await userinfo(issuer, token);
+  assert(ui.status === 200, `userinfo accepts the token allowed once (${ui.status})`);
+  await s.waitFor('[data-testid="access-prompt"]', { gone: true, timeout: 5000 });
+  log('ask: Allow once in the window handed the token to the CLI');
+
+  // Deny: exit 9, no token, and a deny rule for the program.
+  const second = tokenInBackground(accountId);
+  await s.waitFor('[data-testid="access-prompt"]', { timeout: 20000 });
+  await s.click('[data-testid="access-deny"]');
+  const denied = await second;
+  assert(denied.code === 9, `denied: latchkey token exited ${denied.code} (${denied.err.trim()})`);
+  assert(denied.out.trim() === '', 'no token printed when denied');
+  await s.waitFor('[data-testid="access-prompt"]', { gone: true, timeout: 5000 });
+  const rules = JSON.parse(cli(['access', 'list', '--json']));
+  const deny = rules.find((r) => r.decision === 'deny' && r.target === accountId && r.program === node);
+  assert(deny, `Deny wrote a deny rule for ${node} (rules: ${JSON.stringify(rules)})`);
+  const history = JSON.parse(cli(['history', '--json', '--account', accountId]));
+  const asked = history.slice(-2).map((e) => JSON.stringify(e));
+  assert(asked[0]?.includes('allow once') && asked[1]?.includes('deny'), `history records both answers (${asked.join(' ')})`);
+  log(`ask: Deny refused the token (exit 9) and wrote deny rule ${deny.id}`);
+  cli(['access', 'remove', deny.id]);
+  cli(['access', 'remove', askRule]);
 }
 
 function instanceRunning() {

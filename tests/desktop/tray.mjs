@@ -76,7 +76,7 @@ export async function trayPass(t, issuer) {
     await s.waitFor('[data-testid="clipboard-status"]', { text: /cleared in \d+ s/ });
     const history = JSON.parse(execFileSync(t.cliBin, ['history', '--json', '--account', account], { encoding: 'utf8', timeout: 20000 }));
     const last = history[history.length - 1];
-    assert(last?.how === 'copy' && last.from === 'tray' && last.via === 'direct', `history notes the tray copy: ${JSON.stringify(last)}`);
+    assert(last?.how === 'copy' && last.from === 'tray' && last.via === 'tray', `history notes the tray copy: ${JSON.stringify(last)}`);
     assert(!JSON.stringify(history).includes(token), 'no token in the history');
     log('tray copy: live token on the clipboard (userinfo), concealed, history "copy" from the tray');
 

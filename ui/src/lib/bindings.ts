@@ -278,3 +278,23 @@ needsSecret: boolean,
  * CLI says it.
  */
 warnings: Array<string>, };
+
+export type AccessQuestionDto = { id: number, 
+/**
+ * `profile/label`.
+ */
+account: string, 
+/**
+ * The program's path (or `serve:NAME`), as rules name it.
+ */
+program: string, pid: number | null, 
+/**
+ * What the token is for: `token`, `refresh`, `exec`, `git`, `kube`, …
+ */
+purpose: string, 
+/**
+ * How the request arrived: `agent`, `forwarded`, …
+ */
+arrival: string, };
+
+export type AccessAnswerDto = "allow-once" | "allow-for-an-hour" | "always-allow" | "deny";

@@ -3,6 +3,8 @@
 import { invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import type {
+  AccessAnswerDto,
+  AccessQuestionDto,
   AccountDetails,
   AccountDto,
   CopyResult,
@@ -104,6 +106,14 @@ export const ipc = {
   importProfilesCancel: () => call<void>('import_profiles_cancel'),
   onSignIn: (handler: (e: SignInEvent) => void): Promise<UnlistenFn> =>
     listen<SignInEvent>('sign-in', (event) => handler(event.payload)),
+  /** A program asks for a token and an access rule says ask (the app is the agent). */
+  onAccessAsked: (handler: (q: AccessQuestionDto) => void): Promise<UnlistenFn> =>
+    listen<AccessQuestionDto>('access-asked', (event) => handler(event.payload)),
+  /** A question no longer waits: answered, or given up after the door's 60 s. */
+  onAccessGone: (handler: (id: number) => void): Promise<UnlistenFn> =>
+    listen<number>('access-gone', (event) => handler(event.payload)),
+  /** The user's answer; refused unless question `id` still waits. */
+  answerAccess: (id: number, answer: AccessAnswerDto) => call<void>('answer_access', { id, answer }),
   /** The engine's notices while something runs: "unlock your keyring…", "refused a response…". */
   onNotice: (handler: (n: NoticeDto) => void): Promise<UnlistenFn> =>
     listen<NoticeDto>('notice', (event) => handler(event.payload)),
