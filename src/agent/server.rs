@@ -129,8 +129,9 @@ async fn serve_with(
     result
 }
 
-/// Completes on SIGTERM or SIGINT (which then no longer end the process by themselves).
-fn stop_signals() -> Result<impl Future<Output = ()>> {
+/// Completes on SIGTERM or SIGINT (which then no longer end the process by themselves): for
+/// the agent and the CLI's other servers (`serve`, `proxy`).
+pub fn stop_signals() -> Result<impl Future<Output = ()>> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term =
         signal(SignalKind::terminate()).map_err(|e| Error::io("cannot handle SIGTERM", e))?;

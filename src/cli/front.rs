@@ -3,7 +3,7 @@
 
 use hyper::StatusCode;
 use latchkey::agent::protocol::kind_name;
-use latchkey::{Error, ErrorKind, Result};
+use latchkey::{Error, ErrorKind};
 use serde_json::{Value, json};
 
 /// 128 random bits as 32 hex digits.
@@ -12,21 +12,8 @@ pub fn random_secret() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Resolves on SIGINT or SIGTERM.
 #[cfg(unix)]
-pub fn stop_signals() -> Result<impl Future<Output = ()>> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term =
-        signal(SignalKind::terminate()).map_err(|e| Error::io("cannot handle SIGTERM", e))?;
-    let mut int =
-        signal(SignalKind::interrupt()).map_err(|e| Error::io("cannot handle SIGINT", e))?;
-    Ok(async move {
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
-        }
-    })
-}
+pub use latchkey::agent::server::stop_signals;
 
 #[cfg(not(unix))]
 pub fn stop_signals() -> Result<impl Future<Output = ()>> {

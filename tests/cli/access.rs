@@ -34,15 +34,6 @@ fn python_exe_name() -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-fn history(env: &Env) -> Vec<Value> {
-    let out = env.run(&["history", "--json", "--limit", "1000"]);
-    serde_json::from_str::<Value>(&out.success().stdout)
-        .expect("history json")
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
-
 fn rule(env: &Env, line: &str) -> String {
     let out = env.cli(line);
     let id = out.success().stdout.trim().to_string();

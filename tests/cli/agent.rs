@@ -40,15 +40,6 @@ fn direct(env: &Env, args: &[&str]) -> Run {
     )
 }
 
-fn history(env: &Env) -> Vec<Value> {
-    let out = env.run(&["history", "--json", "--limit", "1000"]);
-    serde_json::from_str::<Value>(&out.success().stdout)
-        .expect("history json")
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
-
 /// One raw request line on the socket; the answer.
 fn raw(env: &Env, request: &[u8]) -> String {
     let mut stream = UnixStream::connect(socket(env)).expect("connect");

@@ -393,12 +393,3 @@ fn proxy_streams_100_mb_both_ways_with_flat_memory() {
     assert!(log.contains("GET /zeros 200"), "{log}");
     assert!(log.contains("POST /upload 200"), "{log}");
 }
-
-fn history(env: &Env) -> Vec<Value> {
-    let out = env.run(&["history", "--json", "--limit", "1000"]);
-    serde_json::from_str::<Value>(&out.success().stdout)
-        .expect("history json")
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}

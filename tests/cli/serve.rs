@@ -92,15 +92,6 @@ fn run(mut cmd: Command) -> Run {
     Run::from(cmd.output().expect("run latchkey"))
 }
 
-fn history(env: &Env) -> Vec<Value> {
-    let out = env.run(&["history", "--json", "--limit", "1000"]);
-    serde_json::from_str::<Value>(&out.success().stdout)
-        .expect("history json")
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
-
 #[test]
 fn serve_on_loopback_hands_out_listed_accounts_to_the_bearer_only() {
     let (_server, env) = signed_in("svc");

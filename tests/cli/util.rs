@@ -726,3 +726,13 @@ impl FaultServer {
             .collect()
     }
 }
+
+/// The history as `latchkey history --json` prints it (up to 1000 lines).
+pub fn history(env: &Env) -> Vec<Value> {
+    let out = env.run(&["history", "--json", "--limit", "1000"]);
+    serde_json::from_str::<Value>(&out.success().stdout)
+        .expect("history json")
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
