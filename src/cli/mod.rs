@@ -19,6 +19,8 @@ mod profile;
 mod profile_share;
 mod serve;
 mod serve_client;
+#[cfg(unix)]
+mod ssh;
 mod token;
 mod tool_token;
 mod trust;
@@ -107,6 +109,12 @@ enum Command {
     /// `LATCHKEY_SERVE_TOKEN=…`; a `latchkey` with both set takes its tokens from here.
     #[command(after_long_help = EXIT_CODES)]
     Serve(serve::ServeArgs),
+    /// Run `ssh` with the agent forwarded: `latchkey` on the far side takes its tokens from
+    /// here, each asked about unless a rule allows `ssh` (`latchkey access allow ACCOUNT
+    /// --program ssh`).
+    #[cfg(unix)]
+    #[command(after_long_help = EXIT_CODES)]
+    Ssh(ssh::SshArgs),
     /// Which program may take which account's token: rules that allow, ask or deny.
     #[command(subcommand)]
     Access(access::AccessCommand),
@@ -158,7 +166,8 @@ async fn run(cli: Cli) -> latchkey::Result<()> {
         Ok(engine) => engine,
         // A container with only the binary and the endpoint's variables may have no HOME: the
         // commands that take tokens from `latchkey serve` read no config.
-        Err(_) if serve_client::configured() => Latchkey::new(
+        // The same on a remote machine with only the binary and a forwarded agent.
+        Err(_) if handout::remote() => Latchkey::new(
             latchkey::store::config::Config::new(std::env::temp_dir().join("latchkey-no-config")),
             latchkey::store::keychain::Keychain::default(),
         ),
@@ -188,6 +197,8 @@ async fn run(cli: Cli) -> latchkey::Result<()> {
         Command::History(args) => history::run(args),
         Command::Access(cmd) => access::run(&engine, cmd),
         Command::Serve(args) => serve::run(engine, args).await,
+        #[cfg(unix)]
+        Command::Ssh(args) => ssh::run(&engine, args).await,
     }
 }
 
