@@ -136,6 +136,19 @@ fn plain_ssh_r_with_latchkey_agent_sock_on_the_far_side() {
     let last = history(&env).last().cloned().unwrap();
     assert_eq!(last["via"], "forwarded", "{last}");
     assert!(last["from"].is_null(), "{last}");
+    // The tool helpers, through the same socket.
+    let out = run(&format!("{bin} kube-credential fwd"));
+    assert_eq!(out.code, 0, "{out:#?}");
+    let credential: Value = serde_json::from_str(&out.stdout).expect("ExecCredential");
+    assert_eq!(credential["status"]["token"], local.as_str());
+    let out = run(&format!(
+        "printf 'protocol=https\\nhost=git.example.com\\n\\n' | GIT_TERMINAL_PROMPT=0 {bin} git-credential --host git.example.com fwd get"
+    ));
+    assert_eq!(out.code, 0, "{out:#?}");
+    assert!(
+        out.stdout.contains(&format!("password={local}")),
+        "{out:#?}"
+    );
     // An account the agent does not know: the agent's exit code (3), not a local keychain's.
     let out = run(&format!("{bin} token nosuch"));
     assert_eq!(out.code, 3, "{out:#?}");
