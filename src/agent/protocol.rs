@@ -237,6 +237,33 @@ mod tests {
     }
 
     #[test]
+    fn a_forward_request_names_a_destination_or_none() {
+        let request =
+            parse_request(br#"{"v":1,"config":"/c","op":"forward","destination":"me@host"}"#)
+                .expect("a forward request");
+        assert_eq!(
+            request.op,
+            Op::Forward {
+                destination: Some("me@host".into())
+            }
+        );
+        let request = parse_request(br#"{"v":1,"config":"/c","op":"forward"}"#).expect("without");
+        assert_eq!(request.op, Op::Forward { destination: None });
+        assert_eq!(
+            parse_request(br#"{"v":1,"config":"/c","op":"forward","destination":"a\u001bb"}"#),
+            Err(BadRequest::BadAccount)
+        );
+        let line = Response::Forwarding {
+            socket: "/run/x.sock".into(),
+        }
+        .to_line();
+        assert!(matches!(
+            serde_json::from_slice::<Response>(&line),
+            Ok(Response::Forwarding { socket }) if socket == "/run/x.sock"
+        ));
+    }
+
+    #[test]
     fn error_kinds_survive_the_trip() {
         for (kind, name) in KINDS {
             assert_eq!(kind_from_name(kind_name(kind)), kind, "{name}");

@@ -338,7 +338,9 @@ impl Agent {
     }
 
     /// A forwarding socket for one ssh session, served until the client that asked for it
-    /// closes its connection (`latchkey ssh` ends).
+    /// closes its connection (`latchkey ssh` ends). When the agent stops, its tasks end with it
+    /// and [`serve_with`] removes the socket (no wait on `stop` here: that notification is the
+    /// accept loop's).
     async fn forward(
         self: Arc<Self>,
         destination: Option<String>,
@@ -380,7 +382,6 @@ impl Agent {
                         tokio::task::spawn_local(agent.connection(stream, on));
                     }
                     n = read.read(&mut sink) => if !matches!(n, Ok(n) if n > 0) { break },
-                    () = self.stop.notified() => break,
                 }
             }
         }
