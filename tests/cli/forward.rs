@@ -93,7 +93,35 @@ fn latchkey_ssh_forwards_the_agent_asked_by_default_allowed_by_a_rule() {
         .filter(|n| n.starts_with("forward-"))
         .collect();
     assert!(forwards.is_empty(), "{forwards:?}");
+
+    // The agent stops while a session is open, and its forwarding socket goes with it.
+    let options = sshd.ssh_options();
+    let mut args: Vec<&str> = vec!["ssh"];
+    args.extend(options.iter().map(String::as_str));
+    let destination = sshd.destination();
+    args.extend([destination.as_str(), "sleep 8"]);
+    let mut session = env
+        .command(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("latchkey ssh");
+    let dir = env.dir.join("run/latchkey");
+    let open = || {
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .any(|e| e.file_name().to_string_lossy().starts_with("forward-"))
+    };
+    let start = std::time::Instant::now();
+    while !open() && start.elapsed() < std::time::Duration::from_secs(10) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(open(), "a forwarding socket while the session lasts");
     env.run(&["agent", "stop"]).success();
+    assert!(!open(), "removed when the agent stopped");
+    let _ = session.kill();
+    let _ = session.wait();
     remove_stale_forwards();
 }
 
