@@ -2,7 +2,7 @@
 //! forwarded. The running agent (started when it is not) opens a forwarding socket for this
 //! session, named after nothing the far side chooses; `ssh -R` puts it at
 //! `/tmp/latchkey-forward-<random>.sock` on the far side, where that side's `latchkey` finds it
-//! with no setup (and `SetEnv LATCHKEY_AGENT_SOCK=…` names it to servers that accept it). Every
+//! with no setup (see `latchkey::agent::socket::forwarded_socket`). Every
 //! request on the socket arrives at the door as forwarded, from `ssh`, with the destination;
 //! without a rule it is asked. The socket closes when ssh exits.
 
@@ -70,8 +70,6 @@ pub async fn run(engine: &Latchkey, args: SshArgs) -> Result<()> {
     let status = std::process::Command::new("ssh")
         .args(["-o", "ExitOnForwardFailure=yes"])
         .args(["-o", "StreamLocalBindUnlink=yes"])
-        .arg("-o")
-        .arg(format!("SetEnv=LATCHKEY_AGENT_SOCK={remote}"))
         .arg("-R")
         .arg(format!("{remote}:{}", Path::new(&local).display()))
         .args(&args.args)
