@@ -12,7 +12,7 @@ use tokio::net::UnixStream;
 use zeroize::Zeroizing;
 
 use super::protocol::{Handed, How, Op, Request, Response, VERSION, relayed};
-use super::socket::{check_owned, euid, socket_path};
+use super::socket::{check_socket_dir, euid, forwarded_socket, socket_path};
 use crate::error::Result;
 
 /// Answers hold a token (a JWT of a few KiB at most).
@@ -40,6 +40,29 @@ pub fn enabled() -> bool {
     if ASKED.load(std::sync::atomic::Ordering::Relaxed) {
         return false;
     }
+    not_turned_off()
+}
+
+/// The forwarded agent's socket this process takes its tokens from, if any (see
+/// [`forwarded_socket`]), unless `LATCHKEY_AGENT=off`. It is the only source: when it does not
+/// answer, [`unreachable`] says so, and no keychain is tried.
+pub fn forwarded() -> Option<std::path::PathBuf> {
+    forwarded_socket().filter(|_| not_turned_off())
+}
+
+/// The error of a forwarded agent that gave no answer.
+pub fn unreachable(socket: &Path) -> crate::Error {
+    crate::Error::Relayed {
+        kind: crate::ErrorKind::Network,
+        message: format!(
+            "no agent answers on {} (LATCHKEY_AGENT_SOCK, or the socket `latchkey ssh` forwarded): is the ssh session that forwarded it still open, and is its socket yours?",
+            socket.display()
+        ),
+        hint: None,
+    }
+}
+
+fn not_turned_off() -> bool {
     std::env::var("LATCHKEY_AGENT").map_or(true, |v| {
         !matches!(
             v.to_ascii_lowercase().as_str(),
@@ -111,6 +134,29 @@ fn handed(response: Response) -> Option<Result<Handed>> {
     }
 }
 
+/// Asks the agent for a forwarding socket for an ssh session to `destination`: the open
+/// connection (the socket lasts while it stays open) and the socket's path. `None` when no
+/// agent of this user answers.
+pub async fn forward(config: &Path, destination: Option<String>) -> Option<(UnixStream, String)> {
+    let (path, line) = prepare(config, Op::Forward { destination })?;
+    let exchange = async {
+        let mut stream = UnixStream::connect(&path).await.ok()?;
+        if stream.peer_cred().ok()?.uid() != euid() {
+            return None;
+        }
+        stream.write_all(&line).await.ok()?;
+        let mut answer = Vec::new();
+        let mut reader = BufReader::new(&mut stream).take(MAX_RESPONSE);
+        reader.read_until(b'\n', &mut answer).await.ok()?;
+        match understood(&answer)? {
+            Response::Forwarding { socket } => Some(socket),
+            _ => None,
+        }
+        .map(|socket| (stream, socket))
+    };
+    tokio::time::timeout(PING_TIMEOUT, exchange).await.ok()?
+}
+
 /// The pid of the agent answering for `config`, if one does.
 pub async fn ping(config: &Path) -> Option<u32> {
     match ask(config, Op::Ping, PING_TIMEOUT).await? {
@@ -168,10 +214,11 @@ fn ask_blocking(config: &Path, op: Op, timeout: Duration) -> Option<Response> {
     understood(&answer)
 }
 
-/// The socket to ask, once its directory is found to be the user's own, and the request line.
+/// The socket to ask (a forwarded one when there is one, see [`forwarded_socket`]), once its
+/// directory is found to be the user's, and the request line.
 fn prepare(config: &Path, op: Op) -> Option<(std::path::PathBuf, Vec<u8>)> {
-    let path = socket_path();
-    check_owned(path.parent()?, true).ok()?;
+    let path = forwarded_socket().unwrap_or_else(socket_path);
+    check_socket_dir(&path).ok()?;
     let request = Request {
         v: VERSION,
         config: config.to_string_lossy().into_owned(),

@@ -33,6 +33,12 @@ pub enum Op {
     Refresh { account: String },
     /// Exit.
     Stop,
+    /// Open a forwarding socket for an `ssh` session to `destination` (`latchkey ssh`): every
+    /// request on it arrives as forwarded. It lasts as long as this connection stays open.
+    Forward {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        destination: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +66,8 @@ pub enum BadRequest {
     BadAccount,
     #[error("a copy is made in the desktop app, not asked for over the socket")]
     NotOverSocket,
+    #[error("not over a forwarded socket")]
+    NotForwarded,
 }
 
 /// Parses one request: `line` is what the client sent up to its newline (without it). Never
@@ -77,6 +85,7 @@ pub fn parse_request(line: &[u8]) -> Result<Request, BadRequest> {
     }
     let account = match &request.op {
         Op::Token { account, .. } | Op::Refresh { account } => Some(account),
+        Op::Forward { destination } => destination.as_ref(),
         Op::Ping | Op::Stop => None,
     };
     if let Some(account) = account
@@ -97,6 +106,10 @@ pub enum Response {
         version: String,
     },
     Stopping,
+    /// The forwarding socket opened for an [`Op::Forward`].
+    Forwarding {
+        socket: String,
+    },
     Error {
         kind: String,
         message: String,
@@ -221,6 +234,33 @@ mod tests {
             parse_request(token_line("a\\u0007b").as_bytes()),
             Err(BadRequest::BadAccount)
         );
+    }
+
+    #[test]
+    fn a_forward_request_names_a_destination_or_none() {
+        let request =
+            parse_request(br#"{"v":1,"config":"/c","op":"forward","destination":"me@host"}"#)
+                .expect("a forward request");
+        assert_eq!(
+            request.op,
+            Op::Forward {
+                destination: Some("me@host".into())
+            }
+        );
+        let request = parse_request(br#"{"v":1,"config":"/c","op":"forward"}"#).expect("without");
+        assert_eq!(request.op, Op::Forward { destination: None });
+        assert_eq!(
+            parse_request(br#"{"v":1,"config":"/c","op":"forward","destination":"a\u001bb"}"#),
+            Err(BadRequest::BadAccount)
+        );
+        let line = Response::Forwarding {
+            socket: "/run/x.sock".into(),
+        }
+        .to_line();
+        assert!(matches!(
+            serde_json::from_slice::<Response>(&line),
+            Ok(Response::Forwarding { socket }) if socket == "/run/x.sock"
+        ));
     }
 
     #[test]

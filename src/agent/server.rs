@@ -37,6 +37,25 @@ pub struct Agent {
     /// Whether an account found needing sign-in in the background is a desktop notification
     /// (the headless agent; the desktop app notifies in its own way).
     notify_sign_in: bool,
+    /// The socket's directory: forwarding sockets are made here.
+    dir: PathBuf,
+    /// Forwarding sockets open now (removed when they close or the agent stops).
+    forwards: Mutex<Vec<PathBuf>>,
+}
+
+/// Which of the agent's sockets a connection came in on.
+#[derive(Debug, Clone)]
+enum Listener {
+    /// The agent's own socket, for programs of this machine.
+    Own,
+    /// A forwarding socket: every request on it arrived over SSH (`latchkey ssh`'s, named after
+    /// its destination, or the standing `forward.sock` for a plain `ssh -R`).
+    Forwarded(Option<String>),
+}
+
+/// The standing forwarding socket beside the agent's own, for `ssh -R` lines of the user's own.
+pub fn forward_socket_path(socket: &std::path::Path) -> PathBuf {
+    socket.with_file_name("forward.sock")
 }
 
 impl Agent {
@@ -107,6 +126,10 @@ async fn serve_with(
     let listener = UnixListener::bind(&socket)
         .map_err(|e| Error::io(format!("cannot listen on {}", socket.display()), e))?;
     let inode = std::fs::metadata(&socket).map(|m| m.ino()).ok();
+    let forward_path = forward_socket_path(&socket);
+    let _ = std::fs::remove_file(&forward_path);
+    let forward_listener = UnixListener::bind(&forward_path)
+        .map_err(|e| Error::io(format!("cannot listen on {}", forward_path.display()), e))?;
     let mut door = Door::new(engine).with_cache();
     if let Some(asker) = asker {
         door = door.with_asker(asker);
@@ -117,9 +140,19 @@ async fn serve_with(
         cli_exes: cli_executables(),
         stop: Notify::new(),
         notify_sign_in,
+        dir: dir.to_path_buf(),
+        forwards: Mutex::new(vec![forward_path]),
     });
     eprintln!("latchkey agent: listening on {}", socket.display());
-    let result = accept_loop(&agent, &listener, stop).await;
+    let result = accept_loop(&agent, &listener, &forward_listener, stop).await;
+    for path in agent
+        .forwards
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .drain(..)
+    {
+        let _ = std::fs::remove_file(path);
+    }
     // Remove the socket only if it is still ours (not one a newer agent bound after a forced
     // replace).
     if std::fs::metadata(&socket).map(|m| m.ino()).ok() == inode {
@@ -148,6 +181,7 @@ pub fn stop_signals() -> Result<impl Future<Output = ()>> {
 async fn accept_loop(
     agent: &Arc<Agent>,
     listener: &UnixListener,
+    forward_listener: &UnixListener,
     stop: impl Future<Output = ()>,
 ) -> Result<()> {
     tokio::pin!(stop);
@@ -167,13 +201,21 @@ async fn accept_loop(
             () = &mut stop => return Ok(()),
         };
         let Ok(slot) = slot else { return Ok(()) };
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted.map(|(s, _)| (s, Listener::Own)),
+            accepted = forward_listener.accept() => {
+                accepted.map(|(s, _)| (s, Listener::Forwarded(None)))
+            }
+            () = agent.stop.notified() => return Ok(()),
+            () = &mut stop => return Ok(()),
+        };
+        {
+            match accepted {
+                Ok((stream, on)) => {
                     failures.reset();
                     let agent = agent.clone();
                     tokio::spawn(async move {
-                        agent.connection(stream).await;
+                        agent.connection(stream, on).await;
                         drop(slot);
                     });
                 }
@@ -183,9 +225,7 @@ async fn accept_loop(
                     let wait = failures.failed(&e);
                     tokio::time::sleep(wait).await;
                 }
-            },
-            () = agent.stop.notified() => return Ok(()),
-            () = &mut stop => return Ok(()),
+            }
         }
     }
 }
@@ -272,7 +312,18 @@ impl AcceptFailures {
 }
 
 impl Agent {
-    async fn connection(self: Arc<Self>, stream: UnixStream) {
+    /// [`Agent::connection`] as a boxed `Send` future: a forwarding session spawns
+    /// connections from within a connection, and rustc cannot see through that cycle that the
+    /// future is `Send` unless one link of it is named.
+    fn boxed_connection(
+        self: Arc<Self>,
+        stream: UnixStream,
+        on: Listener,
+    ) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(self.connection(stream, on))
+    }
+
+    async fn connection(self: Arc<Self>, stream: UnixStream, on: Listener) {
         let Ok(cred) = stream.peer_cred() else {
             return;
         };
@@ -316,7 +367,19 @@ impl Agent {
                         line.pop();
                     }
                     match parse_request(&line) {
-                        Ok(request) => self.answer(request, &cred).await,
+                        Ok(Request {
+                            op: Op::Forward { destination },
+                            config,
+                            ..
+                        }) if matches!(on, Listener::Own) => {
+                            if std::path::Path::new(&config) != self.engine().config().dir() {
+                                Response::OtherConfig
+                            } else {
+                                let read = reader.into_inner().into_inner();
+                                return self.forward(destination, read, write).await;
+                            }
+                        }
+                        Ok(request) => self.answer(request, &cred, &on).await,
                         Err(e) => Response::bad_request(&e),
                     }
                 }
@@ -326,9 +389,72 @@ impl Agent {
         let _ = tokio::time::timeout(WRITE_TIMEOUT, write.write_all(&line)).await;
     }
 
-    async fn answer(self: &Arc<Self>, request: Request, cred: &UCred) -> Response {
-        if std::path::Path::new(&request.config) != self.engine().config().dir() {
+    /// A forwarding socket for one ssh session, served until the client that asked for it
+    /// closes its connection (`latchkey ssh` ends). When the agent stops, its tasks end with it
+    /// and [`serve_with`] removes the socket (no wait on `stop` here: that notification is the
+    /// accept loop's).
+    async fn forward(
+        self: Arc<Self>,
+        destination: Option<String>,
+        mut read: tokio::net::unix::OwnedReadHalf,
+        mut write: tokio::net::unix::OwnedWriteHalf,
+    ) {
+        let path = self
+            .dir
+            .join(format!("forward-{:016x}.sock", rand::random::<u64>()));
+        let listener = match UnixListener::bind(&path) {
+            Ok(l) => l,
+            Err(e) => {
+                let e = Error::io(format!("cannot listen on {}", path.display()), e);
+                let _ = write.write_all(&Response::error(&e).to_line()).await;
+                return;
+            }
+        };
+        self.forwards
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(path.clone());
+        let answer = Response::Forwarding {
+            socket: path.to_string_lossy().into_owned(),
+        };
+        if tokio::time::timeout(WRITE_TIMEOUT, write.write_all(&answer.to_line()))
+            .await
+            .is_ok_and(|r| r.is_ok())
+        {
+            let mut sink = [0u8; 64];
+            loop {
+                tokio::select! {
+                    accepted = listener.accept() => {
+                        let Ok((stream, _)) = accepted else {
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        };
+                        let agent = self.clone();
+                        let on = Listener::Forwarded(destination.clone());
+                        tokio::spawn(agent.boxed_connection(stream, on));
+                    }
+                    n = read.read(&mut sink) => if !matches!(n, Ok(n) if n > 0) { break },
+                }
+            }
+        }
+        drop(listener);
+        let _ = std::fs::remove_file(&path);
+        self.forwards
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|p| p != &path);
+    }
+
+    async fn answer(self: &Arc<Self>, request: Request, cred: &UCred, on: &Listener) -> Response {
+        // A forwarded request comes from another machine: its config path means nothing here.
+        if matches!(on, Listener::Own)
+            && std::path::Path::new(&request.config) != self.engine().config().dir()
+        {
             return Response::OtherConfig;
+        }
+        let forwarded = matches!(on, Listener::Forwarded(_));
+        if forwarded && matches!(request.op, Op::Stop | Op::Forward { .. }) {
+            return Response::bad_request(&BadRequest::NotForwarded);
         }
         let (account, min_valid, how, program) = match request.op {
             Op::Ping => {
@@ -348,18 +474,23 @@ impl Agent {
                 program,
             } => (account, min_valid, how, program),
             Op::Refresh { account } => (account, 0, How::Refresh, None),
+            Op::Forward { .. } => return Response::bad_request(&BadRequest::NotForwarded),
         };
         // A copy is a click in the app, never a request over the socket.
         if how == How::Copy {
             return Response::bad_request(&BadRequest::NotOverSocket);
         }
         let peer = cred.pid().and_then(|p| u32::try_from(p).ok());
-        let caller = Caller::of_peer(
-            peer,
-            &self.cli_exes,
-            how.through_shell(),
-            program.as_deref().filter(|_| how == How::Exec),
-        );
+        let caller = match on {
+            // The peer is the local `ssh` client: rules name it (`--program ssh`).
+            Listener::Forwarded(destination) => Caller::forwarded(peer, destination.clone()),
+            Listener::Own => Caller::of_peer(
+                peer,
+                &self.cli_exes,
+                how.through_shell(),
+                program.as_deref().filter(|_| how == How::Exec),
+            ),
+        };
         let request = crate::door::Request {
             account,
             purpose: how,

@@ -12,9 +12,91 @@ pub fn euid() -> u32 {
     rustix::process::geteuid().as_raw()
 }
 
-/// `$XDG_RUNTIME_DIR/latchkey/agent.sock` (see [`crate::store::paths::runtime_dir`]).
+/// The variable naming the agent socket to use, like `SSH_AUTH_SOCK`: on a remote machine, the
+/// socket `latchkey ssh` (or `ssh -R`) forwarded there.
+pub const SOCK_VAR: &str = "LATCHKEY_AGENT_SOCK";
+
+/// Where `latchkey ssh` puts the forwarded socket on the far side: `/tmp/` + this + random +
+/// `.sock`. The far side's `latchkey` finds it there with no setup ([`forwarded_socket`]).
+pub const FORWARD_PREFIX: &str = "latchkey-forward-";
+
+/// `$LATCHKEY_AGENT_SOCK` when set, else `$XDG_RUNTIME_DIR/latchkey/agent.sock` (see
+/// [`crate::store::paths::runtime_dir`]).
 pub fn socket_path() -> PathBuf {
+    match std::env::var_os(SOCK_VAR).filter(|v| !v.is_empty()) {
+        Some(path) => PathBuf::from(path),
+        None => default_socket_path(),
+    }
+}
+
+fn default_socket_path() -> PathBuf {
     crate::store::paths::runtime_dir().join("agent.sock")
+}
+
+/// The socket of a forwarded agent this process should use, if any: `$LATCHKEY_AGENT_SOCK`
+/// when set; else, on a machine where Latchkey was never set up (no config directory, no agent
+/// socket), the newest `/tmp/latchkey-forward-*.sock` of this user (one `latchkey ssh` made).
+/// A forwarded agent is the only source of tokens: no keychain is tried when it does not answer.
+pub fn forwarded_socket() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os(SOCK_VAR).filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(path));
+    }
+    let set_up = crate::store::paths::config_dir().is_ok_and(|dir| dir.exists());
+    if set_up || default_socket_path().exists() {
+        return None;
+    }
+    let me = euid();
+    let mut found: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir("/tmp")
+        .ok()?
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let name = entry.file_name();
+            let name = name.to_str()?;
+            if !(name.starts_with(FORWARD_PREFIX) && name.ends_with(".sock")) {
+                return None;
+            }
+            let meta = entry.path().symlink_metadata().ok()?;
+            use std::os::unix::fs::FileTypeExt;
+            (meta.file_type().is_socket() && meta.uid() == me)
+                .then(|| Some((meta.modified().ok()?, entry.path())))
+                .flatten()
+        })
+        .collect();
+    // Newest first; sshd leaves a session's socket behind when it ends: one nobody listens on
+    // is removed (it is this user's own).
+    found.sort();
+    while let Some((_, path)) = found.pop() {
+        match std::os::unix::net::UnixStream::connect(&path) {
+            Ok(_) => return Some(path),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                let _ = std::fs::remove_file(&path);
+            }
+            Err(_) => {}
+        }
+    }
+    None
+}
+
+/// The socket's directory is one whose content only the user (and root) can change: the
+/// user's own directory, or a sticky directory of root's (`/tmp`, where sshd puts forwarded
+/// sockets) when the socket itself is the user's. Either way the client then checks that the
+/// process listening runs as the user.
+pub fn check_socket_dir(socket: &Path) -> Result<()> {
+    let dir = socket
+        .parent()
+        .ok_or_else(|| Error::InvalidInput(format!("no directory in {}", socket.display())))?;
+    if check_owned(dir, true).is_ok() {
+        return Ok(());
+    }
+    let dir_meta = std::fs::symlink_metadata(dir)
+        .map_err(|e| Error::io(format!("cannot read {}", dir.display()), e))?;
+    let sticky =
+        dir_meta.file_type().is_dir() && dir_meta.uid() == 0 && dir_meta.mode() & 0o1000 != 0;
+    if sticky {
+        check_owned(socket, false)?;
+        return Ok(());
+    }
+    check_owned(dir, true)
 }
 
 /// The lock the running agent holds for its whole life: one agent per directory.

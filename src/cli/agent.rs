@@ -33,7 +33,7 @@ pub async fn run(engine: std::sync::Arc<Latchkey>, command: AgentCommand) -> Res
     let config = engine.config().dir().to_path_buf();
     match command {
         AgentCommand::Run => server::serve(engine, socket_path(), None).await,
-        AgentCommand::Start => start(&config).await,
+        AgentCommand::Start => start(&config, false).await,
         AgentCommand::Stop => stop(&config).await,
         AgentCommand::Status => status(&config).await,
         AgentCommand::Install => super::agent_unit::install(),
@@ -41,13 +41,22 @@ pub async fn run(engine: std::sync::Arc<Latchkey>, command: AgentCommand) -> Res
     }
 }
 
-async fn start(config: &Path) -> Result<()> {
+/// Starts the agent unless it runs; says so on stdout, or on stderr when `to_stderr` (for a
+/// command whose stdout is another program's).
+pub async fn start(config: &Path, to_stderr: bool) -> Result<()> {
+    let say = |text: String| {
+        if to_stderr {
+            eprintln!("latchkey: {text}");
+        } else {
+            println!("{text}");
+        }
+    };
     let socket = socket_path();
     if let Some(pid) = client::ping(config).await {
-        println!(
+        say(format!(
             "the agent is already running (pid {pid}) on {}",
             socket.display()
-        );
+        ));
         return Ok(());
     }
     let exe = std::env::current_exe()
@@ -71,7 +80,10 @@ async fn start(config: &Path) -> Result<()> {
     let started = Instant::now();
     while started.elapsed() < SETTLE {
         if let Some(pid) = client::ping(config).await {
-            println!("the agent is running (pid {pid}) on {}", socket.display());
+            say(format!(
+                "the agent is running (pid {pid}) on {}",
+                socket.display()
+            ));
             return Ok(());
         }
         if let Ok(Some(status)) = child.try_wait() {

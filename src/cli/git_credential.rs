@@ -217,7 +217,7 @@ async fn get(
         let username = match &args.username {
             Some(u) => u.clone(),
             // Inside a container with `latchkey serve`: no profile here to name a username.
-            None if super::serve_client::configured() => {
+            None if super::handout::remote() => {
                 latchkey::model::presets::DEFAULT_GIT_USERNAME.to_string()
             }
             None => {
@@ -253,7 +253,7 @@ async fn erase(
     let protocol = request.get("protocol").unwrap_or_default();
     let host = request.get("host").unwrap_or_default();
     // From a `latchkey serve` endpoint: nothing here to mark; its host refreshes by expiry.
-    if super::serve_client::configured()
+    if super::handout::remote()
         || !may_send(request).unwrap_or(false)
         || !git::host_allowed(protocol, host, &args.hosts)
     {

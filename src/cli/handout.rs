@@ -45,6 +45,19 @@ pub fn request(name: &str, min_valid: u32, purpose: Purpose, program: Option<&Pa
     }
 }
 
+/// Whether this process takes its tokens from elsewhere, with no config or keychain of its
+/// own: a `latchkey serve` endpoint, or a forwarded agent.
+pub fn remote() -> bool {
+    if super::serve_client::configured() {
+        return true;
+    }
+    #[cfg(unix)]
+    if latchkey::agent::client::forwarded().is_some() {
+        return true;
+    }
+    false
+}
+
 /// The door of this process, when no agent answers. Nobody can be asked from here: the
 /// program that ran this command holds its terminal, so a rule that says ask refuses.
 pub fn local_door(engine: &Arc<Latchkey>) -> Door {
@@ -61,6 +74,11 @@ pub async fn from_agent(
     program: Option<&Path>,
 ) -> Option<Result<Handed>> {
     use latchkey::agent::client;
+    // A forwarded agent is the only source: no answer is an error, never the keychain here.
+    if let Some(socket) = client::forwarded() {
+        let answer = client::token(engine.config().dir(), name, min_valid, purpose, program).await;
+        return Some(answer.unwrap_or_else(|| Err(client::unreachable(&socket))));
+    }
     if !client::enabled() {
         return None;
     }

@@ -22,6 +22,8 @@ mod profile_share;
 mod proxy;
 mod serve;
 mod serve_client;
+#[cfg(unix)]
+mod ssh;
 mod token;
 mod tool_token;
 mod trust;
@@ -115,6 +117,12 @@ enum Command {
     /// give the tool (`http://127.0.0.1:PORT/SECRET/`), for tools that can't do OAuth.
     #[command(after_long_help = EXIT_CODES)]
     Proxy(proxy::ProxyArgs),
+    /// Run `ssh` with the agent forwarded: `latchkey` on the far side takes its tokens from
+    /// here, each asked about unless a rule allows `ssh` (`latchkey access allow ACCOUNT
+    /// --program ssh`).
+    #[cfg(unix)]
+    #[command(after_long_help = EXIT_CODES)]
+    Ssh(ssh::SshArgs),
     /// Which program may take which account's token: rules that allow, ask or deny.
     #[command(subcommand)]
     Access(access::AccessCommand),
@@ -190,7 +198,8 @@ async fn run(cli: Cli) -> latchkey::Result<()> {
         Ok(engine) => engine,
         // A container with only the binary and the endpoint's variables may have no HOME: the
         // commands that take tokens from `latchkey serve` read no config.
-        Err(_) if serve_client::configured() => Latchkey::new(
+        // The same on a remote machine with only the binary and a forwarded agent.
+        Err(_) if handout::remote() => Latchkey::new(
             latchkey::store::config::Config::new(std::env::temp_dir().join("latchkey-no-config")),
             latchkey::store::keychain::Keychain::default(),
         ),
@@ -226,6 +235,8 @@ async fn run(cli: Cli) -> latchkey::Result<()> {
         Command::Access(cmd) => access::run(&engine, cmd),
         Command::Serve(args) => serve::run(engine, args).await,
         Command::Proxy(args) => proxy::run(engine, args).await,
+        #[cfg(unix)]
+        Command::Ssh(args) => ssh::run(&engine, args).await,
     }
 }
 

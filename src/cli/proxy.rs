@@ -132,8 +132,7 @@ pub async fn run(engine: Arc<Latchkey>, args: ProxyArgs) -> Result<()> {
         proxy.upstream, proxy.account
     );
     let stop = stop_signals()?;
-    let tasks = tokio::task::LocalSet::new();
-    tasks.run_until(accept_loop(proxy, &listener, stop)).await;
+    accept_loop(proxy, &listener, stop).await;
     #[cfg(unix)]
     if let Listener::Unix(_, path) = &listener {
         let _ = std::fs::remove_file(path);
@@ -166,7 +165,7 @@ async fn accept_loop(proxy: Arc<Proxy>, listener: &Listener, stop: impl Future<O
         match accepted {
             Ok(Some((io, caller))) => {
                 let proxy = proxy.clone();
-                tokio::task::spawn_local(async move {
+                tokio::spawn(async move {
                     let caller = match caller.await {
                         Ok(caller) => caller,
                         Err(_) => Caller::remote(Arrival::Proxy),
@@ -183,8 +182,8 @@ async fn accept_loop(proxy: Arc<Proxy>, listener: &Listener, stop: impl Future<O
     }
 }
 
-trait Io: AsyncRead + AsyncWrite + Unpin + 'static {}
-impl<T: AsyncRead + AsyncWrite + Unpin + 'static> Io for T {}
+trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Io for T {}
 
 type CallerLookup = tokio::task::JoinHandle<Caller>;
 

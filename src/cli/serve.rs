@@ -90,8 +90,7 @@ pub async fn run(engine: Arc<Latchkey>, args: ServeArgs) -> Result<()> {
         server.name
     );
     let stop = stop_signals()?;
-    let tasks = tokio::task::LocalSet::new();
-    tasks.run_until(accept_loop(server, listener, stop)).await;
+    accept_loop(server, listener, stop).await;
     eprintln!("latchkey serve: stopped");
     Ok(())
 }
@@ -103,7 +102,7 @@ async fn accept_loop(server: Arc<Server>, listener: TcpListener, stop: impl Futu
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     let server = server.clone();
-                    tokio::task::spawn_local(async move {
+                    tokio::spawn(async move {
                         let service = hyper::service::service_fn(move |req| {
                             let server = server.clone();
                             async move { Ok::<_, Infallible>(server.answer(req).await) }

@@ -73,10 +73,16 @@ pub fn fast_path() -> Option<std::process::ExitCode> {
     let args = TokenOnly::try_parse_from(std::iter::once("token".into()).chain(argv))
         .ok()?
         .args;
-    let config = latchkey::store::paths::config_dir().ok()?;
+    // A remote machine with a forwarded agent may have no config directory (or HOME): the
+    // forwarded socket's agent reads no config path.
+    let config = latchkey::store::paths::config_dir().unwrap_or_default();
     let Some(answer) =
         client::token_blocking(&config, &args.account, args.min_valid, Purpose::Token)
     else {
+        // A forwarded agent is the only source: its silence is the answer.
+        if let Some(socket) = client::forwarded() {
+            return Some(super::report(&client::unreachable(&socket)));
+        }
         // The same question on the ordinary path would get the same non-answer, or wait out
         // the same timeout again: it goes to the keychain at once.
         client::asked_without_answer();

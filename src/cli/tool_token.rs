@@ -30,7 +30,10 @@ pub async fn token_for_tool(
     }
     match from_agent(engine, name, min_valid, purpose, None).await {
         Some(Ok(handed)) => return Ok(handed),
-        Some(Err(e)) if !matches!(e.kind(), ErrorKind::NeedsSignIn | ErrorKind::NotFound) => {
+        Some(Err(e))
+            if super::handout::remote()
+                || !matches!(e.kind(), ErrorKind::NeedsSignIn | ErrorKind::NotFound) =>
+        {
             return Err(e);
         }
         _ => {}

@@ -155,6 +155,16 @@ impl Caller {
         }
     }
 
+    /// The peer of a forwarding socket: the local `ssh` client that carries the remote
+    /// program's request (rules name it `ssh`); `destination` is the ssh session's.
+    pub fn forwarded(peer: Option<u32>, destination: Option<String>) -> Self {
+        let peer = peer.filter(|&p| p > 1);
+        Caller {
+            client_pid: peer,
+            ..Caller::of(Arrival::Forwarded { destination }, peer)
+        }
+    }
+
     /// The desktop app itself, for a copy clicked in its window or tray.
     pub fn app(arrival: Arrival) -> Self {
         Caller::of(arrival, Some(std::process::id()))

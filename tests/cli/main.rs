@@ -10,6 +10,8 @@ mod config;
 mod durability;
 mod edges;
 mod fakeas;
+#[cfg(target_os = "linux")]
+mod forward;
 mod grants;
 mod hostile;
 mod keychain;
