@@ -16,6 +16,7 @@ mod history;
 mod kube_credential;
 mod login;
 mod profile;
+mod profile_resource;
 mod profile_share;
 mod serve;
 mod serve_client;

@@ -8,7 +8,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use latchkey::api::{
     EndpointsForm, FormError, PresetChoice, ProfileForm, build_profile, redirect_to_register,
 };
-use latchkey::engine::SecretState;
+use latchkey::engine::{ResourceProfile, SecretState};
 use latchkey::model::presets::{self, SecretNeed, Source};
 use latchkey::model::profile::{is_loopback, parse_param, parse_scopes};
 use latchkey::model::untrusted::sanitize;
@@ -20,6 +20,7 @@ use oauth2::ClientSecret;
 use url::Url;
 
 use super::completions::profile_names;
+use super::profile_resource;
 use super::profile_share::{self, ExportArgs, ImportArgs};
 
 #[derive(Subcommand)]
@@ -74,9 +75,17 @@ pub struct AddArgs {
     /// Another variable of a (user) preset, as NAME=VALUE.
     #[arg(long = "preset-var", value_name = "NAME=VALUE", requires = "preset", value_parser = parse_param)]
     preset_vars: Vec<(String, String)>,
-    /// OpenID Connect / OAuth issuer to discover the endpoints from.
-    #[arg(long, conflicts_with_all = ["authorize_url", "token_url"], required_unless_present_any = ["authorize_url", "token_url", "preset"])]
+    /// OpenID Connect / OAuth issuer to discover the endpoints from; with --resource alone, the
+    /// one of the resource's authorization servers to use.
+    #[arg(long, conflicts_with_all = ["authorize_url", "token_url"], required_unless_present_any = ["authorize_url", "token_url", "preset", "resources"])]
     issuer: Option<String>,
+    /// A protected resource (RFC 8707 resource indicator), e.g. an MCP server's URL: sent as
+    /// `resource` on every authorization, token and refresh request (repeatable). Without
+    /// --preset, --authorize-url and --token-url, the first one is also discovered from (RFC
+    /// 9728): its authorization server, scopes, and a client registered for the profile
+    /// (RFC 7591) unless --client-id is given.
+    #[arg(long = "resource", value_name = "URL")]
+    resources: Vec<String>,
     /// Authorization endpoint, for providers without discovery (with --token-url).
     #[arg(long, requires = "token_url")]
     authorize_url: Option<Url>,
@@ -106,9 +115,10 @@ pub struct AddArgs {
     /// Userinfo endpoint, with --authorize-url.
     #[arg(long, requires = "authorize_url")]
     userinfo_url: Option<Url>,
-    /// The client id registered at the provider.
-    #[arg(long)]
-    client_id: String,
+    /// The client id registered at the provider (with --resource: optional, else Latchkey
+    /// registers a client when the provider allows it).
+    #[arg(long, required_unless_present = "resources")]
+    client_id: Option<String>,
     /// Scopes to ask for, separated by spaces or commas (none given: the preset's).
     #[arg(long, default_value = "")]
     scope: String,
@@ -178,6 +188,13 @@ pub async fn run(engine: &Latchkey, command: ProfileCommand) -> Result<()> {
 }
 
 async fn add(engine: &Latchkey, args: AddArgs) -> Result<()> {
+    if !args.resources.is_empty()
+        && args.preset.is_none()
+        && args.authorize_url.is_none()
+        && args.token_url.is_none()
+    {
+        return add_for_resource(engine, args).await;
+    }
     let from_stdin = args.client_secret_stdin;
     // With --issuer too: it wins over what discovery gives (or fails to give).
     let revocation = args.revocation_url.clone();
@@ -212,6 +229,40 @@ async fn add(engine: &Latchkey, args: AddArgs) -> Result<()> {
     Ok(())
 }
 
+/// `profile add NAME --resource URL`: discovery from the resource (RFC 9728), a client given or
+/// registered once (RFC 7591).
+async fn add_for_resource(engine: &Latchkey, args: AddArgs) -> Result<()> {
+    let network = network_flags(args.proxy.as_deref(), args.ca_file.as_deref())?;
+    if args.revocation_url.is_some() || args.userinfo_url.is_some() {
+        return Err(Error::InvalidInput(
+            "--revocation-url and --userinfo-url go with --issuer or --authorize-url; with --resource alone they are discovered".into(),
+        ));
+    }
+    let secret = args
+        .client_secret_stdin
+        .then(|| read_secret("Client secret"))
+        .transpose()?;
+    let client_id = args.client_id.clone().filter(|c| !c.trim().is_empty());
+    let form = args.into_form();
+    let mut resources = form.extras.resources.clone();
+    let resource = resources.remove(0);
+    let request = ResourceProfile {
+        name: form.name,
+        resource,
+        issuer: form.endpoints.issuer,
+        client_id,
+        scopes: form.scopes,
+        auth_method: form.auth_method,
+        redirect_uri: form.redirect_uri,
+        extras: ProfileExtras {
+            network,
+            resources,
+            ..form.extras
+        },
+    };
+    profile_resource::add(engine, request, secret).await
+}
+
 impl AddArgs {
     /// The flags as the shared layer's form.
     fn into_form(self) -> ProfileForm {
@@ -226,7 +277,7 @@ impl AddArgs {
         });
         ProfileForm {
             name: self.name,
-            client_id: self.client_id,
+            client_id: self.client_id.unwrap_or_default(),
             preset,
             endpoints: EndpointsForm {
                 issuer: self.issuer,
@@ -263,6 +314,7 @@ impl AddArgs {
                     })
                     .collect(),
                 network: Network::default(),
+                resources: self.resources,
             },
         }
     }
@@ -452,6 +504,10 @@ async fn show(engine: &Latchkey, name: &str, json: bool) -> Result<()> {
         None => "in the OS keychain (which did not answer)".to_string(),
     };
     println!("client secret:          {secret}");
+    println!(
+        "client registration:    {}",
+        profile_resource::client_origin(&p)
+    );
     println!("auth method:            {}", p.auth_method.as_str());
     println!(
         "issuer:                 {}",
@@ -487,6 +543,15 @@ async fn show(engine: &Latchkey, name: &str, json: bool) -> Result<()> {
         params(&p.extra_authorize_params)
     );
     println!("token params:           {}", params(&p.extra_token_params));
+    if !p.resources.is_empty() {
+        println!(
+            "resources (RFC 8707):   {}",
+            sanitize(&p.resources.join(" "))
+        );
+    }
+    if let Some(url) = &p.resource_metadata {
+        println!("resource metadata:      {url}");
+    }
     if !p.allowed_legacy_grants.is_empty() {
         let names: Vec<&str> = p.allowed_legacy_grants.iter().map(|g| g.as_str()).collect();
         println!("legacy grants allowed:  {}", names.join(" "));
@@ -536,6 +601,16 @@ fn profile_json(p: &Profile, secret: Option<SecretState>) -> serde_json::Value {
         "allowed_legacy_grants": p.allowed_legacy_grants,
         "proxy": p.proxy.as_ref().map(redact),
         "ca_file": p.ca_file,
+        "resources": p.resources,
+        "resource_metadata": p.resource_metadata,
+        "client_registration": match &p.registration {
+            Some(r) => serde_json::json!({
+                "method": "dynamic",
+                "registration_endpoint": r.registration_endpoint,
+                "registration_client_uri": r.registration_client_uri,
+            }),
+            None => serde_json::json!({"method": "pre-registered"}),
+        },
     })
 }
 
@@ -561,6 +636,23 @@ async fn remove(engine: &Latchkey, name: &str, yes: bool) -> Result<()> {
         if !matches!(answer.trim(), "y" | "Y" | "yes") {
             eprintln!("Nothing removed.");
             return Ok(());
+        }
+    }
+    let profile = engine.profile(name)?;
+    if profile.registration.is_some() {
+        match engine.delete_registration(&profile).await {
+            Ok(true) => eprintln!(
+                "Deleted the client `{}` registered at the provider (RFC 7592).",
+                sanitize(&profile.client_id)
+            ),
+            Ok(false) => eprintln!(
+                "The provider gave no way to delete the client `{}` it registered; it stays there.",
+                sanitize(&profile.client_id)
+            ),
+            Err(e) => eprintln!(
+                "warning: could not delete the client `{}` at the provider ({e}); removing the profile all the same.",
+                sanitize(&profile.client_id)
+            ),
         }
     }
     let removed = engine.remove_profile(name).await?;

@@ -73,6 +73,15 @@ impl Latchkey {
             profile.revocation_endpoint = Some(url);
             profile.validate()?;
         }
+        self.store_new_profile(profile, secret).await
+    }
+
+    /// Stores a built, checked profile that must be new, and its secret in the keychain.
+    pub(super) async fn store_new_profile(
+        &self,
+        profile: Profile,
+        secret: Option<ClientSecret>,
+    ) -> Result<Profile> {
         let stored = profile.clone();
         self.config.update_profiles(|all| {
             if all.contains_key(&stored.name) {
@@ -162,7 +171,7 @@ impl Latchkey {
 
     /// Validates a profile description and fills its endpoints, by discovery when it names an
     /// issuer. Writes nothing.
-    async fn build_profile(
+    pub(super) async fn build_profile(
         &self,
         new: NewProfile,
         extras: ProfileExtras,
@@ -279,6 +288,17 @@ impl Latchkey {
             },
             proxy: extras.network.proxy,
             ca_file: extras.network.ca_file,
+            resources: {
+                let mut r = Vec::new();
+                for resource in extras.resources {
+                    if !r.contains(&resource) {
+                        r.push(resource);
+                    }
+                }
+                r
+            },
+            resource_metadata: None,
+            registration: None,
         };
         profile.validate()?;
         require_keys_for_openid(&profile)?;
@@ -339,10 +359,12 @@ impl Latchkey {
             };
             deleted.inspect_err(|_| self.put_back(&profile, &accounts[i..]))?;
         }
-        self.keychain
-            .delete(&secret_key(name))
-            .await
-            .inspect_err(|_| self.put_back(&profile, &[]))?;
+        for key in [secret_key(name), super::registration_token_key(name)] {
+            self.keychain
+                .delete(&key)
+                .await
+                .inspect_err(|_| self.put_back(&profile, &[]))?;
+        }
         Ok(accounts)
     }
 

@@ -12,6 +12,7 @@ use crate::protocol::network::{self, Network, ProxyRoute, SetupError};
 
 mod excerpt;
 mod failure;
+mod resources;
 
 pub use excerpt::{excerpt, masked_excerpt};
 pub use failure::ConnectFailure;

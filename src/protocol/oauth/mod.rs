@@ -68,6 +68,13 @@ trait WithParams: Sized {
             .iter()
             .fold(self, |r, (k, v)| r.add_param(k.clone(), v.clone()))
     }
+
+    /// One `resource` parameter per RFC 8707 resource indicator.
+    fn with_resources(self, resources: &[String]) -> Self {
+        resources
+            .iter()
+            .fold(self, |r, v| r.add_param("resource".into(), v.clone()))
+    }
 }
 
 impl WithParams for oauth2::AuthorizationRequest<'_> {
@@ -159,7 +166,10 @@ fn authorization_url(
     if let Some(nonce) = &nonce {
         request = request.add_extra_param("nonce", nonce.secret().to_string());
     }
-    let (url, state) = request.with_params(extra).url();
+    let (url, state) = request
+        .with_resources(&profile.resources)
+        .with_params(extra)
+        .url();
     (url, state, nonce)
 }
 
@@ -295,9 +305,11 @@ impl<'a> TokenEndpoint<'a> {
         Ok(response)
     }
 
-    /// Sends `request` with the profile's extra token parameters.
+    /// Sends `request` with the profile's resource indicators and extra token parameters.
     async fn request(&self, profile: &Profile, request: impl TokenRequest) -> TokenResult {
-        let request = request.with_params(&profile.extra_token_params);
+        let request = request
+            .with_resources(&profile.resources)
+            .with_params(&profile.extra_token_params);
         request.send_to(self).await
     }
 

@@ -1,0 +1,161 @@
+//! `profile add NAME --resource URL` against an MCP server of the official SDK: protected
+//! resource metadata (RFC 9728), one dynamic registration per profile (RFC 7591), resource
+//! indicators (RFC 8707) on every request, and the token as an MCP client's headers helper.
+
+use serde_json::Value;
+
+use crate::mcp::McpServer;
+use crate::util::Env;
+
+/// `latchkey token ACCOUNT --format headers-json`, parsed: the bearer token it carries.
+fn bearer_from_headers_helper(env: &Env, account: &str) -> String {
+    let out = env.run(&["token", account, "--format", "headers-json"]);
+    let headers: Value = serde_json::from_str(out.success().stdout.trim()).expect("headers json");
+    headers["Authorization"]
+        .as_str()
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .unwrap_or_else(|| panic!("no bearer in {headers}"))
+        .to_string()
+}
+
+/// The one account of `profile`.
+fn only_account(env: &Env, profile: &str) -> String {
+    let accounts: Vec<String> = env
+        .accounts()
+        .iter()
+        .filter(|a| a["profile"] == profile)
+        .map(|a| a["account"].as_str().expect("account id").to_string())
+        .collect();
+    assert_eq!(accounts.len(), 1, "{accounts:?}");
+    accounts[0].clone()
+}
+
+#[test]
+fn mcp_profile_from_the_resource_registers_once_and_opens_the_server() {
+    let server = McpServer::start_with(&[("MCP_REQUIRE_RESOURCE", "1")]);
+    let env = Env::new();
+    let mcp = server.mcp_url();
+    env.run(&["profile", "add", "m", "--resource", &mcp])
+        .says(&[
+            "Added profile `m`",
+            &mcp,
+            "registered by Latchkey",
+            "latchkey login m",
+        ]);
+    assert_eq!(server.registered_clients(), 1);
+
+    let profile = env.profile_json("m");
+    assert_eq!(profile["resources"], serde_json::json!([mcp]));
+    assert_eq!(profile["issuer"], server.issuer());
+    assert_eq!(profile["resource_metadata"], server.resource_metadata_url());
+    assert_eq!(profile["client_registration"]["method"], "dynamic");
+    // The registered redirect URI has the port every sign-in uses.
+    let redirect = profile["redirect_uri"].as_str().expect("redirect_uri");
+    let registered = &server.stats()["clients"][0]["redirect_uris"];
+    assert_eq!(registered, &serde_json::json!([redirect]));
+    assert!(
+        url::Url::parse(redirect).unwrap().port().is_some(),
+        "{redirect}"
+    );
+    env.run(&["profile", "show", "m"]).says(&[
+        "client registration:",
+        "registered by Latchkey",
+        &format!("resources (RFC 8707):   {mcp}"),
+        &format!("issuer:                 {}", server.issuer()),
+    ]);
+
+    env.login("m").success();
+    let account = only_account(&env, "m");
+    let token = bearer_from_headers_helper(&env, &account);
+    let (status, _, body) = server.initialize(Some(&token));
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("latchkey-test-mcp"), "{body}");
+
+    // A second sign-in, a refresh and other processes: the same client, no new registration.
+    env.login("m").success();
+    env.refresh(&account);
+    let token = bearer_from_headers_helper(&env, &account);
+    assert_eq!(server.initialize(Some(&token)).0, 200);
+    assert_eq!(server.registered_clients(), 1);
+
+    let expected = Some(mcp.clone());
+    for kind in ["authorize", "token", "refresh"] {
+        let seen = server.resources_seen(kind);
+        assert!(!seen.is_empty(), "no {kind} request");
+        assert!(seen.iter().all(|r| *r == expected), "{kind}: {seen:?}");
+    }
+    assert_eq!(server.resources_seen("authorize").len(), 2);
+
+    // The SDK gives no RFC 7592 registration client URI: removal says the client stays.
+    let out = env.run(&["profile", "remove", "m", "--yes"]);
+    out.success();
+    assert!(out.stderr.contains("no way to delete"), "{out:#?}");
+}
+
+#[test]
+fn mcp_profile_found_at_the_well_known_path_without_a_challenge() {
+    let server = McpServer::start_with(&[("MCP_CHALLENGE_METADATA", "0")]);
+    let (status, challenge, _) = server.initialize(None);
+    assert_eq!(status, 401);
+    assert!(
+        !challenge.unwrap_or_default().contains("resource_metadata"),
+        "the server still names its metadata"
+    );
+    let env = Env::new();
+    env.run(&["profile", "add", "w", "--resource", &server.mcp_url()])
+        .success();
+    let profile = env.profile_json("w");
+    assert_eq!(profile["resource_metadata"], server.resource_metadata_url());
+    assert_eq!(server.registered_clients(), 1);
+}
+
+#[test]
+fn mcp_metadata_for_another_resource_is_refused() {
+    let server = McpServer::start();
+    let env = Env::new();
+    // The server's metadata names base/mcp, not this URL.
+    let other = format!("{}?tenant=x", server.mcp_url());
+    let out = env.run(&["profile", "add", "x", "--resource", &other]);
+    assert_ne!(out.code, 0, "{out:#?}");
+    assert!(
+        out.stderr.contains("not") && out.stderr.contains("RFC 9728"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(server.registered_clients(), 0);
+    env.run(&["profile", "show", "x"]).fails_with(3, &[]);
+}
+
+#[test]
+fn mcp_profile_with_a_pre_registered_client_registers_nothing() {
+    let server = McpServer::start();
+    let env = Env::new();
+    env.run(&[
+        "profile",
+        "add",
+        "p",
+        "--resource",
+        &server.mcp_url(),
+        "--client-id",
+        "given-client",
+        "--issuer",
+        &server.issuer(),
+    ])
+    .says(&["given-client (pre-registered)"]);
+    assert_eq!(server.registered_clients(), 0);
+    let profile = env.profile_json("p");
+    assert_eq!(profile["client_registration"]["method"], "pre-registered");
+    assert_eq!(profile["resources"][0], server.mcp_url());
+    // An issuer the resource does not name is refused.
+    env.run(&[
+        "profile",
+        "add",
+        "q",
+        "--resource",
+        &server.mcp_url(),
+        "--issuer",
+        "https://elsewhere.example",
+    ])
+    .fails_with(2, &["does not name the authorization server"]);
+    assert_eq!(server.registered_clients(), 0);
+}
