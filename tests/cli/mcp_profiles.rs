@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use crate::mcp::McpServer;
-use crate::util::Env;
+use crate::util::{Canned, Env, FaultServer};
 
 /// `latchkey token ACCOUNT --format headers-json`, parsed: the bearer token it carries.
 fn bearer_from_headers_helper(env: &Env, account: &str) -> String {
@@ -158,4 +158,128 @@ fn mcp_profile_with_a_pre_registered_client_registers_nothing() {
     ])
     .fails_with(2, &["does not name the authorization server"]);
     assert_eq!(server.registered_clients(), 0);
+}
+
+/// A resource at `/api` whose authorization server at the same base registers clients
+/// (RFC 7591) with an RFC 7592 registration client URI, or offers no registration at all
+/// (`registration`: false), listing `servers` in its resource metadata.
+fn resource_server(registration: bool, servers: &'static [&'static str]) -> FaultServer {
+    FaultServer::handle(move |base, req| {
+        let json = |body: Value| Canned::json(body.to_string());
+        match (req.method.as_str(), req.path.as_str()) {
+            ("GET", "/api") => (
+                Canned::new(401, "text/plain", "sign in"),
+                vec![(
+                    "www-authenticate",
+                    format!(
+                        r#"Bearer error="invalid_token", resource_metadata="{base}/.well-known/oauth-protected-resource/api""#
+                    ),
+                )],
+            ),
+            ("GET", "/.well-known/oauth-protected-resource/api") => (
+                json(serde_json::json!({
+                    "resource": format!("{base}/api"),
+                    "authorization_servers": servers.iter().map(|s| s.replace("{base}", base)).collect::<Vec<_>>(),
+                    "scopes_supported": ["read", "write"],
+                })),
+                vec![],
+            ),
+            ("GET", "/.well-known/oauth-authorization-server") => {
+                let mut meta = serde_json::json!({
+                    "issuer": base,
+                    "authorization_endpoint": format!("{base}/authorize"),
+                    "token_endpoint": format!("{base}/token"),
+                    "code_challenge_methods_supported": ["S256"],
+                });
+                if registration {
+                    meta["registration_endpoint"] = format!("{base}/register").into();
+                }
+                (json(meta), vec![])
+            }
+            ("POST", "/register") => (
+                Canned::new(
+                    201,
+                    "application/json",
+                    serde_json::json!({
+                        "client_id": "dyn-1",
+                        "token_endpoint_auth_method": "none",
+                        "registration_access_token": REGISTRATION_TOKEN,
+                        "registration_client_uri": format!("{base}/register/dyn-1"),
+                    })
+                    .to_string(),
+                ),
+                vec![],
+            ),
+            ("DELETE", "/register/dyn-1") => (Canned::new(204, "text/plain", ""), vec![]),
+            _ => (Canned::not_found(), vec![]),
+        }
+    })
+}
+
+const REGISTRATION_TOKEN: &str = "registration-access-token-0123456789";
+
+#[test]
+fn mcp_registration_token_stays_in_the_keychain_and_removal_deletes_the_client() {
+    let server = resource_server(true, &["{base}"]);
+    let env = Env::new();
+    let api = format!("{}/api", server.base);
+    env.run(&["profile", "add", "r", "--resource", &api])
+        .says(&["dyn-1, registered by Latchkey", "deletes it (RFC 7592)"]);
+    let profile = env.profile_json("r");
+    assert_eq!(profile["scopes"], serde_json::json!(["read", "write"]));
+    assert_eq!(
+        profile["client_registration"]["registration_client_uri"],
+        format!("{}/register/dyn-1", server.base)
+    );
+    env.assert_not_on_disk(REGISTRATION_TOKEN);
+
+    let out = env.run(&["profile", "remove", "r", "--yes"]);
+    out.success();
+    assert!(
+        out.stderr.contains("Deleted the client `dyn-1`"),
+        "{out:#?}"
+    );
+    let deletes = server.requests_to("/register/dyn-1");
+    assert_eq!(deletes.len(), 1);
+    assert_eq!(deletes[0].method, "DELETE");
+    assert_eq!(
+        deletes[0].headers["authorization"],
+        format!("Bearer {REGISTRATION_TOKEN}")
+    );
+}
+
+#[test]
+fn mcp_without_registration_or_with_several_servers_says_what_to_pass() {
+    let server = resource_server(false, &["{base}"]);
+    let env = Env::new();
+    let api = format!("{}/api", server.base);
+    env.run(&["profile", "add", "r", "--resource", &api])
+        .fails_with(2, &["no dynamic client registration", "--client-id"]);
+    assert!(server.requests_to("/register").is_empty());
+    // A pre-registered client needs no registration.
+    env.run(&[
+        "profile",
+        "add",
+        "r",
+        "--resource",
+        &api,
+        "--client-id",
+        "mine",
+    ])
+    .says(&["mine (pre-registered)"]);
+
+    let two = resource_server(true, &["{base}", "https://other.example"]);
+    let api = format!("{}/api", two.base);
+    env.run(&["profile", "add", "t", "--resource", &api])
+        .fails_with(2, &["several authorization servers", "--issuer"]);
+    env.run(&[
+        "profile",
+        "add",
+        "t",
+        "--resource",
+        &api,
+        "--issuer",
+        &two.base,
+    ])
+    .says(&["dyn-1, registered by Latchkey"]);
 }

@@ -427,6 +427,26 @@ mod tests {
     }
 
     #[test]
+    fn resource_indicators_join_the_authorization_url_one_parameter_each() {
+        let mut p = profile(&[]);
+        p.resources = vec![
+            "https://mcp.example/mcp".into(),
+            "https://api.example/".into(),
+        ];
+        let start = start_authorization(&p, &"http://127.0.0.1:5000/callback".parse().unwrap());
+        let resources: Vec<String> = start
+            .url
+            .query_pairs()
+            .filter(|(k, _)| k == "resource")
+            .map(|(_, v)| v.into_owned())
+            .collect();
+        assert_eq!(
+            resources,
+            ["https://mcp.example/mcp", "https://api.example/"]
+        );
+    }
+
+    #[test]
     fn extra_parameters_join_the_authorization_url() {
         let redirect: Url = "http://127.0.0.1/callback".parse().unwrap();
         let mut p = profile(&["openid", "offline_access"]);
