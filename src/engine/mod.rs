@@ -31,6 +31,7 @@ mod device;
 mod pending;
 mod profiles;
 mod rejected;
+mod removal;
 mod resources;
 mod share;
 mod signin;
