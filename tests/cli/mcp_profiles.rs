@@ -283,3 +283,58 @@ fn mcp_without_registration_or_with_several_servers_says_what_to_pass() {
     ])
     .says(&["dyn-1, registered by Latchkey"]);
 }
+
+#[test]
+fn mcp_resource_on_a_profile_with_its_own_endpoints_is_sent_without_discovery() {
+    let server = McpServer::start_with(&[("MCP_REQUIRE_RESOURCE", "1")]);
+    // A client registered beforehand, on a fixed loopback port.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let redirect = format!("http://127.0.0.1:{port}/callback");
+    let reg: Value = reqwest::blocking::Client::new()
+        .post(format!("{}/register", server.url))
+        .json(&serde_json::json!({
+            "redirect_uris": [redirect],
+            "token_endpoint_auth_method": "none",
+            "grant_types": ["authorization_code", "refresh_token"],
+        }))
+        .send()
+        .and_then(|r| r.json())
+        .expect("register");
+    let client_id = reg["client_id"].as_str().expect("client_id");
+    let env = Env::new();
+    let mcp = server.mcp_url();
+    env.run(&[
+        "profile",
+        "add",
+        "h",
+        "--authorize-url",
+        &format!("{}/authorize", server.url),
+        "--token-url",
+        &format!("{}/token", server.url),
+        "--client-id",
+        client_id,
+        "--redirect-uri",
+        &redirect,
+        "--resource",
+        &mcp,
+    ])
+    .success();
+    let profile = env.profile_json("h");
+    assert_eq!(profile["resources"], serde_json::json!([mcp]));
+    assert_eq!(profile["resource_metadata"], Value::Null);
+    assert_eq!(server.stats()["mcp"]["unauthorized"], 0, "no discovery");
+    env.login("h").success();
+    let account = only_account(&env, "h");
+    env.refresh(&account);
+    let token = bearer_from_headers_helper(&env, &account);
+    // MCP_REQUIRE_RESOURCE: only a token issued for the resource opens /mcp.
+    assert_eq!(server.initialize(Some(&token)).0, 200);
+    for kind in ["authorize", "token", "refresh"] {
+        let seen = server.resources_seen(kind);
+        assert!(!seen.is_empty() && seen.iter().all(|r| r.as_deref() == Some(mcp.as_str())));
+    }
+    assert_eq!(server.registered_clients(), 1, "only the test's own");
+}
