@@ -74,6 +74,7 @@ impl ProfileInput {
                     .map(Into::into)
                     .collect(),
                 network,
+                resources: Vec::new(),
             },
         };
         let secret = self

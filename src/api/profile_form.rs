@@ -111,6 +111,7 @@ pub fn build_profile(
     extras.grant = given.grant;
     extras.network = given.network;
     extras.allowed_legacy_grants = given.allowed_legacy_grants;
+    extras.resources.extend(given.resources);
     if given.device_authorization_endpoint.is_some() {
         extras.device_authorization_endpoint = given.device_authorization_endpoint;
     }

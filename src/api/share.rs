@@ -191,6 +191,8 @@ pub fn export_profiles(profiles: &[Profile], names: &[String]) -> Result<String>
         .map(|p| Profile {
             proxy: None,
             ca_file: None,
+            // A client Latchkey registered is this user's: its registration token stays here.
+            registration: None,
             ..p.clone()
         })
         .collect();

@@ -16,7 +16,9 @@ mod hint;
 mod history;
 mod kube_credential;
 mod login;
+mod presets;
 mod profile;
+mod profile_resource;
 mod profile_set;
 mod profile_share;
 mod proxy;
@@ -218,7 +220,7 @@ async fn run(cli: Cli) -> latchkey::Result<()> {
     }
     match cli.command {
         Command::Profile(cmd) => profile::run(&engine, cmd).await,
-        Command::Presets { json } => profile::list_presets(&engine, json),
+        Command::Presets { json } => presets::list_presets(&engine, json),
         Command::Login(args) => login::run(&engine, args).await,
         Command::Accounts(args) => accounts::list(&engine, args),
         Command::Token(args) => token::token(&engine, args).await,

@@ -8,8 +8,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use latchkey::api::{
     EndpointsForm, FormError, PresetChoice, ProfileForm, build_profile, redirect_to_register,
 };
-use latchkey::engine::SecretState;
-use latchkey::model::presets::{self, SecretNeed, Source};
+use latchkey::engine::{ResourceProfile, SecretState};
 use latchkey::model::profile::{is_loopback, parse_param, parse_scopes};
 use latchkey::model::untrusted::sanitize;
 use latchkey::protocol::network::{Network, redact};
@@ -20,6 +19,7 @@ use oauth2::ClientSecret;
 use url::Url;
 
 use super::completions::profile_names;
+use super::profile_resource;
 use super::profile_share::{self, ExportArgs, ImportArgs};
 
 #[derive(Subcommand)]
@@ -79,9 +79,17 @@ pub struct AddArgs {
     /// Another variable of a (user) preset, as NAME=VALUE.
     #[arg(long = "preset-var", value_name = "NAME=VALUE", requires = "preset", value_parser = parse_param)]
     preset_vars: Vec<(String, String)>,
-    /// OpenID Connect / OAuth issuer to discover the endpoints from.
-    #[arg(long, conflicts_with_all = ["authorize_url", "token_url"], required_unless_present_any = ["authorize_url", "token_url", "preset"])]
+    /// OpenID Connect / OAuth issuer to discover the endpoints from; with --resource alone, the
+    /// one of the resource's authorization servers to use.
+    #[arg(long, conflicts_with_all = ["authorize_url", "token_url"], required_unless_present_any = ["authorize_url", "token_url", "preset", "resources"])]
     issuer: Option<String>,
+    /// A protected resource (RFC 8707 resource indicator), e.g. an MCP server's URL: sent as
+    /// `resource` on every authorization, token and refresh request (repeatable). Without
+    /// --preset, --authorize-url and --token-url, the first one is also discovered from (RFC
+    /// 9728): its authorization server, scopes, and a client registered for the profile
+    /// (RFC 7591) unless --client-id is given.
+    #[arg(long = "resource", value_name = "URL")]
+    resources: Vec<String>,
     /// Authorization endpoint, for providers without discovery (with --token-url).
     #[arg(long, requires = "token_url")]
     authorize_url: Option<Url>,
@@ -107,19 +115,20 @@ pub struct AddArgs {
     /// Revocation endpoint (RFC 7009): with --authorize-url, or with --issuer when its metadata
     /// lists none (this one wins over discovery).
     #[arg(long)]
-    revocation_url: Option<Url>,
+    pub(super) revocation_url: Option<Url>,
     /// Userinfo endpoint, with --authorize-url.
     #[arg(long, requires = "authorize_url")]
-    userinfo_url: Option<Url>,
-    /// The client id registered at the provider.
-    #[arg(long)]
-    client_id: String,
+    pub(super) userinfo_url: Option<Url>,
+    /// The client id registered at the provider (with --resource: optional, else Latchkey
+    /// registers a client when the provider allows it).
+    #[arg(long, required_unless_present = "resources")]
+    pub(super) client_id: Option<String>,
     /// Scopes to ask for, separated by spaces or commas (none given: the preset's).
     #[arg(long, default_value = "")]
     scope: String,
     /// Read the client secret from standard input (it goes to the OS keychain).
     #[arg(long)]
-    client_secret_stdin: bool,
+    pub(super) client_secret_stdin: bool,
     /// How the client authenticates at the token endpoint [default: basic with a secret, none without].
     #[arg(long, value_enum)]
     auth_method: Option<AuthMethodArg>,
@@ -132,11 +141,11 @@ pub struct AddArgs {
     /// The HTTPS proxy of this profile's requests, e.g. http://proxy.corp:3128; wins over
     /// HTTPS_PROXY and ALL_PROXY. No credentials here: those stay in HTTPS_PROXY.
     #[arg(long, value_name = "URL")]
-    proxy: Option<String>,
+    pub(super) proxy: Option<String>,
     /// A PEM file of one or more CA certificates to trust for this profile's requests, besides
     /// the system's (a company CA).
     #[arg(long, value_name = "PATH")]
-    ca_file: Option<std::path::PathBuf>,
+    pub(super) ca_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -184,6 +193,13 @@ pub async fn run(engine: &Latchkey, command: ProfileCommand) -> Result<()> {
 }
 
 async fn add(engine: &Latchkey, args: AddArgs) -> Result<()> {
+    if !args.resources.is_empty()
+        && args.preset.is_none()
+        && args.authorize_url.is_none()
+        && args.token_url.is_none()
+    {
+        return add_for_resource(engine, args).await;
+    }
     let from_stdin = args.client_secret_stdin;
     // With --issuer too: it wins over what discovery gives (or fails to give).
     let revocation = args.revocation_url.clone();
@@ -240,9 +256,44 @@ fn chosen_scopes(profile: &Profile, from_preset: bool) -> String {
     }
 }
 
+/// `profile add NAME --resource URL`: discovery from the resource (RFC 9728), a client given or
+/// registered once (RFC 7591).
+async fn add_for_resource(engine: &Latchkey, args: AddArgs) -> Result<()> {
+    let network =
+        super::profile_set::network_flags(args.proxy.as_deref(), args.ca_file.as_deref())?;
+    if args.revocation_url.is_some() || args.userinfo_url.is_some() {
+        return Err(Error::InvalidInput(
+            "--revocation-url and --userinfo-url go with --issuer or --authorize-url; with --resource alone they are discovered".into(),
+        ));
+    }
+    let secret = args
+        .client_secret_stdin
+        .then(|| read_secret("Client secret"))
+        .transpose()?;
+    let client_id = args.client_id.clone().filter(|c| !c.trim().is_empty());
+    let form = args.into_form();
+    let mut resources = form.extras.resources.clone();
+    let resource = resources.remove(0);
+    let request = ResourceProfile {
+        name: form.name,
+        resource,
+        issuer: form.endpoints.issuer,
+        client_id,
+        scopes: form.scopes,
+        auth_method: form.auth_method,
+        redirect_uri: form.redirect_uri,
+        extras: ProfileExtras {
+            network,
+            resources,
+            ..form.extras
+        },
+    };
+    profile_resource::add(engine, request, secret).await
+}
+
 impl AddArgs {
     /// The flags as the shared layer's form.
-    fn into_form(self) -> ProfileForm {
+    pub(super) fn into_form(self) -> ProfileForm {
         let preset = self.preset.map(|name| {
             let named = [("tenant", self.tenant), ("base_url", self.base_url)]
                 .into_iter()
@@ -254,7 +305,7 @@ impl AddArgs {
         });
         ProfileForm {
             name: self.name,
-            client_id: self.client_id,
+            client_id: self.client_id.unwrap_or_default(),
             preset,
             endpoints: EndpointsForm {
                 issuer: self.issuer,
@@ -291,6 +342,7 @@ impl AddArgs {
                     })
                     .collect(),
                 network: Network::default(),
+                resources: self.resources,
             },
         }
     }
@@ -311,73 +363,6 @@ fn in_flags(e: FormError) -> Error {
         ),
     };
     Error::InvalidInput(message)
-}
-
-/// `latchkey presets`: the built-in presets and the user's.
-pub fn list_presets(engine: &Latchkey, json: bool) -> Result<()> {
-    let all = presets::all(engine.config().dir())?;
-    if json {
-        let out: Vec<_> = all
-            .iter()
-            .map(|p| {
-                serde_json::json!({
-                    "name": p.name,
-                    "title": p.title,
-                    "description": p.description,
-                    "docs": p.docs,
-                    "source": match &p.source {
-                        Source::BuiltIn => "built-in".to_string(),
-                        Source::File(path) => path.display().to_string(),
-                    },
-                    "issuer": p.issuer,
-                    "authorize_url": p.authorize_url,
-                    "token_url": p.token_url,
-                    "device_authorization_url": p.device_authorization_url,
-                    "scopes": p.scopes,
-                    "variables": p.variables.iter().map(|(k, v)| (k.clone(), serde_json::json!({"default": v.default, "help": v.help}))).collect::<serde_json::Map<_, _>>(),
-                    "client_secret_required": p.client_secret == SecretNeed::Required,
-                })
-            })
-            .collect();
-        println!("{}", serde_json::Value::Array(out));
-        return Ok(());
-    }
-    for p in &all {
-        let source = match &p.source {
-            Source::BuiltIn => String::new(),
-            Source::File(path) => format!(" [{}]", path.display()),
-        };
-        let options: Vec<String> = p
-            .variables
-            .iter()
-            .map(|(k, v)| {
-                let flag = format!("--{}", k.replace('_', "-"));
-                match &v.default {
-                    Some(d) => format!("{flag} (default {d})"),
-                    None => flag,
-                }
-            })
-            .collect();
-        let options = if options.is_empty() {
-            String::new()
-        } else {
-            format!("; {}", options.join(", "))
-        };
-        println!(
-            "{}\t{}{source}\t{}{options}",
-            p.name, p.title, p.description
-        );
-    }
-    eprintln!(
-        "Use one with `latchkey profile add NAME --preset PRESET --client-id ID`; add your own as {}",
-        engine
-            .config()
-            .dir()
-            .join("presets")
-            .join("NAME.toml")
-            .display()
-    );
-    Ok(())
 }
 
 /// Where each profile's client secret stands (`None`: the keychain could not say). After one
@@ -465,6 +450,10 @@ async fn show(engine: &Latchkey, name: &str, json: bool) -> Result<()> {
         None => "in the OS keychain (which did not answer)".to_string(),
     };
     println!("client secret:          {secret}");
+    println!(
+        "client registration:    {}",
+        profile_resource::client_origin(&p)
+    );
     println!("auth method:            {}", p.auth_method.as_str());
     println!(
         "issuer:                 {}",
@@ -500,6 +489,15 @@ async fn show(engine: &Latchkey, name: &str, json: bool) -> Result<()> {
         params(&p.extra_authorize_params)
     );
     println!("token params:           {}", params(&p.extra_token_params));
+    if !p.resources.is_empty() {
+        println!(
+            "resources (RFC 8707):   {}",
+            sanitize(&p.resources.join(" "))
+        );
+    }
+    if let Some(url) = &p.resource_metadata {
+        println!("resource metadata:      {url}");
+    }
     if !p.allowed_legacy_grants.is_empty() {
         let names: Vec<&str> = p.allowed_legacy_grants.iter().map(|g| g.as_str()).collect();
         println!("legacy grants allowed:  {}", names.join(" "));
@@ -551,6 +549,16 @@ fn profile_json(p: &Profile, secret: Option<SecretState>) -> serde_json::Value {
         "allowed_legacy_grants": p.allowed_legacy_grants,
         "proxy": p.proxy.as_ref().map(redact),
         "ca_file": p.ca_file,
+        "resources": p.resources,
+        "resource_metadata": p.resource_metadata,
+        "client_registration": match &p.registration {
+            Some(r) => serde_json::json!({
+                "method": "dynamic",
+                "registration_endpoint": r.registration_endpoint,
+                "registration_client_uri": r.registration_client_uri,
+            }),
+            None => serde_json::json!({"method": "pre-registered"}),
+        },
     })
 }
 
@@ -576,6 +584,23 @@ async fn remove(engine: &Latchkey, name: &str, yes: bool) -> Result<()> {
         if !matches!(answer.trim(), "y" | "Y" | "yes") {
             eprintln!("Nothing removed.");
             return Ok(());
+        }
+    }
+    let profile = engine.profile(name)?;
+    if profile.registration.is_some() {
+        match engine.delete_registration(&profile).await {
+            Ok(true) => eprintln!(
+                "Deleted the client `{}` registered at the provider (RFC 7592).",
+                sanitize(&profile.client_id)
+            ),
+            Ok(false) => eprintln!(
+                "The provider gave no way to delete the client `{}` it registered; it stays there.",
+                sanitize(&profile.client_id)
+            ),
+            Err(e) => eprintln!(
+                "warning: could not delete the client `{}` at the provider ({e}); removing the profile all the same.",
+                sanitize(&profile.client_id)
+            ),
         }
     }
     let removed = engine.remove_profile(name).await?;

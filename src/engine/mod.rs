@@ -31,6 +31,8 @@ mod device;
 mod pending;
 mod profiles;
 mod rejected;
+mod removal;
+mod resources;
 mod settings;
 mod share;
 mod signin;
@@ -43,6 +45,7 @@ mod tests;
 
 pub use crate::model::profile::{Endpoints, ManualEndpoints, NewProfile, ProfileExtras};
 pub use pending::{DeviceLogin, PendingImplicitLogin, PendingLogin};
+pub use resources::{ClientOrigin, ResourceProfile};
 pub use settings::ProfileSettings;
 pub use share::{MAX_SHARED_FILE, SecretState, check_profile, without_credentials};
 
@@ -420,6 +423,11 @@ fn missing_client_secret(profile: &str) -> Error {
 
 fn secret_key(profile: &str) -> String {
     format!("client-secret:{profile}")
+}
+
+/// The keychain entry of a dynamically registered client's RFC 7592 registration access token.
+fn registration_token_key(profile: &str) -> String {
+    format!("registration-token:{profile}")
 }
 
 fn needs_sign_in(account: &Account, reason: &str) -> Error {

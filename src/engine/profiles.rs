@@ -73,6 +73,15 @@ impl Latchkey {
             profile.revocation_endpoint = Some(url);
             profile.validate()?;
         }
+        self.store_new_profile(profile, secret).await
+    }
+
+    /// Stores a built, checked profile that must be new, and its secret in the keychain.
+    pub(super) async fn store_new_profile(
+        &self,
+        profile: Profile,
+        secret: Option<ClientSecret>,
+    ) -> Result<Profile> {
         let stored = profile.clone();
         self.config.update_profiles(|all| {
             if all.contains_key(&stored.name) {
@@ -162,7 +171,7 @@ impl Latchkey {
 
     /// Validates a profile description and fills its endpoints, by discovery when it names an
     /// issuer. Writes nothing.
-    async fn build_profile(
+    pub(super) async fn build_profile(
         &self,
         mut new: NewProfile,
         extras: ProfileExtras,
@@ -282,6 +291,17 @@ impl Latchkey {
             },
             proxy: extras.network.proxy,
             ca_file: extras.network.ca_file,
+            resources: {
+                let mut r = Vec::new();
+                for resource in extras.resources {
+                    if !r.contains(&resource) {
+                        r.push(resource);
+                    }
+                }
+                r
+            },
+            resource_metadata: None,
+            registration: None,
         };
         profile.validate()?;
         require_keys_for_openid(&profile)?;
@@ -306,76 +326,27 @@ impl Latchkey {
             .set(&secret_key(profile), secret.secret().as_bytes().to_vec())
             .await?)
     }
-
-    /// Removes a profile, its accounts and every keychain entry of theirs. The profile and the
-    /// accounts' metadata go first, so that a refresh or sign-in in flight stores nothing (it
-    /// revokes what it got, see `standing`); then each account's keychain entry under its lock,
-    /// then the client secret. A keychain that fails on the way puts back the profile and the
-    /// accounts whose entries remain, so the command can be repeated.
-    pub async fn remove_profile(&self, name: &str) -> Result<Vec<Account>> {
-        self.config.profile(name)?;
-        // A locked keychain refuses before anything is removed.
-        self.keychain.ensure_writable().await?;
-        let profile = self.config.update_profiles(|all| {
-            all.remove(name)
-                .ok_or_else(|| Error::ProfileNotFound(name.to_string()))
-        })?;
-        let accounts = self
-            .config
-            .update_accounts(|all| {
-                let (gone, kept) = std::mem::take(all)
-                    .into_iter()
-                    .partition::<Vec<_>, _>(|a| a.profile == name);
-                *all = kept;
-                gone
-            })
-            .inspect_err(|_| self.put_back(&profile, &[]))?;
-        for (i, account) in accounts.iter().enumerate() {
-            // The lock waits for a refresh or sign-in still writing this entry.
-            let deleted = match self.account_lock(account.account_id()).await {
-                Ok(_lock) => self
-                    .keychain
-                    .delete(&account.keychain_key())
-                    .await
-                    .map_err(Error::from),
-                Err(e) => Err(e),
-            };
-            deleted.inspect_err(|_| self.put_back(&profile, &accounts[i..]))?;
-        }
-        self.keychain
-            .delete(&secret_key(name))
-            .await
-            .inspect_err(|_| self.put_back(&profile, &[]))?;
-        Ok(accounts)
-    }
-
-    /// Puts back what a removal took out before the keychain failed (best effort: the error
-    /// reported is the keychain's).
-    fn put_back(&self, profile: &Profile, accounts: &[Account]) {
-        let _ = self.config.update_profiles(|all| {
-            all.entry(profile.name.clone())
-                .or_insert_with(|| profile.clone());
-            Ok(())
-        });
-        let _ = self.config.update_accounts(|all| {
-            for account in accounts {
-                if !all.iter().any(|a| a.is(&account.account_id())) {
-                    all.push(account.clone());
-                }
-            }
-        });
-    }
 }
 
 /// What to do after signing out, when an edit changes the provider.
 const EDIT: &str = "edit the profile";
 
 /// Keeps in an edited profile what the edit cannot give (the app's form has no field for it):
-/// the id_token leeway, and endpoints that neither the form nor discovery gives (a device
+/// the id_token leeway, the resource indicators, resource metadata and registration of a
+/// profile added from a resource (the registration only while the client id stays), and
+/// endpoints that neither the form nor discovery gives (a device
 /// authorization endpoint; a revocation or userinfo endpoint added by hand to a profile that
 /// discovers from the same issuer).
 fn keep_hand_edits(old: &Profile, edited: &mut Profile) {
     edited.id_token_leeway_seconds = old.id_token_leeway_seconds;
+    // What `profile add --resource` found and registered (the form has no fields for it).
+    if edited.resources.is_empty() {
+        edited.resources.clone_from(&old.resources);
+    }
+    edited.resource_metadata.clone_from(&old.resource_metadata);
+    if edited.client_id == old.client_id {
+        edited.registration.clone_from(&old.registration);
+    }
     if edited.device_authorization_endpoint.is_none() {
         edited.device_authorization_endpoint = old.device_authorization_endpoint.clone();
     }
@@ -629,6 +600,16 @@ mod tests {
         let profile = Profile {
             id_token_leeway_seconds: Some(300),
             device_authorization_endpoint: Some("https://as.example/device".parse().unwrap()),
+            resources: vec!["https://mcp.example/mcp".into()],
+            resource_metadata: Some(
+                "https://mcp.example/.well-known/oauth-protected-resource/mcp"
+                    .parse()
+                    .unwrap(),
+            ),
+            registration: Some(crate::model::profile::Registration {
+                registration_endpoint: "https://as.example/register".parse().unwrap(),
+                registration_client_uri: Some("https://as.example/register/c".parse().unwrap()),
+            }),
             ..Profile::for_tests("leeway")
         };
         let engine = engine_with(&profile, &[]);
@@ -638,9 +619,17 @@ mod tests {
             edited.device_authorization_endpoint,
             profile.device_authorization_endpoint
         );
+        assert_eq!(edited.resources, profile.resources);
+        assert_eq!(edited.resource_metadata, profile.resource_metadata);
+        assert_eq!(edited.registration, profile.registration);
         let stored = engine.config.profile("leeway").unwrap();
         assert_eq!(stored.id_token_leeway_seconds, Some(300));
         assert_eq!(stored.scopes, ["read"]);
+        assert_eq!(stored.registration, profile.registration);
+        // Another client id: the registration was of the old client.
+        let other = edit(&engine, &stored, |n| n.client_id = "other".into()).unwrap();
+        assert_eq!(other.registration, None);
+        assert_eq!(other.resources, profile.resources);
     }
 
     #[test]

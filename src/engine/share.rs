@@ -102,6 +102,9 @@ impl Latchkey {
             }
             let mut previous = BTreeMap::new();
             for mut p in incoming {
+                // A shared file never says where a registration access token is sent (RFC
+                // 7592): only `profile add` records a registration.
+                p.registration = None;
                 // The user's own network settings stay (a shared file never sets them).
                 if let Some(old) = all.get(&p.name) {
                     p.proxy.clone_from(&old.proxy);

@@ -223,6 +223,7 @@ impl Preset {
                 extra_token_params: self.extra_token_params.clone(),
                 allowed_legacy_grants: Vec::new(),
                 network: Default::default(),
+                resources: Vec::new(),
             },
         })
     }

@@ -29,6 +29,12 @@ pub struct Metadata {
     pub authorization_response_iss_parameter_supported: bool,
     #[serde(default)]
     pub id_token_signing_alg_values_supported: Option<Vec<String>>,
+    /// RFC 7591 dynamic client registration.
+    #[serde(default)]
+    pub registration_endpoint: Option<Url>,
+    /// Client ID metadata documents (the MCP authorization spec's CIMD).
+    #[serde(default)]
+    pub client_id_metadata_document_supported: bool,
 }
 
 /// The well-known locations for an issuer, in the order they are tried: OIDC (path appended),
@@ -114,6 +120,7 @@ pub async fn discover(http: &Http, issuer: &str) -> Result<Metadata> {
             &metadata.device_authorization_endpoint,
             "device_authorization_endpoint",
         ),
+        (&metadata.registration_endpoint, "registration_endpoint"),
     ] {
         if let Some(url) = url {
             validate_endpoint(url, what)?;

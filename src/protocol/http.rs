@@ -13,6 +13,7 @@ use crate::protocol::network::{Network, ProxyRoute, SetupError};
 mod client;
 mod excerpt;
 mod failure;
+mod resources;
 
 pub use client::error_chain;
 use client::{builder, finish};

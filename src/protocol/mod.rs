@@ -10,3 +10,5 @@ pub mod idtoken;
 pub mod jwks;
 pub mod network;
 pub mod oauth;
+pub mod registration;
+pub mod resource;

@@ -17,6 +17,7 @@ mod hostile;
 mod keychain;
 mod legacy;
 mod mcp;
+mod mcp_profiles;
 #[cfg(target_os = "linux")]
 mod netns;
 mod network;

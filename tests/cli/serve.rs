@@ -227,7 +227,7 @@ fn serve_reaches_a_client_in_a_network_namespace() {
         ],
         env!("CARGO_BIN_EXE_latchkey"),
     );
-    git.args(["git-credential", "svc", "get"]);
+    git.args(["git-credential", "--host", "git.example", "svc", "get"]);
     let out = run_with_stdin(git, "protocol=https\nhost=git.example\n\n");
     assert!(
         out.success()

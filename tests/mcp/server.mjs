@@ -13,6 +13,7 @@
 //                           port of a registered loopback redirect (RFC 8252 §7.3)
 //   env MCP_REQUIRE_RESOURCE=1  the MCP endpoint accepts only tokens issued with
 //                           resource=<base>/mcp (RFC 8707); without it any live token is accepted
+//   env MCP_CHALLENGE_METADATA=0  401s from /mcp carry no resource_metadata parameter
 //   stdout: exactly one line `READY http://<LISTEN_HOST>:<port>` once requests are served;
 //           nothing else is ever written to stdout.
 //   Exits 0 on SIGTERM/SIGINT.
@@ -280,7 +281,9 @@ app.use(mcpAuthRouter({
 // ---- the MCP endpoint (resource server) ----------------------------------------------------
 const bearer = requireBearerAuth({
   verifier: provider,
-  resourceMetadataUrl,
+  // MCP_CHALLENGE_METADATA=0: 401s without resource_metadata (clients find the PRM at its
+  // well-known path).
+  ...(process.env.MCP_CHALLENGE_METADATA === '0' ? {} : { resourceMetadataUrl }),
   ...(requireResource ? { expectedResource: mcpUrl } : {}),
 });
 app.use('/mcp', (req, res, next) => {

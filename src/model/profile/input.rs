@@ -52,4 +52,6 @@ pub struct ProfileExtras {
     pub allowed_legacy_grants: Vec<LegacyGrant>,
     /// The profile's proxy and CA file (a preset never sets them).
     pub network: Network,
+    /// RFC 8707 resource indicators of every authorization, token and refresh request.
+    pub resources: Vec<String>,
 }

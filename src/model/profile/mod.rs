@@ -19,6 +19,7 @@ pub use kinds::{AuthMethod, DEEP_LINK_REDIRECT, Grant, LegacyGrant, RedirectMode
 pub use validate::{
     is_loopback, parse_base_url, parse_param, parse_scopes, validate_endpoint,
     validate_extra_params, validate_name, validate_new_redirect_uri, validate_redirect_uri,
+    validate_resource,
 };
 
 /// One registered OAuth client. Stored in `profiles.toml`; never holds a secret (the client
@@ -72,6 +73,25 @@ pub struct Profile {
     pub proxy: Option<Url>,
     /// A PEM file of CAs trusted for this profile's requests besides the OS store.
     pub ca_file: Option<PathBuf>,
+    /// RFC 8707 resource indicators, sent as `resource` on every authorization, token and
+    /// refresh request (an MCP server's URL, an API that wants one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
+    /// The RFC 9728 protected resource metadata the provider was discovered from.
+    pub resource_metadata: Option<Url>,
+    /// How Latchkey registered the client, when it did (RFC 7591); none: pre-registered.
+    pub registration: Option<Registration>,
+}
+
+/// A client Latchkey registered itself at `profile add` (RFC 7591 dynamic registration). Its
+/// secret and registration access token are in the keychain, never here.
+#[serde_with::skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Registration {
+    /// The AS's registration endpoint the client was registered at.
+    pub registration_endpoint: Url,
+    /// The RFC 7592 client configuration endpoint: `profile remove` deletes the client there.
+    pub registration_client_uri: Option<Url>,
 }
 
 impl Profile {
@@ -175,7 +195,8 @@ impl Profile {
         let texts = [("client_id", &self.client_id)]
             .into_iter()
             .chain(self.issuer.iter().map(|i| ("issuer", i)))
-            .chain(self.scopes.iter().map(|s| ("scope", s)));
+            .chain(self.scopes.iter().map(|s| ("scope", s)))
+            .chain(self.resources.iter().map(|r| ("resource", r)));
         for (what, text) in texts {
             if text
                 .chars()
@@ -205,6 +226,25 @@ impl Profile {
         }
         if let Some(uri) = &self.redirect_uri {
             validate_redirect_uri(uri, self.redirect)?;
+        }
+        for resource in &self.resources {
+            validate_resource(resource)?;
+        }
+        let registration = self.registration.as_ref();
+        for (url, what) in [
+            (self.resource_metadata.as_ref(), "resource metadata URL"),
+            (
+                registration.map(|r| &r.registration_endpoint),
+                "registration endpoint",
+            ),
+            (
+                registration.and_then(|r| r.registration_client_uri.as_ref()),
+                "registration client URI",
+            ),
+        ] {
+            if let Some(url) = url {
+                validate_endpoint(url, what)?;
+            }
         }
         if let Some(proxy) = &self.proxy {
             network::check_proxy(proxy)?;
@@ -272,6 +312,9 @@ impl Profile {
             allowed_legacy_grants: Default::default(),
             proxy: None,
             ca_file: None,
+            resources: vec![],
+            resource_metadata: None,
+            registration: None,
         }
     }
 }

@@ -181,6 +181,23 @@ pub fn parse_scopes(input: &str) -> Vec<String> {
     scopes
 }
 
+/// An RFC 8707 resource indicator: an absolute URI without a fragment (RFC 8707 §2), https or
+/// plain http on loopback as for endpoints.
+pub fn validate_resource(resource: &str) -> Result<()> {
+    let url = Url::parse(resource).map_err(|e| {
+        Error::InvalidInput(format!(
+            "the resource {:?} is not an absolute URL: {e}",
+            crate::model::untrusted::sanitize(resource)
+        ))
+    })?;
+    if url.fragment().is_some() {
+        return Err(Error::InvalidInput(format!(
+            "the resource {url} has a fragment, which RFC 8707 forbids"
+        )));
+    }
+    validate_endpoint(&url, "resource")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -84,6 +84,7 @@ pub async fn poll_device_token(
         ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
         ("device_code", device_code.secret().as_str()),
     ];
+    form.extend(profile.resources.iter().map(|r| ("resource", r.as_str())));
     form.extend(
         profile
             .extra_token_params

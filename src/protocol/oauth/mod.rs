@@ -68,6 +68,13 @@ trait WithParams: Sized {
             .iter()
             .fold(self, |r, (k, v)| r.add_param(k.clone(), v.clone()))
     }
+
+    /// One `resource` parameter per RFC 8707 resource indicator.
+    fn with_resources(self, resources: &[String]) -> Self {
+        resources
+            .iter()
+            .fold(self, |r, v| r.add_param("resource".into(), v.clone()))
+    }
 }
 
 impl WithParams for oauth2::AuthorizationRequest<'_> {
@@ -166,7 +173,10 @@ fn authorization_url(
     if let Some(nonce) = &nonce {
         request = request.add_extra_param("nonce", nonce.secret().to_string());
     }
-    let (url, state) = request.with_params(extra).url();
+    let (url, state) = request
+        .with_resources(&profile.resources)
+        .with_params(extra)
+        .url();
     (url, state, nonce)
 }
 
@@ -320,9 +330,11 @@ impl<'a> TokenEndpoint<'a> {
         Ok(response)
     }
 
-    /// Sends `request` with the profile's extra token parameters.
+    /// Sends `request` with the profile's resource indicators and extra token parameters.
     async fn request(&self, profile: &Profile, request: impl TokenRequest) -> TokenResult {
-        let request = request.with_params(&profile.extra_token_params);
+        let request = request
+            .with_resources(&profile.resources)
+            .with_params(&profile.extra_token_params);
         request.send_to(self).await
     }
 
@@ -437,6 +449,26 @@ mod tests {
         assert!(!q.contains_key("nonce"));
         let q = query(&start_authorization(&profile(&["openid", "offline_access"]), &redirect).url);
         assert_eq!(q["prompt"], "consent");
+    }
+
+    #[test]
+    fn resource_indicators_join_the_authorization_url_one_parameter_each() {
+        let mut p = profile(&[]);
+        p.resources = vec![
+            "https://mcp.example/mcp".into(),
+            "https://api.example/".into(),
+        ];
+        let start = start_authorization(&p, &"http://127.0.0.1:5000/callback".parse().unwrap());
+        let resources: Vec<String> = start
+            .url
+            .query_pairs()
+            .filter(|(k, _)| k == "resource")
+            .map(|(_, v)| v.into_owned())
+            .collect();
+        assert_eq!(
+            resources,
+            ["https://mcp.example/mcp", "https://api.example/"]
+        );
     }
 
     #[test]
