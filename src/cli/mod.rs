@@ -215,7 +215,8 @@ async fn run(cli: Cli) -> latchkey::Result<()> {
     })));
     // Once per config directory that predates keychain namespaces: its entries move into its
     // own namespace. Until that succeeds (a locked keychain), each entry moves when first read.
-    if !matches!(cli.command, Command::Completions(_)) {
+    // Not for a client of `latchkey serve` or of a forwarded agent: it keeps nothing here.
+    if !matches!(cli.command, Command::Completions(_)) && !handout::remote() {
         let _ = engine.finish_keychain_migration().await;
     }
     match cli.command {
