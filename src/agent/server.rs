@@ -273,6 +273,9 @@ fn watch_config(agent: &Arc<Agent>) -> Option<notify::RecommendedWatcher> {
     Some(watcher)
 }
 
+/// Connections served at once on one forwarding session's socket.
+const FORWARDED_CONNECTIONS: usize = 4;
+
 /// Connections served at once.
 const MAX_CONNECTIONS: usize = 64;
 
@@ -422,6 +425,9 @@ impl Agent {
             .is_ok_and(|r| r.is_ok())
         {
             let mut sink = [0u8; 64];
+            // A remote machine's administrator can open connections at will: a few at a time
+            // per session, so a flood neither exhausts the agent nor queues a pile of questions.
+            let slots = Arc::new(tokio::sync::Semaphore::new(FORWARDED_CONNECTIONS));
             loop {
                 tokio::select! {
                     accepted = listener.accept() => {
@@ -429,9 +435,16 @@ impl Agent {
                             tokio::time::sleep(Duration::from_millis(50)).await;
                             continue;
                         };
+                        let Ok(slot) = slots.clone().try_acquire_owned() else {
+                            drop(stream);
+                            continue;
+                        };
                         let agent = self.clone();
                         let on = Listener::Forwarded(destination.clone());
-                        tokio::spawn(agent.boxed_connection(stream, on));
+                        tokio::spawn(async move {
+                            agent.boxed_connection(stream, on).await;
+                            drop(slot);
+                        });
                     }
                     n = read.read(&mut sink) => if !matches!(n, Ok(n) if n > 0) { break },
                 }

@@ -83,6 +83,8 @@ pub async fn run(engine: Arc<Latchkey>, args: ProxyArgs) -> Result<()> {
             args.upstream
         )));
     }
+    // The token goes in every request: https, or plain http only on this machine.
+    latchkey::model::profile::validate_endpoint(&args.upstream, "--upstream")?;
     let client = engine.forwarding_client(&args.account, &args.upstream)?;
     let (listener, base, prefix) = match &args.socket {
         #[cfg(unix)]
@@ -376,9 +378,18 @@ fn below_base<'a>(prefix: Option<&str>, path: &'a str) -> Option<&'a str> {
     }
     match &path[prefix.len()..] {
         "" => Some("/"),
-        rest if rest.starts_with('/') => Some(rest),
+        rest if rest.starts_with('/') && !climbs(rest) => Some(rest),
         _ => None,
     }
+}
+
+/// Whether a path has a `.` or `..` segment (also percent-encoded): joined to the upstream's
+/// path it would reach above it, with the token.
+fn climbs(path: &str) -> bool {
+    path.split('/').any(|segment| {
+        let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
+        decoded == "." || decoded == ".."
+    })
 }
 
 /// The upstream URL for `rest` (the path below the base) and the client's query.
@@ -544,6 +555,15 @@ mod tests {
         assert_eq!(below_base(prefix, "/resource"), None);
         assert_eq!(below_base(prefix, "/"), None);
         assert_eq!(below_base(None, "/resource"), Some("/resource"));
+        // Nothing climbs above the upstream's path, encoded or not.
+        for climbing in [
+            "/0123abcd/../admin",
+            "/0123abcd/a/%2E%2e/b",
+            "/0123abcd/./x",
+        ] {
+            assert_eq!(below_base(prefix, climbing), None, "{climbing}");
+        }
+        assert_eq!(below_base(prefix, "/0123abcd/a..b"), Some("/a..b"));
     }
 
     #[test]

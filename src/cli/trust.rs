@@ -71,9 +71,16 @@ pub fn run(engine: &Latchkey, args: TrustArgs) -> Result<()> {
     for e in &file.entries {
         let what = match &e.value {
             Value::Token(account) => format!("a token of account `{account}`"),
-            Value::Plain(_) => "a value written in the file".to_string(),
+            // Shown whole: a proxy or CA variable beside a token is how a file would send it
+            // elsewhere, and trusting is approving exactly what is shown.
+            Value::Plain(v) => format!("= {v}"),
         };
-        println!("  {:width$}  {}", e.name, for_terminal(&what));
+        let warning = if redirects_traffic(&e.name) {
+            "   <- changes where requests go or which certificates are trusted"
+        } else {
+            ""
+        };
+        println!("  {:width$}  {}{warning}", e.name, for_terminal(&what));
     }
     if file.entries.is_empty() {
         println!("  (no variables)");
@@ -81,4 +88,19 @@ pub fn run(engine: &Latchkey, args: TrustArgs) -> Result<()> {
     envfile::trust(config, &file)?;
     println!("Trusted: `latchkey exec` takes these variables from it until its content changes.");
     Ok(())
+}
+
+/// Variables that, beside a token, could send it elsewhere: proxies and CA bundles.
+fn redirects_traffic(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    upper.ends_with("_PROXY")
+        || matches!(
+            upper.as_str(),
+            "SSL_CERT_FILE"
+                | "SSL_CERT_DIR"
+                | "REQUESTS_CA_BUNDLE"
+                | "CURL_CA_BUNDLE"
+                | "NODE_EXTRA_CA_CERTS"
+                | "GIT_SSL_CAINFO"
+        )
 }

@@ -27,6 +27,9 @@ use crate::error::{Error, Hint, Result};
 use crate::model::account::{self, AccountId};
 use crate::store::history::{self, Entry};
 
+/// The most freshness a caller past this machine may ask for, in seconds.
+pub const MAX_REMOTE_MIN_VALID: u32 = 600;
+
 /// One request at the door.
 #[derive(Debug, Clone)]
 pub struct Request {
@@ -99,7 +102,15 @@ impl Door {
     }
 
     /// A token for `request`, or why not. Refusals are [`Error::Refused`] (exit code 9).
-    pub async fn hand_out(&self, request: Request) -> Result<Handed> {
+    pub async fn hand_out(&self, mut request: Request) -> Result<Handed> {
+        // A caller past this machine (a container, a forwarded socket, a proxy's client) may
+        // not make every request a refresh at the provider.
+        if matches!(
+            request.caller.arrival,
+            Arrival::Forwarded { .. } | Arrival::Serve { .. } | Arrival::Proxy
+        ) {
+            request.min_valid = request.min_valid.min(MAX_REMOTE_MIN_VALID);
+        }
         let accounts = self.engine.accounts()?;
         if let Some(cache) = &self.cache {
             cache.retain(&accounts);
@@ -238,12 +249,20 @@ impl Door {
 
     async fn ask(&self, account: &AccountId, request: &Request, rule: Option<String>) -> Verdict {
         let caller = &request.caller;
+        // Shown to the user: a path may hold bidi or control characters to look like another.
+        let sanitize = crate::model::untrusted::sanitize;
+        let arrival = match &caller.arrival {
+            Arrival::Forwarded {
+                destination: Some(d),
+            } => format!("forwarded over ssh from {}", sanitize(d)),
+            other => other.as_str().into(),
+        };
         let question = Question {
-            account: format!("{}/{}", account.profile, account.label),
-            program: caller.program(),
+            account: sanitize(&format!("{}/{}", account.profile, account.label)),
+            program: sanitize(&caller.program()),
             pid: caller.pid,
             purpose: request.purpose,
-            arrival: caller.arrival.as_str().into(),
+            arrival,
         };
         let refused = |how: &str, reason: String| Verdict {
             allowed: false,
@@ -276,6 +295,12 @@ impl Door {
             Answer::Deny => Some((Decision::Deny, None)),
         };
         // A program the door could not name gets no rule: the answer holds for this request.
+        // Nor does a forwarded request allow more than once: a rule names the `ssh` client,
+        // and would allow every session to every host. A deny is kept.
+        let remembered = match (&caller.arrival, remembered) {
+            (Arrival::Forwarded { .. }, Some((Decision::Allow, _))) => None,
+            (_, r) => r,
+        };
         let mut written = None;
         if let (Some((decision, lasts)), Some(program)) = (remembered, rule_program(caller)) {
             let new = NewRule {

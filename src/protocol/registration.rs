@@ -16,8 +16,9 @@ pub struct ClientRequest {
     pub client_name: String,
 }
 
-/// The registration response (RFC 7591 §3.2.1), the secrets kept apart.
-#[derive(Debug, Clone, Deserialize)]
+/// The registration response (RFC 7591 §3.2.1), the secrets kept apart. `Debug` shows neither
+/// the client secret nor the registration access token.
+#[derive(Clone, Deserialize)]
 pub struct Registered {
     pub client_id: String,
     #[serde(default)]
@@ -28,6 +29,25 @@ pub struct Registered {
     pub registration_client_uri: Option<Url>,
     #[serde(default)]
     pub token_endpoint_auth_method: Option<String>,
+}
+
+impl std::fmt::Debug for Registered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |o: &Option<String>| o.as_ref().map(|_| "[redacted]");
+        f.debug_struct("Registered")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &redacted(&self.client_secret))
+            .field(
+                "registration_access_token",
+                &redacted(&self.registration_access_token),
+            )
+            .field("registration_client_uri", &self.registration_client_uri)
+            .field(
+                "token_endpoint_auth_method",
+                &self.token_endpoint_auth_method,
+            )
+            .finish()
+    }
 }
 
 /// Registers a client at `endpoint` (RFC 7591 §3.1).
@@ -64,6 +84,15 @@ pub async fn register(http: &Http, endpoint: &Url, request: &ClientRequest) -> R
             context,
             detail: "the registration response has an empty client_id".into(),
         });
+    }
+    // Where the registration access token will be sent (RFC 7592): only back to the server
+    // that registered the client, never to an address the answer picks elsewhere.
+    let mut registered = registered;
+    if let Some(uri) = &registered.registration_client_uri
+        && (uri.origin() != endpoint.origin()
+            || crate::model::profile::validate_endpoint(uri, "registration_client_uri").is_err())
+    {
+        registered.registration_client_uri = None;
     }
     Ok(registered)
 }
