@@ -47,6 +47,12 @@ pub fn ensure_remote_user() -> (u32, u32) {
             .expect("usermod");
         assert!(st.success(), "usermod -p '*': {st}");
     }
+    // The far side is a machine where Latchkey was never set up: nothing a run before left
+    // in the test user's home (its own config would stop the forwarded socket being found).
+    let home = std::path::Path::new("/home").join(REMOTE_USER);
+    for dir in [".config/latchkey", ".local/state/latchkey"] {
+        let _ = std::fs::remove_dir_all(home.join(dir));
+    }
     (
         id("-u").expect("uid of the remote user"),
         id("-g").expect("gid of the remote user"),
