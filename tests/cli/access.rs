@@ -116,10 +116,10 @@ fn an_expiring_allow_and_an_ask_with_nobody_to_ask() {
     rule(&env, "access deny *");
     rule(
         &env,
-        &format!("access allow door --program {} --for 2s", python_exe_name()),
+        &format!("access allow door --program {} --for 6s", python_exe_name()),
     );
     token_from_python(&env, "door", false).success();
-    std::thread::sleep(Duration::from_millis(2500));
+    std::thread::sleep(Duration::from_millis(6500));
     token_from_python(&env, "door", false).fails_with(9, &["denies"]);
 
     rule(&env, "access ask door/alice@example.test");
