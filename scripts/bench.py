@@ -208,7 +208,7 @@ def oidc_agent(issuer, env):
                        capture_output=True, text=True, input="post-secret-123")
         run([BIN, "login", "obench"], env)
         raw = run(["secret-tool", "lookup", "service", "latchkey", "username",
-                   "account:obench/alice@example.test"]).stdout
+                   f"{env['BENCH_KEYCHAIN_NS']}/account:obench/alice@example.test"]).stdout
         rt = json.loads(raw[1:])["refresh_token"]
         out = run(["oidc-agent", "--no-autoload"], env).stdout
         oenv = dict(env)
