@@ -2,6 +2,7 @@
 //! directory's `access.toml`; the door reads them on every request, the agent's included.
 
 use clap::{Args, Subcommand};
+use latchkey::api::integrations::resolve_program;
 use latchkey::door::rules::{self, Decision, NewRule, Rule};
 use latchkey::model::tokens::now;
 use latchkey::model::untrusted::sanitize;
@@ -81,12 +82,8 @@ fn as_executed(program: &str) -> String {
     if program.contains('/') || program.contains(':') {
         return program.to_string();
     }
-    let found = std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path)
-            .filter(|d| d.is_absolute())
-            .map(|d| d.join(program))
-            .find(|c| c.is_file())
-    });
+    // Found as `exec` finds a program: the same PATH rules, one place.
+    let found = resolve_program(std::ffi::OsStr::new(program)).ok();
     let real = found
         .and_then(|f| std::fs::canonicalize(&f).ok())
         .and_then(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()));

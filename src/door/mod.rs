@@ -124,7 +124,7 @@ impl Door {
             Some(a) => AccountId::new(&a.profile, &a.label),
             None => self.engine.account_id_for(&request.account)?,
         };
-        let name = format!("{}/{}", id.profile, id.label);
+        let name = id.to_string();
         let verdict = self.decide(&id, &request).await?;
         if !verdict.allowed {
             self.record(&name, &request, &verdict);
@@ -258,7 +258,7 @@ impl Door {
             other => other.as_str().into(),
         };
         let question = Question {
-            account: sanitize(&format!("{}/{}", account.profile, account.label)),
+            account: sanitize(&account.to_string()),
             program: sanitize(&caller.program()),
             pid: caller.pid,
             purpose: request.purpose,
@@ -304,7 +304,7 @@ impl Door {
         let mut written = None;
         if let (Some((decision, lasts)), Some(program)) = (remembered, rule_program(caller)) {
             let new = NewRule {
-                target: format!("{}/{}", account.profile, account.label),
+                target: account.to_string(),
                 program: Some(program),
                 decision,
                 lasts,

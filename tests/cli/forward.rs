@@ -9,15 +9,6 @@ use serde_json::Value;
 use crate::sshd::Sshd;
 use crate::util::*;
 
-fn history(env: &Env) -> Vec<Value> {
-    let out = env.run(&["history", "--json", "--limit", "1000"]);
-    serde_json::from_str::<Value>(&out.success().stdout)
-        .expect("history json")
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
-
 /// Removes the far side's forwarded sockets nobody listens on any more (sshd leaves them behind
 /// when a session ends).
 fn remove_stale_forwards() {
