@@ -21,8 +21,8 @@ pub enum AccessCommand {
     },
     /// Let a program take the target's tokens; prints the rule's id.
     Allow(RuleArgs),
-    /// Ask the user (the desktop app, or a notification with actions) each time; prints the
-    /// rule's id.
+    /// Ask the user in the desktop app each time (refused at once when the app is not
+    /// running); prints the rule's id.
     Ask(RuleArgs),
     /// Refuse the target's tokens to a program (exit code 9 for it); prints the rule's id.
     Deny(RuleArgs),

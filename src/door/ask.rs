@@ -1,5 +1,5 @@
 //! Asking the user whether a program may take a token. The question goes to the user, never to
-//! the program that asked: the desktop app's prompt, or a desktop notification with actions.
+//! the program that asked: today the desktop app's prompt (src-tauri/src/asking.rs).
 //! Front ends supply the [`Asker`]; the door waits for the answer.
 
 use tokio::sync::oneshot;

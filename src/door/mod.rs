@@ -273,7 +273,7 @@ impl Door {
         let Some(answer) = self.asker.as_ref().and_then(|a| a.ask(question)) else {
             return refused(
                 "refused: nobody to ask",
-                "the access rules say ask, and there is nobody to ask (the desktop app is not running, and no notification daemon offers actions)".into(),
+                "the access rules say ask, and there is nobody to ask (the desktop app, which asks, is not serving as the agent)".into(),
             );
         };
         let answer = match tokio::time::timeout(ask::ANSWER_WITHIN, answer).await {
