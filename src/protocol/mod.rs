@@ -5,9 +5,11 @@
 pub mod browser;
 pub mod callback;
 pub mod discovery;
+pub mod dpop;
 pub mod http;
 pub mod idtoken;
 pub mod jwks;
+pub mod keys;
 pub mod network;
 pub mod oauth;
 pub mod registration;
