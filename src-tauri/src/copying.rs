@@ -40,6 +40,7 @@ pub async fn copy_secret(
                     purpose: Purpose::Copy,
                     min_valid: 60,
                     caller: Caller::app(arrival),
+                    proof: None,
                 };
                 Door::new(e).hand_out(request).await
             })
@@ -47,7 +48,7 @@ pub async fn copy_secret(
             let acct = engine.account(&handed.account).map_err(ErrorDto::from)?;
             let token = handed.access_token.as_str();
             let value = if what == CopyWhat::AuthorizationHeader {
-                format!("Authorization: Bearer {token}")
+                format!("Authorization: {} {token}", handed.scheme())
             } else {
                 token.to_string()
             };

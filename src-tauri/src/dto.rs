@@ -48,6 +48,12 @@ pub struct ProfileDto {
     pub proxy: Option<String>,
     /// A PEM file of CAs trusted for this profile besides the system's.
     pub ca_file: Option<String>,
+    /// DPoP-bound tokens (RFC 9449).
+    pub dpop: bool,
+    /// Pushed authorization requests (RFC 9126).
+    pub par: bool,
+    /// RFC 8707 resource indicators sent on every request.
+    pub resources: Vec<String>,
 }
 
 /// A grant RFC 9700 discourages, which a profile may opt in to.
@@ -151,6 +157,8 @@ pub enum AuthMethodDto {
     None,
     Basic,
     Post,
+    /// A JWT signed by the client's key (RFC 7523), a key Latchkey makes.
+    PrivateKeyJwt,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -178,6 +186,8 @@ pub struct AccountDto {
     pub needs_sign_in: Option<String>,
     #[ts(type = "number")]
     pub signed_in_at: i64,
+    /// Its tokens are DPoP-bound (RFC 9449): a copied token needs a proof to be of use.
+    pub dpop_bound: bool,
 }
 
 /// Everything the accounts screen needs, in one call.
@@ -250,6 +260,18 @@ pub struct ProfileInput {
     #[serde(default)]
     #[ts(optional = nullable)]
     pub ca_file: Option<String>,
+    /// DPoP-bound tokens (RFC 9449).
+    #[serde(default)]
+    #[ts(optional)]
+    pub dpop: Option<bool>,
+    /// Pushed authorization requests (RFC 9126) even when the provider does not require them.
+    #[serde(default)]
+    #[ts(optional)]
+    pub par: Option<bool>,
+    /// RFC 8707 resource indicators (e.g. an MCP server's URL), sent on every request.
+    #[serde(default)]
+    #[ts(optional)]
+    pub resources: Option<Vec<String>>,
 }
 
 /// A sign-in the backend started and is waiting on.
@@ -390,6 +412,7 @@ impl From<AuthMethod> for AuthMethodDto {
             AuthMethod::None => AuthMethodDto::None,
             AuthMethod::Basic => AuthMethodDto::Basic,
             AuthMethod::Post => AuthMethodDto::Post,
+            AuthMethod::PrivateKeyJwt => AuthMethodDto::PrivateKeyJwt,
         }
     }
 }
@@ -400,6 +423,7 @@ impl From<AuthMethodDto> for AuthMethod {
             AuthMethodDto::None => AuthMethod::None,
             AuthMethodDto::Basic => AuthMethod::Basic,
             AuthMethodDto::Post => AuthMethod::Post,
+            AuthMethodDto::PrivateKeyJwt => AuthMethod::PrivateKeyJwt,
         }
     }
 }
@@ -434,6 +458,7 @@ impl From<&Account> for AccountDto {
             has_refresh_token: a.has_refresh_token,
             needs_sign_in: a.needs_sign_in.clone(),
             signed_in_at: a.signed_in_at,
+            dpop_bound: a.dpop_bound,
         }
     }
 }
@@ -512,6 +537,9 @@ impl From<&Profile> for ProfileDto {
             allowed_legacy_grants: p.allowed_legacy_grants.iter().map(|&g| g.into()).collect(),
             proxy: p.proxy.as_ref().map(latchkey::protocol::network::redact),
             ca_file: p.ca_file.as_ref().map(|f| f.display().to_string()),
+            dpop: p.dpop,
+            par: p.par,
+            resources: p.resources.clone(),
         }
     }
 }

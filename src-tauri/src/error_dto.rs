@@ -217,6 +217,11 @@ impl From<Hint> for ErrorActionDto {
                 "Check the URL; behind a proxy, enter it in the profile or set HTTPS_PROXY".into(),
                 None,
             ),
+            Hint::UseProxyForDpop { account } => (
+                Advice,
+                format!("Use `latchkey proxy {account} --upstream URL` in a terminal: it signs the proof each request needs"),
+                None,
+            ),
             Hint::TrustFile { path } => (
                 Advice,
                 format!("Read {path}; if you trust it, run `latchkey trust` on it in a terminal"),

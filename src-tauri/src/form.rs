@@ -74,7 +74,15 @@ impl ProfileInput {
                     .map(Into::into)
                     .collect(),
                 network,
-                resources: Vec::new(),
+                resources: self
+                    .resources
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|r| r.trim().to_string())
+                    .filter(|r| !r.is_empty())
+                    .collect(),
+                dpop: self.dpop.unwrap_or(false),
+                par: self.par.unwrap_or(false),
             },
         };
         let secret = self

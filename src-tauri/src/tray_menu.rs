@@ -132,6 +132,7 @@ mod tests {
             needs_sign_in: None,
             signed_in_at: 0,
             default: false,
+            dpop_bound: false,
         }
     }
 

@@ -4,6 +4,7 @@
 //! runtime, for the CLI's fast path (Linux): a `latchkey token` answered by the agent starts
 //! no runtime at all.
 
+use crate::protocol::dpop::ProofTarget;
 use std::path::Path;
 use std::time::Duration;
 
@@ -79,11 +80,12 @@ pub async fn token(
     min_valid: u32,
     how: How,
     program: Option<&Path>,
+    proof: Option<&ProofTarget>,
 ) -> Option<Result<Handed>> {
     handed(
         ask(
             config,
-            token_op(account, min_valid, how, program),
+            token_op(account, min_valid, how, program, proof),
             ANSWER_TIMEOUT,
         )
         .await?,
@@ -101,13 +103,19 @@ pub fn token_blocking(
 ) -> Option<Result<Handed>> {
     handed(ask_blocking(
         config,
-        token_op(account, min_valid, how, None),
+        token_op(account, min_valid, how, None, None),
         ANSWER_TIMEOUT,
     )?)
 }
 
 /// `program`: for `exec`, the program about to start (the agent decides for it).
-fn token_op(account: &str, min_valid: u32, how: How, program: Option<&Path>) -> Op {
+fn token_op(
+    account: &str,
+    min_valid: u32,
+    how: How,
+    program: Option<&Path>,
+    proof: Option<&ProofTarget>,
+) -> Op {
     match how {
         How::Refresh => Op::Refresh {
             account: account.to_string(),
@@ -117,6 +125,7 @@ fn token_op(account: &str, min_valid: u32, how: How, program: Option<&Path>) -> 
             min_valid,
             how,
             program: program.map(|p| p.to_string_lossy().into_owned()),
+            proof: proof.cloned(),
         },
     }
 }

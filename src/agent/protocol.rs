@@ -28,6 +28,9 @@ pub enum Op {
         /// token). Believed only when the peer is the `latchkey` CLI itself.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         program: Option<String>,
+        /// The request a DPoP proof is wanted for (a DPoP-bound account): the agent signs it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        proof: Option<crate::protocol::dpop::ProofTarget>,
     },
     /// Refresh now.
     Refresh { account: String },
@@ -202,6 +205,7 @@ mod tests {
                 min_valid: 60,
                 how: How::Git,
                 program: None,
+                proof: None,
             }
         );
         assert_eq!(
@@ -294,6 +298,8 @@ mod tests {
             access_token: Zeroizing::new("at-very-secret".into()),
             expires_at: None,
             scopes: vec![],
+            dpop_proof: None,
+            token_type: None,
         };
         assert!(!format!("{handed:?}").contains("very-secret"));
     }

@@ -469,7 +469,7 @@ impl Agent {
         if forwarded && matches!(request.op, Op::Stop | Op::Forward { .. }) {
             return Response::bad_request(&BadRequest::NotForwarded);
         }
-        let (account, min_valid, how, program) = match request.op {
+        let (account, min_valid, how, program, proof) = match request.op {
             Op::Ping => {
                 return Response::Pong {
                     pid: std::process::id(),
@@ -485,8 +485,9 @@ impl Agent {
                 min_valid,
                 how,
                 program,
-            } => (account, min_valid, how, program),
-            Op::Refresh { account } => (account, 0, How::Refresh, None),
+                proof,
+            } => (account, min_valid, how, program, proof),
+            Op::Refresh { account } => (account, 0, How::Refresh, None, None),
             Op::Forward { .. } => return Response::bad_request(&BadRequest::NotForwarded),
         };
         // A copy is a click in the app, never a request over the socket.
@@ -509,6 +510,7 @@ impl Agent {
             purpose: how,
             min_valid,
             caller,
+            proof,
         };
         let answer = self.door.hand_out(request).await;
         if let Ok(accounts) = self.engine().accounts() {

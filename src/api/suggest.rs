@@ -70,6 +70,7 @@ mod tests {
                 needs_sign_in: None,
                 signed_in_at: 0,
                 default: false,
+                dpop_bound: false,
             })
             .unwrap();
         let hinted = with_suggestion(&engine, Error::AccountNotFound("tset".into()));

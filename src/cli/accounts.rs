@@ -62,6 +62,7 @@ pub fn list(engine: &Latchkey, args: AccountsArgs) -> Result<()> {
                     "status": a.status(now).as_str(),
                     "needs_sign_in_reason": a.needs_sign_in,
                     "default": is_default(&accounts, a),
+                    "token_type": if a.dpop_bound { "DPoP" } else { "Bearer" },
                 })
             })
             .collect();
@@ -72,7 +73,7 @@ pub fn list(engine: &Latchkey, args: AccountsArgs) -> Result<()> {
         eprintln!("No accounts yet. Sign in with `latchkey login PROFILE`.");
         return Ok(());
     }
-    let rows: Vec<[String; 5]> = accounts
+    let rows: Vec<[String; 6]> = accounts
         .iter()
         .map(|a| {
             let shared = accounts.iter().filter(|b| b.profile == a.profile).count() > 1;
@@ -88,12 +89,17 @@ pub fn list(engine: &Latchkey, args: AccountsArgs) -> Result<()> {
                     .unwrap_or_else(|| "unknown".into()),
                 if a.has_refresh_token { "yes" } else { "no" }.into(),
                 a.status(now).as_str().into(),
+                // RFC 9449: useless without a proof of the account's key.
+                if a.dpop_bound { "DPoP-bound" } else { "Bearer" }.into(),
             ]
         })
         .collect();
     print!(
         "{}",
-        table(["ACCOUNT", "SCOPES", "EXPIRES", "REFRESH", "STATUS"], &rows)
+        table(
+            ["ACCOUNT", "SCOPES", "EXPIRES", "REFRESH", "STATUS", "TOKEN"],
+            &rows
+        )
     );
     Ok(())
 }

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use latchkey::door::{Arrival, Caller, Door, Handed, Purpose, Request};
+use latchkey::protocol::dpop::ProofTarget;
 use latchkey::{Latchkey, Result};
 
 /// A token of `name` valid for `min_valid` seconds (`Purpose::Refresh`: refreshed now).
@@ -22,12 +23,37 @@ pub async fn hand_out(
     if let Some(answer) = super::serve_client::from_endpoint(name, min_valid, purpose).await {
         return answer;
     }
-    if let Some(answer) = from_agent(engine, name, min_valid, purpose, program).await {
+    if let Some(answer) = from_agent(engine, name, min_valid, purpose, program, None).await {
         return answer;
     }
     local_door(engine)
         .hand_out(request(name, min_valid, purpose, program))
         .await
+}
+
+/// [`hand_out`] for `token` and `dpop-proof`: with `proof`, a DPoP-bound account's token comes
+/// with the proof for that request, signed by whichever door holds the key.
+pub async fn hand_out_with_proof(
+    engine: &Arc<Latchkey>,
+    name: &str,
+    min_valid: u32,
+    purpose: Purpose,
+    proof: Option<ProofTarget>,
+) -> Result<Handed> {
+    let Some(target) = proof else {
+        return hand_out(engine, name, min_valid, purpose, None).await;
+    };
+    if super::serve_client::configured() {
+        return Err(latchkey::Error::InvalidInput(
+            "DPoP proofs are not made over `latchkey serve`: run `latchkey proxy` beside the account instead".into(),
+        ));
+    }
+    if let Some(answer) = from_agent(engine, name, min_valid, purpose, None, Some(&target)).await {
+        return answer;
+    }
+    let mut request = request(name, min_valid, purpose, None);
+    request.proof = Some(target);
+    local_door(engine).hand_out(request).await
 }
 
 /// The request of this process, with the caller this process can see: its parent, or the
@@ -42,6 +68,7 @@ pub fn request(name: &str, min_valid: u32, purpose: Purpose, program: Option<&Pa
         purpose,
         min_valid,
         caller,
+        proof: None,
     }
 }
 
@@ -72,17 +99,19 @@ pub async fn from_agent(
     min_valid: u32,
     purpose: Purpose,
     program: Option<&Path>,
+    proof: Option<&ProofTarget>,
 ) -> Option<Result<Handed>> {
     use latchkey::agent::client;
+    let dir = engine.config().dir();
     // A forwarded agent is the only source: no answer is an error, never the keychain here.
     if let Some(socket) = client::forwarded() {
-        let answer = client::token(engine.config().dir(), name, min_valid, purpose, program).await;
+        let answer = client::token(dir, name, min_valid, purpose, program, proof).await;
         return Some(answer.unwrap_or_else(|| Err(client::unreachable(&socket))));
     }
     if !client::enabled() {
         return None;
     }
-    client::token(engine.config().dir(), name, min_valid, purpose, program).await
+    client::token(dir, name, min_valid, purpose, program, proof).await
 }
 
 #[cfg(not(unix))]
@@ -92,6 +121,7 @@ pub async fn from_agent(
     _: u32,
     _: Purpose,
     _: Option<&Path>,
+    _: Option<&ProofTarget>,
 ) -> Option<Result<Handed>> {
     None
 }

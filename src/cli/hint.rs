@@ -111,6 +111,11 @@ fn suffix(hint: &Hint) -> String {
         Hint::GiveCaFile => ". If your network uses a company CA, add the profile with --ca-file PATH (that CA's PEM file)".into(),
         Hint::CheckCertificate => ". Check the URL and this machine's clock".into(),
         Hint::CheckHostName => ". Check the URL; behind a proxy, set HTTPS_PROXY or the profile's --proxy".into(),
+        Hint::UseProxyForDpop { account } => format!(
+            ". Send its requests through `latchkey proxy {} --upstream URL`, which signs a proof for each, or make one with `latchkey token {} --format header --method METHOD --url URL`",
+            shell_quote(account),
+            shell_quote(account)
+        ),
         Hint::TrustFile { path } => format!(
             ". Read it; if you trust it, run `latchkey trust {}`",
             shell_quote(path)

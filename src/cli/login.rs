@@ -63,8 +63,9 @@ pub async fn run(engine: &Latchkey, args: LoginArgs) -> Result<()> {
     // Before the browser: a missing secret would otherwise fail only at the code exchange.
     engine.require_client_secret(&profile).await?;
     let listener = loopback_listener(engine, &profile).await?;
-    let pending =
-        engine.begin_login(&profile.name, args.account, listener.redirect_uri().clone())?;
+    let pending = engine
+        .begin_login(&profile.name, args.account, listener.redirect_uri().clone())
+        .await?;
     let timeout = send_to_browser(
         pending.authorization_url.as_str(),
         args.no_browser,

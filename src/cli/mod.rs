@@ -18,6 +18,7 @@ mod kube_credential;
 mod login;
 mod presets;
 mod profile;
+mod profile_keys;
 mod profile_resource;
 mod profile_set;
 mod profile_share;
@@ -85,6 +86,10 @@ enum Command {
     /// Refresh an account's tokens now and print the new access token.
     #[command(after_long_help = EXIT_CODES)]
     Refresh(token::RefreshArgs),
+    /// Print a DPoP proof (RFC 9449) for one request with a DPoP-bound account's token: the
+    /// `DPoP` header's value, bound to the current token (`ath`).
+    #[command(after_long_help = EXIT_CODES)]
+    DpopProof(token::DpopProofArgs),
     /// Sign out: revoke the refresh token at the provider and delete the account.
     Logout(accounts::LogoutArgs),
     /// Run a program with valid access tokens in its environment (from --env, --env-file or
@@ -226,6 +231,7 @@ async fn run(cli: Cli) -> latchkey::Result<()> {
         Command::Accounts(args) => accounts::list(&engine, args),
         Command::Token(args) => token::token(&engine, args).await,
         Command::Refresh(args) => token::refresh(&engine, args).await,
+        Command::DpopProof(args) => token::dpop_proof(&engine, args).await,
         Command::Logout(args) => accounts::logout(&engine, args).await,
         Command::Exec(args) => exec::run(&engine, args).await,
         Command::Trust(args) => trust::run(&engine, args),

@@ -19,6 +19,7 @@ use oauth2::ClientSecret;
 use url::Url;
 
 use super::completions::profile_names;
+use super::profile_keys;
 use super::profile_resource;
 use super::profile_share::{self, ExportArgs, ImportArgs};
 
@@ -39,6 +40,9 @@ pub enum ProfileCommand {
         /// Print JSON for scripts.
         #[arg(long)]
         json: bool,
+        /// Print the public JWKS of a private_key_jwt profile's key, to register at the provider.
+        #[arg(long, conflicts_with = "json")]
+        jwks: bool,
     },
     /// Change a profile's scopes, proxy or CA file (settings that keep its provider), in place
     /// in profiles.toml; its accounts stay signed in.
@@ -146,6 +150,8 @@ pub struct AddArgs {
     /// the system's (a company CA).
     #[arg(long, value_name = "PATH")]
     pub(super) ca_file: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub(super) modern: profile_keys::ModernArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -153,6 +159,8 @@ enum AuthMethodArg {
     Basic,
     Post,
     None,
+    /// A JWT signed by the client's key (RFC 7523); see --private-key-file.
+    PrivateKeyJwt,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -177,7 +185,10 @@ pub async fn run(engine: &Latchkey, command: ProfileCommand) -> Result<()> {
     match command {
         ProfileCommand::Add(args) => add(engine, *args).await,
         ProfileCommand::List { json } => list(engine, json).await,
-        ProfileCommand::Show { name, json } => show(engine, &name, json).await,
+        ProfileCommand::Show {
+            name, jwks: true, ..
+        } => profile_keys::print_jwks(engine, &name).await,
+        ProfileCommand::Show { name, json, .. } => show(engine, &name, json).await,
         ProfileCommand::Remove { name, yes } => remove(engine, &name, yes).await,
         ProfileCommand::SetSecret { name } => {
             engine.profile(&name)?;
@@ -201,6 +212,7 @@ async fn add(engine: &Latchkey, args: AddArgs) -> Result<()> {
         return add_for_resource(engine, args).await;
     }
     let from_stdin = args.client_secret_stdin;
+    let key_file = args.modern.private_key_file.clone();
     // With --issuer too: it wins over what discovery gives (or fails to give).
     let revocation = args.revocation_url.clone();
     let network =
@@ -210,7 +222,7 @@ async fn add(engine: &Latchkey, args: AddArgs) -> Result<()> {
     let mut form = args.into_form();
     form.extras.network = network;
     let request = build_profile(engine.config().dir(), form, || {
-        from_stdin.then(|| read_secret("Client secret")).transpose()
+        profile_keys::client_credential(from_stdin, key_file.as_deref())
     })
     .map_err(in_flags)?;
     let profile = engine
@@ -266,11 +278,12 @@ async fn add_for_resource(engine: &Latchkey, args: AddArgs) -> Result<()> {
             "--revocation-url and --userinfo-url go with --issuer or --authorize-url; with --resource alone they are discovered".into(),
         ));
     }
-    let secret = args
-        .client_secret_stdin
-        .then(|| read_secret("Client secret"))
-        .transpose()?;
+    let secret = profile_keys::client_credential(
+        args.client_secret_stdin,
+        args.modern.private_key_file.as_deref(),
+    )?;
     let client_id = args.client_id.clone().filter(|c| !c.trim().is_empty());
+    let client_metadata_url = args.modern.client_metadata_url.clone();
     let form = args.into_form();
     let mut resources = form.extras.resources.clone();
     let resource = resources.remove(0);
@@ -279,6 +292,7 @@ async fn add_for_resource(engine: &Latchkey, args: AddArgs) -> Result<()> {
         resource,
         issuer: form.endpoints.issuer,
         client_id,
+        client_metadata_url,
         scopes: form.scopes,
         auth_method: form.auth_method,
         redirect_uri: form.redirect_uri,
@@ -315,11 +329,15 @@ impl AddArgs {
                 userinfo: self.userinfo_url,
             },
             scopes: parse_scopes(&self.scope),
-            auth_method: self.auth_method.map(|m| match m {
-                AuthMethodArg::Basic => AuthMethod::Basic,
-                AuthMethodArg::Post => AuthMethod::Post,
-                AuthMethodArg::None => AuthMethod::None,
-            }),
+            auth_method: match (self.auth_method, &self.modern.private_key_file) {
+                (None, Some(_)) => Some(AuthMethod::PrivateKeyJwt),
+                (m, _) => m.map(|m| match m {
+                    AuthMethodArg::Basic => AuthMethod::Basic,
+                    AuthMethodArg::Post => AuthMethod::Post,
+                    AuthMethodArg::None => AuthMethod::None,
+                    AuthMethodArg::PrivateKeyJwt => AuthMethod::PrivateKeyJwt,
+                }),
+            },
             redirect: self.redirect.map(|r| match r {
                 RedirectArg::Loopback => RedirectMode::Loopback,
                 RedirectArg::DeepLink => RedirectMode::DeepLink,
@@ -343,6 +361,8 @@ impl AddArgs {
                     .collect(),
                 network: Network::default(),
                 resources: self.resources,
+                dpop: self.modern.dpop,
+                par: self.modern.par,
             },
         }
     }
@@ -455,6 +475,12 @@ async fn show(engine: &Latchkey, name: &str, json: bool) -> Result<()> {
         profile_resource::client_origin(&p)
     );
     println!("auth method:            {}", p.auth_method.as_str());
+    if p.dpop {
+        println!("DPoP (RFC 9449):        yes: each account's tokens are bound to its own key");
+    }
+    if p.par {
+        println!("PAR (RFC 9126):         yes: the browser gets only a request_uri");
+    }
     println!(
         "issuer:                 {}",
         sanitize(p.issuer.as_deref().unwrap_or("-"))
@@ -551,12 +577,18 @@ fn profile_json(p: &Profile, secret: Option<SecretState>) -> serde_json::Value {
         "ca_file": p.ca_file,
         "resources": p.resources,
         "resource_metadata": p.resource_metadata,
+        "dpop": p.dpop,
+        "par": p.par,
+        "pushed_authorization_request_endpoint": p.pushed_authorization_request_endpoint,
         "client_registration": match &p.registration {
             Some(r) => serde_json::json!({
                 "method": "dynamic",
                 "registration_endpoint": r.registration_endpoint,
                 "registration_client_uri": r.registration_client_uri,
             }),
+            None if p.client_id.starts_with("https://") => {
+                serde_json::json!({"method": "metadata-document"})
+            }
             None => serde_json::json!({"method": "pre-registered"}),
         },
     })

@@ -52,6 +52,7 @@ pub fn client_origin(p: &Profile) -> String {
                 None => "",
             }
         ),
+        (ClientOrigin::MetadataDocument, _) => format!("{id} (a client ID metadata document)"),
         _ => format!("{id} (pre-registered)"),
     }
 }

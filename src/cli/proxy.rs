@@ -4,6 +4,7 @@
 //! client). On TCP, a random path segment printed at start keeps other local users out; on a
 //! Unix socket, its mode and the peer's uid do.
 
+use latchkey::protocol::dpop::{self, ProofTarget};
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::io::Write;
@@ -68,6 +69,8 @@ struct Proxy {
     /// One refresh at a time (a burst of 401s for the same token makes one), and when the last
     /// one was made.
     refreshing: tokio::sync::Mutex<Option<Instant>>,
+    /// The upstream's latest DPoP nonce (RFC 9449 §9), for the proofs of the next requests.
+    nonce: std::sync::Mutex<Option<String>>,
 }
 
 enum Listener {
@@ -122,6 +125,7 @@ pub async fn run(engine: Arc<Latchkey>, args: ProxyArgs) -> Result<()> {
         client,
         prefix,
         refreshing: tokio::sync::Mutex::new(None),
+        nonce: std::sync::Mutex::new(None),
     });
     {
         let mut out = std::io::stdout().lock();
@@ -278,12 +282,21 @@ impl Proxy {
         rest: &str,
         req: Request<Incoming>,
     ) -> Response<ProxyBody> {
-        let handed = match self.token(caller, Purpose::Proxy).await {
+        let url = upstream_url(&self.upstream, rest, req.uri().query());
+        let (parts, body) = req.into_parts();
+        // The request a DPoP-bound token's proof names (ignored for a Bearer token).
+        let target = |nonce: Option<String>| ProofTarget {
+            method: parts.method.to_string(),
+            url: url.clone(),
+            nonce,
+        };
+        let handed = match self
+            .token(caller, Purpose::Proxy, target(self.last_nonce()))
+            .await
+        {
             Ok(handed) => handed,
             Err(e) => return json_response(status_of(e.kind()), &error_json(&e)),
         };
-        let url = upstream_url(&self.upstream, rest, req.uri().query());
-        let (parts, body) = req.into_parts();
         let headers = forwarded_headers(&parts.headers);
         let body = match kept(body).await {
             Ok(body) => body,
@@ -294,27 +307,57 @@ impl Proxy {
                 );
             }
         };
-        let send = |token: &str, body: reqwest::Body| {
-            self.client
+        let send = |handed: &Handed, body: reqwest::Body| {
+            let mut request = self
+                .client
                 .request(parts.method.clone(), url.clone())
                 .headers(headers.clone())
-                .bearer_auth(token)
-                .body(body)
-                .send()
+                .header(
+                    header::AUTHORIZATION,
+                    format!("{} {}", handed.scheme(), handed.access_token.as_str()),
+                );
+            if let Some(proof) = &handed.dpop_proof {
+                request = request.header(dpop::HEADER, proof.as_str());
+            }
+            request.body(body).send()
         };
         let (first, again) = match body {
             Kept::Whole(bytes) => (reqwest::Body::from(bytes.clone()), Some(bytes)),
             Kept::Streamed(body) => (reqwest::Body::wrap_stream(BodyDataStream::new(body)), None),
         };
-        let mut answer = send(&handed.access_token, first).await;
+        let mut answer = send(&handed, first).await;
+        let nonce = match &answer {
+            Ok(response) => self.keep_nonce(response.headers()),
+            Err(_) => None,
+        };
+        // RFC 9449 §9: a resource server that wants its nonce in the proof says so with a 401;
+        // the request goes again with a fresh proof that carries it (when its body allows).
+        if let (Ok(response), Some(nonce), Some(bytes)) = (&answer, nonce, &again)
+            && response.status() == StatusCode::UNAUTHORIZED
+            && handed.dpop_proof.is_some()
+            && asks_for_nonce(response.headers())
+        {
+            match self
+                .token(caller, Purpose::Proxy, target(Some(nonce)))
+                .await
+            {
+                Ok(again) => answer = send(&again, reqwest::Body::from(bytes.clone())).await,
+                Err(e) => eprintln!("latchkey proxy: no proof with the upstream's nonce: {e}"),
+            }
+        }
         if let Ok(response) = &answer
             && response.status() == StatusCode::UNAUTHORIZED
+            && !asks_for_nonce(response.headers())
         {
             // A body that streamed through cannot be sent again: the 401 goes back, and the
             // refreshed token serves the next requests.
-            match (self.refreshed(caller, &handed).await, again) {
+            match (
+                self.refreshed(caller, &handed, target(self.last_nonce()))
+                    .await,
+                again,
+            ) {
                 (Ok(Some(fresh)), Some(bytes)) => {
-                    answer = send(&fresh.access_token, reqwest::Body::from(bytes)).await;
+                    answer = send(&fresh, reqwest::Body::from(bytes)).await;
                 }
                 (Ok(_), _) => {}
                 (Err(e), _) => eprintln!(
@@ -337,30 +380,47 @@ impl Proxy {
         }
     }
 
-    async fn token(&self, caller: &Caller, purpose: Purpose) -> Result<Handed> {
+    async fn token(&self, caller: &Caller, purpose: Purpose, proof: ProofTarget) -> Result<Handed> {
         self.door
             .hand_out(DoorRequest {
                 account: self.account.clone(),
                 purpose,
                 min_valid: MIN_VALID,
                 caller: caller.clone(),
+                proof: Some(proof),
             })
             .await
+    }
+
+    fn last_nonce(&self) -> Option<String> {
+        self.nonce.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Keeps the nonce an upstream answer carries, and returns it.
+    fn keep_nonce(&self, headers: &HeaderMap) -> Option<String> {
+        let nonce = dpop::nonce_from(headers)?;
+        *self.nonce.lock().unwrap_or_else(|e| e.into_inner()) = Some(nonce.clone());
+        Some(nonce)
     }
 
     /// A token other than `rejected`: another request's refresh, or a refresh now; `None`
     /// when the proxy refreshed less than [`REFRESH_AT_MOST_EVERY`] ago (an upstream that
     /// refuses every token must not make a refresh of every request).
-    async fn refreshed(&self, caller: &Caller, rejected: &Handed) -> Result<Option<Handed>> {
+    async fn refreshed(
+        &self,
+        caller: &Caller,
+        rejected: &Handed,
+        proof: ProofTarget,
+    ) -> Result<Option<Handed>> {
         let mut last = self.refreshing.lock().await;
-        let current = self.token(caller, Purpose::Proxy).await?;
+        let current = self.token(caller, Purpose::Proxy, proof.clone()).await?;
         if current.access_token != rejected.access_token {
             return Ok(Some(current));
         }
         if last.is_some_and(|t| t.elapsed() < REFRESH_AT_MOST_EVERY) {
             return Ok(None);
         }
-        let fresh = self.token(caller, Purpose::Refresh).await?;
+        let fresh = self.token(caller, Purpose::Refresh, proof).await?;
         *last = Some(Instant::now());
         Ok(Some(fresh))
     }
@@ -442,12 +502,22 @@ fn without_hop_by_hop(headers: &HeaderMap) -> HeaderMap {
 }
 
 /// The client's headers as they go upstream: no hop-by-hop ones, no `Host` (the upstream's),
-/// and no `Authorization` (the account's token replaces it).
+/// and no `Authorization` or `DPoP` (the account's token and proof replace them).
 fn forwarded_headers(headers: &HeaderMap) -> HeaderMap {
     let mut out = without_hop_by_hop(headers);
     out.remove(header::HOST);
     out.remove(header::AUTHORIZATION);
+    out.remove(dpop::HEADER);
     out
+}
+
+/// Whether a 401 asks for a DPoP proof with the server's nonce (RFC 9449 §9).
+fn asks_for_nonce(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains(dpop::USE_NONCE))
 }
 
 /// The upstream's answer, streamed back as it comes; redirects included (not followed).

@@ -194,13 +194,14 @@ impl Server {
             caller: Caller::remote(Arrival::Serve {
                 name: self.name.clone(),
             }),
+            proof: None,
         };
         match self.door.hand_out(request).await {
             Ok(handed) => (
                 StatusCode::OK,
                 json!({
                     "access_token": handed.access_token.as_str(),
-                    "token_type": "Bearer",
+                    "token_type": handed.scheme(),
                     "expires_at": handed.expires_at,
                     "account": handed.account,
                     "scope": handed.scopes.join(" "),

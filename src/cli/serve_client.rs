@@ -99,6 +99,8 @@ async fn fetch(name: &str, min_valid: u32, purpose: Purpose) -> Result<Handed> {
                 .split_whitespace()
                 .map(str::to_string)
                 .collect(),
+            token_type: None,
+            dpop_proof: None,
         });
     }
     if status == reqwest::StatusCode::UNAUTHORIZED {

@@ -5,11 +5,12 @@ use std::sync::Arc;
 
 use latchkey::door::{Handed, Purpose};
 use latchkey::model::tokens::now;
-use latchkey::{Latchkey, Result};
+use latchkey::protocol::dpop::ProofTarget;
+use latchkey::{Error, Latchkey, Result};
 
 use super::completions::account_names;
 use super::format::rfc3339;
-use super::handout::hand_out;
+use super::handout::{hand_out, hand_out_with_proof};
 
 #[derive(Clone, Copy, ValueEnum, Default)]
 enum Format {
@@ -35,6 +36,48 @@ pub struct TokenArgs {
     min_valid: u32,
     #[arg(long, value_enum, default_value_t)]
     format: Format,
+    #[command(flatten)]
+    request: ProofArgs,
+}
+
+/// The request a DPoP-bound token goes with (RFC 9449): its proof names them.
+#[derive(Args, Clone)]
+pub struct ProofArgs {
+    /// The HTTP method of the request the token is for (a DPoP-bound account's proof names it).
+    #[arg(long, requires = "url", value_name = "METHOD")]
+    method: Option<String>,
+    /// The URL of the request the token is for (with --method).
+    #[arg(long, requires = "method", value_name = "URL")]
+    url: Option<url::Url>,
+    /// The resource server's DPoP nonce, from its `DPoP-Nonce` header (RFC 9449 §9).
+    #[arg(long, requires = "url", value_name = "NONCE")]
+    nonce: Option<String>,
+}
+
+impl ProofArgs {
+    fn target(&self) -> Option<ProofTarget> {
+        Some(ProofTarget {
+            method: self.method.clone()?,
+            url: self.url.clone()?,
+            nonce: self.nonce.clone(),
+        })
+    }
+}
+
+#[derive(Args)]
+pub struct DpopProofArgs {
+    /// `PROFILE/LABEL`, or `PROFILE` for the profile's default account.
+    #[arg(add = account_names())]
+    account: String,
+    /// The HTTP method of the request the proof goes with.
+    #[arg(long, value_name = "METHOD")]
+    method: String,
+    /// The URL of the request the proof goes with.
+    #[arg(long, value_name = "URL")]
+    url: url::Url,
+    /// The resource server's DPoP nonce, from its `DPoP-Nonce` header (RFC 9449 §9).
+    #[arg(long, value_name = "NONCE")]
+    nonce: Option<String>,
 }
 
 #[derive(Args)]
@@ -73,6 +116,10 @@ pub fn fast_path() -> Option<std::process::ExitCode> {
     let args = TokenOnly::try_parse_from(std::iter::once("token".into()).chain(argv))
         .ok()?
         .args;
+    // A proof is signed by the agent on the ordinary path's request.
+    if args.request.method.is_some() {
+        return None;
+    }
     // A remote machine with a forwarded agent may have no config directory (or HOME): the
     // forwarded socket's agent reads no config path.
     let config = latchkey::store::paths::config_dir().unwrap_or_default();
@@ -88,46 +135,97 @@ pub fn fast_path() -> Option<std::process::ExitCode> {
         client::asked_without_answer();
         return None;
     };
-    Some(match answer {
-        Ok(handed) => {
-            print(&handed, args.format);
-            std::process::ExitCode::SUCCESS
-        }
-        Err(e) => super::report(&e),
-    })
+    Some(
+        match answer.and_then(|handed| print(&handed, args.format)) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => super::report(&e),
+        },
+    )
 }
 
 pub async fn token(engine: &Arc<Latchkey>, args: TokenArgs) -> Result<()> {
-    let handed = hand_out(engine, &args.account, args.min_valid, Purpose::Token, None).await?;
-    print(&handed, args.format);
-    Ok(())
+    let target = args.request.target();
+    let handed = hand_out_with_proof(
+        engine,
+        &args.account,
+        args.min_valid,
+        Purpose::Token,
+        target,
+    )
+    .await?;
+    print(&handed, args.format)
 }
 
 pub async fn refresh(engine: &Arc<Latchkey>, args: RefreshArgs) -> Result<()> {
     let handed = hand_out(engine, &args.account, 0, Purpose::Refresh, None).await?;
-    print(&handed, args.format);
-    Ok(())
+    print(&handed, args.format)
 }
 
-fn print(handed: &Handed, format: Format) {
+/// `latchkey dpop-proof`: the DPoP proof (RFC 9449) of a DPoP-bound account's current token
+/// for one request, with `ath`; the token itself is not printed.
+pub async fn dpop_proof(engine: &Arc<Latchkey>, args: DpopProofArgs) -> Result<()> {
+    let target = ProofTarget {
+        method: args.method,
+        url: args.url,
+        nonce: args.nonce,
+    };
+    let handed =
+        hand_out_with_proof(engine, &args.account, 60, Purpose::Token, Some(target)).await?;
+    match &handed.dpop_proof {
+        Some(proof) => {
+            println!("{}", proof.as_str());
+            Ok(())
+        }
+        None => Err(Error::InvalidInput(format!(
+            "the tokens of `{}` are Bearer tokens, not DPoP-bound: they need no proof",
+            handed.account
+        ))),
+    }
+}
+
+/// Prints a token in `format`. A DPoP-bound token goes with its proof in the header formats;
+/// without a request to sign one for, those formats are refused rather than print a header
+/// its server would turn down.
+fn print(handed: &Handed, format: Format) -> Result<()> {
     let token = handed.access_token.as_str();
+    let scheme = handed.scheme();
+    let proof = handed.dpop_proof.as_deref().map(String::as_str);
+    if handed.token_type.is_some()
+        && proof.is_none()
+        && matches!(format, Format::Header | Format::HeadersJson)
+    {
+        return Err(Error::InvalidInput(format!(
+            "the tokens of `{}` are DPoP-bound (RFC 9449): pass --method and --url of the request, and Latchkey prints the proof that goes with the token",
+            handed.account
+        )));
+    }
     match format {
         Format::Raw => println!("{token}"),
-        Format::Header => println!("Authorization: Bearer {token}"),
+        Format::Header => {
+            println!("Authorization: {scheme} {token}");
+            if let Some(proof) = proof {
+                println!("DPoP: {proof}");
+            }
+        }
         Format::Json => println!(
             "{}",
             serde_json::json!({
                 "account": handed.account,
                 "access_token": token,
-                "token_type": "Bearer",
+                "token_type": scheme,
+                "dpop_proof": proof,
                 "expires_at": handed.expires_at.map(rfc3339),
                 "expires_in": handed.expires_at.map(|t| t - now()),
                 "scope": handed.scopes.join(" "),
             })
         ),
-        Format::HeadersJson => println!(
-            "{}",
-            serde_json::json!({ "Authorization": format!("Bearer {token}") })
-        ),
+        Format::HeadersJson => {
+            let mut headers = serde_json::json!({ "Authorization": format!("{scheme} {token}") });
+            if let Some(proof) = proof {
+                headers["DPoP"] = proof.into();
+            }
+            println!("{headers}");
+        }
     }
+    Ok(())
 }

@@ -28,7 +28,7 @@ pub async fn token_for_tool(
     if let Some(answer) = super::serve_client::from_endpoint(name, min_valid, purpose).await {
         return answer;
     }
-    match from_agent(engine, name, min_valid, purpose, None).await {
+    match from_agent(engine, name, min_valid, purpose, None, None).await {
         Some(Ok(handed)) => return Ok(handed),
         Some(Err(e))
             if super::handout::remote()
@@ -118,7 +118,9 @@ async fn browser_sign_in(
     let profile = engine.profile(profile)?;
     require_loopback(&profile)?;
     let listener = loopback_listener(engine, &profile).await?;
-    let pending = engine.begin_login(&profile.name, label, listener.redirect_uri().clone())?;
+    let pending = engine
+        .begin_login(&profile.name, label, listener.redirect_uri().clone())
+        .await?;
     let url = pending.authorization_url.as_str();
     match latchkey::protocol::browser::open(url) {
         Ok(()) => eprintln!(

@@ -10,6 +10,7 @@ use zeroize::Zeroizing;
 
 use super::purpose::Handed;
 use crate::model::account::Account;
+use crate::model::secret::KeyPem;
 use crate::model::tokens::{TokenSet, now};
 
 struct Cached {
@@ -19,6 +20,8 @@ struct Cached {
     /// The longest lifetime seen for the account's tokens (seconds from when the agent got one
     /// to its expiry): what the refresh margin is a tenth of.
     lifetime: i64,
+    /// The DPoP key the token is bound to, for the proofs of requests the door answers.
+    dpop_key: Option<KeyPem>,
 }
 
 #[derive(Default)]
@@ -32,18 +35,21 @@ impl Cache {
 
     /// The cached token of `account` when it is the one the account's metadata describes and
     /// stays valid for more than `min_valid` seconds.
-    pub fn fresh(&self, account: &Account, min_valid: i64) -> Option<Handed> {
+    pub fn fresh(&self, account: &Account, min_valid: i64) -> Option<(Handed, Option<KeyPem>)> {
         let map = self.lock();
         let entry = map.get(&account.id())?;
         if account.expires_at != Some(entry.expires_at) || entry.expires_at - now() <= min_valid {
             return None;
         }
-        Some(Handed {
+        let handed = Handed {
             account: account.id(),
             access_token: entry.access_token.clone(),
             expires_at: Some(entry.expires_at),
             scopes: entry.scopes.clone(),
-        })
+            token_type: None,
+            dpop_proof: None,
+        };
+        Some((handed, entry.dpop_key.clone()))
     }
 
     /// Keeps the tokens just handed out or refreshed. A token without a known expiry is not
@@ -63,6 +69,7 @@ impl Cache {
                 expires_at,
                 scopes: tokens.scopes.clone(),
                 lifetime,
+                dpop_key: tokens.dpop_key.clone(),
             },
         );
     }
@@ -94,6 +101,7 @@ mod tests {
             needs_sign_in: None,
             signed_in_at: 0,
             default: false,
+            dpop_bound: false,
         }
     }
 
@@ -104,6 +112,7 @@ mod tests {
             id_token: None,
             expires_at,
             scopes: vec!["s".into()],
+            dpop_key: None,
         }
     }
 

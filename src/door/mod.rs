@@ -25,6 +25,9 @@ use rules::{Decision, NewRule, Rule, RulesCache};
 use crate::Latchkey;
 use crate::error::{Error, Hint, Result};
 use crate::model::account::{self, AccountId};
+use crate::model::secret::KeyPem;
+use crate::protocol::dpop::{self, ProofTarget};
+use crate::protocol::keys::SigningKey;
 use crate::store::history::{self, Entry};
 
 /// The most freshness a caller past this machine may ask for, in seconds.
@@ -39,6 +42,8 @@ pub struct Request {
     /// Seconds the token must stay valid; ignored for [`Purpose::Refresh`] (refreshed now).
     pub min_valid: u32,
     pub caller: Caller,
+    /// The request the token goes with, when the caller wants a DPoP proof for it (RFC 9449).
+    pub proof: Option<ProofTarget>,
 }
 
 /// What the door decided, as history records it.
@@ -125,6 +130,23 @@ impl Door {
             None => self.engine.account_id_for(&request.account)?,
         };
         let name = id.to_string();
+        // A DPoP-bound token is useless to a tool that sends it as a Bearer token.
+        if account.as_ref().is_some_and(|a| a.dpop_bound)
+            && matches!(
+                request.purpose,
+                Purpose::Exec | Purpose::Git | Purpose::Kube
+            )
+        {
+            return Err(Error::InvalidInput(format!(
+                "the tokens of `{name}` are DPoP-bound (RFC 9449): {} would send the token without the proof its server wants",
+                match request.purpose {
+                    Purpose::Git => "git",
+                    Purpose::Kube => "kubectl",
+                    _ => "a program given it in its environment",
+                }
+            ))
+            .with_hint(Hint::UseProxyForDpop { account: name }));
+        }
         let verdict = self.decide(&id, &request).await?;
         if !verdict.allowed {
             self.record(&name, &request, &verdict);
@@ -159,8 +181,8 @@ impl Door {
             }
             _ => None,
         };
-        let handed = match cached {
-            Some(handed) => handed,
+        let (handed, key) = match cached {
+            Some(cached) => cached,
             None => {
                 let min = i64::from(request.min_valid);
                 let (account, tokens) = match purpose {
@@ -171,9 +193,10 @@ impl Door {
                 if let Some(cache) = &self.cache {
                     cache.put(&account, &tokens);
                 }
-                Handed::new(&account, &tokens)
+                (Handed::new(&account, &tokens), tokens.dpop_key)
             }
         };
+        let handed = prove(handed, key, request.proof.as_ref())?;
         self.record(&handed.account, &request, &verdict);
         Ok(handed)
     }
@@ -191,6 +214,7 @@ impl Door {
             purpose: Purpose::Copy,
             min_valid: 0,
             caller,
+            proof: None,
         };
         let verdict = Verdict {
             allowed: true,
@@ -384,6 +408,27 @@ fn rule_program(caller: &Caller) -> Option<String> {
     }
 }
 
+/// Marks a DPoP-bound token as such and, when the caller named its request, signs the proof
+/// that goes with it (`ath` binds the proof to this token).
+fn prove(mut handed: Handed, key: Option<KeyPem>, target: Option<&ProofTarget>) -> Result<Handed> {
+    let Some(key) = key else {
+        return Ok(handed);
+    };
+    handed.token_type = Some("DPoP".into());
+    if let Some(target) = target {
+        let unusable = |e: crate::protocol::keys::KeyError| {
+            Error::InvalidInput(format!(
+                "the DPoP key of `{}` cannot sign: {e}",
+                handed.account
+            ))
+        };
+        let key = SigningKey::from_pem(key.secret()).map_err(unusable)?;
+        let proof = dpop::proof(&key, target, Some(&handed.access_token)).map_err(unusable)?;
+        handed.dpop_proof = Some(zeroize::Zeroizing::new(proof));
+    }
+    Ok(handed)
+}
+
 #[allow(dead_code)]
 fn _send_probe(door: &'static Door, e: &'static Latchkey) {
     fn is_send<T: Send>(_: T) {}
@@ -394,5 +439,6 @@ fn _send_probe(door: &'static Door, e: &'static Latchkey) {
         purpose: Purpose::Token,
         min_valid: 0,
         caller: Caller::remote(Arrival::Proxy),
+        proof: None,
     }));
 }

@@ -57,6 +57,12 @@ pub struct Handed {
     pub access_token: Zeroizing<String>,
     pub expires_at: Option<i64>,
     pub scopes: Vec<String>,
+    /// `DPoP` for a token bound to the account's key (RFC 9449); absent: `Bearer`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<String>,
+    /// The DPoP proof the door signed for the request the caller named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_proof: Option<Zeroizing<String>>,
 }
 
 impl Handed {
@@ -67,7 +73,14 @@ impl Handed {
             access_token: Zeroizing::new(tokens.access_token.secret().clone()),
             expires_at: tokens.expires_at,
             scopes: tokens.scopes.clone(),
+            token_type: None,
+            dpop_proof: None,
         }
+    }
+
+    /// `Bearer` or `DPoP`: the scheme of the `Authorization` header (RFC 9449 §7.1).
+    pub fn scheme(&self) -> &str {
+        self.token_type.as_deref().unwrap_or("Bearer")
     }
 
     /// The profile part of the account's name.
@@ -82,6 +95,7 @@ impl std::fmt::Debug for Handed {
             .field("account", &self.account)
             .field("access_token", &"[redacted]")
             .field("expires_at", &self.expires_at)
+            .field("token_type", &self.token_type)
             .finish()
     }
 }

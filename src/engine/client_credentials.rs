@@ -102,6 +102,7 @@ impl Latchkey {
             needs_sign_in: None,
             signed_in_at: existing.map_or(now, |a| a.signed_in_at),
             default: false,
+            dpop_bound: false,
         };
         // Not when the profile was removed or changed meanwhile (see `standing`).
         self.store_standing(&account, &tokens, profile, &lock, Keep::ClientToken)

@@ -102,7 +102,7 @@ impl Latchkey {
         let claims = self
             .sign_in_claims(profile, &response, Expect::Device, keys, now)
             .await?;
-        self.store_sign_in(profile, pending.label, &response, claims, now)
+        self.store_sign_in(profile, pending.label, &response, claims, None, now)
             .await
     }
 }

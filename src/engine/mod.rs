@@ -27,6 +27,7 @@ use crate::store::keychain::{Issued, Keychain, KeychainError};
 use crate::store::paths;
 
 mod client_credentials;
+mod client_secrets;
 mod device;
 mod pending;
 mod profiles;
@@ -447,6 +448,8 @@ fn token_set(
     now: i64,
 ) -> TokenSet {
     let previous_refresh = previous.as_ref().and_then(|p| p.refresh_token.clone());
+    // A refresh keeps the key its tokens are bound to; a sign-in sets its own.
+    let dpop_key = previous.as_ref().and_then(|p| p.dpop_key.clone());
     let previous_id = previous.and_then(|p| p.id_token);
     TokenSet {
         access_token: response.access_token().clone(),
@@ -460,6 +463,7 @@ fn token_set(
             .expires_in()
             .map(|d| now.saturating_add(d.as_secs().min(i64::MAX as u64 / 2) as i64)),
         scopes: oauth::granted_scopes(response, requested_scopes),
+        dpop_key,
     }
 }
 

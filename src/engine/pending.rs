@@ -52,6 +52,8 @@ pub struct PendingLogin {
     pub(super) state: CsrfToken,
     pub(super) verifier: PkceCodeVerifier,
     pub(super) nonce: Option<Nonce>,
+    /// The key the tokens will be bound to (a DPoP profile), made for this sign-in.
+    pub(super) dpop_key: Option<crate::protocol::keys::SigningKey>,
 }
 
 impl PendingLogin {
@@ -162,7 +164,7 @@ mod tests {
     fn debug_output_never_shows_state_nonce_or_verifier() {
         let profile = profile();
         let redirect: Url = "http://127.0.0.1:4711/callback".parse().unwrap();
-        let start = oauth::start_authorization(&profile, &redirect);
+        let start = oauth::start_authorization(&profile, &redirect, None);
         let secrets = [
             start.state.secret().clone(),
             start.verifier.secret().clone(),
@@ -176,6 +178,7 @@ mod tests {
             state: start.state,
             verifier: start.verifier,
             nonce: start.nonce,
+            dpop_key: None,
         };
         let implicit = oauth::start_implicit(&profile, &redirect);
         let implicit_secrets = [

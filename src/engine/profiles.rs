@@ -3,6 +3,7 @@
 use oauth2::ClientSecret;
 use url::Url;
 
+use super::client_secrets::client_key;
 use super::{Latchkey, require_keys_for_openid, secret_key};
 use crate::error::{Error, Hint, Result};
 use crate::model::account::Account;
@@ -68,6 +69,7 @@ impl Latchkey {
         if self.config.profile(&new.name).is_ok() {
             return Err(Error::ProfileExists(new.name));
         }
+        let secret = client_key(new.auth_method, secret, true)?;
         let mut profile = self.build_profile(new, extras, secret.is_some()).await?;
         if let Some(url) = revocation {
             profile.revocation_endpoint = Some(url);
@@ -116,6 +118,8 @@ impl Latchkey {
         secret: Option<ClientSecret>,
     ) -> Result<Profile> {
         let old = self.config.profile(&new.name)?;
+        let becomes_key_client = old.auth_method != AuthMethod::PrivateKeyJwt;
+        let secret = client_key(new.auth_method, secret, becomes_key_client)?;
         if extras.grant != old.grant {
             return Err(Error::InvalidInput(format!(
                 "the grant of profile `{}` cannot change; add a new profile for the other grant",
@@ -219,6 +223,7 @@ impl Latchkey {
         }
         let mut algorithms = Vec::new();
         let mut discovered_device = None;
+        let mut discovered = None;
         let (issuer, authorization, token, revocation, userinfo, jwks, iss_supported) =
             match new.endpoints {
                 Endpoints::Issuer(issuer) => {
@@ -232,6 +237,7 @@ impl Latchkey {
                     }
                     algorithms = signing_algorithms(&issuer, &m, &new.scopes)?;
                     discovered_device = m.device_authorization_endpoint.clone();
+                    discovered = Some(m.clone());
                     (
                         Some(m.issuer.clone()),
                         m.authorization_endpoint
@@ -261,6 +267,19 @@ impl Latchkey {
                     )
                 }
             };
+        let (par_endpoint, requires_par) = match &discovered {
+            Some(m) => (
+                m.pushed_authorization_request_endpoint.clone(),
+                m.require_pushed_authorization_requests,
+            ),
+            None => (None, false),
+        };
+        if extras.par && par_endpoint.is_none() {
+            return Err(Error::InvalidInput(
+                "--par: the provider's metadata names no pushed_authorization_request_endpoint"
+                    .into(),
+            ));
+        }
         let profile = Profile {
             name: new.name,
             client_id: new.client_id.trim().to_string(),
@@ -302,29 +321,13 @@ impl Latchkey {
             },
             resource_metadata: None,
             registration: None,
+            dpop: extras.dpop,
+            par: extras.par || (requires_par && par_endpoint.is_some()),
+            pushed_authorization_request_endpoint: par_endpoint,
         };
         profile.validate()?;
         require_keys_for_openid(&profile)?;
         Ok(profile)
-    }
-
-    /// Replaces the client secret of an existing profile.
-    pub async fn set_client_secret(&self, profile: &str, secret: ClientSecret) -> Result<()> {
-        let profile = self.config.profile(profile)?;
-        if !profile.auth_method.needs_secret() {
-            return Err(Error::InvalidInput(format!(
-                "profile `{}` is a public client (auth_method none) and uses no secret",
-                profile.name
-            )));
-        }
-        self.set_client_secret_entry(&profile.name, &secret).await
-    }
-
-    async fn set_client_secret_entry(&self, profile: &str, secret: &ClientSecret) -> Result<()> {
-        Ok(self
-            .keychain
-            .set(&secret_key(profile), secret.secret().as_bytes().to_vec())
-            .await?)
     }
 }
 
@@ -344,6 +347,8 @@ fn keep_hand_edits(old: &Profile, edited: &mut Profile) {
         edited.resources.clone_from(&old.resources);
     }
     edited.resource_metadata.clone_from(&old.resource_metadata);
+    // Accounts hold keys their tokens are bound to, and the provider may demand them.
+    edited.dpop |= old.dpop;
     if edited.client_id == old.client_id {
         edited.registration.clone_from(&old.registration);
     }
@@ -500,6 +505,7 @@ mod tests {
                     needs_sign_in: None,
                     signed_in_at: 0,
                     default: false,
+                    dpop_bound: false,
                 })
                 .unwrap();
         }

@@ -27,6 +27,9 @@ pub struct ResourceProfile {
     pub issuer: Option<String>,
     /// A pre-registered client: wins over registration.
     pub client_id: Option<String>,
+    /// A client ID metadata document (the MCP authorization spec's CIMD): its URL is the client
+    /// id, when the authorization server accepts them; before dynamic registration.
+    pub client_metadata_url: Option<Url>,
     /// Empty: the metadata's `scopes_supported`, if any.
     pub scopes: Vec<String>,
     pub auth_method: Option<AuthMethod>,
@@ -42,12 +45,15 @@ pub enum ClientOrigin {
     PreRegistered,
     /// RFC 7591 at `profile add`.
     Dynamic,
+    /// A client ID metadata document: the client id is its https URL.
+    MetadataDocument,
 }
 
 impl ClientOrigin {
     pub fn of(profile: &Profile) -> Self {
         match profile.registration {
             Some(_) => ClientOrigin::Dynamic,
+            None if profile.client_id.starts_with("https://") => ClientOrigin::MetadataDocument,
             None => ClientOrigin::PreRegistered,
         }
     }
@@ -92,9 +98,35 @@ impl Latchkey {
             req.scopes
         };
 
-        let (client_id, redirect_uri, secret, auth_method, registered) = match req.client_id {
-            Some(id) => (id, req.redirect_uri, secret, req.auth_method, None),
-            None => {
+        let mut extras = req.extras;
+        let (client_id, redirect_uri, secret, auth_method, registered) = match (
+            req.client_id,
+            req.client_metadata_url,
+        ) {
+            (Some(id), _) => (id, req.redirect_uri, secret, req.auth_method, None),
+            (None, Some(url)) => {
+                if !server.client_id_metadata_document_supported {
+                    return Err(Error::InvalidInput(format!(
+                        "--client-metadata-url: the authorization server {issuer} does not accept client ID metadata documents (its metadata lacks client_id_metadata_document_supported){}",
+                        if server.registration_endpoint.is_some() {
+                            "; leave the flag out and Latchkey registers a client (RFC 7591)"
+                        } else {
+                            ""
+                        }
+                    )));
+                }
+                let redirect = self
+                    .metadata_document_redirect(&url, req.redirect_uri, &network)
+                    .await?;
+                (
+                    url.to_string(),
+                    Some(redirect),
+                    None,
+                    Some(AuthMethod::None),
+                    None,
+                )
+            }
+            (None, None) => {
                 let Some(endpoint) = server.registration_endpoint.clone() else {
                     return Err(no_client(&issuer, &server));
                 };
@@ -110,6 +142,7 @@ impl Latchkey {
                     client_name: format!("Latchkey ({})", req.name),
                 };
                 let reg = registration::register(&http, &endpoint, &request).await?;
+                extras.dpop |= reg.dpop_bound_access_tokens;
                 let (secret, method) = match registered_auth(&reg) {
                     Ok(auth) => auth,
                     Err(e) => {
@@ -128,10 +161,10 @@ impl Latchkey {
         };
 
         let mut resources = vec![req.resource.clone()];
-        resources.extend(req.extras.resources.iter().cloned());
+        resources.extend(extras.resources.iter().cloned());
         let extras = ProfileExtras {
             resources,
-            ..req.extras
+            ..extras
         };
         let new = NewProfile {
             name: req.name.clone(),
@@ -197,6 +230,54 @@ impl Latchkey {
         let http = self.http(&profile.network(), &uri)?;
         registration::delete(&http, &uri, &token).await?;
         Ok(true)
+    }
+
+    /// The redirect URI of a client ID metadata document: `redirect` when the document lists
+    /// it, else its first loopback one. The document must name itself as `client_id`.
+    async fn metadata_document_redirect(
+        &self,
+        url: &Url,
+        redirect: Option<Url>,
+        network: &network::Network,
+    ) -> Result<Url> {
+        crate::model::profile::validate_endpoint(url, "client ID metadata document")?;
+        let fail = |detail: String| Error::BadResponse {
+            context: format!("client ID metadata document {url}"),
+            detail,
+        };
+        let document = self
+            .http(network, url)?
+            .get_json(url)
+            .await
+            .map_err(|e| e.into_error(format!("client ID metadata document {url}")))?
+            .ok_or_else(|| fail("not found".into()))?;
+        if document["client_id"].as_str() != Some(url.as_str()) {
+            return Err(fail(
+                "its client_id is not its own URL, as the MCP authorization spec requires".into(),
+            ));
+        }
+        let listed: Vec<Url> = document["redirect_uris"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|u| u.as_str()?.parse().ok())
+            .collect();
+        let chosen = match redirect {
+            Some(r) if listed.contains(&r) => r,
+            Some(r) => {
+                return Err(fail(format!(
+                    "it does not list the redirect URI {r} given with --redirect-uri"
+                )));
+            }
+            None => listed
+                .into_iter()
+                .find(crate::model::profile::is_loopback)
+                .ok_or_else(|| {
+                    fail("it lists no loopback redirect URI (http://127.0.0.1:PORT/callback) for Latchkey's sign-in".into())
+                })?,
+        };
+        validate_new_redirect_uri(&chosen, RedirectMode::Loopback)?;
+        Ok(chosen)
     }
 
     /// Best effort: deletes a registration made by a profile addition that failed, and the
@@ -266,7 +347,7 @@ fn fixed_loopback_redirect() -> Result<Url> {
 /// Why no client can be had, and what to pass.
 fn no_client(issuer: &str, server: &Metadata) -> Error {
     let cimd = if server.client_id_metadata_document_supported {
-        " It accepts client ID metadata documents, which Latchkey does not publish yet."
+        " It accepts client ID metadata documents: publish one at an https URL and pass --client-metadata-url URL."
     } else {
         ""
     };

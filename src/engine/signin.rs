@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use oauth2::{RefreshToken, ResourceOwnerPassword, TokenResponse};
+use oauth2::{PkceCodeVerifier, RefreshToken, ResourceOwnerPassword, TokenResponse};
 use url::Url;
 
 use super::pending::{PendingImplicitLogin, PendingLogin};
@@ -16,10 +16,12 @@ use crate::model::notice::{EarlierGrant, Notice};
 use crate::model::profile::{
     DEEP_LINK_REDIRECT, Grant, LegacyGrant, Profile, RedirectMode, validate_name,
 };
+use crate::model::secret::KeyPem;
 use crate::model::tokens::now;
 use crate::model::untrusted::is_hidden_or_control;
 use crate::protocol::callback::AuthorizationResponse;
 use crate::protocol::idtoken::{self, Claims, Expect};
+use crate::protocol::keys::SigningKey;
 use crate::protocol::oauth::{self, TokenResponseBody};
 
 /// What a browser sign-in's answer carries before any of it is trusted: its `state`, RFC 9207
@@ -143,23 +145,39 @@ impl Latchkey {
     }
 
     /// Starts the authorization code flow for `profile`, with the redirect URI the response
-    /// will come back to.
-    pub fn begin_login(
+    /// will come back to. A DPoP profile gets the key its tokens will be bound to; a PAR
+    /// profile pushes the request now (RFC 9126), and the browser gets only its `request_uri`.
+    pub async fn begin_login(
         &self,
         profile: &str,
         label: Option<String>,
         redirect_uri: Url,
     ) -> Result<PendingLogin> {
         let profile = self.sign_in_profile(profile, label.as_deref(), None)?;
-        let start = oauth::start_authorization(&profile, &redirect_uri);
+        let dpop_key = profile.dpop.then(SigningKey::generate);
+        let start = oauth::start_authorization(&profile, &redirect_uri, dpop_key.as_ref());
+        let authorization_url = if profile.par {
+            let secret = self.client_secret(&profile).await?;
+            let endpoint = profile
+                .pushed_authorization_request_endpoint
+                .as_ref()
+                .unwrap_or(&profile.token_endpoint);
+            let http = self.profile_http(&profile, endpoint)?;
+            oauth::push_authorization(&http, &profile, secret.as_ref(), &start.url)
+                .await
+                .map_err(|e| advise(&profile, e))?
+        } else {
+            start.url
+        };
         Ok(PendingLogin {
             profile,
             label,
             redirect_uri,
-            authorization_url: start.url,
+            authorization_url,
             state: start.state,
             verifier: start.verifier,
             nonce: start.nonce,
+            dpop_key,
         })
     }
 
@@ -191,16 +209,43 @@ impl Latchkey {
         };
         // The code is single-use: make sure its tokens can be stored before spending it.
         self.keychain.ensure_writable().await?;
-        let response = oauth::exchange_code(
-            &self.profile_http(profile, &profile.token_endpoint)?,
-            profile,
-            secret.as_ref(),
-            code,
-            pending.verifier,
-            &pending.redirect_uri,
-        )
-        .await
-        .map_err(|e| advise(profile, e))?;
+        let http = self.profile_http(profile, &profile.token_endpoint)?;
+        let exchange = |key: Option<SigningKey>, code: String, verifier: PkceCodeVerifier| {
+            let (http, secret, redirect) = (&http, secret.as_ref(), &pending.redirect_uri);
+            async move {
+                let r = oauth::exchange_code(
+                    http,
+                    profile,
+                    secret,
+                    key.as_ref(),
+                    code,
+                    verifier,
+                    redirect,
+                )
+                .await;
+                (r, key)
+            }
+        };
+        let verifier = PkceCodeVerifier::new(pending.verifier.secret().clone());
+        let (response, dpop_key) = match exchange(pending.dpop_key, code.clone(), verifier).await {
+            // The provider wants DPoP for this client (RFC 9449 §5): it refused the proof-less
+            // request before redeeming the code, so redeem it once more with a key, and make
+            // the profile a DPoP one for its next sign-ins.
+            (Err(e), None) if wants_dpop(&e) => {
+                let again = exchange(Some(SigningKey::generate()), code, pending.verifier).await;
+                if again.0.is_ok() {
+                    self.config.update_profiles(|all| {
+                        if let Some(p) = all.get_mut(&profile.name) {
+                            p.dpop = true;
+                        }
+                        Ok(())
+                    })?;
+                }
+                again
+            }
+            other => other,
+        };
+        let response = response.map_err(|e| advise(profile, e))?;
         let now = now();
         // Keys were fetched exactly when a nonce was sent, i.e. when `openid` was asked for.
         let expect = pending
@@ -210,8 +255,15 @@ impl Latchkey {
         let claims = self
             .sign_in_claims(profile, &response, expect, keys, now)
             .await?;
-        self.store_sign_in(profile, pending.label, &response, claims, now)
-            .await
+        self.store_sign_in(
+            profile,
+            pending.label,
+            &response,
+            claims,
+            dpop_key.as_ref(),
+            now,
+        )
+        .await
     }
 
     /// Starts an implicit sign-in (RFC 6749 §4.2) for a profile that opted in to it.
@@ -271,7 +323,7 @@ impl Latchkey {
             (Some(_), None) => return Err(missing_id_token(profile)),
             (None, _) => None,
         };
-        self.store_sign_in(profile, pending.label, &response, claims, now)
+        self.store_sign_in(profile, pending.label, &response, claims, None, now)
             .await
     }
 
@@ -311,7 +363,7 @@ impl Latchkey {
                 .then(|| sanitize_label(username))
                 .filter(|l| validate_name(l, "account").is_ok())
         });
-        self.store_sign_in(&profile, label, &response, claims, now)
+        self.store_sign_in(&profile, label, &response, claims, None, now)
             .await
     }
 
@@ -323,6 +375,7 @@ impl Latchkey {
         label: Option<String>,
         response: &TokenResponseBody,
         claims: Option<Claims>,
+        dpop_key: Option<&SigningKey>,
         now: i64,
     ) -> Result<Account> {
         let label = match label {
@@ -338,7 +391,13 @@ impl Latchkey {
                 })
                 .unwrap_or_else(|| "default".to_string()),
         };
-        let tokens = token_set(response, &profile.scopes, None, claims.is_some(), now);
+        let mut tokens = token_set(response, &profile.scopes, None, claims.is_some(), now);
+        // The key is kept when the provider bound the tokens to it (token_type DPoP).
+        let bound = matches!(response.token_type(),
+            oauth2::basic::BasicTokenType::Extension(t) if t.eq_ignore_ascii_case("dpop"));
+        if bound {
+            tokens.dpop_key = dpop_key.map(|k| KeyPem::new(k.pem()));
+        }
         let account = Account {
             profile: profile.name.clone(),
             label,
@@ -349,6 +408,7 @@ impl Latchkey {
             needs_sign_in: None,
             signed_in_at: now,
             default: false,
+            dpop_bound: bound && tokens.dpop_key.is_some(),
         };
         let lock = Arc::new(self.account_lock(account.account_id()).await?);
         // A sign-in of an account that exists replaces its grant: read the earlier refresh
@@ -387,6 +447,12 @@ impl Latchkey {
         }
         self.load_tokens(&stored).await.ok()?.refresh_token
     }
+}
+
+/// Whether a token endpoint refused a request for want of a DPoP proof (RFC 9449 §7.1).
+fn wants_dpop(e: &Error) -> bool {
+    matches!(e.unhinted(), Error::Provider { error, .. }
+        if error == "invalid_dpop_proof" || error == crate::protocol::dpop::USE_NONCE)
 }
 
 /// Labels come from claims; `/` would break `PROFILE/LABEL`, and invisible characters would

@@ -110,6 +110,7 @@ async fn signed_in(engine: &Latchkey, name: &str, token: Url) -> Account {
         needs_sign_in: None,
         signed_in_at: 1,
         default: false,
+        dpop_bound: false,
     };
     let tokens = TokenSet {
         access_token: AccessToken::new("old-access".into()),
@@ -117,6 +118,7 @@ async fn signed_in(engine: &Latchkey, name: &str, token: Url) -> Account {
         id_token: None,
         expires_at: Some(1),
         scopes: vec!["read".into()],
+        dpop_key: None,
     };
     engine
         .keychain
@@ -328,6 +330,7 @@ async fn invalid_client_at_refresh_points_at_the_client_secret() {
         needs_sign_in: None,
         signed_in_at: 1,
         default: false,
+        dpop_bound: false,
     };
     let tokens = TokenSet {
         access_token: AccessToken::new("old-access".into()),
@@ -335,6 +338,7 @@ async fn invalid_client_at_refresh_points_at_the_client_secret() {
         id_token: None,
         expires_at: Some(1),
         scopes: vec!["read".into()],
+        dpop_key: None,
     };
     engine
         .keychain

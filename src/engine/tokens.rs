@@ -15,6 +15,7 @@ use crate::model::notice::Notice;
 use crate::model::profile::Profile;
 use crate::model::tokens::{TokenSet, now};
 use crate::protocol::idtoken::Expect;
+use crate::protocol::keys::SigningKey;
 use crate::protocol::oauth;
 
 impl Latchkey {
@@ -88,7 +89,23 @@ impl Latchkey {
         let keys = self.keys_for_openid(&profile).await?;
         // Rotation makes the refresh token single-use: the keychain must take its successor.
         self.keychain.ensure_writable().await?;
-        let response = match oauth::refresh(&http?, &profile, secret.as_ref(), &refresh_token).await
+        let dpop_key = match &tokens.dpop_key {
+            Some(pem) => Some(SigningKey::from_pem(pem.secret()).map_err(|e| {
+                Error::InvalidInput(format!(
+                    "the DPoP key of `{}` in the keychain cannot be used: {e}",
+                    account.id()
+                ))
+            })?),
+            None => None,
+        };
+        let response = match oauth::refresh(
+            &http?,
+            &profile,
+            secret.as_ref(),
+            dpop_key.as_ref(),
+            &refresh_token,
+        )
+        .await
         {
             Ok(r) => r,
             Err(oauth::RefreshFailure {

@@ -27,6 +27,9 @@ pub struct Account {
     /// profile name means. Without a mark, the profile's first account is its default.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub default: bool,
+    /// Its access tokens are DPoP-bound (RFC 9449): useless without a proof of its key.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dpop_bound: bool,
 }
 
 /// Which account: a profile and a label under it. Shown as `PROFILE/LABEL`, which is also how
@@ -178,6 +181,7 @@ mod tests {
             needs_sign_in: None,
             signed_in_at: 0,
             default: false,
+            dpop_bound: false,
         }
     }
 

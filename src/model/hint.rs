@@ -86,6 +86,8 @@ pub enum Hint {
     },
     /// The rules say ask, and nobody could be asked (or nobody answered): allow the program.
     AllowProgram { account: String, program: String },
+    /// A DPoP-bound account's token, for a tool that cannot make proofs.
+    UseProxyForDpop { account: String },
     /// An env file found by searching is not trusted (or changed): read it, then trust it.
     TrustFile { path: String },
 }

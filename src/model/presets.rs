@@ -224,6 +224,8 @@ impl Preset {
                 allowed_legacy_grants: Vec::new(),
                 network: Default::default(),
                 resources: Vec::new(),
+                dpop: false,
+                par: false,
             },
         })
     }

@@ -74,3 +74,26 @@ mod tests {
         assert_ne!(Nonce::new_random().secret(), value);
     }
 }
+
+/// A private key's PEM text, kept with an account's tokens (its DPoP key). Redacted in `Debug`
+/// and wiped when dropped.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct KeyPem(zeroize::Zeroizing<String>);
+
+impl KeyPem {
+    pub fn new(pem: &str) -> Self {
+        KeyPem(zeroize::Zeroizing::new(pem.to_string()))
+    }
+
+    /// The PEM text. Do not log it.
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for KeyPem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyPem([redacted])")
+    }
+}

@@ -3,7 +3,7 @@
 use oauth2::{AccessToken, RefreshToken};
 use serde::{Deserialize, Serialize};
 
-use crate::model::secret::IdToken;
+use crate::model::secret::{IdToken, KeyPem};
 use crate::store::keychain::KeychainError;
 
 #[serde_with::skip_serializing_none]
@@ -16,6 +16,9 @@ pub struct TokenSet {
     pub expires_at: Option<i64>,
     #[serde(default)]
     pub scopes: Vec<String>,
+    /// The account's DPoP key (RFC 9449), for a profile whose tokens are bound to one: made at
+    /// sign-in, kept for every refresh, gone with the account.
+    pub dpop_key: Option<KeyPem>,
 }
 
 impl TokenSet {
@@ -60,6 +63,7 @@ mod tests {
             id_token: Some(IdToken::new("id-very-secret".into())),
             expires_at: Some(5),
             scopes: vec!["openid".into()],
+            dpop_key: Some(KeyPem::new("-----BEGIN PRIVATE KEY-----very-secret")),
         };
         let debug = format!("{set:?}");
         assert!(!debug.contains("very-secret"), "{debug}");
@@ -75,6 +79,7 @@ mod tests {
             id_token: None,
             expires_at: Some(1000),
             scopes: vec![],
+            dpop_key: None,
         };
         assert!(set.valid_for(900, 60));
         assert!(!set.valid_for(950, 60));

@@ -35,6 +35,14 @@ pub struct Metadata {
     /// Client ID metadata documents (the MCP authorization spec's CIMD).
     #[serde(default)]
     pub client_id_metadata_document_supported: bool,
+    /// RFC 9126 pushed authorization requests.
+    #[serde(default)]
+    pub pushed_authorization_request_endpoint: Option<Url>,
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
+    /// RFC 9449 DPoP.
+    #[serde(default)]
+    pub dpop_signing_alg_values_supported: Option<Vec<String>>,
 }
 
 /// The well-known locations for an issuer, in the order they are tried: OIDC (path appended),

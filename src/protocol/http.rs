@@ -372,7 +372,14 @@ pub fn normalize(
         }
     }
     let body = serde_json::to_vec(&Value::Object(object)).unwrap_or_default();
-    Ok(json_response(status, body))
+    let mut response = json_response(status, body);
+    // A DPoP server's nonce (RFC 9449 §8) travels in a header, which the proof's retry needs.
+    if let Some(nonce) = headers.get(crate::protocol::dpop::NONCE_HEADER) {
+        response
+            .headers_mut()
+            .insert(crate::protocol::dpop::NONCE_HEADER, nonce.clone());
+    }
+    Ok(response)
 }
 
 fn json_response(status: StatusCode, body: Vec<u8>) -> HttpResponse {

@@ -231,8 +231,9 @@ mod tests {
         let sec1 = secret.to_sec1_pem(LineEnding::LF).unwrap();
         let key = SigningKey::from_pem(&sec1).unwrap();
         assert_eq!(key.alg_name(), "ES256");
-        let err = SigningKey::from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----")
-            .unwrap_err();
+        let err =
+            SigningKey::from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----")
+                .unwrap_err();
         assert!(err.0.contains("P-256"), "{err}");
     }
 

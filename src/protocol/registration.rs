@@ -29,6 +29,9 @@ pub struct Registered {
     pub registration_client_uri: Option<Url>,
     #[serde(default)]
     pub token_endpoint_auth_method: Option<String>,
+    /// RFC 9449 §5.2: the server will issue this client DPoP-bound tokens only.
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
 }
 
 impl std::fmt::Debug for Registered {

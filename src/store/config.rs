@@ -557,6 +557,7 @@ mod tests {
             needs_sign_in: None,
             signed_in_at: 0,
             default: false,
+            dpop_bound: false,
         };
         config.put_account(account("one")).unwrap();
         config.put_account(account("two")).unwrap();

@@ -364,9 +364,9 @@ fn a_token_endpoint_that_never_answers_times_out() {
         None,
     ))
     .unwrap();
-    let pending = engine
-        .begin_login("slow", None, "http://127.0.0.1:9/callback".parse().unwrap())
-        .unwrap();
+    let pending =
+        block_on(engine.begin_login("slow", None, "http://127.0.0.1:9/callback".parse().unwrap()))
+            .unwrap();
     // Play the browser: the authorization endpoint redirects straight back.
     let client = reqwest::blocking::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

@@ -43,7 +43,7 @@ pub async fn begin(
         let (url, uri) = (p.authorization_url.to_string(), p.redirect_uri.to_string());
         (Pending::Implicit(Box::new(p)), url, uri)
     } else {
-        let p = engine.begin_login(&profile.name, None, redirect)?;
+        let p = engine.begin_login(&profile.name, None, redirect).await?;
         let (url, uri) = (p.authorization_url.to_string(), p.redirect_uri.to_string());
         (Pending::Code(Box::new(p)), url, uri)
     };

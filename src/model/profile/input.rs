@@ -54,4 +54,8 @@ pub struct ProfileExtras {
     pub network: Network,
     /// RFC 8707 resource indicators of every authorization, token and refresh request.
     pub resources: Vec<String>,
+    /// DPoP-bound tokens (RFC 9449).
+    pub dpop: bool,
+    /// Pushed authorization requests (RFC 9126) even when the provider does not require them.
+    pub par: bool,
 }

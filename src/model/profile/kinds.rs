@@ -13,6 +13,9 @@ pub enum AuthMethod {
     /// A public client: no secret, PKCE only.
     #[default]
     None,
+    /// `private_key_jwt` (RFC 7523, OpenID Connect Core §9): a JWT signed by the client's key,
+    /// which the keychain holds in place of a secret.
+    PrivateKeyJwt,
 }
 
 impl AuthMethod {
@@ -25,6 +28,7 @@ impl AuthMethod {
             AuthMethod::Basic => "basic",
             AuthMethod::Post => "post",
             AuthMethod::None => "none",
+            AuthMethod::PrivateKeyJwt => "private-key-jwt",
         }
     }
 }

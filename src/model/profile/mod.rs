@@ -81,6 +81,14 @@ pub struct Profile {
     pub resource_metadata: Option<Url>,
     /// How Latchkey registered the client, when it did (RFC 7591); none: pre-registered.
     pub registration: Option<Registration>,
+    /// Its tokens are DPoP-bound (RFC 9449): each account gets a key of its own at sign-in.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dpop: bool,
+    /// Pushed authorization requests (RFC 9126): the browser gets only a `request_uri`. Set by
+    /// `--par` or by the provider's `require_pushed_authorization_requests`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub par: bool,
+    pub pushed_authorization_request_endpoint: Option<Url>,
 }
 
 /// A client Latchkey registered itself at `profile add` (RFC 7591 dynamic registration). Its
@@ -219,6 +227,10 @@ impl Profile {
                 &self.device_authorization_endpoint,
                 "device authorization endpoint",
             ),
+            (
+                &self.pushed_authorization_request_endpoint,
+                "pushed authorization request endpoint",
+            ),
         ] {
             if let Some(url) = url {
                 validate_endpoint(url, what)?;
@@ -315,6 +327,9 @@ impl Profile {
             resources: vec![],
             resource_metadata: None,
             registration: None,
+            dpop: false,
+            par: false,
+            pushed_authorization_request_endpoint: None,
         }
     }
 }

@@ -105,7 +105,7 @@ pub async fn poll_device_token(
                 ),
             })?;
         return Ok(DevicePoll::Token(Box::new(check_token_type(
-            &context, token, sent,
+            &context, token, false, sent,
         )?)));
     }
     let error = error_body(&context, response.body());

@@ -19,6 +19,9 @@ pub(super) async fn post_form(
     form: Vec<(&str, &str)>,
     context: &str,
 ) -> Result<HttpResponse> {
+    let assertion = super::client_auth::assertion_params(profile, secret)?;
+    let mut form = form;
+    form.extend(assertion.iter().map(|(k, v)| (*k, v.as_str())));
     let request = form_request(url, profile, secret, form)
         .map_err(|e| Error::InvalidInput(format!("{context}: {e}")))?;
     http.oauth(request, endpoint)
@@ -61,6 +64,7 @@ fn form_request<'a>(
             form.push(("client_id", &profile.client_id));
             form.push(("client_secret", secret.secret()));
         }
+        // A public client, or one whose key signed the assertion already in `form`.
         _ => form.push(("client_id", &profile.client_id)),
     }
     let body = url::form_urlencoded::Serializer::new(String::new())

@@ -19,14 +19,19 @@ use url::Url;
 use crate::error::{Error, Result};
 use crate::model::profile::{AuthMethod, Profile};
 use crate::model::secret::Nonce;
+use crate::protocol::dpop::{self, ProofTarget};
 use crate::protocol::http::{Endpoint, Http, HttpError, masked_excerpt};
+use crate::protocol::keys::SigningKey;
 
+pub mod client_auth;
 mod device;
 mod form;
+mod par;
 mod response;
 
 pub use device::{DeviceAuthorization, DevicePoll, poll_device_token, start_device_authorization};
 use form::post_form;
+pub use par::push_authorization;
 pub use response::{IdTokenField, OAuthError, TokenResponseBody, granted_scopes, implicit_token};
 use response::{check_token_type, error_body, request_error};
 
@@ -48,10 +53,11 @@ fn client(profile: &Profile, secret: Option<&ClientSecret>) -> Client {
         .set_auth_uri(AuthUrl::from_url(profile.authorization_endpoint.clone()))
         .set_token_uri(TokenUrl::from_url(profile.token_endpoint.clone()))
         .set_auth_type(match profile.auth_method {
-            AuthMethod::Post => AuthType::RequestBody,
+            AuthMethod::Post | AuthMethod::PrivateKeyJwt => AuthType::RequestBody,
             AuthMethod::Basic | AuthMethod::None => AuthType::BasicAuth,
         });
-    if profile.auth_method.needs_secret()
+    // A key-authenticated client sends `client_id` and its assertion, never the key.
+    if matches!(profile.auth_method, AuthMethod::Basic | AuthMethod::Post)
         && let Some(secret) = secret
     {
         c = c.set_client_secret(secret.clone());
@@ -142,6 +148,7 @@ fn authorization_url(
     profile: &Profile,
     redirect_uri: &Url,
     code: Option<PkceCodeChallenge>,
+    dpop: Option<&SigningKey>,
 ) -> (Url, CsrfToken, Option<Nonce>) {
     let nonce = profile.wants_openid().then(Nonce::new_random);
     let client =
@@ -173,6 +180,10 @@ fn authorization_url(
     if let Some(nonce) = &nonce {
         request = request.add_extra_param("nonce", nonce.secret().to_string());
     }
+    // RFC 9449 §10: the code is bound to the key that will redeem it.
+    if let Some(key) = dpop {
+        request = request.add_extra_param("dpop_jkt", key.thumbprint());
+    }
     let (url, state) = request
         .with_resources(&profile.resources)
         .with_params(extra)
@@ -182,9 +193,13 @@ fn authorization_url(
 
 /// Builds the authorization URL: PKCE S256 always, a fresh `state`, and a `nonce` when the
 /// profile asks for `openid`.
-pub fn start_authorization(profile: &Profile, redirect_uri: &Url) -> AuthorizationStart {
+pub fn start_authorization(
+    profile: &Profile,
+    redirect_uri: &Url,
+    dpop: Option<&SigningKey>,
+) -> AuthorizationStart {
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let (url, state, nonce) = authorization_url(profile, redirect_uri, Some(challenge));
+    let (url, state, nonce) = authorization_url(profile, redirect_uri, Some(challenge), dpop);
     AuthorizationStart {
         url,
         state,
@@ -196,19 +211,22 @@ pub fn start_authorization(profile: &Profile, redirect_uri: &Url) -> Authorizati
 /// The implicit authorization URL: `response_type=token` with a fresh `state`, or
 /// `id_token token` with a `nonce` when the profile asks for `openid` (OpenID Connect Core §3.2).
 pub fn start_implicit(profile: &Profile, redirect_uri: &Url) -> ImplicitStart {
-    let (url, state, nonce) = authorization_url(profile, redirect_uri, None);
+    let (url, state, nonce) = authorization_url(profile, redirect_uri, None, None);
     ImplicitStart { url, state, nonce }
 }
+
+/// Exchanges an authorization code; `dpop`: the key the tokens will be bound to.
 pub async fn exchange_code(
     http: &Http,
     profile: &Profile,
     secret: Option<&ClientSecret>,
+    dpop: Option<&SigningKey>,
     code: String,
     verifier: PkceCodeVerifier,
     redirect_uri: &Url,
 ) -> Result<TokenResponseBody> {
     let context = format!("token request for profile `{}`", profile.name);
-    let endpoint = TokenEndpoint::new(http);
+    let endpoint = TokenEndpoint::new(http, profile, secret, dpop)?;
     let client =
         client(profile, secret).set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()));
     let request = client
@@ -232,10 +250,16 @@ pub async fn refresh(
     http: &Http,
     profile: &Profile,
     secret: Option<&ClientSecret>,
+    dpop: Option<&SigningKey>,
     refresh_token: &RefreshToken,
 ) -> std::result::Result<TokenResponseBody, RefreshFailure> {
     let context = format!("refresh for profile `{}`", profile.name);
-    let endpoint = TokenEndpoint::new(http);
+    let endpoint =
+        TokenEndpoint::new(http, profile, secret, dpop).map_err(|error| RefreshFailure {
+            error,
+            rotated: None,
+            code: None,
+        })?;
     let client = client(profile, secret);
     let request = client.exchange_refresh_token(refresh_token);
     let response = endpoint.request(profile, request).await;
@@ -262,7 +286,7 @@ pub async fn client_credentials(
         "client credentials token request for profile `{}`",
         profile.name
     );
-    let endpoint = TokenEndpoint::new(http);
+    let endpoint = TokenEndpoint::new(http, profile, Some(secret), None)?;
     let client = client(profile, Some(secret));
     let request = client
         .exchange_client_credentials()
@@ -279,7 +303,7 @@ pub async fn password(
     password: &ResourceOwnerPassword,
 ) -> Result<TokenResponseBody> {
     let context = format!("password sign-in for profile `{}`", profile.name);
-    let endpoint = TokenEndpoint::new(http);
+    let endpoint = TokenEndpoint::new(http, profile, secret, None)?;
     let client = client(profile, secret);
     let username = ResourceOwnerUsername::new(username.to_string());
     let request = client
@@ -289,10 +313,13 @@ pub async fn password(
 }
 
 /// The token endpoint as `oauth2`'s HTTP client. It keeps the body of the answer, so that an
-/// unusable one can be quoted (masked) in the error.
+/// unusable one can be quoted (masked) in the error; it adds the client's assertion to every
+/// request of a key-authenticated client, and a DPoP proof when the tokens are bound to a key.
 struct TokenEndpoint<'a> {
     http: &'a Http,
     body: std::sync::Mutex<Vec<u8>>,
+    assertion: Vec<(&'static str, String)>,
+    dpop: Option<&'a SigningKey>,
 }
 
 /// The token endpoint as `oauth2`'s HTTP client. A type of its own rather than a closure: the
@@ -314,25 +341,75 @@ impl<'c> oauth2::AsyncHttpClient<'c> for TokenEndpoint<'_> {
 }
 
 impl<'a> TokenEndpoint<'a> {
-    fn new(http: &'a Http) -> Self {
-        TokenEndpoint {
+    fn new(
+        http: &'a Http,
+        profile: &Profile,
+        secret: Option<&ClientSecret>,
+        dpop: Option<&'a SigningKey>,
+    ) -> Result<Self> {
+        Ok(TokenEndpoint {
             http,
             body: Default::default(),
-        }
+            assertion: client_auth::assertion_params(profile, secret)?,
+            dpop,
+        })
     }
 
     async fn send(
         &self,
         request: oauth2::HttpRequest,
     ) -> std::result::Result<oauth2::HttpResponse, HttpError> {
-        let response = self.http.oauth(request, Endpoint::Token).await?;
+        let response = match self.dpop {
+            None => self.http.oauth(request, Endpoint::Token).await?,
+            Some(key) => self.send_with_proof(key, request).await?,
+        };
         *self.body.lock().unwrap_or_else(|e| e.into_inner()) = response.body().clone();
         Ok(response)
     }
 
+    /// Sends `request` with a DPoP proof; when the server asks for its nonce (`use_dpop_nonce`
+    /// with a `DPoP-Nonce` header), once more with a proof that carries it (RFC 9449 §8).
+    async fn send_with_proof(
+        &self,
+        key: &SigningKey,
+        request: oauth2::HttpRequest,
+    ) -> std::result::Result<oauth2::HttpResponse, HttpError> {
+        let (parts, body) = request.into_parts();
+        let url = Url::parse(&parts.uri.to_string())
+            .map_err(|e| HttpError::Transport(format!("token endpoint URL: {e}")))?;
+        let mut nonce = None;
+        loop {
+            let target = ProofTarget {
+                method: parts.method.to_string(),
+                url: url.clone(),
+                nonce: nonce.clone(),
+            };
+            let proof = dpop::proof(key, &target, None)
+                .map_err(|e| HttpError::Transport(format!("DPoP proof: {e}")))?;
+            let mut request = oauth2::HttpRequest::new(body.clone());
+            *request.method_mut() = parts.method.clone();
+            *request.uri_mut() = parts.uri.clone();
+            *request.headers_mut() = parts.headers.clone();
+            let value = oauth2::http::HeaderValue::from_str(&proof)
+                .map_err(|e| HttpError::Transport(format!("DPoP proof: {e}")))?;
+            request.headers_mut().insert(dpop::HEADER, value);
+            let response = self.http.oauth(request, Endpoint::Token).await?;
+            let asks_nonce = response.status().is_client_error()
+                && serde_json::from_slice::<serde_json::Value>(response.body())
+                    .is_ok_and(|b| b["error"] == dpop::USE_NONCE);
+            match dpop::nonce_from(response.headers()) {
+                Some(fresh) if asks_nonce && nonce.is_none() => nonce = Some(fresh),
+                _ => return Ok(response),
+            }
+        }
+    }
+
     /// Sends `request` with the profile's resource indicators and extra token parameters.
     async fn request(&self, profile: &Profile, request: impl TokenRequest) -> TokenResult {
-        let request = request
+        let request = self
+            .assertion
+            .iter()
+            .fold(request, |r, (k, v)| r.add_param(k.to_string(), v.clone()))
             .with_resources(&profile.resources)
             .with_params(&profile.extra_token_params);
         request.send_to(self).await
@@ -368,7 +445,7 @@ impl<'a> TokenEndpoint<'a> {
     fn finish(&self, context: &str, result: TokenResult) -> Result<TokenResponseBody> {
         let sent = || masked_excerpt(&self.body.lock().unwrap_or_else(|e| e.into_inner()));
         let response = result.map_err(|e| request_error(context, e, sent))?;
-        check_token_type(context, response, sent)
+        check_token_type(context, response, self.dpop.is_some(), sent)
     }
 }
 
@@ -424,7 +501,7 @@ mod tests {
     #[test]
     fn authorization_urls_carry_pkce_s256_state_and_nonce() {
         let redirect: Url = "http://127.0.0.1:5555/callback".parse().unwrap();
-        let start = start_authorization(&profile(&["openid", "email"]), &redirect);
+        let start = start_authorization(&profile(&["openid", "email"]), &redirect, None);
         let q = query(&start.url);
         assert_eq!(q["code_challenge_method"], "S256");
         assert_eq!(q["response_type"], "code");
@@ -437,7 +514,7 @@ mod tests {
         assert_eq!(q["code_challenge"], *expected.as_str());
         assert!(!q.contains_key("prompt"));
         // Fresh values every time.
-        let again = start_authorization(&profile(&["openid"]), &redirect);
+        let again = start_authorization(&profile(&["openid"]), &redirect, None);
         assert_ne!(again.state.secret(), start.state.secret());
         assert_ne!(again.nonce.unwrap().secret(), start.nonce.unwrap().secret());
     }
@@ -445,9 +522,11 @@ mod tests {
     #[test]
     fn plain_oauth_has_no_nonce_and_offline_access_asks_for_consent() {
         let redirect: Url = "http://127.0.0.1/callback".parse().unwrap();
-        let q = query(&start_authorization(&profile(&["repo"]), &redirect).url);
+        let q = query(&start_authorization(&profile(&["repo"]), &redirect, None).url);
         assert!(!q.contains_key("nonce"));
-        let q = query(&start_authorization(&profile(&["openid", "offline_access"]), &redirect).url);
+        let q = query(
+            &start_authorization(&profile(&["openid", "offline_access"]), &redirect, None).url,
+        );
         assert_eq!(q["prompt"], "consent");
     }
 
@@ -458,7 +537,8 @@ mod tests {
             "https://mcp.example/mcp".into(),
             "https://api.example/".into(),
         ];
-        let start = start_authorization(&p, &"http://127.0.0.1:5000/callback".parse().unwrap());
+        let start =
+            start_authorization(&p, &"http://127.0.0.1:5000/callback".parse().unwrap(), None);
         let resources: Vec<String> = start
             .url
             .query_pairs()
@@ -480,7 +560,7 @@ mod tests {
             ("prompt".to_string(), "select_account".to_string()),
         ]
         .into();
-        let q = query(&start_authorization(&p, &redirect).url);
+        let q = query(&start_authorization(&p, &redirect, None).url);
         assert_eq!(q["access_type"], "offline");
         // The user's prompt wins over the one offline_access would add.
         assert_eq!(q["prompt"], "select_account");

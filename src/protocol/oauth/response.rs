@@ -50,7 +50,7 @@ pub fn implicit_token(
             sent()
         ),
     })?;
-    check_token_type(context, response, sent)
+    check_token_type(context, response, false, sent)
 }
 
 /// An OAuth error body (normalised to JSON by `http`) as an engine error.
@@ -69,10 +69,13 @@ pub(super) fn error_body(context: &str, body: &[u8]) -> Error {
 pub(super) fn check_token_type(
     context: &str,
     response: TokenResponseBody,
+    dpop: bool,
     sent: impl FnOnce() -> String,
 ) -> Result<TokenResponseBody> {
     match response.token_type() {
         BasicTokenType::Bearer => Ok(response),
+        // RFC 9449 §5: a token bound to the proof's key is of type DPoP.
+        BasicTokenType::Extension(t) if dpop && t.eq_ignore_ascii_case("dpop") => Ok(response),
         other => Err(Error::BadResponse {
             context: context.to_string(),
             detail: format!(

@@ -34,7 +34,19 @@ proxy: string | null,
 /**
  * A PEM file of CAs trusted for this profile besides the system's.
  */
-caFile: string | null, };
+caFile: string | null, 
+/**
+ * DPoP-bound tokens (RFC 9449).
+ */
+dpop: boolean, 
+/**
+ * Pushed authorization requests (RFC 9126).
+ */
+par: boolean, 
+/**
+ * RFC 8707 resource indicators sent on every request.
+ */
+resources: Array<string>, };
 
 export type GrantDto = "authorization-code" | "client-credentials";
 
@@ -84,7 +96,7 @@ canOpen: boolean,
  */
 expiresAt: number, };
 
-export type AuthMethodDto = "none" | "basic" | "post";
+export type AuthMethodDto = "none" | "basic" | "post" | "private-key-jwt";
 
 export type RedirectModeDto = "deep-link" | "loopback";
 
@@ -100,7 +112,11 @@ expiresAt: number | null, hasRefreshToken: boolean,
 /**
  * Why the account needs a new sign-in, when it does.
  */
-needsSignIn: string | null, signedInAt: number, };
+needsSignIn: string | null, signedInAt: number, 
+/**
+ * Its tokens are DPoP-bound (RFC 9449): a copied token needs a proof to be of use.
+ */
+dpopBound: boolean, };
 
 export type Overview = { profiles: Array<ProfileDto>, accounts: Array<AccountDto>, 
 /**
@@ -133,7 +149,19 @@ proxy?: string | null,
 /**
  * `null` or empty: the system's CAs only.
  */
-caFile?: string | null, };
+caFile?: string | null, 
+/**
+ * DPoP-bound tokens (RFC 9449).
+ */
+dpop?: boolean, 
+/**
+ * Pushed authorization requests (RFC 9126) even when the provider does not require them.
+ */
+par?: boolean, 
+/**
+ * RFC 8707 resource indicators (e.g. an MCP server's URL), sent on every request.
+ */
+resources?: Array<string>, };
 
 export type SignInStarted = { id: number, profile: string, 
 /**
