@@ -26,6 +26,7 @@ const account = (over: Partial<AccountDto> = {}): AccountDto => ({
   hasRefreshToken: true,
   needsSignIn: null,
   signedInAt: 0,
+  dpopBound: false,
   ...over,
 });
 
@@ -51,6 +52,9 @@ const profile = (name: string): ProfileDto => ({
   allowedLegacyGrants: [],
   proxy: null,
   caFile: null,
+  dpop: false,
+  par: false,
+  resources: [],
 });
 
 describe('accountStatus', () => {
