@@ -112,6 +112,8 @@ pub fn build_profile(
     extras.network = given.network;
     extras.allowed_legacy_grants = given.allowed_legacy_grants;
     extras.resources.extend(given.resources);
+    extras.dpop = given.dpop;
+    extras.par = given.par;
     if given.device_authorization_endpoint.is_some() {
         extras.device_authorization_endpoint = given.device_authorization_endpoint;
     }

@@ -231,7 +231,7 @@ impl Latchkey {
             // The provider wants DPoP for this client (RFC 9449 §5): it refused the proof-less
             // request before redeeming the code, so redeem it once more with a key, and make
             // the profile a DPoP one for its next sign-ins.
-            (Err(e), None) if wants_dpop(&e) => {
+            (Err(e), None) if wants_dpop(&e) || self.may_want_dpop(profile, &e).await => {
                 let again = exchange(Some(SigningKey::generate()), code, pending.verifier).await;
                 if again.0.is_ok() {
                     self.config.update_profiles(|all| {
@@ -449,10 +449,38 @@ impl Latchkey {
     }
 }
 
-/// Whether a token endpoint refused a request for want of a DPoP proof (RFC 9449 §7.1).
+/// Whether a token endpoint refused a request for want of a DPoP proof. RFC 9449 names no
+/// error for a missing proof: servers say `invalid_dpop_proof`, or `invalid_grant` /
+/// `invalid_request`, with a description naming DPoP when they give one.
 fn wants_dpop(e: &Error) -> bool {
-    matches!(e.unhinted(), Error::Provider { error, .. }
-        if error == "invalid_dpop_proof" || error == crate::protocol::dpop::USE_NONCE)
+    let Error::Provider {
+        error, description, ..
+    } = e.unhinted()
+    else {
+        return false;
+    };
+    error == "invalid_dpop_proof"
+        || error == crate::protocol::dpop::USE_NONCE
+        || (matches!(error.as_str(), "invalid_grant" | "invalid_request")
+            && description.as_deref().is_some_and(|d| d.contains("DPoP")))
+}
+
+impl Latchkey {
+    /// Whether an `invalid_grant` from a provider that offers DPoP may be its refusal of a
+    /// proof-less request (oidc-provider words every `invalid_grant` the same, and checks the
+    /// proof before it redeems the code). Asked on a failed sign-in only: one discovery more.
+    async fn may_want_dpop(&self, profile: &Profile, e: &Error) -> bool {
+        let offers_dpop = async {
+            let issuer = profile.issuer.as_deref()?;
+            let m = self.discover_via(issuer, &profile.network()).await.ok()?;
+            Some(
+                m.dpop_signing_alg_values_supported
+                    .is_some_and(|a| !a.is_empty()),
+            )
+        };
+        matches!(e.unhinted(), Error::Provider { error, .. } if error == "invalid_grant")
+            && offers_dpop.await == Some(true)
+    }
 }
 
 /// Labels come from claims; `/` would break `PROFILE/LABEL`, and invisible characters would

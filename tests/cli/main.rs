@@ -18,6 +18,7 @@ mod keychain;
 mod legacy;
 mod mcp;
 mod mcp_profiles;
+mod modern;
 #[cfg(target_os = "linux")]
 mod netns;
 mod network;
