@@ -1,6 +1,6 @@
 //! `latchkey profile add|list|show|remove|set-secret` (`export|import` in `profile_share`).
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 
 use std::collections::BTreeMap;
 
@@ -15,11 +15,10 @@ use latchkey::protocol::network::{Network, redact};
 use latchkey::{
     AuthMethod, Error, Grant, Latchkey, LegacyGrant, Profile, ProfileExtras, RedirectMode, Result,
 };
-use oauth2::ClientSecret;
 use url::Url;
 
 use super::completions::profile_names;
-use super::profile_keys;
+use super::profile_keys::{self, read_secret};
 use super::profile_resource;
 use super::profile_share::{self, ExportArgs, ImportArgs};
 
@@ -638,26 +637,6 @@ async fn remove(engine: &Latchkey, name: &str, yes: bool) -> Result<()> {
     let removed = engine.remove_profile(name).await?;
     println!("Removed profile `{name}` and {} account(s).", removed.len());
     Ok(())
-}
-
-/// Reads a secret from standard input: hidden at a terminal, the whole input otherwise.
-pub fn read_secret(prompt: &str) -> Result<ClientSecret> {
-    let value = if std::io::stdin().is_terminal() {
-        rpassword::prompt_password(format!("{prompt}: "))
-            .map_err(|e| Error::io("cannot read the secret from the terminal", e))?
-    } else {
-        let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .map_err(|e| Error::io("cannot read the secret from standard input", e))?;
-        s.trim_end_matches(['\r', '\n']).to_string()
-    };
-    if value.is_empty() {
-        return Err(Error::InvalidInput(
-            "the client secret on standard input is empty".into(),
-        ));
-    }
-    Ok(ClientSecret::new(value))
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
-//! The `profile add` flags of modern OAuth (DPoP, PAR, `private_key_jwt`, client ID metadata
-//! documents), and `profile show --jwks`.
+//! What a profile's client authenticates with, as the CLI takes it: a secret on standard
+//! input or a private key file; the `profile add` flags of modern OAuth (DPoP, PAR,
+//! `private_key_jwt`, client ID metadata documents), and `profile show --jwks`.
 
+use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 
 use clap::Args;
@@ -51,9 +53,7 @@ pub fn client_credential(
         })?;
         return Ok(Some(ClientSecret::new(pem)));
     }
-    from_stdin
-        .then(|| super::profile::read_secret("Client secret"))
-        .transpose()
+    from_stdin.then(|| read_secret("Client secret")).transpose()
 }
 
 /// `profile show NAME --jwks`: the public JWKS of a `private_key_jwt` profile's key.
@@ -64,4 +64,24 @@ pub async fn print_jwks(engine: &Latchkey, name: &str) -> Result<()> {
         serde_json::to_string_pretty(&jwks).unwrap_or_default()
     );
     Ok(())
+}
+
+/// Reads a secret from standard input: hidden at a terminal, the whole input otherwise.
+pub fn read_secret(prompt: &str) -> Result<ClientSecret> {
+    let value = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(format!("{prompt}: "))
+            .map_err(|e| Error::io("cannot read the secret from the terminal", e))?
+    } else {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| Error::io("cannot read the secret from standard input", e))?;
+        s.trim_end_matches(['\r', '\n']).to_string()
+    };
+    if value.is_empty() {
+        return Err(Error::InvalidInput(
+            "the client secret on standard input is empty".into(),
+        ));
+    }
+    Ok(ClientSecret::new(value))
 }
