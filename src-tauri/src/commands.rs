@@ -84,6 +84,21 @@ pub async fn save_profile(
 ) -> Res<ProfileDto> {
     secrets.forget();
     let engine = state.engine()?;
+    let input = match input.into_resource_profile()? {
+        Ok((request, secret)) if !editing => {
+            let profile = on_engine(engine, move |e| async move {
+                e.add_resource_profile(request, secret).await
+            })
+            .await?;
+            return Ok(ProfileDto::from(&profile));
+        }
+        Ok(_) => {
+            return Err(crate::form::usage(
+                "A profile from a resource URL is added once; its endpoints cannot be edited.",
+            ));
+        }
+        Err(input) => input,
+    };
     let (form, secret) = input.into_form()?;
     let r = build_profile(engine.config().dir(), form, || Ok(secret))?;
     let profile = on_engine(engine, move |e| async move {

@@ -228,6 +228,10 @@ pub enum EndpointsInput {
         revocation: Option<String>,
         userinfo: Option<String>,
     },
+    /// A protected resource (an MCP server's URL): its authorization server is discovered from
+    /// it (RFC 9728), and a client registered for the profile unless a client id is given.
+    #[serde(rename = "resource")]
+    Resource { resource: String },
 }
 
 /// The add/edit profile form. Its `Debug` shows no client secret, nor the proxy.

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use latchkey::api::{EndpointsForm, FormError, PresetChoice, ProfileForm};
+use latchkey::engine::ResourceProfile;
 use latchkey::model::presets::{Filled, Preset, SecretNeed, Source};
 use latchkey::protocol::network::Network;
 use latchkey::{Endpoints, ProfileExtras};
@@ -35,6 +36,11 @@ impl ProfileInput {
                     issuer: Some(issuer.to_string()),
                     ..Default::default()
                 }
+            }
+            EndpointsInput::Resource { .. } => {
+                return Err(usage(
+                    "A profile from a resource URL is added once; its endpoints cannot be edited.",
+                ));
             }
             // Only a machine client may leave the authorization endpoint out.
             EndpointsInput::Manual {
@@ -91,6 +97,45 @@ impl ProfileInput {
             .filter(|s| !s.is_empty())
             .map(ClientSecret::new);
         Ok((form, secret))
+    }
+}
+
+impl ProfileInput {
+    /// The form of a profile added from a resource URL (RFC 9728 discovery), when it is one.
+    pub fn into_resource_profile(
+        self,
+    ) -> Result<Result<(ResourceProfile, Option<ClientSecret>), ProfileInput>, ErrorDto> {
+        let EndpointsInput::Resource { resource } = &self.endpoints else {
+            return Ok(Err(self));
+        };
+        let resource = resource.trim().to_string();
+        if resource.is_empty() {
+            return Err(usage("Enter the resource URL, e.g. the MCP server's URL."));
+        }
+        let network = network(self.proxy.map(|p| p.expose()), self.ca_file)?;
+        let client_id = Some(self.client_id.trim().to_string()).filter(|c| !c.is_empty());
+        let secret = self
+            .client_secret
+            .map(|s| s.expose())
+            .filter(|s| !s.is_empty())
+            .map(ClientSecret::new);
+        let request = ResourceProfile {
+            name: self.name.trim().to_string(),
+            resource,
+            issuer: None,
+            client_id,
+            client_metadata_url: None,
+            scopes: self.scopes,
+            auth_method: self.auth_method.map(Into::into),
+            redirect_uri: optional_url(self.redirect_uri, "redirect URI")?,
+            extras: ProfileExtras {
+                network,
+                dpop: self.dpop.unwrap_or(false),
+                par: self.par.unwrap_or(false),
+                ..Default::default()
+            },
+        };
+        Ok(Ok((request, secret)))
     }
 }
 

@@ -126,7 +126,7 @@ now: number, configDir: string, };
 
 export type DiscoveryDto = { issuer: string, authorizationEndpoint: string | null, tokenEndpoint: string | null, revocationEndpoint: string | null, userinfoEndpoint: string | null, scopesSupported: Array<string> | null, pkceS256: boolean, issParameter: boolean, };
 
-export type EndpointsInput = { "mode": "issuer", issuer: string, } | { "mode": "manual", authorization: string, token: string, revocation: string | null, userinfo: string | null, };
+export type EndpointsInput = { "mode": "issuer", issuer: string, } | { "mode": "manual", authorization: string, token: string, revocation: string | null, userinfo: string | null, } | { "mode": "resource", resource: string, };
 
 export type ProfileInput = { name: string, clientId: string, 
 /**
