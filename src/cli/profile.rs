@@ -585,7 +585,7 @@ fn profile_json(p: &Profile, secret: Option<SecretState>) -> serde_json::Value {
                 "registration_endpoint": r.registration_endpoint,
                 "registration_client_uri": r.registration_client_uri,
             }),
-            None if p.client_id.starts_with("https://") => {
+            None if p.client_metadata_document => {
                 serde_json::json!({"method": "metadata-document"})
             }
             None => serde_json::json!({"method": "pre-registered"}),

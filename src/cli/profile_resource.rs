@@ -30,7 +30,7 @@ pub async fn add(
             sanitize(&profile.scopes.join(" "))
         );
     }
-    if profile.registration.is_none() {
+    if ClientOrigin::of(&profile) == ClientOrigin::PreRegistered {
         println!(
             "Redirect URI to register at the provider: {}",
             redirect_to_register(&profile)

@@ -324,6 +324,7 @@ impl Latchkey {
             dpop: extras.dpop,
             par: extras.par || (requires_par && par_endpoint.is_some()),
             pushed_authorization_request_endpoint: par_endpoint,
+            client_metadata_document: false,
         };
         profile.validate()?;
         require_keys_for_openid(&profile)?;
@@ -351,6 +352,7 @@ fn keep_hand_edits(old: &Profile, edited: &mut Profile) {
     edited.dpop |= old.dpop;
     if edited.client_id == old.client_id {
         edited.registration.clone_from(&old.registration);
+        edited.client_metadata_document = old.client_metadata_document;
     }
     if edited.device_authorization_endpoint.is_none() {
         edited.device_authorization_endpoint = old.device_authorization_endpoint.clone();

@@ -53,7 +53,7 @@ impl ClientOrigin {
     pub fn of(profile: &Profile) -> Self {
         match profile.registration {
             Some(_) => ClientOrigin::Dynamic,
-            None if profile.client_id.starts_with("https://") => ClientOrigin::MetadataDocument,
+            None if profile.client_metadata_document => ClientOrigin::MetadataDocument,
             None => ClientOrigin::PreRegistered,
         }
     }
@@ -99,6 +99,7 @@ impl Latchkey {
         };
 
         let mut extras = req.extras;
+        let metadata_document = req.client_id.is_none() && req.client_metadata_url.is_some();
         let (client_id, redirect_uri, secret, auth_method, registered) = match (
             req.client_id,
             req.client_metadata_url,
@@ -179,6 +180,7 @@ impl Latchkey {
         let result = async {
             let mut profile = self.build_profile(new, extras, secret.is_some()).await?;
             profile.resource_metadata = Some(found.url.clone());
+            profile.client_metadata_document = metadata_document;
             profile.registration = registered.as_ref().map(|(endpoint, reg)| Registration {
                 registration_endpoint: endpoint.clone(),
                 registration_client_uri: reg.registration_client_uri.clone(),

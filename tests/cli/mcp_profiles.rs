@@ -338,3 +338,66 @@ fn mcp_resource_on_a_profile_with_its_own_endpoints_is_sent_without_discovery() 
     }
     assert_eq!(server.registered_clients(), 1, "only the test's own");
 }
+
+#[test]
+fn mcp_profile_with_a_client_id_metadata_document_registers_nothing() {
+    // A port free now, for the document's one redirect URI.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let redirect = format!("http://127.0.0.1:{port}/callback");
+    let server = McpServer::start_with(&[
+        ("MCP_CIMD", "1"),
+        ("MCP_CIMD_REDIRECT", redirect.as_str()),
+        ("MCP_REQUIRE_RESOURCE", "1"),
+    ]);
+    let env = Env::new();
+    let mcp = server.mcp_url();
+    let document = format!("{}cimd/client.json", server.issuer());
+    env.run(&[
+        "profile",
+        "add",
+        "m",
+        "--resource",
+        &mcp,
+        "--client-metadata-url",
+        &document,
+    ])
+    .says(&["Added profile `m`", "a client ID metadata document"]);
+    let profile = env.profile_json("m");
+    assert_eq!(profile["client_id"], document);
+    assert_eq!(
+        profile["client_registration"]["method"],
+        "metadata-document"
+    );
+    assert_eq!(profile["redirect_uri"], redirect);
+    env.login("m").success();
+    assert_eq!(server.registered_clients(), 0);
+    assert!(server.stats()["cimd_fetches"].as_u64().unwrap_or(0) >= 1);
+    let account = only_account(&env, "m");
+    let token = bearer_from_headers_helper(&env, &account);
+    let (status, _, _) = server.initialize(Some(&token));
+    assert_eq!(status, 200);
+
+    // A server that takes no such documents: exit 2, saying so and what else it offers.
+    let plain = McpServer::start();
+    let document = format!("{}cimd/client.json", plain.issuer());
+    env.run(&[
+        "profile",
+        "add",
+        "n",
+        "--resource",
+        &plain.mcp_url(),
+        "--client-metadata-url",
+        &document,
+    ])
+    .fails_with(
+        2,
+        &[
+            "does not accept client ID metadata documents",
+            "registers a client",
+        ],
+    );
+    assert_eq!(plain.registered_clients(), 0);
+}

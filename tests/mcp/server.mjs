@@ -14,6 +14,10 @@
 //   env MCP_REQUIRE_RESOURCE=1  the MCP endpoint accepts only tokens issued with
 //                           resource=<base>/mcp (RFC 8707); without it any live token is accepted
 //   env MCP_CHALLENGE_METADATA=0  401s from /mcp carry no resource_metadata parameter
+//   env MCP_CIMD=1          client ID metadata documents (the MCP spec's CIMD): the AS metadata
+//                           says client_id_metadata_document_supported, and a client id that is
+//                           a URL on this server is fetched as its document; base/cimd/client.json
+//                           is one, whose redirect_uris are [env MCP_CIMD_REDIRECT]
 //   stdout: exactly one line `READY http://<LISTEN_HOST>:<port>` once requests are served;
 //           nothing else is ever written to stdout.
 //   Exits 0 on SIGTERM/SIGINT.
@@ -128,8 +132,16 @@ function checkResource(resource) {
   }
 }
 
+const cimd = process.env.MCP_CIMD === '1';
+const cimdUrl = `${base}/cimd/client.json`;
 const clientsStore = {
   async getClient(clientId) {
+    // A client ID metadata document: fetched, and taken only when it names itself.
+    if (cimd && clientId.startsWith(`${base}/cimd/`)) {
+      stats.cimd_fetches = (stats.cimd_fetches ?? 0) + 1;
+      const doc = await fetch(clientId).then((r) => (r.ok ? r.json() : null)).catch(() => null);
+      return doc && doc.client_id === clientId ? doc : undefined;
+    }
     return clients.get(clientId);
   },
   async registerClient(client) {
@@ -263,6 +275,22 @@ app.use('/token', express.urlencoded({ extended: false }), (req, res, next) => {
   };
   stats.token.push(entry);
   res.on('finish', () => { entry.status = res.statusCode; });
+  next();
+});
+
+// CIMD: the document, and the AS metadata that says such documents are accepted.
+app.get('/cimd/client.json', (_req, res) => {
+  res.json({
+    client_id: cimdUrl, client_name: 'Latchkey (CIMD test)',
+    redirect_uris: [process.env.MCP_CIMD_REDIRECT ?? 'http://127.0.0.1:1/callback'],
+    token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+  });
+});
+app.get('/.well-known/oauth-authorization-server', (_req, res, next) => {
+  if (!cimd) return next();
+  const json = res.json.bind(res);
+  res.json = (body) => json({ ...body, client_id_metadata_document_supported: true });
   next();
 });
 

@@ -89,6 +89,9 @@ pub struct Profile {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub par: bool,
     pub pushed_authorization_request_endpoint: Option<Url>,
+    /// The client id is the URL of a client ID metadata document (the MCP spec's CIMD).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub client_metadata_document: bool,
 }
 
 /// A client Latchkey registered itself at `profile add` (RFC 7591 dynamic registration). Its
@@ -330,6 +333,7 @@ impl Profile {
             dpop: false,
             par: false,
             pushed_authorization_request_endpoint: None,
+            client_metadata_document: false,
         }
     }
 }
