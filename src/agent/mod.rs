@@ -4,6 +4,8 @@
 //! answer. The keychain and the config stay the source of truth.
 
 #[cfg(unix)]
+pub mod asking;
+#[cfg(unix)]
 pub mod client;
 #[cfg(unix)]
 pub mod notify;

@@ -32,7 +32,11 @@ const SETTLE: Duration = Duration::from_secs(5);
 pub async fn run(engine: std::sync::Arc<Latchkey>, command: AgentCommand) -> Result<()> {
     let config = engine.config().dir().to_path_buf();
     match command {
-        AgentCommand::Run => server::serve(engine, socket_path(), None).await,
+        // Without the app, a rule that says ask asks by desktop notification.
+        AgentCommand::Run => {
+            let asker = std::sync::Arc::new(latchkey::agent::asking::NotificationAsker);
+            server::serve(engine, socket_path(), Some(asker)).await
+        }
         AgentCommand::Start => start(&config, false).await,
         AgentCommand::Stop => stop(&config).await,
         AgentCommand::Status => status(&config).await,

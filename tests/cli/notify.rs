@@ -17,6 +17,11 @@ struct Dunst {
 
 impl Dunst {
     fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    /// dunst with `config` as its configuration file.
+    fn start_with(config: Option<&std::path::Path>) -> Self {
         // -displayfd: Xvfb picks a free display and writes its number once it accepts clients.
         let mut xvfb = Command::new("Xvfb")
             .args([
@@ -36,7 +41,11 @@ impl Dunst {
         BufReader::new(xvfb.stdout.take().expect("Xvfb's stdout"))
             .read_line(&mut display)
             .expect("Xvfb's display number");
-        let dunst = Command::new("dunst")
+        let mut dunst = Command::new("dunst");
+        if let Some(config) = config {
+            dunst.arg("-config").arg(config);
+        }
+        let dunst = dunst
             .env("DISPLAY", format!(":{}", display.trim()))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -143,5 +152,77 @@ fn without_a_notification_daemon_the_agent_carries_on() {
     env.run(&["agent", "status"]).success();
     env.run(&["token", "unnotified"])
         .fails_with(4, &["needs sign-in", "latchkey login unnotified"]);
+    env.run(&["agent", "stop"]).success();
+}
+
+/// A running `latchkey token` the agent is asking about: once dunst shows the question, the
+/// action `label` is picked from its context menu (`dunstctl context` runs the configured
+/// menu program, a script that picks the line naming `label`); the command's outcome.
+fn answer_by_notification(env: &Env, pick: &std::path::Path, label: &str) -> Run {
+    let child = env.spawn(&["token", "door"]);
+    let waited = Instant::now();
+    loop {
+        let out = Command::new("dunstctl")
+            .args(["count", "displayed"])
+            .output()
+            .expect("dunstctl");
+        if String::from_utf8_lossy(&out.stdout).trim() != "0" {
+            break;
+        }
+        assert!(
+            waited.elapsed() < Duration::from_secs(20),
+            "the question never showed"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::fs::write(pick, label).expect("pick file");
+    let status = Command::new("dunstctl")
+        .arg("context")
+        .status()
+        .expect("dunstctl context");
+    assert!(status.success());
+    Run::from(child.wait_with_output().expect("token"))
+}
+
+#[test]
+fn the_headless_agent_asks_by_notification() {
+    let (_server, env) = signed_in("door");
+    // dunst's context menu program: the line of the action the test wrote in the pick file.
+    let pick = env.dir.join("pick");
+    let menu = env.dir.join("menu.sh");
+    std::fs::write(
+        &menu,
+        format!("#!/bin/sh\ngrep -F -m1 \"$(cat '{}')\"\n", pick.display()),
+    )
+    .expect("menu script");
+    std::fs::set_permissions(&menu, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let config = env.dir.join("dunstrc");
+    std::fs::write(
+        &config,
+        format!("[global]\n    dmenu = {}\n", menu.display()),
+    )
+    .expect("dunstrc");
+    let dunst = Dunst::start_with(Some(&config));
+    env.cli("access ask door/alice@example.test").success();
+    env.run(&["agent", "start"]).success();
+
+    let allowed = answer_by_notification(&env, &pick, "Allow once");
+    allowed.success();
+    assert!(!allowed.stdout.trim().is_empty());
+    let denied = answer_by_notification(&env, &pick, "Deny");
+    denied.fails_with(9, &["denied"]);
+    // The deny is kept as a rule for the program that asked.
+    let rules = env.run(&["access", "list", "--json"]);
+    assert!(rules.stdout.contains("\"deny\""), "{}", rules.stdout);
+    let shown = dunst.shown();
+    assert!(shown.contains("Latchkey: allow a token?"), "{shown}");
+    assert!(
+        !shown.contains(allowed.stdout.trim()),
+        "no token in a notification"
+    );
+    let history = env.run(&["history", "--json"]).stdout;
+    assert!(history.contains("asked: allow once"), "{history}");
+    assert!(history.contains("asked: deny"), "{history}");
     env.run(&["agent", "stop"]).success();
 }
