@@ -341,7 +341,12 @@ impl Proxy {
                 .token(caller, Purpose::Proxy, target(Some(nonce)))
                 .await
             {
-                Ok(again) => answer = send(&again, reqwest::Body::from(bytes.clone())).await,
+                Ok(again) => {
+                    answer = send(&again, reqwest::Body::from(bytes.clone())).await;
+                    if let Ok(response) = &answer {
+                        self.keep_nonce(response.headers());
+                    }
+                }
                 Err(e) => eprintln!("latchkey proxy: no proof with the upstream's nonce: {e}"),
             }
         }

@@ -69,7 +69,8 @@ impl Cache {
                 expires_at,
                 scopes: tokens.scopes.clone(),
                 lifetime,
-                dpop_key: tokens.dpop_key.clone(),
+                // Only a bound token needs a proof of it.
+                dpop_key: tokens.dpop_key.clone().filter(|_| tokens.dpop_bound),
             },
         );
     }
@@ -113,6 +114,7 @@ mod tests {
             expires_at,
             scopes: vec!["s".into()],
             dpop_key: None,
+            dpop_bound: false,
         }
     }
 

@@ -130,11 +130,14 @@ impl Door {
             None => self.engine.account_id_for(&request.account)?,
         };
         let name = id.to_string();
-        // A DPoP-bound token is useless to a tool that sends it as a Bearer token.
-        if account.as_ref().is_some_and(|a| a.dpop_bound)
+        let verdict = self.decide(&id, &request).await?;
+        // A DPoP-bound token is useless to a tool that sends it as a Bearer token (and to a
+        // client of `serve`, which gets no proofs). Said only to a caller the rules allow.
+        if verdict.allowed
+            && account.as_ref().is_some_and(|a| a.dpop_bound)
             && matches!(
                 request.purpose,
-                Purpose::Exec | Purpose::Git | Purpose::Kube
+                Purpose::Exec | Purpose::Git | Purpose::Kube | Purpose::Serve
             )
         {
             return Err(Error::InvalidInput(format!(
@@ -142,12 +145,12 @@ impl Door {
                 match request.purpose {
                     Purpose::Git => "git",
                     Purpose::Kube => "kubectl",
+                    Purpose::Serve => "a client of `latchkey serve`",
                     _ => "a program given it in its environment",
                 }
             ))
             .with_hint(Hint::UseProxyForDpop { account: name }));
         }
-        let verdict = self.decide(&id, &request).await?;
         if !verdict.allowed {
             self.record(&name, &request, &verdict);
             let program = request.caller.program();
@@ -193,9 +196,13 @@ impl Door {
                 if let Some(cache) = &self.cache {
                     cache.put(&account, &tokens);
                 }
-                (Handed::new(&account, &tokens), tokens.dpop_key)
+                let key = tokens.dpop_key.clone().filter(|_| tokens.dpop_bound);
+                (Handed::new(&account, &tokens), key)
             }
         };
+        if let Some(target) = &request.proof {
+            self.check_proof_target(&id, target)?;
+        }
         let handed = prove(handed, key, request.proof.as_ref())?;
         self.record(&handed.account, &request, &verdict);
         Ok(handed)
@@ -229,6 +236,31 @@ impl Door {
             self.record(&account.id(), &request, &verdict);
         }
         Ok((account, token))
+    }
+
+    /// A proof is for a request to a resource: never for the provider's own endpoints, where a
+    /// caller holding only an access token has no business.
+    fn check_proof_target(&self, id: &AccountId, target: &ProofTarget) -> Result<()> {
+        let Ok(profile) = self.engine.profile(&id.profile) else {
+            return Ok(());
+        };
+        let same =
+            |u: &url::Url| u.origin() == target.url.origin() && u.path() == target.url.path();
+        let provider = [Some(&profile.token_endpoint)]
+            .into_iter()
+            .chain([
+                profile.revocation_endpoint.as_ref(),
+                profile.pushed_authorization_request_endpoint.as_ref(),
+            ])
+            .flatten()
+            .any(same);
+        if provider {
+            return Err(Error::InvalidInput(format!(
+                "a DPoP proof is made for requests to resources, not to the provider's endpoint {} (profile `{}`)",
+                target.url, id.profile
+            )));
+        }
+        Ok(())
     }
 
     async fn decide(&self, account: &AccountId, request: &Request) -> Result<Verdict> {

@@ -463,8 +463,15 @@ fn token_set(
             .expires_in()
             .map(|d| now.saturating_add(d.as_secs().min(i64::MAX as u64 / 2) as i64)),
         scopes: oauth::granted_scopes(response, requested_scopes),
+        dpop_bound: dpop_key.is_some() && is_dpop(response),
         dpop_key,
     }
+}
+
+/// Whether a token response's access token is DPoP-bound (RFC 9449 §5: `token_type` DPoP).
+pub(super) fn is_dpop(response: &TokenResponseBody) -> bool {
+    matches!(response.token_type(),
+        oauth2::basic::BasicTokenType::Extension(t) if t.eq_ignore_ascii_case("dpop"))
 }
 
 /// The provider's refusal with what to do about it, when its OAuth error points at something

@@ -348,8 +348,6 @@ fn keep_hand_edits(old: &Profile, edited: &mut Profile) {
         edited.resources.clone_from(&old.resources);
     }
     edited.resource_metadata.clone_from(&old.resource_metadata);
-    // Accounts hold keys their tokens are bound to, and the provider may demand them.
-    edited.dpop |= old.dpop;
     if edited.client_id == old.client_id {
         edited.registration.clone_from(&old.registration);
         edited.client_metadata_document = old.client_metadata_document;

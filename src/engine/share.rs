@@ -221,6 +221,9 @@ fn trust_changes(old: &Profile, new: &Profile) -> Vec<&'static str> {
     [
         (old.auth_method != new.auth_method, "auth_method"),
         (old.jwks_uri != new.jwks_uri, "jwks_uri"),
+        // The accounts' tokens are bound to keys (or not): a shared file does not change that.
+        (old.dpop != new.dpop, "dpop"),
+        (old.par != new.par, "par"),
     ]
     .into_iter()
     .filter_map(|(changed, what)| changed.then_some(what))

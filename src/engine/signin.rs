@@ -8,7 +8,9 @@ use oauth2::{PkceCodeVerifier, RefreshToken, ResourceOwnerPassword, TokenRespons
 use url::Url;
 
 use super::pending::{PendingImplicitLogin, PendingLogin};
-use super::{Keep, Latchkey, advise, missing_id_token, require_keys_for_openid, token_set};
+use super::{
+    Keep, Latchkey, advise, is_dpop, missing_id_token, require_keys_for_openid, token_set,
+};
 use crate::error::provider_error;
 use crate::error::{Error, Hint, Result};
 use crate::model::account::Account;
@@ -227,21 +229,14 @@ impl Latchkey {
             }
         };
         let verifier = PkceCodeVerifier::new(pending.verifier.secret().clone());
+        let mut learned_dpop = false;
         let (response, dpop_key) = match exchange(pending.dpop_key, code.clone(), verifier).await {
             // The provider wants DPoP for this client (RFC 9449 §5): it refused the proof-less
             // request before redeeming the code, so redeem it once more with a key, and make
             // the profile a DPoP one for its next sign-ins.
             (Err(e), None) if wants_dpop(&e) || self.may_want_dpop(profile, &e).await => {
-                let again = exchange(Some(SigningKey::generate()), code, pending.verifier).await;
-                if again.0.is_ok() {
-                    self.config.update_profiles(|all| {
-                        if let Some(p) = all.get_mut(&profile.name) {
-                            p.dpop = true;
-                        }
-                        Ok(())
-                    })?;
-                }
-                again
+                learned_dpop = true;
+                exchange(Some(SigningKey::generate()), code, pending.verifier).await
             }
             other => other,
         };
@@ -255,15 +250,27 @@ impl Latchkey {
         let claims = self
             .sign_in_claims(profile, &response, expect, keys, now)
             .await?;
-        self.store_sign_in(
-            profile,
-            pending.label,
-            &response,
-            claims,
-            dpop_key.as_ref(),
-            now,
-        )
-        .await
+        let account = self
+            .store_sign_in(
+                profile,
+                pending.label,
+                &response,
+                claims,
+                dpop_key.as_ref(),
+                now,
+            )
+            .await?;
+        // The next sign-ins send a proof from the start. Best effort, once the tokens are kept:
+        // a config that cannot be written costs a retry next time, never the tokens.
+        if learned_dpop && account.dpop_bound {
+            let _ = self.config.update_profiles(|all| {
+                if let Some(p) = all.get_mut(&profile.name) {
+                    p.dpop = true;
+                }
+                Ok(())
+            });
+        }
+        Ok(account)
     }
 
     /// Starts an implicit sign-in (RFC 6749 §4.2) for a profile that opted in to it.
@@ -392,12 +399,10 @@ impl Latchkey {
                 .unwrap_or_else(|| "default".to_string()),
         };
         let mut tokens = token_set(response, &profile.scopes, None, claims.is_some(), now);
-        // The key is kept when the provider bound the tokens to it (token_type DPoP).
-        let bound = matches!(response.token_type(),
-            oauth2::basic::BasicTokenType::Extension(t) if t.eq_ignore_ascii_case("dpop"));
-        if bound {
-            tokens.dpop_key = dpop_key.map(|k| KeyPem::new(k.pem()));
-        }
+        // The key is kept whenever a proof was sent: a public client's refresh token is bound
+        // to it even when the access token is a Bearer one (RFC 9449 §5).
+        tokens.dpop_key = dpop_key.map(|k| KeyPem::new(k.pem()));
+        tokens.dpop_bound = tokens.dpop_key.is_some() && is_dpop(response);
         let account = Account {
             profile: profile.name.clone(),
             label,
@@ -408,7 +413,7 @@ impl Latchkey {
             needs_sign_in: None,
             signed_in_at: now,
             default: false,
-            dpop_bound: bound && tokens.dpop_key.is_some(),
+            dpop_bound: tokens.dpop_bound,
         };
         let lock = Arc::new(self.account_lock(account.account_id()).await?);
         // A sign-in of an account that exists replaces its grant: read the earlier refresh

@@ -119,6 +119,7 @@ async fn signed_in(engine: &Latchkey, name: &str, token: Url) -> Account {
         expires_at: Some(1),
         scopes: vec!["read".into()],
         dpop_key: None,
+        dpop_bound: false,
     };
     engine
         .keychain
@@ -339,6 +340,7 @@ async fn invalid_client_at_refresh_points_at_the_client_secret() {
         expires_at: Some(1),
         scopes: vec!["read".into()],
         dpop_key: None,
+        dpop_bound: false,
     };
     engine
         .keychain

@@ -180,6 +180,7 @@ impl Latchkey {
             expires_at: tokens.expires_at,
             has_refresh_token: tokens.refresh_token.is_some(),
             needs_sign_in: None,
+            dpop_bound: tokens.dpop_bound,
             ..account
         };
         // The rotated refresh token is stored before anything else happens: the old one is dead.

@@ -19,6 +19,11 @@ pub struct TokenSet {
     /// The account's DPoP key (RFC 9449), for a profile whose tokens are bound to one: made at
     /// sign-in, kept for every refresh, gone with the account.
     pub dpop_key: Option<KeyPem>,
+    /// The provider bound the access token to `dpop_key` (`token_type` DPoP). Its refresh
+    /// token may be bound even when this is false (RFC 9449 §5: public clients), so the key is
+    /// kept whenever a proof was sent.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dpop_bound: bool,
 }
 
 impl TokenSet {
@@ -64,6 +69,7 @@ mod tests {
             expires_at: Some(5),
             scopes: vec!["openid".into()],
             dpop_key: Some(KeyPem::new("-----BEGIN PRIVATE KEY-----very-secret")),
+            dpop_bound: false,
         };
         let debug = format!("{set:?}");
         assert!(!debug.contains("very-secret"), "{debug}");
@@ -80,6 +86,7 @@ mod tests {
             expires_at: Some(1000),
             scopes: vec![],
             dpop_key: None,
+            dpop_bound: false,
         };
         assert!(set.valid_for(900, 60));
         assert!(!set.valid_for(950, 60));

@@ -34,6 +34,8 @@ pub fn proof(
     let mut htu = target.url.clone();
     htu.set_query(None);
     htu.set_fragment(None);
+    let _ = htu.set_username("");
+    let _ = htu.set_password(None);
     let mut claims = json!({
         "jti": random_jti(),
         "htm": target.method.to_ascii_uppercase(),
@@ -71,7 +73,7 @@ mod tests {
         let key = SigningKey::generate();
         let target = ProofTarget {
             method: "get".into(),
-            url: "https://rs.example/api/x?y=1#f".parse().unwrap(),
+            url: "https://u:p@rs.example/api/x?y=1#f".parse().unwrap(),
             nonce: Some("n-1".into()),
         };
         let jwt = proof(&key, &target, Some("at")).unwrap();

@@ -125,6 +125,11 @@ fn dpop_tokens_are_bound_to_a_key_of_the_accounts_own_and_go_with_proofs() {
         "{claims}"
     );
 
+    // Never a proof for the provider's own endpoints.
+    let token_url = format!("{}/token", server.issuer);
+    env.run(&["dpop-proof", "dp", "--method", "POST", "--url", &token_url])
+        .fails_with(2, &["not to the provider"]);
+
     // A refresh is a DPoP request too (with the AS's nonce), and keeps the key.
     let before = stored_tokens(&env, "dp/alice@example.test")
         .access_token

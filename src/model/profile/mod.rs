@@ -158,7 +158,7 @@ impl Profile {
 
     /// What of the provider differs in `other`: the settings that say where the client secret
     /// and the accounts' refresh tokens are sent (issuer, client id, authorization, token,
-    /// revocation and device endpoints). Tokens one provider issued must never reach another. A
+    /// revocation, device and PAR endpoints). Tokens one provider issued must never reach another. A
     /// revocation or device endpoint dropped, or moved within the token endpoint's origin, is
     /// the same provider.
     pub fn provider_changes(&self, other: &Profile) -> Vec<&'static str> {
@@ -173,6 +173,11 @@ impl Profile {
             &self.device_authorization_endpoint,
             &other.device_authorization_endpoint,
         );
+        // So does a pushed authorization request (or the client's signed assertion).
+        let par_moved = moved(
+            &self.pushed_authorization_request_endpoint,
+            &other.pushed_authorization_request_endpoint,
+        );
         [
             (self.issuer != other.issuer, "issuer"),
             (self.client_id != other.client_id, "client id"),
@@ -186,6 +191,7 @@ impl Profile {
             ),
             (revocation_moved, "revocation endpoint"),
             (device_moved, "device authorization endpoint"),
+            (par_moved, "pushed authorization request endpoint"),
         ]
         .into_iter()
         .filter_map(|(changed, what)| changed.then_some(what))
@@ -335,5 +341,24 @@ impl Profile {
             pushed_authorization_request_endpoint: None,
             client_metadata_document: false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_par_endpoint_off_the_token_endpoints_origin_is_another_provider() {
+        let old = Profile::for_tests("p");
+        let mut new = old.clone();
+        new.pushed_authorization_request_endpoint = Some("https://as.example/par".parse().unwrap());
+        assert!(old.provider_changes(&new).is_empty());
+        new.pushed_authorization_request_endpoint =
+            Some("https://evil.example/par".parse().unwrap());
+        assert_eq!(
+            old.provider_changes(&new),
+            ["pushed authorization request endpoint"]
+        );
     }
 }

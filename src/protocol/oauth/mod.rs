@@ -320,6 +320,8 @@ struct TokenEndpoint<'a> {
     body: std::sync::Mutex<Vec<u8>>,
     assertion: Vec<(&'static str, String)>,
     dpop: Option<&'a SigningKey>,
+    profile: &'a Profile,
+    secret: Option<&'a ClientSecret>,
 }
 
 /// The token endpoint as `oauth2`'s HTTP client. A type of its own rather than a closure: the
@@ -343,8 +345,8 @@ impl<'c> oauth2::AsyncHttpClient<'c> for TokenEndpoint<'_> {
 impl<'a> TokenEndpoint<'a> {
     fn new(
         http: &'a Http,
-        profile: &Profile,
-        secret: Option<&ClientSecret>,
+        profile: &'a Profile,
+        secret: Option<&'a ClientSecret>,
         dpop: Option<&'a SigningKey>,
     ) -> Result<Self> {
         Ok(TokenEndpoint {
@@ -352,7 +354,31 @@ impl<'a> TokenEndpoint<'a> {
             body: Default::default(),
             assertion: client_auth::assertion_params(profile, secret)?,
             dpop,
+            profile,
+            secret,
         })
+    }
+
+    /// `body` with a new client assertion in place of the one it carries: a request sent again
+    /// (the DPoP nonce retry) must not repeat an assertion's `jti` (RFC 7523 §3).
+    fn with_fresh_assertion(&self, body: &[u8]) -> Vec<u8> {
+        if self.assertion.is_empty() {
+            return body.to_vec();
+        }
+        let Ok(fresh) = client_auth::assertion_params(self.profile, self.secret) else {
+            return body.to_vec();
+        };
+        let pairs = url::form_urlencoded::parse(body).map(|(k, v)| {
+            let replaced = fresh
+                .iter()
+                .find(|(name, _)| *name == k)
+                .map(|(_, v)| v.clone());
+            (k.into_owned(), replaced.unwrap_or_else(|| v.into_owned()))
+        });
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish()
+            .into_bytes()
     }
 
     async fn send(
@@ -386,7 +412,11 @@ impl<'a> TokenEndpoint<'a> {
             };
             let proof = dpop::proof(key, &target, None)
                 .map_err(|e| HttpError::Transport(format!("DPoP proof: {e}")))?;
-            let mut request = oauth2::HttpRequest::new(body.clone());
+            let body = match nonce {
+                Some(_) => self.with_fresh_assertion(&body),
+                None => body.clone(),
+            };
+            let mut request = oauth2::HttpRequest::new(body);
             *request.method_mut() = parts.method.clone();
             *request.uri_mut() = parts.uri.clone();
             *request.headers_mut() = parts.headers.clone();
