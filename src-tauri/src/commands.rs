@@ -9,7 +9,6 @@ use oauth2::ResourceOwnerPassword;
 use tauri::{AppHandle, State};
 use url::Url;
 
-use crate::bridge::on_engine;
 use crate::copying::{self, CopiedFrom};
 use crate::dto::*;
 use crate::events::EventQueue;
@@ -54,10 +53,7 @@ pub async fn discover(
     let engine = state.engine()?;
     // Through the proxy and CA file the form holds, as the saved profile will.
     let network = crate::form::network(proxy, ca_file)?;
-    let m = on_engine(engine, move |e| async move {
-        e.discover_via(issuer.trim(), &network).await
-    })
-    .await?;
+    let m = engine.discover_via(issuer.trim(), &network).await?;
     let s = |u: Option<Url>| u.map(|u| u.to_string());
     Ok(DiscoveryDto {
         pkce_s256: m
@@ -86,10 +82,7 @@ pub async fn save_profile(
     let engine = state.engine()?;
     let input = match input.into_resource_profile()? {
         Ok((request, secret)) if !editing => {
-            let profile = on_engine(engine, move |e| async move {
-                e.add_resource_profile(request, secret).await
-            })
-            .await?;
+            let profile = engine.add_resource_profile(request, secret).await?;
             return Ok(ProfileDto::from(&profile));
         }
         Ok(_) => {
@@ -101,14 +94,15 @@ pub async fn save_profile(
     };
     let (form, secret) = input.into_form()?;
     let r = build_profile(engine.config().dir(), form, || Ok(secret))?;
-    let profile = on_engine(engine, move |e| async move {
-        if editing {
-            e.update_profile(r.new, r.extras, r.client_secret).await
-        } else {
-            e.add_profile_with(r.new, r.extras, r.client_secret).await
-        }
-    })
-    .await?;
+    let profile = if editing {
+        engine
+            .update_profile(r.new, r.extras, r.client_secret)
+            .await?
+    } else {
+        engine
+            .add_profile_with(r.new, r.extras, r.client_secret)
+            .await?
+    };
     Ok(ProfileDto::from(&profile))
 }
 
@@ -138,10 +132,8 @@ pub async fn remove_profile(
     name: String,
 ) -> Res<()> {
     secrets.forget();
-    on_engine(state.engine()?, move |e| async move {
-        e.remove_profile(&name).await.map(drop)
-    })
-    .await
+    state.engine()?.remove_profile(&name).await?;
+    Ok(())
 }
 
 /// Starts a browser sign-in: the authorization code flow, or with `implicit` the legacy implicit
@@ -178,10 +170,10 @@ pub async fn sign_in_password(
     }
     let password = ResourceOwnerPassword::new(password);
     let username = username.trim().to_string();
-    let account = on_engine(state.engine()?, move |e| async move {
-        e.login_password(&profile, None, &username, &password).await
-    })
-    .await?;
+    let account = state
+        .engine()?
+        .login_password(&profile, None, &username, &password)
+        .await?;
     Ok(AccountDto::from(&account))
 }
 
@@ -229,10 +221,7 @@ pub async fn copy_text(state: State<'_, AppState>, text: String) -> Res<()> {
 
 #[tauri::command]
 pub async fn refresh_account(state: State<'_, AppState>, account: String) -> Res<AccountDto> {
-    let (acct, _tokens) = on_engine(state.engine()?, move |e| async move {
-        e.refresh(&account).await
-    })
-    .await?;
+    let (acct, _tokens) = state.engine()?.refresh(&account).await?;
     Ok(AccountDto::from(&acct))
 }
 
@@ -242,10 +231,7 @@ pub async fn sign_out(
     account: String,
     revoke: bool,
 ) -> Res<SignOutResult> {
-    let (_acct, revoked) = on_engine(state.engine()?, move |e| async move {
-        e.logout(&account, revoke).await
-    })
-    .await?;
+    let (_acct, revoked) = state.engine()?.logout(&account, revoke).await?;
     Ok(SignOutResult { revoked })
 }
 
@@ -253,11 +239,7 @@ pub async fn sign_out(
 #[tauri::command]
 pub async fn account_details(state: State<'_, AppState>, account: String) -> Res<AccountDetails> {
     let engine = state.engine()?;
-    let (acct, tokens) = on_engine(
-        engine,
-        move |e| async move { e.stored_tokens(&account).await },
-    )
-    .await?;
+    let (acct, tokens) = engine.stored_tokens(&account).await?;
     Ok(AccountDetails {
         account: AccountDto::from(&acct),
         has_id_token: tokens.id_token.is_some(),

@@ -4,7 +4,6 @@
 use latchkey::door::{Arrival, Caller, Door, Purpose, Request};
 use tauri::{AppHandle, Emitter, Manager};
 
-use crate::bridge::on_engine;
 use crate::clipboard::clear_after_secs;
 use crate::dto::{AccountDto, CopyResult, CopyWhat, ErrorDto, ErrorKindDto};
 use crate::state::AppState;
@@ -34,17 +33,14 @@ pub async fn copy_secret(
     // never asked about.
     let (acct, value) = match what {
         CopyWhat::AccessToken | CopyWhat::AuthorizationHeader => {
-            let handed = on_engine(engine.clone(), move |e| async move {
-                let request = Request {
-                    account,
-                    purpose: Purpose::Copy,
-                    min_valid: 60,
-                    caller: Caller::app(arrival),
-                    proof: None,
-                };
-                Door::new(e).hand_out(request).await
-            })
-            .await?;
+            let request = Request {
+                account,
+                purpose: Purpose::Copy,
+                min_valid: 60,
+                caller: Caller::app(arrival),
+                proof: None,
+            };
+            let handed = Door::new(engine.clone()).hand_out(request).await?;
             let acct = engine.account(&handed.account).map_err(ErrorDto::from)?;
             let token = handed.access_token.as_str();
             let value = if what == CopyWhat::AuthorizationHeader {
@@ -55,12 +51,9 @@ pub async fn copy_secret(
             (acct, value)
         }
         CopyWhat::RefreshToken => {
-            let (acct, token) = on_engine(engine, move |e| async move {
-                Door::new(e)
-                    .refresh_token_by_hand(&account, Caller::app(arrival))
-                    .await
-            })
-            .await?;
+            let (acct, token) = Door::new(engine)
+                .refresh_token_by_hand(&account, Caller::app(arrival))
+                .await?;
             let Some(rt) = token else {
                 return Err(ErrorDto::new(
                     ErrorKindDto::NotFound,

@@ -11,7 +11,6 @@ mod autostart;
 mod background;
 #[cfg(test)]
 mod bindings;
-mod bridge;
 mod clipboard;
 mod commands;
 mod copying;

@@ -16,7 +16,6 @@ use tauri::{AppHandle, State};
 use tauri_plugin_dialog::DialogExt;
 use ts_rs::TS;
 
-use crate::bridge::on_engine;
 use crate::dto::{AccountDto, ErrorDto, ErrorKindDto, ProfileDto};
 use crate::state::AppState;
 
@@ -202,10 +201,7 @@ pub async fn import_profiles_apply(
             ErrorDto::new(ErrorKindDto::Usage, "choose a file or URL to import first")
         })?;
     let engine = state.engine()?;
-    let imported = on_engine(engine, move |e| async move {
-        apply(&e, &picked, replace, &renames).await
-    })
-    .await?;
+    let imported = apply(&engine, &picked, replace, &renames).await?;
     // Kept on a conflict (above), so that the user can choose again; spent once written.
     pending.0.lock().map_err(|_| poisoned())?.take();
     secrets.forget();
@@ -224,11 +220,7 @@ async fn stage(
     source: ShareSource,
     pending: &PendingImport,
 ) -> Res<ImportPreview> {
-    let (preview, picked) = on_engine(
-        engine,
-        move |e| async move { read_checked(&e, &source).await },
-    )
-    .await?;
+    let (preview, picked) = read_checked(&engine, &source).await?;
     *pending.0.lock().map_err(|_| poisoned())? = Some(picked);
     Ok(preview)
 }

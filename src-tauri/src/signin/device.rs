@@ -4,7 +4,6 @@ use tauri::{AppHandle, Manager};
 use tauri_plugin_opener::OpenerExt;
 
 use super::registry::{Entry, SignIns, Waiting};
-use crate::bridge::on_engine;
 use crate::dto::{AccountDto, DeviceSignInStarted, ErrorDto, ErrorKindDto, SignInEvent};
 use crate::events::notify;
 use crate::state::AppState;
@@ -18,10 +17,7 @@ pub async fn begin_device(
 ) -> Result<DeviceSignInStarted, ErrorDto> {
     let engine = app.state::<AppState>().engine()?;
     let name = profile_name.to_string();
-    let pending = on_engine(engine.clone(), move |e| async move {
-        e.begin_device_login(&name, None).await
-    })
-    .await?;
+    let pending = engine.clone().begin_device_login(&name, None).await?;
     let signins = app.state::<SignIns>();
     let id = signins.start();
     let expires_at = latchkey::model::tokens::now() + pending.expires_in.as_secs() as i64;
@@ -40,13 +36,11 @@ pub async fn begin_device(
     let task = tauri::async_runtime::spawn(async move {
         // Dropped when this task is aborted (cancel): the poller then stops at once.
         let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let result = on_engine(engine, move |e| async move {
-            tokio::select! {
-                r = e.complete_device_login(pending, lifetime) => r.map(Some),
-                _ = stopped => Ok(None),
-            }
-        })
-        .await;
+        let result = tokio::select! {
+            r = engine.complete_device_login(pending, lifetime) => r.map(Some),
+            _ = stopped => Ok(None),
+        }
+        .map_err(ErrorDto::from);
         if app2.state::<SignIns>().take(id).is_none() {
             return;
         }

@@ -1,12 +1,12 @@
 //! A browser sign-in between its request and the redirect, the answer that came back, and the
 //! engine call that finishes the two.
 
+use crate::dto::ErrorDto;
 use std::collections::BTreeMap;
 
 use latchkey::{AuthorizationResponse, PendingImplicitLogin, PendingLogin};
 use tauri::{AppHandle, Manager};
 
-use crate::bridge::on_engine;
 use crate::dto::{AccountDto, SignInEvent};
 use crate::state::AppState;
 
@@ -62,13 +62,11 @@ pub async fn finish(app: &AppHandle, id: u32, completion: Completion) -> SignInE
         Ok(e) => e,
         Err(error) => return SignInEvent::Failed { id, error },
     };
-    let result = on_engine(engine, move |e| async move {
-        match completion {
-            Completion::Code(p, r) => e.complete_login(*p, r).await,
-            Completion::Implicit(p, f) => e.complete_implicit_login(*p, f).await,
-        }
-    })
-    .await;
+    let result = match completion {
+        Completion::Code(p, r) => engine.complete_login(*p, r).await,
+        Completion::Implicit(p, f) => engine.complete_implicit_login(*p, f).await,
+    }
+    .map_err(ErrorDto::from);
     match result {
         Ok(account) => SignInEvent::Completed {
             id,
