@@ -2,12 +2,10 @@
 //! Provider's `dpop-client`, `par-client` and `pkjwt-client`, and its /resource endpoint, which
 //! checks proofs with its own nonces (tests/authserver/server.mjs).
 
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
-
 use serde_json::Value;
 
 use crate::provider_features::{call_resource, resource_url};
+use crate::proxy::Proxying;
 use crate::util::{AuthServer, Env, Run, stored_tokens};
 
 const SCOPE: &str = "openid email offline_access";
@@ -48,16 +46,23 @@ fn call_with_proof(
     call_resource(server, &auth, t["dpop_proof"].as_str())
 }
 
-#[test]
-fn dpop_tokens_are_bound_to_a_key_of_the_accounts_own_and_go_with_proofs() {
+/// A server, and a world signed in to its `dpop-client` as `dp` (with `--dpop` when `flag`).
+fn dpop_signed_in(flag: bool) -> (AuthServer, Env) {
     let server = AuthServer::start();
     let env = Env::new();
     env.cli(&format!(
-        "profile add dp --issuer {} --client-id dpop-client --scope '{SCOPE}' --dpop",
-        server.issuer
+        "profile add dp --issuer {} --client-id dpop-client --scope '{SCOPE}'{}",
+        server.issuer,
+        if flag { " --dpop" } else { "" }
     ))
     .success();
     env.login("dp").success();
+    (server, env)
+}
+
+#[test]
+fn dpop_tokens_are_bound_to_a_key_of_the_accounts_own_and_go_with_proofs() {
+    let (server, env) = dpop_signed_in(true);
     // The code was bound to the key (dpop_jkt) and redeemed with a proof and the AS's nonce.
     assert!(
         server.stats()["dpop_nonce_challenges"]
@@ -149,14 +154,7 @@ fn dpop_tokens_are_bound_to_a_key_of_the_accounts_own_and_go_with_proofs() {
 
 #[test]
 fn dpop_proofs_come_from_the_agent_too() {
-    let server = AuthServer::start();
-    let env = Env::new();
-    env.cli(&format!(
-        "profile add dp --issuer {} --client-id dpop-client --scope '{SCOPE}' --dpop",
-        server.issuer
-    ))
-    .success();
-    env.login("dp").success();
+    let (server, env) = dpop_signed_in(true);
     env.run(&["agent", "start"]).success();
     let r = call_with_proof(&env, &server, "dp");
     assert_eq!(r.status, 200, "{}", r.body);
@@ -168,40 +166,17 @@ fn dpop_proofs_come_from_the_agent_too() {
 
 #[test]
 fn a_provider_that_demands_dpop_makes_the_profile_a_dpop_one() {
-    let server = AuthServer::start();
-    let env = Env::new();
     // No --dpop: the token endpoint's refusal says the client needs it.
-    env.cli(&format!(
-        "profile add dp --issuer {} --client-id dpop-client --scope '{SCOPE}'",
-        server.issuer
-    ))
-    .success();
-    env.login("dp").success();
+    let (_server, env) = dpop_signed_in(false);
     assert_eq!(env.profile_json("dp")["dpop"], true);
     assert_eq!(env.accounts()[0]["token_type"], "DPoP");
 }
 
 #[test]
 fn the_proxy_signs_a_proof_for_each_request_with_the_upstreams_nonce() {
-    let server = AuthServer::start();
-    let env = Env::new();
-    env.cli(&format!(
-        "profile add dp --issuer {} --client-id dpop-client --scope '{SCOPE}' --dpop",
-        server.issuer
-    ))
-    .success();
-    env.login("dp").success();
-    let mut child = env
-        .command(&["proxy", "dp", "--upstream", &server.issuer])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn proxy");
-    let mut base = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut base)
-        .expect("base URL");
-    let base = base.trim().to_string();
+    let (server, env) = dpop_signed_in(true);
+    let proxying = Proxying::start(&env, &["dp", "--upstream", &server.issuer]);
+    let base = proxying.base.clone();
     let challenges = server.stats()["dpop_nonce_challenges"]
         .as_u64()
         .unwrap_or(0);
@@ -217,8 +192,7 @@ fn the_proxy_signs_a_proof_for_each_request_with_the_upstreams_nonce() {
         .unwrap_or(0);
     assert!(after - challenges <= 1, "{challenges} -> {after}");
     assert_eq!(server.stats()["resource"]["ok"], 3);
-    let _ = child.kill();
-    let _ = child.wait();
+    proxying.stop();
 }
 
 #[test]

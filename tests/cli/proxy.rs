@@ -11,14 +11,14 @@ use serde_json::Value;
 use crate::util::*;
 
 /// A running `latchkey proxy`, the base URL it printed and its log file.
-struct Proxying {
+pub struct Proxying {
     child: Child,
-    base: String,
+    pub base: String,
     log: std::path::PathBuf,
 }
 
 impl Proxying {
-    fn start(env: &Env, args: &[&str]) -> Self {
+    pub fn start(env: &Env, args: &[&str]) -> Self {
         let log = env.dir.join(format!("proxy-{}.log", rand_suffix()));
         let mut child = env
             .command(&[&["proxy"], args].concat())
@@ -36,7 +36,7 @@ impl Proxying {
     }
 
     /// Stops it with SIGTERM; its log.
-    fn stop(mut self) -> String {
+    pub fn stop(mut self) -> String {
         let pid = self.child.id().to_string();
         assert!(
             Command::new("kill")
