@@ -32,6 +32,8 @@ const COMMANDS: &[&str] = &[
     "remember_view",
     "remembered_view",
     "answer_access",
+    "account_rules",
+    "remove_access_rule",
 ];
 
 fn main() {

@@ -46,6 +46,9 @@ fn all() -> Vec<(&'static str, String)> {
         crate::share::ImportedDto,
         crate::asking::AccessQuestionDto,
         crate::asking::AccessAnswerDto,
+        crate::access_rules::DecisionDto,
+        crate::access_rules::RuleScopeDto,
+        crate::access_rules::AccessRuleDto,
     ]
 }
 

@@ -2,6 +2,7 @@
 //! (window, deep links, clipboard, browser); every credential operation is the engine's.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod access_rules;
 mod accounts_changed;
 #[cfg(unix)]
 mod agent;
@@ -159,6 +160,8 @@ fn main() {
             window::remember_view,
             window::remembered_view,
             asking::answer_access,
+            access_rules::account_rules,
+            access_rules::remove_access_rule,
         ])
         .build(tauri::generate_context!())
         .expect("Latchkey could not start its window");

@@ -2,9 +2,9 @@
 //! directory's `access.toml`; the door reads them on every request, the agent's included.
 
 use clap::{Args, Subcommand};
+use latchkey::api::access::all_rules;
 use latchkey::api::integrations::resolve_program;
 use latchkey::door::rules::{self, Decision, NewRule, Rule};
-use latchkey::model::tokens::now;
 use latchkey::model::untrusted::sanitize;
 use latchkey::{Error, Latchkey, Result};
 
@@ -13,7 +13,7 @@ use super::format::rfc3339;
 
 #[derive(Subcommand)]
 pub enum AccessCommand {
-    /// The rules, the most specific first (`--json` for scripts).
+    /// The rules, the most specific first and expired ones last (`--json` for scripts).
     List {
         /// Print JSON for scripts.
         #[arg(long)]
@@ -110,10 +110,10 @@ fn check_target(engine: &Latchkey, target: &str) -> Result<()> {
 }
 
 fn list(engine: &Latchkey, json: bool) -> Result<()> {
-    let mut all = rules::list(engine.config())?;
-    all.sort_by_key(|r| std::cmp::Reverse(specificity(r)));
+    let all = all_rules(engine.config())?;
     if json {
-        let text = serde_json::to_string_pretty(&all)
+        let rules: Vec<&Rule> = all.iter().map(|l| &l.rule).collect();
+        let text = serde_json::to_string_pretty(&rules)
             .map_err(|e| Error::InvalidInput(format!("cannot print the rules: {e}")))?;
         println!("{text}");
         return Ok(());
@@ -126,14 +126,15 @@ fn list(engine: &Latchkey, json: bool) -> Result<()> {
     }
     let rows: Vec<[String; 5]> = all
         .iter()
-        .map(|r| {
+        .map(|l| {
+            let r = &l.rule;
             [
                 r.id.clone(),
                 r.decision.as_str().into(),
                 sanitize(&r.target),
                 r.program.as_deref().map_or("any".into(), sanitize),
                 r.expires_at.map_or("never".into(), |t| {
-                    if t <= now() {
+                    if l.expired {
                         format!("{} (expired)", rfc3339(t))
                     } else {
                         rfc3339(t)
@@ -165,15 +166,6 @@ fn list(engine: &Latchkey, json: bool) -> Result<()> {
         line([&r[0], &r[1], &r[2], &r[3], &r[4]]);
     }
     Ok(())
-}
-
-fn specificity(rule: &Rule) -> (u8, u8) {
-    let target = match rule.target.as_str() {
-        "*" => 1,
-        t if t.contains('/') => 3,
-        _ => 2,
-    };
-    (target, u8::from(rule.program.is_some()))
 }
 
 fn describe(rule: &Rule) -> String {

@@ -57,25 +57,31 @@ impl Rule {
         if self.expires_at.is_some_and(|t| t <= now) {
             return None;
         }
-        let is_account = self
-            .target
-            .split_once('/')
-            .is_some_and(|(profile, label)| profile == account.profile && label == account.label);
-        let target = if is_account {
-            3
-        } else if self.target == account.profile {
-            2
-        } else if self.target == "*" {
-            1
-        } else {
-            return None;
-        };
+        let target = self.target_rank(account)?;
         let program = match &self.program {
             None => 0,
             Some(p) if caller.is(p) => 1,
             Some(_) => return None,
         };
         Some((target, program))
+    }
+
+    /// How specifically the rule's target names `account`: 3 the account, 2 its profile, 1 `*`;
+    /// `None`: another account's. Public so that listings order rules as the door weighs them.
+    pub fn target_rank(&self, account: &AccountId) -> Option<u8> {
+        let is_account = self
+            .target
+            .split_once('/')
+            .is_some_and(|(profile, label)| profile == account.profile && label == account.label);
+        if is_account {
+            Some(3)
+        } else if self.target == account.profile {
+            Some(2)
+        } else if self.target == "*" {
+            Some(1)
+        } else {
+            None
+        }
     }
 }
 

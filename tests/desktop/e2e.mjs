@@ -409,8 +409,39 @@ async function askPass(s, accountId, issuer) {
   const asked = history.slice(-2).map((e) => JSON.stringify(e));
   assert(asked[0]?.includes('allow once') && asked[1]?.includes('deny'), `history records both answers (${asked.join(' ')})`);
   log(`ask: Deny refused the token (exit 9) and wrote deny rule ${deny.id}`);
-  cli(['access', 'remove', deny.id]);
+  await rulesInDetails(s, accountId, deny.id, askRule, node);
   cli(['access', 'remove', askRule]);
+}
+
+/**
+ * The account's details list the rules that can decide for it, as the door weighs them (the
+ * deny for this program before the ask for any); Remove takes the deny rule out of access.toml
+ * by its id, keeping the rest of the file (the ask rule and a hand-written comment).
+ */
+async function rulesInDetails(s, accountId, denyId, askId, program) {
+  const configDir = await s.exec("return document.querySelector('.footer code')?.textContent ?? null");
+  assert(configDir, 'config dir shown on the accounts screen');
+  const accessFile = path.join(configDir, 'access.toml');
+  writeFileSync(accessFile, `# mine: kept by the app\n${readFileSync(accessFile, 'utf8')}`);
+  await s.click(`[data-account="${accountId}"] [data-testid="details"]`);
+  await s.waitFor(`[data-testid="access-rule"][data-rule="${denyId}"]`, { text: 'Deny' });
+  await s.waitFor(`[data-testid="access-rule"][data-rule="${denyId}"]`, { text: path.basename(program) });
+  await s.waitFor(`[data-testid="access-rule"][data-rule="${askId}"]`, { text: 'any program' });
+  const listed = await s.exec("return [...document.querySelectorAll('[data-testid=\"access-rule\"]')].map((r) => r.dataset.rule)");
+  assert(JSON.stringify(listed) === JSON.stringify([denyId, askId]), `the details list the deny rule, then the ask rule (${listed})`);
+  await dismissNotices(s);
+  await s.exec("document.querySelector('[data-testid=\"access-rules\"]').scrollIntoView({ block: 'center' })");
+  await shot(s, 'access-rules-light');
+  await clickCentered(s, `[data-rule="${denyId}"] [data-testid="remove-rule"]`);
+  await s.waitFor(`[data-rule="${denyId}"]`, { gone: true, timeout: 5000 });
+  await s.waitFor(`[data-testid="access-rule"][data-rule="${askId}"]`);
+  const after = readFileSync(accessFile, 'utf8');
+  assert(!after.includes(denyId), `access.toml no longer has rule ${denyId}:\n${after}`);
+  assert(after.includes(askId) && after.includes('# mine: kept by the app'), `the rest of access.toml is kept:\n${after}`);
+  log(`access rules: the details listed deny ${denyId} then ask ${askId}; Remove took the deny out of access.toml`);
+  await s.exec('window.scrollTo(0, 0)');
+  await clickCentered(s, '[data-testid="details-screen"] button.link');
+  await s.waitFor(`[data-account="${accountId}"]`);
 }
 
 function instanceRunning() {

@@ -326,3 +326,29 @@ purpose: string,
 arrival: string, };
 
 export type AccessAnswerDto = "allow-once" | "allow-for-an-hour" | "always-allow" | "deny";
+
+export type DecisionDto = "allow" | "ask" | "deny";
+
+export type RuleScopeDto = "account" | "profile" | "everyone";
+
+export type AccessRuleDto = { 
+/**
+ * What `latchkey access remove` and `remove_access_rule` take.
+ */
+id: string, decision: DecisionDto, 
+/**
+ * As written in access.toml: `profile/label`, `profile` or `*`.
+ */
+target: string, scope: RuleScopeDto, 
+/**
+ * A path, a file name or `serve:NAME`; `null`: any program.
+ */
+program: string | null, 
+/**
+ * Unix seconds; `null`: never.
+ */
+expiresAt: number | null, 
+/**
+ * Past its expiry: the door no longer weighs it.
+ */
+expired: boolean, };

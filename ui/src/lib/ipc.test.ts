@@ -25,6 +25,14 @@ describe('ipc', () => {
     expect(invoke).toHaveBeenLastCalledWith('sign_in_password', { profile: 'p', username: 'eve', password: 'pw' });
   });
 
+  it('names the access rule arguments as the Rust commands do', async () => {
+    invoke.mockResolvedValue([]);
+    await ipc.accountRules('p/alice');
+    expect(invoke).toHaveBeenLastCalledWith('account_rules', { account: 'p/alice' });
+    await ipc.removeAccessRule('3f9a0c1d');
+    expect(invoke).toHaveBeenLastCalledWith('remove_access_rule', { id: '3f9a0c1d' });
+  });
+
   it('rejects with the backend ErrorDto unchanged', async () => {
     const err = { kind: 'provider', message: 'm', providerError: 'access_denied', providerDescription: null, action: null };
     invoke.mockRejectedValueOnce(err);

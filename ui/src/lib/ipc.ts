@@ -5,6 +5,7 @@ import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import type {
   AccessAnswerDto,
   AccessQuestionDto,
+  AccessRuleDto,
   AccountDetails,
   AccountDto,
   CopyResult,
@@ -87,6 +88,10 @@ export const ipc = {
   rememberedView: () => call<string | null>('remembered_view'),
   /** Who took the account's tokens, newest first (never a token). */
   accountHistory: (account: string) => call<HistoryEntryDto[]>('account_history', { account }),
+  /** The access rules that can decide for the account, as the door weighs them. */
+  accountRules: (account: string) => call<AccessRuleDto[]>('account_rules', { account }),
+  /** Removes rule `id` from access.toml (the rest of the file is kept). */
+  removeAccessRule: (id: string) => call<void>('remove_access_rule', { id }),
   /** Start at login, as read back from the system. */
   startAtLogin: () => call<boolean>('start_at_login'),
   setStartAtLogin: (enabled: boolean) => call<boolean>('set_start_at_login', { enabled }),
