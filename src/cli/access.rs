@@ -21,8 +21,8 @@ pub enum AccessCommand {
     },
     /// Let a program take the target's tokens; prints the rule's id.
     Allow(RuleArgs),
-    /// Ask the user in the desktop app each time (refused at once when the app is not
-    /// running); prints the rule's id.
+    /// Ask the user each time, in the desktop app or by a desktop notification through the
+    /// agent (refused at once when nobody can be asked); prints the rule's id.
     Ask(RuleArgs),
     /// Refuse the target's tokens to a program (exit code 9 for it); prints the rule's id.
     Deny(RuleArgs),

@@ -1,5 +1,6 @@
 //! Asking the user whether a program may take a token. The question goes to the user, never to
-//! the program that asked: today the desktop app's prompt (src-tauri/src/asking.rs).
+//! the program that asked: the desktop app's prompt (src-tauri/src/asking.rs), or the headless
+//! agent's desktop notification (src/agent/asking.rs).
 //! Front ends supply the [`Asker`]; the door waits for the answer.
 
 use tokio::sync::oneshot;

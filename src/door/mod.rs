@@ -329,7 +329,7 @@ impl Door {
         let Some(answer) = self.asker.as_ref().and_then(|a| a.ask(question)) else {
             return refused(
                 "refused: nobody to ask",
-                "the access rules say ask, and there is nobody to ask (the desktop app, which asks, is not serving as the agent)".into(),
+                "the access rules say ask, and there is nobody to ask (neither the desktop app nor a desktop notification with actions, through the agent)".into(),
             );
         };
         let answer = match tokio::time::timeout(ask::ANSWER_WITHIN, answer).await {
