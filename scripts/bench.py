@@ -148,6 +148,11 @@ def main():
                 with_rules += [timed([BIN, "token", "bench"], env)[0] for _ in range(RUNS // 3)]
             report("token via the agent with 50 access rules", with_rules, none_rules,
                    "with no rules", 1.05)
+            # 1d. The front ends on the door: a request through `latchkey proxy` against the
+            # same request sent directly with the token, and `latchkey token` answered by a
+            # `latchkey serve` endpoint against the agent.
+            os.remove(rules_file)
+            proxy_and_serve(issuer, env)
             # 20 accounts in all (oidc-agent's account at the server is one of them).
             held = ["bench/alice@example.test"] + (["obench/alice@example.test"] if oidc else [])
             extra = [f"bench/extra{i}" for i in range(20 - len(held))]
@@ -188,6 +193,53 @@ def main():
         report("login (scripted browser)", ours, base, "curl + scripted browser", 1.3)
     finally:
         server.terminate()
+
+
+def proxy_and_serve(issuer, env):
+    import urllib.request
+    token = run([BIN, "token", "bench"], env).stdout.strip()
+    resource = f"{issuer}/resource"
+
+    def get(url, headers):
+        t0 = time.perf_counter()
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers)) as r:
+            r.read()
+            assert r.status == 200, r.status
+        return time.perf_counter() - t0
+
+    proxy = subprocess.Popen([BIN, "proxy", "bench", "--upstream", issuer], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        base = proxy.stdout.readline().strip()
+        for _ in range(5):
+            get(f"{base}resource", {}), get(resource, {"Authorization": f"Bearer {token}"})
+        ours, direct = [], []
+        for _ in range(RUNS):
+            ours.append(get(f"{base}resource", {}))
+            direct.append(get(resource, {"Authorization": f"Bearer {token}"}))
+        print(f"proxy: a GET through `latchkey proxy` {median_ms(ours):.2f} ms, the same GET "
+              f"sent directly with the token {median_ms(direct):.2f} ms (median of {RUNS}): "
+              f"+{median_ms(ours) - median_ms(direct):.2f} ms per request")
+    finally:
+        proxy.terminate()
+        proxy.wait()
+    serve = subprocess.Popen([BIN, "serve", "--account", "bench", "--name", "bench"], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        lines = dict(serve.stdout.readline().strip().split("=", 1) for _ in range(2))
+        # A client with nothing of its own: no config directory, no agent, no keychain.
+        client = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG")}
+        client.update(lines, HOME=tempfile.mkdtemp())
+        for _ in range(5):
+            run([BIN, "token", "bench"], client), run([BIN, "token", "bench"], env)
+        ours, agent = [], []
+        for _ in range(RUNS):
+            ours.append(timed([BIN, "token", "bench"], client)[0])
+            agent.append(timed([BIN, "token", "bench"], env)[0])
+        report("token from a `latchkey serve` endpoint", ours, agent, "token via the agent", 1.5)
+    finally:
+        serve.terminate()
+        serve.wait()
 
 
 def oidc_agent(issuer, env):

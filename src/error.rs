@@ -9,7 +9,9 @@ use crate::protocol::http::{ConnectFailure, HttpError, timeout_message};
 use crate::protocol::network::SetupError;
 
 /// What went wrong, coarsely: the CLI maps this to its exit code, the GUI to its notices.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "ErrorKindDto"))]
 pub enum ErrorKind {
     /// Bad input from the user (flags, names, URLs).
     Usage,

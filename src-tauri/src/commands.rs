@@ -149,7 +149,7 @@ pub fn legacy_grants() -> Vec<LegacyGrantInfo> {
     [LegacyGrant::Implicit, LegacyGrant::Password]
         .into_iter()
         .map(|g| LegacyGrantInfo {
-            grant: g.into(),
+            grant: g,
             warning: g.warning().to_string(),
         })
         .collect()

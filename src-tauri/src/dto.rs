@@ -9,10 +9,15 @@ use ts_rs::TS;
 use std::collections::BTreeMap;
 
 use latchkey::api::redirect_to_register;
-use latchkey::{Account, AuthMethod, Grant, LegacyGrant, Profile, RedirectMode};
+use latchkey::{Account, Profile};
 
 pub use crate::error_dto::{ErrorDto, ErrorKindDto};
 use crate::sensitive::Sensitive;
+/// The engine's own choices, their TypeScript generated from them (the `ts` feature).
+pub use latchkey::{
+    AuthMethod as AuthMethodDto, Grant as GrantDto, LegacyGrant as LegacyGrantDto,
+    RedirectMode as RedirectModeDto,
+};
 
 /// A profile as the UI shows it. The client secret itself never leaves the backend.
 #[derive(Debug, Clone, Serialize, TS)]
@@ -56,30 +61,12 @@ pub struct ProfileDto {
     pub resources: Vec<String>,
 }
 
-/// A grant RFC 9700 discourages, which a profile may opt in to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "kebab-case")]
-pub enum LegacyGrantDto {
-    Implicit,
-    Password,
-}
-
 /// A legacy grant and the engine's warning about it, for the form and the sign-in screens.
 #[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct LegacyGrantInfo {
     pub grant: LegacyGrantDto,
     pub warning: String,
-}
-
-/// How a profile gets its tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "kebab-case")]
-pub enum GrantDto {
-    /// A user signs in (browser or device code).
-    AuthorizationCode,
-    /// Machine to machine: the client's own token.
-    ClientCredentials,
 }
 
 /// One extra request parameter (`key=value`).
@@ -149,23 +136,6 @@ pub struct DeviceSignInStarted {
     /// Unix seconds when the code expires.
     #[ts(type = "number")]
     pub expires_at: i64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "kebab-case")]
-pub enum AuthMethodDto {
-    None,
-    Basic,
-    Post,
-    /// A JWT signed by the client's key (RFC 7523), a key Latchkey makes.
-    PrivateKeyJwt,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "kebab-case")]
-pub enum RedirectModeDto {
-    DeepLink,
-    Loopback,
 }
 
 /// One signed-in account: metadata only.
@@ -410,46 +380,6 @@ pub struct SignOutResult {
     pub revoked: bool,
 }
 
-impl From<AuthMethod> for AuthMethodDto {
-    fn from(m: AuthMethod) -> Self {
-        match m {
-            AuthMethod::None => AuthMethodDto::None,
-            AuthMethod::Basic => AuthMethodDto::Basic,
-            AuthMethod::Post => AuthMethodDto::Post,
-            AuthMethod::PrivateKeyJwt => AuthMethodDto::PrivateKeyJwt,
-        }
-    }
-}
-
-impl From<AuthMethodDto> for AuthMethod {
-    fn from(m: AuthMethodDto) -> Self {
-        match m {
-            AuthMethodDto::None => AuthMethod::None,
-            AuthMethodDto::Basic => AuthMethod::Basic,
-            AuthMethodDto::Post => AuthMethod::Post,
-            AuthMethodDto::PrivateKeyJwt => AuthMethod::PrivateKeyJwt,
-        }
-    }
-}
-
-impl From<RedirectMode> for RedirectModeDto {
-    fn from(m: RedirectMode) -> Self {
-        match m {
-            RedirectMode::DeepLink => RedirectModeDto::DeepLink,
-            RedirectMode::Loopback => RedirectModeDto::Loopback,
-        }
-    }
-}
-
-impl From<RedirectModeDto> for RedirectMode {
-    fn from(m: RedirectModeDto) -> Self {
-        match m {
-            RedirectModeDto::DeepLink => RedirectMode::DeepLink,
-            RedirectModeDto::Loopback => RedirectMode::Loopback,
-        }
-    }
-}
-
 impl From<&Account> for AccountDto {
     fn from(a: &Account) -> Self {
         AccountDto {
@@ -463,42 +393,6 @@ impl From<&Account> for AccountDto {
             needs_sign_in: a.needs_sign_in.clone(),
             signed_in_at: a.signed_in_at,
             dpop_bound: a.dpop_bound,
-        }
-    }
-}
-
-impl From<LegacyGrant> for LegacyGrantDto {
-    fn from(g: LegacyGrant) -> Self {
-        match g {
-            LegacyGrant::Implicit => LegacyGrantDto::Implicit,
-            LegacyGrant::Password => LegacyGrantDto::Password,
-        }
-    }
-}
-
-impl From<LegacyGrantDto> for LegacyGrant {
-    fn from(g: LegacyGrantDto) -> Self {
-        match g {
-            LegacyGrantDto::Implicit => LegacyGrant::Implicit,
-            LegacyGrantDto::Password => LegacyGrant::Password,
-        }
-    }
-}
-
-impl From<Grant> for GrantDto {
-    fn from(g: Grant) -> Self {
-        match g {
-            Grant::AuthorizationCode => GrantDto::AuthorizationCode,
-            Grant::ClientCredentials => GrantDto::ClientCredentials,
-        }
-    }
-}
-
-impl From<GrantDto> for Grant {
-    fn from(g: GrantDto) -> Self {
-        match g {
-            GrantDto::AuthorizationCode => Grant::AuthorizationCode,
-            GrantDto::ClientCredentials => Grant::ClientCredentials,
         }
     }
 }
@@ -524,21 +418,21 @@ impl From<&Profile> for ProfileDto {
             revocation_endpoint: p.revocation_endpoint.as_ref().map(|u| u.to_string()),
             userinfo_endpoint: p.userinfo_endpoint.as_ref().map(|u| u.to_string()),
             scopes: p.scopes.clone(),
-            auth_method: p.auth_method.into(),
+            auth_method: p.auth_method,
             has_client_secret: p.auth_method.needs_secret(),
             // Only the keychain knows: the overview asks it (share::SecretStates).
             client_secret_missing: false,
-            redirect_mode: p.redirect.into(),
+            redirect_mode: p.redirect,
             redirect_uri: p.redirect_uri.as_ref().map(|u| u.to_string()),
             redirect_uri_to_register: redirect_to_register(p).uri,
-            grant: p.grant.into(),
+            grant: p.grant,
             device_authorization_endpoint: p
                 .device_authorization_endpoint
                 .as_ref()
                 .map(|u| u.to_string()),
             extra_authorize_params: params_to_dto(&p.extra_authorize_params),
             extra_token_params: params_to_dto(&p.extra_token_params),
-            allowed_legacy_grants: p.allowed_legacy_grants.iter().map(|&g| g.into()).collect(),
+            allowed_legacy_grants: p.allowed_legacy_grants.to_vec(),
             proxy: p.proxy.as_ref().map(latchkey::protocol::network::redact),
             ca_file: p.ca_file.as_ref().map(|f| f.display().to_string()),
             dpop: p.dpop,

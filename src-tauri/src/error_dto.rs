@@ -4,21 +4,10 @@
 use serde::Serialize;
 use ts_rs::TS;
 
-use latchkey::{Error, ErrorKind, Hint};
+use latchkey::{Error, Hint};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
-#[serde(rename_all = "kebab-case")]
-pub enum ErrorKindDto {
-    Usage,
-    NotFound,
-    NeedsSignIn,
-    Provider,
-    Network,
-    Keychain,
-    SignIn,
-    Other,
-    Refused,
-}
+/// The engine's own kind, its TypeScript generated from it (the `ts` feature).
+pub use latchkey::ErrorKind as ErrorKindDto;
 
 /// An error the UI can show and branch on.
 #[derive(Debug, Clone, Serialize, TS)]
@@ -238,17 +227,7 @@ impl From<Hint> for ErrorActionDto {
 
 impl From<Error> for ErrorDto {
     fn from(e: Error) -> Self {
-        let kind = match e.kind() {
-            ErrorKind::Usage => ErrorKindDto::Usage,
-            ErrorKind::NotFound => ErrorKindDto::NotFound,
-            ErrorKind::NeedsSignIn => ErrorKindDto::NeedsSignIn,
-            ErrorKind::Provider => ErrorKindDto::Provider,
-            ErrorKind::Network => ErrorKindDto::Network,
-            ErrorKind::Keychain => ErrorKindDto::Keychain,
-            ErrorKind::SignIn => ErrorKindDto::SignIn,
-            ErrorKind::Other => ErrorKindDto::Other,
-            ErrorKind::Refused => ErrorKindDto::Refused,
-        };
+        let kind = e.kind();
         let (provider_error, provider_description) = match e.unhinted() {
             Error::Provider {
                 error, description, ..

@@ -63,22 +63,18 @@ impl ProfileInput {
             preset: None,
             endpoints,
             scopes: self.scopes,
-            auth_method: self.auth_method.map(Into::into),
-            redirect: Some(self.redirect_mode.into()),
+            auth_method: self.auth_method,
+            redirect: Some(self.redirect_mode),
             redirect_uri: optional_url(self.redirect_uri, "redirect URI")?,
             extras: ProfileExtras {
-                grant: self.grant.into(),
+                grant: self.grant,
                 device_authorization_endpoint: optional_url(
                     self.device_authorization_endpoint,
                     "device authorization endpoint",
                 )?,
                 extra_authorize_params: params(self.extra_authorize_params, "authorization")?,
                 extra_token_params: params(self.extra_token_params, "token request")?,
-                allowed_legacy_grants: self
-                    .allowed_legacy_grants
-                    .into_iter()
-                    .map(Into::into)
-                    .collect(),
+                allowed_legacy_grants: self.allowed_legacy_grants.into_iter().collect(),
                 network,
                 resources: self
                     .resources
@@ -126,7 +122,7 @@ impl ProfileInput {
             client_id,
             client_metadata_url: None,
             scopes: self.scopes,
-            auth_method: self.auth_method.map(Into::into),
+            auth_method: self.auth_method,
             redirect_uri: optional_url(self.redirect_uri, "redirect URI")?,
             extras: ProfileExtras {
                 network,
@@ -260,8 +256,8 @@ impl From<Filled> for FilledPresetDto {
             userinfo_endpoint: userinfo,
             device_authorization_endpoint: s(f.extras.device_authorization_endpoint),
             scopes: f.scopes,
-            auth_method: f.auth_method.map(Into::into),
-            redirect_mode: f.redirect.into(),
+            auth_method: f.auth_method,
+            redirect_mode: f.redirect,
             client_secret_required: f.client_secret == SecretNeed::Required,
             extra_authorize_params: params_to_dto(&f.extras.extra_authorize_params),
             extra_token_params: params_to_dto(&f.extras.extra_token_params),

@@ -564,6 +564,22 @@ async function darkPass(issuer) {
     log('a refused loopback response shown in the sign-in screen; the sign-in completed');
     await dismissNotices(s);
 
+    // A DPoP profile from the GUI (RFC 9449): the form's checkbox, a sign-in whose tokens the
+    // provider binds to the account's key, and the details saying so (no "Copy header").
+    browserDoes({ SCRIPTED_BROWSER_ACTION: 'approve' });
+    await fillProfileForm(s, false, 'dpop-op', issuer, 'dpop-client', 'openid email offline_access');
+    await s.click('[data-testid="redirect-loopback"]');
+    await s.click('[data-testid="modern"] summary');
+    await s.click('[data-testid="dpop"]');
+    await s.click('[data-testid="save-and-sign-in"]');
+    await s.waitFor('[data-testid="account"][data-account^="dpop-op/"][data-status="ok"]', { timeout: 20000 });
+    await dismissNotices(s);
+    await clickCentered(s, '[data-account^="dpop-op/"] [data-testid="details"]');
+    await s.waitFor('[data-testid="token-type"]', { text: 'DPoP-bound' });
+    await s.click('[data-testid="details-screen"] button.link');
+    await s.waitFor('[data-testid="accounts-screen"]');
+    log('a DPoP profile added and signed in from the GUI; its account shows DPoP-bound');
+
     // Readable at the minimum window width.
     const win = execFileSync('xdotool', ['search', '--onlyvisible', '--name', '^Latchkey$'], { encoding: 'utf8' }).trim().split('\n').pop();
     execFileSync('xdotool', ['windowsize', '--sync', win, '480', '640']);

@@ -75,7 +75,7 @@ pub async fn begin(
         id,
         profile: profile.name.clone(),
         implicit,
-        redirect_mode: profile.redirect.into(),
+        redirect_mode: profile.redirect,
         redirect_uri,
         authorization_url,
         browser_opened,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// How the client authenticates at the token endpoint (RFC 6749 §2.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "AuthMethodDto"))]
 pub enum AuthMethod {
     /// `client_secret_basic`: HTTP Basic with the form-urlencoded id and secret.
     Basic,
@@ -36,6 +37,7 @@ impl AuthMethod {
 /// How the browser hands the authorization response back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "RedirectModeDto"))]
 pub enum RedirectMode {
     /// `http://127.0.0.1:<port>/callback` on a listener of Latchkey's (RFC 8252 §7.3).
     #[default]
@@ -58,6 +60,7 @@ pub const DEEP_LINK_REDIRECT: &str = "latchkey://callback";
 /// How a profile gets its tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "GrantDto"))]
 pub enum Grant {
     /// A user signs in (authorization code + PKCE, or the device flow); refresh tokens renew it.
     #[default]
@@ -83,6 +86,7 @@ impl Grant {
 /// profile may still opt in to for a provider that offers nothing better.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "LegacyGrantDto"))]
 pub enum LegacyGrant {
     /// The implicit grant (`response_type=token`).
     Implicit,

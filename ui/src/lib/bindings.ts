@@ -96,9 +96,9 @@ canOpen: boolean,
  */
 expiresAt: number, };
 
-export type AuthMethodDto = "none" | "basic" | "post" | "private-key-jwt";
+export type AuthMethodDto = "basic" | "post" | "none" | "private-key-jwt";
 
-export type RedirectModeDto = "deep-link" | "loopback";
+export type RedirectModeDto = "loopback" | "deep-link";
 
 export type AccountDto = { 
 /**
