@@ -72,15 +72,7 @@ mod tests {
     use crate::door::caller::{Arrival, Caller};
     use crate::door::rules::{NewRule, add, deciding};
 
-    fn rule(id: &str, target: &str, program: Option<&str>, decision: Decision) -> Rule {
-        Rule {
-            id: id.into(),
-            target: target.into(),
-            program: program.map(Into::into),
-            decision,
-            expires_at: None,
-        }
-    }
+    use crate::door::rules::tests::rule;
 
     fn ids(listed: &[ListedRule]) -> Vec<&str> {
         listed.iter().map(|l| l.rule.id.as_str()).collect()

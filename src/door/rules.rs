@@ -120,47 +120,40 @@ pub fn add(config: &Config, new: NewRule) -> Result<String> {
         ));
     }
     let expires_at = new.lasts.map(|s| now() + s);
-    config.update_list(
-        FILE,
-        HEADER,
-        KEY,
-        |r: &Rule| r.id.clone(),
-        |rules| {
-            if let Some(old) = rules
-                .iter_mut()
-                .find(|r| r.target == new.target && r.program == new.program)
-            {
-                old.decision = new.decision;
-                old.expires_at = expires_at;
-                return Ok(old.id.clone());
-            }
-            let id = new_id();
-            rules.push(Rule {
-                id: id.clone(),
-                target: new.target,
-                program: new.program,
-                decision: new.decision,
-                expires_at,
-            });
-            Ok(id)
-        },
-    )
+    edit(config, |rules| {
+        if let Some(old) = rules
+            .iter_mut()
+            .find(|r| r.target == new.target && r.program == new.program)
+        {
+            old.decision = new.decision;
+            old.expires_at = expires_at;
+            return Ok(old.id.clone());
+        }
+        let id = new_id();
+        rules.push(Rule {
+            id: id.clone(),
+            target: new.target,
+            program: new.program,
+            decision: new.decision,
+            expires_at,
+        });
+        Ok(id)
+    })
+}
+
+/// Changes the rules in `access.toml`, in place (hand edits kept).
+fn edit<R>(config: &Config, change: impl FnOnce(&mut Vec<Rule>) -> Result<R>) -> Result<R> {
+    config.update_list(FILE, HEADER, KEY, |r: &Rule| r.id.clone(), change)
 }
 
 /// Removes the rule `id`; the rule removed.
 pub fn remove(config: &Config, id: &str) -> Result<Rule> {
-    config.update_list(
-        FILE,
-        HEADER,
-        KEY,
-        |r: &Rule| r.id.clone(),
-        |rules| {
-            let Some(at) = rules.iter().position(|r| r.id == id) else {
-                return Err(Error::NotFoundRule(id.to_string()));
-            };
-            Ok(rules.remove(at))
-        },
-    )
+    edit(config, |rules| {
+        let Some(at) = rules.iter().position(|r| r.id == id) else {
+            return Err(Error::NotFoundRule(id.to_string()));
+        };
+        Ok(rules.remove(at))
+    })
 }
 
 fn check_program(program: Option<&str>) -> Result<()> {
@@ -252,7 +245,7 @@ impl RulesCache {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::door::caller::Arrival;
 
@@ -270,7 +263,7 @@ mod tests {
         }
     }
 
-    fn rule(id: &str, target: &str, program: Option<&str>, decision: Decision) -> Rule {
+    pub(crate) fn rule(id: &str, target: &str, program: Option<&str>, decision: Decision) -> Rule {
         Rule {
             id: id.into(),
             target: target.into(),

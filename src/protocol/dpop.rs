@@ -79,17 +79,8 @@ mod tests {
         let jwt = proof(&key, &target, Some("at")).unwrap();
         let header = jsonwebtoken::decode_header(&jwt).unwrap();
         assert_eq!(header.typ.as_deref(), Some("dpop+jwt"));
-        let jwk = header.jwk.expect("embedded jwk");
-        let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
-        v.required_spec_claims.clear();
-        v.validate_exp = false;
-        let claims = jsonwebtoken::decode::<serde_json::Value>(
-            &jwt,
-            &jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap(),
-            &v,
-        )
-        .unwrap()
-        .claims;
+        assert!(header.jwk.is_some(), "the proof carries its public key");
+        let claims = crate::protocol::keys::tests::verify(&key, &jwt);
         assert_eq!(claims["htm"], "GET");
         assert_eq!(claims["htu"], "https://rs.example/api/x");
         assert_eq!(claims["nonce"], "n-1");

@@ -74,16 +74,10 @@ mod tests {
         let secret = ClientSecret::new(key.pem().to_string());
         let params = assertion_params(&profile, Some(&secret)).unwrap();
         assert_eq!(params[0], ("client_assertion_type", ASSERTION_TYPE.into()));
-        let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(key.public_jwk()).unwrap();
-        let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
-        v.set_audience(&["https://as.example/token"]);
-        let claims = jsonwebtoken::decode::<serde_json::Value>(
-            &params[1].1,
-            &jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap(),
-            &v,
-        )
-        .unwrap()
-        .claims;
+        let claims = crate::protocol::keys::tests::verify(&key, &params[1].1);
+        assert_eq!(claims["aud"], "https://as.example/token");
+        let exp = claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap();
+        assert_eq!(exp, 60);
         assert_eq!(claims["iss"], "client");
         assert_eq!(claims["sub"], "client");
         let header = jsonwebtoken::decode_header(&params[1].1).unwrap();
