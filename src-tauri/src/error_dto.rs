@@ -206,6 +206,16 @@ impl From<Hint> for ErrorActionDto {
                 "Check the URL; behind a proxy, enter it in the profile or set HTTPS_PROXY".into(),
                 None,
             ),
+            Hint::UsePar { profile } => (
+                Advice,
+                format!("The provider requires pushed authorization requests: run `latchkey profile set {profile} --par`, then sign in again"),
+                Some(profile),
+            ),
+            Hint::RegisterClientKey { profile } => (
+                EditProfile,
+                format!("Register the client's public key at the provider: `latchkey profile show {profile} --jwks` prints it"),
+                Some(profile),
+            ),
             Hint::UseProxyForDpop { account } => (
                 Advice,
                 format!("Use `latchkey proxy {account} --upstream URL` in a terminal: it signs the proof each request needs"),

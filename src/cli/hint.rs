@@ -111,6 +111,14 @@ fn suffix(hint: &Hint) -> String {
         Hint::GiveCaFile => ". If your network uses a company CA, add the profile with --ca-file PATH (that CA's PEM file)".into(),
         Hint::CheckCertificate => ". Check the URL and this machine's clock".into(),
         Hint::CheckHostName => ". Check the URL; behind a proxy, set HTTPS_PROXY or the profile's --proxy".into(),
+        Hint::UsePar { profile } => format!(
+            ". The provider requires pushed authorization requests of this client: `latchkey profile set {} --par`, then sign in again",
+            shell_quote(profile)
+        ),
+        Hint::RegisterClientKey { profile } => format!(
+            ". The provider may not know the client's key: register the public key that `latchkey profile show {} --jwks` prints",
+            shell_quote(profile)
+        ),
         Hint::UseProxyForDpop { account } => format!(
             ". Send its requests through `latchkey proxy {} --upstream URL`, which signs a proof for each, or make one with `latchkey token {} --format header --method METHOD --url URL`",
             shell_quote(account),

@@ -75,7 +75,7 @@ pub async fn run(engine: &Latchkey, args: LoginArgs) -> Result<()> {
         .wait(&profile.name, pending.state(), timeout)
         .await?;
     let account = engine.complete_login(pending, response).await?;
-    signed_in(&account);
+    signed_in(engine, &account);
     Ok(())
 }
 
@@ -109,7 +109,7 @@ async fn device(engine: &Latchkey, args: LoginArgs) -> Result<()> {
     let account = engine
         .complete_device_login(pending, Duration::from_secs(args.timeout))
         .await?;
-    signed_in(&account);
+    signed_in(engine, &account);
     Ok(())
 }
 
@@ -133,7 +133,7 @@ async fn implicit(engine: &Latchkey, args: LoginArgs) -> Result<()> {
         .wait_fragment(&profile.name, pending.state(), timeout)
         .await?;
     let account = engine.complete_implicit_login(pending, params).await?;
-    signed_in(&account);
+    signed_in(engine, &account);
     Ok(())
 }
 
@@ -213,7 +213,7 @@ async fn password(engine: &Latchkey, args: LoginArgs) -> Result<()> {
     let account = engine
         .login_password(&profile.name, args.account, &username, &password)
         .await?;
-    signed_in(&account);
+    signed_in(engine, &account);
     Ok(())
 }
 
@@ -235,7 +235,7 @@ fn read_password(username: &str) -> Result<ResourceOwnerPassword> {
     Ok(ResourceOwnerPassword::new(value))
 }
 
-fn signed_in(account: &latchkey::Account) {
+fn signed_in(engine: &Latchkey, account: &latchkey::Account) {
     let expiry = account
         .expires_at
         .map(|t| format!(", access token expires {}", relative(t, now())))
@@ -246,6 +246,16 @@ fn signed_in(account: &latchkey::Account) {
         "no refresh token (ask for `offline_access` or your provider's equivalent to get one)"
     };
     println!("Signed in: {}{expiry}; {refresh}.", account.id());
+    let wants_dpop = engine.profile(&account.profile).is_ok_and(|p| p.dpop);
+    if account.dpop_bound {
+        println!(
+            "Its tokens are DPoP-bound (RFC 9449): they go with a proof of this account's key."
+        );
+    } else if wants_dpop {
+        eprintln!(
+            "warning: the profile asks for DPoP, and the provider issued Bearer tokens: it does not bind tokens to keys for this client (it may not support DPoP, RFC 9449)"
+        );
+    }
 }
 
 #[cfg(test)]

@@ -468,7 +468,10 @@ async fn show(engine: &Latchkey, name: &str, json: bool) -> Result<()> {
         ),
         None => "in the OS keychain (which did not answer)".to_string(),
     };
-    println!("client secret:          {secret}");
+    match profile_keys::client_key_line(engine, &p).await {
+        Some(key) => println!("client key:             {key}"),
+        None => println!("client secret:          {secret}"),
+    }
     println!(
         "client registration:    {}",
         profile_resource::client_origin(&p)

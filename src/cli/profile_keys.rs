@@ -56,6 +56,25 @@ pub fn client_credential(
     from_stdin.then(|| read_secret("Client secret")).transpose()
 }
 
+/// What `profile show` says of a `private_key_jwt` profile's key (none for other profiles).
+pub async fn client_key_line(engine: &Latchkey, p: &latchkey::Profile) -> Option<String> {
+    if p.auth_method != latchkey::AuthMethod::PrivateKeyJwt {
+        return None;
+    }
+    Some(match engine.client_public_jwks(&p.name).await {
+        Ok(jwks) => {
+            let key = &jwks["keys"][0];
+            format!(
+                "in the OS keychain ({}, kid {}); its public JWKS, to register: `latchkey profile show {} --jwks`",
+                key["alg"].as_str().unwrap_or("?"),
+                key["kid"].as_str().unwrap_or("?"),
+                p.name
+            )
+        }
+        Err(e) => format!("not usable: {e}"),
+    })
+}
+
 /// `profile show NAME --jwks`: the public JWKS of a `private_key_jwt` profile's key.
 pub async fn print_jwks(engine: &Latchkey, name: &str) -> Result<()> {
     let jwks = engine.client_public_jwks(name).await?;

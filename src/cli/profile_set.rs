@@ -30,13 +30,25 @@ pub struct SetArgs {
     /// Remove the profile's CA file.
     #[arg(long)]
     no_ca_file: bool,
+    /// Bind the next sign-ins' tokens to a key of each account's own (DPoP, RFC 9449).
+    #[arg(long, conflicts_with = "no_dpop")]
+    dpop: bool,
+    /// Sign in without DPoP from now on (accounts already bound keep their keys).
+    #[arg(long)]
+    no_dpop: bool,
+    /// Push the authorization request first (PAR, RFC 9126).
+    #[arg(long, conflicts_with = "no_par")]
+    par: bool,
+    /// Stop pushing the authorization request (unless the provider requires it).
+    #[arg(long)]
+    no_par: bool,
 }
 
 pub fn run(engine: &Latchkey, args: SetArgs) -> Result<()> {
     let settings = settings(&args)?;
     if settings.is_empty() {
         return Err(Error::InvalidInput(
-            "nothing to change: give --scope, --proxy, --no-proxy, --ca-file or --no-ca-file"
+            "nothing to change: give --scope, --proxy, --no-proxy, --ca-file, --no-ca-file, --dpop, --no-dpop, --par or --no-par"
                 .into(),
         ));
     }
@@ -66,7 +78,18 @@ fn settings(args: &SetArgs) -> Result<ProfileSettings> {
             (None, true) => Some(None),
             (None, false) => None,
         },
+        dpop: flag(args.dpop, args.no_dpop),
+        par: flag(args.par, args.no_par),
     })
+}
+
+/// `--x` / `--no-x`: set, cleared, or left as it is.
+fn flag(on: bool, off: bool) -> Option<bool> {
+    match (on, off) {
+        (true, _) => Some(true),
+        (false, true) => Some(false),
+        (false, false) => None,
+    }
 }
 
 /// `--proxy` and `--ca-file` (of `profile add` and `profile set`): the proxy parsed here, so

@@ -19,7 +19,11 @@ impl Latchkey {
                 profile.name
             )));
         }
-        self.set_client_secret_entry(&profile.name, &secret).await
+        let checked = client_key(Some(profile.auth_method), Some(secret), false)?;
+        match checked {
+            Some(secret) => self.set_client_secret_entry(&profile.name, &secret).await,
+            None => Ok(()),
+        }
     }
 
     pub(super) async fn set_client_secret_entry(
@@ -55,6 +59,13 @@ pub(super) fn client_key(
     generate: bool,
 ) -> Result<Option<ClientSecret>> {
     if method != Some(AuthMethod::PrivateKeyJwt) {
+        // A key is never sent as a secret (in a Basic header or a form, to the provider).
+        if secret.as_ref().is_some_and(|s| is_private_key(s.secret())) {
+            return Err(Error::InvalidInput(
+                "that is a private key, not a client secret: a key authenticates the client with --auth-method private-key-jwt, and is never sent"
+                    .into(),
+            ));
+        }
         return Ok(secret);
     }
     match secret {
@@ -67,5 +78,27 @@ pub(super) fn client_key(
             SigningKey::generate().pem().to_string(),
         ))),
         None => Ok(None),
+    }
+}
+
+/// Whether `text` holds a PEM private key.
+fn is_private_key(text: &str) -> bool {
+    text.contains("-----BEGIN") && text.contains("PRIVATE KEY-----")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_private_key_is_never_taken_as_a_secret() {
+        let pem = ClientSecret::new(SigningKey::generate().pem().to_string());
+        for method in [None, Some(AuthMethod::Basic), Some(AuthMethod::Post)] {
+            let err = client_key(method, Some(pem.clone()), false).unwrap_err();
+            assert!(err.to_string().contains("private-key-jwt"), "{err}");
+        }
+        assert!(client_key(Some(AuthMethod::PrivateKeyJwt), Some(pem), false).is_ok());
+        let plain = ClientSecret::new("s3cret".into());
+        assert!(client_key(Some(AuthMethod::Basic), Some(plain), false).is_ok());
     }
 }

@@ -15,7 +15,7 @@ use url::Url;
 use crate::error::{Error, Hint, Result};
 use crate::model::account::{self, Account, AccountId};
 use crate::model::notice::{Notice, NoticeHook};
-use crate::model::profile::Profile;
+use crate::model::profile::{AuthMethod, Profile};
 use crate::model::tokens::{TokenSet, now};
 use crate::protocol::http::{Http, Timeouts};
 use crate::protocol::idtoken::{self, Claims, Expect};
@@ -474,6 +474,14 @@ pub(super) fn is_dpop(response: &TokenResponseBody) -> bool {
         oauth2::basic::BasicTokenType::Extension(t) if t.eq_ignore_ascii_case("dpop"))
 }
 
+/// Whether a provider's error description says the client must use PAR.
+fn says_par_required(description: Option<&str>) -> bool {
+    description.is_some_and(|d| {
+        let d = d.to_ascii_lowercase();
+        d.contains("pushed authorization") || d.contains(" par ") || d.contains("request_uri")
+    })
+}
+
 /// The provider's refusal with what to do about it, when its OAuth error points at something
 /// the user can change: `invalid_client` at the client secret (of a profile that has one), and
 /// `invalid_scope` or `access_denied` at the scopes. Any other error, or one that has a hint
@@ -482,10 +490,27 @@ pub(super) fn advise(profile: &Profile, e: Error) -> Error {
     if e.hint().is_some() {
         return e;
     }
-    let Error::Provider { error, .. } = e.unhinted() else {
+    let Error::Provider {
+        error, description, ..
+    } = e.unhinted()
+    else {
         return e;
     };
     let hint = match error.as_str() {
+        // oidc-provider: "Pushed Authorization Request must be used"; Keycloak and Okta
+        // name PAR or "pushed" as well.
+        "invalid_request" | "unauthorized_client"
+            if !profile.par && says_par_required(description.as_deref()) =>
+        {
+            Hint::UsePar {
+                profile: profile.name.clone(),
+            }
+        }
+        "invalid_client" if profile.auth_method == AuthMethod::PrivateKeyJwt => {
+            Hint::RegisterClientKey {
+                profile: profile.name.clone(),
+            }
+        }
         "invalid_client" if profile.auth_method.needs_secret() => Hint::WrongClientSecret {
             profile: profile.name.clone(),
         },

@@ -92,6 +92,17 @@ impl Latchkey {
         let found = resource::discover(&self.http(&network, &resource_url)?, &req.resource).await?;
         let issuer = resource::choose_issuer(&found.metadata, req.issuer.as_deref())?;
         let server = self.discover_via(&issuer, &network).await?;
+        // Checked before a client is registered: a refusal then leaves nothing at the server.
+        if req.extras.par && server.pushed_authorization_request_endpoint.is_none() {
+            return Err(Error::InvalidInput(format!(
+                "--par: the authorization server {issuer} names no pushed_authorization_request_endpoint"
+            )));
+        }
+        if req.client_id.is_none() && req.auth_method.is_some_and(|m| m != AuthMethod::None) {
+            return Err(Error::InvalidInput(
+                "--auth-method goes with --client-id: a client Latchkey registers (or a client ID metadata document) authenticates as the server registered it".into(),
+            ));
+        }
         let scopes = if req.scopes.is_empty() {
             found.metadata.scopes_supported.clone().unwrap_or_default()
         } else {
@@ -104,7 +115,10 @@ impl Latchkey {
             req.client_id,
             req.client_metadata_url,
         ) {
-            (Some(id), _) => (id, req.redirect_uri, secret, req.auth_method, None),
+            (Some(id), _) => {
+                let secret = super::client_secrets::client_key(req.auth_method, secret, true)?;
+                (id, req.redirect_uri, secret, req.auth_method, None)
+            }
             (None, Some(url)) => {
                 if !server.client_id_metadata_document_supported {
                     return Err(Error::InvalidInput(format!(

@@ -17,6 +17,10 @@ pub struct ProfileSettings {
     pub scopes: Option<Vec<String>>,
     pub proxy: Option<Option<Url>>,
     pub ca_file: Option<Option<PathBuf>>,
+    /// DPoP for the next sign-ins (accounts signed in keep their keys).
+    pub dpop: Option<bool>,
+    /// Pushed authorization requests.
+    pub par: Option<bool>,
 }
 
 impl ProfileSettings {
@@ -41,6 +45,11 @@ impl Latchkey {
                 .ok_or_else(|| Error::ProfileNotFound(name.to_string()))?;
             let mut changed = profile.clone();
             apply(&mut changed, settings);
+            if changed.par && changed.pushed_authorization_request_endpoint.is_none() {
+                return Err(Error::InvalidInput(format!(
+                    "profile `{name}`: its provider named no pushed_authorization_request_endpoint when the profile was added; add the profile again to discover it"
+                )));
+            }
             changed.validate()?;
             require_keys_for_openid(&changed)?;
             if !profile.provider_changes(&changed).is_empty() {
@@ -63,6 +72,12 @@ fn apply(profile: &mut Profile, settings: ProfileSettings) {
     }
     if let Some(ca_file) = settings.ca_file {
         profile.ca_file = ca_file;
+    }
+    if let Some(dpop) = settings.dpop {
+        profile.dpop = dpop;
+    }
+    if let Some(par) = settings.par {
+        profile.par = par;
     }
 }
 
@@ -94,7 +109,7 @@ mod tests {
                 ProfileSettings {
                     scopes: Some(vec!["read".into(), "write".into()]),
                     proxy: Some(Some(proxy.clone())),
-                    ca_file: None,
+                    ..Default::default()
                 },
             )
             .unwrap();

@@ -86,6 +86,10 @@ pub enum Hint {
     },
     /// The rules say ask, and nobody could be asked (or nobody answered): allow the program.
     AllowProgram { account: String, program: String },
+    /// `invalid_client` for a `private_key_jwt` client: the provider may not know its key.
+    RegisterClientKey { profile: String },
+    /// The provider requires pushed authorization requests of this client.
+    UsePar { profile: String },
     /// A DPoP-bound account's token, for a tool that cannot make proofs.
     UseProxyForDpop { account: String },
     /// An env file found by searching is not trusted (or changed): read it, then trust it.

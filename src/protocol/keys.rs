@@ -62,6 +62,11 @@ impl SigningKey {
             })?;
             return Self::from_p256(&secret);
         }
+        if text.contains("PUBLIC KEY-----") || text.contains("CERTIFICATE-----") {
+            return Err(KeyError(
+                "this is a public key or a certificate: the client signs with its private key (the file that says PRIVATE KEY)".into(),
+            ));
+        }
         if text.contains("BEGIN ENCRYPTED PRIVATE KEY") {
             return Err(KeyError(
                 "the key is encrypted; decrypt it first (`openssl pkey -in KEY -out PLAIN`)".into(),

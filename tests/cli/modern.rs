@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::provider_features::{call_resource, resource_url};
 use crate::proxy::Proxying;
-use crate::util::{AuthServer, Env, Run, stored_tokens};
+use crate::util::{AuthServer, Env, stored_tokens};
 
 const SCOPE: &str = "openid email offline_access";
 
@@ -226,9 +226,11 @@ fn par_sends_the_browser_only_a_request_uri() {
         server.issuer
     ))
     .success();
-    let out: Run = env.login("par");
-    assert_ne!(out.code, 0, "{}", out.stderr);
+    env.login("par")
+        .fails_with(5, &["latchkey profile set par --par"]);
     assert!(env.accounts().is_empty());
+    env.cli("profile set par --par").success();
+    env.login("par").success();
 }
 
 #[test]
@@ -244,7 +246,30 @@ fn private_key_jwt_with_an_imported_key() {
         file.display()
     ))
     .success();
+    // A key never goes out as a secret, and a public key is not a client key.
+    env.cli(&format!(
+        "profile add bad --issuer {} --client-id conf-basic --auth-method basic --private-key-file {}",
+        server.issuer,
+        file.display()
+    ))
+    .fails_with(2, &["private key, not a client secret"]);
+    let public = env.dir.join("public.pem");
+    let pem = std::fs::read_to_string(&file).expect("key");
+    std::fs::write(
+        &public,
+        "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
+    )
+    .expect("public key file");
+    env.cli(&format!(
+        "profile add bad --issuer {} --client-id pkjwt-client --private-key-file {}",
+        server.issuer,
+        public.display()
+    ))
+    .fails_with(2, &["public key"]);
+    assert!(!pem.is_empty());
     std::fs::remove_file(&file).expect("remove key file");
+    env.run(&["profile", "show", "pk"])
+        .says(&["client key:", "ES256", "--jwks"]);
     assert_eq!(env.profile_json("pk")["auth_method"], "private-key-jwt");
     env.login("pk").success();
     env.refresh("pk");
@@ -276,8 +301,9 @@ fn private_key_jwt_with_a_key_latchkey_makes() {
     jwks.success();
     let file = env.dir.join("jwks.json");
     std::fs::write(&file, &jwks.stdout).expect("write JWKS");
-    // Before that, the provider knows no such key.
-    env.login("pk").fails_with(5, &["invalid_client"]);
+    // Before that, the provider knows no such key: the hint says what to register.
+    env.login("pk")
+        .fails_with(5, &["invalid_client", "latchkey profile show pk --jwks"]);
     let port = first.issuer.rsplit(':').next().expect("port").to_string();
     drop(first);
     let server = AuthServer::start_with_env(&[

@@ -385,7 +385,11 @@ async function askPass(s, accountId, issuer) {
   await s.waitFor('[data-testid="access-question"]', { text: `(pid ${process.pid})` });
   await s.waitFor('[data-testid="access-question"]', { text: '(token, via agent)' });
   await shot(s, 'access-prompt-light');
-  await s.click('[data-testid="access-allow-once"]');
+  // The buttons take a click only once the question has shown a moment.
+  assert(await s.exec('return document.querySelector(\'[data-testid="access-allow-once"]\').disabled') === true
+    || await s.exec('return document.querySelector(\'[data-testid="access-prompt"]\').dataset.armed') === 'true',
+    'the answers are disabled until the question is armed');
+  await s.click('[data-testid="access-prompt"][data-armed="true"] [data-testid="access-allow-once"]');
   const allowed = await first;
   assert(allowed.code === 0, `allowed once: latchkey token exited ${allowed.code} (${allowed.err.trim()})`);
   const token = allowed.out.trim();
@@ -397,7 +401,7 @@ async function askPass(s, accountId, issuer) {
   // Deny: exit 9, no token, and a deny rule for the program.
   const second = tokenInBackground(accountId);
   await s.waitFor('[data-testid="access-prompt"]', { timeout: 20000 });
-  await s.click('[data-testid="access-deny"]');
+  await s.click('[data-testid="access-prompt"][data-armed="true"] [data-testid="access-deny"]');
   const denied = await second;
   assert(denied.code === 9, `denied: latchkey token exited ${denied.code} (${denied.err.trim()})`);
   assert(denied.out.trim() === '', 'no token printed when denied');

@@ -20,6 +20,12 @@ function html(queue: AccessQuestionDto[]): string {
 }
 
 describe('access questions', () => {
+  it('show their answers disabled until the question has shown a moment', () => {
+    const out = html([question()]);
+    expect(out).toContain('data-armed="false"');
+    expect(out.match(/<button[^>]*disabled/g)).toHaveLength(4);
+  });
+
   it('queue once each, in order, and leave when answered', () => {
     let queue = enqueue([], question({ id: 1 }));
     queue = enqueue(queue, question({ id: 2 }));

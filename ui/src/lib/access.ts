@@ -23,6 +23,12 @@ export function circumstances(q: AccessQuestionDto): string {
   return `(${q.purpose}, via ${q.arrival})`;
 }
 
+/**
+ * How long a question shows before its buttons take a click: a program that makes the window
+ * pop up under the pointer must not get the user's click, meant for something else, as an answer.
+ */
+export const ARM_AFTER_MS = 700;
+
 /** The four answers, in the order the buttons show them. */
 export const ANSWERS: { answer: AccessAnswerDto; label: string }[] = [
   { answer: 'allow-once', label: 'Allow once' },
