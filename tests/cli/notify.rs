@@ -159,6 +159,10 @@ fn without_a_notification_daemon_the_agent_carries_on() {
 /// action `label` is picked from its context menu (`dunstctl context` runs the configured
 /// menu program, a script that picks the line naming `label`); the command's outcome.
 fn answer_by_notification(env: &Env, pick: &std::path::Path, label: &str) -> Run {
+    // Nothing on screen but this question: the context menu lists every shown notification's
+    // actions.
+    let closed = Command::new("dunstctl").arg("close-all").status();
+    assert!(closed.is_ok_and(|s| s.success()));
     let child = env.spawn(&["token", "door"]);
     let waited = Instant::now();
     loop {
