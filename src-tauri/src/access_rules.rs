@@ -12,8 +12,9 @@ use ts_rs::TS;
 
 use crate::error_dto::{ErrorDto, ErrorKindDto};
 use crate::state::AppState;
+use latchkey::model::untrusted::sanitize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum DecisionDto {
     Allow,
@@ -70,9 +71,10 @@ impl AccessRuleDto {
         AccessRuleDto {
             id: r.id,
             decision: r.decision.into(),
-            target: r.target,
+            // Shown as text; a hand-edited file may hold bidi or control characters.
+            target: sanitize(&r.target),
             scope,
-            program: r.program,
+            program: r.program.as_deref().map(sanitize),
             expires_at: r.expires_at,
             expired: listed.expired,
         }
@@ -106,13 +108,27 @@ pub async fn account_rules(
     Ok(listed)
 }
 
-/// Removes rule `id` from access.toml (the rest of the file, comments included, is kept).
+/// Removes rule `id` from access.toml (the rest of the file, comments included, is kept): only
+/// a rule that applies to `account` and is still the one listed (`decision`, `program`).
 #[tauri::command]
-pub async fn remove_access_rule(state: State<'_, AppState>, id: String) -> Result<(), ErrorDto> {
+pub async fn remove_access_rule(
+    state: State<'_, AppState>,
+    account: String,
+    id: String,
+    decision: DecisionDto,
+    program: Option<String>,
+) -> Result<(), ErrorDto> {
     let engine = state.engine()?;
-    tauri::async_runtime::spawn_blocking(move || rules::remove(engine.config(), &id))
-        .await
-        .map_err(joined)??;
+    tauri::async_runtime::spawn_blocking(move || {
+        let account = engine.account(&account)?.account_id();
+        rules::remove_if(engine.config(), &id, |r| {
+            r.target_rank(&account).is_some()
+                && DecisionDto::from(r.decision) == decision
+                && r.program.as_deref().map(sanitize) == program
+        })
+    })
+    .await
+    .map_err(joined)??;
     Ok(())
 }
 

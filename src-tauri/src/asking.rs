@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use latchkey::door::ask::ANSWER_WITHIN;
+use latchkey::door::ask::{ANSWER_WITHIN, Asking};
 use latchkey::door::{Answer, Asker, Question};
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter, State};
@@ -113,7 +113,7 @@ impl AppAsker {
 }
 
 impl Asker for AppAsker {
-    fn ask(&self, question: Question) -> Option<oneshot::Receiver<Answer>> {
+    fn ask(&self, question: Question) -> Asking {
         let (sender, receiver) = oneshot::channel();
         let id = self.pending().add(sender);
         let dto = AccessQuestionDto {
@@ -147,9 +147,9 @@ impl Asker for AppAsker {
         if let Err(e) = shown {
             eprintln!("latchkey: cannot show the access question: {e}");
             self.pending().drop_question(id);
-            return None;
+            return Box::pin(std::future::ready(None));
         }
-        Some(receiver)
+        Box::pin(std::future::ready(Some(receiver)))
     }
 }
 

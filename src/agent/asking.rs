@@ -4,9 +4,7 @@
 //! asked, and the door refuses at once. The desktop app, serving as the agent, asks in its own
 //! window instead (src-tauri/src/asking.rs).
 
-use tokio::sync::oneshot;
-
-use crate::door::ask::{ANSWER_WITHIN, Answer, Asker, Question};
+use crate::door::ask::{ANSWER_WITHIN, Answer, Asker, Asking, Question};
 
 /// The notification's actions: their keys (what the daemon sends back) and labels.
 const ACTIONS: [(&str, &str); 3] = [
@@ -46,15 +44,15 @@ pub fn text(q: &Question) -> (String, String) {
 pub struct NotificationAsker;
 
 impl Asker for NotificationAsker {
-    fn ask(&self, question: Question) -> Option<oneshot::Receiver<Answer>> {
+    fn ask(&self, question: Question) -> Asking {
         #[cfg(target_os = "linux")]
         {
-            linux::ask(question)
+            Box::pin(linux::ask(question))
         }
         #[cfg(not(target_os = "linux"))]
         {
             let _ = question;
-            None
+            Box::pin(std::future::ready(None))
         }
     }
 }
@@ -72,28 +70,37 @@ mod linux {
     const NAME: &str = "org.freedesktop.Notifications";
     const PATH: &str = "/org/freedesktop/Notifications";
 
+    /// How long the bus and the daemon may take to say whether it shows actions: a daemon that
+    /// owns its name but does not answer is nobody to ask.
+    const DAEMON_WITHIN: std::time::Duration = std::time::Duration::from_secs(2);
+
     /// Whether a daemon runs and shows actions: asked on the bus, never started by it (a daemon
-    /// started on demand without a display would only fail). A blocking call of a few
-    /// milliseconds, on a bus that answers locally.
-    fn daemon_shows_actions() -> Option<zbus::blocking::Connection> {
-        let connection = zbus::blocking::Connection::session().ok()?;
-        let dbus = zbus::blocking::fdo::DBusProxy::new(&connection).ok()?;
+    /// started on demand without a display would only fail).
+    async fn daemon_shows_actions() -> Option<zbus::Connection> {
+        let connection = zbus::Connection::session().await.ok()?;
+        let dbus = zbus::fdo::DBusProxy::new(&connection).await.ok()?;
         let name = zbus::names::BusName::try_from(NAME).ok()?;
-        if !dbus.name_has_owner(name).ok()? {
+        if !dbus.name_has_owner(name).await.ok()? {
             return None;
         }
         let reply = connection
             .call_method(Some(NAME), PATH, Some(NAME), "GetCapabilities", &())
+            .await
             .ok()?;
         let caps: Vec<String> = reply.body().deserialize().ok()?;
         caps.iter().any(|c| c == "actions").then_some(connection)
     }
 
-    pub fn ask(question: Question) -> Option<oneshot::Receiver<Answer>> {
-        let connection: zbus::Connection = daemon_shows_actions()?.into();
+    pub async fn ask(question: Question) -> Option<oneshot::Receiver<Answer>> {
+        let connection = tokio::time::timeout(DAEMON_WITHIN, daemon_shows_actions())
+            .await
+            .ok()??;
         let (tx, rx) = oneshot::channel();
         tokio::spawn(async move {
-            if let Err(e) = notify_and_wait(&connection, &question, tx).await {
+            // Bounded whatever the daemon does: the door stops waiting after ANSWER_WITHIN.
+            let within = ANSWER_WITHIN + DAEMON_WITHIN * 2;
+            let shown = notify_and_wait(&connection, &question, tx);
+            if let Ok(Err(e)) = tokio::time::timeout(within, shown).await {
                 eprintln!("latchkey agent: the access question could not be shown: {e}");
             }
         });
@@ -161,7 +168,9 @@ mod linux {
                 let _ = tx.send(a);
             }
             None => {
-                let _ = proxy.call::<_, _, ()>("CloseNotification", &(id,)).await;
+                let args = (id,);
+                let close = proxy.call::<_, _, ()>("CloseNotification", &args);
+                let _ = tokio::time::timeout(DAEMON_WITHIN, close).await;
             }
         }
         Ok(())

@@ -39,7 +39,8 @@ pub struct SetArgs {
     /// Push the authorization request first (PAR, RFC 9126).
     #[arg(long, conflicts_with = "no_par")]
     par: bool,
-    /// Stop pushing the authorization request (unless the provider requires it).
+    /// Stop pushing the authorization request (a provider that requires it then refuses the
+    /// sign-in).
     #[arg(long)]
     no_par: bool,
 }

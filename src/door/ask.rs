@@ -45,9 +45,13 @@ impl Answer {
     }
 }
 
+/// A question being put: the receiver its answer will come on (dropped unanswered: no
+/// answer), or `None` when nobody can be asked now (the door refuses at once). A future, so
+/// that finding out whom to ask (a desktop service on the bus) never blocks the runtime.
+pub type Asking = std::pin::Pin<Box<dyn Future<Output = Option<oneshot::Receiver<Answer>>> + Send>>;
+
 /// Someone who can put a question to the user.
 pub trait Asker: Send + Sync {
-    /// Puts `question` to the user: the answer will come on the receiver (dropped unanswered:
-    /// no answer). `None`: nobody can be asked now, and the door refuses at once.
-    fn ask(&self, question: Question) -> Option<oneshot::Receiver<Answer>>;
+    /// Puts `question` to the user.
+    fn ask(&self, question: Question) -> Asking;
 }

@@ -326,7 +326,11 @@ impl Door {
             rule: rule.clone(),
             reason,
         };
-        let Some(answer) = self.asker.as_ref().and_then(|a| a.ask(question)) else {
+        let asking = match &self.asker {
+            Some(asker) => asker.ask(question).await,
+            None => None,
+        };
+        let Some(answer) = asking else {
             return refused(
                 "refused: nobody to ask",
                 "the access rules say ask, and there is nobody to ask (neither the desktop app nor a desktop notification with actions, through the agent)".into(),

@@ -107,7 +107,18 @@ pub struct NewRule {
 
 /// The rules as written (expired ones included, for `access list`).
 pub fn list(config: &Config) -> Result<Vec<Rule>> {
-    config.read_list(FILE, KEY)
+    let rules: Vec<Rule> = config.read_list(FILE, KEY)?;
+    // Ids name rules for `access remove` and edits in place: two rules with one id (a hand
+    // edit) would make either act on the wrong one.
+    let mut seen = std::collections::HashSet::new();
+    if let Some(twice) = rules.iter().find(|r| !seen.insert(r.id.as_str())) {
+        return Err(Error::InvalidInput(format!(
+            "{}: the rule id {} appears twice; give one of them another id (8 hex digits)",
+            config.dir().join(FILE).display(),
+            twice.id.escape_debug()
+        )));
+    }
+    Ok(rules)
 }
 
 /// Adds a rule; its id. A rule for the same target and program is changed in place instead
@@ -148,10 +159,21 @@ fn edit<R>(config: &Config, change: impl FnOnce(&mut Vec<Rule>) -> Result<R>) ->
 
 /// Removes the rule `id`; the rule removed.
 pub fn remove(config: &Config, id: &str) -> Result<Rule> {
+    remove_if(config, id, |_| true)
+}
+
+/// Removes rule `id` when `shown` still holds of it: the rule a window listed may have been
+/// changed since (an answer to a prompt rewrites a rule in place, keeping its id).
+pub fn remove_if(config: &Config, id: &str, shown: impl FnOnce(&Rule) -> bool) -> Result<Rule> {
     edit(config, |rules| {
         let Some(at) = rules.iter().position(|r| r.id == id) else {
             return Err(Error::NotFoundRule(id.to_string()));
         };
+        if !shown(&rules[at]) {
+            return Err(Error::InvalidInput(format!(
+                "access rule {id} changed since it was listed; look at the rules again"
+            )));
+        }
         Ok(rules.remove(at))
     })
 }
@@ -376,6 +398,30 @@ pub(crate) mod tests {
         .unwrap();
         let e = list(&config).unwrap_err().to_string();
         assert!(e.contains("line 4"), "{e}");
+        // Two rules with one id: refused, so that no removal or edit acts on the wrong one.
+        std::fs::write(
+            &path,
+            "[[rule]]\nid = \"a1\"\ntarget = \"*\"\ndecision = \"deny\"\n\n[[rule]]\nid = \"a1\"\ntarget = \"*\"\ndecision = \"allow\"\n",
+        )
+        .unwrap();
+        let e = list(&config).unwrap_err().to_string();
+        assert!(e.contains("appears twice"), "{e}");
+        // A removal of a rule that changed since it was shown is refused, and keeps it.
+        std::fs::remove_file(&path).unwrap();
+        let id = add(
+            &config,
+            NewRule {
+                target: "*".into(),
+                program: None,
+                decision: Decision::Deny,
+                lasts: None,
+            },
+        )
+        .unwrap();
+        let e = remove_if(&config, &id, |r| r.decision == Decision::Allow).unwrap_err();
+        assert!(e.to_string().contains("changed since"), "{e}");
+        assert_eq!(list(&config).unwrap().len(), 1);
+        assert!(remove_if(&config, &id, |r| r.decision == Decision::Deny).is_ok());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

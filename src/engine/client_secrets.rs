@@ -82,7 +82,7 @@ pub(super) fn client_key(
 }
 
 /// Whether `text` holds a PEM private key.
-fn is_private_key(text: &str) -> bool {
+pub(crate) fn is_private_key(text: &str) -> bool {
     text.contains("-----BEGIN") && text.contains("PRIVATE KEY-----")
 }
 

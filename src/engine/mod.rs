@@ -27,7 +27,7 @@ use crate::store::keychain::{Issued, Keychain, KeychainError};
 use crate::store::paths;
 
 mod client_credentials;
-mod client_secrets;
+pub(crate) mod client_secrets;
 mod device;
 mod pending;
 mod profiles;
@@ -277,20 +277,30 @@ impl Latchkey {
         if !profile.auth_method.needs_secret() {
             return Ok(None);
         }
-        match self.keychain.get(&secret_key(&profile.name)).await? {
-            Some(bytes) => Ok(Some(ClientSecret::new(
-                String::from_utf8(bytes).map_err(|_| {
-                        Error::InvalidInput(format!(
-                        "the client secret of profile `{}` in the keychain is not text; set it again",
-                        profile.name
-                    ))
-                    .with_hint(Hint::SetClientSecret {
-                        profile: profile.name.clone(),
-                    })
-                })?,
-            ))),
-            None => Err(missing_client_secret(&profile.name)),
+        let Some(bytes) = self.keychain.get(&secret_key(&profile.name)).await? else {
+            return Err(missing_client_secret(&profile.name));
+        };
+        let set_again = || Hint::SetClientSecret {
+            profile: profile.name.clone(),
+        };
+        let text = String::from_utf8(bytes).map_err(|_| {
+            Error::InvalidInput(format!(
+                "the client secret of profile `{}` in the keychain is not text; set it again",
+                profile.name
+            ))
+            .with_hint(set_again())
+        })?;
+        // A key is never sent as a secret, whatever a profile's method was changed to.
+        if profile.auth_method != AuthMethod::PrivateKeyJwt && client_secrets::is_private_key(&text)
+        {
+            return Err(Error::InvalidInput(format!(
+                "the keychain holds a private key for profile `{}`, which authenticates with a client secret (auth method {}); a key is never sent",
+                profile.name,
+                profile.auth_method.as_str()
+            ))
+            .with_hint(set_again()));
         }
+        Ok(Some(ClientSecret::new(text)))
     }
 
     // ----- id_tokens
@@ -474,11 +484,13 @@ pub(super) fn is_dpop(response: &TokenResponseBody) -> bool {
         oauth2::basic::BasicTokenType::Extension(t) if t.eq_ignore_ascii_case("dpop"))
 }
 
-/// Whether a provider's error description says the client must use PAR.
+/// Whether a provider's error description says the client must use PAR: "pushed
+/// authorization", or PAR as a word of its own.
 fn says_par_required(description: Option<&str>) -> bool {
     description.is_some_and(|d| {
-        let d = d.to_ascii_lowercase();
-        d.contains("pushed authorization") || d.contains(" par ") || d.contains("request_uri")
+        d.to_ascii_lowercase().contains("pushed authorization")
+            || d.split(|c: char| !c.is_ascii_alphanumeric())
+                .any(|w| w == "PAR")
     })
 }
 

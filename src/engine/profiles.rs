@@ -126,9 +126,17 @@ impl Latchkey {
                 old.name
             )));
         }
+        // A key client left on "automatic" stays one; moved to a secret method, it needs the
+        // secret (the key it holds is never sent as one).
+        let mut new = new;
+        if old.auth_method == AuthMethod::PrivateKeyJwt && new.auth_method.is_none() {
+            new.auth_method = Some(AuthMethod::PrivateKeyJwt);
+        }
         let keeps_secret = secret.is_none()
             && old.auth_method.needs_secret()
-            && new.auth_method.is_none_or(AuthMethod::needs_secret);
+            && new.auth_method.is_none_or(AuthMethod::needs_secret)
+            && (old.auth_method == AuthMethod::PrivateKeyJwt)
+                == (new.auth_method == Some(AuthMethod::PrivateKeyJwt));
         let mut profile = self
             .build_profile(new, extras, secret.is_some() || keeps_secret)
             .await?;

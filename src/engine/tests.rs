@@ -466,3 +466,60 @@ async fn an_import_may_not_change_auth_method_or_jwks_uri_while_accounts_exist()
     }
     drop(store);
 }
+
+#[test]
+fn a_provider_that_wants_par_is_told_apart() {
+    for said in [
+        "Pushed Authorization Request must be used",
+        "PAR required for this client",
+        "client requires PAR.",
+    ] {
+        assert!(super::says_par_required(Some(said)), "{said}");
+    }
+    for said in [
+        "request_uri is invalid",
+        "param is not allowed",
+        "comparison failed",
+    ] {
+        assert!(!super::says_par_required(Some(said)), "{said}");
+    }
+    assert!(!super::says_par_required(None));
+}
+
+#[tokio::test]
+async fn a_key_clients_key_is_never_sent_as_a_secret() {
+    use crate::model::profile::AuthMethod;
+    let (engine, _store) = engine();
+    let mut new = new_profile("keyed", Url::parse("https://example.com/token").unwrap());
+    new.auth_method = Some(AuthMethod::PrivateKeyJwt);
+    engine
+        .add_profile_with(new.clone(), ProfileExtras::default(), None)
+        .await
+        .expect("added with a key Latchkey makes");
+    assert!(engine.client_public_jwks("keyed").await.is_ok());
+    // Left on "automatic" in an edit, it stays a key client.
+    new.auth_method = None;
+    let edited = engine
+        .update_profile(new.clone(), ProfileExtras::default(), None)
+        .await
+        .expect("edited");
+    assert_eq!(edited.auth_method, AuthMethod::PrivateKeyJwt);
+    // Moved to a secret method, it needs the secret: the key is not one.
+    new.auth_method = Some(AuthMethod::Basic);
+    let err = engine
+        .update_profile(new, ProfileExtras::default(), None)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("needs a client secret"), "{err}");
+    // A hand edit of profiles.toml to `basic` finds the key refused, never sent.
+    engine
+        .config()
+        .update_profiles(|all| {
+            all.get_mut("keyed").unwrap().auth_method = AuthMethod::Basic;
+            Ok(())
+        })
+        .unwrap();
+    let profile = engine.profile("keyed").unwrap();
+    let err = engine.client_secret(&profile).await.unwrap_err();
+    assert!(err.to_string().contains("private key"), "{err}");
+}

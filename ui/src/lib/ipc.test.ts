@@ -29,8 +29,9 @@ describe('ipc', () => {
     invoke.mockResolvedValue([]);
     await ipc.accountRules('p/alice');
     expect(invoke).toHaveBeenLastCalledWith('account_rules', { account: 'p/alice' });
-    await ipc.removeAccessRule('3f9a0c1d');
-    expect(invoke).toHaveBeenLastCalledWith('remove_access_rule', { id: '3f9a0c1d' });
+    const rule = { id: '3f9a0c1d', decision: 'deny', target: 'p/alice', scope: 'account', program: '/usr/bin/git', expiresAt: null, expired: false } as const;
+    await ipc.removeAccessRule('p/alice', rule);
+    expect(invoke).toHaveBeenLastCalledWith('remove_access_rule', { account: 'p/alice', id: '3f9a0c1d', decision: 'deny', program: '/usr/bin/git' });
   });
 
   it('rejects with the backend ErrorDto unchanged', async () => {

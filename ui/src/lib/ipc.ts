@@ -91,7 +91,8 @@ export const ipc = {
   /** The access rules that can decide for the account, as the door weighs them. */
   accountRules: (account: string) => call<AccessRuleDto[]>('account_rules', { account }),
   /** Removes rule `id` from access.toml (the rest of the file is kept). */
-  removeAccessRule: (id: string) => call<void>('remove_access_rule', { id }),
+  removeAccessRule: (account: string, rule: AccessRuleDto) =>
+    call<void>('remove_access_rule', { account, id: rule.id, decision: rule.decision, program: rule.program }),
   /** Start at login, as read back from the system. */
   startAtLogin: () => call<boolean>('start_at_login'),
   setStartAtLogin: (enabled: boolean) => call<boolean>('set_start_at_login', { enabled }),
