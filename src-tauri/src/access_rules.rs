@@ -4,7 +4,7 @@
 //! token; neither does what is sent to the window.
 
 use latchkey::api::access::{ListedRule, account_rules as rules_of};
-use latchkey::door::rules::{self, Decision};
+use latchkey::door::rules;
 use latchkey::model::account::AccountId;
 use serde::Serialize;
 use tauri::State;
@@ -14,23 +14,8 @@ use crate::error_dto::{ErrorDto, ErrorKindDto};
 use crate::state::AppState;
 use latchkey::model::untrusted::sanitize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, TS)]
-#[serde(rename_all = "lowercase")]
-pub enum DecisionDto {
-    Allow,
-    Ask,
-    Deny,
-}
-
-impl From<Decision> for DecisionDto {
-    fn from(d: Decision) -> Self {
-        match d {
-            Decision::Allow => DecisionDto::Allow,
-            Decision::Ask => DecisionDto::Ask,
-            Decision::Deny => DecisionDto::Deny,
-        }
-    }
-}
+/// The door's own decision (TypeScript generated from it).
+pub use latchkey::door::rules::Decision as DecisionDto;
 
 /// What a rule names: the account itself, its whole profile, or every account (`*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
@@ -70,7 +55,7 @@ impl AccessRuleDto {
         let r = listed.rule;
         AccessRuleDto {
             id: r.id,
-            decision: r.decision.into(),
+            decision: r.decision,
             // Shown as text; a hand-edited file may hold bidi or control characters.
             target: sanitize(&r.target),
             scope,
@@ -123,7 +108,7 @@ pub async fn remove_access_rule(
         let account = engine.account(&account)?.account_id();
         rules::remove_if(engine.config(), &id, |r| {
             r.target_rank(&account).is_some()
-                && DecisionDto::from(r.decision) == decision
+                && r.decision == decision
                 && r.program.as_deref().map(sanitize) == program
         })
     })
@@ -143,7 +128,7 @@ mod tests {
                 id: "3f9a0c1d".into(),
                 target: target.into(),
                 program: program.map(Into::into),
-                decision: Decision::Deny,
+                decision: DecisionDto::Deny,
                 expires_at: expired.then_some(5),
             },
             expired,

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use latchkey::door::ask::{ANSWER_WITHIN, Asking};
 use latchkey::door::{Answer, Asker, Question};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tauri::{AppHandle, Emitter, State};
 use tokio::sync::oneshot;
 use ts_rs::TS;
@@ -39,26 +39,8 @@ pub struct AccessQuestionDto {
     pub arrival: String,
 }
 
-/// The user's answer, as the window sends it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, TS)]
-#[serde(rename_all = "kebab-case")]
-pub enum AccessAnswerDto {
-    AllowOnce,
-    AllowForAnHour,
-    AlwaysAllow,
-    Deny,
-}
-
-impl From<AccessAnswerDto> for Answer {
-    fn from(a: AccessAnswerDto) -> Self {
-        match a {
-            AccessAnswerDto::AllowOnce => Answer::AllowOnce,
-            AccessAnswerDto::AllowForAnHour => Answer::AllowForAnHour,
-            AccessAnswerDto::AlwaysAllow => Answer::AlwaysAllow,
-            AccessAnswerDto::Deny => Answer::Deny,
-        }
-    }
-}
+/// The user's answer, as the window sends it: the door's own type (TypeScript generated).
+pub use latchkey::door::Answer as AccessAnswerDto;
 
 /// The questions waiting for an answer, by id.
 #[derive(Default)]
@@ -161,7 +143,7 @@ pub fn answer_access(
     app: AppHandle,
     asker: State<'_, Arc<AppAsker>>,
 ) -> Result<(), ErrorDto> {
-    let answered = asker.pending().answer(id, answer.into());
+    let answered = asker.pending().answer(id, answer);
     let _ = app.emit(GONE, id);
     if answered {
         Ok(())

@@ -24,6 +24,7 @@ pub struct Question {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "AccessAnswerDto"))]
 pub enum Answer {
     AllowOnce,
     /// Allowed, and an allow rule for this program and account that lasts an hour.

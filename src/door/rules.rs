@@ -21,6 +21,7 @@ const HEADER: &str = "# Latchkey access rules: which program may take which acco
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "DecisionDto"))]
 pub enum Decision {
     Allow,
     Ask,
