@@ -260,25 +260,29 @@ pub fn tcp_peer_pid(peer: std::net::SocketAddr, local: std::net::SocketAddr) -> 
         return None;
     }
     let wanted = PathBuf::from(format!("socket:[{inode}]"));
-    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {
-            continue;
-        };
-        if fds
-            .flatten()
-            .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|l| l == wanted))
-        {
-            return Some(pid);
-        }
+    let holds = |pid: u32| {
+        std::fs::read_dir(format!("/proc/{pid}/fd")).is_ok_and(|fds| {
+            fds.flatten()
+                .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|l| l == wanted))
+        })
+    };
+    // A client mostly connects again and again (one connection per request): the process that
+    // held the last connection is looked at first, instead of every process's descriptors.
+    static LAST: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let last = LAST.load(std::sync::atomic::Ordering::Relaxed);
+    if last != 0 && holds(last) {
+        return Some(last);
     }
-    None
+    // Newest first: a client that just started (curl, a script) has one of the highest pids.
+    let mut pids: Vec<u32> = std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .collect();
+    pids.sort_unstable_by(|a, b| b.cmp(a));
+    let pid = pids.into_iter().find(|&pid| pid != last && holds(pid))?;
+    LAST.store(pid, std::sync::atomic::Ordering::Relaxed);
+    Some(pid)
 }
 
 /// A process's executable (`/proc/PID/exe`), when it can be read.
