@@ -226,8 +226,8 @@ fn past_shells(mut pid: u32) -> u32 {
 }
 
 /// The process holding the client end of a loopback TCP connection that this process accepted
-/// (`peer` connected to `local`): its socket's inode from `/proc/net/tcp` (or `tcp6`), then the
-/// process with that inode among its file descriptors. `None` when `/proc` does not tell.
+/// (`peer` connected to `local`): its socket's inode (from the kernel's sock_diag, else
+/// `/proc/net/tcp` or `tcp6`), then the process with that inode among its file descriptors. `None` when `/proc` does not tell.
 pub fn tcp_peer_pid(peer: std::net::SocketAddr, local: std::net::SocketAddr) -> Option<u32> {
     use std::net::{IpAddr, SocketAddr};
     fn hex(addr: SocketAddr) -> String {
@@ -247,15 +247,25 @@ pub fn tcp_peer_pid(peer: std::net::SocketAddr, local: std::net::SocketAddr) -> 
             }
         }
     }
-    let table = if peer.is_ipv4() { "tcp" } else { "tcp6" };
-    let text = std::fs::read_to_string(format!("/proc/net/{table}")).ok()?;
-    let (peer, local) = (hex(peer), hex(local));
-    let inode = text.lines().skip(1).find_map(|line| {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        (fields.get(1) == Some(&peer.as_str()) && fields.get(2) == Some(&local.as_str()))
-            .then(|| fields.get(9).map(|i| i.to_string()))
-            .flatten()
-    })?;
+    // The kernel names the one socket (sock_diag); `/proc/net/tcp` lists them all when it cannot.
+    #[cfg(target_os = "linux")]
+    let diag = super::sock_diag::inode_of(peer, local);
+    #[cfg(not(target_os = "linux"))]
+    let diag: Option<u32> = None;
+    let inode = match diag {
+        Some(inode) => inode.to_string(),
+        None => {
+            let table = if peer.is_ipv4() { "tcp" } else { "tcp6" };
+            let text = std::fs::read_to_string(format!("/proc/net/{table}")).ok()?;
+            let (peer, local) = (hex(peer), hex(local));
+            text.lines().skip(1).find_map(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                (fields.get(1) == Some(&peer.as_str()) && fields.get(2) == Some(&local.as_str()))
+                    .then(|| fields.get(9).map(|i| i.to_string()))
+                    .flatten()
+            })?
+        }
+    };
     if inode == "0" {
         return None;
     }

@@ -13,6 +13,8 @@ pub mod cache;
 pub mod caller;
 mod purpose;
 pub mod rules;
+#[cfg(target_os = "linux")]
+mod sock_diag;
 
 use std::path::PathBuf;
 use std::sync::Arc;
