@@ -345,6 +345,23 @@ mod tests {
     }
 
     #[test]
+    fn help_of_the_token_verbs_documents_the_exit_codes() {
+        for verb in ["token", "refresh", "exec", "git-credential", "serve"] {
+            let mut cli = Cli::command();
+            let help = cli
+                .find_subcommand_mut(verb)
+                .expect(verb)
+                .render_long_help()
+                .to_string();
+            assert!(
+                help.contains("\n  4  needs sign-in")
+                    && help.contains("\n  7  keychain unavailable"),
+                "{verb}: {help}"
+            );
+        }
+    }
+
+    #[test]
     fn report_says_the_error_with_its_hint_and_exits_with_its_kind() {
         use latchkey::{Error, Hint};
         let relayed = |kind| Error::Relayed {
