@@ -244,7 +244,7 @@ async fn run(cli: Cli) -> latchkey::Result<()> {
     io::finish(match cli.command {
         Command::Profile(cmd) => profile::run(&engine, cmd, io).await,
         Command::Presets { json } => presets::list_presets(&engine, json, io),
-        Command::Login(args) => login::run(&engine, args).await,
+        Command::Login(args) => login::run(&engine, args, io).await,
         Command::Accounts(args) => accounts::list(&engine, args, io, now),
         Command::Token(args) => token::token(&engine, args, io).await,
         Command::Refresh(args) => token::refresh(&engine, args, io).await,
