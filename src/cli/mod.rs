@@ -252,7 +252,7 @@ async fn run(cli: Cli) -> latchkey::Result<()> {
         Command::Logout(args) => accounts::logout(&engine, args, io).await,
         Command::Exec(args) => exec::run(&engine, args).await,
         Command::Trust(args) => trust::run(&engine, args, io),
-        Command::GitCredential(args) => git_credential::run(&engine, args).await,
+        Command::GitCredential(args) => git_credential::run(&engine, args, io).await,
         Command::KubeCredential(args) => kube_credential::run(&engine, args, io).await,
         Command::Completions(args) => completions::run(args, &program(), io),
         #[cfg(unix)]

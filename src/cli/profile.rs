@@ -212,7 +212,7 @@ async fn add(engine: &Latchkey, args: AddArgs, io: &mut Io<'_>) -> Result<()> {
         && args.authorize_url.is_none()
         && args.token_url.is_none()
     {
-        return add_for_resource(engine, args).await;
+        return add_for_resource(engine, args, io).await;
     }
     let from_stdin = args.client_secret_stdin;
     let key_file = args.modern.private_key_file.clone();
@@ -273,7 +273,7 @@ fn chosen_scopes(profile: &Profile, from_preset: bool) -> String {
 
 /// `profile add NAME --resource URL`: discovery from the resource (RFC 9728), a client given or
 /// registered once (RFC 7591).
-async fn add_for_resource(engine: &Latchkey, args: AddArgs) -> Result<()> {
+async fn add_for_resource(engine: &Latchkey, args: AddArgs, io: &mut Io<'_>) -> Result<()> {
     let network =
         super::profile_set::network_flags(args.proxy.as_deref(), args.ca_file.as_deref())?;
     if args.revocation_url.is_some() || args.userinfo_url.is_some() {
@@ -305,7 +305,7 @@ async fn add_for_resource(engine: &Latchkey, args: AddArgs) -> Result<()> {
             ..form.extras
         },
     };
-    profile_resource::add(engine, request, secret).await
+    profile_resource::add(engine, request, secret, io).await
 }
 
 impl AddArgs {
