@@ -9,7 +9,8 @@ use latchkey::model::untrusted::sanitize;
 use latchkey::{Error, Latchkey, Result};
 
 use super::completions::account_names;
-use super::format::rfc3339;
+use super::format::{rfc3339, table};
+use super::io::{Io, errln, out, outln};
 
 #[derive(Subcommand)]
 pub enum AccessCommand {
@@ -47,13 +48,13 @@ pub struct RuleArgs {
     lasts: Option<i64>,
 }
 
-pub fn run(engine: &Latchkey, command: AccessCommand) -> Result<()> {
+pub fn run(engine: &Latchkey, command: AccessCommand, io: &mut Io) -> Result<()> {
     let config = engine.config();
     let (args, decision) = match command {
-        AccessCommand::List { json } => return list(engine, json),
+        AccessCommand::List { json } => return list(engine, json, io),
         AccessCommand::Remove { id } => {
             let rule = rules::remove(config, &id)?;
-            eprintln!("removed: {}", describe(&rule));
+            errln!(io, "removed: {}", describe(&rule));
             return Ok(());
         }
         AccessCommand::Allow(a) => (a, Decision::Allow),
@@ -61,7 +62,7 @@ pub fn run(engine: &Latchkey, command: AccessCommand) -> Result<()> {
         AccessCommand::Deny(a) => (a, Decision::Deny),
     };
     check_target(engine, &args.target)?;
-    let program = args.program.map(|p| as_executed(&p));
+    let program = args.program.map(|p| as_executed(&p, io));
     let id = rules::add(
         config,
         NewRule {
@@ -71,14 +72,13 @@ pub fn run(engine: &Latchkey, command: AccessCommand) -> Result<()> {
             lasts: args.lasts,
         },
     )?;
-    println!("{id}");
-    Ok(())
+    outln!(io, "{id}")
 }
 
 /// The name rules compare for a bare program name: the file that actually runs. `python3` is
 /// often a link to `python3.11`, and the door sees the executable, so the rule names that
 /// (and says so).
-fn as_executed(program: &str) -> String {
+fn as_executed(program: &str, io: &mut Io) -> String {
     if program.contains('/') || program.contains(':') {
         return program.to_string();
     }
@@ -89,7 +89,8 @@ fn as_executed(program: &str) -> String {
         .and_then(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()));
     match real {
         Some(real) if real != program => {
-            eprintln!(
+            errln!(
+                io,
                 "note: `{program}` runs `{real}` on this PATH: the rule names `{real}`, the executable the door sees"
             );
             real
@@ -109,17 +110,17 @@ fn check_target(engine: &Latchkey, target: &str) -> Result<()> {
     }
 }
 
-fn list(engine: &Latchkey, json: bool) -> Result<()> {
+fn list(engine: &Latchkey, json: bool, io: &mut Io) -> Result<()> {
     let all = all_rules(engine.config())?;
     if json {
         let rules: Vec<&Rule> = all.iter().map(|l| &l.rule).collect();
         let text = serde_json::to_string_pretty(&rules)
             .map_err(|e| Error::InvalidInput(format!("cannot print the rules: {e}")))?;
-        println!("{text}");
-        return Ok(());
+        return outln!(io, "{text}");
     }
     if all.is_empty() {
-        eprintln!(
+        errln!(
+            io,
             "no access rules: every program may take every account's token (add one with `latchkey access deny|ask|allow`)"
         );
         return Ok(());
@@ -143,29 +144,11 @@ fn list(engine: &Latchkey, json: bool) -> Result<()> {
             ]
         })
         .collect();
-    let header = ["ID", "DECISION", "TARGET", "PROGRAM", "EXPIRES"];
-    let widths: Vec<usize> = (0..5)
-        .map(|i| {
-            rows.iter()
-                .map(|r| r[i].chars().count())
-                .chain([header[i].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: [&str; 5]| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        println!("{}", padded.join("  ").trim_end());
-    };
-    line(header);
-    for r in &rows {
-        line([&r[0], &r[1], &r[2], &r[3], &r[4]]);
-    }
-    Ok(())
+    out!(
+        io,
+        "{}",
+        table(["ID", "DECISION", "TARGET", "PROGRAM", "EXPIRES"], &rows)
+    )
 }
 
 fn describe(rule: &Rule) -> String {
@@ -177,4 +160,156 @@ fn describe(rule: &Rule) -> String {
             .as_deref()
             .map_or("any program".into(), sanitize)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::testing::{Captured, add_account, add_profile, engine};
+
+    fn access(engine: &Latchkey, command: AccessCommand) -> (Result<()>, Captured) {
+        let mut c = Captured::default();
+        let result = run(engine, command, &mut c.io());
+        (result, c)
+    }
+
+    fn rule(target: &str, program: Option<&str>, lasts: Option<i64>) -> RuleArgs {
+        RuleArgs {
+            target: target.into(),
+            program: program.map(str::to_string),
+            lasts,
+        }
+    }
+
+    /// The id a rule command printed: one line of 8 hex digits, and nothing else.
+    fn printed_id((result, c): (Result<()>, Captured)) -> String {
+        result.unwrap();
+        let out = c.out();
+        let id = out.strip_suffix('\n').expect("one line").to_string();
+        assert!(
+            id.len() == 8 && id.chars().all(|c| c.is_ascii_hexdigit()),
+            "{out:?}"
+        );
+        assert_eq!(c.err(), "");
+        id
+    }
+
+    #[tokio::test]
+    async fn rules_print_their_ids_and_list_the_most_specific_first() {
+        let engine = engine();
+        add_profile(&engine, "work", None).await;
+        add_account(&engine, "work/alice", |_| {});
+        let any = printed_id(access(&engine, AccessCommand::Allow(rule("*", None, None))));
+        let old = printed_id(access(
+            &engine,
+            AccessCommand::Ask(rule("work", Some("no-such-program-here"), Some(-10))),
+        ));
+        let deny = printed_id(access(
+            &engine,
+            AccessCommand::Deny(rule("work/alice", Some("/usr/bin/git"), None)),
+        ));
+        let (result, c) = access(&engine, AccessCommand::List { json: false });
+        result.unwrap();
+        let out = c.out();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 4, "{out}");
+        assert_eq!(
+            lines[0],
+            "ID        DECISION  TARGET      PROGRAM               EXPIRES"
+        );
+        assert_eq!(
+            lines[1],
+            format!("{deny}  deny      work/alice  /usr/bin/git          never")
+        );
+        assert_eq!(
+            lines[2],
+            format!("{any}  allow     *           any                   never")
+        );
+        assert!(
+            lines[3].starts_with(&format!(
+                "{old}  ask       work        no-such-program-here  "
+            )) && lines[3].ends_with("Z (expired)"),
+            "{out}"
+        );
+
+        let (result, c) = access(&engine, AccessCommand::List { json: true });
+        result.unwrap();
+        let rules: Vec<Rule> = serde_json::from_str(&c.out()).unwrap();
+        let ids: Vec<&str> = rules.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, [deny.as_str(), any.as_str(), old.as_str()]);
+        assert_eq!(rules[0].decision, Decision::Deny);
+
+        let (result, c) = access(&engine, AccessCommand::Remove { id: deny.clone() });
+        result.unwrap();
+        assert_eq!(c.out(), "");
+        assert_eq!(c.err(), "removed: deny work/alice for /usr/bin/git\n");
+        let (result, _) = access(&engine, AccessCommand::Remove { id: deny });
+        assert_eq!(result.unwrap_err().kind(), latchkey::ErrorKind::NotFound);
+    }
+
+    #[tokio::test]
+    async fn a_rule_for_the_same_target_and_program_keeps_its_id() {
+        let engine = engine();
+        add_profile(&engine, "work", None).await;
+        let first = printed_id(access(
+            &engine,
+            AccessCommand::Allow(rule("work", None, None)),
+        ));
+        let again = printed_id(access(
+            &engine,
+            AccessCommand::Deny(rule("work", None, Some(60))),
+        ));
+        assert_eq!(first, again);
+    }
+
+    #[test]
+    fn a_target_that_does_not_exist_is_refused_and_no_rules_is_said_on_stderr() {
+        let engine = engine();
+        let (result, c) = access(&engine, AccessCommand::Deny(rule("work/bob", None, None)));
+        assert_eq!(result.unwrap_err().kind(), latchkey::ErrorKind::NotFound);
+        assert_eq!(c.out(), "");
+        let (result, _) = access(&engine, AccessCommand::Allow(rule("work", None, None)));
+        assert_eq!(result.unwrap_err().kind(), latchkey::ErrorKind::NotFound);
+        let (result, _) = access(
+            &engine,
+            AccessCommand::Allow(rule("*", Some("bin/python3"), None)),
+        );
+        assert_eq!(result.unwrap_err().kind(), latchkey::ErrorKind::Usage);
+        let (result, c) = access(&engine, AccessCommand::List { json: false });
+        result.unwrap();
+        assert_eq!(c.out(), "");
+        assert!(
+            c.err()
+                .starts_with("no access rules: every program may take every account's token")
+        );
+        let (result, c) = access(&engine, AccessCommand::List { json: true });
+        result.unwrap();
+        assert_eq!(c.out(), "[]\n");
+    }
+
+    #[derive(Parser)]
+    struct Access {
+        #[command(subcommand)]
+        command: AccessCommand,
+    }
+
+    #[test]
+    fn a_bad_duration_is_a_usage_error_with_exit_code_2() {
+        for bad in ["10", "1w", "h", "0s", ""] {
+            let parsed = Access::try_parse_from(["access", "allow", "work", "--for", bad]);
+            let e = parsed.err().expect("refused");
+            assert_eq!(e.exit_code(), 2, "{bad}: {e}");
+            assert!(e.to_string().contains("--for <DURATION>"), "{e}");
+        }
+        let ok = Access::try_parse_from(["access", "deny", "*", "--for", "2d"]).unwrap();
+        assert!(matches!(
+            ok.command,
+            AccessCommand::Deny(RuleArgs {
+                lasts: Some(172_800),
+                ..
+            })
+        ));
+    }
 }

@@ -2,11 +2,11 @@
 
 use clap::{Args, Subcommand};
 use latchkey::model::account::is_default;
-use latchkey::model::tokens::now;
 use latchkey::{Latchkey, Result};
 
 use super::completions::account_names;
 use super::format::{relative, rfc3339, table};
+use super::io::{Io, errln, out, outln};
 
 #[derive(Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -39,14 +39,13 @@ pub struct LogoutArgs {
     no_revoke: bool,
 }
 
-pub fn list(engine: &Latchkey, args: AccountsArgs) -> Result<()> {
+/// `latchkey accounts`, at the time `now`.
+pub fn list(engine: &Latchkey, args: AccountsArgs, io: &mut Io, now: i64) -> Result<()> {
     if let Some(AccountsCommand::Default { account }) = args.command {
         let account = engine.set_default_account(&account)?;
-        println!("`{}` now means {}.", account.profile, account.id());
-        return Ok(());
+        return outln!(io, "`{}` now means {}.", account.profile, account.id());
     }
     let accounts = engine.accounts()?;
-    let now = now();
     if args.json {
         let out: Vec<_> = accounts
             .iter()
@@ -66,11 +65,13 @@ pub fn list(engine: &Latchkey, args: AccountsArgs) -> Result<()> {
                 })
             })
             .collect();
-        println!("{}", serde_json::Value::Array(out));
-        return Ok(());
+        return outln!(io, "{}", serde_json::Value::Array(out));
     }
     if accounts.is_empty() {
-        eprintln!("No accounts yet. Sign in with `latchkey login PROFILE`.");
+        errln!(
+            io,
+            "No accounts yet. Sign in with `latchkey login PROFILE`."
+        );
         return Ok(());
     }
     let rows: Vec<[String; 6]> = accounts
@@ -94,17 +95,17 @@ pub fn list(engine: &Latchkey, args: AccountsArgs) -> Result<()> {
             ]
         })
         .collect();
-    print!(
+    out!(
+        io,
         "{}",
         table(
             ["ACCOUNT", "SCOPES", "EXPIRES", "REFRESH", "STATUS", "TOKEN"],
             &rows
         )
-    );
-    Ok(())
+    )
 }
 
-pub async fn logout(engine: &Latchkey, args: LogoutArgs) -> Result<()> {
+pub async fn logout(engine: &Latchkey, args: LogoutArgs, io: &mut Io<'_>) -> Result<()> {
     let profile = engine
         .account(&args.account)
         .and_then(|a| engine.profile(&a.profile));
@@ -116,14 +117,13 @@ pub async fn logout(engine: &Latchkey, args: LogoutArgs) -> Result<()> {
     } else if !account.has_refresh_token {
         "nothing to revoke: the account held no refresh token"
     } else {
-        println!("Signed out of {} on this computer.", account.id());
+        outln!(io, "Signed out of {} on this computer.", account.id())?;
         if let Some(profile) = profile.ok().filter(|p| p.revocation_endpoint.is_none()) {
-            eprintln!("{}", still_valid(&profile));
+            errln!(io, "{}", still_valid(&profile));
         }
         return Ok(());
     };
-    println!("Signed out of {} ({note}).", account.id());
-    Ok(())
+    outln!(io, "Signed out of {} ({note}).", account.id())
 }
 
 /// What a sign-out without a revocation endpoint leaves behind, and where to end it.
@@ -138,4 +138,173 @@ fn still_valid(profile: &latchkey::Profile) -> String {
         "warning: the grant is still valid at the provider: profile `{}` has no revocation endpoint (its metadata lists none), so the refresh token could not be revoked. Revoke Latchkey's access in your account at {provider} (often under security, connected apps or third-party access); if the provider has a revocation endpoint after all, add the profile again with --revocation-url URL",
         profile.name
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::testing::{
+        Captured, NOW, add_account, add_profile, engine, with_closed_output,
+    };
+
+    fn list_of(engine: &Latchkey, json: bool) -> (Result<()>, Captured) {
+        let mut c = Captured::default();
+        let args = AccountsArgs {
+            json,
+            command: None,
+        };
+        let result = list(engine, args, &mut c.io(), NOW);
+        (result, c)
+    }
+
+    fn three_accounts() -> Latchkey {
+        let engine = engine();
+        add_account(&engine, "work/alice", |_| {});
+        add_account(&engine, "work/bob-the-builder", |a| {
+            a.default = true;
+            a.dpop_bound = true;
+            a.has_refresh_token = false;
+            a.scopes = vec!["read".into(), "write".into()];
+        });
+        add_account(&engine, "home/me", |a| {
+            a.expires_at = None;
+            a.needs_sign_in = Some("revoked".into());
+        });
+        engine
+    }
+
+    #[test]
+    fn the_table_has_a_token_column_and_marks_a_shared_profiles_default() {
+        let (result, c) = list_of(&three_accounts(), false);
+        result.unwrap();
+        assert_eq!(
+            c.out(),
+            "\
+ACCOUNT                         SCOPES      EXPIRES   REFRESH  STATUS         TOKEN
+work/alice                      read        in 1h00m  yes      ok             Bearer
+work/bob-the-builder (default)  read write  in 1h00m  no       ok             DPoP-bound
+home/me                         read        unknown   yes      needs sign-in  Bearer
+"
+        );
+        assert_eq!(c.err(), "");
+    }
+
+    #[test]
+    fn json_gives_seconds_left_on_the_fake_clock_and_the_token_type() {
+        let (result, c) = list_of(&three_accounts(), true);
+        result.unwrap();
+        let all: serde_json::Value = serde_json::from_str(&c.out()).unwrap();
+        assert_eq!(c.out().lines().count(), 1, "one line for scripts");
+        let bob = &all[1];
+        assert_eq!(bob["account"], "work/bob-the-builder");
+        assert_eq!(bob["expires_in"], 3600);
+        assert_eq!(bob["expires_at"], "2026-01-01T01:00:00Z");
+        assert_eq!(bob["token_type"], "DPoP");
+        assert_eq!(bob["default"], true);
+        assert_eq!(all[0]["default"], false);
+        assert_eq!(all[2]["status"], "needs sign-in");
+        assert_eq!(all[2]["needs_sign_in_reason"], "revoked");
+        assert_eq!(all[2]["expires_in"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn no_accounts_is_said_on_stderr_and_json_is_an_empty_list() {
+        let engine = engine();
+        let (result, c) = list_of(&engine, false);
+        result.unwrap();
+        assert_eq!(c.out(), "");
+        assert_eq!(
+            c.err(),
+            "No accounts yet. Sign in with `latchkey login PROFILE`.\n"
+        );
+        let (result, c) = list_of(&engine, true);
+        result.unwrap();
+        assert_eq!(c.out(), "[]\n");
+    }
+
+    #[test]
+    fn default_says_what_the_profile_name_now_means() {
+        let engine = three_accounts();
+        let mut c = Captured::default();
+        let args = AccountsArgs {
+            json: false,
+            command: Some(AccountsCommand::Default {
+                account: "work/alice".into(),
+            }),
+        };
+        list(&engine, args, &mut c.io(), NOW).unwrap();
+        assert_eq!(c.out(), "`work` now means work/alice.\n");
+        let args = AccountsArgs {
+            json: false,
+            command: Some(AccountsCommand::Default {
+                account: "work/nobody".into(),
+            }),
+        };
+        let e = list(&engine, args, &mut c.io(), NOW).expect_err("no such account");
+        assert_eq!(e.kind(), latchkey::ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn a_closed_stdout_ends_the_listing_quietly() {
+        let engine = three_accounts();
+        for json in [false, true] {
+            let args = AccountsArgs {
+                json,
+                command: None,
+            };
+            let (result, err) = with_closed_output(|io| list(&engine, args, io, NOW));
+            assert!(result.is_ok(), "{result:?}");
+            assert_eq!(err, "");
+        }
+    }
+
+    async fn logout_of(
+        engine: &Latchkey,
+        account: &str,
+        no_revoke: bool,
+    ) -> (Result<()>, Captured) {
+        let mut c = Captured::default();
+        let args = LogoutArgs {
+            account: account.into(),
+            no_revoke,
+        };
+        let result = logout(engine, args, &mut c.io()).await;
+        (result, c)
+    }
+
+    #[tokio::test]
+    async fn logout_says_whether_the_grant_was_revoked() {
+        let engine = engine();
+        add_profile(&engine, "work", None).await;
+        add_account(&engine, "work/alice", |_| {});
+        add_account(&engine, "work/bob", |a| a.has_refresh_token = false);
+        add_account(&engine, "work/carol", |_| {});
+        let (result, c) = logout_of(&engine, "work/alice", true).await;
+        result.unwrap();
+        assert_eq!(c.out(), "Signed out of work/alice (revocation skipped).\n");
+        assert_eq!(c.err(), "");
+        let (result, c) = logout_of(&engine, "work/bob", false).await;
+        result.unwrap();
+        assert_eq!(
+            c.out(),
+            "Signed out of work/bob (nothing to revoke: the account held no refresh token).\n"
+        );
+        // Its refresh token is not in the (mock) keychain: nothing was revoked, and the profile
+        // has no revocation endpoint to try: the grant may still be valid at the provider.
+        let (result, c) = logout_of(&engine, "work/carol", false).await;
+        result.unwrap();
+        assert_eq!(c.out(), "Signed out of work/carol on this computer.\n");
+        assert!(
+            c.err().starts_with(
+                "warning: the grant is still valid at the provider: profile `work` has no revocation endpoint"
+            ) && c.err().contains("at https://as.example (often under security")
+                && c.err().ends_with("--revocation-url URL\n"),
+            "{}",
+            c.err()
+        );
+        assert!(engine.accounts().unwrap().is_empty());
+        let (result, c) = logout_of(&engine, "work/alice", true).await;
+        assert_eq!(result.unwrap_err().kind(), latchkey::ErrorKind::NotFound);
+        assert_eq!(c.out(), "");
+    }
 }

@@ -9,6 +9,8 @@ use clap::Subcommand;
 use latchkey::agent::{client, server, socket_path};
 use latchkey::{Error, ErrorKind, Latchkey, Result};
 
+use super::io::{Io, errln, outln};
+
 #[derive(Subcommand)]
 pub enum AgentCommand {
     /// Run the agent in the foreground (for a service manager); SIGTERM stops it.
@@ -29,7 +31,11 @@ pub enum AgentCommand {
 /// How long `start` waits for the new agent to answer, and `stop` for it to go.
 const SETTLE: Duration = Duration::from_secs(5);
 
-pub async fn run(engine: std::sync::Arc<Latchkey>, command: AgentCommand) -> Result<()> {
+pub async fn run(
+    engine: std::sync::Arc<Latchkey>,
+    command: AgentCommand,
+    io: &mut Io<'_>,
+) -> Result<()> {
     let config = engine.config().dir().to_path_buf();
     match command {
         // Without the app, a rule that says ask asks by desktop notification.
@@ -37,31 +43,31 @@ pub async fn run(engine: std::sync::Arc<Latchkey>, command: AgentCommand) -> Res
             let asker = std::sync::Arc::new(latchkey::agent::asking::NotificationAsker);
             server::serve(engine, socket_path(), Some(asker)).await
         }
-        AgentCommand::Start => start(&config, false).await,
-        AgentCommand::Stop => stop(&config).await,
-        AgentCommand::Status => status(&config).await,
-        AgentCommand::Install => super::agent_unit::install(),
-        AgentCommand::Uninstall => super::agent_unit::uninstall(),
+        AgentCommand::Start => start(&config, io, false).await,
+        AgentCommand::Stop => stop(&config, io).await,
+        AgentCommand::Status => status(&config, io).await,
+        AgentCommand::Install => super::agent_unit::install(io),
+        AgentCommand::Uninstall => super::agent_unit::uninstall(io),
     }
 }
 
 /// Starts the agent unless it runs; says so on stdout, or on stderr when `to_stderr` (for a
 /// command whose stdout is another program's).
-pub async fn start(config: &Path, to_stderr: bool) -> Result<()> {
-    let say = |text: String| {
+pub async fn start(config: &Path, io: &mut Io<'_>, to_stderr: bool) -> Result<()> {
+    let mut say = |text: String| {
         if to_stderr {
-            eprintln!("latchkey: {text}");
+            errln!(io, "latchkey: {text}");
+            Ok(())
         } else {
-            println!("{text}");
+            outln!(io, "{text}")
         }
     };
     let socket = socket_path();
     if let Some(pid) = client::ping(config).await {
-        say(format!(
+        return say(format!(
             "the agent is already running (pid {pid}) on {}",
             socket.display()
         ));
-        return Ok(());
     }
     let exe = std::env::current_exe()
         .map_err(|e| Error::io("cannot find the latchkey program to start", e))?;
@@ -84,11 +90,10 @@ pub async fn start(config: &Path, to_stderr: bool) -> Result<()> {
     let started = Instant::now();
     while started.elapsed() < SETTLE {
         if let Some(pid) = client::ping(config).await {
-            say(format!(
+            return say(format!(
                 "the agent is running (pid {pid}) on {}",
                 socket.display()
             ));
-            return Ok(());
         }
         if let Ok(Some(status)) = child.try_wait() {
             let said = log
@@ -119,16 +124,14 @@ fn log_file(socket: &Path) -> Option<PathBuf> {
     Some(dir.join("agent.log"))
 }
 
-async fn stop(config: &Path) -> Result<()> {
+async fn stop(config: &Path, io: &mut Io<'_>) -> Result<()> {
     if !client::stop(config).await {
-        println!("the agent is not running");
-        return Ok(());
+        return outln!(io, "the agent is not running");
     }
     let started = Instant::now();
     while started.elapsed() < SETTLE {
         if client::ping(config).await.is_none() {
-            println!("the agent stopped");
-            return Ok(());
+            return outln!(io, "the agent stopped");
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -138,13 +141,14 @@ async fn stop(config: &Path) -> Result<()> {
     ))
 }
 
-async fn status(config: &Path) -> Result<()> {
+async fn status(config: &Path, io: &mut Io<'_>) -> Result<()> {
     let socket = socket_path();
     match client::ping(config).await {
-        Some(pid) => {
-            println!("the agent is running (pid {pid}) on {}", socket.display());
-            Ok(())
-        }
+        Some(pid) => outln!(
+            io,
+            "the agent is running (pid {pid}) on {}",
+            socket.display()
+        ),
         None => Err(Error::Relayed {
             kind: ErrorKind::NotFound,
             message: format!(

@@ -6,6 +6,8 @@ use std::process::Command;
 
 use latchkey::{Error, Result};
 
+use super::io::{Io, outln};
+
 #[cfg_attr(target_os = "macos", allow(dead_code))]
 const UNIT: &str = "latchkey-agent.service";
 
@@ -108,31 +110,31 @@ fn own_program() -> Result<String> {
 }
 
 #[cfg(target_os = "macos")]
-pub fn install() -> Result<()> {
+pub fn install(io: &mut Io) -> Result<()> {
     let program = own_program()?;
     let path = plist_path()?;
     let log = latchkey::agent::socket_path().with_file_name("agent.log");
-    write_file(&path, &plist_text(&program, &log.to_string_lossy()))?;
+    write_file(&path, &plist_text(&program, &log.to_string_lossy()), io)?;
     let domain = format!("gui/{}", latchkey::agent::socket::euid());
     // A LaunchAgent loaded before (an earlier install) is replaced by the new text.
     launchctl(&["bootout", &domain, &path.to_string_lossy()]);
     if launchctl(&["bootstrap", &domain, &path.to_string_lossy()]) {
-        println!("loaded {LAUNCHD_LABEL}: the agent starts at login");
+        outln!(io, "loaded {LAUNCHD_LABEL}: the agent starts at login")
     } else {
-        println!(
+        outln!(
+            io,
             "launchd did not load it now; it starts at the next login, or run:\n  launchctl bootstrap {domain} {}",
             path.display()
-        );
+        )
     }
-    Ok(())
 }
 
 #[cfg(target_os = "macos")]
-pub fn uninstall() -> Result<()> {
+pub fn uninstall(io: &mut Io) -> Result<()> {
     let path = plist_path()?;
     let domain = format!("gui/{}", latchkey::agent::socket::euid());
     launchctl(&["bootout", &domain, &path.to_string_lossy()]);
-    remove_file(&path, "LaunchAgent")
+    remove_file(&path, "LaunchAgent", io)
 }
 
 /// `launchctl ARGS…`; whether it succeeded (quietly, like [`systemctl`]).
@@ -141,65 +143,85 @@ fn launchctl(args: &[&str]) -> bool {
     quiet_status(Command::new("launchctl").args(args))
 }
 
-fn write_file(path: &std::path::Path, text: &str) -> Result<()> {
+fn write_file(path: &std::path::Path, text: &str, io: &mut Io) -> Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
     }
     std::fs::write(path, text)
         .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
-    println!("wrote {}", path.display());
-    Ok(())
+    outln!(io, "wrote {}", path.display())
 }
 
 /// Removes what `install` wrote (a `what`); saying so, or that there was none.
-fn remove_file(path: &std::path::Path, what: &str) -> Result<()> {
+fn remove_file(path: &std::path::Path, what: &str, io: &mut Io) -> Result<()> {
     match std::fs::remove_file(path) {
-        Ok(()) => println!("removed {}", path.display()),
+        Ok(()) => outln!(io, "removed {}", path.display()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            println!("no {what} at {}", path.display())
+            outln!(io, "no {what} at {}", path.display())
         }
-        Err(e) => return Err(Error::io(format!("cannot remove {}", path.display()), e)),
+        Err(e) => Err(Error::io(format!("cannot remove {}", path.display()), e)),
     }
-    Ok(())
 }
 
 #[cfg(not(target_os = "macos"))]
-pub fn install() -> Result<()> {
+pub fn install(io: &mut Io) -> Result<()> {
     if !cfg!(target_os = "linux") {
         return Err(Error::InvalidInput(
             "`agent install` writes a systemd user unit (Linux) or a LaunchAgent (macOS); elsewhere start the agent with `latchkey agent start`".into(),
         ));
     }
-    let program = own_program()?;
+    install_unit(&own_program()?, &unit_path()?, systemctl, io)
+}
+
+/// Writes the unit that runs `program` at `path` and enables it with `systemctl` (`systemctl
+/// --user ARGS…`, whether it succeeded); says what it did, or what to run instead.
+#[cfg(not(target_os = "macos"))]
+fn install_unit(
+    program: &str,
+    path: &std::path::Path,
+    mut systemctl: impl FnMut(&[&str]) -> bool,
+    io: &mut Io,
+) -> Result<()> {
     if program.contains(['"', '\\', '\n', '%']) {
         return Err(Error::InvalidInput(format!(
             "the program's path {program:?} holds characters a systemd unit cannot quote simply; install latchkey elsewhere"
         )));
     }
-    let path = unit_path()?;
-    write_file(&path, &unit_text(&program))?;
+    write_file(path, &unit_text(program), io)?;
     if systemctl(&["daemon-reload"]) && systemctl(&["enable", "--now", UNIT]) {
-        println!("enabled and started {UNIT}: the agent starts at login");
+        outln!(io, "enabled and started {UNIT}: the agent starts at login")
     } else {
-        println!(
+        outln!(
+            io,
             "systemd's user manager is not reachable here; to start the agent at login, run:\n  systemctl --user daemon-reload && systemctl --user enable --now {UNIT}"
-        );
+        )
     }
-    Ok(())
 }
 
 #[cfg(not(target_os = "macos"))]
-pub fn uninstall() -> Result<()> {
-    let path = unit_path()?;
+pub fn uninstall(io: &mut Io) -> Result<()> {
+    uninstall_unit(&unit_path()?, systemctl, io)
+}
+
+/// Disables the unit with `systemctl` (as [`install_unit`]) and removes it from `path`.
+#[cfg(not(target_os = "macos"))]
+fn uninstall_unit(
+    path: &std::path::Path,
+    mut systemctl: impl FnMut(&[&str]) -> bool,
+    io: &mut Io,
+) -> Result<()> {
     let disabled = systemctl(&["disable", "--now", UNIT]);
-    remove_file(&path, "unit")?;
+    remove_file(path, "unit", io)?;
     if disabled {
         systemctl(&["daemon-reload"]);
+        Ok(())
     } else {
-        println!("if the unit was enabled, run: systemctl --user disable --now {UNIT}");
+        outln!(
+            io,
+            "if the unit was enabled, run: systemctl --user disable --now {UNIT}"
+        )
     }
-    Ok(())
 }
 
 /// `systemctl --user ARGS…`; whether it ran and succeeded (quietly: failures are reported by
@@ -220,6 +242,98 @@ fn quiet_status(command: &mut Command) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(not(target_os = "macos"))]
+    use crate::cli::testing::{Captured, temp_dir};
+
+    /// A `systemctl` that answers `ok` and records what it was asked.
+    #[cfg(not(target_os = "macos"))]
+    fn systemctl_answering(ok: bool, asked: &mut Vec<String>) -> impl FnMut(&[&str]) -> bool + '_ {
+        move |args: &[&str]| {
+            asked.push(args.join(" "));
+            ok
+        }
+    }
+
+    #[cfg(not(target_os = "macos"))]
+    #[test]
+    fn install_writes_the_unit_and_enables_it_or_says_what_to_run() {
+        let path = temp_dir("units").join("systemd/user").join(UNIT);
+        let mut asked = Vec::new();
+        let mut c = Captured::default();
+        install_unit(
+            "/usr/bin/latchkey",
+            &path,
+            systemctl_answering(true, &mut asked),
+            &mut c.io(),
+        )
+        .unwrap();
+        assert_eq!(
+            c.out(),
+            format!(
+                "wrote {}\nenabled and started latchkey-agent.service: the agent starts at login\n",
+                path.display()
+            )
+        );
+        assert_eq!(
+            asked,
+            ["daemon-reload", "enable --now latchkey-agent.service"]
+        );
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            unit_text("/usr/bin/latchkey")
+        );
+
+        let mut asked = Vec::new();
+        let mut c = Captured::default();
+        install_unit(
+            "/usr/bin/latchkey",
+            &path,
+            systemctl_answering(false, &mut asked),
+            &mut c.io(),
+        )
+        .unwrap();
+        assert!(
+            c.out().ends_with(
+                "systemd's user manager is not reachable here; to start the agent at login, run:\n  systemctl --user daemon-reload && systemctl --user enable --now latchkey-agent.service\n"
+            ),
+            "{}",
+            c.out()
+        );
+        assert_eq!(asked, ["daemon-reload"]);
+
+        let mut c = Captured::default();
+        let e = install_unit("/opt/50%/latchkey", &path, |_| true, &mut c.io())
+            .expect_err("a path systemd would expand");
+        assert_eq!(e.kind(), latchkey::ErrorKind::Usage);
+        assert!(e.to_string().contains("\"/opt/50%/latchkey\""), "{e}");
+        assert_eq!(c.out(), "");
+    }
+
+    #[cfg(not(target_os = "macos"))]
+    #[test]
+    fn uninstall_removes_the_unit_and_says_when_there_was_none() {
+        let path = temp_dir("units").join(UNIT);
+        std::fs::write(&path, "x").unwrap();
+        let mut asked = Vec::new();
+        let mut c = Captured::default();
+        uninstall_unit(&path, systemctl_answering(true, &mut asked), &mut c.io()).unwrap();
+        assert_eq!(c.out(), format!("removed {}\n", path.display()));
+        assert_eq!(
+            asked,
+            ["disable --now latchkey-agent.service", "daemon-reload"]
+        );
+        assert!(!path.exists());
+
+        let mut c = Captured::default();
+        uninstall_unit(&path, |_| false, &mut c.io()).unwrap();
+        assert_eq!(
+            c.out(),
+            format!(
+                "no unit at {}\nif the unit was enabled, run: systemctl --user disable --now latchkey-agent.service\n",
+                path.display()
+            )
+        );
+    }
 
     #[test]
     fn the_unit_runs_the_agent_in_the_foreground() {

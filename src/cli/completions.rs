@@ -12,6 +12,8 @@ use clap_complete::env::EnvCompleter;
 use latchkey::store::config::Config;
 use latchkey::{Error, Result, store::paths};
 
+use super::io::Io;
+
 /// The variable that turns a `latchkey` run into a completion request.
 pub const VAR: &str = "LATCHKEY_COMPLETE";
 
@@ -29,7 +31,8 @@ pub struct CompletionsArgs {
     shell: Shell,
 }
 
-pub fn run(args: CompletionsArgs) -> Result<()> {
+/// `latchkey completions SHELL`: the script for a shell to source, which runs `program`.
+pub fn run(args: CompletionsArgs, program: &str, io: &mut Io) -> Result<()> {
     let shell: &dyn EnvCompleter = match args.shell {
         Shell::Bash => &clap_complete::env::Bash,
         Shell::Zsh => &clap_complete::env::Zsh,
@@ -37,18 +40,15 @@ pub fn run(args: CompletionsArgs) -> Result<()> {
         Shell::Elvish => &clap_complete::env::Elvish,
         Shell::Powershell => &clap_complete::env::Powershell,
     };
-    let mut out = Vec::new();
+    let mut script = Vec::new();
     if let Shell::Bash = args.shell {
-        out = bash_registration(&super::program()).into_bytes();
+        script = bash_registration(program).into_bytes();
     } else {
         shell
-            .write_registration(VAR, "latchkey", "latchkey", &super::program(), &mut out)
+            .write_registration(VAR, "latchkey", "latchkey", program, &mut script)
             .map_err(|e| Error::io("cannot write the completion script", e))?;
     }
-    use std::io::Write;
-    std::io::stdout()
-        .write_all(&out)
-        .map_err(|e| Error::io("cannot write the completion script", e))
+    io.out_bytes(&script)
 }
 
 /// clap_complete's bash registration, except for the words it sends: bash splits `NAME=ACCOUNT`
@@ -198,4 +198,64 @@ pub fn profile_names() -> ArgValueCandidates {
             .map(|p| CompletionCandidate::new(p.name))
             .collect()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::testing::{Captured, with_closed_output};
+
+    fn script(shell: Shell, program: &str) -> String {
+        let mut c = Captured::default();
+        run(CompletionsArgs { shell }, program, &mut c.io()).unwrap();
+        assert_eq!(c.err(), "");
+        c.out()
+    }
+
+    #[test]
+    fn every_shells_script_asks_latchkey_through_the_variable() {
+        for shell in [Shell::Zsh, Shell::Fish, Shell::Elvish, Shell::Powershell] {
+            let text = script(shell, "/opt/latchkey/bin/latchkey");
+            assert!(text.contains(VAR), "{text}");
+            assert!(text.contains("/opt/latchkey/bin/latchkey"), "{text}");
+        }
+    }
+
+    #[test]
+    fn the_bash_script_quotes_the_program_and_rejoins_split_words() {
+        let text = script(Shell::Bash, "/opt/my apps/latchkey");
+        assert!(
+            !text.contains("@VAR@") && !text.contains("@PROGRAM@"),
+            "a placeholder is left: {text}"
+        );
+        assert!(
+            text.contains(
+                "LATCHKEY_COMPLETE=\"bash\"         '/opt/my apps/latchkey' -- \"${words[@]}\""
+            ),
+            "{text}"
+        );
+        assert!(text.contains(
+            "complete -o nospace -o bashdefault -o nosort -F _clap_complete_latchkey latchkey"
+        ));
+        assert_eq!(
+            script(Shell::Bash, "latchkey"),
+            bash_registration("latchkey")
+        );
+        assert!(script(Shell::Bash, "latchkey").contains("        latchkey -- \"${words[@]}\""));
+    }
+
+    #[test]
+    fn shell_words_are_quoted_only_when_they_need_it() {
+        assert_eq!(shell_quote("/usr/bin/latchkey"), "/usr/bin/latchkey");
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+    }
+
+    #[test]
+    fn a_closed_stdout_ends_completions_quietly() {
+        let (result, err) =
+            with_closed_output(|io| run(CompletionsArgs { shell: Shell::Bash }, "latchkey", io));
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(err, "");
+    }
 }

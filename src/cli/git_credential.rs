@@ -12,6 +12,7 @@ use latchkey::model::untrusted::for_terminal;
 use latchkey::{Error, Latchkey, Result, model::presets};
 
 use super::completions::account_names;
+use super::io::{Io, errln, out, outln};
 use super::tool_token::token_for_tool;
 
 #[derive(Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
@@ -61,12 +62,16 @@ impl GitCredentialArgs {
     }
 }
 
-pub async fn run(engine: &std::sync::Arc<Latchkey>, args: GitCredentialArgs) -> Result<()> {
+pub async fn run(
+    engine: &std::sync::Arc<Latchkey>,
+    args: GitCredentialArgs,
+    io: &mut Io<'_>,
+) -> Result<()> {
     if let Some(pair) = &args.install {
-        return install(engine, &args, &pair[0], &pair[1]);
+        return install(engine, &args, &pair[0], &pair[1], io);
     }
     if let Some(url) = &args.uninstall {
-        return uninstall(url);
+        return uninstall(url, io);
     }
     let (Some(account), Some(action)) = (&args.account, &args.action) else {
         return Err(Error::InvalidInput(
@@ -74,8 +79,8 @@ pub async fn run(engine: &std::sync::Arc<Latchkey>, args: GitCredentialArgs) -> 
         ));
     };
     match action.as_str() {
-        "get" => get(engine, &args, account, &read_request()?).await,
-        "erase" => erase(engine, &args, account, &read_request()?).await,
+        "get" => get(engine, &args, account, &read_request()?, io).await,
+        "erase" => erase(engine, &args, account, &read_request()?, io).await,
         // Latchkey owns the tokens: nothing to store. Unknown actions are ignored.
         _ => read_request().map(drop),
     }
@@ -155,11 +160,12 @@ fn may_send(request: &Request) -> Result<bool> {
 
 /// Whether this helper answers for the host git asks about: one of its `--host`s. When not,
 /// says why on standard error (git goes on to its other helpers, or asks).
-fn for_this_host(args: &GitCredentialArgs, name: &str, request: &Request) -> bool {
+fn for_this_host(args: &GitCredentialArgs, name: &str, request: &Request, io: &mut Io) -> bool {
     let protocol = request.get("protocol").unwrap_or_default();
     let host = request.get("host").unwrap_or_default();
     if args.hosts.is_empty() {
-        eprintln!(
+        errln!(
+            io,
             "latchkey: not answering git: this helper line for `{}` names no host, and a helper without --host would hand the token to every remote; add `--host HOST` to it, or run `latchkey git-credential --install ACCOUNT URL` again",
             for_terminal(name)
         );
@@ -168,7 +174,8 @@ fn for_this_host(args: &GitCredentialArgs, name: &str, request: &Request) -> boo
     if git::host_allowed(protocol, host, &args.hosts) {
         return true;
     }
-    eprintln!(
+    errln!(
+        io,
         "latchkey: not answering git for {}: this helper answers for {} only",
         for_terminal(host),
         for_terminal(&args.hosts.join(", "))
@@ -181,12 +188,13 @@ async fn get(
     args: &GitCredentialArgs,
     name: &str,
     request: &Request,
+    io: &mut Io<'_>,
 ) -> Result<()> {
     // Not http(s): not Latchkey's to answer (nothing said).
     if !matches!(request.get("protocol"), Some("https" | "http")) {
         return Ok(());
     }
-    if !for_this_host(args, name, request) || !may_send(request)? {
+    if !for_this_host(args, name, request, io) || !may_send(request)? {
         return Ok(());
     }
     let interactive = std::env::var_os("GIT_TERMINAL_PROMPT").is_none_or(|v| v != "0")
@@ -203,7 +211,8 @@ async fn get(
     let token = handed.access_token.as_str();
     let bearer = args.auth() == Auth::Bearer && request.has_capability("authtype");
     if args.auth() == Auth::Bearer && !bearer {
-        eprintln!(
+        errln!(
+            io,
             "latchkey: this git does not take Bearer credentials from helpers (git 2.46 or later does); answering with Basic"
         );
     }
@@ -239,8 +248,7 @@ async fn get(
         });
     }
     let text: String = out.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
-    print!("{text}");
-    Ok(())
+    out!(io, "{text}")
 }
 
 /// The server refused the credential: mark the token so that the next `get` refreshes.
@@ -249,6 +257,7 @@ async fn erase(
     args: &GitCredentialArgs,
     name: &str,
     request: &Request,
+    io: &mut Io<'_>,
 ) -> Result<()> {
     let protocol = request.get("protocol").unwrap_or_default();
     let host = request.get("host").unwrap_or_default();
@@ -261,14 +270,21 @@ async fn erase(
     }
     let presented = request.get("password").or(request.get("credential"));
     if engine.reject_token(name, presented).await? {
-        eprintln!(
+        errln!(
+            io,
             "latchkey: the server refused the token of `{name}`; the next git command gets a fresh one"
         );
     }
     Ok(())
 }
 
-fn install(engine: &Latchkey, args: &GitCredentialArgs, account: &str, url: &str) -> Result<()> {
+fn install(
+    engine: &Latchkey,
+    args: &GitCredentialArgs,
+    account: &str,
+    url: &str,
+    io: &mut Io,
+) -> Result<()> {
     let url = git::normalize_url(url)?;
     let account = full_account(engine, account)?;
     let mut hosts = vec![git::host_of(&url)?];
@@ -288,8 +304,8 @@ fn install(engine: &Latchkey, args: &GitCredentialArgs, account: &str, url: &str
     let [(key, reset), (_, value)] = helper.entries(&url);
     git_config(&["--replace-all", &key, &reset])?;
     git_config(&["--add", &key, &value])?;
-    println!("git now asks Latchkey for {url}: {key} = {value}");
-    warn_about_later_helpers(&url, &value);
+    outln!(io, "git now asks Latchkey for {url}: {key} = {value}")?;
+    warn_about_later_helpers(&url, &value, io);
     Ok(())
 }
 
@@ -317,7 +333,7 @@ fn full_account(engine: &Latchkey, name: &str) -> Result<String> {
 /// Warns about credential helpers git would run after Latchkey's for `url`: git hands each
 /// of them the token (its `store` after the token worked), e.g. `store` writes it to
 /// ~/.git-credentials. The empty line before Latchkey's clears only those before.
-fn warn_about_later_helpers(url: &str, ours: &str) {
+fn warn_about_later_helpers(url: &str, ours: &str, io: &mut Io) {
     let Ok(out) = Command::new("git")
         .args(["config", "--show-origin", "--null", "--list"])
         .output()
@@ -329,34 +345,36 @@ fn warn_about_later_helpers(url: &str, ours: &str) {
     if after.is_empty() {
         return;
     }
-    eprintln!(
+    errln!(
+        io,
         "latchkey: warning: git runs these credential helpers after Latchkey's for {url}, and git hands each of them the token (a `store` helper writes it to ~/.git-credentials):"
     );
     for e in &after {
-        eprintln!(
+        errln!(
+            io,
             "  {} = {}  ({})",
             for_terminal(&e.key),
             for_terminal(&e.value),
             for_terminal(&e.origin)
         );
     }
-    eprintln!(
+    errln!(
+        io,
         "latchkey: remove them, or scope them to other URLs (credential.<URL>.helper), so that tokens stay in Latchkey"
     );
 }
 
-fn uninstall(url: &str) -> Result<()> {
+fn uninstall(url: &str, io: &mut Io) -> Result<()> {
     let url = git::normalize_url(url)?;
     let key = git::config_key(&url);
     match git_config(&["--unset-all", &key]) {
-        Ok(()) => println!("Removed the credential helpers for {url} ({key})."),
+        Ok(()) => outln!(io, "Removed the credential helpers for {url} ({key})."),
         // git config exits 5 when there was nothing to unset.
         Err(GitConfigError::Status(5)) => {
-            println!("No credential helper was configured for {url}.")
+            outln!(io, "No credential helper was configured for {url}.")
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => Err(e.into()),
     }
-    Ok(())
 }
 
 enum GitConfigError {
@@ -391,6 +409,7 @@ fn git_config(args: &[&str]) -> std::result::Result<(), GitConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::testing::Captured;
 
     #[test]
     fn requests_are_key_value_lines_up_to_a_blank_line() {
@@ -411,5 +430,58 @@ mod tests {
         assert!(may_send(&req("http", "localhost")).unwrap());
         assert!(may_send(&req("http", "git.example.com")).is_err());
         assert!(!may_send(&req("cert", "")).unwrap());
+    }
+
+    #[derive(clap::Parser)]
+    struct Helper {
+        #[command(flatten)]
+        args: GitCredentialArgs,
+    }
+
+    fn helper(argv: &[&str]) -> GitCredentialArgs {
+        use clap::Parser;
+        Helper::try_parse_from(std::iter::once("git-credential").chain(argv.iter().copied()))
+            .expect("parsed")
+            .args
+    }
+
+    #[test]
+    fn a_helper_answers_only_for_its_hosts_and_says_why_not() {
+        let asked = |host: &str| Request::parse(&format!("protocol=https\nhost={host}\n"));
+        let mut c = Captured::default();
+        let args = helper(&["--host", "github.com", "work", "get"]);
+        assert!(for_this_host(
+            &args,
+            "work",
+            &asked("github.com"),
+            &mut c.io()
+        ));
+        assert_eq!(c.err(), "");
+        assert!(!for_this_host(
+            &args,
+            "work",
+            &asked("evil\u{1b}]0;x\u{7}.example"),
+            &mut c.io()
+        ));
+        assert_eq!(
+            c.err(),
+            "latchkey: not answering git for evil\\u{1b}]0;x\\u{7}.example: this helper answers for github.com only\n"
+        );
+        let mut c = Captured::default();
+        let anywhere = helper(&["work", "get"]);
+        assert!(!for_this_host(
+            &anywhere,
+            "work",
+            &asked("github.com"),
+            &mut c.io()
+        ));
+        assert!(
+            c.err().starts_with(
+                "latchkey: not answering git: this helper line for `work` names no host"
+            ) && c.err().contains("add `--host HOST` to it"),
+            "{}",
+            c.err()
+        );
+        assert_eq!(c.out(), "");
     }
 }

@@ -209,4 +209,163 @@ mod tests {
             "profile `a`, profile `b` already exist; nothing was imported. Pass --replace to replace, or import under other names with --rename a=NEW --rename b=NEW"
         );
     }
+
+    /// One of each hint (the match fails to compile when a variant is added and not here).
+    fn every_hint() -> Vec<Hint> {
+        let p = || "my-prof".to_string();
+        let all = vec![
+            Hint::ListProfiles,
+            Hint::RemoveProfile { name: p() },
+            Hint::ReplaceOrRename {
+                names: vec![p(), "b".into()],
+            },
+            Hint::ListAccounts,
+            Hint::DidYouMeanProfile { name: p() },
+            Hint::DidYouMeanAccount { name: p() },
+            Hint::SignIn { profile: p() },
+            Hint::ReplaceLostGrant { profile: p() },
+            Hint::RetrySignIn { profile: p() },
+            Hint::RetryImplicitSignIn { profile: p() },
+            Hint::RetryDeviceSignIn,
+            Hint::AllowMoreTime,
+            Hint::SetClientSecret { profile: p() },
+            Hint::WrongClientSecret { profile: p() },
+            Hint::CheckScopes { profile: p() },
+            Hint::FetchToken { profile: p() },
+            Hint::RemoveWithoutRevoking,
+            Hint::AddProfileWithIssuer,
+            Hint::AddProfileAgainWithIssuer,
+            Hint::GiveIssuer,
+            Hint::AddDeviceEndpoint,
+            Hint::AllowLegacyGrant {
+                grant: "password".into(),
+            },
+            Hint::GiveEndpoints,
+            Hint::UseScopes,
+            Hint::PassClientSecret { auth_method: None },
+            Hint::PassClientSecret {
+                auth_method: Some("post".into()),
+            },
+            Hint::DropClientSecret,
+            Hint::ListPresets,
+            Hint::UnlockKeychain,
+            Hint::CheckProxy,
+            Hint::ProxyCredentials,
+            Hint::GiveCaFile,
+            Hint::CheckCertificate,
+            Hint::CheckHostName,
+            Hint::ChangeAccessRule {
+                id: "0badc0de".into(),
+                account: "my-prof/a b".into(),
+                program: "/usr/bin/my tool".into(),
+            },
+            Hint::AllowProgram {
+                account: "my-prof/a b".into(),
+                program: "/usr/bin/my tool".into(),
+            },
+            Hint::UseProxyForDpop {
+                account: "my-prof/a b".into(),
+            },
+            Hint::RegisterClientKey { profile: p() },
+            Hint::UsePar { profile: p() },
+            Hint::TrustFile {
+                path: "/home/me/repo/.latchkey.env".into(),
+            },
+        ];
+        for hint in &all {
+            match hint {
+                Hint::ListProfiles
+                | Hint::RemoveProfile { .. }
+                | Hint::ReplaceOrRename { .. }
+                | Hint::ListAccounts
+                | Hint::DidYouMeanProfile { .. }
+                | Hint::DidYouMeanAccount { .. }
+                | Hint::SignIn { .. }
+                | Hint::ReplaceLostGrant { .. }
+                | Hint::RetrySignIn { .. }
+                | Hint::RetryImplicitSignIn { .. }
+                | Hint::RetryDeviceSignIn
+                | Hint::AllowMoreTime
+                | Hint::SetClientSecret { .. }
+                | Hint::WrongClientSecret { .. }
+                | Hint::CheckScopes { .. }
+                | Hint::FetchToken { .. }
+                | Hint::RemoveWithoutRevoking
+                | Hint::AddProfileWithIssuer
+                | Hint::AddProfileAgainWithIssuer
+                | Hint::GiveIssuer
+                | Hint::AddDeviceEndpoint
+                | Hint::AllowLegacyGrant { .. }
+                | Hint::GiveEndpoints
+                | Hint::UseScopes
+                | Hint::PassClientSecret { .. }
+                | Hint::DropClientSecret
+                | Hint::RegisterClientKey { .. }
+                | Hint::UsePar { .. }
+                | Hint::ListPresets
+                | Hint::UnlockKeychain
+                | Hint::CheckProxy
+                | Hint::ProxyCredentials
+                | Hint::GiveCaFile
+                | Hint::CheckCertificate
+                | Hint::CheckHostName
+                | Hint::ChangeAccessRule { .. }
+                | Hint::AllowProgram { .. }
+                | Hint::UseProxyForDpop { .. }
+                | Hint::TrustFile { .. } => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn every_hint_names_the_command_flag_or_variable_to_use() {
+        for hint in every_hint() {
+            let text = render(
+                &Error::InvalidInput("the engine's sentence".into()).with_hint(hint.clone()),
+            );
+            let added = text.strip_prefix("the engine's sentence").unwrap_or(&text);
+            match hint {
+                // The keychain's own message says how to unlock it.
+                Hint::UnlockKeychain => assert_eq!(added, "", "{hint:?}"),
+                Hint::CheckCertificate => assert!(added.contains("clock"), "{added}"),
+                _ => assert!(
+                    added.contains("`latchkey ")
+                        || added.contains("--")
+                        || added.contains("HTTPS_PROXY"),
+                    "{hint:?} renders no command: {text}"
+                ),
+            }
+            // Whatever it names comes through, shell-quoted where it must be.
+            if format!("{hint:?}").contains("my-prof")
+                && !matches!(hint, Hint::ReplaceOrRename { .. })
+            {
+                assert!(text.contains("my-prof"), "{hint:?}: {text}");
+            }
+            if format!("{hint:?}").contains("a b") {
+                assert!(text.contains("'my-prof/a b'"), "{hint:?}: {text}");
+            }
+            assert!(!text.contains('\n'), "{text}");
+        }
+    }
+
+    #[test]
+    fn access_hints_quote_what_the_shell_would_split() {
+        let refused = Error::InvalidInput("refused".into()).with_hint(Hint::ChangeAccessRule {
+            id: "0badc0de".into(),
+            account: "work/a b".into(),
+            program: "/usr/bin/my tool".into(),
+        });
+        assert_eq!(
+            render(&refused),
+            "refused. `latchkey access remove 0badc0de` removes the rule; `latchkey access allow 'work/a b' --program '/usr/bin/my tool'` allows this program"
+        );
+        let trust = Error::InvalidInput("not trusted".into()).with_hint(Hint::TrustFile {
+            path: "/home/me/it's/.latchkey.env".into(),
+        });
+        assert_eq!(
+            render(&trust),
+            "not trusted. Read it; if you trust it, run `latchkey trust '/home/me/it'\\''s/.latchkey.env'`"
+        );
+    }
 }

@@ -16,6 +16,7 @@ use oauth2::ResourceOwnerPassword;
 
 use super::completions::profile_names;
 use super::format::relative;
+use super::io::{Io, errln, outln};
 
 #[derive(Args)]
 pub struct LoginArgs {
@@ -48,15 +49,15 @@ pub struct LoginArgs {
     timeout: u64,
 }
 
-pub async fn run(engine: &Latchkey, args: LoginArgs) -> Result<()> {
+pub async fn run(engine: &Latchkey, args: LoginArgs, io: &mut Io<'_>) -> Result<()> {
     if args.device {
-        return device(engine, args).await;
+        return device(engine, args, io).await;
     }
     if args.password {
-        return password(engine, args).await;
+        return password(engine, args, io).await;
     }
     if args.implicit {
-        return implicit(engine, args).await;
+        return implicit(engine, args, io).await;
     }
     let profile = engine.profile(&args.profile)?;
     require_loopback(&profile)?;
@@ -70,38 +71,40 @@ pub async fn run(engine: &Latchkey, args: LoginArgs) -> Result<()> {
         pending.authorization_url.as_str(),
         args.no_browser,
         args.timeout,
-    );
+        io,
+    )?;
     let response = listener
         .wait(&profile.name, pending.state(), timeout)
         .await?;
     let account = engine.complete_login(pending, response).await?;
-    signed_in(engine, &account);
-    Ok(())
+    signed_in(&account, wants_dpop(engine, &account), now(), io)
 }
 
-async fn device(engine: &Latchkey, args: LoginArgs) -> Result<()> {
+async fn device(engine: &Latchkey, args: LoginArgs, io: &mut Io<'_>) -> Result<()> {
     let pending = engine
         .begin_device_login(&args.profile, args.account)
         .await?;
     // The engine escaped these provider fields already; the terminal gets them only so.
-    eprintln!(
+    errln!(
+        io,
         "To sign in, open {} and enter the code:\n\n    {}\n",
         sanitize(&pending.verification_uri),
         sanitize(&pending.user_code)
     );
     // The page with the code filled in goes to standard output, for scripts.
     if let Some(complete) = &pending.verification_uri_complete {
-        eprintln!("Or open this page, which has the code filled in:");
-        println!("{}", sanitize(complete));
+        errln!(io, "Or open this page, which has the code filled in:");
+        outln!(io, "{}", sanitize(complete))?;
     }
     if !args.no_browser
         && let Some(url) = pending.browser_url()
         && browser::open(url.as_str()).is_err()
     {
-        eprintln!("(No browser could be opened here; use another device.)");
+        errln!(io, "(No browser could be opened here; use another device.)");
     }
     let wait = Duration::from_secs(args.timeout).min(pending.expires_in);
-    eprintln!(
+    errln!(
+        io,
         "Waiting for the approval (up to {} s, checking every {} s)…",
         wait.as_secs(),
         pending.interval().as_secs()
@@ -109,15 +112,14 @@ async fn device(engine: &Latchkey, args: LoginArgs) -> Result<()> {
     let account = engine
         .complete_device_login(pending, Duration::from_secs(args.timeout))
         .await?;
-    signed_in(engine, &account);
-    Ok(())
+    signed_in(&account, wants_dpop(engine, &account), now(), io)
 }
 
-async fn implicit(engine: &Latchkey, args: LoginArgs) -> Result<()> {
+async fn implicit(engine: &Latchkey, args: LoginArgs, io: &mut Io<'_>) -> Result<()> {
     let profile = engine.profile(&args.profile)?;
     profile.require_legacy_grant(LegacyGrant::Implicit)?;
     require_loopback(&profile)?;
-    eprintln!("warning: {}.", LegacyGrant::Implicit.warning());
+    errln!(io, "warning: {}.", LegacyGrant::Implicit.warning());
     let listener = loopback_listener(engine, &profile).await?;
     let pending = engine.begin_implicit_login(
         &profile.name,
@@ -128,13 +130,13 @@ async fn implicit(engine: &Latchkey, args: LoginArgs) -> Result<()> {
         pending.authorization_url.as_str(),
         args.no_browser,
         args.timeout,
-    );
+        io,
+    )?;
     let params = listener
         .wait_fragment(&profile.name, pending.state(), timeout)
         .await?;
     let account = engine.complete_implicit_login(pending, params).await?;
-    signed_in(engine, &account);
-    Ok(())
+    signed_in(&account, wants_dpop(engine, &account), now(), io)
 }
 
 /// A browser sign-in from the command line needs the loopback listener.
@@ -160,25 +162,33 @@ pub(super) async fn loopback_listener(
 }
 
 /// Sends the user to `url` and says how long Latchkey waits: the wait it returns.
-fn send_to_browser(url: &str, no_browser: bool, timeout_secs: u64) -> Duration {
-    show_url(url, no_browser);
-    eprintln!("Waiting for the sign-in (up to {timeout_secs} s)…");
-    Duration::from_secs(timeout_secs)
+fn send_to_browser(
+    url: &str,
+    no_browser: bool,
+    timeout_secs: u64,
+    io: &mut Io,
+) -> Result<Duration> {
+    show_url(url, no_browser, io)?;
+    errln!(io, "Waiting for the sign-in (up to {timeout_secs} s)…");
+    Ok(Duration::from_secs(timeout_secs))
 }
 
 /// Opens `url` in the browser, or says to open it: one sentence on standard error, the URL once
 /// on a line of its own (on standard output when nothing opened, for scripts).
-fn show_url(url: &str, no_browser: bool) {
+fn show_url(url: &str, no_browser: bool, io: &mut Io) -> Result<()> {
     let opened = if no_browser {
         None
     } else {
         Some(browser::open(url))
     };
     match opened {
-        Some(Ok(())) => eprintln!("{}\n{url}", browser_sentence(opened)),
+        Some(Ok(())) => {
+            errln!(io, "{}\n{url}", browser_sentence(opened));
+            Ok(())
+        }
         _ => {
-            eprintln!("{}", browser_sentence(opened));
-            println!("{url}");
+            errln!(io, "{}", browser_sentence(opened));
+            outln!(io, "{url}")
         }
     }
 }
@@ -203,18 +213,17 @@ fn capitalized(text: &str) -> String {
         .unwrap_or_default()
 }
 
-async fn password(engine: &Latchkey, args: LoginArgs) -> Result<()> {
+async fn password(engine: &Latchkey, args: LoginArgs, io: &mut Io<'_>) -> Result<()> {
     let profile = engine.profile(&args.profile)?;
     let username = args.username.unwrap_or_default();
     // Refused before the password is asked for.
     profile.require_legacy_grant(LegacyGrant::Password)?;
-    eprintln!("warning: {}.", LegacyGrant::Password.warning());
+    errln!(io, "warning: {}.", LegacyGrant::Password.warning());
     let password = read_password(&username)?;
     let account = engine
         .login_password(&profile.name, args.account, &username, &password)
         .await?;
-    signed_in(engine, &account);
-    Ok(())
+    signed_in(&account, wants_dpop(engine, &account), now(), io)
 }
 
 /// The password: hidden at a terminal, the first line of standard input otherwise.
@@ -235,27 +244,36 @@ fn read_password(username: &str) -> Result<ResourceOwnerPassword> {
     Ok(ResourceOwnerPassword::new(value))
 }
 
-fn signed_in(engine: &Latchkey, account: &latchkey::Account) {
+/// Whether the account's profile asks for DPoP.
+fn wants_dpop(engine: &Latchkey, account: &latchkey::Account) -> bool {
+    engine.profile(&account.profile).is_ok_and(|p| p.dpop)
+}
+
+/// What a sign-in says when it is done (the expiry counted from `now`), and whether the tokens
+/// came DPoP-bound when the profile asked for DPoP.
+fn signed_in(account: &latchkey::Account, wants_dpop: bool, now: i64, io: &mut Io) -> Result<()> {
     let expiry = account
         .expires_at
-        .map(|t| format!(", access token expires {}", relative(t, now())))
+        .map(|t| format!(", access token expires {}", relative(t, now)))
         .unwrap_or_default();
     let refresh = if account.has_refresh_token {
         "with a refresh token"
     } else {
         "no refresh token (ask for `offline_access` or your provider's equivalent to get one)"
     };
-    println!("Signed in: {}{expiry}; {refresh}.", account.id());
-    let wants_dpop = engine.profile(&account.profile).is_ok_and(|p| p.dpop);
+    outln!(io, "Signed in: {}{expiry}; {refresh}.", account.id())?;
     if account.dpop_bound {
-        println!(
+        outln!(
+            io,
             "Its tokens are DPoP-bound (RFC 9449): they go with a proof of this account's key."
-        );
+        )?;
     } else if wants_dpop {
-        eprintln!(
+        errln!(
+            io,
             "warning: the profile asks for DPoP, and the provider issued Bearer tokens: it does not bind tokens to keys for this client (it may not support DPoP, RFC 9449)"
         );
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -283,6 +301,72 @@ mod tests {
         assert_eq!(
             browser_sentence(Some(Err(browser::NoBrowser::Desktop))),
             "No browser could be opened here; open this URL in a browser to sign in:"
+        );
+    }
+}
+
+#[cfg(test)]
+mod said {
+    use super::*;
+    use crate::cli::testing::{Captured, NOW};
+
+    fn account(expires_at: Option<i64>, has_refresh_token: bool) -> latchkey::Account {
+        latchkey::Account {
+            profile: "work".into(),
+            label: "alice".into(),
+            subject: None,
+            scopes: vec![],
+            expires_at,
+            has_refresh_token,
+            needs_sign_in: None,
+            signed_in_at: NOW,
+            default: false,
+            dpop_bound: false,
+        }
+    }
+
+    fn said(account: &latchkey::Account) -> String {
+        let mut c = Captured::default();
+        signed_in(account, false, NOW, &mut c.io()).unwrap();
+        assert_eq!(c.err(), "");
+        c.out()
+    }
+
+    #[test]
+    fn a_sign_in_says_whether_its_tokens_are_dpop_bound_and_warns_when_they_are_not() {
+        let mut bound = account(None, true);
+        bound.dpop_bound = true;
+        let mut c = Captured::default();
+        signed_in(&bound, true, NOW, &mut c.io()).unwrap();
+        assert!(c.out().contains("DPoP-bound"), "{}", c.out());
+        assert_eq!(c.err(), "");
+        let mut c = Captured::default();
+        signed_in(&account(None, true), true, NOW, &mut c.io()).unwrap();
+        assert!(c.err().contains("issued Bearer tokens"), "{}", c.err());
+    }
+
+    #[test]
+    fn a_sign_in_says_when_the_token_expires_and_whether_it_can_be_refreshed() {
+        assert_eq!(
+            said(&account(Some(NOW + 3599), true)),
+            "Signed in: work/alice, access token expires in 59m; with a refresh token.\n"
+        );
+        assert_eq!(
+            said(&account(None, false)),
+            "Signed in: work/alice; no refresh token (ask for `offline_access` or your provider's equivalent to get one).\n"
+        );
+    }
+
+    #[test]
+    fn without_a_browser_the_url_goes_to_stdout_and_the_sentence_to_stderr() {
+        let mut c = Captured::default();
+        let wait =
+            send_to_browser("https://as.example/authorize?x=1", true, 30, &mut c.io()).unwrap();
+        assert_eq!(wait, Duration::from_secs(30));
+        assert_eq!(c.out(), "https://as.example/authorize?x=1\n");
+        assert_eq!(
+            c.err(),
+            "Open this URL in a browser on this computer to sign in:\nWaiting for the sign-in (up to 30 s)…\n"
         );
     }
 }

@@ -14,6 +14,7 @@ mod git_credential;
 mod handout;
 mod hint;
 mod history;
+mod io;
 mod kube_credential;
 mod login;
 mod presets;
@@ -27,6 +28,8 @@ mod serve;
 mod serve_client;
 #[cfg(unix)]
 mod ssh;
+#[cfg(test)]
+mod testing;
 mod token;
 mod tool_token;
 mod trust;
@@ -35,6 +38,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use latchkey::model::untrusted::for_terminal;
+use latchkey::store::paths;
 use latchkey::{ErrorKind, Latchkey};
 
 const EXIT_CODES: &str = "\
@@ -176,8 +180,10 @@ pub fn main() -> ExitCode {
 
 /// A reader that stops early (`latchkey history --json | head -5`) ends a printing command
 /// quietly, as with other Unix tools: killed by SIGPIPE (exit 141 in a shell), never a panic
-/// from `println!`. Not for the commands that serve sockets (the agent, `serve`, `proxy`,
-/// `ssh`): a client going away must cost them one connection, not the process.
+/// from `println!`. Where the signal is not the default (elsewhere, or in the unit tests),
+/// [`io::finish`] ends the verb quietly on the same closed pipe. Not for the commands that
+/// serve sockets (the agent, `serve`, `proxy`, `ssh`): a client going away must cost them one
+/// connection, not the process.
 fn quiet_on_closed_stdout() {
     #[cfg(unix)]
     {
@@ -195,8 +201,13 @@ fn quiet_on_closed_stdout() {
 
 /// Says what went wrong on standard error; the exit code that tells it.
 fn report(e: &latchkey::Error) -> ExitCode {
+    report_to(e, &mut std::io::stderr())
+}
+
+/// [`report`] on `err`.
+fn report_to(e: &latchkey::Error, err: &mut dyn std::io::Write) -> ExitCode {
     // Provider text was escaped where it entered the error; this is the last guard.
-    eprintln!("latchkey: {}", for_terminal(&hint::render(e)));
+    let _ = writeln!(err, "latchkey: {}", for_terminal(&hint::render(e)));
     ExitCode::from(exit_code(e.kind()))
 }
 
@@ -224,29 +235,35 @@ async fn run(cli: Cli) -> latchkey::Result<()> {
     if !matches!(cli.command, Command::Completions(_)) && !handout::remote() {
         let _ = engine.finish_keychain_migration().await;
     }
-    match cli.command {
-        Command::Profile(cmd) => profile::run(&engine, cmd).await,
-        Command::Presets { json } => presets::list_presets(&engine, json),
-        Command::Login(args) => login::run(&engine, args).await,
-        Command::Accounts(args) => accounts::list(&engine, args),
-        Command::Token(args) => token::token(&engine, args).await,
-        Command::Refresh(args) => token::refresh(&engine, args).await,
-        Command::DpopProof(args) => token::dpop_proof(&engine, args).await,
-        Command::Logout(args) => accounts::logout(&engine, args).await,
+    let (mut stdout, mut stderr) = (std::io::stdout(), std::io::stderr());
+    let io = &mut io::Io {
+        out: &mut stdout,
+        err: &mut stderr,
+    };
+    let now = latchkey::model::tokens::now();
+    io::finish(match cli.command {
+        Command::Profile(cmd) => profile::run(&engine, cmd, io).await,
+        Command::Presets { json } => presets::list_presets(&engine, json, io),
+        Command::Login(args) => login::run(&engine, args, io).await,
+        Command::Accounts(args) => accounts::list(&engine, args, io, now),
+        Command::Token(args) => token::token(&engine, args, io).await,
+        Command::Refresh(args) => token::refresh(&engine, args, io).await,
+        Command::DpopProof(args) => token::dpop_proof(&engine, args, io).await,
+        Command::Logout(args) => accounts::logout(&engine, args, io).await,
         Command::Exec(args) => exec::run(&engine, args).await,
-        Command::Trust(args) => trust::run(&engine, args),
-        Command::GitCredential(args) => git_credential::run(&engine, args).await,
-        Command::KubeCredential(args) => kube_credential::run(&engine, args).await,
-        Command::Completions(args) => completions::run(args),
+        Command::Trust(args) => trust::run(&engine, args, io),
+        Command::GitCredential(args) => git_credential::run(&engine, args, io).await,
+        Command::KubeCredential(args) => kube_credential::run(&engine, args, io).await,
+        Command::Completions(args) => completions::run(args, &program(), io),
         #[cfg(unix)]
-        Command::Agent(cmd) => agent::run(engine, cmd).await,
-        Command::History(args) => history::run(&engine, args),
-        Command::Access(cmd) => access::run(&engine, cmd),
+        Command::Agent(cmd) => agent::run(engine, cmd, io).await,
+        Command::History(args) => history::run(&engine, args, &paths::state_dir()?, io),
+        Command::Access(cmd) => access::run(&engine, cmd, io),
         Command::Serve(args) => serve::run(engine, args).await,
         Command::Proxy(args) => proxy::run(engine, args).await,
         #[cfg(unix)]
         Command::Ssh(args) => ssh::run(&engine, args).await,
-    }
+    })
 }
 
 /// How other programs (git, kubectl, shells) should start Latchkey: `latchkey` when that is
@@ -325,5 +342,76 @@ mod tests {
             let code = exit_code(kind);
             assert!(EXIT_CODES.contains(&format!("\n  {code}  ")), "{code}");
         }
+    }
+
+    #[test]
+    fn help_of_the_token_verbs_documents_the_exit_codes() {
+        for verb in ["token", "refresh", "exec", "git-credential", "serve"] {
+            let mut cli = Cli::command();
+            let help = cli
+                .find_subcommand_mut(verb)
+                .expect(verb)
+                .render_long_help()
+                .to_string();
+            assert!(
+                help.contains("\n  4  needs sign-in")
+                    && help.contains("\n  7  keychain unavailable"),
+                "{verb}: {help}"
+            );
+        }
+    }
+
+    #[test]
+    fn report_says_the_error_with_its_hint_and_exits_with_its_kind() {
+        use latchkey::{Error, Hint};
+        let relayed = |kind| Error::Relayed {
+            kind,
+            message: "the agent said \x1b[31mno".into(),
+            hint: None,
+        };
+        let cases = [
+            (
+                Error::io("cannot read x", std::io::ErrorKind::NotFound.into()),
+                1,
+            ),
+            (Error::InvalidInput("bad flag".into()), 2),
+            (Error::AccountNotFound("p/x".into()), 3),
+            (
+                Error::NeedsSignIn {
+                    account: "p/me".into(),
+                    profile: "p".into(),
+                    reason: "revoked".into(),
+                },
+                4,
+            ),
+            (relayed(ErrorKind::Provider), 5),
+            (relayed(ErrorKind::Network), 6),
+            (relayed(ErrorKind::Keychain), 7),
+            (relayed(ErrorKind::SignIn), 8),
+            (relayed(ErrorKind::Refused), 9),
+        ];
+        for (error, code) in cases {
+            let mut err = Vec::new();
+            assert_eq!(report_to(&error, &mut err), ExitCode::from(code), "{error}");
+            let text = String::from_utf8(err).unwrap();
+            assert!(
+                text.starts_with("latchkey: ") && text.ends_with('\n'),
+                "{text}"
+            );
+            assert_eq!(text.lines().count(), 1, "{text}");
+            assert!(
+                !text.contains('\x1b'),
+                "escapes reach the terminal: {text:?}"
+            );
+        }
+        let mut err = Vec::new();
+        let missing = Error::AccountNotFound("tset".into()).with_hint(Hint::DidYouMeanAccount {
+            name: "test".into(),
+        });
+        assert_eq!(report_to(&missing, &mut err), ExitCode::from(3));
+        assert_eq!(
+            String::from_utf8(err).unwrap(),
+            "latchkey: account `tset` not found; did you mean `test`? (`latchkey accounts` shows the accounts)\n"
+        );
     }
 }

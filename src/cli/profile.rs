@@ -1,6 +1,6 @@
 //! `latchkey profile add|list|show|remove|set-secret` (`export|import` in `profile_share`).
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 
 use std::collections::BTreeMap;
 
@@ -18,6 +18,7 @@ use latchkey::{
 use url::Url;
 
 use super::completions::profile_names;
+use super::io::{Io, err, errln, out, outln};
 use super::profile_keys::{self, read_secret};
 use super::profile_resource;
 use super::profile_share::{self, ExportArgs, ImportArgs};
@@ -180,35 +181,38 @@ enum RedirectArg {
     DeepLink,
 }
 
-pub async fn run(engine: &Latchkey, command: ProfileCommand) -> Result<()> {
+pub async fn run(engine: &Latchkey, command: ProfileCommand, io: &mut Io<'_>) -> Result<()> {
     match command {
-        ProfileCommand::Add(args) => add(engine, *args).await,
-        ProfileCommand::List { json } => list(engine, json).await,
+        ProfileCommand::Add(args) => add(engine, *args, io).await,
+        ProfileCommand::List { json } => list(engine, json, io).await,
         ProfileCommand::Show {
             name, jwks: true, ..
-        } => profile_keys::print_jwks(engine, &name).await,
-        ProfileCommand::Show { name, json, .. } => show(engine, &name, json).await,
-        ProfileCommand::Remove { name, yes } => remove(engine, &name, yes).await,
+        } => profile_keys::print_jwks(engine, &name, io).await,
+        ProfileCommand::Show { name, json, .. } => show(engine, &name, json, io).await,
+        ProfileCommand::Remove { name, yes } => remove(engine, &name, yes, io).await,
         ProfileCommand::SetSecret { name } => {
             engine.profile(&name)?;
             let secret = read_secret("Client secret")?;
             engine.set_client_secret(&name, secret).await?;
-            eprintln!("Stored the new client secret of `{name}` in the keychain.");
+            errln!(
+                io,
+                "Stored the new client secret of `{name}` in the keychain."
+            );
             Ok(())
         }
-        ProfileCommand::Set(args) => super::profile_set::run(engine, args),
-        ProfileCommand::Export(args) => profile_share::export(engine, args),
-        ProfileCommand::Import(args) => profile_share::import(engine, args).await,
+        ProfileCommand::Set(args) => super::profile_set::run(engine, args, io),
+        ProfileCommand::Export(args) => profile_share::export(engine, args, io),
+        ProfileCommand::Import(args) => profile_share::import(engine, args, io).await,
     }
 }
 
-async fn add(engine: &Latchkey, args: AddArgs) -> Result<()> {
+async fn add(engine: &Latchkey, args: AddArgs, io: &mut Io<'_>) -> Result<()> {
     if !args.resources.is_empty()
         && args.preset.is_none()
         && args.authorize_url.is_none()
         && args.token_url.is_none()
     {
-        return add_for_resource(engine, args).await;
+        return add_for_resource(engine, args, io).await;
     }
     let from_stdin = args.client_secret_stdin;
     let key_file = args.modern.private_key_file.clone();
@@ -232,23 +236,23 @@ async fn add(engine: &Latchkey, args: AddArgs) -> Result<()> {
             revocation,
         )
         .await?;
-    println!("Added profile `{}`.", profile.name);
+    outln!(io, "Added profile `{}`.", profile.name)?;
     if !scopes_given {
-        println!("{}", chosen_scopes(&profile, from_preset));
+        outln!(io, "{}", chosen_scopes(&profile, from_preset))?;
     }
     for grant in &profile.allowed_legacy_grants {
-        eprintln!("warning: {}.", grant.warning());
+        errln!(io, "warning: {}.", grant.warning());
     }
     if profile.grant == Grant::ClientCredentials {
-        println!("Next: latchkey token {}", profile.name);
+        outln!(io, "Next: latchkey token {}", profile.name)?;
         return Ok(());
     }
-    println!(
+    outln!(
+        io,
         "Redirect URI to register at the provider: {}",
         redirect_to_register(&profile)
-    );
-    println!("Next: latchkey login {}", profile.name);
-    Ok(())
+    )?;
+    outln!(io, "Next: latchkey login {}", profile.name)
 }
 
 /// What `profile add` says of the scopes it chose, when none were given.
@@ -269,7 +273,7 @@ fn chosen_scopes(profile: &Profile, from_preset: bool) -> String {
 
 /// `profile add NAME --resource URL`: discovery from the resource (RFC 9728), a client given or
 /// registered once (RFC 7591).
-async fn add_for_resource(engine: &Latchkey, args: AddArgs) -> Result<()> {
+async fn add_for_resource(engine: &Latchkey, args: AddArgs, io: &mut Io<'_>) -> Result<()> {
     let network =
         super::profile_set::network_flags(args.proxy.as_deref(), args.ca_file.as_deref())?;
     if args.revocation_url.is_some() || args.userinfo_url.is_some() {
@@ -301,7 +305,7 @@ async fn add_for_resource(engine: &Latchkey, args: AddArgs) -> Result<()> {
             ..form.extras
         },
     };
-    profile_resource::add(engine, request, secret).await
+    profile_resource::add(engine, request, secret, io).await
 }
 
 impl AddArgs {
@@ -405,7 +409,7 @@ fn secret_word(state: Option<SecretState>) -> &'static str {
     state.map_or("unknown", SecretState::as_str)
 }
 
-async fn list(engine: &Latchkey, json: bool) -> Result<()> {
+async fn list(engine: &Latchkey, json: bool, io: &mut Io<'_>) -> Result<()> {
     let profiles = engine.profiles()?;
     let states = secret_states(engine, &profiles).await;
     if json {
@@ -414,17 +418,16 @@ async fn list(engine: &Latchkey, json: bool) -> Result<()> {
             .zip(&states)
             .map(|(p, s)| profile_json(p, *s))
             .collect();
-        println!("{}", serde_json::Value::Array(out));
-        return Ok(());
+        return outln!(io, "{}", serde_json::Value::Array(out));
     }
     if profiles.is_empty() {
-        eprintln!(
+        errln!(
+            io,
             "No profiles yet. Add one with `latchkey profile add NAME --issuer URL --client-id ID`."
         );
         return Ok(());
     }
-    print!("{}", list_table(&profiles, &states));
-    Ok(())
+    out!(io, "{}", list_table(&profiles, &states))
 }
 
 /// `profile list`'s table: a header row, then one row per profile.
@@ -449,16 +452,15 @@ fn list_table(profiles: &[Profile], states: &[Option<SecretState>]) -> String {
     super::format::table(["NAME", "CLIENT ID", "PROVIDER", "CLIENT SECRET"], &rows)
 }
 
-async fn show(engine: &Latchkey, name: &str, json: bool) -> Result<()> {
+async fn show(engine: &Latchkey, name: &str, json: bool, io: &mut Io<'_>) -> Result<()> {
     let p = engine.profile(name)?;
     let state = engine.client_secret_state(&p).await.ok();
     if json {
-        println!("{}", profile_json(&p, state));
-        return Ok(());
+        return outln!(io, "{}", profile_json(&p, state));
     }
     let opt = |u: &Option<Url>| u.as_ref().map_or("-".to_string(), Url::to_string);
-    println!("name:                   {}", p.name);
-    println!("client id:              {}", sanitize(&p.client_id));
+    outln!(io, "name:                   {}", p.name)?;
+    outln!(io, "client id:              {}", sanitize(&p.client_id))?;
     let secret = match state {
         Some(SecretState::NotNeeded) => "none (public client)".to_string(),
         Some(SecretState::Stored) => "in the OS keychain".to_string(),
@@ -469,38 +471,58 @@ async fn show(engine: &Latchkey, name: &str, json: bool) -> Result<()> {
         None => "in the OS keychain (which did not answer)".to_string(),
     };
     match profile_keys::client_key_line(engine, &p).await {
-        Some(key) => println!("client key:             {key}"),
-        None => println!("client secret:          {secret}"),
+        Some(key) => outln!(io, "client key:             {key}")?,
+        None => outln!(io, "client secret:          {secret}")?,
     }
-    println!(
+    outln!(
+        io,
         "client registration:    {}",
         profile_resource::client_origin(&p)
-    );
-    println!("auth method:            {}", p.auth_method.as_str());
+    )?;
+    outln!(io, "auth method:            {}", p.auth_method.as_str())?;
     if p.dpop {
-        println!("DPoP (RFC 9449):        yes: each account's tokens are bound to its own key");
+        outln!(
+            io,
+            "DPoP (RFC 9449):        yes: each account's tokens are bound to its own key"
+        )?;
     }
     if p.par {
-        println!("PAR (RFC 9126):         yes: the browser gets only a request_uri");
+        outln!(
+            io,
+            "PAR (RFC 9126):         yes: the browser gets only a request_uri"
+        )?;
     }
-    println!(
+    outln!(
+        io,
         "issuer:                 {}",
         sanitize(p.issuer.as_deref().unwrap_or("-"))
-    );
+    )?;
     if p.grant == Grant::ClientCredentials {
-        println!("authorization endpoint: - (no sign-in: client credentials)");
+        outln!(
+            io,
+            "authorization endpoint: - (no sign-in: client credentials)"
+        )?;
     } else {
-        println!("authorization endpoint: {}", p.authorization_endpoint);
+        outln!(io, "authorization endpoint: {}", p.authorization_endpoint)?;
     }
-    println!("token endpoint:         {}", p.token_endpoint);
-    println!("revocation endpoint:    {}", opt(&p.revocation_endpoint));
-    println!("userinfo endpoint:      {}", opt(&p.userinfo_endpoint));
-    println!("scopes:                 {}", sanitize(&p.scopes.join(" ")));
-    println!("grant:                  {}", p.grant.as_str());
-    println!(
+    outln!(io, "token endpoint:         {}", p.token_endpoint)?;
+    outln!(
+        io,
+        "revocation endpoint:    {}",
+        opt(&p.revocation_endpoint)
+    )?;
+    outln!(io, "userinfo endpoint:      {}", opt(&p.userinfo_endpoint))?;
+    outln!(
+        io,
+        "scopes:                 {}",
+        sanitize(&p.scopes.join(" "))
+    )?;
+    outln!(io, "grant:                  {}", p.grant.as_str())?;
+    outln!(
+        io,
         "device authorization:   {}",
         opt(&p.device_authorization_endpoint)
-    );
+    )?;
     let params = |m: &BTreeMap<String, String>| {
         if m.is_empty() {
             "-".to_string()
@@ -512,44 +534,51 @@ async fn show(engine: &Latchkey, name: &str, json: bool) -> Result<()> {
                 .join(" ")
         }
     };
-    println!(
+    outln!(
+        io,
         "authorization params:   {}",
         params(&p.extra_authorize_params)
-    );
-    println!("token params:           {}", params(&p.extra_token_params));
+    )?;
+    outln!(
+        io,
+        "token params:           {}",
+        params(&p.extra_token_params)
+    )?;
     if !p.resources.is_empty() {
-        println!(
+        outln!(
+            io,
             "resources (RFC 8707):   {}",
             sanitize(&p.resources.join(" "))
-        );
+        )?;
     }
     if let Some(url) = &p.resource_metadata {
-        println!("resource metadata:      {url}");
+        outln!(io, "resource metadata:      {url}")?;
     }
     if !p.allowed_legacy_grants.is_empty() {
         let names: Vec<&str> = p.allowed_legacy_grants.iter().map(|g| g.as_str()).collect();
-        println!("legacy grants allowed:  {}", names.join(" "));
+        outln!(io, "legacy grants allowed:  {}", names.join(" "))?;
     }
-    println!(
+    outln!(
+        io,
         "proxy:                  {}",
         p.proxy
             .as_ref()
             .map_or("- (HTTPS_PROXY, ALL_PROXY or none)".into(), redact)
-    );
-    println!(
+    )?;
+    outln!(
+        io,
         "CA file:                {}",
         p.ca_file
             .as_ref()
             .map_or("- (the system's CAs)".into(), |f| sanitize(
                 &f.display().to_string()
             ))
-    );
+    )?;
     if p.grant == Grant::ClientCredentials {
         return Ok(());
     }
-    println!("redirect:               {}", p.redirect.as_str());
-    println!("redirect URI:           {}", redirect_to_register(&p));
-    Ok(())
+    outln!(io, "redirect:               {}", p.redirect.as_str())?;
+    outln!(io, "redirect URI:           {}", redirect_to_register(&p))
 }
 
 fn profile_json(p: &Profile, secret: Option<SecretState>) -> serde_json::Value {
@@ -596,7 +625,7 @@ fn profile_json(p: &Profile, secret: Option<SecretState>) -> serde_json::Value {
     })
 }
 
-async fn remove(engine: &Latchkey, name: &str, yes: bool) -> Result<()> {
+async fn remove(engine: &Latchkey, name: &str, yes: bool, io: &mut Io<'_>) -> Result<()> {
     engine.profile(name)?;
     let count = engine
         .accounts()?
@@ -609,75 +638,47 @@ async fn remove(engine: &Latchkey, name: &str, yes: bool) -> Result<()> {
                 "removing profile `{name}` deletes its {count} account(s) and their tokens; pass --yes to confirm"
             )));
         }
-        eprint!("Remove profile `{name}` and its {count} account(s), tokens included? [y/N] ");
-        let _ = std::io::stderr().flush();
+        err!(
+            io,
+            "Remove profile `{name}` and its {count} account(s), tokens included? [y/N] "
+        );
         let mut answer = String::new();
         std::io::stdin()
             .read_line(&mut answer)
             .map_err(|e| Error::io("cannot read the answer", e))?;
         if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            eprintln!("Nothing removed.");
+            errln!(io, "Nothing removed.");
             return Ok(());
         }
     }
     let profile = engine.profile(name)?;
     if profile.registration.is_some() {
         match engine.delete_registration(&profile).await {
-            Ok(true) => eprintln!(
+            Ok(true) => errln!(
+                io,
                 "Deleted the client `{}` registered at the provider (RFC 7592).",
                 sanitize(&profile.client_id)
             ),
-            Ok(false) => eprintln!(
+            Ok(false) => errln!(
+                io,
                 "The provider gave no way to delete the client `{}` it registered; it stays there.",
                 sanitize(&profile.client_id)
             ),
-            Err(e) => eprintln!(
+            Err(e) => errln!(
+                io,
                 "warning: could not delete the client `{}` at the provider ({e}); removing the profile all the same.",
                 sanitize(&profile.client_id)
             ),
         }
     }
     let removed = engine.remove_profile(name).await?;
-    println!("Removed profile `{name}` and {} account(s).", removed.len());
-    Ok(())
+    outln!(
+        io,
+        "Removed profile `{name}` and {} account(s).",
+        removed.len()
+    )
 }
 
+#[path = "profile_tests.rs"]
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn profile_add_says_which_scopes_it_chose() {
-        let profile = Profile {
-            scopes: vec!["openid".into(), "offline_access".into()],
-            ..Profile::for_tests("test")
-        };
-        assert_eq!(
-            chosen_scopes(&profile, false),
-            "Scopes: openid offline_access (chosen from what the provider's discovery lists); change them with `latchkey profile set test --scope '…'`."
-        );
-        assert!(chosen_scopes(&profile, true).contains("(the preset's)"));
-        let none = Profile::for_tests("api");
-        assert!(chosen_scopes(&none, false).starts_with("Scopes: none"));
-    }
-
-    #[test]
-    fn profile_list_has_a_header_and_json_keeps_the_redirect_uri_a_uri() {
-        let profiles = [Profile::for_tests("github"), Profile::for_tests("a")];
-        let text = list_table(&profiles, &[Some(SecretState::Stored), None]);
-        let lines: Vec<&str> = text.lines().collect();
-        assert!(lines[0].starts_with("NAME"), "{text}");
-        assert_eq!(lines.len(), 3);
-        let at = lines[0].find("CLIENT ID").unwrap();
-        assert_eq!(lines[1].find("client"), Some(at), "{text}");
-        let json = profile_json(&profiles[0], None);
-        let uri = json["redirect_uri"].as_str().unwrap();
-        assert_eq!(url::Url::parse(uri).unwrap().as_str(), uri);
-        assert!(
-            json["redirect_uri_note"]
-                .as_str()
-                .unwrap()
-                .contains("any port")
-        );
-    }
-}
+mod tests;

@@ -10,6 +10,8 @@ use latchkey::{Error, Latchkey, Result};
 use oauth2::ClientSecret;
 use url::Url;
 
+use super::io::{Io, outln};
+
 #[derive(Args, Default)]
 pub struct ModernArgs {
     /// Bind the tokens to a key of each account's own (DPoP, RFC 9449): Latchkey makes the key
@@ -76,13 +78,13 @@ pub async fn client_key_line(engine: &Latchkey, p: &latchkey::Profile) -> Option
 }
 
 /// `profile show NAME --jwks`: the public JWKS of a `private_key_jwt` profile's key.
-pub async fn print_jwks(engine: &Latchkey, name: &str) -> Result<()> {
+pub async fn print_jwks(engine: &Latchkey, name: &str, io: &mut Io<'_>) -> Result<()> {
     let jwks = engine.client_public_jwks(name).await?;
-    println!(
+    outln!(
+        io,
         "{}",
         serde_json::to_string_pretty(&jwks).unwrap_or_default()
-    );
-    Ok(())
+    )
 }
 
 /// Reads a secret from standard input: hidden at a terminal, the whole input otherwise.

@@ -8,6 +8,7 @@ use latchkey::{Error, Latchkey, Result};
 use url::Url;
 
 use super::completions::profile_names;
+use super::io::{Io, outln};
 
 #[derive(Args)]
 pub struct SetArgs {
@@ -45,7 +46,7 @@ pub struct SetArgs {
     no_par: bool,
 }
 
-pub fn run(engine: &Latchkey, args: SetArgs) -> Result<()> {
+pub fn run(engine: &Latchkey, args: SetArgs, io: &mut Io) -> Result<()> {
     let settings = settings(&args)?;
     if settings.is_empty() {
         return Err(Error::InvalidInput(
@@ -54,13 +55,14 @@ pub fn run(engine: &Latchkey, args: SetArgs) -> Result<()> {
         ));
     }
     let profile = engine.set_profile(&args.name, settings)?;
-    println!("Changed profile `{}`.", profile.name);
+    outln!(io, "Changed profile `{}`.", profile.name)?;
     if args.scope.is_some() {
-        println!(
+        outln!(
+            io,
             "Scopes: {} (from the next sign-in: `latchkey login {}`).",
             profile.scopes.join(" "),
             profile.name
-        );
+        )?;
     }
     Ok(())
 }

@@ -9,6 +9,7 @@ use latchkey::model::profile::parse_param;
 use latchkey::{Error, Latchkey, Result};
 
 use super::completions::profile_names;
+use super::io::{Io, errln, out, outln};
 
 #[derive(Args)]
 pub struct ExportArgs {
@@ -33,14 +34,15 @@ pub struct ImportArgs {
     renames: Vec<(String, String)>,
 }
 
-pub fn export(engine: &Latchkey, args: ExportArgs) -> Result<()> {
+pub fn export(engine: &Latchkey, args: ExportArgs, io: &mut Io) -> Result<()> {
     let text = export_profiles(&engine.profiles()?, &args.names)?;
     match args.output {
-        None => print!("{text}"),
+        None => out!(io, "{text}")?,
         Some(path) => {
             std::fs::write(&path, &text)
                 .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
-            eprintln!(
+            errln!(
+                io,
                 "Exported to {} (no client secret, no account).",
                 path.display()
             );
@@ -49,7 +51,7 @@ pub fn export(engine: &Latchkey, args: ExportArgs) -> Result<()> {
     Ok(())
 }
 
-pub async fn import(engine: &Latchkey, args: ImportArgs) -> Result<()> {
+pub async fn import(engine: &Latchkey, args: ImportArgs, io: &mut Io<'_>) -> Result<()> {
     let source = ShareSource::parse(&args.source)?;
     let bytes = source.read(engine).await?;
     let profiles = read_import(&bytes, &source.origin(), &args.renames)?;
@@ -62,9 +64,10 @@ pub async fn import(engine: &Latchkey, args: ImportArgs) -> Result<()> {
         } else {
             "Imported"
         };
-        println!("{verb} profile `{}`.", p.name);
+        outln!(io, "{verb} profile `{}`.", p.name)?;
         for grant in &p.allowed_legacy_grants {
-            eprintln!(
+            errln!(
+                io,
                 "warning: `{}` allows a legacy grant: {}.",
                 p.name,
                 grant.warning()
@@ -72,10 +75,11 @@ pub async fn import(engine: &Latchkey, args: ImportArgs) -> Result<()> {
         }
         // A keychain that cannot say is not an import failure; `profile show` asks again.
         if engine.client_secret_state(p).await.ok() == Some(SecretState::Missing) {
-            println!(
+            outln!(
+                io,
                 "  It needs its client secret: run `latchkey profile set-secret {}`.",
                 p.name
-            );
+            )?;
         }
     }
     Ok(())

@@ -55,7 +55,12 @@ pub async fn run(engine: &Latchkey, args: SshArgs) -> Result<()> {
     })?;
     let config = engine.config().dir().to_path_buf();
     if client::ping(&config).await.is_none() {
-        super::agent::start(&config, true).await?;
+        let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+        let io = &mut super::io::Io {
+            out: &mut out,
+            err: &mut err,
+        };
+        super::agent::start(&config, io, true).await?;
     }
     let (connection, local) = client::forward(&config, Some(destination))
         .await

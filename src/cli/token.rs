@@ -11,6 +11,7 @@ use latchkey::{Error, Latchkey, Result};
 use super::completions::account_names;
 use super::format::rfc3339;
 use super::handout::{hand_out, hand_out_with_proof};
+use super::io::{Io, outln};
 
 #[derive(Clone, Copy, ValueEnum, Default)]
 enum Format {
@@ -136,14 +137,16 @@ pub fn fast_path() -> Option<std::process::ExitCode> {
         return None;
     };
     Some(
-        match answer.and_then(|handed| print(&handed, args.format)) {
+        match answer.and_then(|handed| {
+            super::io::finish(Io::std(|io| print(&handed, args.format, io, now())))
+        }) {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => super::report(&e),
         },
     )
 }
 
-pub async fn token(engine: &Arc<Latchkey>, args: TokenArgs) -> Result<()> {
+pub async fn token(engine: &Arc<Latchkey>, args: TokenArgs, io: &mut Io<'_>) -> Result<()> {
     let target = args.request.target();
     let handed = hand_out_with_proof(
         engine,
@@ -153,17 +156,21 @@ pub async fn token(engine: &Arc<Latchkey>, args: TokenArgs) -> Result<()> {
         target,
     )
     .await?;
-    print(&handed, args.format)
+    print(&handed, args.format, io, now())
 }
 
-pub async fn refresh(engine: &Arc<Latchkey>, args: RefreshArgs) -> Result<()> {
+pub async fn refresh(engine: &Arc<Latchkey>, args: RefreshArgs, io: &mut Io<'_>) -> Result<()> {
     let handed = hand_out(engine, &args.account, 0, Purpose::Refresh, None).await?;
-    print(&handed, args.format)
+    print(&handed, args.format, io, now())
 }
 
 /// `latchkey dpop-proof`: the DPoP proof (RFC 9449) of a DPoP-bound account's current token
 /// for one request, with `ath`; the token itself is not printed.
-pub async fn dpop_proof(engine: &Arc<Latchkey>, args: DpopProofArgs) -> Result<()> {
+pub async fn dpop_proof(
+    engine: &Arc<Latchkey>,
+    args: DpopProofArgs,
+    io: &mut Io<'_>,
+) -> Result<()> {
     let target = ProofTarget {
         method: args.method,
         url: args.url,
@@ -171,11 +178,13 @@ pub async fn dpop_proof(engine: &Arc<Latchkey>, args: DpopProofArgs) -> Result<(
     };
     let handed =
         hand_out_with_proof(engine, &args.account, 60, Purpose::Token, Some(target)).await?;
+    print_proof(&handed, io)
+}
+
+/// `dpop-proof`'s output: the proof alone, or why there is none.
+fn print_proof(handed: &Handed, io: &mut Io) -> Result<()> {
     match &handed.dpop_proof {
-        Some(proof) => {
-            println!("{}", proof.as_str());
-            Ok(())
-        }
+        Some(proof) => outln!(io, "{}", proof.as_str()),
         None => Err(Error::InvalidInput(format!(
             "the tokens of `{}` are Bearer tokens, not DPoP-bound: they need no proof",
             handed.account
@@ -183,10 +192,10 @@ pub async fn dpop_proof(engine: &Arc<Latchkey>, args: DpopProofArgs) -> Result<(
     }
 }
 
-/// Prints a token in `format`. A DPoP-bound token goes with its proof in the header formats;
-/// without a request to sign one for, those formats are refused rather than print a header
-/// its server would turn down.
-fn print(handed: &Handed, format: Format) -> Result<()> {
+/// Prints a token in `format` (`expires_in` counted from `now`). A DPoP-bound token goes with
+/// its proof in the header formats; without a request to sign one for, those formats are
+/// refused rather than print a header its server would turn down.
+fn print(handed: &Handed, format: Format, io: &mut Io, now: i64) -> Result<()> {
     let token = handed.access_token.as_str();
     let scheme = handed.scheme();
     let proof = handed.dpop_proof.as_deref().map(String::as_str);
@@ -200,14 +209,16 @@ fn print(handed: &Handed, format: Format) -> Result<()> {
         )));
     }
     match format {
-        Format::Raw => println!("{token}"),
+        Format::Raw => outln!(io, "{token}"),
         Format::Header => {
-            println!("Authorization: {scheme} {token}");
-            if let Some(proof) = proof {
-                println!("DPoP: {proof}");
+            outln!(io, "Authorization: {scheme} {token}")?;
+            match proof {
+                Some(proof) => outln!(io, "DPoP: {proof}"),
+                None => Ok(()),
             }
         }
-        Format::Json => println!(
+        Format::Json => outln!(
+            io,
             "{}",
             serde_json::json!({
                 "account": handed.account,
@@ -215,7 +226,7 @@ fn print(handed: &Handed, format: Format) -> Result<()> {
                 "token_type": scheme,
                 "dpop_proof": proof,
                 "expires_at": handed.expires_at.map(rfc3339),
-                "expires_in": handed.expires_at.map(|t| t - now()),
+                "expires_in": handed.expires_at.map(|t| t - now),
                 "scope": handed.scopes.join(" "),
             })
         ),
@@ -224,8 +235,138 @@ fn print(handed: &Handed, format: Format) -> Result<()> {
             if let Some(proof) = proof {
                 headers["DPoP"] = proof.into();
             }
-            println!("{headers}");
+            outln!(io, "{headers}")
         }
     }
-    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use zeroize::Zeroizing;
+
+    use super::*;
+    use crate::cli::testing::{Captured, NOW, with_closed_output};
+
+    fn handed(dpop: bool, proof: Option<&str>) -> Handed {
+        Handed {
+            account: "work/alice".into(),
+            access_token: Zeroizing::new("at-123".into()),
+            expires_at: Some(NOW + 300),
+            scopes: vec!["read".into(), "write".into()],
+            token_type: dpop.then(|| "DPoP".into()),
+            dpop_proof: proof.map(|p| Zeroizing::new(p.to_string())),
+        }
+    }
+
+    fn printed(handed: &Handed, format: Format) -> (Result<()>, String) {
+        let mut c = Captured::default();
+        let result = print(handed, format, &mut c.io(), NOW);
+        assert_eq!(c.err(), "");
+        (result, c.out())
+    }
+
+    fn ok(handed: &Handed, format: Format) -> String {
+        let (result, out) = printed(handed, format);
+        result.unwrap();
+        out
+    }
+
+    #[test]
+    fn a_bearer_token_in_each_format() {
+        let bearer = handed(false, None);
+        assert_eq!(ok(&bearer, Format::Raw), "at-123\n");
+        assert_eq!(
+            ok(&bearer, Format::Header),
+            "Authorization: Bearer at-123\n"
+        );
+        assert_eq!(
+            ok(&bearer, Format::HeadersJson),
+            "{\"Authorization\":\"Bearer at-123\"}\n"
+        );
+        let json: serde_json::Value = serde_json::from_str(&ok(&bearer, Format::Json)).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "account": "work/alice",
+                "access_token": "at-123",
+                "token_type": "Bearer",
+                "dpop_proof": null,
+                "expires_at": "2026-01-01T00:05:00Z",
+                "expires_in": 300,
+                "scope": "read write",
+            })
+        );
+    }
+
+    #[test]
+    fn a_dpop_bound_token_goes_with_its_proof() {
+        let bound = handed(true, Some("eyJ.proof.sig"));
+        assert_eq!(ok(&bound, Format::Raw), "at-123\n");
+        assert_eq!(
+            ok(&bound, Format::Header),
+            "Authorization: DPoP at-123\nDPoP: eyJ.proof.sig\n"
+        );
+        let headers: serde_json::Value =
+            serde_json::from_str(&ok(&bound, Format::HeadersJson)).unwrap();
+        assert_eq!(
+            headers,
+            serde_json::json!({"Authorization": "DPoP at-123", "DPoP": "eyJ.proof.sig"})
+        );
+        let json: serde_json::Value = serde_json::from_str(&ok(&bound, Format::Json)).unwrap();
+        assert_eq!(json["token_type"], "DPoP");
+        assert_eq!(json["dpop_proof"], "eyJ.proof.sig");
+    }
+
+    #[test]
+    fn a_dpop_bound_token_without_a_proof_prints_no_header_it_would_need() {
+        let bound = handed(true, None);
+        for format in [Format::Header, Format::HeadersJson] {
+            let (result, out) = printed(&bound, format);
+            let e = result.expect_err("no header without a proof");
+            assert_eq!(e.kind(), latchkey::ErrorKind::Usage);
+            assert_eq!(
+                e.to_string(),
+                "the tokens of `work/alice` are DPoP-bound (RFC 9449): pass --method and --url of the request, and Latchkey prints the proof that goes with the token"
+            );
+            assert_eq!(out, "", "nothing printed before the refusal");
+        }
+        // The token alone and JSON say what it is.
+        assert_eq!(ok(&bound, Format::Raw), "at-123\n");
+        let json: serde_json::Value = serde_json::from_str(&ok(&bound, Format::Json)).unwrap();
+        assert_eq!(json["dpop_proof"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn dpop_proof_prints_the_proof_alone_and_refuses_a_bearer_account() {
+        let mut c = Captured::default();
+        print_proof(&handed(true, Some("eyJ.proof.sig")), &mut c.io()).unwrap();
+        assert_eq!(c.out(), "eyJ.proof.sig\n");
+        let mut c = Captured::default();
+        let e = print_proof(&handed(false, None), &mut c.io()).expect_err("Bearer");
+        assert_eq!(e.kind(), latchkey::ErrorKind::Usage);
+        assert_eq!(
+            e.to_string(),
+            "the tokens of `work/alice` are Bearer tokens, not DPoP-bound: they need no proof"
+        );
+        assert_eq!(c.out(), "");
+    }
+
+    #[test]
+    fn a_closed_stdout_ends_token_quietly() {
+        let bound = handed(true, Some("p"));
+        for format in [
+            Format::Raw,
+            Format::Header,
+            Format::Json,
+            Format::HeadersJson,
+        ] {
+            let (result, err) = with_closed_output(|io| print(&bound, format, io, NOW));
+            assert!(result.is_ok(), "{result:?}");
+            assert_eq!(err, "");
+        }
+        // A refusal is still one.
+        let (result, _) =
+            with_closed_output(|io| print(&handed(true, None), Format::Header, io, NOW));
+        assert!(result.is_err());
+    }
 }

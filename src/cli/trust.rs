@@ -10,6 +10,8 @@ use latchkey::api::integrations::envfile::{self, Value};
 use latchkey::model::untrusted::for_terminal;
 use latchkey::{Error, Latchkey, Result};
 
+use super::io::{Io, outln};
+
 #[derive(Args)]
 pub struct TrustArgs {
     /// The env file to trust (default: the nearest `.latchkey.env` in this directory or a
@@ -24,7 +26,7 @@ pub struct TrustArgs {
     remove: Option<PathBuf>,
 }
 
-pub fn run(engine: &Latchkey, args: TrustArgs) -> Result<()> {
+pub fn run(engine: &Latchkey, args: TrustArgs, io: &mut Io) -> Result<()> {
     let config = engine.config();
     if args.list {
         for t in envfile::trusted_files(config)? {
@@ -33,16 +35,18 @@ pub fn run(engine: &Latchkey, args: TrustArgs) -> Result<()> {
                 Ok(_) => "changed since trusted",
                 Err(_) => "unreadable or refused",
             };
-            println!("{}  ({state})", for_terminal(&t.path.display().to_string()));
+            let path = for_terminal(&t.path.display().to_string());
+            outln!(io, "{path}  ({state})")?;
         }
         return Ok(());
     }
     if let Some(path) = &args.remove {
         if envfile::untrust(config, path)? {
-            println!(
+            outln!(
+                io,
                 "{} is no longer trusted.",
                 for_terminal(&path.display().to_string())
-            );
+            )?;
         } else {
             return Err(Error::InvalidInput(format!(
                 "{} is not a trusted file (`latchkey trust --list` lists them)",
@@ -66,7 +70,11 @@ pub fn run(engine: &Latchkey, args: TrustArgs) -> Result<()> {
         }
     };
     let file = envfile::open_found(&path)?;
-    println!("{} sets:", for_terminal(&file.path.display().to_string()));
+    outln!(
+        io,
+        "{} sets:",
+        for_terminal(&file.path.display().to_string())
+    )?;
     let width = file.entries.iter().map(|e| e.name.len()).max().unwrap_or(0);
     for e in &file.entries {
         let what = match &e.value {
@@ -80,14 +88,16 @@ pub fn run(engine: &Latchkey, args: TrustArgs) -> Result<()> {
         } else {
             ""
         };
-        println!("  {:width$}  {}{warning}", e.name, for_terminal(&what));
+        outln!(io, "  {:width$}  {}{warning}", e.name, for_terminal(&what))?;
     }
     if file.entries.is_empty() {
-        println!("  (no variables)");
+        outln!(io, "  (no variables)")?;
     }
     envfile::trust(config, &file)?;
-    println!("Trusted: `latchkey exec` takes these variables from it until its content changes.");
-    Ok(())
+    outln!(
+        io,
+        "Trusted: `latchkey exec` takes these variables from it until its content changes."
+    )
 }
 
 /// Variables that, beside a token, could send it elsewhere: proxies and CA bundles.
@@ -103,4 +113,93 @@ fn redirects_traffic(name: &str) -> bool {
                 | "NODE_EXTRA_CA_CERTS"
                 | "GIT_SSL_CAINFO"
         )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::testing::{Captured, engine, temp_dir};
+
+    fn trust(engine: &Latchkey, args: TrustArgs) -> (Result<()>, Captured) {
+        let mut c = Captured::default();
+        let result = run(engine, args, &mut c.io());
+        (result, c)
+    }
+
+    fn args(file: Option<PathBuf>, list: bool, remove: Option<PathBuf>) -> TrustArgs {
+        TrustArgs { file, list, remove }
+    }
+
+    #[test]
+    fn trusting_shows_each_variable_and_flags_the_ones_that_redirect_traffic() {
+        let engine = engine();
+        let file = temp_dir("repo").join(".latchkey.env");
+        std::fs::write(
+            &file,
+            "GH=latchkey:work\nHTTPS_PROXY=http://proxy.example:3128\nMODE=staging\n",
+        )
+        .unwrap();
+        let (result, c) = trust(&engine, args(Some(file.clone()), false, None));
+        result.unwrap();
+        assert_eq!(
+            c.out(),
+            format!(
+                "{} sets:\n  GH           a token of account `work`\n  HTTPS_PROXY  = http://proxy.example:3128   <- changes where requests go or which certificates are trusted\n  MODE         = staging\nTrusted: `latchkey exec` takes these variables from it until its content changes.\n",
+                file.display()
+            )
+        );
+        assert_eq!(c.err(), "");
+
+        let (result, c) = trust(&engine, args(None, true, None));
+        result.unwrap();
+        assert_eq!(c.out(), format!("{}  (trusted)\n", file.display()));
+        std::fs::write(&file, "GH=latchkey:work\n").unwrap();
+        let (_, c) = trust(&engine, args(None, true, None));
+        assert_eq!(
+            c.out(),
+            format!("{}  (changed since trusted)\n", file.display())
+        );
+        std::fs::remove_file(&file).unwrap();
+        let (_, c) = trust(&engine, args(None, true, None));
+        assert_eq!(
+            c.out(),
+            format!("{}  (unreadable or refused)\n", file.display())
+        );
+
+        let (result, c) = trust(&engine, args(None, false, Some(file.clone())));
+        result.unwrap();
+        assert_eq!(
+            c.out(),
+            format!("{} is no longer trusted.\n", file.display())
+        );
+        let (result, c) = trust(&engine, args(None, true, None));
+        result.unwrap();
+        assert_eq!(c.out(), "");
+        let (result, c) = trust(&engine, args(None, false, Some(file.clone())));
+        let e = result.expect_err("not trusted any more");
+        assert_eq!(e.kind(), latchkey::ErrorKind::Usage);
+        assert!(
+            e.to_string()
+                .ends_with("is not a trusted file (`latchkey trust --list` lists them)"),
+            "{e}"
+        );
+        assert_eq!(c.out(), "");
+    }
+
+    #[test]
+    fn an_empty_file_is_trusted_with_no_variables() {
+        let engine = engine();
+        let file = temp_dir("repo").join("empty.env");
+        std::fs::write(&file, "# nothing yet\n").unwrap();
+        let (result, c) = trust(&engine, args(Some(file.clone()), false, None));
+        result.unwrap();
+        assert!(
+            c.out().starts_with(&format!(
+                "{} sets:\n  (no variables)\nTrusted: ",
+                file.display()
+            )),
+            "{}",
+            c.out()
+        );
+    }
 }

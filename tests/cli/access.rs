@@ -74,13 +74,10 @@ fn a_deny_rule_refuses_one_program_with_the_agent_and_without() {
     }
     assert!(refusals.iter().any(|r| r["via"] == "agent"));
     assert!(refusals.iter().any(|r| r["via"] == "direct"));
-    // The rule listed, removed, and python3 allowed again at once (the agent included).
-    env.run(&["access", "list"])
-        .says(&[&id, "deny", "door", "python3"]);
+    // The rule removed, and python3 allowed again at once (the agent included). Listing and
+    // removing rules: src/cli/access.rs's tests.
     env.run(&["access", "remove", &id]).success();
     token_from_python(&env, "door", true).success();
-    env.run(&["access", "remove", &id])
-        .fails_with(3, &["not found"]);
     env.run(&["agent", "stop"]).success();
 }
 

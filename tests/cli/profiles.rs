@@ -135,18 +135,6 @@ fn removing_a_profile_needs_yes_and_deletes_its_keychain_entries() {
 }
 
 #[test]
-fn help_documents_the_exit_codes() {
-    let env = Env::new();
-    let help = env.run(&["token", "--help"]);
-    assert!(
-        help.success().stdout.contains("4  needs sign-in"),
-        "{}",
-        help.stdout
-    );
-    assert!(help.stdout.contains("7  keychain unavailable"));
-}
-
-#[test]
 fn an_issuer_without_scope_gets_openid_and_offline_access() {
     let server = AuthServer::start();
     let env = Env::new();

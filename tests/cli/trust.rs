@@ -85,21 +85,11 @@ fn a_cloned_repositorys_env_file_runs_nothing_until_trusted_and_never_sets_path(
     std::fs::write(&dotenv, "GH=latchkey:work\nMODE=production\n").unwrap();
     in_dir(&env, &repo, &["exec", "--", "true"])
         .fails_with(9, &["changed since you trusted it", "latchkey trust"]);
-    let list = in_dir(&env, &repo, &["trust", "--list"]);
-    list.success()
-        .says(&["repo/.latchkey.env", "changed since trusted"]);
-    in_dir(&env, &repo, &["trust", "--remove", ".latchkey.env"])
-        .success()
-        .says(&["no longer trusted"]);
-    assert!(
-        !in_dir(&env, &repo, &["trust", "--list"])
-            .stdout
-            .contains("repo")
-    );
-    in_dir(&env, &repo, &["trust", "--remove", ".latchkey.env"])
-        .fails_with(2, &["not a trusted file"]);
+    // `--remove` with a path relative to the directory it runs in.
+    in_dir(&env, &repo, &["trust", "--remove", ".latchkey.env"]).success();
     let text = std::fs::read_to_string(env.config_dir().join("trusted.toml")).unwrap();
     assert!(!text.contains("repo/.latchkey.env"), "{text}");
+    // `--list` and `--remove`'s wording: src/cli/trust.rs's tests.
 }
 
 #[cfg(unix)]
