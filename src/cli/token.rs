@@ -50,8 +50,14 @@ pub struct ProofArgs {
     /// The URL of the request the token is for (with --method).
     #[arg(long, requires = "method", value_name = "URL")]
     url: Option<url::Url>,
-    /// The resource server's DPoP nonce, from its `DPoP-Nonce` header (RFC 9449 §9).
-    #[arg(long, requires = "url", value_name = "NONCE")]
+    /// The resource server's DPoP nonce, from its `DPoP-Nonce` header (RFC 9449 §9). It may
+    /// begin with `-` (base64url).
+    #[arg(
+        long,
+        requires = "url",
+        value_name = "NONCE",
+        allow_hyphen_values = true
+    )]
     nonce: Option<String>,
 }
 
@@ -76,8 +82,9 @@ pub struct DpopProofArgs {
     /// The URL of the request the proof goes with.
     #[arg(long, value_name = "URL")]
     url: url::Url,
-    /// The resource server's DPoP nonce, from its `DPoP-Nonce` header (RFC 9449 §9).
-    #[arg(long, value_name = "NONCE")]
+    /// The resource server's DPoP nonce, from its `DPoP-Nonce` header (RFC 9449 §9). It may
+    /// begin with `-` (base64url).
+    #[arg(long, value_name = "NONCE", allow_hyphen_values = true)]
     nonce: Option<String>,
 }
 
@@ -246,6 +253,24 @@ mod tests {
 
     use super::*;
     use crate::cli::testing::{Captured, NOW, with_closed_output};
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_nonce_may_begin_with_a_hyphen() {
+        // base64url nonces begin with `-` one time in 64.
+        let args = TokenOnly::try_parse_from([
+            "token",
+            "dp",
+            "--method",
+            "GET",
+            "--url",
+            "https://rs.example/x",
+            "--nonce",
+            "-gX_1",
+        ])
+        .expect("parsed");
+        assert_eq!(args.args.request.nonce.as_deref(), Some("-gX_1"));
+    }
 
     fn handed(dpop: bool, proof: Option<&str>) -> Handed {
         Handed {
