@@ -18,12 +18,13 @@ enum Format {
     /// The token alone.
     #[default]
     Raw,
-    /// `Authorization: Bearer …`
+    /// `Authorization: Bearer …` (DPoP-bound, with --method and --url: `Authorization: DPoP …`
+    /// and a `DPoP: …` line)
     Header,
-    /// The token with its expiry and scope.
+    /// The token with its expiry, scope, token type and DPoP proof.
     Json,
     /// `{"Authorization": "Bearer …"}`: the shape of an MCP client's headers helper (Claude
-    /// Code's `headersHelper`).
+    /// Code's `headersHelper`); DPoP-bound, with --method and --url, both headers.
     HeadersJson,
 }
 
