@@ -13,6 +13,7 @@ use url::Url;
 
 use super::*;
 use crate::model::profile::{Endpoints, ManualEndpoints, NewProfile, ProfileExtras, RedirectMode};
+use crate::model::secret::KeyPem;
 use crate::store::keychain::SERVICE;
 
 /// An engine on a fresh config directory and its own mock keychain.
@@ -100,6 +101,12 @@ async fn signed_in(engine: &Latchkey, name: &str, token: Url) -> Account {
         .add_profile_with(new_profile(name, token), ProfileExtras::default(), None)
         .await
         .expect("profile added");
+    stored_account(engine, name, None).await
+}
+
+/// The account `NAME/me` of an existing profile, stored with an expired access token, the
+/// refresh token `old-refresh` and `dpop_key`.
+async fn stored_account(engine: &Latchkey, name: &str, dpop_key: Option<KeyPem>) -> Account {
     let account = Account {
         profile: name.into(),
         label: "me".into(),
@@ -118,8 +125,8 @@ async fn signed_in(engine: &Latchkey, name: &str, token: Url) -> Account {
         id_token: None,
         expires_at: Some(1),
         scopes: vec!["read".into()],
-        dpop_key: None,
-        dpop_bound: false,
+        dpop_bound: dpop_key.is_some(),
+        dpop_key,
     };
     engine
         .keychain
@@ -321,33 +328,7 @@ async fn invalid_client_at_refresh_points_at_the_client_secret() {
         )
         .await
         .expect("added");
-    let account = Account {
-        profile: "conf".into(),
-        label: "me".into(),
-        subject: None,
-        scopes: vec!["read".into()],
-        expires_at: Some(1),
-        has_refresh_token: true,
-        needs_sign_in: None,
-        signed_in_at: 1,
-        default: false,
-        dpop_bound: false,
-    };
-    let tokens = TokenSet {
-        access_token: AccessToken::new("old-access".into()),
-        refresh_token: Some(RefreshToken::new("old-refresh".into())),
-        id_token: None,
-        expires_at: Some(1),
-        scopes: vec!["read".into()],
-        dpop_key: None,
-        dpop_bound: false,
-    };
-    engine
-        .keychain
-        .set(&account.keychain_key(), tokens.to_bytes())
-        .await
-        .unwrap();
-    engine.config.put_account(account).unwrap();
+    stored_account(&engine, "conf", None).await;
     let err = engine.refresh("conf/me").await.expect_err("invalid_client");
     assert_eq!(err.kind(), crate::ErrorKind::Provider, "{err}");
     assert_eq!(
@@ -522,4 +503,24 @@ async fn a_key_clients_key_is_never_sent_as_a_secret() {
     let profile = engine.profile("keyed").unwrap();
     let err = engine.client_secret(&profile).await.unwrap_err();
     assert!(err.to_string().contains("private key"), "{err}");
+}
+
+#[tokio::test]
+async fn an_unusable_dpop_key_spends_no_refresh_token() {
+    let (engine, _store) = engine();
+    // Nothing listens there: a request sent would fail as a network error, not as below.
+    let token = Url::parse("http://127.0.0.1:9/token").unwrap();
+    engine
+        .add_profile_with(new_profile("bound", token), ProfileExtras::default(), None)
+        .await
+        .expect("profile added");
+    let account = stored_account(&engine, "bound", Some(KeyPem::new("not a key"))).await;
+    let err = engine.refresh("bound/me").await.expect_err("refused");
+    assert_eq!(err.kind(), crate::ErrorKind::Usage, "{err}");
+    assert!(err.to_string().contains("DPoP key"), "{err}");
+    // The grant is untouched: the same refresh token, the account not marked.
+    let (after, tokens) = engine.stored_tokens("bound/me").await.unwrap();
+    assert_eq!(tokens.refresh_token.unwrap().secret(), "old-refresh");
+    assert_eq!(after.needs_sign_in, None);
+    assert_eq!(after.expires_at, account.expires_at);
 }
