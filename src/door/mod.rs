@@ -202,7 +202,8 @@ impl Door {
                 (Handed::new(&account, &tokens), key)
             }
         };
-        if let Some(target) = &request.proof {
+        // Only a bound token gets a proof, and only for a resource's request.
+        if let (Some(target), Some(_)) = (&request.proof, &key) {
             self.check_proof_target(&id, target)?;
         }
         let handed = prove(handed, key, request.proof.as_ref())?;
@@ -248,14 +249,14 @@ impl Door {
         };
         let same =
             |u: &url::Url| u.origin() == target.url.origin() && u.path() == target.url.path();
-        let provider = [Some(&profile.token_endpoint)]
-            .into_iter()
-            .chain([
-                profile.revocation_endpoint.as_ref(),
-                profile.pushed_authorization_request_endpoint.as_ref(),
-            ])
-            .flatten()
-            .any(same);
+        let provider = [
+            Some(&profile.token_endpoint),
+            profile.revocation_endpoint.as_ref(),
+            profile.pushed_authorization_request_endpoint.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .any(same);
         if provider {
             return Err(Error::InvalidInput(format!(
                 "a DPoP proof is made for requests to resources, not to the provider's endpoint {} (profile `{}`)",
