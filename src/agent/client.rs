@@ -4,7 +4,6 @@
 //! runtime, for the CLI's fast path (Linux): a `latchkey token` answered by the agent starts
 //! no runtime at all.
 
-use crate::protocol::dpop::ProofTarget;
 use std::path::Path;
 use std::time::Duration;
 
@@ -12,7 +11,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
 use zeroize::Zeroizing;
 
-use super::protocol::{Handed, How, Op, Request, Response, VERSION, relayed};
+use super::protocol::{Handed, Op, Request, Response, VERSION, relayed};
 use super::socket::{check_socket_dir, euid, forwarded_socket, socket_path};
 use crate::error::Result;
 
@@ -72,62 +71,17 @@ fn not_turned_off() -> bool {
     })
 }
 
-/// A token from the agent: `None` when no agent answers for `config` (ask the keychain),
-/// else its answer, an error relayed with its kind.
-pub async fn token(
-    config: &Path,
-    account: &str,
-    min_valid: u32,
-    how: How,
-    program: Option<&Path>,
-    proof: Option<&ProofTarget>,
-) -> Option<Result<Handed>> {
-    handed(
-        ask(
-            config,
-            token_op(account, min_valid, how, program, proof),
-            ANSWER_TIMEOUT,
-        )
-        .await?,
-    )
+/// A token from the agent for `op` (an [`Op::token`]): `None` when no agent answers for
+/// `config` (ask the keychain), else its answer, an error relayed with its kind.
+pub async fn token(config: &Path, op: Op) -> Option<Result<Handed>> {
+    handed(ask(config, op, ANSWER_TIMEOUT).await?)
 }
 
 /// [`token`] on the calling thread, with no async runtime (Linux: the peer check reads
 /// `SO_PEERCRED` directly).
 #[cfg(target_os = "linux")]
-pub fn token_blocking(
-    config: &Path,
-    account: &str,
-    min_valid: u32,
-    how: How,
-) -> Option<Result<Handed>> {
-    handed(ask_blocking(
-        config,
-        token_op(account, min_valid, how, None, None),
-        ANSWER_TIMEOUT,
-    )?)
-}
-
-/// `program`: for `exec`, the program about to start (the agent decides for it).
-fn token_op(
-    account: &str,
-    min_valid: u32,
-    how: How,
-    program: Option<&Path>,
-    proof: Option<&ProofTarget>,
-) -> Op {
-    match how {
-        How::Refresh => Op::Refresh {
-            account: account.to_string(),
-        },
-        _ => Op::Token {
-            account: account.to_string(),
-            min_valid,
-            how,
-            program: program.map(|p| p.to_string_lossy().into_owned()),
-            proof: proof.cloned(),
-        },
-    }
+pub fn token_blocking(config: &Path, op: Op) -> Option<Result<Handed>> {
+    handed(ask_blocking(config, op, ANSWER_TIMEOUT)?)
 }
 
 /// A token answer: the token, or the engine's error relayed with its kind.

@@ -44,6 +44,31 @@ pub enum Op {
     },
 }
 
+impl Op {
+    /// A request for `account`'s token (`How::Refresh`: refreshed now). `program`: for `exec`,
+    /// the program about to start; `proof`: the request a DPoP proof is wanted for.
+    pub fn token(
+        account: &str,
+        min_valid: u32,
+        how: How,
+        program: Option<&std::path::Path>,
+        proof: Option<&crate::protocol::dpop::ProofTarget>,
+    ) -> Op {
+        match how {
+            How::Refresh => Op::Refresh {
+                account: account.to_string(),
+            },
+            _ => Op::Token {
+                account: account.to_string(),
+                min_valid,
+                how,
+                program: program.map(|p| p.to_string_lossy().into_owned()),
+                proof: proof.cloned(),
+            },
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Request {
     pub v: u32,

@@ -6,6 +6,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use latchkey::agent::protocol::Op;
 use latchkey::door::{Arrival, Caller, Door, Handed, Purpose, Request};
 use latchkey::protocol::dpop::ProofTarget;
 use latchkey::{Latchkey, Result};
@@ -23,7 +24,9 @@ pub async fn hand_out(
     if let Some(answer) = super::serve_client::from_endpoint(name, min_valid, purpose).await {
         return answer;
     }
-    if let Some(answer) = from_agent(engine, name, min_valid, purpose, program, None).await {
+    if let Some(answer) =
+        from_agent(engine, Op::token(name, min_valid, purpose, program, None)).await
+    {
         return answer;
     }
     local_door(engine)
@@ -48,7 +51,12 @@ pub async fn hand_out_with_proof(
             "DPoP proofs are not made over `latchkey serve`: run `latchkey proxy` beside the account instead".into(),
         ));
     }
-    if let Some(answer) = from_agent(engine, name, min_valid, purpose, None, Some(&target)).await {
+    if let Some(answer) = from_agent(
+        engine,
+        Op::token(name, min_valid, purpose, None, Some(&target)),
+    )
+    .await
+    {
         return answer;
     }
     let mut request = request(name, min_valid, purpose, None);
@@ -91,37 +99,24 @@ pub fn local_door(engine: &Arc<Latchkey>) -> Door {
     Door::new(engine.clone())
 }
 
-/// The agent's answer, `None` when no agent answers (or it is turned off).
+/// The agent's answer to `op` (an [`Op::token`]), `None` when no agent answers (or it is
+/// turned off).
 #[cfg(unix)]
-pub async fn from_agent(
-    engine: &Latchkey,
-    name: &str,
-    min_valid: u32,
-    purpose: Purpose,
-    program: Option<&Path>,
-    proof: Option<&ProofTarget>,
-) -> Option<Result<Handed>> {
+pub async fn from_agent(engine: &Latchkey, op: Op) -> Option<Result<Handed>> {
     use latchkey::agent::client;
     let dir = engine.config().dir();
     // A forwarded agent is the only source: no answer is an error, never the keychain here.
     if let Some(socket) = client::forwarded() {
-        let answer = client::token(dir, name, min_valid, purpose, program, proof).await;
+        let answer = client::token(dir, op).await;
         return Some(answer.unwrap_or_else(|| Err(client::unreachable(&socket))));
     }
     if !client::enabled() {
         return None;
     }
-    client::token(dir, name, min_valid, purpose, program, proof).await
+    client::token(dir, op).await
 }
 
 #[cfg(not(unix))]
-pub async fn from_agent(
-    _: &Latchkey,
-    _: &str,
-    _: u32,
-    _: Purpose,
-    _: Option<&Path>,
-    _: Option<&ProofTarget>,
-) -> Option<Result<Handed>> {
+pub async fn from_agent(_: &Latchkey, _: Op) -> Option<Result<Handed>> {
     None
 }

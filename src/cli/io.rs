@@ -4,7 +4,7 @@
 //! message is not the verb's result).
 
 use std::fmt;
-use std::io::Write;
+use std::io::{BufRead, IsTerminal, Read, Write};
 
 use latchkey::{Error, Result};
 
@@ -44,6 +44,36 @@ impl Io<'_> {
         let _ = self.err.write_fmt(text);
         let _ = self.err.flush();
     }
+}
+
+/// How much of a piped standard input [`read_hidden`] takes.
+pub enum Piped {
+    /// The first line (a password: what follows may be meant for the program).
+    FirstLine,
+    /// All of it (a client secret or a key may span lines).
+    Whole,
+}
+
+/// Reads `what` (e.g. "the password"): hidden behind `prompt` at a terminal, from standard
+/// input otherwise, without its line ending; empty is refused.
+pub fn read_hidden(prompt: &str, what: &str, piped: Piped) -> Result<String> {
+    let value = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(format!("{prompt}: "))
+            .map_err(|e| Error::io(format!("cannot read {what} from the terminal"), e))?
+    } else {
+        let mut s = String::new();
+        let mut stdin = std::io::stdin().lock();
+        match piped {
+            Piped::FirstLine => stdin.read_line(&mut s).map(|_| ()),
+            Piped::Whole => stdin.read_to_string(&mut s).map(|_| ()),
+        }
+        .map_err(|e| Error::io(format!("cannot read {what} from standard input"), e))?;
+        s.trim_end_matches(['\r', '\n']).to_string()
+    };
+    if value.is_empty() {
+        return Err(Error::InvalidInput(format!("{what} is empty")));
+    }
+    Ok(value)
 }
 
 /// A verb's result, except that a reader which stopped reading (`latchkey history --json |

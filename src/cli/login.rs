@@ -1,7 +1,6 @@
 //! `latchkey login`: the authorization code flow through the system browser and a loopback
 //! listener.
 
-use std::io::IsTerminal;
 use std::time::Duration;
 
 use clap::Args;
@@ -16,7 +15,7 @@ use oauth2::ResourceOwnerPassword;
 
 use super::completions::profile_names;
 use super::format::relative;
-use super::io::{Io, errln, outln};
+use super::io::{Io, Piped, errln, outln, read_hidden};
 
 #[derive(Args)]
 pub struct LoginArgs {
@@ -228,20 +227,12 @@ async fn password(engine: &Latchkey, args: LoginArgs, io: &mut Io<'_>) -> Result
 
 /// The password: hidden at a terminal, the first line of standard input otherwise.
 fn read_password(username: &str) -> Result<ResourceOwnerPassword> {
-    let value = if std::io::stdin().is_terminal() {
-        rpassword::prompt_password(format!("Password for {username}: "))
-            .map_err(|e| Error::io("cannot read the password from the terminal", e))?
-    } else {
-        let mut line = String::new();
-        std::io::stdin()
-            .read_line(&mut line)
-            .map_err(|e| Error::io("cannot read the password from standard input", e))?;
-        line.trim_end_matches(['\r', '\n']).to_string()
-    };
-    if value.is_empty() {
-        return Err(Error::InvalidInput("the password is empty".into()));
-    }
-    Ok(ResourceOwnerPassword::new(value))
+    read_hidden(
+        &format!("Password for {username}"),
+        "the password",
+        Piped::FirstLine,
+    )
+    .map(ResourceOwnerPassword::new)
 }
 
 /// Whether the account's profile asks for DPoP.

@@ -2,7 +2,6 @@
 //! input or a private key file; the `profile add` flags of modern OAuth (DPoP, PAR,
 //! `private_key_jwt`, client ID metadata documents), and `profile show --jwks`.
 
-use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 
 use clap::Args;
@@ -10,7 +9,7 @@ use latchkey::{Error, Latchkey, Result};
 use oauth2::ClientSecret;
 use url::Url;
 
-use super::io::{Io, outln};
+use super::io::{Io, Piped, outln, read_hidden};
 
 #[derive(Args, Default)]
 pub struct ModernArgs {
@@ -89,20 +88,5 @@ pub async fn print_jwks(engine: &Latchkey, name: &str, io: &mut Io<'_>) -> Resul
 
 /// Reads a secret from standard input: hidden at a terminal, the whole input otherwise.
 pub fn read_secret(prompt: &str) -> Result<ClientSecret> {
-    let value = if std::io::stdin().is_terminal() {
-        rpassword::prompt_password(format!("{prompt}: "))
-            .map_err(|e| Error::io("cannot read the secret from the terminal", e))?
-    } else {
-        let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .map_err(|e| Error::io("cannot read the secret from standard input", e))?;
-        s.trim_end_matches(['\r', '\n']).to_string()
-    };
-    if value.is_empty() {
-        return Err(Error::InvalidInput(
-            "the client secret on standard input is empty".into(),
-        ));
-    }
-    Ok(ClientSecret::new(value))
+    read_hidden(prompt, "the client secret", Piped::Whole).map(ClientSecret::new)
 }

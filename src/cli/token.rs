@@ -113,7 +113,7 @@ struct TokenOnly {
 /// `--help` included, as it always does.
 #[cfg(target_os = "linux")]
 pub fn fast_path() -> Option<std::process::ExitCode> {
-    use latchkey::agent::client;
+    use latchkey::agent::{client, protocol::Op};
     let mut argv = std::env::args_os().skip(1);
     if argv.next()? != "token"
         || std::env::var_os(super::completions::VAR).is_some()
@@ -132,9 +132,10 @@ pub fn fast_path() -> Option<std::process::ExitCode> {
     // A remote machine with a forwarded agent may have no config directory (or HOME): the
     // forwarded socket's agent reads no config path.
     let config = latchkey::store::paths::config_dir().unwrap_or_default();
-    let Some(answer) =
-        client::token_blocking(&config, &args.account, args.min_valid, Purpose::Token)
-    else {
+    let Some(answer) = client::token_blocking(
+        &config,
+        Op::token(&args.account, args.min_valid, Purpose::Token, None, None),
+    ) else {
         // A forwarded agent is the only source: its silence is the answer.
         if let Some(socket) = client::forwarded() {
             return Some(super::report(&client::unreachable(&socket)));

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use latchkey::agent::protocol::Op;
 use latchkey::api::integrations::git::shell_quote;
 use latchkey::door::{Handed, Purpose};
 use latchkey::protocol::callback::DEFAULT_TIMEOUT;
@@ -28,7 +29,7 @@ pub async fn token_for_tool(
     if let Some(answer) = super::serve_client::from_endpoint(name, min_valid, purpose).await {
         return answer;
     }
-    match from_agent(engine, name, min_valid, purpose, None, None).await {
+    match from_agent(engine, Op::token(name, min_valid, purpose, None, None)).await {
         Some(Ok(handed)) => return Ok(handed),
         Some(Err(e))
             if super::handout::remote()

@@ -22,6 +22,7 @@ impl Latchkey {
     /// A token valid for at least `min_valid` seconds, refreshed first when needed. The common
     /// case (a valid cached token) is two small file reads and one keychain read.
     pub async fn token(&self, name: &str, min_valid: i64) -> Result<(Account, TokenSet)> {
+        self.keychain.warm();
         let account = match self.target(name)? {
             Target::Account(account) => account,
             Target::Client(profile) => {
@@ -46,6 +47,7 @@ impl Latchkey {
 
     /// Refreshes now, whatever the expiry.
     pub async fn refresh(&self, name: &str) -> Result<(Account, TokenSet)> {
+        self.keychain.warm();
         match self.target(name)? {
             Target::Account(account) => self.refresh_account(&account, None).await,
             Target::Client(profile) => self.client_credentials_token(&profile, None).await,
@@ -68,7 +70,12 @@ impl Latchkey {
             return Err(needs_sign_in(&account, reason));
         }
         let profile = self.config.profile(&account.profile)?;
-        // Set up HTTP while the keychain answers: both take a few milliseconds.
+        let secret = self.client_secret(&profile).await?;
+        // Keys before the refresh token is spent: rotation makes it single-use.
+        let keys = self.keys_for_openid(&profile).await?;
+        // The tokens are read last, just before the refresh token is sent: between the two
+        // nothing waits (see the keychain check below). HTTP is set up while the keychain
+        // answers: both take a few milliseconds.
         let (tokens, http) = tokio::join!(self.load_tokens(&account), async {
             self.profile_http(&profile, &profile.token_endpoint)
         });
@@ -84,11 +91,11 @@ impl Latchkey {
                 "the access token has expired and the provider issued no refresh token",
             ));
         };
-        let secret = self.client_secret(&profile).await?;
-        // Keys before the refresh token is spent: rotation makes it single-use.
-        let keys = self.keys_for_openid(&profile).await?;
         // Rotation makes the refresh token single-use: the keychain must take its successor.
-        self.keychain.ensure_writable().await?;
+        // The entry was found unlocked just now, which answers that without asking again.
+        self.keychain
+            .ensure_writable_for(&account.keychain_key())
+            .await?;
         let dpop_key = match &tokens.dpop_key {
             Some(pem) => Some(SigningKey::from_pem(pem.secret()).map_err(|e| {
                 Error::InvalidInput(format!(

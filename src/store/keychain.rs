@@ -252,6 +252,12 @@ impl Keychain {
         })
     }
 
+    /// How long each call may take.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
     /// How long [`Keychain::store_issued`] keeps trying.
     pub fn with_keep_trying(mut self, keep_trying: Duration) -> Self {
         self.keep_trying = keep_trying;
@@ -265,6 +271,31 @@ impl Keychain {
     /// platforms' keychains prompt on access, and this does nothing there.
     pub async fn ensure_writable(&self) -> Result<(), KeychainError> {
         self.unlock_within(self.timeout).await
+    }
+
+    /// Starts connecting to the platform's keychain on a thread of its own, so that a read
+    /// about to come finds the connection made or under way (on the Secret Service,
+    /// connecting is a good part of a read's time). Nothing to do once connected, or on a
+    /// store of the caller's own.
+    pub fn warm(&self) {
+        if self.store.0.is_some() || READY.load(Ordering::Acquire) {
+            return;
+        }
+        // A failure here is met again, and reported, by the read that follows.
+        let _ = std::thread::Builder::new()
+            .name("latchkey-keychain".into())
+            .spawn(ensure_store);
+    }
+
+    /// [`Keychain::ensure_writable`] before a write to `key`, which was just read: the entry
+    /// found unlocked by that read answers without asking the keychain again.
+    pub async fn ensure_writable_for(&self, key: &str) -> Result<(), KeychainError> {
+        if self.store.0.is_some() {
+            return Ok(());
+        }
+        let user = self.names(key)?.key;
+        let wait = self.timeout.saturating_sub(self.timeout / 4);
+        self.blocking(move |_| platform_writable(&user, wait)).await
     }
 
     /// Waits for an unlock at most `wait` (and less than the timeout, so a locked keychain is
@@ -402,10 +433,18 @@ impl Keychain {
     }
 }
 
+static READY: AtomicBool = AtomicBool::new(false);
+
 /// keyring-core has no store until one is registered; register the platform's once. A failure
 /// is not remembered: the desktop app runs for days, and the keychain may start after it.
+/// One connection per process: a caller that comes while another connects (see
+/// [`Keychain::warm`]) waits for it.
 fn ensure_store() -> Result<(), KeychainError> {
-    static READY: AtomicBool = AtomicBool::new(false);
+    static CONNECTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    if READY.load(Ordering::Acquire) {
+        return Ok(());
+    }
+    let _one = CONNECTING.lock().unwrap_or_else(|e| e.into_inner());
     if READY.load(Ordering::Acquire) {
         return Ok(());
     }
@@ -439,9 +478,29 @@ fn platform_unlock(wait: Duration) -> Result<(), KeychainError> {
     }
 }
 
+/// [`platform_unlock`], unless the entry `user` was found unlocked moments ago.
+#[cfg(target_os = "linux")]
+fn platform_writable(user: &str, wait: Duration) -> Result<(), KeychainError> {
+    let Some(store) = keyring_core::get_default_store() else {
+        return Ok(());
+    };
+    match store
+        .as_any()
+        .downcast_ref::<crate::store::secret_service::Store>()
+    {
+        Some(store) => store.writable(user, wait).map_err(map_error),
+        None => Ok(()),
+    }
+}
+
 /// macOS and Windows ask for an unlock themselves when an entry is accessed.
 #[cfg(not(target_os = "linux"))]
 fn platform_unlock(_wait: Duration) -> Result<(), KeychainError> {
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn platform_writable(_user: &str, _wait: Duration) -> Result<(), KeychainError> {
     Ok(())
 }
 

@@ -24,8 +24,16 @@ const CONTENT_TYPE: &str = "application/octet-stream";
 
 type Connection = Arc<Mutex<SecretService<'static>>>;
 
+/// When each entry was last found unlocked, by this process (see [`Store::writable`]).
+type Seen = Arc<Mutex<HashMap<String, Instant>>>;
+
+/// How recently an entry must have been found unlocked for [`Store::writable`] to take that
+/// as the answer: a refresh reads the entry, then asks with nothing waited for in between.
+const SEEN_UNLOCKED_FOR: Duration = Duration::from_millis(500);
+
 pub struct Store {
     ss: Connection,
+    seen: Seen,
 }
 
 impl std::fmt::Debug for Store {
@@ -39,8 +47,28 @@ impl Store {
         let ss = SecretService::connect(EncryptionType::Plain).map_err(failure)?;
         Ok(Arc::new(Store {
             ss: Arc::new(Mutex::new(ss)),
+            seen: Seen::default(),
         }))
     }
+
+    /// Whether a write of `user`'s entry can succeed, as [`Store::unlock_default`] (waiting
+    /// at most `wait`); an entry found unlocked moments ago answers without asking again, one
+    /// D-Bus round trip of the few a refresh makes (its collection, where the write goes, was
+    /// unlocked then: a refresh read it to get the refresh token).
+    pub fn writable(&self, user: &str, wait: Duration) -> Result<()> {
+        if lock_seen(&self.seen)
+            .get(user)
+            .is_some_and(|at| at.elapsed() < SEEN_UNLOCKED_FOR)
+        {
+            return Ok(());
+        }
+        self.unlock_default(wait)
+    }
+}
+
+fn lock_seen(seen: &Seen) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
+    // The map holds only hints: a poisoned one is as good as it was.
+    seen.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Store {
@@ -134,6 +162,7 @@ impl CredentialStoreApi for Store {
     ) -> Result<Entry> {
         Ok(Entry::new_with_credential(Arc::new(Cred {
             ss: self.ss.clone(),
+            seen: self.seen.clone(),
             service: service.to_string(),
             user: user.to_string(),
         })))
@@ -146,6 +175,7 @@ impl CredentialStoreApi for Store {
 
 struct Cred {
     ss: Connection,
+    seen: Seen,
     service: String,
     user: String,
 }
@@ -184,6 +214,12 @@ impl Cred {
             ));
         }
         let item = found.unlocked.into_iter().chain(found.locked).next();
+        let mut seen = lock_seen(&self.seen);
+        match item {
+            Some(_) => seen.insert(self.user.clone(), Instant::now()),
+            None => seen.remove(&self.user),
+        };
+        drop(seen);
         f(&ss, item)
     }
 }
@@ -217,10 +253,12 @@ impl CredentialApi for Cred {
     }
 
     fn delete_credential(&self) -> Result<()> {
-        self.with_item(|_, item| match item {
+        let deleted = self.with_item(|_, item| match item {
             Some(item) => item.delete().map_err(decode),
             None => Err(Error::NoEntry),
-        })
+        });
+        lock_seen(&self.seen).remove(&self.user);
+        deleted
     }
 
     fn get_credential(&self) -> Result<Option<Arc<Credential>>> {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use latchkey::store::keychain::{Keychain, KeychainError};
 use zbus::blocking::{Connection, Proxy};
 use zbus::zvariant::{OwnedObjectPath, OwnedValue, Value};
 
@@ -241,8 +242,8 @@ fn a_rotated_refresh_token_survives_a_keyring_locked_while_the_refresh_is_in_fli
 fn a_keyring_locked_before_the_refresh_token_is_sent_leaves_it_unspent() {
     let keyring = Keyring::open();
     let _unlock = UnlockAtEnd(keyring.clone());
-    // The keyring locks after the tokens were read, while the signing keys are fetched: the
-    // last step before the refresh token is sent.
+    // The keyring locks while the signing keys are fetched, the last step that waits before
+    // the tokens are read and the refresh token is sent.
     let (hook, fired) = lock_once(
         &keyring,
         |path, stage| path.contains("jwks") && stage == Stage::Received,
@@ -309,6 +310,38 @@ fn a_keyring_that_stays_locked_after_the_answer_is_reported_as_a_lost_grant() {
         4,
         &["did not take the refresh token", "latchkey login lost"],
     );
+}
+
+#[test]
+fn only_an_entry_read_just_now_is_taken_as_writable_without_asking_the_keychain() {
+    let keyring = Keyring::open();
+    let _unlock = UnlockAtEnd(keyring.clone());
+    let keychain = Keychain::default().with_timeout(Duration::from_secs(2));
+    let (read, unread) = ("test:writable-read", "test:writable-unread");
+    block_on(keychain.set(read, b"x".to_vec())).expect("set");
+    block_on(keychain.set(unread, b"y".to_vec())).expect("set");
+    assert_eq!(
+        block_on(keychain.get(read)).expect("get").as_deref(),
+        Some(&b"x"[..])
+    );
+    keyring.lock();
+    // Found unlocked just now (a refresh reads its refresh token, then sends it at once).
+    block_on(keychain.ensure_writable_for(read)).expect("read just now");
+    // Not read by this process: the keychain is asked, and it is locked.
+    assert!(matches!(
+        block_on(keychain.ensure_writable_for(unread)),
+        Err(KeychainError::Locked)
+    ));
+    // Nor is a read that is no longer recent taken as the answer.
+    std::thread::sleep(Duration::from_millis(600));
+    assert!(matches!(
+        block_on(keychain.ensure_writable_for(read)),
+        Err(KeychainError::Locked)
+    ));
+    keyring.unlock();
+    for key in [read, unread] {
+        block_on(keychain.delete(key)).expect("delete");
+    }
 }
 
 /// Names of exactly `len` characters.
