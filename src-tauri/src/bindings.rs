@@ -40,7 +40,7 @@ fn all() -> Vec<(&'static str, String)> {
         ErrorActionKind,
         ErrorActionDto,
         ErrorDto,
-        crate::history::HistoryEntryDto,
+        latchkey::api::history::HistoryEntryView,
         crate::share::ImportPreview,
         crate::share::RenameDto,
         crate::share::ImportedDto,
