@@ -16,7 +16,7 @@ fn all() -> Vec<(&'static str, String)> {
         LegacyGrantDto,
         LegacyGrantInfo,
         ParamDto,
-        PresetVariableDto,
+        latchkey::api::views::PresetVariable,
         PresetDto,
         FilledPresetDto,
         DeviceSignInStarted,
