@@ -1,13 +1,11 @@
 //! The commands the window calls. Each is a thin call into the engine whose errors become
 //! [`ErrorDto`]s the UI shows as they are.
 
-use latchkey::LegacyGrant;
 use latchkey::api::integrations::{CLI_FILE, git::normalize_url, program_for, snippets};
 use latchkey::api::{build_profile, claims_for_display};
 use latchkey::model::presets;
 use oauth2::ResourceOwnerPassword;
 use tauri::{AppHandle, State};
-use url::Url;
 
 use crate::copying::{self, CopiedFrom};
 use crate::dto::*;
@@ -53,21 +51,7 @@ pub async fn discover(
     let engine = state.engine()?;
     // Through the proxy and CA file the form holds, as the saved profile will.
     let network = crate::form::network(proxy, ca_file)?;
-    let m = engine.discover_via(issuer.trim(), &network).await?;
-    let s = |u: Option<Url>| u.map(|u| u.to_string());
-    Ok(DiscoveryDto {
-        pkce_s256: m
-            .code_challenge_methods_supported
-            .as_ref()
-            .is_some_and(|v| v.iter().any(|x| x == "S256")),
-        iss_parameter: m.authorization_response_iss_parameter_supported,
-        issuer: m.issuer,
-        authorization_endpoint: s(m.authorization_endpoint),
-        token_endpoint: s(m.token_endpoint),
-        revocation_endpoint: s(m.revocation_endpoint),
-        userinfo_endpoint: s(m.userinfo_endpoint),
-        scopes_supported: m.scopes_supported,
-    })
+    Ok(engine.discover_via(issuer.trim(), &network).await?.into())
 }
 
 /// Adds a profile (`editing == false`) or replaces one. The secret goes to the keychain.
@@ -146,13 +130,7 @@ pub async fn begin_sign_in(app: AppHandle, profile: String, implicit: bool) -> R
 /// The legacy grants a profile may opt in to, with the engine's warning for each.
 #[tauri::command]
 pub fn legacy_grants() -> Vec<LegacyGrantInfo> {
-    [LegacyGrant::Implicit, LegacyGrant::Password]
-        .into_iter()
-        .map(|g| LegacyGrantInfo {
-            grant: g,
-            warning: g.warning().to_string(),
-        })
-        .collect()
+    latchkey::api::views::legacy_grants()
 }
 
 /// Signs in with the legacy resource owner password grant (the profile must allow it). The

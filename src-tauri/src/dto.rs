@@ -1,123 +1,24 @@
-//! What crosses the IPC boundary. The shell translates engine types into these; the TypeScript
-//! twins in `ui/src/lib/bindings/` are generated from them (`cargo test -p latchkey-desktop`
+//! What crosses the IPC boundary: the shared layer's views (`latchkey::api::views`) and what
+//! only the shell has (sign-ins, notices, copies). The TypeScript twins in
+//! `ui/src/lib/bindings.ts` are generated from them (`cargo test -p latchkey-desktop`
 //! checks they are current; `UPDATE_BINDINGS=1` rewrites them). No token value is ever part of
 //! a DTO: copying happens in the backend.
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use std::collections::BTreeMap;
-
-use latchkey::api::redirect_to_register;
-use latchkey::{Account, Profile};
-
 pub use crate::error_dto::{ErrorDto, ErrorKindDto};
 use crate::sensitive::Sensitive;
-/// The engine's own choices, their TypeScript generated from them (the `ts` feature).
+/// The engine's own choices and the shared layer's views, their TypeScript generated from
+/// them (the `ts` feature) under the names the window knows.
+pub use latchkey::api::views::{
+    AccountView as AccountDto, Discovered as DiscoveryDto, FilledPreset as FilledPresetDto,
+    LegacyGrantInfo, Param as ParamDto, PresetView as PresetDto, ProfileView as ProfileDto,
+};
 pub use latchkey::{
     AuthMethod as AuthMethodDto, Grant as GrantDto, LegacyGrant as LegacyGrantDto,
     RedirectMode as RedirectModeDto,
 };
-
-/// A profile as the UI shows it. The client secret itself never leaves the backend.
-#[derive(Debug, Clone, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
-pub struct ProfileDto {
-    pub name: String,
-    pub client_id: String,
-    pub issuer: Option<String>,
-    pub authorization_endpoint: String,
-    pub token_endpoint: String,
-    pub revocation_endpoint: Option<String>,
-    pub userinfo_endpoint: Option<String>,
-    pub scopes: Vec<String>,
-    pub auth_method: AuthMethodDto,
-    /// Whether the profile is a confidential client (its secret is in the keychain).
-    pub has_client_secret: bool,
-    /// A confidential client whose secret the keychain does not hold (e.g. imported from a
-    /// shared file): it must be entered before a sign-in.
-    pub client_secret_missing: bool,
-    pub redirect_mode: RedirectModeDto,
-    /// A fixed redirect URI from the profile, if any.
-    pub redirect_uri: Option<String>,
-    /// The exact redirect URI to register at the provider.
-    pub redirect_uri_to_register: String,
-    pub grant: GrantDto,
-    /// Where the device flow starts; `None`: the profile cannot sign in with a code.
-    pub device_authorization_endpoint: Option<String>,
-    pub extra_authorize_params: Vec<ParamDto>,
-    pub extra_token_params: Vec<ParamDto>,
-    /// Legacy grants the profile opted in to (RFC 9700 discourages them).
-    pub allowed_legacy_grants: Vec<LegacyGrantDto>,
-    /// The profile's HTTPS proxy (never with credentials); `None`: the environment's, if any.
-    pub proxy: Option<String>,
-    /// A PEM file of CAs trusted for this profile besides the system's.
-    pub ca_file: Option<String>,
-    /// DPoP-bound tokens (RFC 9449).
-    pub dpop: bool,
-    /// Pushed authorization requests (RFC 9126).
-    pub par: bool,
-    /// RFC 8707 resource indicators sent on every request.
-    pub resources: Vec<String>,
-}
-
-/// A legacy grant and the engine's warning about it, for the form and the sign-in screens.
-#[derive(Debug, Clone, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
-pub struct LegacyGrantInfo {
-    pub grant: LegacyGrantDto,
-    pub warning: String,
-}
-
-/// One extra request parameter (`key=value`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct ParamDto {
-    pub key: String,
-    pub value: String,
-}
-
-/// A setting a preset takes (`tenant`, `base_url`), written `{name}` in its URLs.
-#[derive(Debug, Clone, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
-pub struct PresetVariableDto {
-    pub name: String,
-    pub default: Option<String>,
-    pub help: String,
-}
-
-/// A provider preset, built in or from the config directory's `presets/`.
-#[derive(Debug, Clone, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
-pub struct PresetDto {
-    pub name: String,
-    pub title: String,
-    pub description: String,
-    /// Where the provider documents client registration.
-    pub docs: Option<String>,
-    pub built_in: bool,
-    pub variables: Vec<PresetVariableDto>,
-}
-
-/// What a preset fills into the form once its settings have values.
-#[derive(Debug, Clone, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
-pub struct FilledPresetDto {
-    /// Discover from this issuer…
-    pub issuer: Option<String>,
-    /// …or these endpoints (when `issuer` is `null`).
-    pub authorization_endpoint: Option<String>,
-    pub token_endpoint: Option<String>,
-    pub revocation_endpoint: Option<String>,
-    pub userinfo_endpoint: Option<String>,
-    pub device_authorization_endpoint: Option<String>,
-    pub scopes: Vec<String>,
-    pub auth_method: Option<AuthMethodDto>,
-    pub redirect_mode: RedirectModeDto,
-    /// The provider refuses token requests without the client secret.
-    pub client_secret_required: bool,
-    pub extra_authorize_params: Vec<ParamDto>,
-    pub extra_token_params: Vec<ParamDto>,
-}
 
 /// A device flow sign-in (RFC 8628) waiting for the user to enter the code. Its outcome comes
 /// on the `sign-in` event, like a browser sign-in's.
@@ -138,28 +39,6 @@ pub struct DeviceSignInStarted {
     pub expires_at: i64,
 }
 
-/// One signed-in account: metadata only.
-#[derive(Debug, Clone, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
-pub struct AccountDto {
-    /// `PROFILE/LABEL`, what the CLI calls it.
-    pub id: String,
-    pub profile: String,
-    pub label: String,
-    pub subject: Option<String>,
-    pub scopes: Vec<String>,
-    /// Unix seconds.
-    #[ts(type = "number | null")]
-    pub expires_at: Option<i64>,
-    pub has_refresh_token: bool,
-    /// Why the account needs a new sign-in, when it does.
-    pub needs_sign_in: Option<String>,
-    #[ts(type = "number")]
-    pub signed_in_at: i64,
-    /// Its tokens are DPoP-bound (RFC 9449): a copied token needs a proof to be of use.
-    pub dpop_bound: bool,
-}
-
 /// Everything the accounts screen needs, in one call.
 #[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -170,20 +49,6 @@ pub struct Overview {
     #[ts(type = "number")]
     pub now: i64,
     pub config_dir: String,
-}
-
-/// What discovery found for an issuer.
-#[derive(Debug, Clone, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
-pub struct DiscoveryDto {
-    pub issuer: String,
-    pub authorization_endpoint: Option<String>,
-    pub token_endpoint: Option<String>,
-    pub revocation_endpoint: Option<String>,
-    pub userinfo_endpoint: Option<String>,
-    pub scopes_supported: Option<Vec<String>>,
-    pub pkce_s256: bool,
-    pub iss_parameter: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, TS)]
@@ -378,68 +243,6 @@ pub struct UseInDto {
 #[serde(rename_all = "camelCase")]
 pub struct SignOutResult {
     pub revoked: bool,
-}
-
-impl From<&Account> for AccountDto {
-    fn from(a: &Account) -> Self {
-        AccountDto {
-            id: a.id(),
-            profile: a.profile.clone(),
-            label: a.label.clone(),
-            subject: a.subject.clone(),
-            scopes: a.scopes.clone(),
-            expires_at: a.expires_at,
-            has_refresh_token: a.has_refresh_token,
-            needs_sign_in: a.needs_sign_in.clone(),
-            signed_in_at: a.signed_in_at,
-            dpop_bound: a.dpop_bound,
-        }
-    }
-}
-
-pub fn params_to_dto(params: &BTreeMap<String, String>) -> Vec<ParamDto> {
-    params
-        .iter()
-        .map(|(k, v)| ParamDto {
-            key: k.clone(),
-            value: v.clone(),
-        })
-        .collect()
-}
-
-impl From<&Profile> for ProfileDto {
-    fn from(p: &Profile) -> Self {
-        ProfileDto {
-            name: p.name.clone(),
-            client_id: p.client_id.clone(),
-            issuer: p.issuer.clone(),
-            authorization_endpoint: p.authorization_endpoint.to_string(),
-            token_endpoint: p.token_endpoint.to_string(),
-            revocation_endpoint: p.revocation_endpoint.as_ref().map(|u| u.to_string()),
-            userinfo_endpoint: p.userinfo_endpoint.as_ref().map(|u| u.to_string()),
-            scopes: p.scopes.clone(),
-            auth_method: p.auth_method,
-            has_client_secret: p.auth_method.needs_secret(),
-            // Only the keychain knows: the overview asks it (share::SecretStates).
-            client_secret_missing: false,
-            redirect_mode: p.redirect,
-            redirect_uri: p.redirect_uri.as_ref().map(|u| u.to_string()),
-            redirect_uri_to_register: redirect_to_register(p).uri,
-            grant: p.grant,
-            device_authorization_endpoint: p
-                .device_authorization_endpoint
-                .as_ref()
-                .map(|u| u.to_string()),
-            extra_authorize_params: params_to_dto(&p.extra_authorize_params),
-            extra_token_params: params_to_dto(&p.extra_token_params),
-            allowed_legacy_grants: p.allowed_legacy_grants.to_vec(),
-            proxy: p.proxy.as_ref().map(latchkey::protocol::network::redact),
-            ca_file: p.ca_file.as_ref().map(|f| f.display().to_string()),
-            dpop: p.dpop,
-            par: p.par,
-            resources: p.resources.clone(),
-        }
-    }
 }
 
 #[cfg(test)]

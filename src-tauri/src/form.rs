@@ -4,18 +4,14 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use latchkey::ProfileExtras;
 use latchkey::api::{EndpointsForm, FormError, PresetChoice, ProfileForm};
 use latchkey::engine::ResourceProfile;
-use latchkey::model::presets::{Filled, Preset, SecretNeed, Source};
 use latchkey::protocol::network::Network;
-use latchkey::{Endpoints, ProfileExtras};
 use oauth2::ClientSecret;
 use url::Url;
 
-use crate::dto::{
-    EndpointsInput, ErrorDto, ErrorKindDto, FilledPresetDto, ParamDto, PresetDto,
-    PresetVariableDto, ProfileInput, params_to_dto,
-};
+use crate::dto::{EndpointsInput, ErrorDto, ErrorKindDto, ParamDto, ProfileInput};
 
 pub fn usage(msg: impl Into<String>) -> ErrorDto {
     ErrorDto::new(ErrorKindDto::Usage, msg)
@@ -211,56 +207,5 @@ pub fn preset_choice(name: String, values: Vec<ParamDto>) -> PresetChoice {
             .filter(|p| !p.value.trim().is_empty())
             .map(|p| (p.key, p.value))
             .collect(),
-    }
-}
-
-impl From<Preset> for PresetDto {
-    fn from(p: Preset) -> Self {
-        PresetDto {
-            built_in: p.source == Source::BuiltIn,
-            variables: p
-                .variables
-                .iter()
-                .map(|(name, v)| PresetVariableDto {
-                    name: name.clone(),
-                    default: v.default.clone(),
-                    help: v.help.clone(),
-                })
-                .collect(),
-            name: p.name,
-            title: p.title,
-            description: p.description,
-            docs: p.docs,
-        }
-    }
-}
-
-impl From<Filled> for FilledPresetDto {
-    fn from(f: Filled) -> Self {
-        let s = |u: Option<Url>| u.map(|u| u.to_string());
-        let (issuer, authorization, token, revocation, userinfo) = match f.endpoints {
-            Endpoints::Issuer(i) => (Some(i), None, None, None, None),
-            Endpoints::Manual(m) => (
-                None,
-                Some(m.authorization.to_string()),
-                Some(m.token.to_string()),
-                s(m.revocation),
-                s(m.userinfo),
-            ),
-        };
-        FilledPresetDto {
-            issuer,
-            authorization_endpoint: authorization,
-            token_endpoint: token,
-            revocation_endpoint: revocation,
-            userinfo_endpoint: userinfo,
-            device_authorization_endpoint: s(f.extras.device_authorization_endpoint),
-            scopes: f.scopes,
-            auth_method: f.auth_method,
-            redirect_mode: f.redirect,
-            client_secret_required: f.client_secret == SecretNeed::Required,
-            extra_authorize_params: params_to_dto(&f.extras.extra_authorize_params),
-            extra_token_params: params_to_dto(&f.extras.extra_token_params),
-        }
     }
 }

@@ -281,7 +281,7 @@ impl SecretStates {
         accounts: &[AccountDto],
     ) {
         for dto in profiles.iter_mut() {
-            if !dto.has_client_secret || accounts.iter().any(|a| a.profile == dto.name) {
+            if !dto.may_lack_secret(accounts) {
                 continue;
             }
             let known = self

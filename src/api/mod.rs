@@ -1,16 +1,19 @@
 //! The layer every front end calls above the engine (as GitButler's `but-api`): what the CLI,
 //! the desktop app and the coming agent would otherwise each do by hand. A profile from user
-//! input, preset filling, the redirect URI to register, claims for display, access rules as listed. Plain Rust: it
+//! input, preset filling, the redirect URI to register, claims for display, access rules as
+//! listed, profiles, accounts and history as shown (views.rs, history.rs). Plain Rust: it
 //! knows nothing of clap or Tauri; each front end maps its own input (flags, an IPC form)
 //! into these types and words the errors in its own terms.
 
 pub mod access;
 mod claims;
+pub mod history;
 pub mod integrations;
 mod profile_form;
 mod redirect;
 mod share;
 mod suggest;
+pub mod views;
 
 pub use claims::claims_for_display;
 pub use profile_form::{
