@@ -286,6 +286,15 @@ impl Env {
         }
     }
 
+    /// A new world with the profile of [`Env::add_oidc_profile`], which must be added.
+    #[track_caller]
+    pub fn with_oidc_profile(issuer: &str, name: &str, client_and_flags: &str) -> Self {
+        let env = Env::new();
+        env.add_oidc_profile(issuer, name, client_and_flags)
+            .success();
+        env
+    }
+
     pub fn config_dir(&self) -> PathBuf {
         self.dir.join("config/latchkey")
     }
@@ -463,10 +472,7 @@ impl Env {
 
     /// Adds a profile for one of the test server's clients.
     pub fn add_profile(&self, server: &AuthServer, name: &str, client: &str, secret: Option<&str>) {
-        let line = format!(
-            "profile add {name} --issuer {} --client-id {client} --scope '{OIDC}'",
-            server.issuer
-        );
+        let line = oidc_profile_line(&server.issuer, name, client);
         let out = match secret {
             Some(secret) if client == "conf-post" => self.cli_stdin(
                 &format!("{line} --client-secret-stdin --auth-method post"),
@@ -478,9 +484,20 @@ impl Env {
         out.success();
     }
 
+    /// `profile add NAME --issuer ISSUER --client-id CLIENT_AND_FLAGS` with the scopes
+    /// [`OIDC`]: a profile for a client of a test provider, with more flags after the client.
+    pub fn add_oidc_profile(&self, issuer: &str, name: &str, client_and_flags: &str) -> Run {
+        self.cli(&oidc_profile_line(issuer, name, client_and_flags))
+    }
+
     pub fn login(&self, profile: &str) -> Run {
         self.run(&["login", profile, "--timeout", "30"])
     }
+}
+
+/// The words of [`Env::add_oidc_profile`].
+fn oidc_profile_line(issuer: &str, name: &str, client_and_flags: &str) -> String {
+    format!("profile add {name} --issuer {issuer} --scope '{OIDC}' --client-id {client_and_flags}")
 }
 
 impl Drop for Env {
