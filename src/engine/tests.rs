@@ -2,7 +2,6 @@
 //! no keyring daemon, no provider, so these run in parallel in milliseconds.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use keyring_core::api::CredentialStoreApi;
 use keyring_core::mock;
@@ -18,13 +17,11 @@ use crate::store::keychain::SERVICE;
 
 /// An engine on a fresh config directory and its own mock keychain.
 fn engine() -> (Latchkey, Arc<mock::Store>) {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "latchkey-engine-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = tempfile::Builder::new()
+        .prefix("latchkey-engine-")
+        .tempdir()
+        .expect("temp dir")
+        .keep();
     let store = mock::Store::new().expect("mock store");
     let keychain = Keychain::default().with_store(store.clone());
     let http = Http::with_timeouts(
