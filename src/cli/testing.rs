@@ -33,6 +33,22 @@ pub fn engine() -> Latchkey {
     )
 }
 
+/// [`engine`] with the public client `name` ([`add_profile`]).
+pub async fn engine_with_profile(name: &str) -> Latchkey {
+    let engine = engine();
+    add_profile(&engine, name, None).await;
+    engine
+}
+
+/// [`engine_with_profile`] for the profile of `account` (`PROFILE/LABEL`), with the account
+/// recorded ([`add_account`]).
+pub async fn engine_with_account(account: &str) -> Latchkey {
+    let (profile, _) = account.split_once('/').expect("PROFILE/LABEL");
+    let engine = engine_with_profile(profile).await;
+    add_account(&engine, account, |_| {});
+    engine
+}
+
 /// Adds the public client `name` (manual endpoints at `https://as.example`, no network), with
 /// `auth_method` (`private_key_jwt`: the engine makes its key).
 pub async fn add_profile(engine: &Latchkey, name: &str, auth_method: Option<AuthMethod>) {
