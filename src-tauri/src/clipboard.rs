@@ -296,11 +296,17 @@ mod tests {
         }
     }
 
-    #[test]
-    fn an_unreadable_clipboard_is_cleared_all_the_same() {
+    /// A fake board, the secret clipboard on it, and the generation of a token copied to it.
+    fn with_a_copied_token() -> (Fake, Arc<SecretClipboard>, u64) {
         let fake = Fake::default();
         let clipboard = fake.clipboard();
         let g = clipboard.copy("token".into()).unwrap();
+        (fake, clipboard, g)
+    }
+
+    #[test]
+    fn an_unreadable_clipboard_is_cleared_all_the_same() {
+        let (fake, clipboard, g) = with_a_copied_token();
         fake.fail_reads.store(true, Ordering::SeqCst);
         assert_eq!(clipboard.clear_once(Some(g)), Clear::Done);
         assert_eq!(fake.content(), None);
@@ -308,9 +314,7 @@ mod tests {
 
     #[test]
     fn a_failed_clear_is_retried_until_it_works() {
-        let fake = Fake::default();
-        let clipboard = fake.clipboard();
-        let g = clipboard.copy("token".into()).unwrap();
+        let (fake, clipboard, g) = with_a_copied_token();
         fake.fail_reads.store(true, Ordering::SeqCst);
         fake.failing_clears.store(3, Ordering::SeqCst);
         tokio::runtime::Builder::new_current_thread()
@@ -329,9 +333,7 @@ mod tests {
 
     #[test]
     fn what_the_user_copied_since_is_left_alone() {
-        let fake = Fake::default();
-        let clipboard = fake.clipboard();
-        let g = clipboard.copy("token".into()).unwrap();
+        let (fake, clipboard, g) = with_a_copied_token();
         *fake.content.lock().unwrap() = Some("mine".into());
         assert_eq!(clipboard.clear_once(Some(g)), Clear::Done);
         assert_eq!(fake.content().as_deref(), Some("mine"));

@@ -3,8 +3,6 @@
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::os::unix::fs::PermissionsExt;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use latchkey::store::config::Config;
 use latchkey::store::keychain::Keychain;
@@ -34,15 +32,12 @@ const SECRET: &str = "team-secret-0123456789";
 /// An engine on a fresh private config directory (with `profiles`, if any) and its own
 /// mock keychain.
 fn engine(profiles: Option<&str>) -> Arc<Latchkey> {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "latchkey-share-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    // Private (0700), as Latchkey wants its directories.
+    let dir = tempfile::Builder::new()
+        .prefix("latchkey-share-")
+        .tempdir()
+        .unwrap()
+        .keep();
     if let Some(text) = profiles {
         std::fs::write(dir.join("profiles.toml"), text).unwrap();
     }

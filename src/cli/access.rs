@@ -167,7 +167,7 @@ mod tests {
     use clap::Parser;
 
     use super::*;
-    use crate::cli::testing::{Captured, add_account, add_profile, engine};
+    use crate::cli::testing::{Captured, engine, engine_with_account, engine_with_profile};
 
     fn access(engine: &Latchkey, command: AccessCommand) -> (Result<()>, Captured) {
         let mut c = Captured::default();
@@ -198,9 +198,7 @@ mod tests {
 
     #[tokio::test]
     async fn rules_print_their_ids_and_list_the_most_specific_first() {
-        let engine = engine();
-        add_profile(&engine, "work", None).await;
-        add_account(&engine, "work/alice", |_| {});
+        let engine = engine_with_account("work/alice").await;
         let any = printed_id(access(&engine, AccessCommand::Allow(rule("*", None, None))));
         let old = printed_id(access(
             &engine,
@@ -251,8 +249,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_rule_for_the_same_target_and_program_keeps_its_id() {
-        let engine = engine();
-        add_profile(&engine, "work", None).await;
+        let engine = engine_with_profile("work").await;
         let first = printed_id(access(
             &engine,
             AccessCommand::Allow(rule("work", None, None)),

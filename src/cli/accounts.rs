@@ -144,7 +144,7 @@ fn still_valid(profile: &latchkey::Profile) -> String {
 mod tests {
     use super::*;
     use crate::cli::testing::{
-        Captured, NOW, add_account, add_profile, engine, with_closed_output,
+        Captured, NOW, add_account, engine, engine_with_account, with_closed_output,
     };
 
     fn list_of(engine: &Latchkey, json: bool) -> (Result<()>, Captured) {
@@ -274,9 +274,7 @@ home/me                         read        unknown   yes      needs sign-in  Be
 
     #[tokio::test]
     async fn logout_says_whether_the_grant_was_revoked() {
-        let engine = engine();
-        add_profile(&engine, "work", None).await;
-        add_account(&engine, "work/alice", |_| {});
+        let engine = engine_with_account("work/alice").await;
         add_account(&engine, "work/bob", |a| a.has_refresh_token = false);
         add_account(&engine, "work/carol", |_| {});
         let (result, c) = logout_of(&engine, "work/alice", true).await;

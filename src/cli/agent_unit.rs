@@ -254,21 +254,29 @@ mod tests {
         }
     }
 
+    /// `install_unit` of `/usr/bin/latchkey` at `path`, which must succeed, with a `systemctl`
+    /// that answers `ok`: what it printed, and what `systemctl` was asked.
     #[cfg(not(target_os = "macos"))]
-    #[test]
-    fn install_writes_the_unit_and_enables_it_or_says_what_to_run() {
-        let path = temp_dir("units").join("systemd/user").join(UNIT);
+    fn install_answered(path: &std::path::Path, ok: bool) -> (String, Vec<String>) {
         let mut asked = Vec::new();
         let mut c = Captured::default();
         install_unit(
             "/usr/bin/latchkey",
-            &path,
-            systemctl_answering(true, &mut asked),
+            path,
+            systemctl_answering(ok, &mut asked),
             &mut c.io(),
         )
         .unwrap();
+        (c.out(), asked)
+    }
+
+    #[cfg(not(target_os = "macos"))]
+    #[test]
+    fn install_writes_the_unit_and_enables_it_or_says_what_to_run() {
+        let path = temp_dir("units").join("systemd/user").join(UNIT);
+        let (out, asked) = install_answered(&path, true);
         assert_eq!(
-            c.out(),
+            out,
             format!(
                 "wrote {}\nenabled and started latchkey-agent.service: the agent starts at login\n",
                 path.display()
@@ -283,21 +291,12 @@ mod tests {
             unit_text("/usr/bin/latchkey")
         );
 
-        let mut asked = Vec::new();
-        let mut c = Captured::default();
-        install_unit(
-            "/usr/bin/latchkey",
-            &path,
-            systemctl_answering(false, &mut asked),
-            &mut c.io(),
-        )
-        .unwrap();
+        let (out, asked) = install_answered(&path, false);
         assert!(
-            c.out().ends_with(
+            out.ends_with(
                 "systemd's user manager is not reachable here; to start the agent at login, run:\n  systemctl --user daemon-reload && systemctl --user enable --now latchkey-agent.service\n"
             ),
-            "{}",
-            c.out()
+            "{out}"
         );
         assert_eq!(asked, ["daemon-reload"]);
 

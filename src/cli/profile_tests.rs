@@ -39,7 +39,10 @@ fn profile_list_has_a_header_and_json_keeps_the_redirect_uri_a_uri() {
 
 mod verbs {
     use super::*;
-    use crate::cli::testing::{Captured, ClosedPipe, add_account, add_profile, engine};
+    use crate::cli::testing::{
+        Captured, ClosedPipe, add_account, add_profile, engine, engine_with_account,
+        engine_with_profile,
+    };
 
     async fn profile(engine: &Latchkey, command: ProfileCommand) -> (Result<()>, Captured) {
         let mut c = Captured::default();
@@ -89,8 +92,7 @@ work    client     https://as.example/authorize  none
 
     #[tokio::test]
     async fn show_lists_every_setting_with_the_redirect_uri_to_register() {
-        let engine = engine();
-        add_profile(&engine, "work", None).await;
+        let engine = engine_with_profile("work").await;
         let (result, c) = profile(&engine, show("work", false, false)).await;
         result.unwrap();
         assert_eq!(
@@ -171,9 +173,7 @@ redirect URI:           http://127.0.0.1/callback (any port, RFC 8252 §7.3)
 
     #[tokio::test]
     async fn remove_says_how_many_accounts_went_with_the_profile() {
-        let engine = engine();
-        add_profile(&engine, "work", None).await;
-        add_account(&engine, "work/alice", |_| {});
+        let engine = engine_with_account("work/alice").await;
         add_account(&engine, "work/bob", |_| {});
         let (result, c) = profile(
             &engine,
@@ -191,8 +191,7 @@ redirect URI:           http://127.0.0.1/callback (any port, RFC 8252 §7.3)
 
     #[tokio::test]
     async fn a_closed_stdout_ends_show_and_list_quietly() {
-        let engine = engine();
-        add_profile(&engine, "work", None).await;
+        let engine = engine_with_profile("work").await;
         for command in [
             show("work", false, false),
             show("work", true, false),
@@ -213,7 +212,7 @@ redirect URI:           http://127.0.0.1/callback (any port, RFC 8252 §7.3)
 
 mod set_and_share {
     use super::*;
-    use crate::cli::testing::{Captured, add_profile, engine, temp_dir};
+    use crate::cli::testing::{Captured, engine_with_profile, temp_dir};
     use clap::Parser;
 
     #[derive(Parser)]
@@ -232,8 +231,7 @@ mod set_and_share {
 
     #[tokio::test]
     async fn set_says_what_changed_and_when_scopes_apply() {
-        let engine = engine();
-        add_profile(&engine, "work", None).await;
+        let engine = engine_with_profile("work").await;
         let (result, c) = profile(&engine, &["set", "work", "--scope", "read, write"]).await;
         result.unwrap();
         assert_eq!(
@@ -259,8 +257,7 @@ mod set_and_share {
 
     #[tokio::test]
     async fn export_prints_the_shared_file_and_import_says_what_it_did() {
-        let engine = engine();
-        add_profile(&engine, "work", None).await;
+        let engine = engine_with_profile("work").await;
         let (result, c) = profile(&engine, &["export", "work"]).await;
         result.unwrap();
         let text = c.out();

@@ -3,7 +3,6 @@
 //! clock.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use keyring_core::mock;
 use latchkey::store::config::Config;
@@ -15,24 +14,14 @@ use super::io::Io;
 /// The fake clock's "now": 2026-01-01T00:00:00Z.
 pub const NOW: i64 = 1_767_225_600;
 
-/// A fresh private directory under the system's temp directory (removed first, should one
-/// remain).
+/// A fresh private directory (0700 on Unix, as Latchkey wants its directories) under the
+/// system's temp directory, kept after the test.
 pub fn temp_dir(what: &str) -> PathBuf {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "latchkey-cli-{what}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    // Private, as Latchkey wants its directories (whatever the umask).
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).expect("chmod");
-    }
-    dir
+    tempfile::Builder::new()
+        .prefix(&format!("latchkey-cli-{what}-"))
+        .tempdir()
+        .expect("temp dir")
+        .keep()
 }
 
 /// An engine on a fresh config directory and its own mock keychain.
@@ -42,6 +31,22 @@ pub fn engine() -> Latchkey {
         Config::new(temp_dir("config")),
         Keychain::default().with_store(store),
     )
+}
+
+/// [`engine`] with the public client `name` ([`add_profile`]).
+pub async fn engine_with_profile(name: &str) -> Latchkey {
+    let engine = engine();
+    add_profile(&engine, name, None).await;
+    engine
+}
+
+/// [`engine_with_profile`] for the profile of `account` (`PROFILE/LABEL`), with the account
+/// recorded ([`add_account`]).
+pub async fn engine_with_account(account: &str) -> Latchkey {
+    let (profile, _) = account.split_once('/').expect("PROFILE/LABEL");
+    let engine = engine_with_profile(profile).await;
+    add_account(&engine, account, |_| {});
+    engine
 }
 
 /// Adds the public client `name` (manual endpoints at `https://as.example`, no network), with

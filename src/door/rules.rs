@@ -296,6 +296,20 @@ pub(crate) mod tests {
         }
     }
 
+    fn new_rule(
+        target: &str,
+        program: Option<&str>,
+        decision: Decision,
+        lasts: Option<i64>,
+    ) -> NewRule {
+        NewRule {
+            target: target.into(),
+            program: program.map(Into::into),
+            decision,
+            lasts,
+        }
+    }
+
     #[test]
     fn the_most_specific_rule_decides_and_deny_wins_a_tie() {
         let python = caller("/usr/bin/python3");
@@ -358,12 +372,7 @@ pub(crate) mod tests {
         let config = Config::new(dir.clone());
         let first = add(
             &config,
-            NewRule {
-                target: "work".into(),
-                program: Some("python3".into()),
-                decision: Decision::Deny,
-                lasts: None,
-            },
+            new_rule("work", Some("python3"), Decision::Deny, None),
         )
         .unwrap();
         let path = dir.join(FILE);
@@ -371,12 +380,7 @@ pub(crate) mod tests {
         std::fs::write(&path, format!("# mine\n{text}")).unwrap();
         let second = add(
             &config,
-            NewRule {
-                target: "work".into(),
-                program: Some("python3".into()),
-                decision: Decision::Allow,
-                lasts: Some(60),
-            },
+            new_rule("work", Some("python3"), Decision::Allow, Some(60)),
         )
         .unwrap();
         let rules = list(&config).unwrap();
@@ -392,33 +396,21 @@ pub(crate) mod tests {
         assert_eq!(remove(&config, &second).unwrap().decision, Decision::Allow);
         assert!(remove(&config, &first).is_err());
         assert!(list(&config).unwrap().is_empty());
-        std::fs::write(
-            &path,
-            "[[rule]]\nid = \"x\"\ntarget = \"*\"\ndecison = \"deny\"\n",
-        )
-        .unwrap();
-        let e = list(&config).unwrap_err().to_string();
+        // A hand-written file `list` refuses: its error.
+        let refused = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            list(&config).unwrap_err().to_string()
+        };
+        let e = refused("[[rule]]\nid = \"x\"\ntarget = \"*\"\ndecison = \"deny\"\n");
         assert!(e.contains("line 4"), "{e}");
         // Two rules with one id: refused, so that no removal or edit acts on the wrong one.
-        std::fs::write(
-            &path,
+        let e = refused(
             "[[rule]]\nid = \"a1\"\ntarget = \"*\"\ndecision = \"deny\"\n\n[[rule]]\nid = \"a1\"\ntarget = \"*\"\ndecision = \"allow\"\n",
-        )
-        .unwrap();
-        let e = list(&config).unwrap_err().to_string();
+        );
         assert!(e.contains("appears twice"), "{e}");
         // A removal of a rule that changed since it was shown is refused, and keeps it.
         std::fs::remove_file(&path).unwrap();
-        let id = add(
-            &config,
-            NewRule {
-                target: "*".into(),
-                program: None,
-                decision: Decision::Deny,
-                lasts: None,
-            },
-        )
-        .unwrap();
+        let id = add(&config, new_rule("*", None, Decision::Deny, None)).unwrap();
         let e = remove_if(&config, &id, |r| r.decision == Decision::Allow).unwrap_err();
         assert!(e.to_string().contains("changed since"), "{e}");
         assert_eq!(list(&config).unwrap().len(), 1);

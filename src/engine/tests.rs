@@ -2,7 +2,6 @@
 //! no keyring daemon, no provider, so these run in parallel in milliseconds.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use keyring_core::api::CredentialStoreApi;
 use keyring_core::mock;
@@ -18,13 +17,11 @@ use crate::store::keychain::SERVICE;
 
 /// An engine on a fresh config directory and its own mock keychain.
 fn engine() -> (Latchkey, Arc<mock::Store>) {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "latchkey-engine-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = tempfile::Builder::new()
+        .prefix("latchkey-engine-")
+        .tempdir()
+        .expect("temp dir")
+        .keep();
     let store = mock::Store::new().expect("mock store");
     let keychain = Keychain::default().with_store(store.clone());
     let http = Http::with_timeouts(
@@ -149,9 +146,17 @@ async fn refreshing(
     (engine, account, served)
 }
 
-async fn refresh_token_now(engine: &Latchkey, id: &str) -> Option<String> {
-    let (_, tokens) = engine.stored_tokens(id).await.expect("stored tokens");
-    tokens.refresh_token.map(|t| t.secret().clone())
+/// The refresh token the keychain holds for `account` now.
+async fn refresh_token_now(engine: &Latchkey, account: &Account) -> String {
+    let (_, tokens) = engine
+        .stored_tokens(&account.id())
+        .await
+        .expect("stored tokens");
+    tokens
+        .refresh_token
+        .expect("a refresh token")
+        .secret()
+        .clone()
 }
 
 #[tokio::test]
@@ -188,18 +193,17 @@ async fn a_profile_whose_secret_the_keychain_refuses_is_not_added() {
 
 #[tokio::test]
 async fn a_rotated_refresh_token_is_kept_when_the_answer_is_unusable() {
-    let (engine, _) = engine();
     // No access token: unusable, but the refresh token sent may be spent.
-    let (url, served) =
-        token_endpoint(200, r#"{"refresh_token":"rotated","token_type":"bearer"}"#).await;
-    let account = signed_in(&engine, "rot", url).await;
+    let (engine, account, served) = refreshing(
+        "rot",
+        200,
+        r#"{"refresh_token":"rotated","token_type":"bearer"}"#,
+    )
+    .await;
     let err = engine.refresh("rot/me").await.expect_err("unusable answer");
     assert!(served.await.unwrap().contains("refresh_token=old-refresh"));
     assert_eq!(err.kind(), crate::ErrorKind::Provider, "{err}");
-    assert_eq!(
-        refresh_token_now(&engine, &account.id()).await.as_deref(),
-        Some("rotated")
-    );
+    assert_eq!(refresh_token_now(&engine, &account).await, "rotated");
 }
 
 #[tokio::test]
@@ -237,10 +241,7 @@ async fn invalid_grant_marks_the_account_for_sign_in_and_keeps_it() {
     );
     let kept = engine.account("gone/me").expect("the account is kept");
     assert!(kept.needs_sign_in.is_some_and(|r| r.contains("revoked")));
-    assert_eq!(
-        refresh_token_now(&engine, &account.id()).await.as_deref(),
-        Some("old-refresh")
-    );
+    assert_eq!(refresh_token_now(&engine, &account).await, "old-refresh");
 }
 
 #[tokio::test]
@@ -254,10 +255,7 @@ async fn a_refresh_without_a_new_refresh_token_keeps_the_old_one() {
     let (updated, tokens) = engine.refresh("keep/me").await.expect("refreshed");
     assert_eq!(tokens.access_token.secret(), "new-access");
     assert!(updated.has_refresh_token);
-    assert_eq!(
-        refresh_token_now(&engine, &account.id()).await.as_deref(),
-        Some("old-refresh")
-    );
+    assert_eq!(refresh_token_now(&engine, &account).await, "old-refresh");
 }
 
 #[tokio::test]

@@ -202,12 +202,11 @@ mod tests {
 
     #[test]
     fn the_cache_keeps_within_bounds_and_per_uri() {
-        let dir = std::env::temp_dir().join(format!(
-            "latchkey-jwks-test-{}-{}",
-            std::process::id(),
-            rand::random::<u64>()
-        ));
-        let cache = Cache::new(&dir);
+        let dir = tempfile::Builder::new()
+            .prefix("latchkey-jwks-test-")
+            .tempdir()
+            .unwrap();
+        let cache = Cache::new(dir.path());
         let uri: Url = "https://as.example/jwks".parse().unwrap();
         let other: Url = "https://as.example/other".parse().unwrap();
         let doc: Value = serde_json::from_str(&format!(r#"{{"keys":[{RSA}]}}"#)).unwrap();
@@ -226,12 +225,12 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             let mode = fs::metadata(cache.path(&uri)).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
-            fs::set_permissions(dir.join("jwks"), fs::Permissions::from_mode(0o777)).unwrap();
+            let jwks = dir.path().join("jwks");
+            fs::set_permissions(jwks, fs::Permissions::from_mode(0o777)).unwrap();
             assert!(
                 cache.get(&uri, 1000).is_none(),
                 "keys others could have written"
             );
         }
-        let _ = fs::remove_dir_all(dir);
     }
 }

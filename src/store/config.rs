@@ -427,14 +427,13 @@ mod tests {
     use crate::model::profile::{AuthMethod, RedirectMode};
     use std::fs;
 
+    /// A fresh directory, kept after the test.
     fn temp_dir() -> PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "latchkey-config-test-{}-{}",
-            std::process::id(),
-            rand::random::<u64>()
-        ));
-        fs::create_dir_all(&dir).unwrap();
-        dir
+        tempfile::Builder::new()
+            .prefix("latchkey-config-test-")
+            .tempdir()
+            .unwrap()
+            .keep()
     }
 
     #[test]

@@ -162,35 +162,34 @@ mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 
-    fn temp_dir() -> PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "latchkey-private-test-{}-{:x}",
-            std::process::id(),
-            rand::random::<u64>()
-        ));
-        ensure_dir(&dir).unwrap();
-        dir
+    /// A fresh private directory, removed when dropped.
+    fn temp_dir() -> tempfile::TempDir {
+        tempfile::Builder::new()
+            .prefix("latchkey-private-test-")
+            .tempdir()
+            .unwrap()
     }
 
     #[test]
     fn an_open_directory_is_refused_with_the_fix() {
-        let dir = temp_dir();
-        assert!(check_dir(&dir).is_ok());
+        let tmp = temp_dir();
+        let dir = tmp.path();
+        assert!(check_dir(dir).is_ok());
         assert!(check_dir(&dir.join("missing")).is_ok());
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o770)).unwrap();
-        let err = check_dir(&dir).unwrap_err().to_string();
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o770)).unwrap();
+        let err = check_dir(dir).unwrap_err().to_string();
         assert!(err.contains(&dir.display().to_string()), "{err}");
         assert!(err.contains("chmod go-w") && err.contains("0770"), "{err}");
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o702)).unwrap();
-        assert!(check_dir(&dir).is_err());
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o750)).unwrap();
-        assert!(check_dir(&dir).is_ok(), "group-readable is fine");
-        let _ = fs::remove_dir_all(dir);
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o702)).unwrap();
+        assert!(check_dir(dir).is_err());
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o750)).unwrap();
+        assert!(check_dir(dir).is_ok(), "group-readable is fine");
     }
 
     #[test]
     fn writes_go_through_symlinks_into_private_files() {
-        let dir = temp_dir();
+        let tmp = temp_dir();
+        let dir = tmp.path();
         let real = dir.join("real.toml");
         fs::write(&real, "old").unwrap();
         let link = dir.join("link.toml");
@@ -208,18 +207,17 @@ mod tests {
             0o600
         );
         // No temp file is left behind.
-        assert_eq!(fs::read_dir(&dir).unwrap().count(), 2);
-        let _ = fs::remove_dir_all(dir);
+        assert_eq!(fs::read_dir(dir).unwrap().count(), 2);
     }
 
     #[test]
     fn a_symlink_planted_at_a_lock_path_is_not_followed() {
-        let dir = temp_dir();
+        let tmp = temp_dir();
+        let dir = tmp.path();
         let victim = dir.join("victim");
         fs::write(&victim, "keep").unwrap();
         std::os::unix::fs::symlink(&victim, dir.join(".lock")).unwrap();
         assert!(open_lock(&dir.join(".lock")).is_err());
         assert_eq!(fs::read_to_string(&victim).unwrap(), "keep");
-        let _ = fs::remove_dir_all(dir);
     }
 }

@@ -116,12 +116,11 @@ mod tests {
 
     #[test]
     fn trusted_files_round_trip_and_are_read_strictly() {
-        let dir = std::env::temp_dir().join(format!(
-            "latchkey-trusted-test-{}-{:x}",
-            std::process::id(),
-            rand::random::<u64>()
-        ));
-        let config = Config::new(dir.clone());
+        let dir = tempfile::Builder::new()
+            .prefix("latchkey-trusted-test-")
+            .tempdir()
+            .unwrap();
+        let config = Config::new(dir.path().to_path_buf());
         let file = |p: &str, sha: &str| TrustedFile {
             path: PathBuf::from(p),
             sha256: sha.into(),
@@ -157,6 +156,5 @@ mod tests {
             "{err}"
         );
         assert_eq!(sha256_hex(b"abc").len(), 64);
-        let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -294,14 +294,9 @@ fn sign_out_at(revocation: Revocation, extra: &str) -> (FakeAs, Run) {
         revocation,
         ..Options::default()
     });
-    let env = Env::new();
     let name = format!("revoke-{}", NAMES.fetch_add(1, Ordering::SeqCst));
-    env.cli(&format!(
-        "profile add {name} --issuer {issuer} --client-id good --scope '{OIDC}' {}",
-        extra.replace("{issuer}", &server.issuer),
-        issuer = server.issuer
-    ))
-    .success();
+    let client = format!("good {}", extra.replace("{issuer}", &server.issuer));
+    let env = Env::with_oidc_profile(&server.issuer, &name, &client);
     env.login(&name).success();
     let out = env.run(&["logout", &name]);
     assert!(env.accounts().is_empty(), "signed out locally");
@@ -432,12 +427,7 @@ fn a_tampered_state_is_reported_at_once_while_the_sign_in_waits() {
 #[test]
 fn a_redirect_without_state_is_explained_in_the_terminal_and_the_page_then_the_sign_in_completes() {
     let server = FakeAs::start();
-    let env = Env::new();
-    env.cli(&format!(
-        "profile add nostate --issuer {} --client-id good --scope '{OIDC}'",
-        server.issuer
-    ))
-    .success();
+    let env = Env::with_oidc_profile(&server.issuer, "nostate", "good");
     let (mut child, authorize) = env.start_login("login nostate --no-browser --timeout 30");
     let lines = stderr_lines(&mut child);
     let redirect = query(&authorize, "redirect_uri");

@@ -32,12 +32,7 @@ fn latchkey_ssh(env: &Env, sshd: &Sshd, remote_command: &str) -> Run {
     let destination = sshd.destination();
     args.push(&destination);
     args.push(remote_command);
-    Run::from(
-        env.command(&args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run latchkey ssh"),
-    )
+    env.run(&args)
 }
 
 #[test]

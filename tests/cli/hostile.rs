@@ -574,10 +574,8 @@ fn openid_without_a_key_set_fails_closed() {
         ..Options::default()
     });
     let issuer = &server.issuer;
-    env.cli(&format!(
-        "profile add nokeys --issuer {issuer} --client-id good --scope '{OIDC}'"
-    ))
-    .fails_with(2, &["nokeys", "jwks_uri", "--issuer", "`openid`"]);
+    env.add_oidc_profile(issuer, "nokeys", "good")
+        .fails_with(2, &["nokeys", "jwks_uri", "--issuer", "`openid`"]);
     // Hand-given endpoints have no keys either.
     env.cli(&format!(
         "profile add manual --authorize-url {issuer}/authorize --token-url {issuer}/token \

@@ -3,15 +3,13 @@
 //! got. See docs/test-components.md.
 #![allow(dead_code)]
 
-use std::process::{Child, Command, Stdio};
-
 use serde_json::Value;
 
-use crate::util::{read_ready, root};
+use crate::util::NodeServer;
 
 /// tests/mcp/server.mjs on 127.0.0.1, killed when dropped.
 pub struct McpServer {
-    child: Child,
+    _node: NodeServer,
     /// `http://127.0.0.1:<port>`: the AS's issuer is this plus `/`, the MCP endpoint `/mcp`.
     pub url: String,
 }
@@ -25,16 +23,11 @@ impl McpServer {
     /// Starts the server with these environment variables: `PORT`, `ACCESS_TOKEN_TTL`,
     /// `MCP_REDIRECT_MATCH` (`exact` | `loopback`), `MCP_REQUIRE_RESOURCE` (`1`).
     pub fn start_with(vars: &[(&str, &str)]) -> Self {
-        let mut child = Command::new("node")
-            .arg(root().join("tests/mcp/server.mjs"))
-            .env("PORT", "0")
-            .envs(vars.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start node tests/mcp/server.mjs (run scripts/setup)");
-        let url = read_ready(&mut child, "MCP server");
-        McpServer { child, url }
+        let node = NodeServer::start("mcp/server.mjs", vars);
+        McpServer {
+            url: node.url.clone(),
+            _node: node,
+        }
     }
 
     /// The MCP endpoint (streamable HTTP), also the resource indicator of its tokens.
@@ -119,13 +112,6 @@ impl McpServer {
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
         (status, challenge, r.text().unwrap_or_default())
-    }
-}
-
-impl Drop for McpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

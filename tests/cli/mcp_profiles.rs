@@ -5,7 +5,12 @@
 use serde_json::Value;
 
 use crate::mcp::McpServer;
-use crate::util::{Canned, Env, FaultServer};
+use crate::util::{Canned, Env, FaultServer, Run};
+
+/// `latchkey profile add NAME --resource RESOURCE MORE…`.
+fn add_for_resource(env: &Env, name: &str, resource: &str, more: &[&str]) -> Run {
+    env.run(&[&["profile", "add", name, "--resource", resource], more].concat())
+}
 
 /// `latchkey token ACCOUNT --format headers-json`, parsed: the bearer token it carries.
 fn bearer_from_headers_helper(env: &Env, account: &str) -> String {
@@ -35,13 +40,12 @@ fn mcp_profile_from_the_resource_registers_once_and_opens_the_server() {
     let server = McpServer::start_with(&[("MCP_REQUIRE_RESOURCE", "1")]);
     let env = Env::new();
     let mcp = server.mcp_url();
-    env.run(&["profile", "add", "m", "--resource", &mcp])
-        .says(&[
-            "Added profile `m`",
-            &mcp,
-            "registered by Latchkey",
-            "latchkey login m",
-        ]);
+    add_for_resource(&env, "m", &mcp, &[]).says(&[
+        "Added profile `m`",
+        &mcp,
+        "registered by Latchkey",
+        "latchkey login m",
+    ]);
     assert_eq!(server.registered_clients(), 1);
 
     let profile = env.profile_json("m");
@@ -102,8 +106,7 @@ fn mcp_profile_found_at_the_well_known_path_without_a_challenge() {
         "the server still names its metadata"
     );
     let env = Env::new();
-    env.run(&["profile", "add", "w", "--resource", &server.mcp_url()])
-        .success();
+    add_for_resource(&env, "w", &server.mcp_url(), &[]).success();
     let profile = env.profile_json("w");
     assert_eq!(profile["resource_metadata"], server.resource_metadata_url());
     assert_eq!(server.registered_clients(), 1);
@@ -115,7 +118,7 @@ fn mcp_metadata_for_another_resource_is_refused() {
     let env = Env::new();
     // The server's metadata names base/mcp, not this URL.
     let other = format!("{}?tenant=x", server.mcp_url());
-    let out = env.run(&["profile", "add", "x", "--resource", &other]);
+    let out = add_for_resource(&env, "x", &other, &[]);
     assert_ne!(out.code, 0, "{out:#?}");
     assert!(
         out.stderr.contains("not") && out.stderr.contains("RFC 9728"),
@@ -130,41 +133,34 @@ fn mcp_metadata_for_another_resource_is_refused() {
 fn mcp_profile_with_a_pre_registered_client_registers_nothing() {
     let server = McpServer::start();
     let env = Env::new();
-    env.run(&[
-        "profile",
-        "add",
+    add_for_resource(
+        &env,
         "p",
-        "--resource",
         &server.mcp_url(),
-        "--client-id",
-        "given-client",
-        "--issuer",
-        &server.issuer(),
-    ])
+        &["--client-id", "given-client", "--issuer", &server.issuer()],
+    )
     .says(&["given-client (pre-registered)"]);
     assert_eq!(server.registered_clients(), 0);
     let profile = env.profile_json("p");
     assert_eq!(profile["client_registration"]["method"], "pre-registered");
     assert_eq!(profile["resources"][0], server.mcp_url());
     // An issuer the resource does not name is refused.
-    env.run(&[
-        "profile",
-        "add",
+    add_for_resource(
+        &env,
         "q",
-        "--resource",
         &server.mcp_url(),
-        "--issuer",
-        "https://elsewhere.example",
-    ])
+        &["--issuer", "https://elsewhere.example"],
+    )
     .fails_with(2, &["does not name the authorization server"]);
     assert_eq!(server.registered_clients(), 0);
 }
 
 /// A resource at `/api` whose authorization server at the same base registers clients
 /// (RFC 7591) with an RFC 7592 registration client URI, or offers no registration at all
-/// (`registration`: false), listing `servers` in its resource metadata.
-fn resource_server(registration: bool, servers: &'static [&'static str]) -> FaultServer {
-    FaultServer::handle(move |base, req| {
+/// (`registration`: false), listing `servers` in its resource metadata: the server, and the
+/// resource's URL.
+fn resource_server(registration: bool, servers: &'static [&'static str]) -> (FaultServer, String) {
+    let server = FaultServer::handle(move |base, req| {
         let json = |body: Value| Canned::json(body.to_string());
         match (req.method.as_str(), req.path.as_str()) {
             ("GET", "/api") => (
@@ -213,17 +209,18 @@ fn resource_server(registration: bool, servers: &'static [&'static str]) -> Faul
             ("DELETE", "/register/dyn-1") => (Canned::new(204, "text/plain", ""), vec![]),
             _ => (Canned::not_found(), vec![]),
         }
-    })
+    });
+    let api = format!("{}/api", server.base);
+    (server, api)
 }
 
 const REGISTRATION_TOKEN: &str = "registration-access-token-0123456789";
 
 #[test]
 fn mcp_registration_token_stays_in_the_keychain_and_removal_deletes_the_client() {
-    let server = resource_server(true, &["{base}"]);
+    let (server, api) = resource_server(true, &["{base}"]);
     let env = Env::new();
-    let api = format!("{}/api", server.base);
-    env.run(&["profile", "add", "r", "--resource", &api])
+    add_for_resource(&env, "r", &api, &[])
         .says(&["dyn-1, registered by Latchkey", "deletes it (RFC 7592)"]);
     let profile = env.profile_json("r");
     assert_eq!(profile["scopes"], serde_json::json!(["read", "write"]));
@@ -250,38 +247,19 @@ fn mcp_registration_token_stays_in_the_keychain_and_removal_deletes_the_client()
 
 #[test]
 fn mcp_without_registration_or_with_several_servers_says_what_to_pass() {
-    let server = resource_server(false, &["{base}"]);
+    let (server, api) = resource_server(false, &["{base}"]);
     let env = Env::new();
-    let api = format!("{}/api", server.base);
-    env.run(&["profile", "add", "r", "--resource", &api])
+    add_for_resource(&env, "r", &api, &[])
         .fails_with(2, &["no dynamic client registration", "--client-id"]);
     assert!(server.requests_to("/register").is_empty());
     // A pre-registered client needs no registration.
-    env.run(&[
-        "profile",
-        "add",
-        "r",
-        "--resource",
-        &api,
-        "--client-id",
-        "mine",
-    ])
-    .says(&["mine (pre-registered)"]);
+    add_for_resource(&env, "r", &api, &["--client-id", "mine"]).says(&["mine (pre-registered)"]);
 
-    let two = resource_server(true, &["{base}", "https://other.example"]);
-    let api = format!("{}/api", two.base);
-    env.run(&["profile", "add", "t", "--resource", &api])
+    let (two, api) = resource_server(true, &["{base}", "https://other.example"]);
+    add_for_resource(&env, "t", &api, &[])
         .fails_with(2, &["several authorization servers", "--issuer"]);
-    env.run(&[
-        "profile",
-        "add",
-        "t",
-        "--resource",
-        &api,
-        "--issuer",
-        &two.base,
-    ])
-    .says(&["dyn-1, registered by Latchkey"]);
+    add_for_resource(&env, "t", &api, &["--issuer", &two.base])
+        .says(&["dyn-1, registered by Latchkey"]);
 }
 
 #[test]
@@ -355,16 +333,8 @@ fn mcp_profile_with_a_client_id_metadata_document_registers_nothing() {
     let env = Env::new();
     let mcp = server.mcp_url();
     let document = format!("{}cimd/client.json", server.issuer());
-    env.run(&[
-        "profile",
-        "add",
-        "m",
-        "--resource",
-        &mcp,
-        "--client-metadata-url",
-        &document,
-    ])
-    .says(&["Added profile `m`", "a client ID metadata document"]);
+    add_for_resource(&env, "m", &mcp, &["--client-metadata-url", &document])
+        .says(&["Added profile `m`", "a client ID metadata document"]);
     let profile = env.profile_json("m");
     assert_eq!(profile["client_id"], document);
     assert_eq!(
@@ -383,15 +353,12 @@ fn mcp_profile_with_a_client_id_metadata_document_registers_nothing() {
     // A server that takes no such documents: exit 2, saying so and what else it offers.
     let plain = McpServer::start();
     let document = format!("{}cimd/client.json", plain.issuer());
-    env.run(&[
-        "profile",
-        "add",
+    add_for_resource(
+        &env,
         "n",
-        "--resource",
         &plain.mcp_url(),
-        "--client-metadata-url",
-        &document,
-    ])
+        &["--client-metadata-url", &document],
+    )
     .fails_with(
         2,
         &[

@@ -8,8 +8,6 @@ use crate::provider_features::{call_resource, resource_url};
 use crate::proxy::Proxying;
 use crate::util::{AuthServer, Env, stored_tokens};
 
-const SCOPE: &str = "openid email offline_access";
-
 /// `token ACCOUNT --format json --method GET --url URL [--nonce N]`, as JSON.
 fn token_for(env: &Env, account: &str, url: &str, nonce: Option<&str>) -> Value {
     let mut args = vec![
@@ -49,13 +47,12 @@ fn call_with_proof(
 /// A server, and a world signed in to its `dpop-client` as `dp` (with `--dpop` when `flag`).
 fn dpop_signed_in(flag: bool) -> (AuthServer, Env) {
     let server = AuthServer::start();
-    let env = Env::new();
-    env.cli(&format!(
-        "profile add dp --issuer {} --client-id dpop-client --scope '{SCOPE}'{}",
-        server.issuer,
-        if flag { " --dpop" } else { "" }
-    ))
-    .success();
+    let client = if flag {
+        "dpop-client --dpop"
+    } else {
+        "dpop-client"
+    };
+    let env = Env::with_oidc_profile(&server.issuer, "dp", client);
     env.login("dp").success();
     (server, env)
 }
@@ -196,12 +193,7 @@ fn the_proxy_signs_a_proof_for_each_request_with_the_upstreams_nonce() {
 #[test]
 fn par_sends_the_browser_only_a_request_uri() {
     let server = AuthServer::start();
-    let env = Env::new();
-    env.cli(&format!(
-        "profile add par --issuer {} --client-id par-client --scope '{SCOPE}' --par",
-        server.issuer
-    ))
-    .success();
+    let env = Env::with_oidc_profile(&server.issuer, "par", "par-client --par");
     assert_eq!(env.profile_json("par")["par"], true);
     let out = env.login("par");
     out.success();
@@ -218,12 +210,7 @@ fn par_sends_the_browser_only_a_request_uri() {
     env.refresh("par");
 
     // Without --par the provider refuses the plain request for this client, and nothing is stored.
-    let env = Env::new();
-    env.cli(&format!(
-        "profile add par --issuer {} --client-id par-client --scope '{SCOPE}'",
-        server.issuer
-    ))
-    .success();
+    let env = Env::with_oidc_profile(&server.issuer, "par", "par-client");
     env.login("par")
         .fails_with(5, &["latchkey profile set par --par"]);
     assert!(env.accounts().is_empty());
@@ -238,12 +225,9 @@ fn private_key_jwt_with_an_imported_key() {
     // The key is imported: the file is not needed afterwards.
     let file = env.dir.join("client-key.pem");
     std::fs::copy(crate::util::root().join("tests/keys/ec-p256.pem"), &file).expect("copy key");
-    env.cli(&format!(
-        "profile add pk --issuer {} --client-id pkjwt-client --scope '{SCOPE}' --private-key-file {}",
-        server.issuer,
-        file.display()
-    ))
-    .success();
+    let client = format!("pkjwt-client --private-key-file {}", file.display());
+    env.add_oidc_profile(&server.issuer, "pk", &client)
+        .success();
     // A key never goes out as a secret, and a public key is not a client key.
     env.cli(&format!(
         "profile add bad --issuer {} --client-id conf-basic --auth-method basic --private-key-file {}",
@@ -288,12 +272,8 @@ fn private_key_jwt_with_an_imported_key() {
 #[test]
 fn private_key_jwt_with_a_key_latchkey_makes() {
     let first = AuthServer::start();
-    let env = Env::new();
-    env.cli(&format!(
-        "profile add pk --issuer {} --client-id pkjwt-client --scope '{SCOPE}' --auth-method private-key-jwt",
-        first.issuer
-    ))
-    .success();
+    let client = "pkjwt-client --auth-method private-key-jwt";
+    let env = Env::with_oidc_profile(&first.issuer, "pk", client);
     // Registered at the provider: here, the server starts again with the printed JWKS.
     let jwks = env.run(&["profile", "show", "pk", "--jwks"]);
     jwks.success();

@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -91,34 +91,22 @@ impl Pki {
 
 /// The test OpenID Provider over TLS on 127.0.0.1, with `issuer` as its issuer.
 struct TlsServer {
-    child: Child,
+    _node: NodeServer,
     port: u16,
 }
 
 impl TlsServer {
     fn start(pki: &Pki, issuer: Option<&str>) -> TlsServer {
-        let mut cmd = Command::new("node");
-        cmd.arg(root().join("tests/authserver/server.mjs"))
-            .env("PORT", "0")
-            .env("TLS_CERT", pki.dir.join("server.pem"))
-            .env("TLS_KEY", pki.dir.join("server.key"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+        let mut cmd = NodeServer::command("authserver/server.mjs");
+        cmd.env("TLS_CERT", pki.dir.join("server.pem"))
+            .env("TLS_KEY", pki.dir.join("server.key"));
         match issuer {
             Some(issuer) => cmd.env("ISSUER", issuer),
             None => cmd.env_remove("ISSUER"),
         };
-        let mut child = cmd.spawn().expect("node server.mjs");
-        let local = read_ready(&mut child, "TLS auth server");
-        let port = url::Url::parse(&local).unwrap().port().unwrap();
-        TlsServer { child, port }
-    }
-}
-
-impl Drop for TlsServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let node = NodeServer::spawn(&mut cmd, "authserver/server.mjs");
+        let port = url::Url::parse(&node.url).unwrap().port().unwrap();
+        TlsServer { _node: node, port }
     }
 }
 

@@ -2,7 +2,6 @@
 //! shown by a real notification daemon: dunst, on the test's private session bus, drawing on a
 //! private Xvfb display, and asked afterwards what it showed (`dunstctl history`).
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -37,16 +36,13 @@ impl Dunst {
             .stderr(Stdio::null())
             .spawn()
             .expect("Xvfb (scripts/setup installs it)");
-        let mut display = String::new();
-        BufReader::new(xvfb.stdout.take().expect("Xvfb's stdout"))
-            .read_line(&mut display)
-            .expect("Xvfb's display number");
+        let display = first_line(&mut xvfb, "Xvfb's display number");
         let mut dunst = Command::new("dunst");
         if let Some(config) = config {
             dunst.arg("-config").arg(config);
         }
         let dunst = dunst
-            .env("DISPLAY", format!(":{}", display.trim()))
+            .env("DISPLAY", format!(":{display}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

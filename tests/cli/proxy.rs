@@ -26,11 +26,7 @@ impl Proxying {
             .stderr(std::fs::File::create(&log).expect("log file"))
             .spawn()
             .expect("spawn latchkey proxy");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("the base URL");
-        let base = line.trim().to_string();
+        let base = first_line(&mut child, "the base URL");
         assert!(!base.is_empty(), "proxy printed nothing: {}", read(&log));
         Proxying { child, base, log }
     }
@@ -99,16 +95,6 @@ fn resource_stats(server: &AuthServer) -> (u64, u64) {
         stats["resource"]["ok"].as_u64().unwrap_or(0),
         stats["resource"]["refused"].as_u64().unwrap_or(0),
     )
-}
-
-/// Ends an access token early at the provider (its refresh token stays).
-fn end_access_token(server: &AuthServer, token: &str) {
-    let r = reqwest::blocking::Client::new()
-        .post(format!("{}/__test/end-access-token", server.issuer))
-        .query(&[("token", token)])
-        .send()
-        .expect("end the access token");
-    assert_eq!(r.status().as_u16(), 204);
 }
 
 #[test]
@@ -197,7 +183,7 @@ fn proxy_refreshes_once_when_the_upstream_refuses_the_token() {
     let (status, body) = curl(&url, &[]);
     assert_eq!(status, 200, "{body}");
 
-    end_access_token(&server, &token);
+    server.end_access_token(&token);
     let refreshes = server.count("refresh_token");
     let refused = resource_stats(&server).1;
     // A small body is kept and sent again with the new token.
@@ -211,7 +197,7 @@ fn proxy_refreshes_once_when_the_upstream_refuses_the_token() {
     let fresh = env.token(&["svc"]);
     assert_ne!(fresh, token);
     // An upstream that refuses again at once gets no second refresh: the 401 goes back.
-    end_access_token(&server, &fresh);
+    server.end_access_token(&fresh);
     assert_eq!(curl(&url, &[]).0, 401);
     assert_eq!(server.count("refresh_token"), refreshes + 1);
     let log = proxying.stop();

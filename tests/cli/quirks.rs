@@ -149,12 +149,8 @@ fn entra(name: &str, tid_claim: &'static str) -> (FakeAs, Env) {
         entra_tid: Some(tid_claim),
         ..Options::default()
     });
-    let env = Env::new();
     let issuer = format!("{}/common/v2.0", server.issuer);
-    env.cli(&format!(
-        "profile add {name} --issuer {issuer} --client-id entra-client --scope '{OIDC}'"
-    ))
-    .success();
+    let env = Env::with_oidc_profile(&issuer, name, "entra-client");
     (server, env)
 }
 

@@ -40,6 +40,12 @@ fn leave_keychain(env: &Env, name: &str) {
     env.run(&["profile", "remove", name, "--yes"]).success();
 }
 
+/// `profile export NAMES…` (none: every profile), which must succeed: the file it printed.
+fn export(env: &Env, names: &[&str]) -> String {
+    let args = [&["profile", "export"], names].concat();
+    env.run(&args).success().stdout.clone()
+}
+
 fn file_in(env: &Env, name: &str, text: &str) -> String {
     let path = env.dir.join(name);
     std::fs::write(&path, text).unwrap();
@@ -66,13 +72,9 @@ fn an_export_imports_into_another_world_as_it_was_without_its_secret() {
         "{text}"
     );
     // Standard output carries the same file; names choose profiles.
-    let stdout = alice.run(&["profile", "export"]).success().stdout.clone();
+    let stdout = export(&alice, &[]);
     assert_eq!(stdout, text);
-    let one = alice
-        .run(&["profile", "export", "rt-pub"])
-        .success()
-        .stdout
-        .clone();
+    let one = export(&alice, &["rt-pub"]);
     assert!(
         one.contains("[profiles.rt-pub]") && !one.contains("[profiles.rt-team]"),
         "{one}"
@@ -105,18 +107,14 @@ fn an_export_imports_into_another_world_as_it_was_without_its_secret() {
     bob.run(&["profile", "show", "rt-team"])
         .says(&["missing: set it with `latchkey profile set-secret rt-team`"]);
     // Bob's export is Alice's: nothing was lost or added on the way.
-    assert_eq!(bob.run(&["profile", "export"]).success().stdout, text);
+    assert_eq!(export(&bob, &[]), text);
 }
 
 #[test]
 fn login_without_the_imported_secret_names_set_secret_and_works_after_it() {
     let server = AuthServer::start();
     let alice = team_env(&server, "li");
-    let text = alice
-        .run(&["profile", "export", "li-team"])
-        .success()
-        .stdout
-        .clone();
+    let text = export(&alice, &["li-team"]);
     assert!(!text.contains(POST_SECRET), "{text}");
     leave_keychain(&alice, "li-team");
     let bob = Env::new();
@@ -157,7 +155,7 @@ fn a_broken_or_invalid_import_names_file_and_line_and_writes_nothing() {
             "profile add two {EXAMPLE_ENDPOINTS} --client-id c2"
         ))
         .success();
-    let text = alice.run(&["profile", "export"]).success().stdout.clone();
+    let text = export(&alice, &[]);
     // Bob has a profile of his own: every refused import leaves his file as it was, byte for
     // byte, and adds no profile, not even the valid ones before the broken one.
     let bob = Env::new();
@@ -257,7 +255,7 @@ fn a_broken_or_invalid_import_names_file_and_line_and_writes_nothing() {
 fn a_name_that_exists_conflicts_unless_replaced_or_renamed() {
     let (server, env) = signed_in("sh-work");
     let account_before = account(&env, "sh-work");
-    let original = env.run(&["profile", "export"]).success().stdout.clone();
+    let original = export(&env, &[]);
     // Never account data: no label, no subject, no token.
     let refresh = stored_refresh_token(&env, "sh-work");
     for absent in [account_before.label.as_str(), "alice", refresh.as_str()] {
@@ -359,11 +357,7 @@ fn a_name_that_exists_conflicts_unless_replaced_or_renamed() {
     // Without accounts, another client may replace a confidential profile; its old client
     // secret is deleted rather than sent to the new client's provider.
     env.add_profile(&server, "sh-conf", "conf-post", Some(POST_SECRET));
-    let conf = env
-        .run(&["profile", "export", "sh-conf"])
-        .success()
-        .stdout
-        .clone();
+    let conf = export(&env, &["sh-conf"]);
     let other = edit_shared(&conf, "sh-conf", "client_id", "conf-other".into());
     let path = file_in(&env, "other.toml", &other);
     env.run(&["profile", "import", &path, "--replace"])
@@ -398,7 +392,7 @@ fn an_import_from_a_loopback_url_follows_no_redirect_and_has_a_size_cap() {
             "profile add shared {EXAMPLE_ENDPOINTS} --client-id c"
         ))
         .success();
-    let text = alice.run(&["profile", "export"]).success().stdout.clone();
+    let text = export(&alice, &[]);
     let big = format!("{text}\n# {}\n", "x".repeat(300 * 1024));
     let server = FaultServer::handle(move |base, req| match req.path.as_str() {
         "/team.toml" => (Canned::new(200, "application/toml", text.clone()), vec![]),
@@ -445,11 +439,7 @@ fn an_import_from_a_loopback_url_follows_no_redirect_and_has_a_size_cap() {
 fn an_import_refuses_hidden_characters_in_parameters_and_show_never_prints_them() {
     let server = AuthServer::start();
     let env = team_env(&server, "bidi");
-    let text = env
-        .run(&["profile", "export", "bidi-manual"])
-        .success()
-        .stdout
-        .clone();
+    let text = export(&env, &["bidi-manual"]);
     let profiles = env.config_dir().join("profiles.toml");
     let kept = std::fs::read(&profiles).unwrap();
     for (from, to) in [

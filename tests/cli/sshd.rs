@@ -9,14 +9,12 @@ use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The local account the tests' ssh logs in as (created on first use, kept afterwards).
 pub const REMOTE_USER: &str = "latchkey-remote";
 
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
 static USER_LOCK: Mutex<()> = Mutex::new(());
 
 /// Creates [`REMOTE_USER`] when missing (home directory, bash) and makes sure its account is not
@@ -77,13 +75,12 @@ impl Sshd {
     /// Starts sshd on a free loopback port and waits until it listens.
     pub fn start() -> Self {
         let (uid, gid) = ensure_remote_user();
-        let dir = std::env::temp_dir().join(format!(
-            "latchkey-sshd-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("sshd temp dir");
+        // Removed by Drop.
+        let dir = tempfile::Builder::new()
+            .prefix("latchkey-sshd-")
+            .tempdir()
+            .expect("sshd temp dir")
+            .keep();
         // The remote user reads authorized_keys and runs what tests copy here.
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
         let remote_dir = dir.join("remote");

@@ -194,17 +194,7 @@ fn a_second_account_does_not_change_what_a_bare_profile_name_means() {
     let (server, env) = signed_in("test");
     let file = env.dir.join("api.env");
     std::fs::write(&file, "API_TOKEN=latchkey:test\n").unwrap();
-    let exec = || {
-        env.run(&[
-            "exec",
-            "--env-file",
-            file.to_str().unwrap(),
-            "--",
-            "sh",
-            "-c",
-            "printf %s \"$API_TOKEN\"",
-        ])
-    };
+    let exec = || env.exec_sh_with(&file, "printf %s \"$API_TOKEN\"");
     let alice = exec().success().stdout.clone();
     assert_accepted_for_alice(&server, &alice);
 

@@ -10,58 +10,13 @@ use serde_json::Value;
 
 use crate::util::*;
 
-/// A node script under tests/tools, running until dropped.
-struct NodeServer {
-    child: Child,
-    url: String,
-}
-
-impl NodeServer {
-    fn start(script: &str, vars: &[(&str, &str)]) -> Self {
-        let mut child = Command::new("node")
-            .arg(root().join("tests/tools").join(script))
-            .envs(vars.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start node");
-        let url = read_ready(&mut child, script);
-        NodeServer { child, url }
-    }
-
-    fn log(&self, client: &reqwest::blocking::Client) -> Vec<Value> {
-        client
-            .get(format!("{}/__log", self.url))
-            .send()
-            .and_then(|r| r.json())
-            .expect("server log")
-    }
-}
-
-impl Drop for NodeServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Ends an access token early at the provider, leaving the grant (oidc-provider's RFC 7009
-/// endpoint would end every token of the grant, the refresh token included).
-fn revoke_access_token(server: &AuthServer, token: &str) {
-    let r = reqwest::blocking::Client::new()
-        .post(format!("{}/__test/end-access-token", server.issuer))
-        .query(&[("token", token)])
+/// What a server under tests/tools logged of the requests it served.
+fn server_log(server: &NodeServer, client: &reqwest::blocking::Client) -> Vec<Value> {
+    client
+        .get(format!("{}/__log", server.url))
         .send()
-        .expect("end the access token");
-    assert_eq!(r.status().as_u16(), 204);
-    assert_eq!(server.userinfo(token).0, 401, "the token still works");
-}
-
-fn current_token(env: &Env, name: &str) -> String {
-    stored_tokens(env, &account(env, name).id())
-        .access_token
-        .secret()
-        .clone()
+        .and_then(|r| r.json())
+        .expect("server log")
 }
 
 /// Every file under `dir` whose bytes contain `needle`.
@@ -138,15 +93,10 @@ fn exec_reads_env_files_with_references_and_plain_values() {
         "# for the deploy script\n\nexport API_TOKEN=\"latchkey:envf\"\nGREETING='hello, world'  # plain\nURL=https://api.example.test/#x\nAGAIN=latchkey:envf\n",
     )
     .unwrap();
-    let out = env.run(&[
-        "exec",
-        "--env-file",
-        file.to_str().unwrap(),
-        "--",
-        "sh",
-        "-c",
+    let out = env.exec_sh_with(
+        &file,
         "printf '%s|%s|%s|%s' \"$API_TOKEN\" \"$GREETING\" \"$URL\" \"$AGAIN\"",
-    ]);
+    );
     out.success();
     let token = current_token(&env, "envf");
     assert_eq!(
@@ -165,19 +115,9 @@ fn exec_finds_latchkey_env_in_a_parent_directory() {
     let dotenv = project.join(".latchkey.env");
     std::fs::write(&dotenv, "PROJ_TOKEN=latchkey:proj\nMODE=staging\n").unwrap();
     // Found by searching: used once trusted (tests/cli/trust.rs).
-    Run::from(env.command(&["trust"]).current_dir(&deep).output().unwrap()).success();
-    let out = Run::from(
-        env.command(&[
-            "exec",
-            "--",
-            "sh",
-            "-c",
-            "printf '%s %s' \"$MODE\" \"$PROJ_TOKEN\"",
-        ])
-        .current_dir(&deep)
-        .output()
-        .unwrap(),
-    );
+    env.run_in(&deep, &["trust"]).success();
+    let script = "printf '%s %s' \"$MODE\" \"$PROJ_TOKEN\"";
+    let out = env.run_in(&deep, &["exec", "--", "sh", "-c", script]);
     out.success();
     assert_eq!(
         out.stdout,
@@ -189,12 +129,7 @@ fn exec_finds_latchkey_env_in_a_parent_directory() {
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&dotenv, std::fs::Permissions::from_mode(0o666)).unwrap();
-        let out = Run::from(
-            env.command(&["exec", "--", "true"])
-                .current_dir(&deep)
-                .output()
-                .unwrap(),
-        );
+        let out = env.run_in(&deep, &["exec", "--", "true"]);
         out.fails_with(9, &[".latchkey.env", "writable by group or others"]);
     }
 }
@@ -241,6 +176,14 @@ struct GitWorld {
 }
 
 impl GitWorld {
+    /// A user signed in to `account` (see [`signed_in`]) and a git server that asks with
+    /// `challenge` (`basic`, `bearer`).
+    fn signed_in(account: &str, challenge: &str) -> (AuthServer, Env, Self) {
+        let (auth, env) = signed_in(account);
+        let world = GitWorld::new(&env, &auth, challenge);
+        (auth, env, world)
+    }
+
     fn new(env: &Env, auth: &AuthServer, challenge: &str) -> Self {
         let home = env.dir.join("home");
         let repos = env.dir.join("repos");
@@ -248,7 +191,7 @@ impl GitWorld {
         std::fs::create_dir_all(&repos).unwrap();
         let world = GitWorld {
             server: NodeServer::start(
-                "git-server.mjs",
+                "tools/git-server.mjs",
                 &[
                     ("GIT_PROJECT_ROOT", repos.to_str().unwrap()),
                     ("ISSUER", &auth.issuer),
@@ -318,9 +261,10 @@ impl GitWorld {
         format!("{}/repo.git", self.server.url)
     }
 
-    fn latchkey(&self, env: &Env, args: &[&str]) -> Run {
+    /// `latchkey git-credential ARGS…` with this world's HOME.
+    fn git_credential(&self, env: &Env, args: &[&str]) -> Run {
         Run::from(
-            env.command(args)
+            env.command(&[&["git-credential"], args].concat())
                 .env("HOME", &self.home)
                 .env("GIT_CONFIG_NOSYSTEM", "1")
                 .output()
@@ -328,9 +272,17 @@ impl GitWorld {
         )
     }
 
+    /// Clones the served repository into HOME/clone, which must work: then
+    /// [`GitWorld::schemes`].
+    fn clone_repo(&self, env: &Env) -> Vec<(Option<String>, u64)> {
+        self.git(env, &["clone", "-q", &self.url(), "clone"], &self.home)
+            .success();
+        self.schemes()
+    }
+
+    /// The scheme of each request's credential (none: none sent) and the status it got.
     fn schemes(&self) -> Vec<(Option<String>, u64)> {
-        self.server
-            .log(&reqwest::blocking::Client::new())
+        server_log(&self.server, &reqwest::blocking::Client::new())
             .iter()
             .map(|e| {
                 (
@@ -344,8 +296,7 @@ impl GitWorld {
 
 #[test]
 fn git_clones_and_fetches_with_basic_and_recovers_from_a_revoked_token() {
-    let (auth, env) = signed_in("forge");
-    let world = GitWorld::new(&env, &auth, "basic");
+    let (auth, env, world) = GitWorld::signed_in("forge", "basic");
     // A helper configured before, as many machines have: it must not get a copy of the token.
     world
         .git(
@@ -355,10 +306,7 @@ fn git_clones_and_fetches_with_basic_and_recovers_from_a_revoked_token() {
         )
         .success();
     world
-        .latchkey(
-            &env,
-            &["git-credential", "--install", "forge", &world.server.url],
-        )
+        .git_credential(&env, &["--install", "forge", &world.server.url])
         .success();
     let gitconfig = std::fs::read_to_string(world.home.join(".gitconfig")).unwrap();
     let host = world.server.url.trim_start_matches("http://");
@@ -367,19 +315,14 @@ fn git_clones_and_fetches_with_basic_and_recovers_from_a_revoked_token() {
         "{gitconfig}"
     );
 
-    world
-        .git(&env, &["clone", "-q", &world.url(), "clone"], &world.home)
-        .success();
-    let log = world.schemes();
+    let log = world.clone_repo(&env);
     assert_eq!(log.first(), Some(&(None, 401)), "{log:?}");
-    assert!(
-        log.iter().any(|e| *e == (Some("Basic".into()), 200)),
-        "{log:?}"
-    );
+    assert!(log.contains(&(Some("Basic".into()), 200)), "{log:?}");
     let first = current_token(&env, "forge");
 
     // The provider ends the token early: the failing fetch calls `erase`, the next one works.
-    revoke_access_token(&auth, &first);
+    auth.end_access_token(&first);
+    assert_eq!(auth.userinfo(&first).0, 401, "the token still works");
     let refreshes = auth.count("refresh_token");
     let clone = world.home.join("clone");
     let failed = world.git(&env, &["fetch", "-q"], &clone);
@@ -413,7 +356,7 @@ fn git_clones_and_fetches_with_basic_and_recovers_from_a_revoked_token() {
     env.assert_not_on_disk(&second);
 
     world
-        .latchkey(&env, &["git-credential", "--uninstall", &world.server.url])
+        .git_credential(&env, &["--uninstall", &world.server.url])
         .success();
     let gitconfig = std::fs::read_to_string(world.home.join(".gitconfig")).unwrap();
     assert!(!gitconfig.contains("git-credential"), "{gitconfig}");
@@ -421,29 +364,15 @@ fn git_clones_and_fetches_with_basic_and_recovers_from_a_revoked_token() {
 
 #[test]
 fn git_sends_a_bearer_token_when_asked_and_able() {
-    let (auth, env) = signed_in("bear");
-    let world = GitWorld::new(&env, &auth, "bearer");
+    let (_auth, env, world) = GitWorld::signed_in("bear", "bearer");
     world
-        .latchkey(
+        .git_credential(
             &env,
-            &[
-                "git-credential",
-                "--auth",
-                "bearer",
-                "--install",
-                "bear",
-                &world.server.url,
-            ],
+            &["--auth", "bearer", "--install", "bear", &world.server.url],
         )
         .success();
-    world
-        .git(&env, &["clone", "-q", &world.url(), "clone"], &world.home)
-        .success();
-    let log = world.schemes();
-    assert!(
-        log.iter().any(|e| *e == (Some("Bearer".into()), 200)),
-        "{log:?}"
-    );
+    let log = world.clone_repo(&env);
+    assert!(log.contains(&(Some("Bearer".into()), 200)), "{log:?}");
     assert!(
         !log.iter().any(|e| e.0.as_deref() == Some("Basic")),
         "{log:?}"
@@ -564,8 +493,7 @@ fn git_credential_speaks_the_protocol_and_never_opens_a_browser_without_a_termin
 
 #[test]
 fn git_gets_no_token_for_a_host_the_helper_is_not_for() {
-    let (auth, env) = signed_in("scoped");
-    let world = GitWorld::new(&env, &auth, "basic");
+    let (_auth, env, world) = GitWorld::signed_in("scoped", "basic");
     let host = world.server.url.trim_start_matches("http://").to_string();
     // The same server under another name: another host to git.
     let other = world.url().replace("127.0.0.1", "localhost");
@@ -612,15 +540,7 @@ fn git_gets_no_token_for_a_host_the_helper_is_not_for() {
 
     // --install wants a URL, names the full account, and warns about helpers after its own.
     world
-        .latchkey(
-            &env,
-            &[
-                "git-credential",
-                "--install",
-                "scoped",
-                &host.replace(":", "/"),
-            ],
-        )
+        .git_credential(&env, &["--install", "scoped", &host.replace(":", "/")])
         .fails_with(2, &["https://"]);
     world
         .git(
@@ -629,12 +549,7 @@ fn git_gets_no_token_for_a_host_the_helper_is_not_for() {
             &world.home,
         )
         .success();
-    let install = || {
-        world.latchkey(
-            &env,
-            &["git-credential", "--install", "scoped", &world.server.url],
-        )
-    };
+    let install = || world.git_credential(&env, &["--install", "scoped", &world.server.url]);
     assert!(!install().success().stderr.contains("warning"));
     // A helper added later for the repository runs after Latchkey's (the reset is before).
     let after = format!("credential.{}.helper", world.url());
@@ -721,7 +636,7 @@ fn kubectl_gets_its_token_from_the_plugin_and_fails_fast_without_a_terminal() {
     let (auth, env) = signed_in("kube");
     let (cert, key) = self_signed(&env.dir);
     let api = NodeServer::start(
-        "kube-api.mjs",
+        "tools/kube-api.mjs",
         &[
             ("TLS_CERT", cert.to_str().unwrap()),
             ("TLS_KEY", key.to_str().unwrap()),
@@ -739,11 +654,11 @@ fn kubectl_gets_its_token_from_the_plugin_and_fails_fast_without_a_terminal() {
     out.success();
     let body: Value = serde_json::from_str(&out.stdout).expect("JSON from /api");
     assert_eq!(body["kind"], "APIVersions", "{out:#?}");
-    assert_eq!(api.log(&client).last().unwrap()["status"], 200);
+    assert_eq!(server_log(&api, &client).last().unwrap()["status"], 200);
 
     // An account not signed in, and kubectl without a terminal: a fast failure, no browser.
     env.add_profile(&auth, "kube2", "public-app", None);
-    let requests = api.log(&client).len();
+    let requests = server_log(&api, &client).len();
     let started = Instant::now();
     let out = kubectl(&env, &kubeconfig(&env, &api.url, &cert, "kube2"));
     assert_ne!(out.code, 0, "{out:#?}");
@@ -760,7 +675,7 @@ fn kubectl_gets_its_token_from_the_plugin_and_fails_fast_without_a_terminal() {
         "only the first sign-in's browser: {log}"
     );
     // Without a credential, kubectl sent nothing.
-    assert_eq!(api.log(&client).len(), requests);
+    assert_eq!(server_log(&api, &client).len(), requests);
 }
 
 #[test]

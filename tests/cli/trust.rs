@@ -2,23 +2,10 @@
 //! trust`, only with the content that was trusted, and never with a variable that changes how
 //! programs are found or loaded; `exec` finds the program with Latchkey's own PATH.
 
-use std::path::Path;
-
 use crate::util::*;
 
-fn current_token(env: &Env, name: &str) -> String {
-    stored_tokens(env, &account(env, name).id())
-        .access_token
-        .secret()
-        .clone()
-}
-
-fn in_dir(env: &Env, dir: &Path, args: &[&str]) -> Run {
-    Run::from(env.command(args).current_dir(dir).output().expect("run"))
-}
-
 #[cfg(unix)]
-fn chmod(path: &Path, mode: u32) {
+fn chmod(path: &std::path::Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
@@ -42,16 +29,13 @@ fn a_cloned_repositorys_env_file_runs_nothing_until_trusted_and_never_sets_path(
     std::fs::write(&dotenv, "PATH=./tools:/usr/bin:/bin\nGH=latchkey:work\n").unwrap();
 
     // PATH is refused before anything else, naming the line: the repository's ls never runs.
-    in_dir(&env, &repo, &["exec", "--", "ls"])
+    env.run_in(&repo, &["exec", "--", "ls"])
         .fails_with(9, &[".latchkey.env", "line 1", "`PATH`"]);
     // In any env file, trusted or named.
-    in_dir(&env, &repo, &["trust"]).fails_with(9, &["line 1", "`PATH`"]);
-    in_dir(
-        &env,
-        &repo,
-        &["exec", "--env-file", ".latchkey.env", "--", "ls"],
-    )
-    .fails_with(9, &["line 1", "`PATH`"]);
+    env.run_in(&repo, &["trust"])
+        .fails_with(9, &["line 1", "`PATH`"]);
+    env.run_in(&repo, &["exec", "--env-file", ".latchkey.env", "--", "ls"])
+        .fails_with(9, &["line 1", "`PATH`"]);
     for line in [
         "LD_PRELOAD=/x.so",
         "BASH_ENV=x",
@@ -59,18 +43,18 @@ fn a_cloned_repositorys_env_file_runs_nothing_until_trusted_and_never_sets_path(
         "GIT_SSH_COMMAND=x",
     ] {
         std::fs::write(&dotenv, format!("A=1\n{line}\n")).unwrap();
-        in_dir(&env, &repo, &["trust"]).fails_with(9, &["line 2"]);
+        env.run_in(&repo, &["trust"]).fails_with(9, &["line 2"]);
     }
     assert!(!marker.exists(), "the repository's code ran");
 
     // Trusted: its variables are used; the program comes from Latchkey's own PATH.
     std::fs::write(&dotenv, "GH=latchkey:work\nMODE=staging\n").unwrap();
-    in_dir(&env, &repo, &["exec", "--", "true"]).fails_with(9, &["not trusted", "latchkey trust"]);
-    let out = in_dir(&env, &repo, &["trust"]);
+    env.run_in(&repo, &["exec", "--", "true"])
+        .fails_with(9, &["not trusted", "latchkey trust"]);
+    let out = env.run_in(&repo, &["trust"]);
     out.success()
         .says(&["GH", "a token of account `work`", "MODE"]);
-    let out = in_dir(
-        &env,
+    let out = env.run_in(
         &repo,
         &["exec", "--", "sh", "-c", "printf '%s %s' \"$MODE\" \"$GH\""],
     );
@@ -78,15 +62,17 @@ fn a_cloned_repositorys_env_file_runs_nothing_until_trusted_and_never_sets_path(
         out.success().stdout,
         format!("staging {}", current_token(&env, "work"))
     );
-    in_dir(&env, &repo.join("tools"), &["exec", "--", "ls"]).success();
+    env.run_in(&repo.join("tools"), &["exec", "--", "ls"])
+        .success();
     assert!(!marker.exists(), "the repository's ls ran");
 
     // Any change makes it untrusted again.
     std::fs::write(&dotenv, "GH=latchkey:work\nMODE=production\n").unwrap();
-    in_dir(&env, &repo, &["exec", "--", "true"])
+    env.run_in(&repo, &["exec", "--", "true"])
         .fails_with(9, &["changed since you trusted it", "latchkey trust"]);
     // `--remove` with a path relative to the directory it runs in.
-    in_dir(&env, &repo, &["trust", "--remove", ".latchkey.env"]).success();
+    env.run_in(&repo, &["trust", "--remove", ".latchkey.env"])
+        .success();
     let text = std::fs::read_to_string(env.config_dir().join("trusted.toml")).unwrap();
     assert!(!text.contains("repo/.latchkey.env"), "{text}");
     // `--list` and `--remove`'s wording: src/cli/trust.rs's tests.
@@ -103,8 +89,10 @@ fn found_env_files_are_refused_through_symlinks_and_open_directories() {
     let linked = env.dir.join("linked");
     std::fs::create_dir_all(&linked).unwrap();
     std::os::unix::fs::symlink(&real, linked.join(".latchkey.env")).unwrap();
-    in_dir(&env, &linked, &["trust"]).fails_with(9, &["symbolic link"]);
-    in_dir(&env, &linked, &["exec", "--", "true"]).fails_with(9, &["symbolic link"]);
+    env.run_in(&linked, &["trust"])
+        .fails_with(9, &["symbolic link"]);
+    env.run_in(&linked, &["exec", "--", "true"])
+        .fails_with(9, &["symbolic link"]);
 
     // In a directory others may write without the sticky bit: refused; with it: fine.
     let open = env.dir.join("open");
@@ -112,14 +100,15 @@ fn found_env_files_are_refused_through_symlinks_and_open_directories() {
     std::fs::create_dir_all(&project).unwrap();
     std::fs::write(project.join(".latchkey.env"), "T=latchkey:own\n").unwrap();
     chmod(&open, 0o777);
-    in_dir(&env, &project, &["trust"]).fails_with(9, &["sticky bit", "open"]);
+    env.run_in(&project, &["trust"])
+        .fails_with(9, &["sticky bit", "open"]);
     chmod(&open, 0o1777);
-    in_dir(&env, &project, &["trust"]).success();
-    in_dir(&env, &project, &["exec", "--", "true"]).success();
+    env.run_in(&project, &["trust"]).success();
+    env.run_in(&project, &["exec", "--", "true"]).success();
 
     // A file others may write: refused.
     chmod(&project.join(".latchkey.env"), 0o666);
-    in_dir(&env, &project, &["exec", "--", "true"])
+    env.run_in(&project, &["exec", "--", "true"])
         .fails_with(9, &[".latchkey.env", "writable by group or others"]);
     chmod(&open, 0o755);
 }

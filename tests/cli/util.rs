@@ -41,9 +41,50 @@ fn require_private_keyring() {
     );
 }
 
+/// A node script under tests/ (a test server), running until dropped.
+pub struct NodeServer {
+    child: Child,
+    /// What it announced on its first line of output, `READY <url>`.
+    pub url: String,
+}
+
+impl NodeServer {
+    /// `node tests/SCRIPT` on a port the kernel picks (`PORT=0`; a script that takes no port
+    /// ignores it), with these environment variables.
+    pub fn start(script: &str, vars: &[(&str, &str)]) -> Self {
+        Self::spawn(Self::command(script).envs(vars.iter().copied()), script)
+    }
+
+    /// The command [`NodeServer::start`] runs, for more settings before [`NodeServer::spawn`].
+    pub fn command(script: &str) -> Command {
+        let mut cmd = Command::new("node");
+        cmd.arg(root().join("tests").join(script))
+            .env("PORT", "0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        cmd
+    }
+
+    /// Starts `cmd` (from [`NodeServer::command`]) and waits for its READY line.
+    pub fn spawn(cmd: &mut Command, script: &str) -> Self {
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("start node tests/{script} (run scripts/setup): {e}"));
+        let url = read_ready(&mut child, script);
+        NodeServer { child, url }
+    }
+}
+
+impl Drop for NodeServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// The panva oidc-provider test server (tests/authserver/server.mjs).
 pub struct AuthServer {
-    child: Child,
+    _node: NodeServer,
     pub issuer: String,
 }
 
@@ -60,16 +101,11 @@ impl AuthServer {
     /// them: ACCESS_TOKEN_TTL, DPOP_REQUIRE_NONCE, PKJWT_JWKS_FILE, ISSUER, TLS_CERT, …).
     pub fn start_with_env(vars: &[(&str, &str)]) -> Self {
         require_private_keyring();
-        let mut child = Command::new("node")
-            .arg(root().join("tests/authserver/server.mjs"))
-            .env("PORT", "0")
-            .envs(vars.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start node tests/authserver/server.mjs (run scripts/setup)");
-        let issuer = read_ready(&mut child, "auth server");
-        AuthServer { child, issuer }
+        let node = NodeServer::start("authserver/server.mjs", vars);
+        AuthServer {
+            issuer: node.url.clone(),
+            _node: node,
+        }
     }
 
     pub fn stats(&self) -> Value {
@@ -125,12 +161,16 @@ impl AuthServer {
         let status = r.status().as_u16();
         (status, r.json().unwrap_or(Value::Null))
     }
-}
 
-impl Drop for AuthServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    /// Ends an access token early, leaving the grant and its refresh token (oidc-provider's
+    /// RFC 7009 endpoint would end every token of the grant, the refresh token included).
+    pub fn end_access_token(&self, token: &str) {
+        let r = reqwest::blocking::Client::new()
+            .post(format!("{}/__test/end-access-token", self.issuer))
+            .query(&[("token", token)])
+            .send()
+            .expect("end the access token");
+        assert_eq!(r.status().as_u16(), 204);
     }
 }
 
@@ -178,15 +218,28 @@ pub fn stored_refresh_token(env: &Env, account: &str) -> String {
         .clone()
 }
 
-/// The URL a test server announces on its first line of output, `READY <url>`.
-pub fn read_ready(child: &mut Child, what: &str) -> String {
+/// The access token the keychain holds for the account `name` names.
+pub fn current_token(env: &Env, name: &str) -> String {
+    stored_tokens(env, &account(env, name).id())
+        .access_token
+        .secret()
+        .clone()
+}
+
+/// The first line `child` writes to its standard output (taken from it), trimmed.
+pub fn first_line(child: &mut Child, what: &str) -> String {
     let stdout = child.stdout.take().expect("stdout");
     let mut line = String::new();
     BufReader::new(stdout)
         .read_line(&mut line)
-        .expect("READY line");
-    line.trim()
-        .strip_prefix("READY ")
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+    line.trim().to_string()
+}
+
+/// The URL a test server announces on its first line of output, `READY <url>`.
+pub fn read_ready(child: &mut Child, what: &str) -> String {
+    let line = first_line(child, what);
+    line.strip_prefix("READY ")
         .unwrap_or_else(|| panic!("{what} said {line:?}"))
         .to_string()
 }
@@ -231,6 +284,15 @@ impl Env {
             browser_env: vec![],
             extra_env: vec![],
         }
+    }
+
+    /// A new world with the profile of [`Env::add_oidc_profile`], which must be added.
+    #[track_caller]
+    pub fn with_oidc_profile(issuer: &str, name: &str, client_and_flags: &str) -> Self {
+        let env = Env::new();
+        env.add_oidc_profile(issuer, name, client_and_flags)
+            .success();
+        env
     }
 
     pub fn config_dir(&self) -> PathBuf {
@@ -281,6 +343,17 @@ impl Env {
     pub fn cli(&self, line: &str) -> Run {
         let words = words(line);
         self.run(&words.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
+    /// `latchkey ARGS…` run in `dir`.
+    pub fn run_in(&self, dir: &Path, args: &[&str]) -> Run {
+        Run::from(self.command(args).current_dir(dir).output().expect("run"))
+    }
+
+    /// `latchkey exec --env-file FILE -- sh -c SCRIPT`.
+    pub fn exec_sh_with(&self, env_file: &Path, script: &str) -> Run {
+        let file = env_file.to_str().expect("env file path");
+        self.run(&["exec", "--env-file", file, "--", "sh", "-c", script])
     }
 
     /// [`Env::cli`] with `stdin` on standard input.
@@ -399,10 +472,7 @@ impl Env {
 
     /// Adds a profile for one of the test server's clients.
     pub fn add_profile(&self, server: &AuthServer, name: &str, client: &str, secret: Option<&str>) {
-        let line = format!(
-            "profile add {name} --issuer {} --client-id {client} --scope '{OIDC}'",
-            server.issuer
-        );
+        let line = oidc_profile_line(&server.issuer, name, client);
         let out = match secret {
             Some(secret) if client == "conf-post" => self.cli_stdin(
                 &format!("{line} --client-secret-stdin --auth-method post"),
@@ -414,9 +484,20 @@ impl Env {
         out.success();
     }
 
+    /// `profile add NAME --issuer ISSUER --client-id CLIENT_AND_FLAGS` with the scopes
+    /// [`OIDC`]: a profile for a client of a test provider, with more flags after the client.
+    pub fn add_oidc_profile(&self, issuer: &str, name: &str, client_and_flags: &str) -> Run {
+        self.cli(&oidc_profile_line(issuer, name, client_and_flags))
+    }
+
     pub fn login(&self, profile: &str) -> Run {
         self.run(&["login", profile, "--timeout", "30"])
     }
+}
+
+/// The words of [`Env::add_oidc_profile`].
+fn oidc_profile_line(issuer: &str, name: &str, client_and_flags: &str) -> String {
+    format!("profile add {name} --issuer {issuer} --scope '{OIDC}' --client-id {client_and_flags}")
 }
 
 impl Drop for Env {

@@ -186,6 +186,13 @@ async function fillProfileForm(s, centered, name, issuer, clientId, scopes) {
   await s.type('[data-testid="scopes"]', scopes);
 }
 
+/** Clicks `button` back to the accounts screen, which must list no account after `what`. */
+async function backWithNoAccount(s, button, what) {
+  await s.click(button);
+  await s.waitFor('[data-testid="accounts-screen"]');
+  assert((await s.findAll('[data-testid="account"]')).length === 0, `no account after ${what}`);
+}
+
 async function signInFlowAndFill(s, issuer) {
   await s.click('[data-testid="add-profile"]');
   await s.waitFor('[data-testid="profile-form"]');
@@ -226,9 +233,7 @@ async function lightPass(issuer) {
     assert(JSON.stringify(after.token) === JSON.stringify(before.token), `no token request after a forged callback (${JSON.stringify(before.token)} -> ${JSON.stringify(after.token)})`);
     await s.waitFor('[data-testid="sign-in-screen"] [data-testid="cancel-sign-in"]'); // still waiting
     await shot(s, 'sign-in-wrong-state-light');
-    await s.click('[data-testid="cancel-sign-in"]');
-    await s.waitFor('[data-testid="accounts-screen"]');
-    assert((await s.findAll('[data-testid="account"]')).length === 0, 'no account after a forged callback');
+    await backWithNoAccount(s, '[data-testid="cancel-sign-in"]', 'a forged callback');
     log('wrong state: rejected, nothing changed');
 
     // 2. Denial at the consent page shows access_denied.
@@ -237,9 +242,7 @@ async function lightPass(issuer) {
     await s.click('[data-testid="sign-in"]');
     await s.waitFor('[data-testid="sign-in-screen"] [data-testid="provider-error"]', { text: 'access_denied' });
     await shot(s, 'sign-in-denied-light');
-    await s.click('[data-testid="back"]');
-    await s.waitFor('[data-testid="accounts-screen"]');
-    assert((await s.findAll('[data-testid="account"]')).length === 0, 'no account after denial');
+    await backWithNoAccount(s, '[data-testid="back"]', 'denial');
     log('denial: access_denied shown');
 
     // 3. The real sign-in through the deep link.

@@ -254,29 +254,19 @@ app.post('/_test/expire-access-token', (req, res) => {
   res.status(data ? 204 : 404).end();
 });
 
-// Records every authorization and token request (refused ones too) with its final status. The
-// body is parsed here once; the SDK's own parser then leaves it as it is.
+// Records every authorization and token request (refused ones too) in stats[kind]: the
+// parameters `names` (null where absent or empty) of the query or the form body, and its final
+// status. The body is parsed here once; the SDK's own parser then leaves it as it is.
 const str = (v) => (typeof v === 'string' && v !== '' ? v : null);
-app.use('/authorize', express.urlencoded({ extended: false }), (req, res, next) => {
+const record = (kind, names) => [express.urlencoded({ extended: false }), (req, res, next) => {
   const p = req.method === 'POST' ? req.body ?? {} : req.query;
-  const entry = {
-    client_id: str(p.client_id), redirect_uri: str(p.redirect_uri), resource: str(p.resource),
-    scope: str(p.scope), status: null,
-  };
-  stats.authorize.push(entry);
+  const entry = { ...Object.fromEntries(names.map((n) => [n, str(p[n])])), status: null };
+  stats[kind].push(entry);
   res.on('finish', () => { entry.status = res.statusCode; });
   next();
-});
-app.use('/token', express.urlencoded({ extended: false }), (req, res, next) => {
-  const p = req.body ?? {};
-  const entry = {
-    grant_type: str(p.grant_type), client_id: str(p.client_id), resource: str(p.resource),
-    scope: str(p.scope), status: null,
-  };
-  stats.token.push(entry);
-  res.on('finish', () => { entry.status = res.statusCode; });
-  next();
-});
+}];
+app.use('/authorize', ...record('authorize', ['client_id', 'redirect_uri', 'resource', 'scope']));
+app.use('/token', ...record('token', ['grant_type', 'client_id', 'resource', 'scope']));
 
 // CIMD: the document, and the AS metadata that says such documents are accepted.
 app.get('/cimd/client.json', (_req, res) => {

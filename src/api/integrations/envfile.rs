@@ -565,13 +565,11 @@ mod tests {
     #[test]
     fn found_files_are_opened_once_and_checked_on_the_handle() {
         use std::os::unix::fs::PermissionsExt;
-        let dir = std::env::temp_dir().join(format!(
-            "latchkey-envfile-open-{}-{:x}",
-            std::process::id(),
-            rand::random::<u64>()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join(FILE_NAME);
+        let dir = tempfile::Builder::new()
+            .prefix("latchkey-envfile-open-")
+            .tempdir()
+            .unwrap();
+        let file = dir.path().join(FILE_NAME);
         std::fs::write(&file, "A=latchkey:p/l\n").unwrap();
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
         let found = open_found(&file).unwrap();
@@ -580,10 +578,9 @@ mod tests {
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o620)).unwrap();
         let err = open_found(&file).unwrap_err();
         assert!(err.to_string().contains("mode 0620"), "{err}");
-        let link = dir.join("link.env");
+        let link = dir.path().join("link.env");
         std::os::unix::fs::symlink(&file, &link).unwrap();
         let err = open_found(&link).unwrap_err();
         assert!(err.to_string().contains("symbolic link"), "{err}");
-        let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -100,13 +100,12 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn programs_are_found_on_absolute_path_entries_only() {
-        let dir = std::env::temp_dir().join(format!(
-            "latchkey-program-test-{}-{:x}",
-            std::process::id(),
-            rand::random::<u64>()
-        ));
         use std::os::unix::fs::PermissionsExt;
-        let (bin, plain) = (dir.join("bin"), dir.join("plain"));
+        let dir = tempfile::Builder::new()
+            .prefix("latchkey-program-test-")
+            .tempdir()
+            .unwrap();
+        let (bin, plain) = (dir.path().join("bin"), dir.path().join("plain"));
         std::fs::create_dir_all(&bin).unwrap();
         std::fs::create_dir_all(&plain).unwrap();
         std::fs::write(bin.join("tool"), "#!/bin/sh\n").unwrap();
