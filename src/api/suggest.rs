@@ -55,8 +55,8 @@ mod tests {
 
     #[test]
     fn a_mistyped_account_gets_the_nearest_name() {
-        let dir = std::env::temp_dir().join(format!("latchkey-suggest-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = tmp.path().to_path_buf();
         let engine = Latchkey::new(Config::new(dir.clone()), Keychain::default());
         engine
             .config()
@@ -93,6 +93,5 @@ mod tests {
         );
         let far = with_suggestion(&engine, Error::AccountNotFound("zzzzzz".into()));
         assert_eq!(far.hint(), Some(Hint::ListAccounts));
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

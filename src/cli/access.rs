@@ -167,12 +167,12 @@ mod tests {
     use clap::Parser;
 
     use super::*;
-    use crate::cli::testing::{Captured, engine, engine_with_account, engine_with_profile};
+    use crate::cli::testing::{
+        Captured, captured, engine, engine_with_account, engine_with_profile,
+    };
 
     fn access(engine: &Latchkey, command: AccessCommand) -> (Result<()>, Captured) {
-        let mut c = Captured::default();
-        let result = run(engine, command, &mut c.io());
-        (result, c)
+        captured(|io| run(engine, command, io))
     }
 
     fn rule(target: &str, program: Option<&str>, lasts: Option<i64>) -> RuleArgs {

@@ -144,17 +144,15 @@ fn still_valid(profile: &latchkey::Profile) -> String {
 mod tests {
     use super::*;
     use crate::cli::testing::{
-        Captured, NOW, add_account, engine, engine_with_account, with_closed_output,
+        Captured, NOW, add_account, captured, engine, engine_with_account, with_closed_output,
     };
 
     fn list_of(engine: &Latchkey, json: bool) -> (Result<()>, Captured) {
-        let mut c = Captured::default();
         let args = AccountsArgs {
             json,
             command: None,
         };
-        let result = list(engine, args, &mut c.io(), NOW);
-        (result, c)
+        captured(|io| list(engine, args, io, NOW))
     }
 
     fn three_accounts() -> Latchkey {

@@ -120,6 +120,13 @@ impl Captured {
     }
 }
 
+/// Runs `verb` on captured streams: its result, and what it printed.
+pub fn captured<T>(verb: impl FnOnce(&mut Io) -> T) -> (T, Captured) {
+    let mut c = Captured::default();
+    let result = verb(&mut c.io());
+    (result, c)
+}
+
 /// An output whose every write fails with this kind (`BrokenPipe`: its reader went away).
 pub struct ClosedPipe(pub std::io::ErrorKind);
 

@@ -118,12 +118,10 @@ fn redirects_traffic(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::testing::{Captured, engine, temp_dir};
+    use crate::cli::testing::{Captured, captured, engine, temp_dir};
 
     fn trust(engine: &Latchkey, args: TrustArgs) -> (Result<()>, Captured) {
-        let mut c = Captured::default();
-        let result = run(engine, args, &mut c.io());
-        (result, c)
+        captured(|io| run(engine, args, io))
     }
 
     fn args(file: Option<PathBuf>, list: bool, remove: Option<PathBuf>) -> TrustArgs {

@@ -89,8 +89,8 @@ mod tests {
 
     #[test]
     fn settings_change_in_place_and_keep_the_rest_of_the_file() {
-        let dir = std::env::temp_dir().join(format!("latchkey-settings-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = tmp.path().to_path_buf();
         let config = Config::new(dir.clone());
         config
             .update_profiles(|all| {
@@ -131,6 +131,5 @@ mod tests {
         assert_eq!(engine.profile("p").unwrap().scopes, ["read", "write"]);
         let missing = engine.set_profile("nope", ProfileSettings::default());
         assert!(matches!(missing, Err(Error::ProfileNotFound(_))));
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }
