@@ -32,7 +32,9 @@ fn main() {
         && env::var("CARGO_CFG_TARGET_ENV").as_deref() == Ok("gnu")
         && let Some(dir) = static_unwinder()
     {
-        println!("cargo:rustc-link-search=native={}", dir.display());
+        // The `latchkey` binary only: a link-search path would reach every crate that
+        // depends on this one (the desktop app, whose WebKit loads libgcc_s anyway).
+        println!("cargo:rustc-link-arg-bin=latchkey=-L{}", dir.display());
     }
     if set("LATCHKEY_NO_RELR") {
         return;

@@ -522,3 +522,42 @@ async fn an_unusable_dpop_key_spends_no_refresh_token() {
     assert_eq!(after.needs_sign_in, None);
     assert_eq!(after.expires_at, account.expires_at);
 }
+
+#[tokio::test]
+async fn an_account_without_a_refresh_token_is_told_to_sign_in_before_the_secret_is_read() {
+    let (engine, _) = engine();
+    let (url, _served) = token_endpoint(500, "{}").await;
+    let mut new = new_profile("conf", url);
+    new.auth_method = Some(crate::model::profile::AuthMethod::Post);
+    engine
+        .add_profile_with(
+            new,
+            ProfileExtras::default(),
+            Some(ClientSecret::new("s".into())),
+        )
+        .await
+        .expect("added");
+    // The secret went missing (imported profile, keychain cleaned): a refresh would need it,
+    // but this account has nothing to refresh with.
+    engine.keychain.delete(&secret_key("conf")).await.unwrap();
+    let account = stored_account(&engine, "conf", None).await;
+    let no_refresh = TokenSet {
+        refresh_token: None,
+        ..engine.stored_tokens(&account.id()).await.unwrap().1
+    };
+    engine
+        .keychain
+        .set(&account.keychain_key(), no_refresh.to_bytes())
+        .await
+        .unwrap();
+    engine
+        .config
+        .update_accounts(|all| all[0].has_refresh_token = false)
+        .unwrap();
+    let err = engine
+        .refresh("conf/me")
+        .await
+        .expect_err("nothing to refresh");
+    assert_eq!(err.kind(), crate::ErrorKind::NeedsSignIn, "{err}");
+    assert!(err.to_string().contains("no refresh token"), "{err}");
+}

@@ -70,6 +70,19 @@ impl Latchkey {
             return Err(needs_sign_in(&account, reason));
         }
         let profile = self.config.profile(&account.profile)?;
+        // What needs neither the client secret nor the keys: a token another process refreshed
+        // while this one waited for the lock, or an account with no refresh token.
+        if !account.has_refresh_token
+            || min_valid.is_some_and(|m| account.expires_at.is_some_and(|t| t - now() > m))
+        {
+            let tokens = self.load_tokens(&account).await?;
+            if min_valid.is_some_and(|m| tokens.valid_for(now(), m)) {
+                return Ok((account, tokens));
+            }
+            if tokens.refresh_token.is_none() {
+                return Err(no_refresh_token(&account));
+            }
+        }
         let secret = self.client_secret(&profile).await?;
         // Keys before the refresh token is spent: rotation makes it single-use.
         let keys = self.keys_for_openid(&profile).await?;
@@ -86,10 +99,7 @@ impl Latchkey {
             return Ok((account, tokens));
         }
         let Some(refresh_token) = tokens.refresh_token.clone() else {
-            return Err(needs_sign_in(
-                &account,
-                "the access token has expired and the provider issued no refresh token",
-            ));
+            return Err(no_refresh_token(&account));
         };
         // Rotation makes the refresh token single-use: the keychain must take its successor.
         // The entry was found unlocked just now, which answers that without asking again.
@@ -263,4 +273,11 @@ impl Latchkey {
         let tokens = self.load_tokens(&account).await?;
         Ok((account, tokens))
     }
+}
+
+fn no_refresh_token(account: &Account) -> Error {
+    needs_sign_in(
+        account,
+        "the access token has expired and the provider issued no refresh token",
+    )
 }

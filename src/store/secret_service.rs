@@ -25,11 +25,12 @@ const CONTENT_TYPE: &str = "application/octet-stream";
 type Connection = Arc<Mutex<SecretService<'static>>>;
 
 /// When each entry was last found unlocked, by this process (see [`Store::writable`]).
-type Seen = Arc<Mutex<HashMap<String, Instant>>>;
+type Seen = Arc<Mutex<HashMap<(String, String), Instant>>>;
 
 /// How recently an entry must have been found unlocked for [`Store::writable`] to take that
-/// as the answer: a refresh reads the entry, then asks with nothing waited for in between.
-const SEEN_UNLOCKED_FOR: Duration = Duration::from_millis(500);
+/// as the answer: a refresh reads the entry, then asks with nothing waited for in between (a
+/// slower path only falls back to asking the keychain).
+const SEEN_UNLOCKED_FOR: Duration = Duration::from_millis(100);
 
 pub struct Store {
     ss: Connection,
@@ -55,9 +56,9 @@ impl Store {
     /// at most `wait`); an entry found unlocked moments ago answers without asking again, one
     /// D-Bus round trip of the few a refresh makes (its collection, where the write goes, was
     /// unlocked then: a refresh read it to get the refresh token).
-    pub fn writable(&self, user: &str, wait: Duration) -> Result<()> {
+    pub fn writable(&self, service: &str, user: &str, wait: Duration) -> Result<()> {
         if lock_seen(&self.seen)
-            .get(user)
+            .get(&(service.to_string(), user.to_string()))
             .is_some_and(|at| at.elapsed() < SEEN_UNLOCKED_FOR)
         {
             return Ok(());
@@ -66,7 +67,7 @@ impl Store {
     }
 }
 
-fn lock_seen(seen: &Seen) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
+fn lock_seen(seen: &Seen) -> std::sync::MutexGuard<'_, HashMap<(String, String), Instant>> {
     // The map holds only hints: a poisoned one is as good as it was.
     seen.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -187,6 +188,10 @@ impl std::fmt::Debug for Cred {
 }
 
 impl Cred {
+    fn key(&self) -> (String, String) {
+        (self.service.clone(), self.user.clone())
+    }
+
     fn attributes(&self) -> HashMap<&str, &str> {
         HashMap::from([
             ("service", self.service.as_str()),
@@ -214,13 +219,15 @@ impl Cred {
             ));
         }
         let item = found.unlocked.into_iter().chain(found.locked).next();
+        let existed = item.is_some();
+        let out = f(&ss, item);
+        // Marked only once the call on the item succeeded (its collection was unlocked then).
         let mut seen = lock_seen(&self.seen);
-        match item {
-            Some(_) => seen.insert(self.user.clone(), Instant::now()),
-            None => seen.remove(&self.user),
+        match (&out, existed) {
+            (Ok(_), true) => seen.insert(self.key(), Instant::now()),
+            _ => seen.remove(&self.key()),
         };
-        drop(seen);
-        f(&ss, item)
+        out
     }
 }
 
@@ -257,7 +264,7 @@ impl CredentialApi for Cred {
             Some(item) => item.delete().map_err(decode),
             None => Err(Error::NoEntry),
         });
-        lock_seen(&self.seen).remove(&self.user);
+        lock_seen(&self.seen).remove(&self.key());
         deleted
     }
 
