@@ -110,8 +110,6 @@ impl Door {
 
     /// A token for `request`, or why not. Refusals are [`Error::Refused`] (exit code 9).
     pub async fn hand_out(&self, mut request: Request) -> Result<Handed> {
-        // The keychain connects while the rules and the caller are looked at.
-        self.engine.warm_keychain();
         // A caller past this machine (a container, a forwarded socket, a proxy's client) may
         // not make every request a refresh at the provider.
         if matches!(

@@ -271,12 +271,6 @@ impl Latchkey {
         }
     }
 
-    /// Starts connecting to the keychain in the background, for a token about to be asked
-    /// for (see [`crate::store::keychain::Keychain::warm`]).
-    pub fn warm_keychain(&self) {
-        self.keychain.warm();
-    }
-
     // ----- secrets
 
     async fn client_secret(&self, profile: &Profile) -> Result<Option<ClientSecret>> {

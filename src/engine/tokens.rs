@@ -22,7 +22,6 @@ impl Latchkey {
     /// A token valid for at least `min_valid` seconds, refreshed first when needed. The common
     /// case (a valid cached token) is two small file reads and one keychain read.
     pub async fn token(&self, name: &str, min_valid: i64) -> Result<(Account, TokenSet)> {
-        self.keychain.warm();
         let account = match self.target(name)? {
             Target::Account(account) => account,
             Target::Client(profile) => {
@@ -47,7 +46,6 @@ impl Latchkey {
 
     /// Refreshes now, whatever the expiry.
     pub async fn refresh(&self, name: &str) -> Result<(Account, TokenSet)> {
-        self.keychain.warm();
         match self.target(name)? {
             Target::Account(account) => self.refresh_account(&account, None).await,
             Target::Client(profile) => self.client_credentials_token(&profile, None).await,

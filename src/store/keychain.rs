@@ -273,29 +273,6 @@ impl Keychain {
         self.unlock_within(self.timeout).await
     }
 
-    /// Starts connecting to the platform's keychain on a thread of its own, so that a read
-    /// about to come finds the connection made or under way (on the Secret Service,
-    /// connecting is a good part of a read's time). Nothing to do once connected, or on a
-    /// store of the caller's own.
-    pub fn warm(&self) {
-        if self.store.0.is_some()
-            || READY.load(Ordering::Acquire)
-            || WARMING.swap(true, Ordering::AcqRel)
-        {
-            return;
-        }
-        // A failure here is met again, and reported, by the call that follows.
-        let spawned = std::thread::Builder::new()
-            .name("latchkey-keychain".into())
-            .spawn(|| {
-                let _ = connect();
-                WARMING.store(false, Ordering::Release);
-            });
-        if spawned.is_err() {
-            WARMING.store(false, Ordering::Release);
-        }
-    }
-
     /// [`Keychain::ensure_writable`] before a write to `key`, which was just read: the entry
     /// found unlocked by that read answers without asking the keychain again (the write
     /// replaces that item in place: the Secret Service has no size cap, so no chunks).
@@ -443,42 +420,19 @@ impl Keychain {
     }
 }
 
-static READY: AtomicBool = AtomicBool::new(false);
-/// A [`Keychain::warm`] connection under way (at most one).
-static WARMING: AtomicBool = AtomicBool::new(false);
-/// How long a call waits for a warm-up under way before it connects on its own: about what
-/// connecting takes, so a hung warm-up delays no call by more than that.
-const WARM_WAIT: Duration = Duration::from_millis(50);
-
 /// keyring-core has no store until one is registered; register the platform's once. A failure
 /// is not remembered: the desktop app runs for days, and the keychain may start after it.
 fn ensure_store() -> Result<(), KeychainError> {
-    let until = Instant::now() + WARM_WAIT;
-    while WARMING.load(Ordering::Acquire)
-        && !READY.load(Ordering::Acquire)
-        && Instant::now() < until
-    {
-        std::thread::sleep(Duration::from_micros(100));
-    }
+    static READY: AtomicBool = AtomicBool::new(false);
     if READY.load(Ordering::Acquire) {
         return Ok(());
     }
-    connect()
-}
-
-/// Connects to the platform's keychain and registers it, unless another caller did meanwhile
-/// (no lock is held while connecting: a hung connection holds up no other call).
-fn connect() -> Result<(), KeychainError> {
-    static REGISTERING: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let store = platform_store().map_err(|e| match map_error(e) {
         KeychainError::Failed(detail) => KeychainError::Unavailable(detail),
         other => other,
     })?;
-    let _one = REGISTERING.lock().unwrap_or_else(|e| e.into_inner());
-    if !READY.load(Ordering::Acquire) {
-        keyring_core::set_default_store(store);
-        READY.store(true, Ordering::Release);
-    }
+    keyring_core::set_default_store(store);
+    READY.store(true, Ordering::Release);
     Ok(())
 }
 
