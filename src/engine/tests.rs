@@ -308,6 +308,20 @@ async fn a_failed_import_puts_back_the_secrets_it_had_deleted() {
     );
 }
 
+/// Adds `name`, a confidential client (secret `secret`, sent in the body) of `token`.
+async fn confidential(engine: &Latchkey, name: &str, token: Url, secret: &str) {
+    let mut new = new_profile(name, token);
+    new.auth_method = Some(crate::model::profile::AuthMethod::Post);
+    engine
+        .add_profile_with(
+            new,
+            ProfileExtras::default(),
+            Some(ClientSecret::new(secret.into())),
+        )
+        .await
+        .expect("added");
+}
+
 #[tokio::test]
 async fn invalid_client_at_refresh_points_at_the_client_secret() {
     let (engine, _) = engine();
@@ -316,16 +330,7 @@ async fn invalid_client_at_refresh_points_at_the_client_secret() {
         r#"{"error":"invalid_client","error_description":"client authentication failed"}"#,
     )
     .await;
-    let mut new = new_profile("conf", url);
-    new.auth_method = Some(crate::model::profile::AuthMethod::Post);
-    engine
-        .add_profile_with(
-            new,
-            ProfileExtras::default(),
-            Some(ClientSecret::new("wrong".into())),
-        )
-        .await
-        .expect("added");
+    confidential(&engine, "conf", url, "wrong").await;
     stored_account(&engine, "conf", None).await;
     let err = engine.refresh("conf/me").await.expect_err("invalid_client");
     assert_eq!(err.kind(), crate::ErrorKind::Provider, "{err}");
@@ -527,16 +532,7 @@ async fn an_unusable_dpop_key_spends_no_refresh_token() {
 async fn an_account_without_a_refresh_token_is_told_to_sign_in_before_the_secret_is_read() {
     let (engine, _) = engine();
     let (url, _served) = token_endpoint(500, "{}").await;
-    let mut new = new_profile("conf", url);
-    new.auth_method = Some(crate::model::profile::AuthMethod::Post);
-    engine
-        .add_profile_with(
-            new,
-            ProfileExtras::default(),
-            Some(ClientSecret::new("s".into())),
-        )
-        .await
-        .expect("added");
+    confidential(&engine, "conf", url, "s").await;
     // The secret went missing (imported profile, keychain cleaned): a refresh would need it,
     // but this account has nothing to refresh with.
     engine.keychain.delete(&secret_key("conf")).await.unwrap();
