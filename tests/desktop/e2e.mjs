@@ -609,11 +609,28 @@ async function setValue(s, css, value) {
   await s.exec("const el = document.querySelector(arguments[0]); el.value = arguments[1]; el.dispatchEvent(new Event('input', { bubbles: true })); el.dispatchEvent(new Event('change', { bubbles: true }));", [css, value]);
 }
 
-/** Clicks after scrolling the element to the middle of the window, clear of the sticky clipboard bar. */
+/** Clicks after scrolling the element to the middle of the window, clear of the sticky clipboard bar.
+ *  A list may render anew between finding the element and using it (the tray's copy reloads the
+ *  accounts): then it is found again. */
 async function clickCentered(s, css) {
-  await s.waitFor(css);
-  await s.exec("document.querySelector(arguments[0]).scrollIntoView({ block: 'center' })", [css]);
-  await s.click(css);
+  const deadline = Date.now() + 15000;
+  for (;;) {
+    await s.waitFor(css);
+    try {
+      const found = await s.exec(
+        "const el = document.querySelector(arguments[0]); if (el) el.scrollIntoView({ block: 'center' }); return !!el;",
+        [css],
+      );
+      if (found) {
+        await s.click(css);
+        return;
+      }
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+    }
+    if (Date.now() > deadline) throw new Error(`${css} kept going away`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 function inputValue(s, css) {
