@@ -29,7 +29,10 @@ RUNS = int(os.environ.get("BENCH_RUNS", "30"))
 
 
 def run(args, env=None, check=True):
-    return subprocess.run(args, env=env, check=check, capture_output=True, text=True)
+    out = subprocess.run(args, env=env, check=False, capture_output=True, text=True)
+    if check and out.returncode != 0:
+        sys.exit(f"bench: {' '.join(args)} exited {out.returncode}: {out.stderr.strip()}")
+    return out
 
 
 def timed(args, env=None):
@@ -184,6 +187,22 @@ def main():
             rt = json.loads(out.stdout)["refresh_token"]
             base.append(t)
         report("refresh (forced)", ours, base, "curl refresh", 1.15)
+        # 2b. The same through a running agent (the desktop app, or `latchkey agent`), which
+        # holds its keychain connection: the CLI hands the refresh to it.
+        run([BIN, "agent", "start"], env)
+        try:
+            ours, base = [], []
+            for _ in range(RUNS):
+                ours.append(timed([BIN, "refresh", "bench/alice@example.test"], env)[0])
+                t, out = timed(["curl", "-sS", "-X", "POST", token_url,
+                                "-H", "Accept: application/json",
+                                "-d", "grant_type=refresh_token", "-d", "client_id=public-app",
+                                "--data-urlencode", f"refresh_token={rt}"])
+                rt = json.loads(out.stdout)["refresh_token"]
+                base.append(t)
+            report("refresh (forced) through the agent", ours, base, "curl refresh", 1.15)
+        finally:
+            run([BIN, "agent", "stop"], env, check=False)
 
         # 3. A whole sign-in with the scripted browser.
         ours, base = [], []
