@@ -177,29 +177,13 @@ def main():
         run([BIN, "login", "bench", "--account", "curl"], env)
         rt = json.loads(run([sys.executable, "-c", READ_RT], env).stdout)["rt"]
         token_url = f"{issuer}/token"
-        ours, base = [], []
-        for _ in range(RUNS):
-            ours.append(timed([BIN, "refresh", "bench/alice@example.test"], env)[0])
-            t, out = timed(["curl", "-sS", "-X", "POST", token_url,
-                            "-H", "Accept: application/json",
-                            "-d", "grant_type=refresh_token", "-d", "client_id=public-app",
-                            "--data-urlencode", f"refresh_token={rt}"])
-            rt = json.loads(out.stdout)["refresh_token"]
-            base.append(t)
+        ours, base, rt = refreshes(env, token_url, rt)
         report("refresh (forced)", ours, base, "curl refresh", 1.15)
         # 2b. The same through a running agent (the desktop app, or `latchkey agent`), which
         # holds its keychain connection: the CLI hands the refresh to it.
         run([BIN, "agent", "start"], env)
         try:
-            ours, base = [], []
-            for _ in range(RUNS):
-                ours.append(timed([BIN, "refresh", "bench/alice@example.test"], env)[0])
-                t, out = timed(["curl", "-sS", "-X", "POST", token_url,
-                                "-H", "Accept: application/json",
-                                "-d", "grant_type=refresh_token", "-d", "client_id=public-app",
-                                "--data-urlencode", f"refresh_token={rt}"])
-                rt = json.loads(out.stdout)["refresh_token"]
-                base.append(t)
+            ours, base, rt = refreshes(env, token_url, rt)
             report("refresh (forced) through the agent", ours, base, "curl refresh", 1.15)
         finally:
             run([BIN, "agent", "stop"], env, check=False)
@@ -212,6 +196,21 @@ def main():
         report("login (scripted browser)", ours, base, "curl + scripted browser", 1.3)
     finally:
         server.terminate()
+
+
+def refreshes(env, token_url, rt):
+    """`latchkey refresh` and curl's refresh with the refresh token `rt`, interleaved: the
+    times of each and curl's last rotated refresh token."""
+    ours, base = [], []
+    for _ in range(RUNS):
+        ours.append(timed([BIN, "refresh", "bench/alice@example.test"], env)[0])
+        t, out = timed(["curl", "-sS", "-X", "POST", token_url,
+                        "-H", "Accept: application/json",
+                        "-d", "grant_type=refresh_token", "-d", "client_id=public-app",
+                        "--data-urlencode", f"refresh_token={rt}"])
+        rt = json.loads(out.stdout)["refresh_token"]
+        base.append(t)
+    return ours, base, rt
 
 
 def proxy_and_serve(issuer, env):
