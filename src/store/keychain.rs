@@ -270,29 +270,31 @@ impl Keychain {
     /// for within the keychain timeout; still locked, this is [`KeychainError::Locked`]. Other
     /// platforms' keychains prompt on access, and this does nothing there.
     pub async fn ensure_writable(&self) -> Result<(), KeychainError> {
-        self.unlock_within(self.timeout).await
+        self.unlock_within(self.timeout, None).await
     }
 
     /// [`Keychain::ensure_writable`] before a write to `key`, which was just read: the entry
     /// found unlocked by that read answers without asking the keychain again (the write
     /// replaces that item in place: the Secret Service has no size cap, so no chunks).
     pub async fn ensure_writable_for(&self, key: &str) -> Result<(), KeychainError> {
-        if self.store.0.is_some() {
-            return Ok(());
-        }
-        let user = self.names(key)?.key;
-        let wait = self.timeout.saturating_sub(self.timeout / 4);
-        self.blocking(move |_| platform_writable(&user, wait)).await
+        let entry = self.names(key)?.key;
+        self.unlock_within(self.timeout, Some(entry)).await
     }
 
     /// Waits for an unlock at most `wait` (and less than the timeout, so a locked keychain is
-    /// reported as locked, not as silent).
-    async fn unlock_within(&self, wait: Duration) -> Result<(), KeychainError> {
+    /// reported as locked, not as silent); not at all when `entry` was found unlocked moments
+    /// ago.
+    async fn unlock_within(
+        &self,
+        wait: Duration,
+        entry: Option<String>,
+    ) -> Result<(), KeychainError> {
         if self.store.0.is_some() {
             return Ok(());
         }
         let wait = wait.min(self.timeout.saturating_sub(self.timeout / 4));
-        self.blocking(move |_| platform_unlock(wait)).await
+        self.blocking(move |_| platform_unlock(wait, entry.as_deref()))
+            .await
     }
 
     /// Stores tokens a provider has just issued, which exist nowhere else: when the keychain
@@ -337,7 +339,7 @@ impl Keychain {
                 });
             }
             // Still locked after the wait is what the next try reports.
-            let _ = self.unlock_within(remaining).await;
+            let _ = self.unlock_within(remaining, None).await;
             tokio::time::sleep_until(next_try.into()).await;
         }
     }
@@ -441,45 +443,30 @@ fn platform_store() -> keyring_core::Result<Arc<keyring_core::CredentialStore>> 
     Ok(crate::store::secret_service::Store::new()?)
 }
 
-/// Unlocks the Secret Service's default collection, waiting at most `wait` (a store other
-/// than Latchkey's own, e.g. in a test, is left alone).
+/// Unlocks the Secret Service's default collection, waiting at most `wait`, unless `entry` was
+/// found unlocked moments ago (a store other than Latchkey's own, e.g. in a test, is left
+/// alone).
 #[cfg(target_os = "linux")]
-fn platform_unlock(wait: Duration) -> Result<(), KeychainError> {
+fn platform_unlock(wait: Duration, entry: Option<&str>) -> Result<(), KeychainError> {
     let Some(store) = keyring_core::get_default_store() else {
         return Ok(());
     };
-    match store
+    let Some(store) = store
         .as_any()
         .downcast_ref::<crate::store::secret_service::Store>()
-    {
-        Some(store) => store.unlock_default(wait).map_err(map_error),
-        None => Ok(()),
-    }
-}
-
-/// [`platform_unlock`], unless the entry `user` was found unlocked moments ago.
-#[cfg(target_os = "linux")]
-fn platform_writable(user: &str, wait: Duration) -> Result<(), KeychainError> {
-    let Some(store) = keyring_core::get_default_store() else {
+    else {
         return Ok(());
     };
-    match store
-        .as_any()
-        .downcast_ref::<crate::store::secret_service::Store>()
-    {
-        Some(store) => store.writable(SERVICE, user, wait).map_err(map_error),
-        None => Ok(()),
+    match entry {
+        Some(user) => store.writable(SERVICE, user, wait),
+        None => store.unlock_default(wait),
     }
+    .map_err(map_error)
 }
 
 /// macOS and Windows ask for an unlock themselves when an entry is accessed.
 #[cfg(not(target_os = "linux"))]
-fn platform_unlock(_wait: Duration) -> Result<(), KeychainError> {
-    Ok(())
-}
-
-#[cfg(not(target_os = "linux"))]
-fn platform_writable(_user: &str, _wait: Duration) -> Result<(), KeychainError> {
+fn platform_unlock(_wait: Duration, _entry: Option<&str>) -> Result<(), KeychainError> {
     Ok(())
 }
 
