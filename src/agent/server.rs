@@ -242,6 +242,11 @@ fn watch_config(agent: &Arc<Agent>) -> Option<notify::RecommendedWatcher> {
     ];
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         let Ok(event) = event else { return };
+        // Opening or reading a file is an event too, and the sync below reads them: only a
+        // change may start one, or the agent would wake itself every 50 ms all day.
+        if event.kind.is_access() {
+            return;
+        }
         let ours = event.paths.iter().any(|p| {
             p.file_name()
                 .and_then(|n| n.to_str())

@@ -348,3 +348,26 @@ fn an_account_signed_in_after_the_agent_started_is_kept_fresh_with_no_caller() {
     assert_ne!(stored_tokens(&env, "later").access_token.secret(), &first);
     env.run(&["agent", "stop"]).success();
 }
+
+/// What the agent has read from files so far (`rchar` of /proc/PID/io).
+fn bytes_read(pid: u32) -> u64 {
+    let io = std::fs::read_to_string(format!("/proc/{pid}/io")).expect("/proc/PID/io");
+    io.lines()
+        .find_map(|l| l.strip_prefix("rchar: "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no rchar in {io}"))
+}
+
+#[test]
+fn an_agent_at_rest_reads_nothing_after_a_change_it_followed() {
+    let (_server, env) = signed_in("resting");
+    let pid = start_agent(&env);
+    // A change it follows (the metadata rewritten by a refresh), then quiet.
+    env.run(&["refresh", "resting"]).success();
+    std::thread::sleep(Duration::from_millis(500));
+    let before = bytes_read(pid);
+    std::thread::sleep(Duration::from_millis(800));
+    // Its own reads of the config must not wake it again (inotify reports opens and reads).
+    assert_eq!(bytes_read(pid), before, "the agent kept reading at rest");
+    env.run(&["agent", "stop"]).success();
+}
