@@ -34,13 +34,16 @@ pub struct TokenArgs {
     #[arg(add = account_names())]
     account: String,
     /// Refresh first when the token expires within this many seconds.
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, default_value_t = MIN_VALID)]
     min_valid: u32,
     #[arg(long, value_enum, default_value_t)]
     format: Format,
     #[command(flatten)]
     request: ProofArgs,
 }
+
+/// `--min-valid`'s default, in seconds.
+const MIN_VALID: u32 = 60;
 
 /// The request a DPoP-bound token goes with (RFC 9449): its proof names them.
 #[derive(Args, Clone)]
@@ -98,6 +101,38 @@ pub struct RefreshArgs {
     format: Format,
 }
 
+impl TokenArgs {
+    /// `latchkey token ACCOUNT` with every option at its default.
+    #[cfg(target_os = "linux")]
+    fn plain(account: String) -> Self {
+        TokenArgs {
+            account,
+            min_valid: MIN_VALID,
+            format: Format::default(),
+            request: ProofArgs {
+                method: None,
+                url: None,
+                nonce: None,
+            },
+        }
+    }
+}
+
+/// The account of `latchkey token ACCOUNT` given nothing else, the call scripts and tools
+/// make all day: recognised without building the parser (a tenth of the process's own work).
+/// Anything else (an option, `--help`, a name clap would read as an option, text that is not
+/// UTF-8) is clap's, so both paths read the same words the same way.
+#[cfg(target_os = "linux")]
+fn plain_account(rest: &[std::ffi::OsString]) -> Option<String> {
+    match rest {
+        [name] => name
+            .to_str()
+            .filter(|n| !n.is_empty() && !n.starts_with('-'))
+            .map(str::to_owned),
+        _ => None,
+    }
+}
+
 /// `latchkey token` alone, for [`fast_path`]: parsing it builds none of the other commands.
 #[cfg(target_os = "linux")]
 #[derive(Parser)]
@@ -122,9 +157,15 @@ pub fn fast_path() -> Option<std::process::ExitCode> {
     {
         return None;
     }
-    let args = TokenOnly::try_parse_from(std::iter::once("token".into()).chain(argv))
-        .ok()?
-        .args;
+    let rest: Vec<std::ffi::OsString> = argv.collect();
+    let args = match plain_account(&rest) {
+        Some(account) => TokenArgs::plain(account),
+        None => {
+            TokenOnly::try_parse_from(std::iter::once("token".into()).chain(rest))
+                .ok()?
+                .args
+        }
+    };
     // A proof is signed by the agent on the ordinary path's request.
     if args.request.method.is_some() {
         return None;
@@ -272,6 +313,38 @@ mod tests {
         ])
         .expect("parsed");
         assert_eq!(args.args.request.nonce.as_deref(), Some("-gX_1"));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_plain_call_reads_as_clap_reads_it_and_nothing_else_is_taken_for_it() {
+        let words = |w: &[&str]| {
+            w.iter()
+                .map(Into::into)
+                .collect::<Vec<std::ffi::OsString>>()
+        };
+        let name = plain_account(&words(&["work/alice"])).expect("plain");
+        let ours = TokenArgs::plain(name);
+        let clap = TokenOnly::try_parse_from(["token", "work/alice"])
+            .expect("parsed")
+            .args;
+        assert_eq!(ours.account, clap.account);
+        assert_eq!(ours.min_valid, clap.min_valid);
+        assert!(matches!(
+            (ours.format, clap.format),
+            (Format::Raw, Format::Raw)
+        ));
+        assert!(ours.request.target().is_none() && clap.request.nonce.is_none());
+        for other in [
+            &["work/alice", "--format", "json"][..],
+            &["--help"],
+            &["-h"],
+            &["--min-valid=5", "work"],
+            &[""],
+            &[],
+        ] {
+            assert_eq!(plain_account(&words(other)), None, "{other:?}");
+        }
     }
 
     fn handed(dpop: bool, proof: Option<&str>) -> Handed {
