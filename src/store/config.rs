@@ -36,19 +36,7 @@ struct AccountsFile {
 }
 
 fn profiles_layout() -> Layout {
-    Layout {
-        key: "profiles",
-        named: true,
-        fields: toml_edits::fields_of::<Profile>(),
-    }
-}
-
-fn accounts_layout() -> Layout {
-    Layout {
-        key: "account",
-        named: false,
-        fields: toml_edits::fields_of::<Account>(),
-    }
+    Layout::named::<Profile>("profiles")
 }
 
 /// The file holding this directory's keychain namespace id (see [`Config::keychain_namespace`]).
@@ -123,7 +111,10 @@ impl Config {
 
     fn read_accounts(&self) -> Result<toml_edits::Parsed<Vec<Account>>> {
         private_files::check_dir(&self.dir)?;
-        let parsed = toml_edits::read::<AccountsFile>(&self.accounts_path(), &accounts_layout())?;
+        let parsed = toml_edits::read::<AccountsFile>(
+            &self.accounts_path(),
+            &Layout::array::<Account>("account"),
+        )?;
         Ok(toml_edits::Parsed {
             doc: parsed.doc,
             value: parsed.value.accounts,
@@ -208,11 +199,7 @@ impl Config {
         file: &str,
         key: &'static str,
     ) -> Result<Vec<T>> {
-        let layout = Layout {
-            key,
-            named: false,
-            fields: toml_edits::fields_of::<T>(),
-        };
+        let layout = Layout::array::<T>(key);
         let parsed = toml_edits::read::<BTreeMap<String, Vec<T>>>(&self.dir.join(file), &layout)?;
         Ok(parsed.value.into_values().next().unwrap_or_default())
     }
@@ -232,11 +219,7 @@ impl Config {
         K: PartialEq,
     {
         let _lock = self.lock()?;
-        let layout = Layout {
-            key,
-            named: false,
-            fields: toml_edits::fields_of::<T>(),
-        };
+        let layout = Layout::array::<T>(key);
         let path = self.dir.join(file);
         let parsed = toml_edits::read::<BTreeMap<String, Vec<T>>>(&path, &layout)?;
         let before = parsed.value.get(key).cloned().unwrap_or_default();

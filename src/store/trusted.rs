@@ -31,14 +31,6 @@ struct TrustedFileList {
     files: Vec<TrustedFile>,
 }
 
-fn layout() -> Layout {
-    Layout {
-        key: "file",
-        named: false,
-        fields: toml_edits::fields_of::<TrustedFile>(),
-    }
-}
-
 /// Lowercase hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
@@ -54,7 +46,8 @@ pub fn path(config: &Config) -> PathBuf {
 
 fn read(config: &Config) -> Result<toml_edits::Parsed<Vec<TrustedFile>>> {
     private_files::check_dir(config.dir())?;
-    let parsed = toml_edits::read::<TrustedFileList>(&path(config), &layout())?;
+    let parsed =
+        toml_edits::read::<TrustedFileList>(&path(config), &Layout::array::<TrustedFile>("file"))?;
     Ok(toml_edits::Parsed {
         doc: parsed.doc,
         value: parsed.value.files,
