@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use toml_edit::DocumentMut;
 
 use crate::error::{Error, Result};
 use crate::model::account::Account;
@@ -149,19 +150,13 @@ impl Config {
         &self,
         change: impl FnOnce(&mut BTreeMap<String, Profile>) -> Result<T>,
     ) -> Result<T> {
-        let _lock = self.lock()?;
-        let parsed = self.read_profiles()?;
-        let mut profiles = parsed.value.clone();
-        let out = change(&mut profiles)?;
-        let text = match parsed.doc {
-            Some(mut doc) => {
-                toml_edits::merge_named(&mut doc, "profiles", &parsed.value, &profiles)?;
-                doc.to_string()
-            }
-            None => fresh_file(PROFILES_HEADER, &ProfilesFile { profiles })?,
-        };
-        self.write(&self.profiles_path(), &text)?;
-        Ok(out)
+        self.edit_file(
+            &self.profiles_path(),
+            || self.read_profiles(),
+            change,
+            |doc, before, after| toml_edits::merge_named(doc, "profiles", before, after),
+            |profiles| fresh_file(PROFILES_HEADER, &ProfilesFile { profiles }),
+        )
     }
 
     /// Read-modify-write of the accounts under the config lock.
@@ -175,20 +170,42 @@ impl Config {
         &self,
         change: impl FnOnce(&mut Vec<Account>) -> Result<T>,
     ) -> Result<T> {
+        self.edit_file(
+            &self.accounts_path(),
+            || self.read_accounts(),
+            change,
+            |doc, before, after| {
+                toml_edits::merge_array(doc, "account", before, after, |a| {
+                    (a.profile.clone(), a.label.clone())
+                })
+            },
+            |accounts| fresh_file(ACCOUNTS_HEADER, &AccountsFile { accounts }),
+        )
+    }
+
+    /// Read-modify-write of `path` under the config lock: `change` edits a copy of what `read`
+    /// found. An existing file is edited in place (`merge` applies the change from the entries
+    /// before to those after), so only what changed is rewritten; a new one is `fresh`'s text.
+    pub(crate) fn edit_file<V: Clone, R>(
+        &self,
+        path: &Path,
+        read: impl FnOnce() -> Result<toml_edits::Parsed<V>>,
+        change: impl FnOnce(&mut V) -> Result<R>,
+        merge: impl FnOnce(&mut DocumentMut, &V, &V) -> Result<()>,
+        fresh: impl FnOnce(V) -> Result<String>,
+    ) -> Result<R> {
         let _lock = self.lock()?;
-        let parsed = self.read_accounts()?;
-        let mut accounts = parsed.value.clone();
-        let out = change(&mut accounts)?;
+        let parsed = read()?;
+        let mut after = parsed.value.clone();
+        let out = change(&mut after)?;
         let text = match parsed.doc {
             Some(mut doc) => {
-                toml_edits::merge_array(&mut doc, "account", &parsed.value, &accounts, |a| {
-                    (a.profile.clone(), a.label.clone())
-                })?;
+                merge(&mut doc, &parsed.value, &after)?;
                 doc.to_string()
             }
-            None => fresh_file(ACCOUNTS_HEADER, &AccountsFile { accounts })?,
+            None => fresh(after)?,
         };
-        self.write(&self.accounts_path(), &text)?;
+        self.write(path, &text)?;
         Ok(out)
     }
 
@@ -218,22 +235,22 @@ impl Config {
         T: DeserializeOwned + Serialize + Clone,
         K: PartialEq,
     {
-        let _lock = self.lock()?;
-        let layout = Layout::array::<T>(key);
         let path = self.dir.join(file);
-        let parsed = toml_edits::read::<BTreeMap<String, Vec<T>>>(&path, &layout)?;
-        let before = parsed.value.get(key).cloned().unwrap_or_default();
-        let mut after = before.clone();
-        let out = change(&mut after)?;
-        let text = match parsed.doc {
-            Some(mut doc) => {
-                toml_edits::merge_array(&mut doc, key, &before, &after, id)?;
-                doc.to_string()
-            }
-            None => fresh_file(header, &BTreeMap::from([(key, after)]))?,
+        let read = || {
+            let parsed =
+                toml_edits::read::<BTreeMap<String, Vec<T>>>(&path, &Layout::array::<T>(key))?;
+            Ok(toml_edits::Parsed {
+                value: parsed.value.get(key).cloned().unwrap_or_default(),
+                doc: parsed.doc,
+            })
         };
-        self.write(&path, &text)?;
-        Ok(out)
+        self.edit_file(
+            &path,
+            read,
+            change,
+            |doc, before, after| toml_edits::merge_array(doc, key, before, after, id),
+            |after| fresh_file(header, &BTreeMap::from([(key, after)])),
+        )
     }
 
     /// Replaces or inserts one account's metadata.

@@ -69,19 +69,15 @@ pub fn is_trusted(config: &Config, path: &Path, sha256: &str) -> Result<bool> {
 /// Read-modify-write under the config lock; only what `change` changed is rewritten.
 fn update<T>(config: &Config, change: impl FnOnce(&mut Vec<TrustedFile>) -> T) -> Result<T> {
     private_files::ensure_dir(config.dir())?;
-    let _lock = config.lock()?;
-    let parsed = read(config)?;
-    let mut files = parsed.value.clone();
-    let out = change(&mut files);
-    let text = match parsed.doc {
-        Some(mut doc) => {
-            toml_edits::merge_array(&mut doc, "file", &parsed.value, &files, |t| t.path.clone())?;
-            doc.to_string()
-        }
-        None => config::fresh_file(HEADER, &TrustedFileList { files })?,
-    };
-    config.write(&path(config), &text)?;
-    Ok(out)
+    config.edit_file(
+        &path(config),
+        || read(config),
+        |files| Ok(change(files)),
+        |doc, before, after| {
+            toml_edits::merge_array(doc, "file", before, after, |t| t.path.clone())
+        },
+        |files| config::fresh_file(HEADER, &TrustedFileList { files }),
+    )
 }
 
 /// Trusts `file` (replacing what was trusted at its path before).
