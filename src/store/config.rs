@@ -364,6 +364,19 @@ impl Config {
     }
 }
 
+#[cfg(test)]
+impl Config {
+    /// A config on a fresh directory, for unit tests: the directory goes when the guard drops.
+    pub(crate) fn temp() -> (tempfile::TempDir, Config) {
+        let tmp = tempfile::Builder::new()
+            .prefix("latchkey-config-test-")
+            .tempdir()
+            .expect("temp dir");
+        let config = Config::new(tmp.path().to_path_buf());
+        (tmp, config)
+    }
+}
+
 /// Profiles in the text of a `profiles.toml` from elsewhere (an import), read by the
 /// same strict rules as the user's own file, each named; nothing is validated yet. The
 /// error is what is wrong, with its line.
