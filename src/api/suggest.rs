@@ -55,9 +55,8 @@ mod tests {
 
     #[test]
     fn a_mistyped_account_gets_the_nearest_name() {
-        let tmp = tempfile::tempdir().expect("temp dir");
-        let dir = tmp.path().to_path_buf();
-        let engine = Latchkey::new(Config::new(dir.clone()), Keychain::default());
+        let (_tmp, config) = Config::temp();
+        let engine = Latchkey::new(config, Keychain::default());
         engine
             .config()
             .put_account(Account {

@@ -2,7 +2,7 @@
 //! directory's `access.toml`; the door reads them on every request, the agent's included.
 
 use clap::{Args, Subcommand};
-use latchkey::api::access::all_rules;
+use latchkey::api::access::{ListedRule, all_rules};
 use latchkey::api::integrations::resolve_program;
 use latchkey::door::rules::{self, Decision, NewRule, Rule};
 use latchkey::model::untrusted::sanitize;
@@ -10,7 +10,7 @@ use latchkey::{Error, Latchkey, Result};
 
 use super::completions::account_names;
 use super::format::{rfc3339, table};
-use super::io::{Io, errln, out, outln};
+use super::io::{Io, errln, outln, print_list};
 
 #[derive(Subcommand)]
 pub enum AccessCommand {
@@ -112,19 +112,22 @@ fn check_target(engine: &Latchkey, target: &str) -> Result<()> {
 
 fn list(engine: &Latchkey, json: bool, io: &mut Io) -> Result<()> {
     let all = all_rules(engine.config())?;
-    if json {
-        let rules: Vec<&Rule> = all.iter().map(|l| &l.rule).collect();
-        let text = serde_json::to_string_pretty(&rules)
-            .map_err(|e| Error::InvalidInput(format!("cannot print the rules: {e}")))?;
-        return outln!(io, "{text}");
-    }
-    if all.is_empty() {
-        errln!(
-            io,
-            "no access rules: every program may take every account's token (add one with `latchkey access deny|ask|allow`)"
-        );
-        return Ok(());
-    }
+    print_list(
+        io,
+        json,
+        all.is_empty(),
+        || {
+            let rules: Vec<&Rule> = all.iter().map(|l| &l.rule).collect();
+            serde_json::to_string_pretty(&rules)
+                .map_err(|e| Error::InvalidInput(format!("cannot print the rules: {e}")))
+        },
+        "no access rules: every program may take every account's token (add one with `latchkey access deny|ask|allow`)",
+        || rules_table(&all),
+    )
+}
+
+/// `access list`'s table: a header row, then one row per rule.
+fn rules_table(all: &[ListedRule]) -> String {
     let rows: Vec<[String; 5]> = all
         .iter()
         .map(|l| {
@@ -144,11 +147,7 @@ fn list(engine: &Latchkey, json: bool, io: &mut Io) -> Result<()> {
             ]
         })
         .collect();
-    out!(
-        io,
-        "{}",
-        table(["ID", "DECISION", "TARGET", "PROGRAM", "EXPIRES"], &rows)
-    )
+    table(["ID", "DECISION", "TARGET", "PROGRAM", "EXPIRES"], &rows)
 }
 
 fn describe(rule: &Rule) -> String {

@@ -1,12 +1,12 @@
 //! `latchkey accounts` and `latchkey logout`.
 
 use clap::{Args, Subcommand};
-use latchkey::model::account::is_default;
+use latchkey::model::account::{Account, is_default};
 use latchkey::{Latchkey, Result};
 
 use super::completions::account_names;
 use super::format::{relative, rfc3339, table};
-use super::io::{Io, errln, out, outln};
+use super::io::{Io, errln, outln, print_list};
 
 #[derive(Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -46,40 +46,47 @@ pub fn list(engine: &Latchkey, args: AccountsArgs, io: &mut Io, now: i64) -> Res
         return outln!(io, "`{}` now means {}.", account.profile, account.id());
     }
     let accounts = engine.accounts()?;
-    if args.json {
-        let out: Vec<_> = accounts
-            .iter()
-            .map(|a| {
-                serde_json::json!({
-                    "account": a.id(),
-                    "profile": a.profile,
-                    "label": a.label,
-                    "scopes": a.scopes,
-                    "expires_at": a.expires_at.map(rfc3339),
-                    "expires_in": a.expires_at.map(|t| t - now),
-                    "has_refresh_token": a.has_refresh_token,
-                    "status": a.status(now).as_str(),
-                    "needs_sign_in_reason": a.needs_sign_in,
-                    "default": is_default(&accounts, a),
-                    "token_type": if a.dpop_bound { "DPoP" } else { "Bearer" },
-                })
+    print_list(
+        io,
+        args.json,
+        accounts.is_empty(),
+        || Ok(accounts_json(&accounts, now)),
+        "No accounts yet. Sign in with `latchkey login PROFILE`.",
+        || accounts_table(&accounts, now),
+    )
+}
+
+/// `accounts --json`: one object per account.
+fn accounts_json(accounts: &[Account], now: i64) -> String {
+    let out: Vec<_> = accounts
+        .iter()
+        .map(|a| {
+            serde_json::json!({
+                "account": a.id(),
+                "profile": a.profile,
+                "label": a.label,
+                "scopes": a.scopes,
+                "expires_at": a.expires_at.map(rfc3339),
+                "expires_in": a.expires_at.map(|t| t - now),
+                "has_refresh_token": a.has_refresh_token,
+                "status": a.status(now).as_str(),
+                "needs_sign_in_reason": a.needs_sign_in,
+                "default": is_default(accounts, a),
+                "token_type": if a.dpop_bound { "DPoP" } else { "Bearer" },
             })
-            .collect();
-        return outln!(io, "{}", serde_json::Value::Array(out));
-    }
-    if accounts.is_empty() {
-        errln!(
-            io,
-            "No accounts yet. Sign in with `latchkey login PROFILE`."
-        );
-        return Ok(());
-    }
+        })
+        .collect();
+    serde_json::Value::Array(out).to_string()
+}
+
+/// `accounts`' table: a header row, then one row per account.
+fn accounts_table(accounts: &[Account], now: i64) -> String {
     let rows: Vec<[String; 6]> = accounts
         .iter()
         .map(|a| {
             let shared = accounts.iter().filter(|b| b.profile == a.profile).count() > 1;
             [
-                if shared && is_default(&accounts, a) {
+                if shared && is_default(accounts, a) {
                     format!("{} (default)", a.id())
                 } else {
                     a.id()
@@ -95,13 +102,9 @@ pub fn list(engine: &Latchkey, args: AccountsArgs, io: &mut Io, now: i64) -> Res
             ]
         })
         .collect();
-    out!(
-        io,
-        "{}",
-        table(
-            ["ACCOUNT", "SCOPES", "EXPIRES", "REFRESH", "STATUS", "TOKEN"],
-            &rows
-        )
+    table(
+        ["ACCOUNT", "SCOPES", "EXPIRES", "REFRESH", "STATUS", "TOKEN"],
+        &rows,
     )
 }
 

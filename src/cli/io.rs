@@ -124,6 +124,27 @@ macro_rules! err {
 
 pub(crate) use {err, errln, out, outln};
 
+/// A list verb's output: the JSON when asked for (an empty list too), else the table, or
+/// `nothing_yet` on the messages when there is nothing to list (a script reading the output
+/// then gets nothing).
+pub fn print_list(
+    io: &mut Io,
+    json: bool,
+    empty: bool,
+    as_json: impl FnOnce() -> Result<String>,
+    nothing_yet: &str,
+    as_table: impl FnOnce() -> String,
+) -> Result<()> {
+    if json {
+        return outln!(io, "{}", as_json()?);
+    }
+    if empty {
+        errln!(io, "{nothing_yet}");
+        return Ok(());
+    }
+    out!(io, "{}", as_table())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

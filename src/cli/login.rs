@@ -8,10 +8,11 @@ use latchkey::model::tokens::now;
 use latchkey::model::untrusted::sanitize;
 use latchkey::protocol::callback::DEFAULT_TIMEOUT;
 use latchkey::{
-    Error, Latchkey, LegacyGrant, LoopbackListener, Profile, RedirectMode, Result,
+    Account, Error, Latchkey, LegacyGrant, LoopbackListener, Profile, RedirectMode, Result,
     protocol::browser,
 };
 use oauth2::ResourceOwnerPassword;
+use url::Url;
 
 use super::completions::profile_names;
 use super::format::relative;
@@ -49,37 +50,40 @@ pub struct LoginArgs {
 }
 
 pub async fn run(engine: &Latchkey, args: LoginArgs, io: &mut Io<'_>) -> Result<()> {
-    if args.device {
-        return device(engine, args, io).await;
-    }
-    if args.password {
-        return password(engine, args, io).await;
-    }
-    if args.implicit {
-        return implicit(engine, args, io).await;
-    }
+    let account = if args.device {
+        device(engine, args, io).await?
+    } else if args.password {
+        password(engine, args, io).await?
+    } else if args.implicit {
+        implicit(engine, args, io).await?
+    } else {
+        browser(engine, args, io).await?
+    };
+    signed_in(&account, wants_dpop(engine, &account), now(), io)
+}
+
+/// The authorization code flow: the browser, then the code exchange.
+async fn browser(engine: &Latchkey, mut args: LoginArgs, io: &mut Io<'_>) -> Result<Account> {
     let profile = engine.profile(&args.profile)?;
     require_loopback(&profile)?;
     // Before the browser: a missing secret would otherwise fail only at the code exchange.
     engine.require_client_secret(&profile).await?;
     let listener = loopback_listener(engine, &profile).await?;
     let pending = engine
-        .begin_login(&profile.name, args.account, listener.redirect_uri().clone())
+        .begin_login(
+            &profile.name,
+            args.account.take(),
+            listener.redirect_uri().clone(),
+        )
         .await?;
-    let timeout = send_to_browser(
-        pending.authorization_url.as_str(),
-        args.no_browser,
-        args.timeout,
-        io,
-    )?;
+    let timeout = send_to_browser(&pending.authorization_url, &args, io)?;
     let response = listener
         .wait(&profile.name, pending.state(), timeout)
         .await?;
-    let account = engine.complete_login(pending, response).await?;
-    signed_in(&account, wants_dpop(engine, &account), now(), io)
+    engine.complete_login(pending, response).await
 }
 
-async fn device(engine: &Latchkey, args: LoginArgs, io: &mut Io<'_>) -> Result<()> {
+async fn device(engine: &Latchkey, args: LoginArgs, io: &mut Io<'_>) -> Result<Account> {
     let pending = engine
         .begin_device_login(&args.profile, args.account)
         .await?;
@@ -108,13 +112,12 @@ async fn device(engine: &Latchkey, args: LoginArgs, io: &mut Io<'_>) -> Result<(
         wait.as_secs(),
         pending.interval().as_secs()
     );
-    let account = engine
+    engine
         .complete_device_login(pending, Duration::from_secs(args.timeout))
-        .await?;
-    signed_in(&account, wants_dpop(engine, &account), now(), io)
+        .await
 }
 
-async fn implicit(engine: &Latchkey, args: LoginArgs, io: &mut Io<'_>) -> Result<()> {
+async fn implicit(engine: &Latchkey, mut args: LoginArgs, io: &mut Io<'_>) -> Result<Account> {
     let profile = engine.profile(&args.profile)?;
     profile.require_legacy_grant(LegacyGrant::Implicit)?;
     require_loopback(&profile)?;
@@ -122,20 +125,14 @@ async fn implicit(engine: &Latchkey, args: LoginArgs, io: &mut Io<'_>) -> Result
     let listener = loopback_listener(engine, &profile).await?;
     let pending = engine.begin_implicit_login(
         &profile.name,
-        args.account,
+        args.account.take(),
         listener.redirect_uri().clone(),
     )?;
-    let timeout = send_to_browser(
-        pending.authorization_url.as_str(),
-        args.no_browser,
-        args.timeout,
-        io,
-    )?;
+    let timeout = send_to_browser(&pending.authorization_url, &args, io)?;
     let params = listener
         .wait_fragment(&profile.name, pending.state(), timeout)
         .await?;
-    let account = engine.complete_implicit_login(pending, params).await?;
-    signed_in(&account, wants_dpop(engine, &account), now(), io)
+    engine.complete_implicit_login(pending, params).await
 }
 
 /// A browser sign-in from the command line needs the loopback listener.
@@ -160,16 +157,12 @@ pub(super) async fn loopback_listener(
         .with_notices(engine.notice_hook()))
 }
 
-/// Sends the user to `url` and says how long Latchkey waits: the wait it returns.
-fn send_to_browser(
-    url: &str,
-    no_browser: bool,
-    timeout_secs: u64,
-    io: &mut Io,
-) -> Result<Duration> {
-    show_url(url, no_browser, io)?;
-    errln!(io, "Waiting for the sign-in (up to {timeout_secs} s)…");
-    Ok(Duration::from_secs(timeout_secs))
+/// Sends the user to `url` (in the browser unless `--no-browser`) and says how long Latchkey
+/// waits (`--timeout`): the wait it returns.
+fn send_to_browser(url: &Url, args: &LoginArgs, io: &mut Io) -> Result<Duration> {
+    show_url(url.as_str(), args.no_browser, io)?;
+    errln!(io, "Waiting for the sign-in (up to {} s)…", args.timeout);
+    Ok(Duration::from_secs(args.timeout))
 }
 
 /// Opens `url` in the browser, or says to open it: one sentence on standard error, the URL once
@@ -212,17 +205,16 @@ fn capitalized(text: &str) -> String {
         .unwrap_or_default()
 }
 
-async fn password(engine: &Latchkey, args: LoginArgs, io: &mut Io<'_>) -> Result<()> {
+async fn password(engine: &Latchkey, args: LoginArgs, io: &mut Io<'_>) -> Result<Account> {
     let profile = engine.profile(&args.profile)?;
     let username = args.username.unwrap_or_default();
     // Refused before the password is asked for.
     profile.require_legacy_grant(LegacyGrant::Password)?;
     errln!(io, "warning: {}.", LegacyGrant::Password.warning());
     let password = read_password(&username)?;
-    let account = engine
+    engine
         .login_password(&profile.name, args.account, &username, &password)
-        .await?;
-    signed_in(&account, wants_dpop(engine, &account), now(), io)
+        .await
 }
 
 /// The password: hidden at a terminal, the first line of standard input otherwise.
@@ -236,13 +228,13 @@ fn read_password(username: &str) -> Result<ResourceOwnerPassword> {
 }
 
 /// Whether the account's profile asks for DPoP.
-fn wants_dpop(engine: &Latchkey, account: &latchkey::Account) -> bool {
+fn wants_dpop(engine: &Latchkey, account: &Account) -> bool {
     engine.profile(&account.profile).is_ok_and(|p| p.dpop)
 }
 
 /// What a sign-in says when it is done (the expiry counted from `now`), and whether the tokens
 /// came DPoP-bound when the profile asked for DPoP.
-fn signed_in(account: &latchkey::Account, wants_dpop: bool, now: i64, io: &mut Io) -> Result<()> {
+fn signed_in(account: &Account, wants_dpop: bool, now: i64, io: &mut Io) -> Result<()> {
     let expiry = account
         .expires_at
         .map(|t| format!(", access token expires {}", relative(t, now)))
@@ -301,8 +293,8 @@ mod said {
     use super::*;
     use crate::cli::testing::{Captured, NOW};
 
-    fn account(expires_at: Option<i64>, has_refresh_token: bool) -> latchkey::Account {
-        latchkey::Account {
+    fn account(expires_at: Option<i64>, has_refresh_token: bool) -> Account {
+        Account {
             profile: "work".into(),
             label: "alice".into(),
             subject: None,
@@ -316,7 +308,7 @@ mod said {
         }
     }
 
-    fn said(account: &latchkey::Account) -> String {
+    fn said(account: &Account) -> String {
         let mut c = Captured::default();
         signed_in(account, false, NOW, &mut c.io()).unwrap();
         assert_eq!(c.err(), "");
@@ -351,8 +343,18 @@ mod said {
     #[test]
     fn without_a_browser_the_url_goes_to_stdout_and_the_sentence_to_stderr() {
         let mut c = Captured::default();
-        let wait =
-            send_to_browser("https://as.example/authorize?x=1", true, 30, &mut c.io()).unwrap();
+        let args = LoginArgs {
+            profile: "p".into(),
+            account: None,
+            no_browser: true,
+            device: false,
+            implicit: false,
+            password: false,
+            username: None,
+            timeout: 30,
+        };
+        let url = Url::parse("https://as.example/authorize?x=1").unwrap();
+        let wait = send_to_browser(&url, &args, &mut c.io()).unwrap();
         assert_eq!(wait, Duration::from_secs(30));
         assert_eq!(c.out(), "https://as.example/authorize?x=1\n");
         assert_eq!(

@@ -18,7 +18,7 @@ use latchkey::{
 use url::Url;
 
 use super::completions::profile_names;
-use super::io::{Io, err, errln, out, outln};
+use super::io::{Io, err, errln, outln, print_list};
 use super::profile_keys::{self, read_secret};
 use super::profile_resource;
 use super::profile_share::{self, ExportArgs, ImportArgs};
@@ -412,22 +412,21 @@ fn secret_word(state: Option<SecretState>) -> &'static str {
 async fn list(engine: &Latchkey, json: bool, io: &mut Io<'_>) -> Result<()> {
     let profiles = engine.profiles()?;
     let states = secret_states(engine, &profiles).await;
-    if json {
-        let out: Vec<_> = profiles
-            .iter()
-            .zip(&states)
-            .map(|(p, s)| profile_json(p, *s))
-            .collect();
-        return outln!(io, "{}", serde_json::Value::Array(out));
-    }
-    if profiles.is_empty() {
-        errln!(
-            io,
-            "No profiles yet. Add one with `latchkey profile add NAME --issuer URL --client-id ID`."
-        );
-        return Ok(());
-    }
-    out!(io, "{}", list_table(&profiles, &states))
+    print_list(
+        io,
+        json,
+        profiles.is_empty(),
+        || {
+            let out: Vec<_> = profiles
+                .iter()
+                .zip(&states)
+                .map(|(p, s)| profile_json(p, *s))
+                .collect();
+            Ok(serde_json::Value::Array(out).to_string())
+        },
+        "No profiles yet. Add one with `latchkey profile add NAME --issuer URL --client-id ID`.",
+        || list_table(&profiles, &states),
+    )
 }
 
 /// `profile list`'s table: a header row, then one row per profile.

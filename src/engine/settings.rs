@@ -89,9 +89,7 @@ mod tests {
 
     #[test]
     fn settings_change_in_place_and_keep_the_rest_of_the_file() {
-        let tmp = tempfile::tempdir().expect("temp dir");
-        let dir = tmp.path().to_path_buf();
-        let config = Config::new(dir.clone());
+        let (_tmp, config) = Config::temp();
         config
             .update_profiles(|all| {
                 all.insert("p".into(), Profile::for_tests("p"));

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use toml_edit::DocumentMut;
 
 use crate::error::{Error, Result};
 use crate::model::account::Account;
@@ -36,19 +37,7 @@ struct AccountsFile {
 }
 
 fn profiles_layout() -> Layout {
-    Layout {
-        key: "profiles",
-        named: true,
-        fields: toml_edits::fields_of::<Profile>(),
-    }
-}
-
-fn accounts_layout() -> Layout {
-    Layout {
-        key: "account",
-        named: false,
-        fields: toml_edits::fields_of::<Account>(),
-    }
+    Layout::named::<Profile>("profiles")
 }
 
 /// The file holding this directory's keychain namespace id (see [`Config::keychain_namespace`]).
@@ -123,7 +112,10 @@ impl Config {
 
     fn read_accounts(&self) -> Result<toml_edits::Parsed<Vec<Account>>> {
         private_files::check_dir(&self.dir)?;
-        let parsed = toml_edits::read::<AccountsFile>(&self.accounts_path(), &accounts_layout())?;
+        let parsed = toml_edits::read::<AccountsFile>(
+            &self.accounts_path(),
+            &Layout::array::<Account>("account"),
+        )?;
         Ok(toml_edits::Parsed {
             doc: parsed.doc,
             value: parsed.value.accounts,
@@ -158,19 +150,13 @@ impl Config {
         &self,
         change: impl FnOnce(&mut BTreeMap<String, Profile>) -> Result<T>,
     ) -> Result<T> {
-        let _lock = self.lock()?;
-        let parsed = self.read_profiles()?;
-        let mut profiles = parsed.value.clone();
-        let out = change(&mut profiles)?;
-        let text = match parsed.doc {
-            Some(mut doc) => {
-                toml_edits::merge_named(&mut doc, "profiles", &parsed.value, &profiles)?;
-                doc.to_string()
-            }
-            None => fresh_file(PROFILES_HEADER, &ProfilesFile { profiles })?,
-        };
-        self.write(&self.profiles_path(), &text)?;
-        Ok(out)
+        self.edit_file(
+            &self.profiles_path(),
+            || self.read_profiles(),
+            change,
+            |doc, before, after| toml_edits::merge_named(doc, "profiles", before, after),
+            |profiles| fresh_file(PROFILES_HEADER, &ProfilesFile { profiles }),
+        )
     }
 
     /// Read-modify-write of the accounts under the config lock.
@@ -184,20 +170,42 @@ impl Config {
         &self,
         change: impl FnOnce(&mut Vec<Account>) -> Result<T>,
     ) -> Result<T> {
+        self.edit_file(
+            &self.accounts_path(),
+            || self.read_accounts(),
+            change,
+            |doc, before, after| {
+                toml_edits::merge_array(doc, "account", before, after, |a| {
+                    (a.profile.clone(), a.label.clone())
+                })
+            },
+            |accounts| fresh_file(ACCOUNTS_HEADER, &AccountsFile { accounts }),
+        )
+    }
+
+    /// Read-modify-write of `path` under the config lock: `change` edits a copy of what `read`
+    /// found. An existing file is edited in place (`merge` applies the change from the entries
+    /// before to those after), so only what changed is rewritten; a new one is `fresh`'s text.
+    pub(crate) fn edit_file<V: Clone, R>(
+        &self,
+        path: &Path,
+        read: impl FnOnce() -> Result<toml_edits::Parsed<V>>,
+        change: impl FnOnce(&mut V) -> Result<R>,
+        merge: impl FnOnce(&mut DocumentMut, &V, &V) -> Result<()>,
+        fresh: impl FnOnce(V) -> Result<String>,
+    ) -> Result<R> {
         let _lock = self.lock()?;
-        let parsed = self.read_accounts()?;
-        let mut accounts = parsed.value.clone();
-        let out = change(&mut accounts)?;
+        let parsed = read()?;
+        let mut after = parsed.value.clone();
+        let out = change(&mut after)?;
         let text = match parsed.doc {
             Some(mut doc) => {
-                toml_edits::merge_array(&mut doc, "account", &parsed.value, &accounts, |a| {
-                    (a.profile.clone(), a.label.clone())
-                })?;
+                merge(&mut doc, &parsed.value, &after)?;
                 doc.to_string()
             }
-            None => fresh_file(ACCOUNTS_HEADER, &AccountsFile { accounts })?,
+            None => fresh(after)?,
         };
-        self.write(&self.accounts_path(), &text)?;
+        self.write(path, &text)?;
         Ok(out)
     }
 
@@ -208,11 +216,7 @@ impl Config {
         file: &str,
         key: &'static str,
     ) -> Result<Vec<T>> {
-        let layout = Layout {
-            key,
-            named: false,
-            fields: toml_edits::fields_of::<T>(),
-        };
+        let layout = Layout::array::<T>(key);
         let parsed = toml_edits::read::<BTreeMap<String, Vec<T>>>(&self.dir.join(file), &layout)?;
         Ok(parsed.value.into_values().next().unwrap_or_default())
     }
@@ -231,26 +235,22 @@ impl Config {
         T: DeserializeOwned + Serialize + Clone,
         K: PartialEq,
     {
-        let _lock = self.lock()?;
-        let layout = Layout {
-            key,
-            named: false,
-            fields: toml_edits::fields_of::<T>(),
-        };
         let path = self.dir.join(file);
-        let parsed = toml_edits::read::<BTreeMap<String, Vec<T>>>(&path, &layout)?;
-        let before = parsed.value.get(key).cloned().unwrap_or_default();
-        let mut after = before.clone();
-        let out = change(&mut after)?;
-        let text = match parsed.doc {
-            Some(mut doc) => {
-                toml_edits::merge_array(&mut doc, key, &before, &after, id)?;
-                doc.to_string()
-            }
-            None => fresh_file(header, &BTreeMap::from([(key, after)]))?,
+        let read = || {
+            let parsed =
+                toml_edits::read::<BTreeMap<String, Vec<T>>>(&path, &Layout::array::<T>(key))?;
+            Ok(toml_edits::Parsed {
+                value: parsed.value.get(key).cloned().unwrap_or_default(),
+                doc: parsed.doc,
+            })
         };
-        self.write(&path, &text)?;
-        Ok(out)
+        self.edit_file(
+            &path,
+            read,
+            change,
+            |doc, before, after| toml_edits::merge_array(doc, key, before, after, id),
+            |after| fresh_file(header, &BTreeMap::from([(key, after)])),
+        )
     }
 
     /// Replaces or inserts one account's metadata.
@@ -361,6 +361,19 @@ impl Config {
         let digest = Sha256::digest(format!("{profile}/{label}").as_bytes());
         let key: String = digest.iter().map(|b| format!("{b:02x}")).collect();
         self.dir.join(dir).join(format!("{key}.{ext}"))
+    }
+}
+
+#[cfg(test)]
+impl Config {
+    /// A config on a fresh directory, for unit tests: the directory goes when the guard drops.
+    pub(crate) fn temp() -> (tempfile::TempDir, Config) {
+        let tmp = tempfile::Builder::new()
+            .prefix("latchkey-config-test-")
+            .tempdir()
+            .expect("temp dir");
+        let config = Config::new(tmp.path().to_path_buf());
+        (tmp, config)
     }
 }
 

@@ -23,6 +23,26 @@ pub struct Layout {
     pub fields: &'static [&'static str],
 }
 
+impl Layout {
+    /// Entries of `T` as a table of named tables under `key` (`[profiles.NAME]`).
+    pub fn named<T: DeserializeOwned>(key: &'static str) -> Self {
+        Layout {
+            key,
+            named: true,
+            fields: fields_of::<T>(),
+        }
+    }
+
+    /// Entries of `T` as an array of tables under `key` (`[[account]]`).
+    pub fn array<T: DeserializeOwned>(key: &'static str) -> Self {
+        Layout {
+            key,
+            named: false,
+            fields: fields_of::<T>(),
+        }
+    }
+}
+
 /// A file as read: its document (to edit in place), absent when there is no file yet.
 pub struct Parsed<T> {
     pub doc: Option<DocumentMut>,

@@ -31,14 +31,6 @@ struct TrustedFileList {
     files: Vec<TrustedFile>,
 }
 
-fn layout() -> Layout {
-    Layout {
-        key: "file",
-        named: false,
-        fields: toml_edits::fields_of::<TrustedFile>(),
-    }
-}
-
 /// Lowercase hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
@@ -54,7 +46,8 @@ pub fn path(config: &Config) -> PathBuf {
 
 fn read(config: &Config) -> Result<toml_edits::Parsed<Vec<TrustedFile>>> {
     private_files::check_dir(config.dir())?;
-    let parsed = toml_edits::read::<TrustedFileList>(&path(config), &layout())?;
+    let parsed =
+        toml_edits::read::<TrustedFileList>(&path(config), &Layout::array::<TrustedFile>("file"))?;
     Ok(toml_edits::Parsed {
         doc: parsed.doc,
         value: parsed.value.files,
@@ -76,19 +69,15 @@ pub fn is_trusted(config: &Config, path: &Path, sha256: &str) -> Result<bool> {
 /// Read-modify-write under the config lock; only what `change` changed is rewritten.
 fn update<T>(config: &Config, change: impl FnOnce(&mut Vec<TrustedFile>) -> T) -> Result<T> {
     private_files::ensure_dir(config.dir())?;
-    let _lock = config.lock()?;
-    let parsed = read(config)?;
-    let mut files = parsed.value.clone();
-    let out = change(&mut files);
-    let text = match parsed.doc {
-        Some(mut doc) => {
-            toml_edits::merge_array(&mut doc, "file", &parsed.value, &files, |t| t.path.clone())?;
-            doc.to_string()
-        }
-        None => config::fresh_file(HEADER, &TrustedFileList { files })?,
-    };
-    config.write(&path(config), &text)?;
-    Ok(out)
+    config.edit_file(
+        &path(config),
+        || read(config),
+        |files| Ok(change(files)),
+        |doc, before, after| {
+            toml_edits::merge_array(doc, "file", before, after, |t| t.path.clone())
+        },
+        |files| config::fresh_file(HEADER, &TrustedFileList { files }),
+    )
 }
 
 /// Trusts `file` (replacing what was trusted at its path before).
@@ -116,11 +105,7 @@ mod tests {
 
     #[test]
     fn trusted_files_round_trip_and_are_read_strictly() {
-        let dir = tempfile::Builder::new()
-            .prefix("latchkey-trusted-test-")
-            .tempdir()
-            .unwrap();
-        let config = Config::new(dir.path().to_path_buf());
+        let (_tmp, config) = Config::temp();
         let file = |p: &str, sha: &str| TrustedFile {
             path: PathBuf::from(p),
             sha256: sha.into(),

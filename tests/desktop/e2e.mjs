@@ -207,10 +207,26 @@ async function signInFlowAndFill(s, issuer) {
   assert(uri === 'latchkey://callback', `redirect to register is ${uri}`);
 }
 
-async function lightPass(issuer) {
-  const { driver, base } = await startDriver({ GTK_THEME: 'Adwaita', LATCHKEY_CLIPBOARD_CLEAR_SECS: String(CLEAR_SECS) });
-  const s = await Session.start(base, appBin);
+/** One pass of the app: a fresh driver (`env` added to its environment) and a session
+ *  (started with `args`), `body` run on it. A failure leaves the screenshot `failure-NAME`;
+ *  the app and the driver always end, then `cleanup` runs. */
+async function inApp(name, env, body, { args, cleanup } = {}) {
+  const { driver, base } = await startDriver(env);
+  const s = await Session.start(base, appBin, args);
   try {
+    await body(s);
+  } catch (e) {
+    await shot(s, `failure-${name}`).catch(() => {});
+    throw e;
+  } finally {
+    await endSession(s, driver);
+    await stop(driver);
+    cleanup?.();
+  }
+}
+
+async function lightPass(issuer) {
+  await inApp('light', { GTK_THEME: 'Adwaita', LATCHKEY_CLIPBOARD_CLEAR_SECS: String(CLEAR_SECS) }, async (s) => {
     log('session started (light)');
     await s.waitFor('[data-testid="empty-state"]');
     await waitTheme(s, 'light');
@@ -339,13 +355,7 @@ async function lightPass(issuer) {
     const revoked = await stats(issuer);
     assert(revoked.revocation >= 1, 'sign-out revoked the grant');
     log('signed out and revoked');
-  } catch (e) {
-    await shot(s, 'failure-light').catch(() => {});
-    throw e;
-  } finally {
-    await endSession(s, driver);
-    await stop(driver);
-  }
+  });
   // With the app gone, no agent answers (the session's end may kill the app before it can
   // remove its socket; a socket nobody listens on refuses at once).
   let status = 0;
@@ -500,10 +510,8 @@ async function endSession(s, driver) {
 async function darkPass(issuer) {
   // Dark through GTK's settings.ini (the portal, running, has no preference).
   gtkSettings('gtk-application-prefer-dark-theme=true');
-  const { driver, base } = await startDriver({});
   // Cold start by a deep link: nothing in progress to finish.
-  let s = await Session.start(base, appBin, ['latchkey://callback?code=forged&state=forged']);
-  try {
+  await inApp('dark', {}, async (s) => {
     log('session started (dark, cold start by deep link)');
     await s.waitFor('[data-testid="notice-rejected"]', { text: 'No sign-in in progress' });
     await s.waitFor('[data-testid="profile-group"][data-profile="test-op"]');
@@ -593,14 +601,7 @@ async function darkPass(issuer) {
     await waitUntil(async () => (await s.exec('return window.innerWidth')) <= 480, 'narrow window', 5000);
     await shot(s, 'accounts-narrow-dark');
     log('dark pass done');
-  } catch (e) {
-    await shot(s, 'failure-dark').catch(() => {});
-    throw e;
-  } finally {
-    await endSession(s, driver);
-    await stop(driver);
-    gtkSettings(null);
-  }
+  }, { args: ['latchkey://callback?code=forged&state=forged'], cleanup: () => gtkSettings(null) });
 }
 
 /** Sets a form control's value as a user would and fires `change` (selects, fields applied on change). */
@@ -648,9 +649,7 @@ async function introspect(issuer, token) {
 
 /** Provider presets, client credentials and the device flow, from the GUI. */
 async function grantsPass(issuer) {
-  const { driver, base } = await startDriver({ GTK_THEME: 'Adwaita', LATCHKEY_CLIPBOARD_CLEAR_SECS: '30' });
-  const s = await Session.start(base, appBin);
-  try {
+  await inApp('grants-light', { GTK_THEME: 'Adwaita', LATCHKEY_CLIPBOARD_CLEAR_SECS: '30' }, async (s) => {
     log('session started (grants, light)');
     await s.waitFor('[data-testid="accounts-screen"] .footer code'); // the overview has loaded
     // A user preset in the config directory appears next to the built-in ones.
@@ -769,13 +768,7 @@ async function grantsPass(issuer) {
     log(`device flow: ${tvId} signed in`);
     await dismissNotices(s);
     await shot(s, 'accounts-grants-light');
-  } catch (e) {
-    await shot(s, 'failure-grants-light').catch(() => {});
-    throw e;
-  } finally {
-    await endSession(s, driver);
-    await stop(driver);
-  }
+  });
 }
 
 /** Recursively: does any file under `dir` contain `needle`? */
@@ -789,9 +782,7 @@ function onDisk(dir, needle) {
 
 /** The legacy grants, opted in per profile: implicit through the deep link, password in a form. */
 async function legacyPass(issuer) {
-  const { driver, base } = await startDriver({ GTK_THEME: 'Adwaita', LATCHKEY_CLIPBOARD_CLEAR_SECS: '30' });
-  const s = await Session.start(base, appBin);
-  try {
+  await inApp('legacy-light', { GTK_THEME: 'Adwaita', LATCHKEY_CLIPBOARD_CLEAR_SECS: '30' }, async (s) => {
     log('session started (legacy grants, light)');
     await s.waitFor('[data-testid="accounts-screen"] .footer code');
     const configDir = await s.exec("return document.querySelector('.footer code')?.textContent ?? null");
@@ -887,20 +878,12 @@ async function legacyPass(issuer) {
     log(`password grant: ${pwId}; the CLI's token is accepted; no password on disk`);
     await dismissNotices(s);
     await shot(s, 'accounts-legacy-light');
-  } catch (e) {
-    await shot(s, 'failure-legacy-light').catch(() => {});
-    throw e;
-  } finally {
-    await endSession(s, driver);
-    await stop(driver);
-  }
+  });
 }
 
 /** The new screens in the dark theme. */
 async function grantsDarkShots() {
-  const { driver, base } = await startDriver({ GTK_THEME: 'Adwaita:dark' });
-  const s = await Session.start(base, appBin);
-  try {
+  await inApp('grants-dark', { GTK_THEME: 'Adwaita:dark' }, async (s) => {
     log('session started (grants, dark)');
     await s.waitFor('[data-profile="machine"] [data-testid="get-token"]');
     await waitTheme(s, 'dark');
@@ -921,13 +904,7 @@ async function grantsDarkShots() {
     await clickCentered(s, '[data-testid="cancel-device"]');
     await s.waitFor('[data-testid="accounts-screen"]');
     log('dark screenshots of the grant screens');
-  } catch (e) {
-    await shot(s, 'failure-grants-dark').catch(() => {});
-    throw e;
-  } finally {
-    await endSession(s, driver);
-    await stop(driver);
-  }
+  });
 }
 
 /**
@@ -965,15 +942,13 @@ async function sharePass(issuer) {
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   const base = `http://127.0.0.1:${server.address().port}`;
 
-  const { driver, base: wd } = await startDriver({ GTK_THEME: 'Adwaita' });
-  const s = await Session.start(wd, appBin);
-  const importUrl = async (url) => {
-    await clickCentered(s, '[data-testid="share-profiles"]');
-    await s.waitFor('[data-testid="share-screen"]');
-    await s.type('[data-testid="import-url"]', url);
-    await s.click('[data-testid="import-url-go"]');
-  };
-  try {
+  await inApp('share', { GTK_THEME: 'Adwaita' }, async (s) => {
+    const importUrl = async (url) => {
+      await clickCentered(s, '[data-testid="share-profiles"]');
+      await s.waitFor('[data-testid="share-screen"]');
+      await s.type('[data-testid="import-url"]', url);
+      await s.click('[data-testid="import-url-go"]');
+    };
     log('session started (share)');
     await s.waitFor('[data-testid="accounts-screen"] .footer code');
     await importUrl(`${base}/moved`);
@@ -1046,14 +1021,7 @@ async function sharePass(issuer) {
     assert(corp.proxy === 'http://proxy.corp.test:3128/' && corp.ca_file === ca, `proxy and CA saved: ${JSON.stringify(corp)}`);
     execFileSync(cliBin, ['profile', 'remove', 'corp', '--yes'], { timeout: 20000 });
     log('proxy and CA file from the form, a password in the proxy refused');
-  } catch (e) {
-    await shot(s, 'failure-share').catch(() => {});
-    throw e;
-  } finally {
-    await endSession(s, driver);
-    await stop(driver);
-    server.close();
-  }
+  }, { cleanup: () => server.close() });
 }
 
 // ---- Light or dark: what the page shows, and the desktop's preference driven for real ----
@@ -1113,9 +1081,7 @@ function startPortal() {
 /** The appearance portal wins over the GTK theme, at start and live (SettingChanged). */
 async function portalPass() {
   gsettings('prefer-light');
-  const { driver, base } = await startDriver({ GTK_THEME: 'Adwaita:dark' });
-  const s = await Session.start(base, appBin);
-  try {
+  await inApp('portal', { GTK_THEME: 'Adwaita:dark' }, async (s) => {
     log('session started (appearance portal: prefer light, GTK theme dark)');
     await s.waitFor('[data-testid="accounts-screen"]');
     await waitTheme(s, 'light');
@@ -1127,14 +1093,7 @@ async function portalPass() {
     gsettings('default'); // no preference: the GTK theme decides again
     await waitTheme(s, 'dark');
     log('the portal\'s colour scheme followed live');
-  } catch (e) {
-    await shot(s, 'failure-portal').catch(() => {});
-    throw e;
-  } finally {
-    await endSession(s, driver);
-    await stop(driver);
-    gsettings('default');
-  }
+  }, { cleanup: () => gsettings('default') });
 }
 
 let failed = false;
