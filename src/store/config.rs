@@ -24,13 +24,13 @@ const PROFILES_HEADER: &str = "# Latchkey OAuth client profiles. Edit freely; se
 const ACCOUNTS_HEADER: &str =
     "# Latchkey accounts (metadata only; the tokens are in the OS keychain).\n\n";
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 struct ProfilesFile {
     #[serde(default)]
     profiles: BTreeMap<String, Profile>,
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 struct AccountsFile {
     #[serde(default, rename = "account")]
     accounts: Vec<Account>,
@@ -123,7 +123,9 @@ impl Config {
     }
 
     pub fn profiles(&self) -> Result<Vec<Profile>> {
-        let profiles = self.read_profiles()?.value;
+        private_files::check_dir(&self.dir)?;
+        let file: ProfilesFile = toml_edits::read_value(&self.profiles_path(), &profiles_layout())?;
+        let profiles = named(file.profiles);
         for p in profiles.values() {
             p.validate().map_err(|e| Error::Config {
                 path: self.profiles_path(),
@@ -141,7 +143,10 @@ impl Config {
     }
 
     pub fn accounts(&self) -> Result<Vec<Account>> {
-        Ok(self.read_accounts()?.value)
+        private_files::check_dir(&self.dir)?;
+        let file: AccountsFile =
+            toml_edits::read_value(&self.accounts_path(), &Layout::array::<Account>("account"))?;
+        Ok(file.accounts)
     }
 
     /// Read-modify-write of the profiles under the config lock. Only what `change` changed is
@@ -477,6 +482,35 @@ mod tests {
             config.profile("nope"),
             Err(Error::ProfileNotFound(_))
         ));
+    }
+
+    #[test]
+    fn a_lookup_sees_every_change_to_the_file_and_its_errors_even_after_the_same_text_was_read() {
+        let (_tmp, config) = Config::temp();
+        let file = |expires: i64| {
+            format!(
+                "{ACCOUNTS_HEADER}[[account]]\nprofile = \"p\"\nlabel = \"a\"\nexpires_at = {expires}\nsigned_in_at = 1\n"
+            )
+        };
+        let expiry = |config: &Config| config.accounts().unwrap()[0].expires_at;
+        fs::write(config.accounts_path(), file(1000)).unwrap();
+        assert_eq!(expiry(&config), Some(1000));
+        assert_eq!(expiry(&config), Some(1000), "the same text, parsed or not");
+        // The same length, written at once: a cache keyed on size or time would miss it.
+        fs::write(config.accounts_path(), file(2000)).unwrap();
+        assert_eq!(expiry(&config), Some(2000));
+        // A typo is an error every time it is read, and a fix is read at once.
+        fs::write(config.accounts_path(), file(2000).replace("label", "lable")).unwrap();
+        for _ in 0..2 {
+            let e = config.accounts().unwrap_err();
+            assert!(e.to_string().contains("lable"), "{e}");
+        }
+        fs::write(config.accounts_path(), file(1000)).unwrap();
+        assert_eq!(expiry(&config), Some(1000));
+        // A second config directory has its own file.
+        let (_other_tmp, other) = Config::temp();
+        assert!(other.accounts().unwrap().is_empty());
+        assert_eq!(expiry(&config), Some(1000));
     }
 
     #[test]

@@ -86,6 +86,46 @@ pub fn read<T: DeserializeOwned + Default>(path: &Path, layout: &Layout) -> Resu
     })
 }
 
+/// What [`read`] finds in `path`, without the document, for reads that change nothing. The
+/// agent looks an account up several times per request, and parsing `accounts.toml` strictly
+/// (twice: the document for the key check, then the values) was most of its work with 20
+/// accounts; the file is still read each time, and parsed again only when its text changed.
+pub fn read_value<T>(path: &Path, layout: &Layout) -> Result<T>
+where
+    T: DeserializeOwned + Default + Clone + Send + Sync + 'static,
+{
+    use std::any::{Any, TypeId};
+    use std::collections::HashMap;
+    use std::path::PathBuf;
+    use std::sync::{Mutex, PoisonError};
+    /// The last text parsed per file and type, and its value: a few entries per config dir.
+    type Parses = HashMap<(PathBuf, TypeId), (String, Box<dyn Any + Send + Sync>)>;
+    static PARSED: Mutex<Option<Parses>> = Mutex::new(None);
+
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(T::default()),
+        Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
+    };
+    let key = (path.to_path_buf(), TypeId::of::<T>());
+    {
+        let parsed = PARSED.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((seen, value)) = parsed.as_ref().and_then(|p| p.get(&key))
+            && *seen == text
+            && let Some(value) = value.downcast_ref::<T>()
+        {
+            return Ok(value.clone());
+        }
+    }
+    let (_, value) = parse::<T>(&text, layout).map_err(|detail| config_error(path, detail))?;
+    PARSED
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get_or_insert_default()
+        .insert(key, (text, Box::new(value.clone())));
+    Ok(value)
+}
+
 /// Checks and reads `text` as `read` does a file (the same strict rules for a file received
 /// from elsewhere, e.g. an import); the error is what is wrong, with its line.
 pub fn parse<T: DeserializeOwned>(
