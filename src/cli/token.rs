@@ -142,15 +142,16 @@ struct TokenOnly {
     args: TokenArgs,
 }
 
-/// `latchkey token …` answered by the agent before anything else is set up (no async runtime,
-/// no engine, no parsing of the other commands): its output and exit code, or `None` to take
-/// the ordinary path, which asks the agent again or the keychain and reports every usage error,
-/// `--help` included, as it always does.
+/// `latchkey token …` and a plain `latchkey refresh ACCOUNT` answered by the agent before
+/// anything else is set up (no async runtime, no engine, no parsing of the other commands):
+/// its output and exit code, or `None` to take the ordinary path, which asks the agent again or
+/// the keychain and reports every usage error, `--help` included, as it always does.
 #[cfg(target_os = "linux")]
 pub fn fast_path() -> Option<std::process::ExitCode> {
     use latchkey::agent::{client, protocol::Op};
     let mut argv = std::env::args_os().skip(1);
-    if argv.next()? != "token"
+    let verb = argv.next()?;
+    if !(verb == "token" || verb == "refresh")
         || std::env::var_os(super::completions::VAR).is_some()
         || !client::enabled()
         || super::serve_client::configured()
@@ -158,13 +159,23 @@ pub fn fast_path() -> Option<std::process::ExitCode> {
         return None;
     }
     let rest: Vec<std::ffi::OsString> = argv.collect();
-    let args = match plain_account(&rest) {
-        Some(account) => TokenArgs::plain(account),
-        None => {
+    let (args, purpose) = match plain_account(&rest) {
+        // `refresh`'s own request: a token valid for at least 0 s is a refresh (see `refresh`).
+        Some(account) if verb == "refresh" => (
+            TokenArgs {
+                min_valid: 0,
+                ..TokenArgs::plain(account)
+            },
+            Purpose::Refresh,
+        ),
+        Some(account) => (TokenArgs::plain(account), Purpose::Token),
+        None if verb == "token" => (
             TokenOnly::try_parse_from(std::iter::once("token".into()).chain(rest))
                 .ok()?
-                .args
-        }
+                .args,
+            Purpose::Token,
+        ),
+        None => return None,
     };
     // A proof is signed by the agent on the ordinary path's request.
     if args.request.method.is_some() {
@@ -175,7 +186,7 @@ pub fn fast_path() -> Option<std::process::ExitCode> {
     let config = latchkey::store::paths::config_dir().unwrap_or_default();
     let Some(answer) = client::token_blocking(
         &config,
-        Op::token(&args.account, args.min_valid, Purpose::Token, None, None),
+        Op::token(&args.account, args.min_valid, purpose, None, None),
     ) else {
         // A forwarded agent is the only source: its silence is the answer.
         if let Some(socket) = client::forwarded() {
