@@ -57,13 +57,13 @@ pub async fn run(engine: &Latchkey, args: LoginArgs, io: &mut Io<'_>) -> Result<
     } else if args.implicit {
         implicit(engine, args, io).await?
     } else {
-        browser(engine, args, io).await?
+        code_flow(engine, args, io).await?
     };
     signed_in(&account, wants_dpop(engine, &account), now(), io)
 }
 
 /// The authorization code flow: the browser, then the code exchange.
-async fn browser(engine: &Latchkey, mut args: LoginArgs, io: &mut Io<'_>) -> Result<Account> {
+async fn code_flow(engine: &Latchkey, mut args: LoginArgs, io: &mut Io<'_>) -> Result<Account> {
     let profile = engine.profile(&args.profile)?;
     require_loopback(&profile)?;
     // Before the browser: a missing secret would otherwise fail only at the code exchange.

@@ -98,16 +98,33 @@ where
     use std::collections::HashMap;
     use std::path::PathBuf;
     use std::sync::{Mutex, PoisonError};
-    /// The last text parsed per file and type, and its value: a few entries per config dir.
-    type Parses = HashMap<(PathBuf, TypeId), (String, Box<dyn Any + Send + Sync>)>;
+    /// The last text parsed per file, type and layout (the strictness it was checked with), and
+    /// its value: a few entries per config dir.
+    type Key = (PathBuf, TypeId, &'static str, bool);
+    type Parses = HashMap<Key, (String, Box<dyn Any + Send + Sync>)>;
     static PARSED: Mutex<Option<Parses>> = Mutex::new(None);
 
+    let key = (
+        path.to_path_buf(),
+        TypeId::of::<T>(),
+        layout.key,
+        layout.named,
+    );
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(T::default()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // A file gone (a test's directory, a config dir removed) keeps nothing behind.
+            if let Some(parsed) = PARSED
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .as_mut()
+            {
+                parsed.remove(&key);
+            }
+            return Ok(T::default());
+        }
         Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
     };
-    let key = (path.to_path_buf(), TypeId::of::<T>());
     {
         let parsed = PARSED.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some((seen, value)) = parsed.as_ref().and_then(|p| p.get(&key))
