@@ -34,8 +34,6 @@ mod token;
 mod tool_token;
 mod trust;
 
-use std::process::ExitCode;
-
 use clap::{CommandFactory, Parser, Subcommand};
 use latchkey::model::untrusted::for_terminal;
 use latchkey::store::paths;
@@ -142,7 +140,8 @@ enum Command {
     Completions(completions::CompletionsArgs),
 }
 
-pub fn main() -> ExitCode {
+/// The process's exit code (see `EXIT_CODES`).
+pub fn main() -> u8 {
     quiet_on_closed_stdout();
     // `latchkey token` answered by the agent: no runtime, no engine (see `token::fast_path`).
     #[cfg(target_os = "linux")]
@@ -161,11 +160,11 @@ pub fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("latchkey: cannot start: {e}");
-            return ExitCode::from(1);
+            return 1;
         }
     };
     let code = match runtime.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => 0,
         // A mistyped name: the nearest existing one as the hint.
         Err(e) => report(&match Latchkey::open() {
             Ok(engine) => latchkey::api::with_suggestion(&engine, e),
@@ -192,23 +191,24 @@ fn quiet_on_closed_stdout() {
             .as_deref()
             .and_then(|v| v.to_str())
             .is_some_and(|v| matches!(v, "agent" | "serve" | "proxy" | "ssh"));
-        if !serves {
-            // SAFETY: restores the default action of one signal before any thread starts.
-            unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-        }
+        // The commands that serve sockets ignore it, as std's runtime sets it (which `main`
+        // skips on Linux): a write to a closed socket is then an error, not the end.
+        let action = if serves { libc::SIG_IGN } else { libc::SIG_DFL };
+        // SAFETY: sets the action of one signal before any thread starts.
+        unsafe { libc::signal(libc::SIGPIPE, action) };
     }
 }
 
 /// Says what went wrong on standard error; the exit code that tells it.
-fn report(e: &latchkey::Error) -> ExitCode {
+fn report(e: &latchkey::Error) -> u8 {
     report_to(e, &mut std::io::stderr())
 }
 
 /// [`report`] on `err`.
-fn report_to(e: &latchkey::Error, err: &mut dyn std::io::Write) -> ExitCode {
+fn report_to(e: &latchkey::Error, err: &mut dyn std::io::Write) -> u8 {
     // Provider text was escaped where it entered the error; this is the last guard.
     let _ = writeln!(err, "latchkey: {}", for_terminal(&hint::render(e)));
-    ExitCode::from(exit_code(e.kind()))
+    exit_code(e.kind())
 }
 
 async fn run(cli: Cli) -> latchkey::Result<()> {
@@ -392,7 +392,7 @@ mod tests {
         ];
         for (error, code) in cases {
             let mut err = Vec::new();
-            assert_eq!(report_to(&error, &mut err), ExitCode::from(code), "{error}");
+            assert_eq!(report_to(&error, &mut err), code, "{error}");
             let text = String::from_utf8(err).unwrap();
             assert!(
                 text.starts_with("latchkey: ") && text.ends_with('\n'),
@@ -408,7 +408,7 @@ mod tests {
         let missing = Error::AccountNotFound("tset".into()).with_hint(Hint::DidYouMeanAccount {
             name: "test".into(),
         });
-        assert_eq!(report_to(&missing, &mut err), ExitCode::from(3));
+        assert_eq!(report_to(&missing, &mut err), 3);
         assert_eq!(
             String::from_utf8(err).unwrap(),
             "latchkey: account `tset` not found; did you mean `test`? (`latchkey accounts` shows the accounts)\n"

@@ -147,7 +147,7 @@ struct TokenOnly {
 /// its output and exit code, or `None` to take the ordinary path, which asks the agent again or
 /// the keychain and reports every usage error, `--help` included, as it always does.
 #[cfg(target_os = "linux")]
-pub fn fast_path() -> Option<std::process::ExitCode> {
+pub fn fast_path() -> Option<u8> {
     use latchkey::agent::{client, protocol::Op};
     let mut argv = std::env::args_os().skip(1);
     let verb = argv.next()?;
@@ -201,7 +201,7 @@ pub fn fast_path() -> Option<std::process::ExitCode> {
         match answer.and_then(|handed| {
             super::io::finish(Io::std(|io| print(&handed, args.format, io, now())))
         }) {
-            Ok(()) => std::process::ExitCode::SUCCESS,
+            Ok(()) => 0,
             Err(e) => super::report(&e),
         },
     )
