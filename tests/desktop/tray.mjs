@@ -54,6 +54,9 @@ export async function trayPass(t, issuer) {
     await s.waitFor('[data-testid="profile-group"][data-profile="test-op"]');
     t.browserDoes({ SCRIPTED_BROWSER_ACTION: 'approve' });
     await t.clickCentered(s, '[data-profile="test-op"] [data-testid="sign-in"]');
+    // An earlier pass may have left test-op's account in place: the sign-in is done when it
+    // says so (it then revokes the grant it replaced, whose token the tray must not copy).
+    await s.waitFor('[data-testid="notice-success"]', { text: 'Signed in as', timeout: 20000 });
     const el = await s.waitFor('[data-testid="account"][data-account^="test-op/"][data-status="ok"]', { timeout: 20000 });
     const account = await s.attr(el, 'data-account');
     await t.dismissNotices(s);
