@@ -118,6 +118,14 @@ impl Door {
         ) {
             request.min_valid = request.min_valid.min(MAX_REMOTE_MIN_VALID);
         }
+        // Nor by asking for one outright: the far side of a forwarded socket gets a token valid
+        // for the longest it may ask. (`latchkey proxy` refreshes once after its upstream
+        // refused a token; a client of `serve` cannot ask.)
+        let forced_refresh = request.purpose == Purpose::Refresh
+            && !matches!(request.caller.arrival, Arrival::Forwarded { .. });
+        if request.purpose == Purpose::Refresh && !forced_refresh {
+            request.min_valid = MAX_REMOTE_MIN_VALID;
+        }
         let accounts = self.engine.accounts()?;
         if let Some(cache) = &self.cache {
             cache.retain(&accounts);
@@ -177,7 +185,7 @@ impl Door {
         }
         let purpose = request.purpose;
         let cached = match (&self.cache, purpose, &account) {
-            (_, Purpose::Refresh, _) => None,
+            (_, Purpose::Refresh, _) if forced_refresh => None,
             (Some(cache), _, Some(account))
                 if account.needs_sign_in.is_none()
                     && !(purpose.avoids_rejected() && self.rejected_mark(&id)) =>
@@ -191,7 +199,7 @@ impl Door {
             None => {
                 let min = i64::from(request.min_valid);
                 let (account, tokens) = match purpose {
-                    Purpose::Refresh => self.engine.refresh(&name).await?,
+                    Purpose::Refresh if forced_refresh => self.engine.refresh(&name).await?,
                     p if p.avoids_rejected() => self.engine.token_not_rejected(&name, min).await?,
                     _ => self.engine.token(&name, min).await?,
                 };

@@ -37,7 +37,7 @@ fn latchkey_ssh(env: &Env, sshd: &Sshd, remote_command: &str) -> Run {
 
 #[test]
 fn latchkey_ssh_forwards_the_agent_asked_by_default_allowed_by_a_rule() {
-    let (_server, env) = signed_in("fwd");
+    let (server, env) = signed_in("fwd");
     let local = env.token(&["fwd"]);
     let sshd = Sshd::start();
     let remote = sshd.install_for_remote(std::path::Path::new(env!("CARGO_BIN_EXE_latchkey")));
@@ -70,6 +70,29 @@ fn latchkey_ssh_forwards_the_agent_asked_by_default_allowed_by_a_rule() {
         last["exe"].as_str().is_some_and(|e| e.ends_with("/ssh")),
         "{last}"
     );
+    // The far side may not make every request a refresh at the provider: its `refresh` gets
+    // the token while it stays valid for the longest a remote caller may ask.
+    let refreshes = server.count("refresh_token");
+    for _ in 0..2 {
+        let command = format!("env -u XDG_RUNTIME_DIR {} refresh fwd", remote.display());
+        let out = latchkey_ssh(&env, &sshd, &command);
+        assert_eq!(out.code, 0, "{out:#?}\nsshd log:\n{}", sshd.log());
+        assert_eq!(out.stdout.trim(), local);
+    }
+    assert_eq!(
+        server.count("refresh_token"),
+        refreshes,
+        "{}",
+        server.stats()
+    );
+    let last = history(&env).last().cloned().unwrap();
+    assert_eq!(
+        (&last["how"], &last["via"]),
+        (&"refresh".into(), &"forwarded".into())
+    );
+    // Here, `refresh` still refreshes.
+    assert_ne!(env.refresh("fwd"), local);
+    assert_eq!(server.count("refresh_token"), refreshes + 1);
 
     // The session's forwarding socket is gone with the session.
     let forwards: Vec<_> = std::fs::read_dir(env.dir.join("run/latchkey"))
