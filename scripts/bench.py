@@ -12,6 +12,7 @@ import http.server
 import json
 import os
 import secrets
+import shlex
 import statistics
 import subprocess
 import sys
@@ -207,7 +208,6 @@ def main():
 def hyperfine_pair(ours, theirs, env):
     """Both commands timed by `hyperfine -N` (no shell), RUNS * 10 runs each after 30 warm-ups,
     in one process with the same environment: the two lists of times, in seconds."""
-    import shlex
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         subprocess.run(["hyperfine", "-N", "-w", "30", "-r", str(RUNS * 10), "--export-json",
                         out.name, shlex.join(ours), shlex.join(theirs)],

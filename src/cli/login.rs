@@ -12,7 +12,6 @@ use latchkey::{
     protocol::browser,
 };
 use oauth2::ResourceOwnerPassword;
-use url::Url;
 
 use super::completions::profile_names;
 use super::format::relative;
@@ -63,20 +62,21 @@ pub async fn run(engine: &Latchkey, args: LoginArgs, io: &mut Io<'_>) -> Result<
 }
 
 /// The authorization code flow: the browser, then the code exchange.
-async fn code_flow(engine: &Latchkey, mut args: LoginArgs, io: &mut Io<'_>) -> Result<Account> {
+async fn code_flow(engine: &Latchkey, args: LoginArgs, io: &mut Io<'_>) -> Result<Account> {
     let profile = engine.profile(&args.profile)?;
     require_loopback(&profile)?;
     // Before the browser: a missing secret would otherwise fail only at the code exchange.
     engine.require_client_secret(&profile).await?;
     let listener = loopback_listener(engine, &profile).await?;
     let pending = engine
-        .begin_login(
-            &profile.name,
-            args.account.take(),
-            listener.redirect_uri().clone(),
-        )
+        .begin_login(&profile.name, args.account, listener.redirect_uri().clone())
         .await?;
-    let timeout = send_to_browser(&pending.authorization_url, &args, io)?;
+    let timeout = send_to_browser(
+        pending.authorization_url.as_str(),
+        args.no_browser,
+        args.timeout,
+        io,
+    )?;
     let response = listener
         .wait(&profile.name, pending.state(), timeout)
         .await?;
@@ -117,7 +117,7 @@ async fn device(engine: &Latchkey, args: LoginArgs, io: &mut Io<'_>) -> Result<A
         .await
 }
 
-async fn implicit(engine: &Latchkey, mut args: LoginArgs, io: &mut Io<'_>) -> Result<Account> {
+async fn implicit(engine: &Latchkey, args: LoginArgs, io: &mut Io<'_>) -> Result<Account> {
     let profile = engine.profile(&args.profile)?;
     profile.require_legacy_grant(LegacyGrant::Implicit)?;
     require_loopback(&profile)?;
@@ -125,10 +125,15 @@ async fn implicit(engine: &Latchkey, mut args: LoginArgs, io: &mut Io<'_>) -> Re
     let listener = loopback_listener(engine, &profile).await?;
     let pending = engine.begin_implicit_login(
         &profile.name,
-        args.account.take(),
+        args.account,
         listener.redirect_uri().clone(),
     )?;
-    let timeout = send_to_browser(&pending.authorization_url, &args, io)?;
+    let timeout = send_to_browser(
+        pending.authorization_url.as_str(),
+        args.no_browser,
+        args.timeout,
+        io,
+    )?;
     let params = listener
         .wait_fragment(&profile.name, pending.state(), timeout)
         .await?;
@@ -157,12 +162,16 @@ pub(super) async fn loopback_listener(
         .with_notices(engine.notice_hook()))
 }
 
-/// Sends the user to `url` (in the browser unless `--no-browser`) and says how long Latchkey
-/// waits (`--timeout`): the wait it returns.
-fn send_to_browser(url: &Url, args: &LoginArgs, io: &mut Io) -> Result<Duration> {
-    show_url(url.as_str(), args.no_browser, io)?;
-    errln!(io, "Waiting for the sign-in (up to {} s)…", args.timeout);
-    Ok(Duration::from_secs(args.timeout))
+/// Sends the user to `url` and says how long Latchkey waits: the wait it returns.
+fn send_to_browser(
+    url: &str,
+    no_browser: bool,
+    timeout_secs: u64,
+    io: &mut Io,
+) -> Result<Duration> {
+    show_url(url, no_browser, io)?;
+    errln!(io, "Waiting for the sign-in (up to {timeout_secs} s)…");
+    Ok(Duration::from_secs(timeout_secs))
 }
 
 /// Opens `url` in the browser, or says to open it: one sentence on standard error, the URL once
@@ -343,18 +352,8 @@ mod said {
     #[test]
     fn without_a_browser_the_url_goes_to_stdout_and_the_sentence_to_stderr() {
         let mut c = Captured::default();
-        let args = LoginArgs {
-            profile: "p".into(),
-            account: None,
-            no_browser: true,
-            device: false,
-            implicit: false,
-            password: false,
-            username: None,
-            timeout: 30,
-        };
-        let url = Url::parse("https://as.example/authorize?x=1").unwrap();
-        let wait = send_to_browser(&url, &args, &mut c.io()).unwrap();
+        let wait =
+            send_to_browser("https://as.example/authorize?x=1", true, 30, &mut c.io()).unwrap();
         assert_eq!(wait, Duration::from_secs(30));
         assert_eq!(c.out(), "https://as.example/authorize?x=1\n");
         assert_eq!(

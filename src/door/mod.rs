@@ -121,11 +121,11 @@ impl Door {
         // Nor by asking for one outright: the far side of a forwarded socket gets a token valid
         // for the longest it may ask. (`latchkey proxy` refreshes once after its upstream
         // refused a token; a client of `serve` cannot ask.)
-        let forced_refresh = request.purpose == Purpose::Refresh
-            && !matches!(request.caller.arrival, Arrival::Forwarded { .. });
-        if request.purpose == Purpose::Refresh && !forced_refresh {
+        let forwarded = matches!(request.caller.arrival, Arrival::Forwarded { .. });
+        if request.purpose == Purpose::Refresh && forwarded {
             request.min_valid = MAX_REMOTE_MIN_VALID;
         }
+        let forced_refresh = request.purpose == Purpose::Refresh && !forwarded;
         let accounts = self.engine.accounts()?;
         if let Some(cache) = &self.cache {
             cache.retain(&accounts);

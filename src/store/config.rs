@@ -40,6 +40,10 @@ fn profiles_layout() -> Layout {
     Layout::named::<Profile>("profiles")
 }
 
+fn accounts_layout() -> Layout {
+    Layout::array::<Account>("account")
+}
+
 /// The file holding this directory's keychain namespace id (see [`Config::keychain_namespace`]).
 const KEYCHAIN_ID_FILE: &str = "keychain-id";
 pub const PROFILES_FILE: &str = "profiles.toml";
@@ -112,10 +116,7 @@ impl Config {
 
     fn read_accounts(&self) -> Result<toml_edits::Parsed<Vec<Account>>> {
         private_files::check_dir(&self.dir)?;
-        let parsed = toml_edits::read::<AccountsFile>(
-            &self.accounts_path(),
-            &Layout::array::<Account>("account"),
-        )?;
+        let parsed = toml_edits::read::<AccountsFile>(&self.accounts_path(), &accounts_layout())?;
         Ok(toml_edits::Parsed {
             doc: parsed.doc,
             value: parsed.value.accounts,
@@ -144,8 +145,7 @@ impl Config {
 
     pub fn accounts(&self) -> Result<Vec<Account>> {
         private_files::check_dir(&self.dir)?;
-        let file: AccountsFile =
-            toml_edits::read_value(&self.accounts_path(), &Layout::array::<Account>("account"))?;
+        let file: AccountsFile = toml_edits::read_value(&self.accounts_path(), &accounts_layout())?;
         Ok(file.accounts)
     }
 

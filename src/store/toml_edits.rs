@@ -69,21 +69,26 @@ fn line_number(text: &str, offset: usize) -> usize {
 
 /// Reads and checks `path`; a missing file is an empty one.
 pub fn read<T: DeserializeOwned + Default>(path: &Path, layout: &Layout) -> Result<Parsed<T>> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(Parsed {
-                doc: None,
-                value: T::default(),
-            });
-        }
-        Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
+    let Some(text) = read_text(path)? else {
+        return Ok(Parsed {
+            doc: None,
+            value: T::default(),
+        });
     };
     let (doc, value) = parse(&text, layout).map_err(|detail| config_error(path, detail))?;
     Ok(Parsed {
         doc: Some(doc),
         value,
     })
+}
+
+/// The text of `path`; `None` when there is no such file.
+fn read_text(path: &Path) -> Result<Option<String>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(format!("cannot read {}", path.display()), e)),
+    }
 }
 
 /// What [`read`] finds in `path`, without the document, for reads that change nothing. The
@@ -95,14 +100,15 @@ where
     T: DeserializeOwned + Default + Clone + Send + Sync + 'static,
 {
     use std::any::{Any, TypeId};
-    use std::collections::HashMap;
+    use std::collections::BTreeMap;
     use std::path::PathBuf;
     use std::sync::{Mutex, PoisonError};
     /// The last text parsed per file, type and layout (the strictness it was checked with), and
     /// its value: a few entries per config dir.
     type Key = (PathBuf, TypeId, &'static str, bool);
-    type Parses = HashMap<Key, (String, Box<dyn Any + Send + Sync>)>;
-    static PARSED: Mutex<Option<Parses>> = Mutex::new(None);
+    type Parses = BTreeMap<Key, (String, Box<dyn Any + Send + Sync>)>;
+    static PARSED: Mutex<Parses> = Mutex::new(BTreeMap::new());
+    let parsed = || PARSED.lock().unwrap_or_else(PoisonError::into_inner);
 
     let key = (
         path.to_path_buf(),
@@ -110,36 +116,19 @@ where
         layout.key,
         layout.named,
     );
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            // A file gone (a test's directory, a config dir removed) keeps nothing behind.
-            if let Some(parsed) = PARSED
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .as_mut()
-            {
-                parsed.remove(&key);
-            }
-            return Ok(T::default());
-        }
-        Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
+    let Some(text) = read_text(path)? else {
+        // A file gone (a test's directory, a config dir removed) keeps nothing behind.
+        parsed().remove(&key);
+        return Ok(T::default());
     };
+    if let Some((seen, value)) = parsed().get(&key)
+        && *seen == text
+        && let Some(value) = value.downcast_ref::<T>()
     {
-        let parsed = PARSED.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((seen, value)) = parsed.as_ref().and_then(|p| p.get(&key))
-            && *seen == text
-            && let Some(value) = value.downcast_ref::<T>()
-        {
-            return Ok(value.clone());
-        }
+        return Ok(value.clone());
     }
     let (_, value) = parse::<T>(&text, layout).map_err(|detail| config_error(path, detail))?;
-    PARSED
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .get_or_insert_default()
-        .insert(key, (text, Box::new(value.clone())));
+    parsed().insert(key, (text, Box::new(value.clone())));
     Ok(value)
 }
 
