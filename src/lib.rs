@@ -26,7 +26,8 @@ pub mod api;
 pub mod agent;
 
 pub use engine::{
-    DeviceLogin, Endpoints, Latchkey, NewProfile, PendingImplicitLogin, PendingLogin, ProfileExtras,
+    BrowserRequest, DeviceLogin, Endpoints, Latchkey, NewProfile, PendingImplicitLogin,
+    PendingLogin, ProfileExtras,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use model::account::{Account, AccountId, Status};

@@ -72,13 +72,13 @@ async fn code_flow(engine: &Latchkey, args: LoginArgs, io: &mut Io<'_>) -> Resul
         .begin_login(&profile.name, args.account, listener.redirect_uri().clone())
         .await?;
     let timeout = send_to_browser(
-        pending.authorization_url.as_str(),
+        pending.request.authorization_url.as_str(),
         args.no_browser,
         args.timeout,
         io,
     )?;
     let response = listener
-        .wait(&profile.name, pending.state(), timeout)
+        .wait(&profile.name, pending.request.state(), timeout)
         .await?;
     engine.complete_login(pending, response).await
 }
@@ -129,13 +129,13 @@ async fn implicit(engine: &Latchkey, args: LoginArgs, io: &mut Io<'_>) -> Result
         listener.redirect_uri().clone(),
     )?;
     let timeout = send_to_browser(
-        pending.authorization_url.as_str(),
+        pending.request.authorization_url.as_str(),
         args.no_browser,
         args.timeout,
         io,
     )?;
     let params = listener
-        .wait_fragment(&profile.name, pending.state(), timeout)
+        .wait_fragment(&profile.name, pending.request.state(), timeout)
         .await?;
     engine.complete_implicit_login(pending, params).await
 }

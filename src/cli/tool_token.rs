@@ -122,7 +122,7 @@ async fn browser_sign_in(
     let pending = engine
         .begin_login(&profile.name, label, listener.redirect_uri().clone())
         .await?;
-    let url = pending.authorization_url.as_str();
+    let url = pending.request.authorization_url.as_str();
     match latchkey::protocol::browser::open(url) {
         Ok(()) => eprintln!(
             "latchkey: sign in to `{}` in your browser. If it did not open, visit:\n{url}",
@@ -134,7 +134,7 @@ async fn browser_sign_in(
         ),
     }
     let response = listener
-        .wait(&profile.name, pending.state(), DEFAULT_TIMEOUT)
+        .wait(&profile.name, pending.request.state(), DEFAULT_TIMEOUT)
         .await?;
     let account = engine.complete_login(pending, response).await?;
     eprintln!("latchkey: signed in: {}", account.id());

@@ -45,7 +45,7 @@ mod tokens;
 mod tests;
 
 pub use crate::model::profile::{Endpoints, ManualEndpoints, NewProfile, ProfileExtras};
-pub use pending::{DeviceLogin, PendingImplicitLogin, PendingLogin};
+pub use pending::{BrowserRequest, DeviceLogin, PendingImplicitLogin, PendingLogin};
 pub use resources::{ClientOrigin, ResourceProfile};
 pub use settings::ProfileSettings;
 pub use share::{MAX_SHARED_FILE, SecretState, check_profile, without_credentials};

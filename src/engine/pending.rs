@@ -41,42 +41,38 @@ impl DeviceLogin {
     }
 }
 
-/// A sign-in between the authorization request and the response. `Debug` shows neither the
-/// state, the PKCE verifier nor the nonce (nor the authorization URL's query, which carries two
-/// of them).
-pub struct PendingLogin {
+/// What a browser sign-in holds between the authorization request and the redirect, whatever
+/// its grant. `Debug` shows neither the state nor the nonce (nor the authorization URL's query,
+/// which carries them).
+pub struct BrowserRequest {
     pub profile: Profile,
     pub label: Option<String>,
     pub redirect_uri: Url,
     pub authorization_url: Url,
     pub(super) state: CsrfToken,
-    pub(super) verifier: PkceCodeVerifier,
     pub(super) nonce: Option<Nonce>,
+}
+
+impl BrowserRequest {
+    pub fn state(&self) -> &str {
+        self.state.secret()
+    }
+}
+
+/// An authorization code sign-in between the authorization request and the response. `Debug`
+/// redacts like [`BrowserRequest`]'s, and shows no PKCE verifier.
+pub struct PendingLogin {
+    pub request: BrowserRequest,
+    pub(super) verifier: PkceCodeVerifier,
     /// The key the tokens will be bound to (a DPoP profile), made for this sign-in.
     pub(super) dpop_key: Option<crate::protocol::keys::SigningKey>,
 }
 
-impl PendingLogin {
-    pub fn state(&self) -> &str {
-        self.state.secret()
-    }
-}
-
 /// An implicit sign-in (legacy, opt-in) between the authorization request and the redirect.
-/// `Debug` redacts like [`PendingLogin`]'s.
+/// Its own type, so that it cannot be completed as a code flow.
+#[derive(Debug)]
 pub struct PendingImplicitLogin {
-    pub profile: Profile,
-    pub label: Option<String>,
-    pub redirect_uri: Url,
-    pub authorization_url: Url,
-    pub(super) state: CsrfToken,
-    pub(super) nonce: Option<Nonce>,
-}
-
-impl PendingImplicitLogin {
-    pub fn state(&self) -> &str {
-        self.state.secret()
-    }
+    pub request: BrowserRequest,
 }
 
 /// A URL for `Debug` output: without its query and fragment, which may carry secrets.
@@ -92,54 +88,28 @@ fn url_without_query(url: &Url) -> String {
     }
 }
 
-/// The `Debug` fields both pending sign-ins share; `state` and `nonce` show only as present.
-fn debug_pending<'a, 'b>(
-    f: &'a mut std::fmt::Formatter<'b>,
-    name: &str,
-    profile: &Profile,
-    label: &Option<String>,
-    redirect_uri: &Url,
-    authorization_url: &Url,
-    nonce: &Option<Nonce>,
-) -> std::fmt::DebugStruct<'a, 'b> {
-    let mut d = f.debug_struct(name);
-    d.field("profile", &profile.name)
-        .field("label", label)
-        .field("redirect_uri", &redirect_uri.as_str())
-        .field("authorization_url", &url_without_query(authorization_url))
-        .field("state", &"[redacted]")
-        .field("nonce", &nonce.as_ref().map(|_| "[redacted]"));
-    d
+impl std::fmt::Debug for BrowserRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BrowserRequest")
+            .field("profile", &self.profile.name)
+            .field("label", &self.label)
+            .field("redirect_uri", &self.redirect_uri.as_str())
+            .field(
+                "authorization_url",
+                &url_without_query(&self.authorization_url),
+            )
+            .field("state", &"[redacted]")
+            .field("nonce", &self.nonce.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
 }
 
 impl std::fmt::Debug for PendingLogin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        debug_pending(
-            f,
-            "PendingLogin",
-            &self.profile,
-            &self.label,
-            &self.redirect_uri,
-            &self.authorization_url,
-            &self.nonce,
-        )
-        .field("verifier", &"[redacted]")
-        .finish()
-    }
-}
-
-impl std::fmt::Debug for PendingImplicitLogin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        debug_pending(
-            f,
-            "PendingImplicitLogin",
-            &self.profile,
-            &self.label,
-            &self.redirect_uri,
-            &self.authorization_url,
-            &self.nonce,
-        )
-        .finish()
+        f.debug_struct("PendingLogin")
+            .field("request", &self.request)
+            .field("verifier", &"[redacted]")
+            .finish()
     }
 }
 
@@ -171,13 +141,15 @@ mod tests {
             start.nonce.as_ref().unwrap().secret().to_string(),
         ];
         let pending = PendingLogin {
-            profile: profile.clone(),
-            label: Some("work".into()),
-            redirect_uri: redirect.clone(),
-            authorization_url: start.url,
-            state: start.state,
+            request: BrowserRequest {
+                profile: profile.clone(),
+                label: Some("work".into()),
+                redirect_uri: redirect.clone(),
+                authorization_url: start.url,
+                state: start.state,
+                nonce: start.nonce,
+            },
             verifier: start.verifier,
-            nonce: start.nonce,
             dpop_key: None,
         };
         let implicit = oauth::start_implicit(&profile, &redirect);
@@ -186,12 +158,14 @@ mod tests {
             implicit.nonce.as_ref().unwrap().secret().to_string(),
         ];
         let pending_implicit = PendingImplicitLogin {
-            profile,
-            label: None,
-            redirect_uri: redirect,
-            authorization_url: implicit.url,
-            state: implicit.state,
-            nonce: implicit.nonce,
+            request: BrowserRequest {
+                profile,
+                label: None,
+                redirect_uri: redirect,
+                authorization_url: implicit.url,
+                state: implicit.state,
+                nonce: implicit.nonce,
+            },
         };
         let debug = format!("{pending:?} {pending_implicit:?}");
         for secret in secrets.iter().chain(&implicit_secrets) {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use oauth2::{PkceCodeVerifier, RefreshToken, ResourceOwnerPassword, TokenResponse};
 use url::Url;
 
-use super::pending::{PendingImplicitLogin, PendingLogin};
+use super::pending::{BrowserRequest, PendingImplicitLogin, PendingLogin};
 use super::{
     Keep, Latchkey, advise, is_dpop, missing_id_token, require_keys_for_openid, token_set,
 };
@@ -172,13 +172,15 @@ impl Latchkey {
             start.url
         };
         Ok(PendingLogin {
-            profile,
-            label,
-            redirect_uri,
-            authorization_url,
-            state: start.state,
+            request: BrowserRequest {
+                profile,
+                label,
+                redirect_uri,
+                authorization_url,
+                state: start.state,
+                nonce: start.nonce,
+            },
             verifier: start.verifier,
-            nonce: start.nonce,
             dpop_key,
         })
     }
@@ -198,14 +200,19 @@ impl Latchkey {
         pending: PendingLogin,
         response: AuthorizationResponse,
     ) -> Result<Account> {
-        let profile = &pending.profile;
+        let PendingLogin {
+            request,
+            verifier,
+            dpop_key,
+        } = pending;
+        let profile = &request.profile;
         let context = format!("sign-in for profile `{}`", profile.name);
         let code = Received::code(response, context)
-            .check(profile, pending.state(), false)
+            .check(profile, request.state(), false)
             .map_err(|e| advise(profile, e))?;
         let secret = self.client_secret(profile).await?;
         // Keys first: a JWKS failure should not cost the one-time code.
-        let keys = match &pending.nonce {
+        let keys = match &request.nonce {
             Some(_) => Some(self.id_token_keys(profile, false).await?),
             None => None,
         };
@@ -213,7 +220,7 @@ impl Latchkey {
         self.keychain.ensure_writable().await?;
         let http = self.profile_http(profile, &profile.token_endpoint)?;
         let exchange = |key: Option<SigningKey>, code: String, verifier: PkceCodeVerifier| {
-            let (http, secret, redirect) = (&http, secret.as_ref(), &pending.redirect_uri);
+            let (http, secret, redirect) = (&http, secret.as_ref(), &request.redirect_uri);
             async move {
                 let r = oauth::exchange_code(
                     http,
@@ -228,22 +235,22 @@ impl Latchkey {
                 (r, key)
             }
         };
-        let verifier = PkceCodeVerifier::new(pending.verifier.secret().clone());
+        let first_verifier = PkceCodeVerifier::new(verifier.secret().clone());
         let mut learned_dpop = false;
-        let (response, dpop_key) = match exchange(pending.dpop_key, code.clone(), verifier).await {
+        let (response, dpop_key) = match exchange(dpop_key, code.clone(), first_verifier).await {
             // The provider wants DPoP for this client (RFC 9449 §5): it refused the proof-less
             // request before redeeming the code, so redeem it once more with a key, and make
             // the profile a DPoP one for its next sign-ins.
             (Err(e), None) if wants_dpop(&e) || self.may_want_dpop(profile, &e).await => {
                 learned_dpop = true;
-                exchange(Some(SigningKey::generate()), code, pending.verifier).await
+                exchange(Some(SigningKey::generate()), code, verifier).await
             }
             other => other,
         };
         let response = response.map_err(|e| advise(profile, e))?;
         let now = now();
         // Keys were fetched exactly when a nonce was sent, i.e. when `openid` was asked for.
-        let expect = pending
+        let expect = request
             .nonce
             .as_ref()
             .map_or(Expect::Device, |nonce| Expect::SignIn { nonce });
@@ -253,7 +260,7 @@ impl Latchkey {
         let account = self
             .store_sign_in(
                 profile,
-                pending.label,
+                request.label,
                 &response,
                 claims,
                 dpop_key.as_ref(),
@@ -284,12 +291,14 @@ impl Latchkey {
             self.sign_in_profile(profile, label.as_deref(), Some(LegacyGrant::Implicit))?;
         let start = oauth::start_implicit(&profile, &redirect_uri);
         Ok(PendingImplicitLogin {
-            profile,
-            label,
-            redirect_uri,
-            authorization_url: start.url,
-            state: start.state,
-            nonce: start.nonce,
+            request: BrowserRequest {
+                profile,
+                label,
+                redirect_uri,
+                authorization_url: start.url,
+                state: start.state,
+                nonce: start.nonce,
+            },
         })
     }
 
@@ -301,14 +310,15 @@ impl Latchkey {
         pending: PendingImplicitLogin,
         params: BTreeMap<String, String>,
     ) -> Result<Account> {
-        let profile = &pending.profile;
+        let request = pending.request;
+        let profile = &request.profile;
         let context = format!("implicit sign-in for profile `{}`", profile.name);
         Received::implicit(&params, context.clone())
-            .check(profile, pending.state(), params.contains_key("id_token"))
+            .check(profile, request.state(), params.contains_key("id_token"))
             .map_err(|e| advise(profile, e))?;
         let response = oauth::implicit_token(&context, &params)?;
         let now = now();
-        let claims = match (&pending.nonce, &response.extra_fields().id_token) {
+        let claims = match (&request.nonce, &response.extra_fields().id_token) {
             (Some(nonce), Some(id_token)) => {
                 let keys = self.id_token_keys(profile, false).await?;
                 let claims = self
@@ -330,7 +340,7 @@ impl Latchkey {
             (Some(_), None) => return Err(missing_id_token(profile)),
             (None, _) => None,
         };
-        self.store_sign_in(profile, pending.label, &response, claims, None, now)
+        self.store_sign_in(profile, request.label, &response, claims, None, now)
             .await
     }
 

@@ -373,7 +373,7 @@ fn a_token_endpoint_that_never_answers_times_out() {
         .build()
         .unwrap();
     let answer = client
-        .get(pending.authorization_url.as_str())
+        .get(pending.request.authorization_url.as_str())
         .send()
         .unwrap();
     let location = answer.headers()["location"].to_str().unwrap().to_string();

@@ -38,15 +38,15 @@ pub async fn begin(
         Some(l) => l.redirect_uri().clone(),
         None => latchkey::Latchkey::deep_link_redirect(&profile),
     };
-    let (pending, authorization_url, redirect_uri) = if implicit {
+    let pending = if implicit {
         let p = engine.begin_implicit_login(&profile.name, None, redirect)?;
-        let (url, uri) = (p.authorization_url.to_string(), p.redirect_uri.to_string());
-        (Pending::Implicit(Box::new(p)), url, uri)
+        Pending::Implicit(Box::new(p))
     } else {
         let p = engine.begin_login(&profile.name, None, redirect).await?;
-        let (url, uri) = (p.authorization_url.to_string(), p.redirect_uri.to_string());
-        (Pending::Code(Box::new(p)), url, uri)
+        Pending::Code(Box::new(p))
     };
+    let authorization_url = pending.request().authorization_url.to_string();
+    let redirect_uri = pending.request().redirect_uri.to_string();
     let signins = app.state::<SignIns>();
     let id = signins.start();
     let deadline = latchkey::model::tokens::now() + timeout().as_secs() as i64;

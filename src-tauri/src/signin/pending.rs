@@ -4,7 +4,7 @@
 use crate::dto::ErrorDto;
 use std::collections::BTreeMap;
 
-use latchkey::{AuthorizationResponse, PendingImplicitLogin, PendingLogin};
+use latchkey::{AuthorizationResponse, BrowserRequest, PendingImplicitLogin, PendingLogin};
 use tauri::{AppHandle, Manager};
 
 use crate::dto::{AccountDto, SignInEvent};
@@ -29,11 +29,16 @@ pub enum Completion {
 }
 
 impl Pending {
-    pub fn state(&self) -> &str {
+    /// What either grant's sign-in sent the browser to, and expects back.
+    pub fn request(&self) -> &BrowserRequest {
         match self {
-            Pending::Code(p) => p.state(),
-            Pending::Implicit(p) => p.state(),
+            Pending::Code(p) => &p.request,
+            Pending::Implicit(p) => &p.request,
         }
+    }
+
+    pub fn state(&self) -> &str {
+        self.request().state()
     }
 
     /// Pairs the sign-in with `answer` when it is of its kind: a code flow reads the query, an
