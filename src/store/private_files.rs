@@ -170,6 +170,14 @@ mod tests {
             .unwrap()
     }
 
+    /// The file `name` in `dir` holding `text`, and a symlink `link` in `dir` to it.
+    fn file_and_link(dir: &Path, name: &str, text: &str, link: &str) -> (PathBuf, PathBuf) {
+        let (file, link) = (dir.join(name), dir.join(link));
+        fs::write(&file, text).unwrap();
+        std::os::unix::fs::symlink(name, &link).unwrap();
+        (file, link)
+    }
+
     #[test]
     fn an_open_directory_is_refused_with_the_fix() {
         let tmp = temp_dir();
@@ -190,10 +198,7 @@ mod tests {
     fn writes_go_through_symlinks_into_private_files() {
         let tmp = temp_dir();
         let dir = tmp.path();
-        let real = dir.join("real.toml");
-        fs::write(&real, "old").unwrap();
-        let link = dir.join("link.toml");
-        std::os::unix::fs::symlink("real.toml", &link).unwrap();
+        let (real, link) = file_and_link(dir, "real.toml", "old", "link.toml");
         write_atomic(&link, b"new").unwrap();
         assert!(
             fs::symlink_metadata(&link)
@@ -213,11 +218,8 @@ mod tests {
     #[test]
     fn a_symlink_planted_at_a_lock_path_is_not_followed() {
         let tmp = temp_dir();
-        let dir = tmp.path();
-        let victim = dir.join("victim");
-        fs::write(&victim, "keep").unwrap();
-        std::os::unix::fs::symlink(&victim, dir.join(".lock")).unwrap();
-        assert!(open_lock(&dir.join(".lock")).is_err());
+        let (victim, lock) = file_and_link(tmp.path(), "victim", "keep", ".lock");
+        assert!(open_lock(&lock).is_err());
         assert_eq!(fs::read_to_string(&victim).unwrap(), "keep");
     }
 }
