@@ -159,35 +159,33 @@ async fn refresh_token_now(engine: &Latchkey, account: &Account) -> String {
         .clone()
 }
 
+/// Makes the mock keychain refuse the next operation on the client secret of `profile`.
+fn refuse_secret(store: &mock::Store, profile: &str) {
+    let entry = store.build(SERVICE, &secret_key(profile), None).unwrap();
+    let cred: &mock::Cred = entry.as_any().downcast_ref().unwrap();
+    cred.set_error(keyring_core::Error::NoStorageAccess("locked".into()));
+}
+
 #[tokio::test]
 async fn a_profile_whose_secret_the_keychain_refuses_is_not_added() {
     let (engine, store) = engine();
-    let entry = store.build(SERVICE, &secret_key("refused"), None).unwrap();
-    let cred: &mock::Cred = entry.as_any().downcast_ref().unwrap();
-    cred.set_error(keyring_core::Error::NoStorageAccess("locked".into()));
+    refuse_secret(&store, "refused");
     let token = Url::parse("https://example.com/token").unwrap();
-    let err = engine
-        .add_profile_with(
+    let add = || {
+        engine.add_profile_with(
             new_profile("refused", token.clone()),
             ProfileExtras::default(),
             Some(ClientSecret::new("s3cret".into())),
         )
-        .await
-        .expect_err("the keychain refused the secret");
+    };
+    let err = add().await.expect_err("the keychain refused the secret");
     assert_eq!(err.kind(), crate::ErrorKind::Keychain, "{err}");
     assert!(
         matches!(engine.profile("refused"), Err(Error::ProfileNotFound(_))),
         "the profile was rolled back"
     );
     // The same add succeeds once the keychain takes the secret (the mock's error is spent).
-    engine
-        .add_profile_with(
-            new_profile("refused", token),
-            ProfileExtras::default(),
-            Some(ClientSecret::new("s3cret".into())),
-        )
-        .await
-        .expect("added");
+    add().await.expect("added");
     assert!(engine.profile("refused").is_ok());
 }
 
@@ -263,16 +261,7 @@ async fn a_failed_import_puts_back_the_secrets_it_had_deleted() {
     let (engine, store) = engine();
     let token = Url::parse("https://example.com/token").unwrap();
     for name in ["a", "b"] {
-        let mut new = new_profile(name, token.clone());
-        new.auth_method = Some(crate::model::profile::AuthMethod::Post);
-        engine
-            .add_profile_with(
-                new,
-                ProfileExtras::default(),
-                Some(ClientSecret::new(format!("secret-{name}"))),
-            )
-            .await
-            .expect("added");
+        confidential(&engine, name, token.clone(), &format!("secret-{name}")).await;
     }
     let before = std::fs::read(engine.config().profiles_path()).unwrap();
     let raw = |name: &str| {
@@ -288,9 +277,7 @@ async fn a_failed_import_puts_back_the_secrets_it_had_deleted() {
             ..engine.profile(n).unwrap()
         })
         .collect();
-    let entry = store.build(SERVICE, &secret_key("b"), None).unwrap();
-    let cred: &mock::Cred = entry.as_any().downcast_ref().unwrap();
-    cred.set_error(keyring_core::Error::NoStorageAccess("locked".into()));
+    refuse_secret(&store, "b");
     let err = engine
         .import_profiles(incoming, true)
         .await
@@ -392,16 +379,8 @@ fn an_openid_issuer_without_scopes_gets_openid_and_offline_access_when_listed() 
 #[tokio::test]
 async fn an_import_keeps_a_secret_the_new_auth_method_does_not_use() {
     let (engine, store) = engine();
-    let mut new = new_profile("keep", Url::parse("https://example.com/token").unwrap());
-    new.auth_method = Some(crate::model::profile::AuthMethod::Post);
-    engine
-        .add_profile_with(
-            new,
-            ProfileExtras::default(),
-            Some(ClientSecret::new("kept-secret".into())),
-        )
-        .await
-        .expect("added");
+    let token = Url::parse("https://example.com/token").unwrap();
+    confidential(&engine, "keep", token, "kept-secret").await;
     let public = Profile {
         auth_method: crate::model::profile::AuthMethod::None,
         ..engine.profile("keep").unwrap()
