@@ -1,7 +1,13 @@
-//! Human-readable times and tables for terminal output.
+//! Human-readable times, lists and tables for terminal output.
 
+use latchkey::model::untrusted::sanitize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+
+/// A profile's list (scopes, resources) on one line, escaped as all provider text is.
+pub fn words(items: &[String]) -> String {
+    sanitize(&items.join(" "))
+}
 
 /// `in 59m`, `3h ago`, …
 pub fn relative(at: i64, now: i64) -> String {

@@ -18,6 +18,7 @@ use latchkey::{
 use url::Url;
 
 use super::completions::profile_names;
+use super::format::words;
 use super::io::{Io, err, errln, outln, print_list};
 use super::profile_keys::{self, read_secret};
 use super::profile_resource;
@@ -511,11 +512,7 @@ async fn show(engine: &Latchkey, name: &str, json: bool, io: &mut Io<'_>) -> Res
         opt(&p.revocation_endpoint)
     )?;
     outln!(io, "userinfo endpoint:      {}", opt(&p.userinfo_endpoint))?;
-    outln!(
-        io,
-        "scopes:                 {}",
-        sanitize(&p.scopes.join(" "))
-    )?;
+    outln!(io, "scopes:                 {}", words(&p.scopes))?;
     outln!(io, "grant:                  {}", p.grant.as_str())?;
     outln!(
         io,
@@ -544,11 +541,7 @@ async fn show(engine: &Latchkey, name: &str, json: bool, io: &mut Io<'_>) -> Res
         params(&p.extra_token_params)
     )?;
     if !p.resources.is_empty() {
-        outln!(
-            io,
-            "resources (RFC 8707):   {}",
-            sanitize(&p.resources.join(" "))
-        )?;
+        outln!(io, "resources (RFC 8707):   {}", words(&p.resources))?;
     }
     if let Some(url) = &p.resource_metadata {
         outln!(io, "resource metadata:      {url}")?;

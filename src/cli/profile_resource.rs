@@ -6,6 +6,7 @@ use latchkey::model::untrusted::sanitize;
 use latchkey::{Latchkey, Profile, Result};
 use oauth2::ClientSecret;
 
+use super::format::words;
 use super::io::{Io, outln};
 
 /// `profile add NAME --resource URL`: discovery from the resource (RFC 9728), a client given or
@@ -23,11 +24,7 @@ pub async fn add(
 /// What `profile add --resource` found, and what to do next.
 fn added(profile: &Profile, io: &mut Io) -> Result<()> {
     outln!(io, "Added profile `{}`.", profile.name)?;
-    outln!(
-        io,
-        "Resource:             {}",
-        sanitize(&profile.resources.join(" "))
-    )?;
+    outln!(io, "Resource:             {}", words(&profile.resources))?;
     outln!(
         io,
         "Authorization server: {}",
@@ -35,11 +32,7 @@ fn added(profile: &Profile, io: &mut Io) -> Result<()> {
     )?;
     outln!(io, "Client:               {}", client_origin(profile))?;
     if !profile.scopes.is_empty() {
-        outln!(
-            io,
-            "Scopes:               {}",
-            sanitize(&profile.scopes.join(" "))
-        )?;
+        outln!(io, "Scopes:               {}", words(&profile.scopes))?;
     }
     if ClientOrigin::of(profile) == ClientOrigin::PreRegistered {
         outln!(
