@@ -19,18 +19,32 @@ use keyring_core::api::{CredentialApi, CredentialStoreApi};
 use keyring_core::{Credential, Entry, Error, Result};
 use secret_service::EncryptionType;
 use secret_service::blocking::{Item, SecretService};
+use zbus::zvariant::OwnedObjectPath;
 
 const CONTENT_TYPE: &str = "application/octet-stream";
 
 type Connection = Arc<Mutex<SecretService<'static>>>;
 
-/// When each entry was last found unlocked, by this process (see [`Store::writable`]).
-type Seen = Arc<Mutex<HashMap<(String, String), Instant>>>;
+/// Each entry's item as this process last found it unlocked, and when (see [`Store::writable`]
+/// and [`Cred::set_in_place`]).
+type Seen = Arc<Mutex<HashMap<(String, String), Found>>>;
+
+struct Found {
+    at: Instant,
+    item: OwnedObjectPath,
+}
 
 /// How recently an entry must have been found unlocked for [`Store::writable`] to take that
 /// as the answer: a refresh reads the entry, then asks with nothing waited for in between (a
 /// slower path only falls back to asking the keychain).
 const SEEN_UNLOCKED_FOR: Duration = Duration::from_millis(100);
+
+/// How long a write may go straight to the item a read found, without searching again: longer
+/// than a token request may take (a refresh reads its entry before the request and writes it
+/// after). Safe because a write that fails there falls back to the search, and a Secret Service
+/// does not give a removed item's path to another (gnome-keyring numbers items upwards,
+/// KeePassXC by UUID).
+const ITEM_KNOWN_FOR: Duration = Duration::from_secs(60);
 
 pub struct Store {
     ss: Connection,
@@ -59,7 +73,7 @@ impl Store {
     pub fn writable(&self, service: &str, user: &str, wait: Duration) -> Result<()> {
         if lock_seen(&self.seen)
             .get(&(service.to_string(), user.to_string()))
-            .is_some_and(|at| at.elapsed() < SEEN_UNLOCKED_FOR)
+            .is_some_and(|found| found.at.elapsed() < SEEN_UNLOCKED_FOR)
         {
             return Ok(());
         }
@@ -67,7 +81,7 @@ impl Store {
     }
 }
 
-fn lock_seen(seen: &Seen) -> std::sync::MutexGuard<'_, HashMap<(String, String), Instant>> {
+fn lock_seen(seen: &Seen) -> std::sync::MutexGuard<'_, HashMap<(String, String), Found>> {
     // The map holds only hints: a poisoned one is as good as it was.
     seen.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -219,20 +233,66 @@ impl Cred {
             ));
         }
         let item = found.unlocked.into_iter().chain(found.locked).next();
-        let existed = item.is_some();
+        let path = item.as_ref().map(|i| i.item_path.clone());
         let out = f(&ss, item);
         // Marked only once the call on the item succeeded (its collection was unlocked then).
         let mut seen = lock_seen(&self.seen);
-        match (&out, existed) {
-            (Ok(_), true) => seen.insert(self.key(), Instant::now()),
+        match (&out, path) {
+            (Ok(_), Some(item)) => seen.insert(
+                self.key(),
+                Found {
+                    at: Instant::now(),
+                    item,
+                },
+            ),
             _ => seen.remove(&self.key()),
         };
         out
+    }
+
+    /// Writes `secret` to the item found for this entry moments ago, skipping the search (a
+    /// refresh stores its rotated token in the entry it read). False when there is no such item
+    /// or the write there failed (removed, locked since): the caller searches as usual.
+    fn set_in_place(&self, secret: &[u8]) -> bool {
+        let known = lock_seen(&self.seen)
+            .get(&self.key())
+            .filter(|found| found.at.elapsed() < ITEM_KNOWN_FOR)
+            .map(|found| found.item.clone());
+        let Some(path) = known else {
+            return false;
+        };
+        let Ok(ss) = self.ss.lock() else {
+            return false;
+        };
+        let written = ss
+            .get_item_by_path(path.clone())
+            .and_then(|item| item.set_secret(secret, CONTENT_TYPE));
+        drop(ss);
+        let mut seen = lock_seen(&self.seen);
+        match written {
+            Ok(()) => {
+                seen.insert(
+                    self.key(),
+                    Found {
+                        at: Instant::now(),
+                        item: path,
+                    },
+                );
+                true
+            }
+            Err(_) => {
+                seen.remove(&self.key());
+                false
+            }
+        }
     }
 }
 
 impl CredentialApi for Cred {
     fn set_secret(&self, secret: &[u8]) -> Result<()> {
+        if self.set_in_place(secret) {
+            return Ok(());
+        }
         self.with_item(|ss, item| match item {
             Some(item) => item.set_secret(secret, CONTENT_TYPE).map_err(decode),
             None => {

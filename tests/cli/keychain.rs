@@ -211,3 +211,48 @@ fn entries_of_the_old_layout_move_into_the_directory_namespace() {
         tokens.access_token.secret()
     );
 }
+
+/// The items `secret-tool` finds for the Latchkey entry `user`.
+fn items_named(user: &str) -> usize {
+    let out = std::process::Command::new("secret-tool")
+        .args(["search", "--all", "service", "latchkey", "username", user])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
+    text.matches(&format!("attribute.username = {user}\n"))
+        .count()
+}
+
+#[test]
+fn a_write_after_a_read_goes_to_the_item_read_or_to_a_new_one_when_that_one_was_removed() {
+    let keychain = Keychain::default();
+    let key = "test:in-place";
+    block_on(keychain.delete(key)).unwrap();
+    block_on(keychain.set(key, b"one".to_vec())).unwrap();
+    assert_eq!(
+        block_on(keychain.get(key)).unwrap().as_deref(),
+        Some(&b"one"[..])
+    );
+    // Straight to the item the read found: still one item, with the new value.
+    block_on(keychain.set(key, b"two".to_vec())).unwrap();
+    assert_eq!(
+        block_on(keychain.get(key)).unwrap().as_deref(),
+        Some(&b"two"[..])
+    );
+    assert_eq!(items_named(key), 1);
+    // Another program removes the item between the read and the write: the write still lands.
+    let cleared = std::process::Command::new("secret-tool")
+        .args(["clear", "service", "latchkey", "username", key])
+        .status()
+        .unwrap();
+    assert!(cleared.success());
+    assert_eq!(items_named(key), 0);
+    block_on(keychain.set(key, b"three".to_vec())).unwrap();
+    assert_eq!(items_named(key), 1);
+    assert_eq!(
+        block_on(keychain.get(key)).unwrap().as_deref(),
+        Some(&b"three"[..])
+    );
+    block_on(keychain.delete(key)).unwrap();
+    assert_eq!(items_named(key), 0);
+}
