@@ -235,12 +235,24 @@ impl Latchkey {
         lock: &Arc<File>,
         keep: Keep,
     ) -> Result<()> {
+        let stored = self.store_tokens(account, tokens, lock, keep).await;
+        self.mark_if_lost(account, keep, stored)
+    }
+
+    /// The keychain half of [`Latchkey::keep_issued`].
+    pub(super) async fn store_tokens(
+        &self,
+        account: &Account,
+        tokens: &TokenSet,
+        lock: &Arc<File>,
+        keep: Keep,
+    ) -> std::result::Result<(), KeychainError> {
         let key = account.keychain_key();
         if matches!(keep, Keep::Refresh { rotated: false } | Keep::ClientToken) {
-            return Ok(self
+            return self
                 .keychain
                 .set_holding(&key, tokens.to_bytes(), lock)
-                .await?);
+                .await;
         }
         let id = account.id();
         let issued = Issued {
@@ -249,10 +261,19 @@ impl Latchkey {
             refresh_token: tokens.refresh_token.is_some(),
         };
         let notify = |notice: &Notice| self.notify(notice);
-        let stored = self
-            .keychain
+        self.keychain
             .store_issued(&key, tokens.to_bytes(), lock, issued, &notify)
-            .await;
+            .await
+    }
+
+    /// The rest of [`Latchkey::keep_issued`] once the keychain answered: a refresh whose
+    /// tokens the keychain never took leaves the account needing a new sign-in.
+    pub(super) fn mark_if_lost(
+        &self,
+        account: &Account,
+        keep: Keep,
+        stored: std::result::Result<(), KeychainError>,
+    ) -> Result<()> {
         if let Err(KeychainError::GrantLost { .. }) = &stored
             && matches!(keep, Keep::Refresh { .. })
         {

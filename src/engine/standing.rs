@@ -6,16 +6,17 @@
 //! - `remove_profile`: under C the profile goes, then under C its accounts' metadata; then each
 //!   account's keychain entry under its L; then the client secret.
 //! - a refresh or sign-in holds L from before its request until its tokens are stored: check
-//!   that account and profile stand, tokens to the keychain, then the metadata under C only if
-//!   the check still holds there.
+//!   that account and profile stand, tokens to the keychain, and the metadata under C only if
+//!   the check still holds there (a sign-in's metadata after its tokens are stored; a
+//!   refresh's while the keychain write runs, as its account has tokens there already).
 //!
 //! A removal R and a refresh or sign-in S of account `a`, in every order:
 //! 1. R takes the profile out before S checks: S revokes what it got, stores nothing, and
 //!    reports the profile or account as not found; R then deletes a's old entry under L.
 //! 2. R takes it out between S's check and S's metadata write: that write, under C, sees it
-//!    gone; S deletes the entry it wrote and revokes, as in 1.
-//! 3. R takes it out after S's metadata write: S finished first; R removes the metadata and,
-//!    waiting for L (held until S's keychain write has really ended), deletes S's entry.
+//!    gone; once its keychain write ended, S deletes the entry it wrote and revokes, as in 1.
+//! 3. R takes it out after S's metadata write: R removes the metadata and, waiting for L (held
+//!    until S's keychain write has really ended), deletes S's entry.
 //!
 //! No entry or metadata outlives R. `logout` holds L throughout: a refresh runs wholly before
 //! it (logout then reads, revokes and deletes the new refresh token) or wholly after (it finds
@@ -50,11 +51,41 @@ impl Latchkey {
         keep: Keep,
     ) -> Result<()> {
         self.check_standing(account, tokens, used, keep).await?;
-        self.keep_issued(account, tokens, lock, keep).await?;
+        let written = if let Keep::Refresh { .. } = keep {
+            // A refreshed account has tokens in the keychain already, so its metadata is
+            // written while the keychain takes the new ones: a reader in between finds the
+            // new expiry with the old tokens, which are too old, and waits for the account's
+            // lock. `join!` polls the keychain's write first (it starts on its thread), then
+            // writes the metadata; a lost grant is marked once both ended.
+            let (stored, written) =
+                tokio::join!(self.store_tokens(account, tokens, lock, keep), async {
+                    self.write_standing(account, used, keep)
+                });
+            self.mark_if_lost(account, keep, stored)?;
+            written
+        } else {
+            // A sign-in's account appears only once its tokens are in the keychain.
+            self.keep_issued(account, tokens, lock, keep).await?;
+            self.write_standing(account, used, keep)
+        };
+        match written {
+            Err(e) if is_fallen(&e) => {
+                // Fell between the check and now: the entry just written goes as well (if
+                // this fails, a removal waiting for the lock deletes it).
+                let _ = self.keychain.delete(&account.keychain_key()).await;
+                Err(self.discard(account, tokens, used, keep, e).await)
+            }
+            other => other,
+        }
+    }
+
+    /// Writes `account`'s metadata under the config lock, unless it or its profile fell (the
+    /// error of [`fallen`]).
+    fn write_standing(&self, account: &Account, used: &Profile, keep: Keep) -> Result<()> {
         let must_exist = matches!(keep, Keep::Refresh { .. });
         let config = self.config.clone();
         let id = account.account_id();
-        let written = self.config.try_update_accounts(|all| {
+        self.config.try_update_accounts(|all| {
             fallen(&config, all, &id, used, must_exist, keep)?;
             match all.iter_mut().find(|a| a.is(&id)) {
                 // A new sign-in keeps the account's place and its mark as the default.
@@ -66,16 +97,7 @@ impl Latchkey {
                 None => all.push(account.clone()),
             }
             Ok(())
-        });
-        match written {
-            Err(e) if is_fallen(&e) => {
-                // Fell between the check and now: the entry just written goes as well (if
-                // this fails, a removal waiting for the lock deletes it).
-                let _ = self.keychain.delete(&account.keychain_key()).await;
-                Err(self.discard(account, tokens, used, keep, e).await)
-            }
-            other => other,
-        }
+        })
     }
 
     /// The check before tokens go to the keychain, under the account's lock: when the account
