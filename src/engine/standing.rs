@@ -14,7 +14,8 @@
 //! 1. R takes the profile out before S checks: S revokes what it got, stores nothing, and
 //!    reports the profile or account as not found; R then deletes a's old entry under L.
 //! 2. R takes it out between S's check and S's metadata write: that write, under C, sees it
-//!    gone; once its keychain write ended, S deletes the entry it wrote and revokes, as in 1.
+//!    gone; once its keychain write ended (stored or not), S deletes the entry it wrote and
+//!    revokes, as in 1.
 //! 3. R takes it out after S's metadata write: R removes the metadata and, waiting for L (held
 //!    until S's keychain write has really ended), deletes S's entry.
 //!
@@ -38,7 +39,7 @@ use crate::protocol::oauth;
 use crate::store::config::Config;
 
 impl Latchkey {
-    /// Stores what a provider issued with `used` for `account`, tokens then metadata, while
+    /// Stores what a provider issued with `used` for `account`, tokens and metadata, while
     /// they still stand (see the module's doc); `lock` is the account's lock, held by the
     /// caller since before the request. Otherwise nothing is kept, the refresh token is revoked
     /// (best effort), and the error says what fell.
@@ -53,20 +54,35 @@ impl Latchkey {
         self.check_standing(account, tokens, used, keep).await?;
         let written = if let Keep::Refresh { .. } = keep {
             // A refreshed account has tokens in the keychain already, so its metadata is
-            // written while the keychain takes the new ones: a reader in between finds the
-            // new expiry with the old tokens, which are too old, and waits for the account's
-            // lock. `join!` polls the keychain's write first (it starts on its thread), then
-            // writes the metadata; a lost grant is marked once both ended.
-            let (stored, written) =
-                tokio::join!(self.store_tokens(account, tokens, lock, keep), async {
-                    self.write_standing(account, used, keep)
-                });
-            self.mark_if_lost(account, keep, stored)?;
-            written
+            // written while the keychain takes the new ones: a reader in between finds the new
+            // expiry with the old tokens, and when those are too old for it, waits for the
+            // account's lock. The keychain's write is polled first (it starts on its thread),
+            // then the metadata is written.
+            let (stored, written) = tokio::join!(
+                biased;
+                self.store_tokens(account, tokens, lock, keep),
+                async { self.write_standing(account, used, keep) }
+            );
+            if stored.is_err()
+                && let Ok(Some(before)) = &written
+            {
+                // The keychain kept the old tokens: the metadata says so again (the agent
+                // plans its refreshes by the expiry).
+                self.restore_metadata(before);
+            }
+            match written {
+                // Fell meanwhile: handled below, whatever the keychain answered.
+                Err(e) if is_fallen(&e) => Err(e),
+                other => {
+                    // Marked after both, so that no metadata write undoes the mark.
+                    self.mark_if_lost(account, keep, stored)?;
+                    other.map(drop)
+                }
+            }
         } else {
             // A sign-in's account appears only once its tokens are in the keychain.
             self.keep_issued(account, tokens, lock, keep).await?;
-            self.write_standing(account, used, keep)
+            self.write_standing(account, used, keep).map(drop)
         };
         match written {
             Err(e) if is_fallen(&e) => {
@@ -80,24 +96,38 @@ impl Latchkey {
     }
 
     /// Writes `account`'s metadata under the config lock, unless it or its profile fell (the
-    /// error of [`fallen`]).
-    fn write_standing(&self, account: &Account, used: &Profile, keep: Keep) -> Result<()> {
+    /// error of [`fallen`]); what the account's metadata was before, if it had any.
+    fn write_standing(
+        &self,
+        account: &Account,
+        used: &Profile,
+        keep: Keep,
+    ) -> Result<Option<Account>> {
         let must_exist = matches!(keep, Keep::Refresh { .. });
         let config = self.config.clone();
         let id = account.account_id();
         self.config.try_update_accounts(|all| {
             fallen(&config, all, &id, used, must_exist, keep)?;
-            match all.iter_mut().find(|a| a.is(&id)) {
+            Ok(match all.iter_mut().find(|a| a.is(&id)) {
                 // A new sign-in keeps the account's place and its mark as the default.
-                Some(slot) => {
-                    let default = slot.default;
-                    *slot = account.clone();
-                    slot.default = default;
+                Some(slot) => Some(keeping_default(slot, account)),
+                None => {
+                    all.push(account.clone());
+                    None
                 }
-                None => all.push(account.clone()),
-            }
-            Ok(())
+            })
         })
+    }
+
+    /// Puts `before` back as its account's metadata (best effort: the metadata only guides
+    /// when to refresh; the keychain's tokens decide).
+    fn restore_metadata(&self, before: &Account) {
+        let id = before.account_id();
+        let _ = self.config.update_accounts(|all| {
+            if let Some(slot) = all.iter_mut().find(|a| a.is(&id)) {
+                keeping_default(slot, before);
+            }
+        });
     }
 
     /// The check before tokens go to the keychain, under the account's lock: when the account
@@ -193,6 +223,14 @@ fn fallen(
         return Err(Error::AccountNotFound(id.to_string()));
     }
     Ok(())
+}
+
+/// Replaces `slot` with `account` but for its mark as the default; what `slot` was.
+fn keeping_default(slot: &mut Account, account: &Account) -> Account {
+    let default = slot.default;
+    let before = std::mem::replace(slot, account.clone());
+    slot.default = default;
+    before
 }
 
 /// The errors of [`fallen`] that say the account or profile fell (not that the config could

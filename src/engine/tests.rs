@@ -58,6 +58,15 @@ fn new_profile(name: &str, token: Url) -> NewProfile {
 /// A token endpoint that gives one answer (`status`, JSON `body`) to one request, and hands
 /// the request's form body back.
 async fn token_endpoint(status: u16, body: &'static str) -> (Url, tokio::task::JoinHandle<String>) {
+    token_endpoint_then(status, body, || {}).await
+}
+
+/// [`token_endpoint`], calling `on_request` when the request has come, before it answers.
+async fn token_endpoint_then(
+    status: u16,
+    body: &'static str,
+    on_request: impl FnOnce() + Send + 'static,
+) -> (Url, tokio::task::JoinHandle<String>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = Url::parse(&format!("http://{}/token", listener.local_addr().unwrap())).unwrap();
     let served = tokio::spawn(async move {
@@ -78,6 +87,7 @@ async fn token_endpoint(status: u16, body: &'static str) -> (Url, tokio::task::J
                     })
                     .unwrap_or(0);
                 if form.len() >= length || n == 0 {
+                    on_request();
                     let answer = format!(
                         "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncache-control: no-store\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
                         body.len()
@@ -254,6 +264,36 @@ async fn a_refresh_without_a_new_refresh_token_keeps_the_old_one() {
     assert_eq!(tokens.access_token.secret(), "new-access");
     assert!(updated.has_refresh_token);
     assert_eq!(refresh_token_now(&engine, &account).await, "old-refresh");
+}
+
+#[tokio::test]
+async fn a_refresh_whose_tokens_the_keychain_refuses_leaves_the_metadata_as_it_was() {
+    let (engine, store) = engine();
+    let key = Arc::new(std::sync::OnceLock::<String>::new());
+    let refuse = {
+        let (store, key) = (store.clone(), key.clone());
+        // After the refresh read its tokens: the keychain refuses the write that follows.
+        move || {
+            let entry = store.build(SERVICE, key.get().unwrap(), None).unwrap();
+            let cred: &mock::Cred = entry.as_any().downcast_ref().unwrap();
+            cred.set_error(keyring_core::Error::NoStorageAccess("locked".into()));
+        }
+    };
+    let (url, _served) = token_endpoint_then(
+        200,
+        r#"{"access_token":"new-access","token_type":"bearer","expires_in":3600}"#,
+        refuse,
+    )
+    .await;
+    let account = signed_in(&engine, "refused", url).await;
+    key.set(account.keychain_key()).unwrap();
+    let err = engine.refresh("refused/me").await.expect_err("refused");
+    assert_eq!(err.kind(), crate::ErrorKind::Keychain, "{err}");
+    // The metadata was written beside the keychain's write; it says again what the keychain
+    // holds (the agent plans its refreshes by this expiry).
+    assert_eq!(engine.account("refused/me").unwrap(), account);
+    let (_, tokens) = engine.stored_tokens(&account.id()).await.unwrap();
+    assert_eq!(tokens.access_token.secret(), "old-access");
 }
 
 #[tokio::test]

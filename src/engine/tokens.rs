@@ -198,7 +198,8 @@ impl Latchkey {
             dpop_bound: tokens.dpop_bound,
             ..account
         };
-        // The rotated refresh token is stored before anything else happens: the old one is dead.
+        // The rotated refresh token is stored before the token is handed out or another request
+        // is made: the old one is dead.
         // Unless the account or its profile was removed while the request ran: then it is
         // revoked instead (see `standing`).
         let rotated = response.refresh_token().is_some();

@@ -41,9 +41,11 @@ const SEEN_UNLOCKED_FOR: Duration = Duration::from_millis(100);
 
 /// How long a write may go straight to the item a read found, without searching again: longer
 /// than a token request may take (a refresh reads its entry before the request and writes it
-/// after). Safe because a write that fails there falls back to the search, and a Secret Service
-/// does not give a removed item's path to another (gnome-keyring numbers items upwards,
-/// KeePassXC by UUID).
+/// after). A write that fails there falls back to the search. It cannot land in another
+/// program's item: while the service runs, a removed item's path is not given out again
+/// (gnome-keyring numbers items upwards, KeePassXC by UUID), and a restarted service refuses
+/// the write, which carries this connection's session (gnome-keyring looks sessions up by
+/// their client).
 const ITEM_KNOWN_FOR: Duration = Duration::from_secs(60);
 
 pub struct Store {
