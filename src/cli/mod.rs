@@ -152,7 +152,12 @@ pub fn main() -> u8 {
     clap_complete::CompleteEnv::with_factory(Cli::command)
         .var(completions::VAR)
         .complete();
-    let cli = Cli::parse();
+    // A plain `token ACCOUNT` or `refresh ACCOUNT` no agent answered: read as the fast path
+    // reads it, without building the parser.
+    let cli = match token::plain_command(std::env::args_os().skip(1)) {
+        Some(command) => Cli { command },
+        None => Cli::parse(),
+    };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -171,9 +176,11 @@ pub fn main() -> u8 {
             Err(_) => e,
         }),
     };
-    // Every task the command needed has finished; what remains is a keychain call that timed
-    // out and may never return (a hung Secret Service). Dropping the runtime would wait for it.
-    runtime.shutdown_background();
+    // Every task the command needed has finished, and the process ends now: nothing the
+    // runtime holds needs an orderly end (its files close with the process). Ending it would
+    // cost its threads' teardown, or wait for a keychain call that timed out and may never
+    // return (a hung Secret Service).
+    std::mem::forget(runtime);
     code
 }
 

@@ -103,7 +103,6 @@ pub struct RefreshArgs {
 
 impl TokenArgs {
     /// `latchkey token ACCOUNT` with every option at its default.
-    #[cfg(target_os = "linux")]
     fn plain(account: String) -> Self {
         TokenArgs {
             account,
@@ -122,7 +121,6 @@ impl TokenArgs {
 /// make all day: recognised without building the parser (a tenth of the process's own work).
 /// Anything else (an option, `--help`, a name clap would read as an option, text that is not
 /// UTF-8) is clap's, so both paths read the same words the same way.
-#[cfg(target_os = "linux")]
 fn plain_account(rest: &[std::ffi::OsString]) -> Option<String> {
     match rest {
         [name] => name
@@ -130,6 +128,27 @@ fn plain_account(rest: &[std::ffi::OsString]) -> Option<String> {
             .filter(|n| !n.is_empty() && !n.starts_with('-'))
             .map(str::to_owned),
         _ => None,
+    }
+}
+
+/// A plain `token ACCOUNT` or `refresh ACCOUNT` (the words after the program's name) as its
+/// command, read as [`plain_account`] reads it: for the ordinary path when no agent answered,
+/// which then builds no parser either.
+pub fn plain_command(
+    mut words: impl Iterator<Item = std::ffi::OsString>,
+) -> Option<super::Command> {
+    use super::Command;
+    let verb = words.next()?;
+    let account = plain_account(&words.collect::<Vec<_>>())?;
+    if verb == "token" {
+        Some(Command::Token(TokenArgs::plain(account)))
+    } else if verb == "refresh" {
+        Some(Command::Refresh(RefreshArgs {
+            account,
+            format: Format::default(),
+        }))
+    } else {
+        None
     }
 }
 
@@ -355,6 +374,40 @@ mod tests {
             &[],
         ] {
             assert_eq!(plain_account(&words(other)), None, "{other:?}");
+        }
+    }
+
+    #[test]
+    fn a_plain_token_or_refresh_is_the_command_clap_makes_of_it() {
+        use super::super::{Cli, Command};
+        let ours = |w: &[&str]| plain_command(w.iter().map(Into::into));
+        let clap = |w: &[&str]| {
+            Cli::try_parse_from(std::iter::once("latchkey").chain(w.iter().copied()))
+                .expect("parsed")
+                .command
+        };
+        for words in [&["token", "work/alice"][..], &["refresh", "work"]] {
+            match (ours(words).expect("plain"), clap(words)) {
+                (Command::Token(a), Command::Token(b)) => {
+                    assert_eq!((a.account, a.min_valid), (b.account, b.min_valid));
+                    assert!(matches!((a.format, b.format), (Format::Raw, Format::Raw)));
+                    assert!(a.request.target().is_none() && b.request.target().is_none());
+                }
+                (Command::Refresh(a), Command::Refresh(b)) => {
+                    assert_eq!(a.account, b.account);
+                    assert!(matches!((a.format, b.format), (Format::Raw, Format::Raw)));
+                }
+                _ => panic!("{words:?} read as another command"),
+            }
+        }
+        for other in [
+            &["token", "work", "--format", "json"][..],
+            &["refresh", "--help"],
+            &["refresh"],
+            &["accounts", "work"],
+            &["help", "token"],
+        ] {
+            assert!(ours(other).is_none(), "{other:?}");
         }
     }
 
