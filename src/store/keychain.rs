@@ -384,6 +384,28 @@ impl Keychain {
         .await
     }
 
+    /// Looks `key`'s entry up ahead of its read, where the platform gains by it (the Secret
+    /// Service: connecting, a session and a search, a few milliseconds), so that the read
+    /// moments later is one call. Returns at once; reads nothing; any error is the read's.
+    pub fn locate(&self, key: &str) {
+        if self.store.0.is_some() {
+            return;
+        }
+        let Ok(names) = self.names(key) else {
+            return;
+        };
+        // Outside a runtime (a blocking caller) there is nothing to do it beside.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        // Detached: the read that follows waits for the same connection.
+        drop(runtime.spawn_blocking(move || {
+            if ensure_store().is_ok() {
+                platform_locate(&names.key);
+            }
+        }));
+    }
+
     pub async fn set(&self, key: &str, value: Vec<u8>) -> Result<(), KeychainError> {
         self.set_holding(key, value, &Arc::new(())).await
     }
@@ -426,6 +448,12 @@ impl Keychain {
 /// is not remembered: the desktop app runs for days, and the keychain may start after it.
 fn ensure_store() -> Result<(), KeychainError> {
     static READY: AtomicBool = AtomicBool::new(false);
+    // One at a time: calls made together (a lookup ahead of a read) share one connection.
+    static REGISTERING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    if READY.load(Ordering::Acquire) {
+        return Ok(());
+    }
+    let _one = REGISTERING.lock().unwrap_or_else(|e| e.into_inner());
     if READY.load(Ordering::Acquire) {
         return Ok(());
     }
@@ -463,6 +491,22 @@ fn platform_unlock(wait: Duration, entry: Option<&str>) -> Result<(), KeychainEr
     }
     .map_err(map_error)
 }
+
+/// [`Keychain::locate`] on the Secret Service (Latchkey's own store only).
+#[cfg(target_os = "linux")]
+fn platform_locate(entry: &str) {
+    if let Some(store) = keyring_core::get_default_store()
+        && let Some(store) = store
+            .as_any()
+            .downcast_ref::<crate::store::secret_service::Store>()
+    {
+        store.locate(SERVICE, entry);
+    }
+}
+
+/// Other platforms' keychains find an entry in the same call that reads it.
+#[cfg(not(target_os = "linux"))]
+fn platform_locate(_entry: &str) {}
 
 /// macOS and Windows ask for an unlock themselves when an entry is accessed.
 #[cfg(not(target_os = "linux"))]

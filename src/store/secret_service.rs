@@ -15,15 +15,70 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use async_io::block_on;
 use keyring_core::api::{CredentialApi, CredentialStoreApi};
 use keyring_core::{Credential, Entry, Error, Result};
-use secret_service::EncryptionType;
-use secret_service::blocking::{Item, SecretService};
+use secret_service::{EncryptionType, Item, SecretService};
 use zbus::zvariant::OwnedObjectPath;
 
 const CONTENT_TYPE: &str = "application/octet-stream";
 
-type Connection = Arc<Mutex<SecretService<'static>>>;
+type Connection = Arc<Mutex<Service>>;
+
+/// The session bus, and the Secret Service session on it once one is open. The calls are the
+/// crate's async ones, each run to its end where it is made (the store's API is blocking),
+/// so that the first search can go out beside the session's opening: a read then makes one
+/// round trip fewer.
+struct Service {
+    bus: zbus::Connection,
+    ss: Option<SecretService<'static>>,
+}
+
+impl Service {
+    /// The service, its session opened first if none is.
+    fn open(&mut self) -> Result<&SecretService<'static>> {
+        let ss = match self.ss.take() {
+            Some(ss) => ss,
+            None => block_on(SecretService::connect_with_existing(
+                EncryptionType::Plain,
+                self.bus.clone(),
+            ))
+            .map_err(failure)?,
+        };
+        Ok(self.ss.insert(ss))
+    }
+
+    /// The items named by `attributes`, unlocked and locked. The first search opens the
+    /// session at the same time. By hand on the bus: the crate's search needs the session
+    /// first. The same method and answer as the crate's (Secret Service API, `SearchItems`).
+    fn search(&mut self, attributes: &HashMap<&str, &str>) -> Result<SearchAnswer> {
+        let bus = self.bus.clone();
+        let search = async move {
+            let reply = bus
+                .call_method(
+                    Some("org.freedesktop.secrets"),
+                    "/org/freedesktop/secrets",
+                    Some("org.freedesktop.Secret.Service"),
+                    "SearchItems",
+                    &(attributes,),
+                )
+                .await?;
+            reply.body().deserialize::<SearchAnswer>()
+        };
+        if self.ss.is_some() {
+            return block_on(search).map_err(|e| decode(e.into()));
+        }
+        let (opened, found) = block_on(futures_util::future::join(
+            SecretService::connect_with_existing(EncryptionType::Plain, self.bus.clone()),
+            search,
+        ));
+        self.ss = Some(opened.map_err(failure)?);
+        found.map_err(|e| decode(e.into()))
+    }
+}
+
+/// A search's answer: the object paths of the unlocked items, then of the locked ones.
+type SearchAnswer = (Vec<OwnedObjectPath>, Vec<OwnedObjectPath>);
 
 /// Each entry's item as this process last found it unlocked, and when (see [`Store::writable`]
 /// and [`Cred::set_in_place`]).
@@ -61,9 +116,12 @@ impl std::fmt::Debug for Store {
 
 impl Store {
     pub fn new() -> Result<Arc<Self>> {
-        let ss = SecretService::connect(EncryptionType::Plain).map_err(failure)?;
+        // Only the bus: the session is opened with the first call (see `Service::search`).
+        let bus = zbus::blocking::Connection::session()
+            .map_err(|e| failure(e.into()))?
+            .into_inner();
         Ok(Arc::new(Store {
-            ss: Arc::new(Mutex::new(ss)),
+            ss: Arc::new(Mutex::new(Service { bus, ss: None })),
             seen: Seen::default(),
         }))
     }
@@ -80,6 +138,30 @@ impl Store {
             return Ok(());
         }
         self.unlock_default(wait)
+    }
+}
+
+impl Store {
+    /// Searches `user`'s entry and remembers its item, so that a read moments later is one
+    /// call on it (see [`Cred::get_in_place`]): a refresh looks its entry up while it waits
+    /// for the account's lock. Reads no secret, unlocks nothing, and reports nothing: the read
+    /// that follows meets any error itself.
+    pub fn locate(&self, service_name: &str, user: &str) {
+        let Ok(mut service) = self.ss.lock() else {
+            return;
+        };
+        let attributes = HashMap::from([("service", service_name), ("username", user)]);
+        if let Ok((unlocked, locked)) = service.search(&attributes)
+            && let ([item], []) = (unlocked.as_slice(), locked.as_slice())
+        {
+            lock_seen(&self.seen).insert(
+                (service_name.to_string(), user.to_string()),
+                Found {
+                    at: Instant::now(),
+                    item: item.clone(),
+                },
+            );
+        }
     }
 }
 
@@ -112,21 +194,23 @@ impl Store {
     }
 
     fn default_locked(&self) -> Result<bool> {
-        let ss = self
+        let mut service = self
             .ss
             .lock()
             .map_err(|_| Error::PlatformFailure("keychain connection poisoned".into()))?;
+        let ss = service.open()?;
         // One round trip: the alias's own object path, which gnome-keyring serves (libsecret
         // writes to it). A service without it, or without a default collection, answers with
         // an error, and the alias is looked up the long way: ReadAlias, then the collection's
         // property.
         if let Ok(path) = zbus::zvariant::OwnedObjectPath::try_from(DEFAULT_ALIAS_PATH)
-            && let Ok(locked) = ss.get_collection_by_path(path).and_then(|c| c.is_locked())
+            && let Ok(locked) =
+                block_on(async { ss.get_collection_by_path(path).await?.is_locked().await })
         {
             return Ok(locked);
         }
-        match ss.get_default_collection() {
-            Ok(collection) => collection.is_locked().map_err(decode),
+        match block_on(ss.get_default_collection()) {
+            Ok(collection) => block_on(collection.is_locked()).map_err(decode),
             Err(secret_service::Error::NoResult) => Ok(false),
             Err(e) => Err(decode(e)),
         }
@@ -153,8 +237,10 @@ fn request_unlock() {
         .spawn(|| {
             // A failed or dismissed prompt only means the collection stays locked, which the
             // caller sees.
-            let _ = SecretService::connect(EncryptionType::Plain)
-                .and_then(|ss| ss.get_default_collection()?.unlock());
+            let _ = block_on(async {
+                let ss = SecretService::connect(EncryptionType::Plain).await?;
+                ss.get_default_collection().await?.unlock().await
+            });
             PROMPTING.store(false, Ordering::Release);
         });
     if spawned.is_err() {
@@ -218,25 +304,33 @@ impl Cred {
     /// Runs `f` on the one item with this credential's attributes (unlocking it if needed), or
     /// on `None` when there is none.
     fn with_item<T>(&self, f: impl FnOnce(&SecretService, Option<Item>) -> Result<T>) -> Result<T> {
-        let ss = self
+        let mut service = self
             .ss
             .lock()
             .map_err(|_| Error::PlatformFailure("keychain connection poisoned".into()))?;
-        let found = ss.search_items(self.attributes()).map_err(decode)?;
-        if !found.locked.is_empty() {
-            let locked: Vec<&Item> = found.locked.iter().collect();
-            ss.unlock_all(&locked).map_err(decode)?;
+        let (unlocked, locked) = service.search(&self.attributes())?;
+        let ss = service.open()?;
+        if !locked.is_empty() {
+            let items = locked
+                .iter()
+                .map(|path| block_on(ss.get_item_by_path(path.clone())))
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(decode)?;
+            block_on(ss.unlock_all(&items.iter().collect::<Vec<_>>())).map_err(decode)?;
         }
-        let count = found.unlocked.len() + found.locked.len();
+        let count = unlocked.len() + locked.len();
         if count > 1 {
             return Err(Error::PlatformFailure(
                 format!("{count} keychain items are named {:?}; remove the duplicates in your keyring app", self.user)
                     .into(),
             ));
         }
-        let item = found.unlocked.into_iter().chain(found.locked).next();
-        let path = item.as_ref().map(|i| i.item_path.clone());
-        let out = f(&ss, item);
+        let path = unlocked.into_iter().chain(locked).next();
+        let item = match &path {
+            Some(path) => Some(block_on(ss.get_item_by_path(path.clone())).map_err(decode)?),
+            None => None,
+        };
+        let out = f(ss, item);
         // Marked only once the call on the item succeeded (its collection was unlocked then).
         let mut seen = lock_seen(&self.seen);
         match (&out, path) {
@@ -256,23 +350,35 @@ impl Cred {
     /// refresh stores its rotated token in the entry it read). False when there is no such item
     /// or the write there failed (removed, locked since): the caller searches as usual.
     fn set_in_place(&self, secret: &[u8]) -> bool {
-        let known = lock_seen(&self.seen)
+        self.in_place(|item| block_on(item.set_secret(secret, CONTENT_TYPE)))
+            .is_some()
+    }
+
+    /// The secret of the item found for this entry moments ago (by [`Store::locate`] or an
+    /// earlier call), without searching; `None` as for [`Cred::set_in_place`].
+    fn get_in_place(&self) -> Option<Vec<u8>> {
+        self.in_place(|item| block_on(item.get_secret()))
+    }
+
+    /// `call` on the item known for this entry, remembered again when it succeeds and
+    /// forgotten when it fails.
+    fn in_place<T>(
+        &self,
+        call: impl FnOnce(&Item) -> std::result::Result<T, secret_service::Error>,
+    ) -> Option<T> {
+        let path = lock_seen(&self.seen)
             .get(&self.key())
             .filter(|found| found.at.elapsed() < ITEM_KNOWN_FOR)
-            .map(|found| found.item.clone());
-        let Some(path) = known else {
-            return false;
-        };
-        let Ok(ss) = self.ss.lock() else {
-            return false;
-        };
-        let written = ss
-            .get_item_by_path(path.clone())
-            .and_then(|item| item.set_secret(secret, CONTENT_TYPE));
-        drop(ss);
+            .map(|found| found.item.clone())?;
+        let mut service = self.ss.lock().ok()?;
+        let out = service
+            .open()
+            .ok()
+            .map(|ss| block_on(ss.get_item_by_path(path.clone())).and_then(|item| call(&item)));
+        drop(service);
         let mut seen = lock_seen(&self.seen);
-        match written {
-            Ok(()) => {
+        match out {
+            Some(Ok(out)) => {
                 seen.insert(
                     self.key(),
                     Found {
@@ -280,11 +386,11 @@ impl Cred {
                         item: path,
                     },
                 );
-                true
+                Some(out)
             }
-            Err(_) => {
+            _ => {
                 seen.remove(&self.key());
-                false
+                None
             }
         }
     }
@@ -296,10 +402,10 @@ impl CredentialApi for Cred {
             return Ok(());
         }
         self.with_item(|ss, item| match item {
-            Some(item) => item.set_secret(secret, CONTENT_TYPE).map_err(decode),
-            None => {
-                let collection = ss.get_default_collection().map_err(decode)?;
-                collection.ensure_unlocked().map_err(decode)?;
+            Some(item) => block_on(item.set_secret(secret, CONTENT_TYPE)).map_err(decode),
+            None => block_on(async {
+                let collection = ss.get_default_collection().await?;
+                collection.ensure_unlocked().await?;
                 collection
                     .create_item(
                         &format!("Latchkey {}", self.user),
@@ -308,22 +414,26 @@ impl CredentialApi for Cred {
                         true,
                         CONTENT_TYPE,
                     )
+                    .await
                     .map(|_| ())
-                    .map_err(decode)
-            }
+            })
+            .map_err(decode),
         })
     }
 
     fn get_secret(&self) -> Result<Vec<u8>> {
+        if let Some(secret) = self.get_in_place() {
+            return Ok(secret);
+        }
         self.with_item(|_, item| match item {
-            Some(item) => item.get_secret().map_err(decode),
+            Some(item) => block_on(item.get_secret()).map_err(decode),
             None => Err(Error::NoEntry),
         })
     }
 
     fn delete_credential(&self) -> Result<()> {
         let deleted = self.with_item(|_, item| match item {
-            Some(item) => item.delete().map_err(decode),
+            Some(item) => block_on(item.delete()).map_err(decode),
             None => Err(Error::NoEntry),
         });
         lock_seen(&self.seen).remove(&self.key());

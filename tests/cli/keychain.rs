@@ -256,3 +256,58 @@ fn a_write_after_a_read_goes_to_the_item_read_or_to_a_new_one_when_that_one_was_
     block_on(keychain.delete(key)).unwrap();
     assert_eq!(items_named(key), 0);
 }
+
+#[test]
+fn a_read_goes_to_the_item_found_before_or_searches_again_when_that_one_was_replaced() {
+    let keychain = Keychain::default();
+    let key = "test:read-in-place";
+    let store = |value: &str| {
+        let mut child = std::process::Command::new("secret-tool")
+            .args([
+                "store", "--label", "test", "service", "latchkey", "username", key,
+            ])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("={value}").as_bytes())
+            .unwrap();
+        assert!(child.wait().unwrap().success());
+    };
+    let clear = || {
+        let cleared = std::process::Command::new("secret-tool")
+            .args(["clear", "service", "latchkey", "username", key])
+            .status()
+            .unwrap();
+        assert!(cleared.success());
+    };
+    block_on(keychain.delete(key)).unwrap();
+    // Looked up ahead (as a refresh does while it waits for its lock), then read.
+    let located = |keychain: &Keychain| {
+        block_on(async {
+            keychain.locate(key);
+            keychain.get(key).await
+        })
+        .unwrap()
+    };
+    assert_eq!(located(&keychain), None);
+    store("one");
+    assert_eq!(located(&keychain).as_deref(), Some(&b"one"[..]));
+    // Another program replaces the item the lookup and the read found with a new one: the
+    // next read finds that one, not an error.
+    clear();
+    store("two");
+    assert_eq!(items_named(key), 1);
+    assert_eq!(
+        block_on(keychain.get(key)).unwrap().as_deref(),
+        Some(&b"two"[..])
+    );
+    assert_eq!(located(&keychain).as_deref(), Some(&b"two"[..]));
+    // And removes it: the read says so.
+    clear();
+    assert_eq!(block_on(keychain.get(key)).unwrap(), None);
+}
