@@ -60,8 +60,9 @@ impl Latchkey {
         min_valid: Option<i64>,
     ) -> Result<(Account, TokenSet)> {
         let id = account.account_id();
-        // The keychain finds the entry while the lock is taken; its read comes under the lock.
-        self.keychain.locate(&account.keychain_key());
+        // The keychain finds the entry's item while this waits for the lock; the read comes
+        // under the lock. Detached: the read waits for it.
+        let _ = self.keychain.locate(&account.keychain_key());
         let lock = Arc::new(self.account_lock(id.clone()).await?);
         let account = self
             .account_by_id(&id)?

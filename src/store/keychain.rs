@@ -386,24 +386,21 @@ impl Keychain {
 
     /// Looks `key`'s entry up ahead of its read, where the platform gains by it (the Secret
     /// Service: connecting, a session and a search, a few milliseconds), so that the read
-    /// moments later is one call. Returns at once; reads nothing; any error is the read's.
-    pub fn locate(&self, key: &str) {
-        if self.store.0.is_some() {
-            return;
+    /// moments later is one call. Returns at once, with the lookup's task (callers need not
+    /// wait for it: the read waits for the same connection); reads nothing; any error is the
+    /// read's.
+    pub fn locate(&self, key: &str) -> Option<tokio::task::JoinHandle<()>> {
+        if cfg!(not(target_os = "linux")) || self.store.0.is_some() {
+            return None;
         }
-        let Ok(names) = self.names(key) else {
-            return;
-        };
+        let names = self.names(key).ok()?;
         // Outside a runtime (a blocking caller) there is nothing to do it beside.
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        // Detached: the read that follows waits for the same connection.
-        drop(runtime.spawn_blocking(move || {
+        let runtime = tokio::runtime::Handle::try_current().ok()?;
+        Some(runtime.spawn_blocking(move || {
             if ensure_store().is_ok() {
                 platform_locate(&names.key);
             }
-        }));
+        }))
     }
 
     pub async fn set(&self, key: &str, value: Vec<u8>) -> Result<(), KeychainError> {

@@ -37,34 +37,23 @@ struct Service {
 impl Service {
     /// The service, its session opened first if none is.
     fn open(&mut self) -> Result<&SecretService<'static>> {
-        let ss = match self.ss.take() {
-            Some(ss) => ss,
-            None => block_on(SecretService::connect_with_existing(
+        if self.ss.is_none() {
+            let ss = block_on(SecretService::connect_with_existing(
                 EncryptionType::Plain,
                 self.bus.clone(),
             ))
-            .map_err(failure)?,
-        };
-        Ok(self.ss.insert(ss))
+            .map_err(failure)?;
+            self.ss = Some(ss);
+        }
+        self.ss
+            .as_ref()
+            .ok_or_else(|| Error::PlatformFailure("no Secret Service session".into()))
     }
 
     /// The items named by `attributes`, unlocked and locked. The first search opens the
-    /// session at the same time. By hand on the bus: the crate's search needs the session
-    /// first. The same method and answer as the crate's (Secret Service API, `SearchItems`).
+    /// session at the same time.
     fn search(&mut self, attributes: &HashMap<&str, &str>) -> Result<SearchAnswer> {
-        let bus = self.bus.clone();
-        let search = async move {
-            let reply = bus
-                .call_method(
-                    Some("org.freedesktop.secrets"),
-                    "/org/freedesktop/secrets",
-                    Some("org.freedesktop.Secret.Service"),
-                    "SearchItems",
-                    &(attributes,),
-                )
-                .await?;
-            reply.body().deserialize::<SearchAnswer>()
-        };
+        let search = searching(self.bus.clone(), attributes);
         if self.ss.is_some() {
             return block_on(search).map_err(|e| decode(e.into()));
         }
@@ -80,6 +69,32 @@ impl Service {
 /// A search's answer: the object paths of the unlocked items, then of the locked ones.
 type SearchAnswer = (Vec<OwnedObjectPath>, Vec<OwnedObjectPath>);
 
+/// `SearchItems` (Secret Service API), the same method and answer as the crate's. By hand on
+/// the bus because the crate's search waits for its session, and a search needs none: sent
+/// beside the session's opening, or beside a read that it confirms.
+async fn searching(
+    bus: zbus::Connection,
+    attributes: &HashMap<&str, &str>,
+) -> zbus::Result<SearchAnswer> {
+    let reply = bus
+        .call_method(
+            Some("org.freedesktop.secrets"),
+            "/org/freedesktop/secrets",
+            Some("org.freedesktop.Secret.Service"),
+            "SearchItems",
+            &(attributes,),
+        )
+        .await?;
+    reply.body().deserialize::<SearchAnswer>()
+}
+
+/// Whether `e` says the service does not know this connection's session: it restarted since
+/// the session was opened (gnome-keyring is started again by D-Bus on the next call).
+fn session_gone(e: &Error) -> bool {
+    matches!(e, Error::PlatformFailure(inner)
+        if inner.to_string().contains("org.freedesktop.Secret.Error.NoSession"))
+}
+
 /// Each entry's item as this process last found it unlocked, and when (see [`Store::writable`]
 /// and [`Cred::set_in_place`]).
 type Seen = Arc<Mutex<HashMap<(String, String), Found>>>;
@@ -94,13 +109,15 @@ struct Found {
 /// slower path only falls back to asking the keychain).
 const SEEN_UNLOCKED_FOR: Duration = Duration::from_millis(100);
 
-/// How long a write may go straight to the item a read found, without searching again: longer
-/// than a token request may take (a refresh reads its entry before the request and writes it
-/// after). A write that fails there falls back to the search. It cannot land in another
-/// program's item: while the service runs, a removed item's path is not given out again
-/// (gnome-keyring numbers items upwards, KeePassXC by UUID), and a restarted service refuses
-/// the write, which carries this connection's session (gnome-keyring looks sessions up by
-/// their client).
+/// How long after a search found an entry's item a read or a write may go straight to it:
+/// longer than a token request may take (a refresh reads its entry before the request and
+/// writes it after). A read is still checked by a search sent beside it (one round trip), and
+/// taken only if that search names the same item alone. A write is not (it cannot be undone),
+/// and relies on paths not being given out again while the service runs (gnome-keyring
+/// numbers items upwards, KeePassXC by UUID) and on a restarted service refusing the old
+/// session; the one way around that is a keyring file rewritten under the running daemon in
+/// the seconds of a refresh, which it then reloads. Either falls back to the search when the
+/// call there fails.
 const ITEM_KNOWN_FOR: Duration = Duration::from_secs(60);
 
 pub struct Store {
@@ -117,8 +134,19 @@ impl std::fmt::Debug for Store {
 impl Store {
     pub fn new() -> Result<Arc<Self>> {
         // Only the bus: the session is opened with the first call (see `Service::search`).
+        // No bus is "unavailable", as the crate says it (its `handle_conn_error`).
         let bus = zbus::blocking::Connection::session()
-            .map_err(|e| failure(e.into()))?
+            .map_err(|e| {
+                failure(match e {
+                    zbus::Error::InterfaceNotFound | zbus::Error::Address(_) => {
+                        secret_service::Error::Unavailable
+                    }
+                    zbus::Error::InputOutput(io) if io.kind() == std::io::ErrorKind::NotFound => {
+                        secret_service::Error::Unavailable
+                    }
+                    e => e.into(),
+                })
+            })?
             .into_inner();
         Ok(Arc::new(Store {
             ss: Arc::new(Mutex::new(Service { bus, ss: None })),
@@ -147,6 +175,10 @@ impl Store {
     /// for the account's lock. Reads no secret, unlocks nothing, and reports nothing: the read
     /// that follows meets any error itself.
     pub fn locate(&self, service_name: &str, user: &str) {
+        let key = (service_name.to_string(), user.to_string());
+        if known(&self.seen, &key).is_some() {
+            return;
+        }
         let Ok(mut service) = self.ss.lock() else {
             return;
         };
@@ -155,7 +187,7 @@ impl Store {
             && let ([item], []) = (unlocked.as_slice(), locked.as_slice())
         {
             lock_seen(&self.seen).insert(
-                (service_name.to_string(), user.to_string()),
+                key,
                 Found {
                     at: Instant::now(),
                     item: item.clone(),
@@ -163,6 +195,14 @@ impl Store {
             );
         }
     }
+}
+
+/// The item found for `key` by a search less than [`ITEM_KNOWN_FOR`] ago.
+fn known(seen: &Seen, key: &(String, String)) -> Option<OwnedObjectPath> {
+    lock_seen(seen)
+        .get(key)
+        .filter(|found| found.at.elapsed() < ITEM_KNOWN_FOR)
+        .map(|found| found.item.clone())
 }
 
 fn lock_seen(seen: &Seen) -> std::sync::MutexGuard<'_, HashMap<(String, String), Found>> {
@@ -348,56 +388,124 @@ impl Cred {
 
     /// Writes `secret` to the item found for this entry moments ago, skipping the search (a
     /// refresh stores its rotated token in the entry it read). False when there is no such item
-    /// or the write there failed (removed, locked since): the caller searches as usual.
+    /// or the write there failed (removed, locked since): the caller searches as usual. The
+    /// item's time stays its search's: a write confirms nothing about whose item it is.
     fn set_in_place(&self, secret: &[u8]) -> bool {
-        self.in_place(|item| block_on(item.set_secret(secret, CONTENT_TYPE)))
-            .is_some()
+        let Some(path) = known(&self.seen, &self.key()) else {
+            return false;
+        };
+        let Ok(mut service) = self.ss.lock() else {
+            return false;
+        };
+        let written = service.open().ok().map(|ss| {
+            block_on(async {
+                ss.get_item_by_path(path)
+                    .await?
+                    .set_secret(secret, CONTENT_TYPE)
+                    .await
+            })
+        });
+        drop(service);
+        let written = matches!(written, Some(Ok(())));
+        if !written {
+            lock_seen(&self.seen).remove(&self.key());
+        }
+        written
     }
 
     /// The secret of the item found for this entry moments ago (by [`Store::locate`] or an
-    /// earlier call), without searching; `None` as for [`Cred::set_in_place`].
-    fn get_in_place(&self) -> Option<Vec<u8>> {
-        self.in_place(|item| block_on(item.get_secret()))
+    /// earlier call), read beside a search that must still name that item alone: one round
+    /// trip. `None` when there is no such item, or the search names others (the item removed,
+    /// renamed, or joined by a duplicate since): the caller searches as usual.
+    fn get_in_place(&self) -> Option<Result<Vec<u8>>> {
+        let path = known(&self.seen, &self.key())?;
+        let attributes = self.attributes();
+        let mut service = self.ss.lock().ok()?;
+        let bus = service.bus.clone();
+        let ss = service.open().ok()?;
+        let (found, secret) = block_on(futures_util::future::join(
+            searching(bus, &attributes),
+            async { ss.get_item_by_path(path.clone()).await?.get_secret().await },
+        ));
+        drop(service);
+        let confirmed = matches!(&found, Ok((unlocked, locked))
+            if unlocked.as_slice() == std::slice::from_ref(&path) && locked.is_empty());
+        let mut seen = lock_seen(&self.seen);
+        if !confirmed {
+            seen.remove(&self.key());
+            return None;
+        }
+        seen.insert(
+            self.key(),
+            Found {
+                at: Instant::now(),
+                item: path,
+            },
+        );
+        Some(secret.map_err(decode))
     }
 
-    /// `call` on the item known for this entry, remembered again when it succeeds and
-    /// forgotten when it fails.
-    fn in_place<T>(
-        &self,
-        call: impl FnOnce(&Item) -> std::result::Result<T, secret_service::Error>,
-    ) -> Option<T> {
-        let path = lock_seen(&self.seen)
-            .get(&self.key())
-            .filter(|found| found.at.elapsed() < ITEM_KNOWN_FOR)
-            .map(|found| found.item.clone())?;
-        let mut service = self.ss.lock().ok()?;
-        let out = service
-            .open()
-            .ok()
-            .map(|ss| block_on(ss.get_item_by_path(path.clone())).and_then(|item| call(&item)));
-        drop(service);
-        let mut seen = lock_seen(&self.seen);
-        match out {
-            Some(Ok(out)) => {
-                seen.insert(
-                    self.key(),
-                    Found {
-                        at: Instant::now(),
-                        item: path,
-                    },
-                );
-                Some(out)
+    /// `op`, and once more on a new session when the service no longer knew this one.
+    fn with_session<T>(&self, op: impl Fn() -> Result<T>) -> Result<T> {
+        match op() {
+            Err(e) if session_gone(&e) => {
+                if let Ok(mut service) = self.ss.lock() {
+                    service.ss = None;
+                }
+                op()
             }
-            _ => {
-                seen.remove(&self.key());
-                None
-            }
+            other => other,
         }
     }
 }
 
 impl CredentialApi for Cred {
     fn set_secret(&self, secret: &[u8]) -> Result<()> {
+        self.with_session(|| self.set(secret))
+    }
+
+    fn get_secret(&self) -> Result<Vec<u8>> {
+        self.with_session(|| {
+            if let Some(secret) = self.get_in_place() {
+                return secret;
+            }
+            self.with_item(|_, item| match item {
+                Some(item) => block_on(item.get_secret()).map_err(decode),
+                None => Err(Error::NoEntry),
+            })
+        })
+    }
+
+    fn delete_credential(&self) -> Result<()> {
+        let deleted = self.with_session(|| {
+            self.with_item(|_, item| match item {
+                Some(item) => block_on(item.delete()).map_err(decode),
+                None => Err(Error::NoEntry),
+            })
+        });
+        lock_seen(&self.seen).remove(&self.key());
+        deleted
+    }
+
+    fn get_credential(&self) -> Result<Option<Arc<Credential>>> {
+        self.with_item(|_, item| match item {
+            Some(_) => Ok(None),
+            None => Err(Error::NoEntry),
+        })
+    }
+
+    fn get_specifiers(&self) -> Option<(String, String)> {
+        Some((self.service.clone(), self.user.clone()))
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+impl Cred {
+    /// [`CredentialApi::set_secret`] on this session.
+    fn set(&self, secret: &[u8]) -> Result<()> {
         if self.set_in_place(secret) {
             return Ok(());
         }
@@ -419,40 +527,6 @@ impl CredentialApi for Cred {
             })
             .map_err(decode),
         })
-    }
-
-    fn get_secret(&self) -> Result<Vec<u8>> {
-        if let Some(secret) = self.get_in_place() {
-            return Ok(secret);
-        }
-        self.with_item(|_, item| match item {
-            Some(item) => block_on(item.get_secret()).map_err(decode),
-            None => Err(Error::NoEntry),
-        })
-    }
-
-    fn delete_credential(&self) -> Result<()> {
-        let deleted = self.with_item(|_, item| match item {
-            Some(item) => block_on(item.delete()).map_err(decode),
-            None => Err(Error::NoEntry),
-        });
-        lock_seen(&self.seen).remove(&self.key());
-        deleted
-    }
-
-    fn get_credential(&self) -> Result<Option<Arc<Credential>>> {
-        self.with_item(|_, item| match item {
-            Some(_) => Ok(None),
-            None => Err(Error::NoEntry),
-        })
-    }
-
-    fn get_specifiers(&self) -> Option<(String, String)> {
-        Some((self.service.clone(), self.user.clone()))
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }
 

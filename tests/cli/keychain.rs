@@ -289,7 +289,7 @@ fn a_read_goes_to_the_item_found_before_or_searches_again_when_that_one_was_repl
     // Looked up ahead (as a refresh does while it waits for its lock), then read.
     let located = |keychain: &Keychain| {
         block_on(async {
-            keychain.locate(key);
+            keychain.locate(key).expect("a lookup").await.unwrap();
             keychain.get(key).await
         })
         .unwrap()
@@ -310,4 +310,118 @@ fn a_read_goes_to_the_item_found_before_or_searches_again_when_that_one_was_repl
     // And removes it: the read says so.
     clear();
     assert_eq!(block_on(keychain.get(key)).unwrap(), None);
+}
+
+/// The object path of the one item named `user`.
+fn item_named(bus: &zbus::blocking::Connection, user: &str) -> zbus::zvariant::OwnedObjectPath {
+    let attributes = std::collections::HashMap::from([("service", "latchkey"), ("username", user)]);
+    let reply = bus
+        .call_method(
+            Some("org.freedesktop.secrets"),
+            "/org/freedesktop/secrets",
+            Some("org.freedesktop.Secret.Service"),
+            "SearchItems",
+            &(attributes,),
+        )
+        .unwrap();
+    type Paths = Vec<zbus::zvariant::OwnedObjectPath>;
+    let (unlocked, locked): (Paths, Paths) = reply.body().deserialize().unwrap();
+    assert!(locked.is_empty());
+    match unlocked.as_slice() {
+        [path] => path.clone(),
+        other => panic!("one item named {user}, found {other:?}"),
+    }
+}
+
+/// Renames the item named `from` to `to` in place, as a keyring app may (its attributes).
+fn rename_item(from: &str, to: &str) {
+    let bus = zbus::blocking::Connection::session().unwrap();
+    let path = item_named(&bus, from);
+    let item = zbus::blocking::Proxy::new(
+        &bus,
+        "org.freedesktop.secrets",
+        path.as_str(),
+        "org.freedesktop.Secret.Item",
+    )
+    .unwrap();
+    let attributes = std::collections::HashMap::from([("service", "latchkey"), ("username", to)]);
+    item.set_property("Attributes", attributes).unwrap();
+}
+
+#[test]
+fn a_read_never_takes_an_item_that_is_no_longer_the_entrys_alone() {
+    let keychain = Keychain::default();
+    let (key, other) = ("test:renamed", "test:renamed-other");
+    for k in [key, other] {
+        block_on(keychain.delete(k)).unwrap();
+    }
+    block_on(keychain.set(key, b"mine".to_vec())).unwrap();
+    assert_eq!(
+        block_on(keychain.get(key)).unwrap().as_deref(),
+        Some(&b"mine"[..])
+    );
+    // The item this process just read for `key` is renamed: it is `other`'s now, and a read
+    // of `key` must not take it.
+    rename_item(key, other);
+    assert_eq!(block_on(keychain.get(key)).unwrap(), None);
+    assert_eq!(
+        block_on(keychain.get(other)).unwrap().as_deref(),
+        Some(&b"mine"[..])
+    );
+    // A second item comes to bear the name `other` read a moment ago: the read refuses to
+    // pick one.
+    block_on(keychain.set(key, b"second".to_vec())).unwrap();
+    rename_item(key, other);
+    assert_eq!(items_named(other), 2);
+    let err = block_on(keychain.get(other)).unwrap_err().to_string();
+    assert!(err.contains("2 keychain items"), "{err}");
+    std::process::Command::new("secret-tool")
+        .args(["clear", "service", "latchkey", "username", other])
+        .status()
+        .unwrap();
+    assert_eq!(items_named(other), 0);
+}
+
+#[test]
+fn a_restarted_keychain_is_met_with_a_new_session() {
+    // The daemon of this test keyring, replaced by a new one as after a crash or an upgrade;
+    // a long-running process (the agent, the app) still holds the old one's session.
+    let keychain = Keychain::default();
+    let key = "test:restart";
+    block_on(keychain.set(key, b"before".to_vec())).unwrap();
+    assert_eq!(
+        block_on(keychain.get(key)).unwrap().as_deref(),
+        Some(&b"before"[..])
+    );
+    let bus = zbus::blocking::Connection::session().unwrap();
+    let dbus = zbus::blocking::fdo::DBusProxy::new(&bus).unwrap();
+    let owner = || {
+        dbus.get_connection_unix_process_id("org.freedesktop.secrets".try_into().unwrap())
+            .ok()
+    };
+    let old = owner().expect("the daemon's process");
+    let replaced = std::process::Command::new("sh")
+        .args([
+            "-c",
+            r#"printf %s "$LATCHKEY_TEST_KEYRING_PASSWORD" \
+                | gnome-keyring-daemon --replace --unlock --components=secrets >/dev/null"#,
+        ])
+        .status()
+        .unwrap();
+    assert!(replaced.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while owner().is_none_or(|pid| pid == old) {
+        assert!(std::time::Instant::now() < deadline, "no new daemon");
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    assert_eq!(
+        block_on(keychain.get(key)).unwrap().as_deref(),
+        Some(&b"before"[..])
+    );
+    block_on(keychain.set(key, b"after".to_vec())).unwrap();
+    assert_eq!(
+        block_on(keychain.get(key)).unwrap().as_deref(),
+        Some(&b"after"[..])
+    );
+    block_on(keychain.delete(key)).unwrap();
 }
