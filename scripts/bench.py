@@ -24,7 +24,9 @@ import urllib.parse
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The profile scripts/bench built: `dist` (Cargo.toml: the optimised binary to ship) by default.
 PROFILE = os.environ.get("BENCH_PROFILE", "dist")
-BIN = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), PROFILE, "latchkey")
+# scripts/bench times an installed copy of it (BENCH_BIN; see there why).
+BIN = os.environ.get("BENCH_BIN") or os.path.join(
+    os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), PROFILE, "latchkey")
 BROWSER = os.path.join(ROOT, "tests/authserver/browser")
 RUNS = int(os.environ.get("BENCH_RUNS", "30"))
 
