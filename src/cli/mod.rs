@@ -155,7 +155,13 @@ pub fn main() -> u8 {
     // A plain `token ACCOUNT` or `refresh ACCOUNT` no agent answered: read as the fast path
     // reads it, without building the parser.
     let cli = match token::plain_command(std::env::args_os().skip(1)) {
-        Some(command) => Cli { command },
+        Some(command) => {
+            // It reads the keychain (no agent answered): connect to it meanwhile.
+            if !handout::remote() {
+                latchkey::store::keychain::connect_ahead();
+            }
+            Cli { command }
+        }
         None => Cli::parse(),
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()

@@ -441,6 +441,19 @@ impl Keychain {
     }
 }
 
+/// Connects to the platform's keychain on a thread of its own, for a command that is about to
+/// read it: the connection (most of a millisecond to the Secret Service) then overlaps the
+/// command's start. Reads nothing; a failure is left to the first call, which meets it again.
+pub fn connect_ahead() {
+    if cfg!(target_os = "linux") {
+        let _ = std::thread::Builder::new()
+            .name("latchkey-keychain".into())
+            .spawn(|| {
+                let _ = ensure_store();
+            });
+    }
+}
+
 /// keyring-core has no store until one is registered; register the platform's once. A failure
 /// is not remembered: the desktop app runs for days, and the keychain may start after it.
 fn ensure_store() -> Result<(), KeychainError> {

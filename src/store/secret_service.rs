@@ -418,9 +418,11 @@ impl Cred {
     /// trip. `None` when there is no such item, or the search names others (the item removed,
     /// renamed, or joined by a duplicate since): the caller searches as usual.
     fn get_in_place(&self) -> Option<Result<Vec<u8>>> {
+        // The connection first: a lookup under way (`Store::locate`) holds it until it has
+        // found the item.
+        let mut service = self.ss.lock().ok()?;
         let path = known(&self.seen, &self.key())?;
         let attributes = self.attributes();
-        let mut service = self.ss.lock().ok()?;
         let bus = service.bus.clone();
         let ss = service.open().ok()?;
         let (found, secret) = block_on(futures_util::future::join(
