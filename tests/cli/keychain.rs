@@ -212,6 +212,13 @@ fn entries_of_the_old_layout_move_into_the_directory_namespace() {
     );
 }
 
+/// `key`'s value in `keychain`, as text.
+fn value(keychain: &Keychain, key: &str) -> Option<String> {
+    block_on(keychain.get(key))
+        .unwrap()
+        .map(|v| String::from_utf8(v).unwrap())
+}
+
 /// The items `secret-tool` finds for the Latchkey entry `user`.
 fn items_named(user: &str) -> usize {
     let out = std::process::Command::new("secret-tool")
@@ -229,16 +236,10 @@ fn a_write_after_a_read_goes_to_the_item_read_or_to_a_new_one_when_that_one_was_
     let key = "test:in-place";
     block_on(keychain.delete(key)).unwrap();
     block_on(keychain.set(key, b"one".to_vec())).unwrap();
-    assert_eq!(
-        block_on(keychain.get(key)).unwrap().as_deref(),
-        Some(&b"one"[..])
-    );
+    assert_eq!(value(&keychain, key).as_deref(), Some("one"));
     // Straight to the item the read found: still one item, with the new value.
     block_on(keychain.set(key, b"two".to_vec())).unwrap();
-    assert_eq!(
-        block_on(keychain.get(key)).unwrap().as_deref(),
-        Some(&b"two"[..])
-    );
+    assert_eq!(value(&keychain, key).as_deref(), Some("two"));
     assert_eq!(items_named(key), 1);
     // Another program removes the item between the read and the write: the write still lands.
     let cleared = std::process::Command::new("secret-tool")
@@ -249,10 +250,7 @@ fn a_write_after_a_read_goes_to_the_item_read_or_to_a_new_one_when_that_one_was_
     assert_eq!(items_named(key), 0);
     block_on(keychain.set(key, b"three".to_vec())).unwrap();
     assert_eq!(items_named(key), 1);
-    assert_eq!(
-        block_on(keychain.get(key)).unwrap().as_deref(),
-        Some(&b"three"[..])
-    );
+    assert_eq!(value(&keychain, key).as_deref(), Some("three"));
     block_on(keychain.delete(key)).unwrap();
     assert_eq!(items_named(key), 0);
 }
@@ -302,49 +300,39 @@ fn a_read_goes_to_the_item_found_before_or_searches_again_when_that_one_was_repl
     clear();
     store("two");
     assert_eq!(items_named(key), 1);
-    assert_eq!(
-        block_on(keychain.get(key)).unwrap().as_deref(),
-        Some(&b"two"[..])
-    );
+    assert_eq!(value(&keychain, key).as_deref(), Some("two"));
     assert_eq!(located(&keychain).as_deref(), Some(&b"two"[..]));
     // And removes it: the read says so.
     clear();
-    assert_eq!(block_on(keychain.get(key)).unwrap(), None);
+    assert_eq!(value(&keychain, key), None);
 }
 
-/// The object path of the one item named `user`.
-fn item_named(bus: &zbus::blocking::Connection, user: &str) -> zbus::zvariant::OwnedObjectPath {
-    let attributes = std::collections::HashMap::from([("service", "latchkey"), ("username", user)]);
-    let reply = bus
-        .call_method(
-            Some("org.freedesktop.secrets"),
-            "/org/freedesktop/secrets",
-            Some("org.freedesktop.Secret.Service"),
-            "SearchItems",
-            &(attributes,),
-        )
-        .unwrap();
-    type Paths = Vec<zbus::zvariant::OwnedObjectPath>;
-    let (unlocked, locked): (Paths, Paths) = reply.body().deserialize().unwrap();
-    assert!(locked.is_empty());
-    match unlocked.as_slice() {
-        [path] => path.clone(),
-        other => panic!("one item named {user}, found {other:?}"),
-    }
+/// A proxy for `interface` at `path` of the Secret Service.
+fn secrets<'a>(
+    bus: &zbus::blocking::Connection,
+    path: &'a str,
+    interface: &'a str,
+) -> zbus::blocking::Proxy<'a> {
+    zbus::blocking::Proxy::new(bus, "org.freedesktop.secrets", path, interface).unwrap()
 }
 
 /// Renames the item named `from` to `to` in place, as a keyring app may (its attributes).
 fn rename_item(from: &str, to: &str) {
     let bus = zbus::blocking::Connection::session().unwrap();
-    let path = item_named(&bus, from);
-    let item = zbus::blocking::Proxy::new(
+    let service = secrets(
         &bus,
-        "org.freedesktop.secrets",
-        path.as_str(),
-        "org.freedesktop.Secret.Item",
-    )
-    .unwrap();
-    let attributes = std::collections::HashMap::from([("service", "latchkey"), ("username", to)]);
+        "/org/freedesktop/secrets",
+        "org.freedesktop.Secret.Service",
+    );
+    let named =
+        |user| std::collections::HashMap::from([("service", "latchkey"), ("username", user)]);
+    type Paths = Vec<zbus::zvariant::OwnedObjectPath>;
+    let (unlocked, locked): (Paths, Paths) = service.call("SearchItems", &(named(from),)).unwrap();
+    let ([path], []) = (unlocked.as_slice(), locked.as_slice()) else {
+        panic!("one item named {from}: {unlocked:?} {locked:?}");
+    };
+    let item = secrets(&bus, path.as_str(), "org.freedesktop.Secret.Item");
+    let attributes = named(to);
     item.set_property("Attributes", attributes).unwrap();
 }
 
@@ -356,18 +344,12 @@ fn a_read_never_takes_an_item_that_is_no_longer_the_entrys_alone() {
         block_on(keychain.delete(k)).unwrap();
     }
     block_on(keychain.set(key, b"mine".to_vec())).unwrap();
-    assert_eq!(
-        block_on(keychain.get(key)).unwrap().as_deref(),
-        Some(&b"mine"[..])
-    );
+    assert_eq!(value(&keychain, key).as_deref(), Some("mine"));
     // The item this process just read for `key` is renamed: it is `other`'s now, and a read
     // of `key` must not take it.
     rename_item(key, other);
-    assert_eq!(block_on(keychain.get(key)).unwrap(), None);
-    assert_eq!(
-        block_on(keychain.get(other)).unwrap().as_deref(),
-        Some(&b"mine"[..])
-    );
+    assert_eq!(value(&keychain, key), None);
+    assert_eq!(value(&keychain, other).as_deref(), Some("mine"));
     // A second item comes to bear the name `other` read a moment ago: the read refuses to
     // pick one.
     block_on(keychain.set(key, b"second".to_vec())).unwrap();
@@ -389,10 +371,7 @@ fn a_restarted_keychain_is_met_with_a_new_session() {
     let keychain = Keychain::default();
     let key = "test:restart";
     block_on(keychain.set(key, b"before".to_vec())).unwrap();
-    assert_eq!(
-        block_on(keychain.get(key)).unwrap().as_deref(),
-        Some(&b"before"[..])
-    );
+    assert_eq!(value(&keychain, key).as_deref(), Some("before"));
     let bus = zbus::blocking::Connection::session().unwrap();
     let dbus = zbus::blocking::fdo::DBusProxy::new(&bus).unwrap();
     let owner = || {
@@ -414,14 +393,8 @@ fn a_restarted_keychain_is_met_with_a_new_session() {
         assert!(std::time::Instant::now() < deadline, "no new daemon");
         std::thread::sleep(std::time::Duration::from_millis(25));
     }
-    assert_eq!(
-        block_on(keychain.get(key)).unwrap().as_deref(),
-        Some(&b"before"[..])
-    );
+    assert_eq!(value(&keychain, key).as_deref(), Some("before"));
     block_on(keychain.set(key, b"after".to_vec())).unwrap();
-    assert_eq!(
-        block_on(keychain.get(key)).unwrap().as_deref(),
-        Some(&b"after"[..])
-    );
+    assert_eq!(value(&keychain, key).as_deref(), Some("after"));
     block_on(keychain.delete(key)).unwrap();
 }
