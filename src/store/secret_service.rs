@@ -35,15 +35,18 @@ struct Service {
 }
 
 impl Service {
+    /// The crate's service on this bus, opening its session.
+    fn opening(
+        &self,
+    ) -> impl Future<Output = std::result::Result<SecretService<'static>, secret_service::Error>>
+    {
+        SecretService::connect_with_existing(EncryptionType::Plain, self.bus.clone())
+    }
+
     /// The service, its session opened first if none is.
     fn open(&mut self) -> Result<&SecretService<'static>> {
         if self.ss.is_none() {
-            let ss = block_on(SecretService::connect_with_existing(
-                EncryptionType::Plain,
-                self.bus.clone(),
-            ))
-            .map_err(failure)?;
-            self.ss = Some(ss);
+            self.ss = Some(block_on(self.opening()).map_err(failure)?);
         }
         self.ss
             .as_ref()
@@ -57,10 +60,7 @@ impl Service {
         if self.ss.is_some() {
             return block_on(search).map_err(|e| decode(e.into()));
         }
-        let (opened, found) = block_on(futures_util::future::join(
-            SecretService::connect_with_existing(EncryptionType::Plain, self.bus.clone()),
-            search,
-        ));
+        let (opened, found) = block_on(futures_util::future::join(self.opening(), search));
         self.ss = Some(opened.map_err(failure)?);
         found.map_err(|e| decode(e.into()))
     }
