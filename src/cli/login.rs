@@ -48,6 +48,13 @@ pub struct LoginArgs {
     timeout: u64,
 }
 
+impl LoginArgs {
+    /// The browser sent to `url` (or the URL shown) as these flags say; how long to wait.
+    fn send_to_browser(&self, url: &str, io: &mut Io) -> Result<Duration> {
+        send_to_browser(url, self.no_browser, self.timeout, io)
+    }
+}
+
 pub async fn run(engine: &Latchkey, args: LoginArgs, io: &mut Io<'_>) -> Result<()> {
     let account = if args.device {
         device(engine, args, io).await?
@@ -62,21 +69,20 @@ pub async fn run(engine: &Latchkey, args: LoginArgs, io: &mut Io<'_>) -> Result<
 }
 
 /// The authorization code flow: the browser, then the code exchange.
-async fn code_flow(engine: &Latchkey, args: LoginArgs, io: &mut Io<'_>) -> Result<Account> {
+async fn code_flow(engine: &Latchkey, mut args: LoginArgs, io: &mut Io<'_>) -> Result<Account> {
     let profile = engine.profile(&args.profile)?;
     require_loopback(&profile)?;
     // Before the browser: a missing secret would otherwise fail only at the code exchange.
     engine.require_client_secret(&profile).await?;
     let listener = loopback_listener(engine, &profile).await?;
     let pending = engine
-        .begin_login(&profile.name, args.account, listener.redirect_uri().clone())
+        .begin_login(
+            &profile.name,
+            args.account.take(),
+            listener.redirect_uri().clone(),
+        )
         .await?;
-    let timeout = send_to_browser(
-        pending.request.authorization_url.as_str(),
-        args.no_browser,
-        args.timeout,
-        io,
-    )?;
+    let timeout = args.send_to_browser(pending.request.authorization_url.as_str(), io)?;
     let response = listener
         .wait(&profile.name, pending.request.state(), timeout)
         .await?;
@@ -117,7 +123,7 @@ async fn device(engine: &Latchkey, args: LoginArgs, io: &mut Io<'_>) -> Result<A
         .await
 }
 
-async fn implicit(engine: &Latchkey, args: LoginArgs, io: &mut Io<'_>) -> Result<Account> {
+async fn implicit(engine: &Latchkey, mut args: LoginArgs, io: &mut Io<'_>) -> Result<Account> {
     let profile = engine.profile(&args.profile)?;
     profile.require_legacy_grant(LegacyGrant::Implicit)?;
     require_loopback(&profile)?;
@@ -125,15 +131,10 @@ async fn implicit(engine: &Latchkey, args: LoginArgs, io: &mut Io<'_>) -> Result
     let listener = loopback_listener(engine, &profile).await?;
     let pending = engine.begin_implicit_login(
         &profile.name,
-        args.account,
+        args.account.take(),
         listener.redirect_uri().clone(),
     )?;
-    let timeout = send_to_browser(
-        pending.request.authorization_url.as_str(),
-        args.no_browser,
-        args.timeout,
-        io,
-    )?;
+    let timeout = args.send_to_browser(pending.request.authorization_url.as_str(), io)?;
     let params = listener
         .wait_fragment(&profile.name, pending.request.state(), timeout)
         .await?;
