@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::store::history::Entry;
 
-/// One hand-out, newest first in the list.
+/// One hand-out, newest first in the list: what the account's screen shows of its [`Entry`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "HistoryEntryDto"))]
@@ -13,13 +13,13 @@ pub struct HistoryEntryView {
     /// Unix seconds.
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub time: i64,
-    /// `token`, `refresh`, `exec`, `git`, `kube`, `copy`.
+    /// What for: `token`, `refresh`, `exec`, `git`, `kube`, `copy`, `proxy`, `serve`.
     pub how: String,
-    /// `agent` or `direct`.
+    /// How the request reached the door: `direct`, `agent`, `window`, `tray`, `forwarded`…
     pub via: String,
-    /// For copies in the app: `window` or `tray`.
+    /// Where from: `window` or `tray` in the app, the SSH destination, `serve:NAME`.
     pub from: Option<String>,
-    /// The program that asked.
+    /// The program that holds the token.
     pub pid: Option<u32>,
     pub exe: Option<String>,
 }

@@ -259,19 +259,19 @@ export type HistoryEntryDto = {
  */
 time: number, 
 /**
- * `token`, `refresh`, `exec`, `git`, `kube`, `copy`.
+ * What for: `token`, `refresh`, `exec`, `git`, `kube`, `copy`, `proxy`, `serve`.
  */
 how: string, 
 /**
- * `agent` or `direct`.
+ * How the request reached the door: `direct`, `agent`, `window`, `tray`, `forwarded`…
  */
 via: string, 
 /**
- * For copies in the app: `window` or `tray`.
+ * Where from: `window` or `tray` in the app, the SSH destination, `serve:NAME`.
  */
 from: string | null, 
 /**
- * The program that asked.
+ * The program that holds the token.
  */
 pid: number | null, exe: string | null, };
 
