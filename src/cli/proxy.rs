@@ -282,7 +282,12 @@ impl Proxy {
         rest: &str,
         req: Request<Incoming>,
     ) -> Response<ProxyBody> {
-        let url = upstream_url(&self.upstream, rest, req.uri().query());
+        let Some(url) = upstream_url(&self.upstream, rest, req.uri().query()) else {
+            return json_response(
+                StatusCode::NOT_FOUND,
+                &error_body("not-found", "not below the upstream's path"),
+            );
+        };
         let (parts, body) = req.into_parts();
         // The request a DPoP-bound token's proof names (ignored for a Bearer token).
         let target = |nonce: Option<String>| ProofTarget {
@@ -449,29 +454,34 @@ fn below_base<'a>(prefix: Option<&str>, path: &'a str) -> Option<&'a str> {
 }
 
 /// Whether a path has a `.` or `..` segment (also percent-encoded): joined to the upstream's
-/// path it would reach above it, with the token.
+/// path it would reach above it, with the token. A backslash separates segments too: the URL
+/// parser reads `\` as `/` in an http(s) path, and servers may decode `%5c` as one.
 fn climbs(path: &str) -> bool {
-    path.split('/').any(|segment| {
-        let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
-        decoded == "." || decoded == ".."
-    })
+    path.to_ascii_lowercase()
+        .replace("%5c", "/")
+        .split(['/', '\\'])
+        .any(|segment| {
+            let decoded = segment.replace("%2e", ".");
+            decoded == "." || decoded == ".."
+        })
 }
 
-/// The upstream URL for `rest` (the path below the base) and the client's query.
-fn upstream_url(upstream: &Url, rest: &str, query: Option<&str>) -> Url {
+/// The upstream URL for `rest` (the path below the base) and the client's query; `None` when
+/// the joined URL is not on the upstream's origin below its path (whatever the parser made of
+/// `rest`: the token goes nowhere else).
+fn upstream_url(upstream: &Url, rest: &str, query: Option<&str>) -> Option<Url> {
     let mut url = upstream.clone();
-    let joined = format!(
-        "{}/{}",
-        url.path().trim_end_matches('/'),
-        rest.trim_start_matches('/')
-    );
-    url.set_path(&joined);
+    let base = url.path().trim_end_matches('/').to_string();
+    url.set_path(&format!("{base}/{}", rest.trim_start_matches('/')));
+    if url.origin() != upstream.origin() || !url.path().starts_with(&format!("{base}/")) {
+        return None;
+    }
     let query = match (upstream.query(), query) {
         (Some(a), Some(b)) => Some(format!("{a}&{b}")),
         (a, b) => a.or(b).map(str::to_string),
     };
     url.set_query(query.as_deref());
-    url
+    Some(url)
 }
 
 /// Headers that describe one connection, not the message (RFC 9110 §7.6.1), and those the proxy
@@ -611,14 +621,20 @@ mod tests {
     fn paths_join_below_the_upstream_and_keep_the_query() {
         let api: Url = "https://api.example.com/v1/".parse().unwrap();
         assert_eq!(
-            upstream_url(&api, "/users/7", Some("a=1")).as_str(),
+            upstream_url(&api, "/users/7", Some("a=1"))
+                .unwrap()
+                .as_str(),
             "https://api.example.com/v1/users/7?a=1"
         );
         let keyed: Url = "http://127.0.0.1:9/base?key=k".parse().unwrap();
         assert_eq!(
-            upstream_url(&keyed, "/", Some("a=1")).as_str(),
+            upstream_url(&keyed, "/", Some("a=1")).unwrap().as_str(),
             "http://127.0.0.1:9/base/?key=k&a=1"
         );
+        // Whatever the URL parser resolves, the result stays below the upstream's path.
+        for climbing in ["/a/..\\..\\admin", "/..\\x", "/%2e%2e\\x"] {
+            assert_eq!(upstream_url(&api, climbing, None), None, "{climbing}");
+        }
     }
 
     #[test]
@@ -635,6 +651,10 @@ mod tests {
             "/0123abcd/../admin",
             "/0123abcd/a/%2E%2e/b",
             "/0123abcd/./x",
+            "/0123abcd/a/..\\..\\admin",
+            "/0123abcd/a\\..\\b",
+            "/0123abcd/a/..%5C..%5cadmin",
+            "/0123abcd/%2e%2E%5cx",
         ] {
             assert_eq!(below_base(prefix, climbing), None, "{climbing}");
         }

@@ -5,6 +5,7 @@
 
 use latchkey::agent::protocol::kind_from_name;
 use latchkey::door::{Handed, Purpose};
+use latchkey::model::untrusted::is_token_text;
 use latchkey::{Error, ErrorKind, Result};
 use serde::Deserialize;
 use zeroize::Zeroizing;
@@ -87,11 +88,15 @@ async fn fetch(name: &str, min_valid: u32, purpose: Purpose) -> Result<Handed> {
     let status = response.status();
     let body = response.bytes().await.map_err(|e| unreachable(&e))?;
     if status.is_success() {
-        let answer: Answer = serde_json::from_slice(&body).map_err(|_| Error::Relayed {
+        let not_a_token = || Error::Relayed {
             kind: ErrorKind::Other,
             message: format!("`latchkey serve` at {base} answered something that is not a token"),
             hint: None,
-        })?;
+        };
+        let answer: Answer = serde_json::from_slice(&body).map_err(|_| not_a_token())?;
+        if !is_token_text(&answer.access_token) {
+            return Err(not_a_token());
+        }
         return Ok(Handed {
             account: answer.account.unwrap_or_else(|| name.to_string()),
             access_token: answer.access_token,

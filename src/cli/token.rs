@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use latchkey::door::{Handed, Purpose};
 use latchkey::model::tokens::now;
+use latchkey::model::untrusted::is_token_text;
 use latchkey::protocol::dpop::ProofTarget;
 use latchkey::{Error, Latchkey, Result};
 
@@ -288,6 +289,14 @@ fn print(handed: &Handed, format: Format, io: &mut Io, now: i64) -> Result<()> {
             handed.account
         )));
     }
+    // Checked when it arrived; a token stored before that check must not write to a terminal
+    // or add a header line either (JSON escapes it).
+    if !is_token_text(token) && matches!(format, Format::Raw | Format::Header) {
+        return Err(Error::BadResponse {
+            context: format!("the token of `{}`", handed.account),
+            detail: "it holds characters a token may not have; sign in again".into(),
+        });
+    }
     match format {
         Format::Raw => outln!(io, "{token}"),
         Format::Header => {
@@ -433,6 +442,22 @@ mod tests {
         let (result, out) = printed(handed, format);
         result.unwrap();
         out
+    }
+
+    #[test]
+    fn a_token_with_control_characters_is_never_printed_raw_or_as_a_header() {
+        let mut evil = handed(false, None);
+        evil.access_token = Zeroizing::new("at\r\nX-Injected: 1\u{1b}]0;T\u{7}".into());
+        for format in [Format::Raw, Format::Header] {
+            let (result, out) = printed(&evil, format);
+            let err = result.expect_err("refused");
+            assert_eq!(out, "");
+            assert!(err.to_string().contains("sign in again"), "{err}");
+        }
+        // JSON escapes it: nothing raw reaches the terminal.
+        let (result, out) = printed(&evil, Format::Json);
+        result.unwrap();
+        assert!(!out.contains('\u{1b}') && !out.contains('\r'), "{out:?}");
     }
 
     #[test]

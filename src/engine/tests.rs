@@ -215,6 +215,29 @@ async fn a_rotated_refresh_token_is_kept_when_the_answer_is_unusable() {
 }
 
 #[tokio::test]
+async fn an_access_token_with_control_characters_is_refused_and_the_rotated_refresh_token_kept() {
+    // A hostile provider's token that would add a header line and write to the terminal.
+    let (engine, account, _served) = refreshing(
+        "ctl",
+        200,
+        "{\"access_token\":\"AT\\r\\nX-Injected: 1\\u001b]0;T\\u0007\",\"token_type\":\"bearer\",\"refresh_token\":\"rotated\"}",
+    )
+    .await;
+    let err = engine.refresh("ctl/me").await.expect_err("refused");
+    assert_eq!(err.kind(), crate::ErrorKind::Provider, "{err}");
+    let text = err.to_string();
+    assert!(text.contains("printable ASCII"), "{text}");
+    assert!(
+        !text.contains('\u{1b}') && !text.contains("X-Injected"),
+        "{text}"
+    );
+    let (_, tokens) = engine.stored_tokens("ctl/me").await.expect("stored");
+    assert_ne!(tokens.access_token.secret().as_str(), "");
+    assert!(!tokens.access_token.secret().contains('\r'));
+    assert_eq!(refresh_token_now(&engine, &account).await, "rotated");
+}
+
+#[tokio::test]
 async fn invalid_grant_marks_the_account_for_sign_in_and_keeps_it() {
     let (engine, account, _served) = refreshing(
         "gone",

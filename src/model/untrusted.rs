@@ -27,6 +27,13 @@ pub fn is_hidden_or_control(c: char) -> bool {
         )
 }
 
+/// Whether `token` is made of what RFC 6749 (Appendix A.12) allows an access or refresh token:
+/// printable ASCII (`VSCHAR`). Anything else could end a header line or write to a terminal
+/// wherever the token is printed, so it is refused when it arrives.
+pub fn is_token_text(token: &str) -> bool {
+    !token.is_empty() && token.bytes().all(|b| (0x20..=0x7e).contains(&b))
+}
+
 /// `text` for a desktop notification's body, which servers read as a subset of HTML: the
 /// markup characters escaped, so provider text and names stay text.
 pub fn markup_escaped(text: &str) -> String {

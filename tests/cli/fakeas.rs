@@ -655,6 +655,12 @@ fn token(shared: &Shared, stream: &mut TcpStream, req: &HttpRequest) {
             body["mac_key"] = MAC_KEY.into();
             json_response(stream, 200, &body);
         }
+        // A token that would add a header line and write to the terminal where printed.
+        "control-token" => json_response(
+            stream,
+            200,
+            &json!({"access_token": format!("{secretish}\r\nX-Injected: 1\u{1b}]0;T\u{7}"), "token_type": "Bearer", "expires_in": 3600}),
+        ),
         "mac" => json_response(
             stream,
             200,

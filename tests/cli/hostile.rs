@@ -327,6 +327,22 @@ fn a_response_without_access_token_is_refused() {
 }
 
 #[test]
+fn an_access_token_with_control_characters_is_refused_and_nothing_raw_printed() {
+    let out = refused_without_the_secret(
+        "control-token",
+        &[
+            "printable ASCII",
+            "nothing was stored",
+            r#""access_token":"[redacted]""#,
+        ],
+    );
+    for raw in ["\u{1b}", "\r", "X-Injected: 1\n"] {
+        assert!(!out.stderr.contains(raw), "{:?}", out.stderr);
+        assert!(!out.stdout.contains(raw), "{:?}", out.stdout);
+    }
+}
+
+#[test]
 fn a_mac_token_is_refused() {
     let answer = [
         r#""token_type":"MAC""#,

@@ -99,11 +99,33 @@ pub const REFUSED_VARIABLES: &[&str] = &[
     "PYTHONSTARTUP",
     "PERL5LIB",
     "PERL5OPT",
+    "PERL5DB",
+    "PERLLIB",
     "RUBYOPT",
+    "RUBYLIB",
+    "NODE_PATH",
+    "PYTHONHOME",
+    "PYTHONUSERBASE",
+    "JAVA_TOOL_OPTIONS",
+    "JDK_JAVA_OPTIONS",
+    "_JAVA_OPTIONS",
+    "CLASSPATH",
+    "RUSTC_WRAPPER",
+    "RUSTC",
+    "MAKEFILES",
+    "SHELLOPTS",
+    "BASHOPTS",
+    "PS4",
+    "PROMPT_COMMAND",
+    "IFS",
+    "GCONV_PATH",
+    "LUA_PATH",
+    "LUA_CPATH",
 ];
 
-/// Prefixes of variables never taken from an env file (the dynamic loader's, git's).
-pub const REFUSED_PREFIXES: &[&str] = &["LD_", "DYLD_", "GIT_"];
+/// Prefixes of variables never taken from an env file (the dynamic loader's, git's, bash's
+/// exported functions).
+pub const REFUSED_PREFIXES: &[&str] = &["LD_", "DYLD_", "GIT_", "BASH_FUNC_"];
 
 /// Whether `name` changes how programs are found or loaded: [`REFUSED_VARIABLES`] and the
 /// names starting with one of [`REFUSED_PREFIXES`].
@@ -548,6 +570,11 @@ mod tests {
             "RUBYOPT",
             "GIT_SSH_COMMAND",
             "GIT_CONFIG_GLOBAL",
+            "JAVA_TOOL_OPTIONS",
+            "RUSTC_WRAPPER",
+            "PROMPT_COMMAND",
+            "PYTHONHOME",
+            "GCONV_PATH",
         ] {
             assert!(is_refused_variable(name), "{name}");
             let entries = parse(&format!("A=1\n{name}=x\n")).unwrap();

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::provider_error;
 use crate::error::{Error, Result};
-use crate::model::untrusted::sanitize;
+use crate::model::untrusted::{is_token_text, sanitize};
 use crate::protocol::http::{HttpError, masked_excerpt};
 
 /// `id_token` rides along in OpenID Connect token responses.
@@ -65,13 +65,23 @@ pub(super) fn error_body(context: &str, body: &[u8]) -> Error {
     )
 }
 
-/// Refuses token types other than Bearer; `sent` quotes the (masked) response.
+/// Refuses token types other than Bearer, and an access token with characters no token may
+/// have ([`is_token_text`]); `sent` quotes the (masked) response.
 pub(super) fn check_token_type(
     context: &str,
     response: TokenResponseBody,
     dpop: bool,
     sent: impl FnOnce() -> String,
 ) -> Result<TokenResponseBody> {
+    if !is_token_text(response.access_token().secret()) {
+        return Err(Error::BadResponse {
+            context: context.to_string(),
+            detail: format!(
+                "the access token holds characters a token may not have (only printable ASCII, RFC 6749 Appendix A.12); nothing was stored. The provider sent {}",
+                sent()
+            ),
+        });
+    }
     match response.token_type() {
         BasicTokenType::Bearer => Ok(response),
         // RFC 9449 §5: a token bound to the proof's key is of type DPoP.
