@@ -217,8 +217,11 @@ impl Error {
                 names: names.clone(),
             }),
             Error::AccountNotFound(_) => Some(Hint::ListAccounts),
-            Error::NeedsSignIn { profile, .. } => Some(Hint::SignIn {
+            Error::NeedsSignIn {
+                profile, account, ..
+            } => Some(Hint::SignIn {
                 profile: profile.clone(),
+                account: account.split_once('/').map(|(_, label)| label.to_string()),
             }),
             Error::Keychain(e) => e.hint(),
             Error::Connect { failure, .. } => Some(match failure {

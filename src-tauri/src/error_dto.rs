@@ -60,7 +60,7 @@ impl From<Hint> for ErrorActionDto {
     fn from(hint: Hint) -> Self {
         use ErrorActionKind::{Advice, EditProfile, SignIn};
         let (kind, label, profile) = match hint {
-            Hint::SignIn { profile } | Hint::ReplaceLostGrant { profile } => {
+            Hint::SignIn { profile, .. } | Hint::ReplaceLostGrant { profile } => {
                 (SignIn, "Sign in again".to_string(), Some(profile))
             }
             Hint::RetrySignIn { profile } => (

@@ -22,12 +22,22 @@ pub fn needs_sign_in(account: &str, profile: &str) {
 /// (names are the user's own, but a label may hold `<` or `&`).
 pub fn text(account: &str, profile: &str) -> (String, String) {
     let escape = crate::model::untrusted::markup_escaped;
+    let quote = crate::api::integrations::git::shell_quote;
+    // The label too: a plain sign-in may make an account of another name.
+    let command = match account.split_once('/') {
+        Some((_, label)) => format!(
+            "latchkey login {} --account {}",
+            quote(profile),
+            quote(label)
+        ),
+        None => format!("latchkey login {}", quote(profile)),
+    };
     (
         "Latchkey: sign in again".to_string(),
         format!(
-            "The provider no longer accepts the sign-in of {}. Run `latchkey login {}`.",
+            "The provider no longer accepts the sign-in of {}. Run `{}`.",
             escape(account),
-            escape(profile)
+            escape(&command)
         ),
     )
 }
@@ -67,6 +77,9 @@ mod tests {
         let (summary, body) = text("work/<me>&co", "work");
         assert_eq!(summary, "Latchkey: sign in again");
         assert!(body.contains("work/&lt;me&gt;&amp;co"), "{body}");
-        assert!(body.contains("`latchkey login work`"), "{body}");
+        assert!(
+            body.contains("`latchkey login work --account '&lt;me&gt;&amp;co'`"),
+            "{body}"
+        );
     }
 }

@@ -299,6 +299,7 @@ mod tests {
         }
         let hint = Some(crate::Hint::SignIn {
             profile: "a".into(),
+            account: Some("me".into()),
         });
         let e = relayed(
             "needs-sign-in",

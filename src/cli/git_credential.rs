@@ -305,6 +305,17 @@ fn install(
     git_config(&["--replace-all", &key, &reset])?;
     git_config(&["--add", &key, &value])?;
     outln!(io, "git now asks Latchkey for {url}: {key} = {value}")?;
+    // Allowed (sign in afterwards), but a mistyped label would otherwise go unnoticed.
+    if engine.account(&account).is_err()
+        && let Some((profile, label)) = account.split_once('/')
+    {
+        errln!(
+            io,
+            "warning: there is no account `{}` yet: sign in as it with `{}`",
+            for_terminal(&account),
+            super::tool_token::login_command(profile, Some(label))
+        );
+    }
     warn_about_later_helpers(&url, &value, io);
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! The engine's hints worded for the command line: the command or flag to use. The app words
 //! the same hints as actions (src-tauri/src/dto.rs).
 
+use super::tool_token::login_command;
 use latchkey::api::integrations::git::shell_quote;
 use latchkey::{Error, Hint};
 
@@ -51,7 +52,10 @@ fn suffix(hint: &Hint) -> String {
         Hint::DidYouMeanAccount { name } => {
             format!("; did you mean `{name}`? (`latchkey accounts` shows the accounts)")
         }
-        Hint::SignIn { profile } => format!(". Run `latchkey login {profile}` to sign in again"),
+        Hint::SignIn { profile, account } => format!(
+            ". Run `{}` to sign in again",
+            login_command(profile, account.as_deref())
+        ),
         Hint::ReplaceLostGrant { profile } => {
             format!(": sign in again with `latchkey login {profile}`")
         }
@@ -144,7 +148,7 @@ mod tests {
         };
         assert_eq!(
             render(&needs.context("TOKEN")),
-            "TOKEN: account `okta/me` needs sign-in: the grant was revoked. Run `latchkey login okta` to sign in again"
+            "TOKEN: account `okta/me` needs sign-in: the grant was revoked. Run `latchkey login okta --account me` to sign in again"
         );
         let secret = Error::InvalidInput("the auth method `basic` needs a client secret".into())
             .with_hint(Hint::PassClientSecret {
@@ -222,7 +226,10 @@ mod tests {
             Hint::ListAccounts,
             Hint::DidYouMeanProfile { name: p() },
             Hint::DidYouMeanAccount { name: p() },
-            Hint::SignIn { profile: p() },
+            Hint::SignIn {
+                profile: p(),
+                account: None,
+            },
             Hint::ReplaceLostGrant { profile: p() },
             Hint::RetrySignIn { profile: p() },
             Hint::RetryImplicitSignIn { profile: p() },

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use clap::Args;
+use clap::builder::TypedValueParser;
 use latchkey::model::untrusted::sanitize;
 use latchkey::store::history::{self, Entry};
 use latchkey::{Error, Latchkey, Result};
@@ -16,8 +17,8 @@ pub struct HistoryArgs {
     /// Only this account (`PROFILE/LABEL`), or a profile's accounts (`PROFILE`).
     #[arg(long, add = account_names())]
     account: Option<String>,
-    /// The most recent N hand-outs.
-    #[arg(long, default_value_t = 20)]
+    /// The most recent N hand-outs (at least 1).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..).map(|n| usize::try_from(n).unwrap_or(usize::MAX)))]
     limit: usize,
     /// Print JSON for scripts (the entries as recorded).
     #[arg(long)]
@@ -66,7 +67,11 @@ fn render(entries: &[&Entry]) -> String {
                 sanitize(&e.how),
                 sanitize(&e.via),
                 e.pid.map_or("-".into(), |p| p.to_string()),
-                e.exe.as_deref().map_or("-".into(), sanitize),
+                // No program seen (a `serve` client, a remote one): where it came from.
+                e.exe
+                    .as_deref()
+                    .or(e.from.as_deref())
+                    .map_or("-".into(), sanitize),
                 match (&e.decision, &e.rule) {
                     (Some(d), Some(r)) => format!("{} ({})", sanitize(d), sanitize(r)),
                     (Some(d), None) => sanitize(d),
@@ -151,6 +156,13 @@ TIME                  ACCOUNT     HOW      VIA     PID  PROGRAM       DECISION
         result.unwrap();
         assert_eq!(c.out().lines().count(), 2);
         assert!(c.out().contains("home/me"), "{}", c.out());
+        // A `serve` client has no program here: the session's name stands in for it.
+        let dir = state(&[
+            r#"{"time":1767225600,"account":"work/alice","how":"serve","via":"serve","from":"serve:ci","decision":"allowed"}"#,
+        ]);
+        let (result, c) = history_of(&engine(), &dir, None, 20, false);
+        result.unwrap();
+        assert!(c.out().contains("  -    serve:ci  allowed"), "{}", c.out());
     }
 
     #[test]

@@ -39,7 +39,10 @@ use latchkey::model::untrusted::for_terminal;
 use latchkey::store::paths;
 use latchkey::{ErrorKind, Latchkey};
 
-const EXIT_CODES: &str = "\
+/// The exit codes' list, a literal for `concat!`.
+macro_rules! exit_codes {
+    () => {
+        "\
 Exit codes:
   0  success
   1  other error (local files, I/O)
@@ -50,7 +53,19 @@ Exit codes:
   6  network: the provider could not be reached or did not answer in time
   7  keychain unavailable: the OS keychain is missing, locked or not answering
   8  sign-in not completed: timed out, or the browser's response was rejected
-  9  refused by an access rule or an untrusted file (see `latchkey access`, `latchkey trust`)";
+  9  refused by an access rule or an untrusted file (see `latchkey access`, `latchkey trust`)"
+    };
+}
+const EXIT_CODES: &str = exit_codes!();
+
+/// `exec`'s: [`EXIT_CODES`], then those of a COMMAND that cannot start (as shells say them).
+const EXEC_EXIT_CODES: &str = concat!(
+    exit_codes!(),
+    "
+  126  COMMAND was found but cannot be executed
+  127  no such COMMAND on Latchkey's `PATH`
+Once COMMAND runs, the exit code is COMMAND's own."
+);
 
 #[derive(Parser)]
 #[command(
@@ -96,14 +111,14 @@ enum Command {
     Logout(accounts::LogoutArgs),
     /// Run a program with valid access tokens in its environment (from --env, --env-file or
     /// the nearest `.latchkey.env`); Latchkey exits with the program's exit code.
-    #[command(after_long_help = EXIT_CODES)]
+    #[command(after_long_help = EXEC_EXIT_CODES)]
     Exec(exec::ExecArgs),
     /// Trust a `.latchkey.env` that `exec` finds by searching (default: the nearest one): shows
     /// its variables and the accounts they take, then records its content's SHA-256; any
     /// change needs trusting again. `--list`, `--remove FILE`.
     Trust(trust::TrustArgs),
-    /// git's credential helper: `git config --global credential.https://HOST.helper
-    /// '!latchkey git-credential ACCOUNT'`, or let `--install ACCOUNT URL` write it.
+    /// git's credential helper: let `--install ACCOUNT URL` write it, or `git config --global
+    /// credential.https://HOST.helper '!latchkey git-credential --host HOST ACCOUNT'`.
     #[command(name = "git-credential", after_long_help = EXIT_CODES)]
     GitCredential(git_credential::GitCredentialArgs),
     /// kubectl's exec credential plugin (client.authentication.k8s.io/v1 and v1beta1);
@@ -355,6 +370,9 @@ mod tests {
             let code = exit_code(kind);
             assert!(EXIT_CODES.contains(&format!("\n  {code}  ")), "{code}");
         }
+        // `exec`'s list is the same one, and more.
+        assert!(EXEC_EXIT_CODES.starts_with(EXIT_CODES), "{EXEC_EXIT_CODES}");
+        assert!(EXEC_EXIT_CODES.contains("\n  127  "));
     }
 
     #[test]

@@ -42,17 +42,17 @@ pub fn list_presets(engine: &Latchkey, json: bool, io: &mut Io) -> Result<()> {
             .variables
             .iter()
             .map(|(k, v)| {
-                let flag = format!("--{}", k.replace('_', "-"));
+                let flag = latchkey::model::presets::flag(k);
                 match &v.default {
                     Some(d) => format!("{flag} (default {d})"),
                     None => flag,
                 }
             })
             .collect();
-        let options = if options.is_empty() {
-            String::new()
-        } else {
-            format!("; {}", options.join(", "))
+        let options = match (options.is_empty(), p.description.is_empty()) {
+            (true, _) => String::new(),
+            (false, true) => options.join(", "),
+            (false, false) => format!("; {}", options.join(", ")),
         };
         outln!(
             io,
@@ -123,8 +123,7 @@ mod tests {
             .expect("the user's preset");
         let file = dir.join("local.toml");
         assert!(
-            local.starts_with(&format!("local\tLocal [{}]\t", file.display()))
-                && local.ends_with("; --base-url"),
+            local == format!("local\tLocal [{}]\t--base-url", file.display()),
             "{local}"
         );
         let mut c = Captured::default();

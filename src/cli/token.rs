@@ -12,7 +12,7 @@ use latchkey::{Error, Latchkey, Result};
 use super::completions::account_names;
 use super::format::rfc3339;
 use super::handout::{hand_out, hand_out_with_proof};
-use super::io::{Io, outln};
+use super::io::{Io, errln, outln};
 
 #[derive(Clone, Copy, ValueEnum, Default)]
 enum Format {
@@ -219,7 +219,10 @@ pub fn fast_path() -> Option<u8> {
     };
     Some(
         match answer.and_then(|handed| {
-            super::io::finish(Io::std(|io| print(&handed, args.format, io, now())))
+            super::io::finish(Io::std(|io| {
+                short_lived(&handed, args.min_valid, now(), io);
+                print(&handed, args.format, io, now())
+            }))
         }) {
             Ok(()) => 0,
             Err(e) => super::report(&e),
@@ -237,7 +240,23 @@ pub async fn token(engine: &Arc<Latchkey>, args: TokenArgs, io: &mut Io<'_>) -> 
         target,
     )
     .await?;
+    short_lived(&handed, args.min_valid, now(), io);
     print(&handed, args.format, io, now())
+}
+
+/// Says so when the token handed out lives less than `--min-valid` asked: the provider's
+/// tokens live no longer (each call would otherwise refresh without a word).
+fn short_lived(handed: &Handed, min_valid: u32, now: i64, io: &mut Io) {
+    if let Some(left) = handed.expires_at.map(|t| t - now)
+        && min_valid > 0
+        && left <= i64::from(min_valid)
+    {
+        errln!(
+            io,
+            "latchkey: warning: the token of `{}` is valid for {left} s, less than --min-valid {min_valid}: the provider's tokens live no longer (lower --min-valid)",
+            handed.account
+        );
+    }
 }
 
 pub async fn refresh(engine: &Arc<Latchkey>, args: RefreshArgs, io: &mut Io<'_>) -> Result<()> {
@@ -442,6 +461,22 @@ mod tests {
         let (result, out) = printed(handed, format);
         result.unwrap();
         out
+    }
+
+    #[test]
+    fn a_token_that_lives_less_than_asked_is_handed_out_with_a_warning() {
+        let bearer = handed(false, None); // valid for 300 s
+        let warned = |min_valid| {
+            let mut c = Captured::default();
+            short_lived(&bearer, min_valid, NOW, &mut c.io());
+            c.err()
+        };
+        assert_eq!(warned(60), "");
+        assert_eq!(warned(0), "");
+        assert_eq!(
+            warned(600),
+            "latchkey: warning: the token of `work/alice` is valid for 300 s, less than --min-valid 600: the provider's tokens live no longer (lower --min-valid)\n"
+        );
     }
 
     #[test]

@@ -238,6 +238,22 @@ async fn an_access_token_with_control_characters_is_refused_and_the_rotated_refr
 }
 
 #[tokio::test]
+async fn callers_waiting_on_a_refresh_take_its_token_even_when_it_lives_less_than_they_asked() {
+    // The provider's tokens live 30 s; both callers ask for 60. The endpoint answers once.
+    let (engine, _account, served) = refreshing(
+        "short",
+        200,
+        r#"{"access_token":"short-lived","token_type":"bearer","expires_in":30,"refresh_token":"next"}"#,
+    )
+    .await;
+    let (a, b) = tokio::join!(engine.token("short/me", 60), engine.token("short/me", 60));
+    served.await.unwrap();
+    for (_, tokens) in [a.expect("first"), b.expect("second")] {
+        assert_eq!(tokens.access_token.secret(), "short-lived");
+    }
+}
+
+#[tokio::test]
 async fn invalid_grant_marks_the_account_for_sign_in_and_keeps_it() {
     let (engine, account, _served) = refreshing(
         "gone",
@@ -267,7 +283,8 @@ async fn invalid_grant_marks_the_account_for_sign_in_and_keeps_it() {
     assert_eq!(
         err.hint(),
         Some(Hint::SignIn {
-            profile: "gone".into()
+            profile: "gone".into(),
+            account: Some("me".into()),
         })
     );
     let kept = engine.account("gone/me").expect("the account is kept");

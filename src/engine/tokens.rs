@@ -60,6 +60,7 @@ impl Latchkey {
         min_valid: Option<i64>,
     ) -> Result<(Account, TokenSet)> {
         let id = account.account_id();
+        let seen = account.expires_at;
         // The keychain finds the entry's item while this waits for the lock; the read comes
         // under the lock. Detached: the read waits for it.
         let _ = self.keychain.locate(&account.keychain_key());
@@ -71,13 +72,21 @@ impl Latchkey {
             return Err(needs_sign_in(&account, reason));
         }
         let profile = self.config.profile(&account.profile)?;
+        // A token another process got while this one waited is the one to hand out, even when
+        // the provider's tokens live less than `min_valid`: concurrent callers make one request
+        // between them, not one each.
+        let renewed = account.expires_at != seen;
+        let good = |expires_at: Option<i64>, m: i64| {
+            expires_at.is_none_or(|t| t - now() > m) || (renewed && expires_at > Some(now()))
+        };
         // What needs neither the client secret nor the keys: a token another process refreshed
         // while this one waited for the lock, or an account with no refresh token.
         if !account.has_refresh_token
-            || min_valid.is_some_and(|m| account.expires_at.is_some_and(|t| t - now() > m))
+            || min_valid
+                .is_some_and(|m| account.expires_at.is_some() && good(account.expires_at, m))
         {
             let tokens = self.load_tokens(&account).await?;
-            if min_valid.is_some_and(|m| tokens.valid_for(now(), m)) {
+            if min_valid.is_some_and(|m| good(tokens.expires_at, m)) {
                 return Ok((account, tokens));
             }
             if tokens.refresh_token.is_none() {
@@ -94,9 +103,7 @@ impl Latchkey {
             self.profile_http(&profile, &profile.token_endpoint)
         });
         let tokens = tokens?;
-        if let Some(min_valid) = min_valid
-            && tokens.valid_for(now(), min_valid)
-        {
+        if min_valid.is_some_and(|m| good(tokens.expires_at, m)) {
             return Ok((account, tokens));
         }
         let Some(refresh_token) = tokens.refresh_token.clone() else {

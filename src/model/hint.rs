@@ -21,8 +21,13 @@ pub enum Hint {
     /// No such account, but one of a name close to it: `name` (an account, or a profile
     /// standing for its default account).
     DidYouMeanAccount { name: String },
-    /// The account's grant is gone: sign in to the profile again.
-    SignIn { profile: String },
+    /// The account's grant is gone: sign in to the profile again, as the account's label
+    /// (without it, a sign-in may make an account of another name and leave this one as it is).
+    SignIn {
+        profile: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        account: Option<String>,
+    },
     /// Tokens the provider issued could not be stored: sign in again to replace them.
     ReplaceLostGrant { profile: String },
     /// The browser sign-in ended without an answer: start it again (or open the URL by hand).

@@ -158,7 +158,7 @@ impl Preset {
                 return Err(Error::InvalidInput(format!(
                     "preset `{}` has no `{}` setting{}",
                     self.name,
-                    flag(given),
+                    flag(given).trim_end_matches("=VALUE"),
                     self.variables_hint()
                 )));
             }
@@ -257,9 +257,13 @@ impl Preset {
     }
 }
 
-/// The command-line flag of a variable: `base_url` → `--base-url`.
-fn flag(variable: &str) -> String {
-    format!("--{}", variable.replace('_', "-"))
+/// How the command line gives a variable: `tenant` and `base_url` have flags of their own
+/// (`--base-url`); any other (a user preset's) is `--preset-var NAME=VALUE`.
+pub fn flag(variable: &str) -> String {
+    match variable {
+        "tenant" | "base_url" => format!("--{}", variable.replace('_', "-")),
+        _ => format!("--preset-var {variable}=VALUE"),
+    }
 }
 
 /// Values go into URLs: a tenant is one path segment, a base URL an https origin (+ path).
@@ -528,7 +532,11 @@ mod tests {
         let acme = find(&dir, "acme").unwrap();
         assert!(matches!(acme.source, Source::File(_)));
         let err = acme.fill(&BTreeMap::new()).unwrap_err().to_string();
-        assert!(err.contains("--org"), "{err}");
+        // A user preset's variable has no flag of its own.
+        assert!(
+            err.contains("needs --preset-var org=VALUE (your org)"),
+            "{err}"
+        );
         let f = acme.fill(&vars(&[("org", "widgets")])).unwrap();
         assert_eq!(issuer(&f), "https://widgets.acme.example");
         assert_eq!(

@@ -123,7 +123,7 @@ fn an_invalid_grant_in_the_background_is_a_desktop_notification() {
     assert!(shown.contains("Latchkey: sign in again"), "{shown}");
     assert!(
         shown.contains(
-            "The provider no longer accepts the sign-in of notified/alice@example.test. Run `latchkey login notified`."
+            "The provider no longer accepts the sign-in of notified/alice@example.test. Run `latchkey login notified --account alice@example.test`."
         ),
         "{shown}"
     );

@@ -563,6 +563,15 @@ fn git_gets_no_token_for_a_host_the_helper_is_not_for() {
         "{out:#?}"
     );
     assert!(out.stdout.contains("scoped/"), "{out:#?}");
+    // An account not signed in yet may be named (sign in later), with a warning.
+    let out = world.git_credential(&env, &["--install", "scoped/nobody", &world.server.url]);
+    out.success();
+    assert!(
+        out.stderr.contains(
+            "warning: there is no account `scoped/nobody` yet: sign in as it with `latchkey login scoped --account nobody`"
+        ),
+        "{out:#?}"
+    );
     assert_eq!(files_containing(&world.home, &token), Vec::<PathBuf>::new());
 }
 
