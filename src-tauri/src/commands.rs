@@ -116,7 +116,8 @@ pub async fn remove_profile(
     name: String,
 ) -> Res<()> {
     secrets.forget();
-    state.engine()?.remove_profile(&name).await?;
+    // As the CLI does: the refresh tokens revoked, a registered client deleted (best effort).
+    state.engine()?.remove_profile(&name, true).await?;
     Ok(())
 }
 

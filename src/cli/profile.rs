@@ -10,7 +10,7 @@ use latchkey::api::{
 };
 use latchkey::engine::{ResourceProfile, SecretState};
 use latchkey::model::profile::{is_loopback, parse_param, parse_scopes};
-use latchkey::model::untrusted::sanitize;
+use latchkey::model::untrusted::{for_terminal, sanitize};
 use latchkey::protocol::network::{Network, redact};
 use latchkey::{
     AuthMethod, Error, Grant, Latchkey, LegacyGrant, Profile, ProfileExtras, RedirectMode, Result,
@@ -48,13 +48,19 @@ pub enum ProfileCommand {
     /// Change a profile's scopes, proxy or CA file (settings that keep its provider), in place
     /// in profiles.toml; its accounts stay signed in.
     Set(super::profile_set::SetArgs),
-    /// Remove a profile, its accounts and their keychain entries.
+    /// Remove a profile, its accounts and their keychain entries; the accounts' refresh tokens
+    /// are revoked at the provider first (as `logout` does), and a client the profile
+    /// registered is deleted there.
     Remove {
         #[arg(add = profile_names())]
         name: String,
         /// Do not ask for confirmation.
         #[arg(long, short = 'y')]
         yes: bool,
+        /// Remove without a word to the provider (e.g. offline): the refresh tokens stay valid
+        /// there, and so does a client the profile registered.
+        #[arg(long)]
+        no_revoke: bool,
     },
     /// Replace a profile's client secret (read from standard input).
     SetSecret {
@@ -190,7 +196,11 @@ pub async fn run(engine: &Latchkey, command: ProfileCommand, io: &mut Io<'_>) ->
             name, jwks: true, ..
         } => profile_keys::print_jwks(engine, &name, io).await,
         ProfileCommand::Show { name, json, .. } => show(engine, &name, json, io).await,
-        ProfileCommand::Remove { name, yes } => remove(engine, &name, yes, io).await,
+        ProfileCommand::Remove {
+            name,
+            yes,
+            no_revoke,
+        } => remove(engine, &name, yes, !no_revoke, io).await,
         ProfileCommand::SetSecret { name } => {
             engine.profile(&name)?;
             let secret = read_secret("Client secret")?;
@@ -617,7 +627,13 @@ fn profile_json(p: &Profile, secret: Option<SecretState>) -> serde_json::Value {
     })
 }
 
-async fn remove(engine: &Latchkey, name: &str, yes: bool, io: &mut Io<'_>) -> Result<()> {
+async fn remove(
+    engine: &Latchkey,
+    name: &str,
+    yes: bool,
+    revoke: bool,
+    io: &mut Io<'_>,
+) -> Result<()> {
     engine.profile(name)?;
     let count = engine
         .accounts()?
@@ -643,32 +659,46 @@ async fn remove(engine: &Latchkey, name: &str, yes: bool, io: &mut Io<'_>) -> Re
             return Ok(());
         }
     }
-    let profile = engine.profile(name)?;
-    if profile.registration.is_some() {
-        match engine.delete_registration(&profile).await {
+    let client = sanitize(&engine.profile(name)?.client_id);
+    let removed = engine.remove_profile(name, revoke).await?;
+    for (account, outcome) in &removed.revoked {
+        match outcome {
             Ok(true) => errln!(
                 io,
-                "Deleted the client `{}` registered at the provider (RFC 7592).",
-                sanitize(&profile.client_id)
+                "Revoked the refresh token of `{account}` at the provider."
             ),
             Ok(false) => errln!(
                 io,
-                "The provider gave no way to delete the client `{}` it registered; it stays there.",
-                sanitize(&profile.client_id)
+                "The provider of `{account}` has no revocation endpoint: its refresh token stays valid there until it expires."
             ),
             Err(e) => errln!(
                 io,
-                "warning: could not delete the client `{}` at the provider ({e}); removing the profile all the same.",
-                sanitize(&profile.client_id)
+                "warning: could not revoke the refresh token of `{account}` ({}); the account was removed all the same, and its refresh token stays valid at the provider until it expires.",
+                for_terminal(&e.to_string())
             ),
         }
     }
-    let removed = engine.remove_profile(name).await?;
-    outln!(
-        io,
-        "Removed profile `{name}` and {} account(s).",
-        removed.len()
-    )
+    match &removed.registration {
+        None => {}
+        Some(Ok(true)) => errln!(
+            io,
+            "Deleted the client `{client}` registered at the provider (RFC 7592)."
+        ),
+        Some(Ok(false)) => errln!(
+            io,
+            "The provider gave no way to delete the client `{client}` it registered; it stays there."
+        ),
+        Some(Err(e)) => errln!(
+            io,
+            "warning: could not delete the client `{client}` at the provider ({}); the profile was removed all the same.",
+            for_terminal(&e.to_string())
+        ),
+    }
+    match removed.accounts.len() {
+        0 => outln!(io, "Removed profile `{name}` (it had no account)."),
+        1 => outln!(io, "Removed profile `{name}` and its account."),
+        n => outln!(io, "Removed profile `{name}` and its {n} accounts."),
+    }
 }
 
 #[path = "profile_tests.rs"]

@@ -180,11 +180,12 @@ redirect URI:           http://127.0.0.1/callback (any port, RFC 8252 §7.3)
             ProfileCommand::Remove {
                 name: "work".into(),
                 yes: true,
+                no_revoke: false,
             },
         )
         .await;
         result.unwrap();
-        assert_eq!(c.out(), "Removed profile `work` and 2 account(s).\n");
+        assert_eq!(c.out(), "Removed profile `work` and its 2 accounts.\n");
         assert_eq!(c.err(), "");
         assert!(engine.profiles().unwrap().is_empty());
     }

@@ -91,6 +91,31 @@ fn logout_no_revoke_leaves_the_grant_alone() {
     assert_eq!(server.refresh_directly("public-app", &refresh).0, 200);
 }
 
+#[test]
+fn removing_a_profile_revokes_its_grants_unless_told_not_to() {
+    let (server, env) = signed_in("gone");
+    let refresh = stored_refresh_token(&env, "gone");
+    let out = env.run(&["profile", "remove", "gone", "--yes"]);
+    out.says(&["Removed profile `gone` and its account."]);
+    assert!(
+        out.stderr.contains("Revoked the refresh token of `gone/"),
+        "{out:#?}"
+    );
+    assert_eq!(server.stats()["revocation"], 1);
+    assert!(env.accounts().is_empty());
+    let (status, body) = server.refresh_directly("public-app", &refresh);
+    assert_eq!(status, 400, "revoked token still works: {body}");
+
+    // Offline: nothing sent, the grant stays valid.
+    let (server, env) = signed_in("kept");
+    let refresh = stored_refresh_token(&env, "kept");
+    let out = env.run(&["profile", "remove", "kept", "--yes", "--no-revoke"]);
+    out.success();
+    assert!(!out.stderr.contains("Revoked"), "{out:#?}");
+    assert_eq!(server.stats()["revocation"], 0);
+    assert_eq!(server.refresh_directly("public-app", &refresh).0, 200);
+}
+
 /// The secret of the test server's `conf-basic` client.
 const BASIC_SECRET: &str = "s3cr+t/with:%chars&more";
 
