@@ -523,7 +523,9 @@ impl Agent {
         }
         match answer {
             Ok(handed) => Response::Ok(handed),
-            Err(e) => Response::error(&e),
+            // A mistyped name gets its "did you mean" here, where the names are known: the
+            // hint crosses the socket.
+            Err(e) => Response::error(&crate::api::with_suggestion(self.engine(), e)),
         }
     }
 

@@ -20,6 +20,7 @@ mod login;
 mod presets;
 mod profile;
 mod profile_keys;
+mod profile_remove;
 mod profile_resource;
 mod profile_set;
 mod profile_share;
@@ -191,11 +192,7 @@ pub fn main() -> u8 {
     };
     let code = match runtime.block_on(run(cli)) {
         Ok(()) => 0,
-        // A mistyped name: the nearest existing one as the hint.
-        Err(e) => report(&match Latchkey::open() {
-            Ok(engine) => latchkey::api::with_suggestion(&engine, e),
-            Err(_) => e,
-        }),
+        Err(e) => report_suggesting(e),
     };
     // Every task the command needed has finished, and the process ends now: nothing the
     // runtime holds needs an orderly end (its files close with the process). Ending it would
@@ -225,6 +222,18 @@ fn quiet_on_closed_stdout() {
         // SAFETY: sets the action of one signal before any thread starts.
         unsafe { libc::signal(libc::SIGPIPE, action) };
     }
+}
+
+/// [`report`], with the nearest existing name as the hint of a mistyped one (the agent adds
+/// it to the errors it relays).
+fn report_suggesting(e: latchkey::Error) -> u8 {
+    if e.kind() != ErrorKind::NotFound {
+        return report(&e);
+    }
+    report(&match Latchkey::open() {
+        Ok(engine) => latchkey::api::with_suggestion(&engine, e),
+        Err(_) => e,
+    })
 }
 
 /// Says what went wrong on standard error; the exit code that tells it.

@@ -1,7 +1,5 @@
 //! `latchkey profile add|list|show|remove|set-secret` (`export|import` in `profile_share`).
 
-use std::io::IsTerminal;
-
 use std::collections::BTreeMap;
 
 use clap::{Args, Subcommand, ValueEnum};
@@ -10,7 +8,7 @@ use latchkey::api::{
 };
 use latchkey::engine::{ResourceProfile, SecretState};
 use latchkey::model::profile::{is_loopback, parse_param, parse_scopes};
-use latchkey::model::untrusted::{for_terminal, sanitize};
+use latchkey::model::untrusted::sanitize;
 use latchkey::protocol::network::{Network, redact};
 use latchkey::{
     AuthMethod, Error, Grant, Latchkey, LegacyGrant, Profile, ProfileExtras, RedirectMode, Result,
@@ -19,7 +17,7 @@ use url::Url;
 
 use super::completions::profile_names;
 use super::format::words;
-use super::io::{Io, err, errln, outln, print_list};
+use super::io::{Io, errln, outln, print_list};
 use super::profile_keys::{self, read_secret};
 use super::profile_resource;
 use super::profile_share::{self, ExportArgs, ImportArgs};
@@ -200,7 +198,7 @@ pub async fn run(engine: &Latchkey, command: ProfileCommand, io: &mut Io<'_>) ->
             name,
             yes,
             no_revoke,
-        } => remove(engine, &name, yes, !no_revoke, io).await,
+        } => super::profile_remove::run(engine, &name, yes, !no_revoke, io).await,
         ProfileCommand::SetSecret { name } => {
             engine.profile(&name)?;
             let secret = read_secret("Client secret")?;
@@ -625,80 +623,6 @@ fn profile_json(p: &Profile, secret: Option<SecretState>) -> serde_json::Value {
             None => serde_json::json!({"method": "pre-registered"}),
         },
     })
-}
-
-async fn remove(
-    engine: &Latchkey,
-    name: &str,
-    yes: bool,
-    revoke: bool,
-    io: &mut Io<'_>,
-) -> Result<()> {
-    engine.profile(name)?;
-    let count = engine
-        .accounts()?
-        .iter()
-        .filter(|a| a.profile == name)
-        .count();
-    if !yes {
-        if !std::io::stdin().is_terminal() {
-            return Err(Error::InvalidInput(format!(
-                "removing profile `{name}` deletes its {count} account(s) and their tokens; pass --yes to confirm"
-            )));
-        }
-        err!(
-            io,
-            "Remove profile `{name}` and its {count} account(s), tokens included? [y/N] "
-        );
-        let mut answer = String::new();
-        std::io::stdin()
-            .read_line(&mut answer)
-            .map_err(|e| Error::io("cannot read the answer", e))?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            errln!(io, "Nothing removed.");
-            return Ok(());
-        }
-    }
-    let client = sanitize(&engine.profile(name)?.client_id);
-    let removed = engine.remove_profile(name, revoke).await?;
-    for (account, outcome) in &removed.revoked {
-        match outcome {
-            Ok(true) => errln!(
-                io,
-                "Revoked the refresh token of `{account}` at the provider."
-            ),
-            Ok(false) => errln!(
-                io,
-                "The provider of `{account}` has no revocation endpoint: its refresh token stays valid there until it expires."
-            ),
-            Err(e) => errln!(
-                io,
-                "warning: could not revoke the refresh token of `{account}` ({}); the account was removed all the same, and its refresh token stays valid at the provider until it expires.",
-                for_terminal(&e.to_string())
-            ),
-        }
-    }
-    match &removed.registration {
-        None => {}
-        Some(Ok(true)) => errln!(
-            io,
-            "Deleted the client `{client}` registered at the provider (RFC 7592)."
-        ),
-        Some(Ok(false)) => errln!(
-            io,
-            "The provider gave no way to delete the client `{client}` it registered; it stays there."
-        ),
-        Some(Err(e)) => errln!(
-            io,
-            "warning: could not delete the client `{client}` at the provider ({}); the profile was removed all the same.",
-            for_terminal(&e.to_string())
-        ),
-    }
-    match removed.accounts.len() {
-        0 => outln!(io, "Removed profile `{name}` (it had no account)."),
-        1 => outln!(io, "Removed profile `{name}` and its account."),
-        n => outln!(io, "Removed profile `{name}` and its {n} accounts."),
-    }
 }
 
 #[path = "profile_tests.rs"]

@@ -208,6 +208,13 @@ fn a_logout_without_the_agent_is_honoured_at_once() {
     let (_server, env) = signed_in("gone");
     start_agent(&env);
     env.token(&["gone"]);
+    // A mistyped name gets the same "did you mean" through the agent as without it.
+    let (a, d) = (
+        env.run(&["token", "gonee"]),
+        direct(&env, &["token", "gonee"]),
+    );
+    a.fails_with(3, &["did you mean `gone"]);
+    assert_eq!((a.code, a.stderr), (d.code, d.stderr));
     direct(&env, &["logout", "gone", "--no-revoke"]).success();
     let (a, d) = (
         env.run(&["token", "gone"]),
