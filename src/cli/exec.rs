@@ -162,6 +162,13 @@ fn bindings(engine: &Latchkey, args: &ExecArgs) -> Result<Vec<Binding>> {
     } else {
         let mut files = Vec::new();
         for path in &args.env_file {
+            // A file named on the command line that is not there is a mistyped argument.
+            if std::fs::symlink_metadata(path).is_err() {
+                return Err(Error::InvalidInput(format!(
+                    "--env-file {}: no such file",
+                    path.display()
+                )));
+            }
             files.push((path.clone(), envfile::read(path)?));
         }
         files

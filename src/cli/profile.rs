@@ -43,8 +43,8 @@ pub enum ProfileCommand {
         #[arg(long, conflicts_with = "json")]
         jwks: bool,
     },
-    /// Change a profile's scopes, proxy or CA file (settings that keep its provider), in place
-    /// in profiles.toml; its accounts stay signed in.
+    /// Change a profile's scopes, proxy, CA file, DPoP or PAR (settings that keep its
+    /// provider), in place in profiles.toml; its accounts stay signed in.
     Set(super::profile_set::SetArgs),
     /// Remove a profile, its accounts and their keychain entries; the accounts' refresh tokens
     /// are revoked at the provider first (as `logout` does), and a client the profile
@@ -251,6 +251,14 @@ async fn add(engine: &Latchkey, args: AddArgs, io: &mut Io<'_>) -> Result<()> {
     }
     for grant in &profile.allowed_legacy_grants {
         errln!(io, "warning: {}.", grant.warning());
+    }
+    // The provider must know the key before the first sign-in, or it answers invalid_client.
+    if profile.auth_method == AuthMethod::PrivateKeyJwt {
+        outln!(
+            io,
+            "Register the client's public key at the provider: `latchkey profile show {} --jwks` prints it.",
+            profile.name
+        )?;
     }
     if profile.grant == Grant::ClientCredentials {
         outln!(io, "Next: latchkey token {}", profile.name)?;

@@ -10,7 +10,7 @@ use latchkey::api::integrations::envfile::{self, Value};
 use latchkey::model::untrusted::for_terminal;
 use latchkey::{Error, Latchkey, Result};
 
-use super::io::{Io, outln};
+use super::io::{Io, errln, outln};
 
 #[derive(Args)]
 pub struct TrustArgs {
@@ -29,7 +29,15 @@ pub struct TrustArgs {
 pub fn run(engine: &Latchkey, args: TrustArgs, io: &mut Io) -> Result<()> {
     let config = engine.config();
     if args.list {
-        for t in envfile::trusted_files(config)? {
+        let trusted = envfile::trusted_files(config)?;
+        if trusted.is_empty() {
+            // On standard error: a script reading the list sees an empty one.
+            errln!(
+                io,
+                "No trusted env files yet (`latchkey trust FILE` trusts one)."
+            );
+        }
+        for t in trusted {
             let state = match envfile::open_found(&t.path) {
                 Ok(f) if f.sha256 == t.sha256 => "trusted",
                 Ok(_) => "changed since trusted",
@@ -173,6 +181,10 @@ mod tests {
         let (result, c) = trust(&engine, args(None, true, None));
         result.unwrap();
         assert_eq!(c.out(), "");
+        assert_eq!(
+            c.err(),
+            "No trusted env files yet (`latchkey trust FILE` trusts one).\n"
+        );
         let (result, c) = trust(&engine, args(None, false, Some(file.clone())));
         let e = result.expect_err("not trusted any more");
         assert_eq!(e.kind(), latchkey::ErrorKind::Usage);

@@ -226,8 +226,9 @@ fn private_key_jwt_with_an_imported_key() {
     let file = env.dir.join("client-key.pem");
     std::fs::copy(crate::util::root().join("tests/keys/ec-p256.pem"), &file).expect("copy key");
     let client = format!("pkjwt-client --private-key-file {}", file.display());
+    // The public key must be registered before the first sign-in: the add says how.
     env.add_oidc_profile(&server.issuer, "pk", &client)
-        .success();
+        .says(&["Register the client's public key at the provider: `latchkey profile show pk --jwks` prints it."]);
     // A key never goes out as a secret, and a public key is not a client key.
     env.cli(&format!(
         "profile add bad --issuer {} --client-id conf-basic --auth-method basic --private-key-file {}",

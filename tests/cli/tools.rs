@@ -88,6 +88,10 @@ fn exec_gives_the_program_a_working_token_and_its_exit_code() {
 fn exec_reads_env_files_with_references_and_plain_values() {
     let (server, env) = signed_in("envf");
     let file = env.dir.join("deploy.env");
+    // Named but not there: a mistyped argument (exit 2), and the program never runs.
+    let missing = file.to_str().unwrap().to_string();
+    env.run(&["exec", "--env-file", &missing, "--", "true"])
+        .fails_with(2, &["--env-file", "deploy.env: no such file"]);
     std::fs::write(
         &file,
         "# for the deploy script\n\nexport API_TOKEN=\"latchkey:envf\"\nGREETING='hello, world'  # plain\nURL=https://api.example.test/#x\nAGAIN=latchkey:envf\n",
