@@ -128,6 +128,14 @@ pub async fn ping(config: &Path) -> Option<u32> {
     }
 }
 
+/// Whether an agent answers on the socket for another config directory than `config` (it then
+/// answers none of this one's requests).
+pub async fn serves_another_config(config: &Path) -> bool {
+    answer(config, Op::Ping, PING_TIMEOUT)
+        .await
+        .is_some_and(|a| matches!(serde_json::from_slice(&a), Ok(Response::OtherConfig)))
+}
+
 /// Asks the agent to exit; whether one was there to ask.
 pub async fn stop(config: &Path) -> bool {
     matches!(
@@ -138,6 +146,11 @@ pub async fn stop(config: &Path) -> bool {
 
 /// One request and its answer; `None` on any failure to talk to the user's own agent.
 pub async fn ask(config: &Path, op: Op, timeout: Duration) -> Option<Response> {
+    understood(&answer(config, op, timeout).await?)
+}
+
+/// [`ask`]'s answer as the agent wrote it.
+async fn answer(config: &Path, op: Op, timeout: Duration) -> Option<Zeroizing<Vec<u8>>> {
     let (path, line) = prepare(config, op)?;
     let exchange = async {
         let mut stream = UnixStream::connect(&path).await.ok()?;
@@ -151,7 +164,7 @@ pub async fn ask(config: &Path, op: Op, timeout: Duration) -> Option<Response> {
         reader.read_until(b'\n', &mut answer).await.ok()?;
         Some(answer)
     };
-    understood(&tokio::time::timeout(timeout, exchange).await.ok()??)
+    tokio::time::timeout(timeout, exchange).await.ok()?
 }
 
 /// [`ask`] with blocking socket calls, each bounded by `timeout`.

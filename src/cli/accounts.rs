@@ -51,9 +51,27 @@ pub fn list(engine: &Latchkey, args: AccountsArgs, io: &mut Io, now: i64) -> Res
         args.json,
         accounts.is_empty(),
         || Ok(accounts_json(&accounts, now)),
-        "No accounts yet. Sign in with `latchkey login PROFILE`.",
+        &no_accounts(
+            super::serve_client::configured(),
+            latchkey::agent::client::forwarded().is_some(),
+        ),
         || accounts_table(&accounts, now),
     )
+}
+
+/// What an empty list says: where tokens come from here when they come from elsewhere (a
+/// `latchkey serve` endpoint, or the agent of the machine `latchkey ssh` came from).
+fn no_accounts(serve: bool, forwarded: bool) -> String {
+    if serve {
+        format!(
+            "No accounts here: tokens come from `latchkey serve` ({}); `latchkey token ACCOUNT` names an account the serving machine lets it have.",
+            super::serve_client::URL_VAR
+        )
+    } else if forwarded {
+        "No accounts here: tokens come from the forwarded agent; `latchkey token ACCOUNT` names an account of the machine you came from.".into()
+    } else {
+        "No accounts yet. Sign in with `latchkey login PROFILE`.".into()
+    }
 }
 
 /// `accounts --json`: one object per account.
@@ -206,6 +224,13 @@ home/me                         read        unknown   yes      needs sign-in  Be
         assert_eq!(all[2]["status"], "needs sign-in");
         assert_eq!(all[2]["needs_sign_in_reason"], "revoked");
         assert_eq!(all[2]["expires_in"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn an_empty_list_says_where_tokens_come_from_on_a_client_of_serve_or_ssh() {
+        assert!(no_accounts(true, false).contains("`latchkey serve` (LATCHKEY_URL)"));
+        assert!(no_accounts(false, true).contains("the forwarded agent"));
+        assert!(no_accounts(false, false).starts_with("No accounts yet."));
     }
 
     #[test]

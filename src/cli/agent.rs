@@ -69,6 +69,9 @@ pub async fn start(config: &Path, io: &mut Io<'_>, to_stderr: bool) -> Result<()
             socket.display()
         ));
     }
+    if client::serves_another_config(config).await {
+        return Err(another_config(config, &socket));
+    }
     let exe = std::env::current_exe()
         .map_err(|e| Error::io("cannot find the latchkey program to start", e))?;
     let log = log_file(&socket);
@@ -98,7 +101,13 @@ pub async fn start(config: &Path, io: &mut Io<'_>, to_stderr: bool) -> Result<()
         if let Ok(Some(status)) = child.try_wait() {
             let said = log
                 .and_then(|p| std::fs::read_to_string(p).ok())
-                .map(|t| t.trim().replace(['\r', '\u{1b}'], "?"))
+                .map(|t| {
+                    // Its own message already starts with the program's name.
+                    let t = t.trim();
+                    t.strip_prefix("latchkey: ")
+                        .unwrap_or(t)
+                        .replace(['\r', '\u{1b}'], "?")
+                })
                 .unwrap_or_default();
             return Err(Error::io(
                 "the agent did not start",
@@ -149,6 +158,7 @@ async fn status(config: &Path, io: &mut Io<'_>) -> Result<()> {
             "the agent is running (pid {pid}) on {}",
             socket.display()
         ),
+        None if client::serves_another_config(config).await => Err(another_config(config, &socket)),
         None => Err(Error::Relayed {
             kind: ErrorKind::NotFound,
             message: format!(
@@ -157,5 +167,19 @@ async fn status(config: &Path, io: &mut Io<'_>) -> Result<()> {
             ),
             hint: None,
         }),
+    }
+}
+
+/// An agent answers on the socket, for another config directory: this command's requests go
+/// to the keychain directly, and a second agent needs a socket of its own.
+fn another_config(config: &Path, socket: &Path) -> Error {
+    Error::Relayed {
+        kind: ErrorKind::NotFound,
+        message: format!(
+            "the agent on {} serves another config directory, not {}: this one's commands read the keychain directly. To run an agent for this one too, give it a socket of its own (LATCHKEY_AGENT_SOCK=PATH for it and for the commands that use it)",
+            socket.display(),
+            config.display()
+        ),
+        hint: None,
     }
 }

@@ -187,8 +187,14 @@ impl LoopbackListener {
         let listener = TcpListener::bind(SocketAddr::new(ip, port))
             .await
             .map_err(|e| {
+                // A fixed port is the one registered at the provider: another cannot stand in.
+                let why = match (port, e.kind()) {
+                    (0, _) => String::new(),
+                    (_, std::io::ErrorKind::AddrInUse) => " (the profile's redirect URI, registered at the provider, names this port; another program holds it: close that program and sign in again)".to_string(),
+                    _ => " (the profile's redirect URI names this port)".to_string(),
+                };
                 Error::io(
-                    format!("cannot listen on {ip} port {port} for the sign-in redirect"),
+                    format!("cannot listen on {ip} port {port} for the sign-in redirect{why}"),
                     e,
                 )
             })?;

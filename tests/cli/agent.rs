@@ -386,3 +386,26 @@ fn an_agent_at_rest_reads_nothing_after_a_change_it_followed() {
     );
     env.run(&["agent", "stop"]).success();
 }
+
+#[test]
+fn an_agent_of_another_config_directory_is_named_as_such() {
+    let env = Env::new();
+    start_agent(&env);
+    // The same socket, another config directory.
+    let other = |verb: &str| {
+        let mut cmd = env.command(&["agent", verb]);
+        cmd.env("XDG_CONFIG_HOME", env.dir.join("config2"));
+        run_with_stdin(cmd, "")
+    };
+    for verb in ["status", "start"] {
+        other(verb).fails_with(
+            3,
+            &[
+                "serves another config directory, not",
+                "config2",
+                "LATCHKEY_AGENT_SOCK",
+            ],
+        );
+    }
+    env.run(&["agent", "stop"]).says(&["the agent stopped"]);
+}
