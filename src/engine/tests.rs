@@ -217,12 +217,8 @@ async fn a_rotated_refresh_token_is_kept_when_the_answer_is_unusable() {
 #[tokio::test]
 async fn an_access_token_with_control_characters_is_refused_and_the_rotated_refresh_token_kept() {
     // A hostile provider's token that would add a header line and write to the terminal.
-    let (engine, account, _served) = refreshing(
-        "ctl",
-        200,
-        "{\"access_token\":\"AT\\r\\nX-Injected: 1\\u001b]0;T\\u0007\",\"token_type\":\"bearer\",\"refresh_token\":\"rotated\"}",
-    )
-    .await;
+    const ANSWER: &str = r#"{"access_token":"AT\r\nX-Injected: 1\u001b]0;T\u0007","token_type":"bearer","refresh_token":"rotated"}"#;
+    let (engine, account, _served) = refreshing("ctl", 200, ANSWER).await;
     let err = engine.refresh("ctl/me").await.expect_err("refused");
     assert_eq!(err.kind(), crate::ErrorKind::Provider, "{err}");
     let text = err.to_string();
@@ -240,12 +236,8 @@ async fn an_access_token_with_control_characters_is_refused_and_the_rotated_refr
 #[tokio::test]
 async fn callers_waiting_on_a_refresh_take_its_token_even_when_it_lives_less_than_they_asked() {
     // The provider's tokens live 30 s; both callers ask for 60. The endpoint answers once.
-    let (engine, _account, served) = refreshing(
-        "short",
-        200,
-        r#"{"access_token":"short-lived","token_type":"bearer","expires_in":30,"refresh_token":"next"}"#,
-    )
-    .await;
+    const ANSWER: &str = r#"{"access_token":"short-lived","token_type":"bearer","expires_in":30,"refresh_token":"next"}"#;
+    let (engine, _account, served) = refreshing("short", 200, ANSWER).await;
     let (a, b) = tokio::join!(engine.token("short/me", 60), engine.token("short/me", 60));
     served.await.unwrap();
     for (_, tokens) in [a.expect("first"), b.expect("second")] {
