@@ -114,6 +114,11 @@ impl From<Hint> for ErrorActionDto {
                 "The profile's scopes may be the cause: check them".into(),
                 Some(profile),
             ),
+            Hint::SignInDenied { profile } => (
+                SignIn,
+                "Sign in again and approve the request (if the provider refused it, check the profile's scopes)".into(),
+                Some(profile),
+            ),
             Hint::DidYouMeanProfile { name } => {
                 (Advice, format!("Did you mean the profile `{name}`?"), None)
             }

@@ -76,6 +76,9 @@ fn suffix(hint: &Hint) -> String {
         Hint::CheckScopes { profile } => format!(
             ". The profile's scopes may be the cause: `latchkey profile show {profile}` lists them, `latchkey profile set {profile} --scope '…'` changes them"
         ),
+        Hint::SignInDenied { profile } => format!(
+            ". If you refused it, run `latchkey login {profile}` again and approve; otherwise the provider refused the profile's scopes: `latchkey profile show {profile}` lists them, `latchkey profile set {profile} --scope '…'` changes them"
+        ),
         Hint::FetchToken { profile } => format!("; `latchkey token {profile}` fetches its token"),
         Hint::RemoveWithoutRevoking => "; use --no-revoke to remove it without revoking".into(),
         Hint::AddProfileWithIssuer => ". Add the profile with --issuer (its discovery document lists the keys), or leave out `openid`".into(),
@@ -238,6 +241,7 @@ mod tests {
             Hint::SetClientSecret { profile: p() },
             Hint::WrongClientSecret { profile: p() },
             Hint::CheckScopes { profile: p() },
+            Hint::SignInDenied { profile: p() },
             Hint::FetchToken { profile: p() },
             Hint::RemoveWithoutRevoking,
             Hint::AddProfileWithIssuer,
@@ -296,6 +300,7 @@ mod tests {
                 | Hint::SetClientSecret { .. }
                 | Hint::WrongClientSecret { .. }
                 | Hint::CheckScopes { .. }
+                | Hint::SignInDenied { .. }
                 | Hint::FetchToken { .. }
                 | Hint::RemoveWithoutRevoking
                 | Hint::AddProfileWithIssuer

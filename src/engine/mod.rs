@@ -517,8 +517,8 @@ fn says_par_required(description: Option<&str>) -> bool {
 }
 
 /// The provider's refusal with what to do about it, when its OAuth error points at something
-/// the user can change: `invalid_client` at the client secret (of a profile that has one), and
-/// `invalid_scope` or `access_denied` at the scopes. Any other error, or one that has a hint
+/// the user can change: `invalid_client` at the client secret (of a profile that has one),
+/// `invalid_scope` at the scopes, `access_denied` at the consent or the scopes. Any other error, or one that has a hint
 /// already, is returned as it is.
 pub(super) fn advise(profile: &Profile, e: Error) -> Error {
     if e.hint().is_some() {
@@ -548,7 +548,10 @@ pub(super) fn advise(profile: &Profile, e: Error) -> Error {
         "invalid_client" if profile.auth_method.needs_secret() => Hint::WrongClientSecret {
             profile: profile.name.clone(),
         },
-        "invalid_scope" | "access_denied" => Hint::CheckScopes {
+        "invalid_scope" => Hint::CheckScopes {
+            profile: profile.name.clone(),
+        },
+        "access_denied" => Hint::SignInDenied {
             profile: profile.name.clone(),
         },
         _ => return e,

@@ -405,14 +405,19 @@ async fn invalid_client_at_refresh_points_at_the_client_secret() {
 fn scope_errors_point_at_the_scopes_and_others_stay_as_they_are() {
     let profile = Profile::for_tests("p");
     let answer = |error: &str| crate::error::provider_error("sign-in", error, None, None);
-    for error in ["invalid_scope", "access_denied"] {
-        assert_eq!(
-            advise(&profile, answer(error)).hint(),
-            Some(Hint::CheckScopes {
-                profile: "p".into()
-            })
-        );
-    }
+    assert_eq!(
+        advise(&profile, answer("invalid_scope")).hint(),
+        Some(Hint::CheckScopes {
+            profile: "p".into()
+        })
+    );
+    // Mostly the user's own "Deny": not only the scopes.
+    assert_eq!(
+        advise(&profile, answer("access_denied")).hint(),
+        Some(Hint::SignInDenied {
+            profile: "p".into()
+        })
+    );
     // A public client has no secret to blame.
     assert_eq!(advise(&profile, answer("invalid_client")).hint(), None);
     assert_eq!(advise(&profile, answer("server_error")).hint(), None);

@@ -43,9 +43,11 @@ pub enum Hint {
     /// The provider refused the client's authentication (`invalid_client`): the client secret
     /// may be wrong; set it again.
     WrongClientSecret { profile: String },
-    /// The provider refused the sign-in in a way the requested scopes may cause
-    /// (`invalid_scope`, `access_denied`): check the profile's scopes.
+    /// The provider refused the requested scopes (`invalid_scope`): check the profile's scopes.
     CheckScopes { profile: String },
+    /// The sign-in was refused (`access_denied`): by the user at the provider's page (start it
+    /// again and approve), or by the provider's policy, which the scopes may cause.
+    SignInDenied { profile: String },
     /// A client credentials profile has no sign-in: fetch its token instead.
     FetchToken { profile: String },
     /// Revoking failed: the account can be removed without revoking.

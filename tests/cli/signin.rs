@@ -209,7 +209,14 @@ fn a_denied_consent_reports_access_denied() {
     let (server, env) = with_profile("deny", "public-app");
     let env = env.browser("SCRIPTED_BROWSER_ACTION", "deny");
     let out = env.login("deny");
-    out.fails_with(5, &["deny", "access_denied"]);
+    out.fails_with(
+        5,
+        &[
+            "deny",
+            "access_denied",
+            "If you refused it, run `latchkey login deny` again and approve",
+        ],
+    );
     assert!(env.accounts().is_empty());
     assert_eq!(server.count("authorization_code"), 0);
 }
