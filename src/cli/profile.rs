@@ -43,8 +43,8 @@ pub enum ProfileCommand {
         #[arg(long, conflicts_with = "json")]
         jwks: bool,
     },
-    /// Change a profile's scopes, proxy, CA file, DPoP or PAR (settings that keep its
-    /// provider), in place in profiles.toml; its accounts stay signed in.
+    /// Change a profile's scopes, proxy, CA file, DPoP, PAR or resource indicators (settings
+    /// that keep its provider), in place in profiles.toml; its accounts stay signed in.
     Set(super::profile_set::SetArgs),
     /// Remove a profile, its accounts and their keychain entries; the accounts' refresh tokens
     /// are revoked at the provider first (as `logout` does), and a client the profile

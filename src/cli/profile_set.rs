@@ -1,4 +1,5 @@
-//! `latchkey profile set`: a profile's scopes, proxy or CA file, edited in place.
+//! `latchkey profile set`: a profile's scopes, proxy, CA file, DPoP, PAR or resource
+//! indicators, edited in place.
 
 use clap::Args;
 use latchkey::engine::ProfileSettings;
@@ -44,18 +45,35 @@ pub struct SetArgs {
     /// sign-in).
     #[arg(long)]
     no_par: bool,
+    /// Send this RFC 8707 resource indicator on every request, e.g. an API's URL (repeatable;
+    /// replaces the profile's list). Not for a profile discovered from its resource.
+    #[arg(long = "resource", value_name = "URL", conflicts_with = "no_resource")]
+    resources: Vec<String>,
+    /// Send no resource indicator any more.
+    #[arg(long)]
+    no_resource: bool,
 }
 
 pub fn run(engine: &Latchkey, args: SetArgs, io: &mut Io) -> Result<()> {
     let settings = settings(&args)?;
     if settings.is_empty() {
         return Err(Error::InvalidInput(
-            "nothing to change: give --scope, --proxy, --no-proxy, --ca-file, --no-ca-file, --dpop, --no-dpop, --par or --no-par"
+            "nothing to change: give --scope, --proxy, --no-proxy, --ca-file, --no-ca-file, --dpop, --no-dpop, --par, --no-par, --resource or --no-resource"
                 .into(),
         ));
     }
     let profile = engine.set_profile(&args.name, settings)?;
     outln!(io, "Changed profile `{}`.", profile.name)?;
+    if !args.resources.is_empty() || args.no_resource {
+        outln!(
+            io,
+            "Resources: {} (from the next token request).",
+            match profile.resources.is_empty() {
+                true => "none".to_string(),
+                false => profile.resources.join(" "),
+            }
+        )?;
+    }
     if args.scope.is_some() {
         outln!(
             io,
@@ -83,6 +101,11 @@ fn settings(args: &SetArgs) -> Result<ProfileSettings> {
         },
         dpop: flag(args.dpop, args.no_dpop),
         par: flag(args.par, args.no_par),
+        resources: match (args.resources.is_empty(), args.no_resource) {
+            (false, _) => Some(args.resources.clone()),
+            (true, true) => Some(Vec::new()),
+            (true, false) => None,
+        },
     })
 }
 

@@ -1,6 +1,7 @@
-//! Edits of a profile's settings that are not a provider change (scopes, proxy, CA file): made
-//! in place in profiles.toml, keeping the rest of the file as the user wrote it, and allowed
-//! while the profile has accounts (their tokens stay with the same provider).
+//! Edits of a profile's settings that are not a provider change (scopes, proxy, CA file, DPoP,
+//! PAR, resource indicators): made in place in profiles.toml, keeping the rest of the file as
+//! the user wrote it, and allowed while the profile has accounts (their tokens stay with the
+//! same provider).
 
 use std::path::PathBuf;
 
@@ -9,6 +10,7 @@ use url::Url;
 use super::{Latchkey, require_keys_for_openid};
 use crate::error::{Error, Result};
 use crate::model::profile::Profile;
+use crate::model::profile::validate_resource;
 use crate::protocol::network;
 
 /// What to change; `None` leaves a setting as it is. `Some(None)` removes a proxy or CA file.
@@ -21,6 +23,8 @@ pub struct ProfileSettings {
     pub dpop: Option<bool>,
     /// Pushed authorization requests.
     pub par: Option<bool>,
+    /// RFC 8707 resource indicators sent on every request (they apply from the next token).
+    pub resources: Option<Vec<String>>,
 }
 
 impl ProfileSettings {
@@ -39,10 +43,19 @@ impl Latchkey {
         if let Some(Some(path)) = &settings.ca_file {
             network::load_ca_file(path)?;
         }
+        for resource in settings.resources.iter().flatten() {
+            validate_resource(resource)?;
+        }
         self.config.update_profiles(|all| {
             let profile = all
                 .get_mut(name)
                 .ok_or_else(|| Error::ProfileNotFound(name.to_string()))?;
+            // The resource a profile was discovered from is what its provider is for.
+            if settings.resources.is_some() && profile.resource_metadata.is_some() {
+                return Err(Error::InvalidInput(format!(
+                    "profile `{name}` was discovered from its resource: its resources are its provider's; add the profile again"
+                )));
+            }
             let mut changed = profile.clone();
             apply(&mut changed, settings);
             if changed.par && changed.pushed_authorization_request_endpoint.is_none() {
@@ -78,6 +91,9 @@ fn apply(profile: &mut Profile, settings: ProfileSettings) {
     }
     if let Some(par) = settings.par {
         profile.par = par;
+    }
+    if let Some(resources) = settings.resources {
+        profile.resources = resources;
     }
 }
 
@@ -129,5 +145,45 @@ mod tests {
         assert_eq!(engine.profile("p").unwrap().scopes, ["read", "write"]);
         let missing = engine.set_profile("nope", ProfileSettings::default());
         assert!(matches!(missing, Err(Error::ProfileNotFound(_))));
+    }
+
+    #[test]
+    fn resource_indicators_are_set_checked_and_kept_for_a_profile_discovered_from_one() {
+        let (_tmp, config) = Config::temp();
+        let mut discovered = Profile::for_tests("mcp");
+        discovered.resources = vec!["https://mcp.example/mcp".into()];
+        discovered.resource_metadata =
+            Some(Url::parse("https://mcp.example/.well-known/oauth-protected-resource").unwrap());
+        config
+            .update_profiles(|all| {
+                all.insert("p".into(), Profile::for_tests("p"));
+                all.insert("mcp".into(), discovered);
+                Ok(())
+            })
+            .unwrap();
+        let engine = Latchkey::new(config, Keychain::default());
+        let set = |name: &str, resources: Vec<&str>| {
+            engine.set_profile(
+                name,
+                ProfileSettings {
+                    resources: Some(resources.into_iter().map(String::from).collect()),
+                    ..Default::default()
+                },
+            )
+        };
+        let changed = set("p", vec!["https://api.example/v1"]).unwrap();
+        assert_eq!(changed.resources, ["https://api.example/v1"]);
+        let err = set("p", vec!["https://api.example/#frag"]).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Usage, "{err}");
+        assert!(set("p", vec![]).unwrap().resources.is_empty());
+        let err = set("mcp", vec!["https://elsewhere.example/"]).unwrap_err();
+        assert!(
+            err.to_string().contains("discovered from its resource"),
+            "{err}"
+        );
+        assert_eq!(
+            engine.profile("mcp").unwrap().resources,
+            ["https://mcp.example/mcp"]
+        );
     }
 }

@@ -315,6 +315,14 @@ fn mcp_resource_on_a_profile_with_its_own_endpoints_is_sent_without_discovery() 
         assert!(!seen.is_empty() && seen.iter().all(|r| r.as_deref() == Some(mcp.as_str())));
     }
     assert_eq!(server.registered_clients(), 1, "only the test's own");
+    // Resource indicators are a setting of the profile: changed in place, the account kept.
+    env.run(&["profile", "set", "h", "--no-resource"])
+        .says(&["Resources: none"]);
+    assert_eq!(env.profile_json("h")["resources"], serde_json::json!([]));
+    env.run(&["profile", "set", "h", "--resource", &mcp])
+        .says(&[&format!("Resources: {mcp}")]);
+    assert_eq!(env.profile_json("h")["resources"], serde_json::json!([mcp]));
+    assert_eq!(only_account(&env, "h"), account);
 }
 
 #[test]
