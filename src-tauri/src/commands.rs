@@ -116,8 +116,13 @@ pub async fn remove_profile(
     name: String,
 ) -> Res<()> {
     secrets.forget();
-    // As the CLI does: the refresh tokens revoked, a registered client deleted (best effort).
-    state.engine()?.remove_profile(&name, true).await?;
+    let engine = state.engine()?;
+    let removed = engine.remove_profile(&name, true).await?;
+    // As the CLI does: the refresh tokens revoked, a registered client deleted (best effort),
+    // after the window has its answer: the profile is gone here whatever the provider says.
+    tauri::async_runtime::spawn(async move {
+        let _ = engine.end_at_provider(removed.at_provider).await;
+    });
     Ok(())
 }
 

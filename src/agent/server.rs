@@ -524,8 +524,11 @@ impl Agent {
         match answer {
             Ok(handed) => Response::Ok(handed),
             // A mistyped name gets its "did you mean" here, where the names are known: the
-            // hint crosses the socket.
-            Err(e) => Response::error(&crate::api::with_suggestion(self.engine(), e)),
+            // hint crosses the socket. Not for a remote caller: it would learn the names.
+            Err(e) if matches!(on, Listener::Own) => {
+                Response::error(&crate::api::with_suggestion(self.engine(), e))
+            }
+            Err(e) => Response::error(&e),
         }
     }
 

@@ -176,7 +176,7 @@ fn another_config(config: &Path, socket: &Path) -> Error {
     Error::Relayed {
         kind: ErrorKind::NotFound,
         message: format!(
-            "the agent on {} serves another config directory, not {}: this one's commands read the keychain directly. To run an agent for this one too, give it a socket of its own (LATCHKEY_AGENT_SOCK=PATH for it and for the commands that use it)",
+            "the agent on {} serves another config directory, not {}: this one's commands read the keychain directly. One agent serves one config directory per session: to have one for this directory, stop that agent (`latchkey agent stop` with its XDG_CONFIG_HOME) and start one here",
             socket.display(),
             config.display()
         ),

@@ -306,8 +306,12 @@ fn install(
     git_config(&["--add", &key, &value])?;
     outln!(io, "git now asks Latchkey for {url}: {key} = {value}")?;
     // Allowed (sign in afterwards), but a mistyped label would otherwise go unnoticed.
+    // A machine client (client credentials) has no sign-in: its token is fetched when asked.
     if engine.account(&account).is_err()
         && let Some((profile, label)) = account.split_once('/')
+        && engine
+            .profile(profile)
+            .is_ok_and(|p| p.grant != latchkey::Grant::ClientCredentials)
     {
         errln!(
             io,

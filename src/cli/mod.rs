@@ -25,6 +25,7 @@ mod profile_resource;
 mod profile_set;
 mod profile_share;
 mod proxy;
+mod proxy_path;
 mod serve;
 mod serve_client;
 #[cfg(unix)]

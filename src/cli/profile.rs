@@ -46,9 +46,9 @@ pub enum ProfileCommand {
     /// Change a profile's scopes, proxy, CA file, DPoP, PAR or resource indicators (settings
     /// that keep its provider), in place in profiles.toml; its accounts stay signed in.
     Set(super::profile_set::SetArgs),
-    /// Remove a profile, its accounts and their keychain entries; the accounts' refresh tokens
-    /// are revoked at the provider first (as `logout` does), and a client the profile
-    /// registered is deleted there.
+    /// Remove a profile, its accounts and their keychain entries; then the accounts' refresh
+    /// tokens are revoked at the provider and a client the profile registered is deleted there
+    /// (a failure there is a warning: the profile is gone).
     Remove {
         #[arg(add = profile_names())]
         name: String,

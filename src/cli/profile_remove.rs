@@ -1,5 +1,5 @@
-//! `latchkey profile remove`: the profile, its accounts and their keychain entries, and what
-//! they hold at the provider (revoked or deleted there first, unless `--no-revoke`).
+//! `latchkey profile remove`: the profile, its accounts and their keychain entries, then what
+//! they held at the provider (revoked or deleted there, unless `--no-revoke`).
 
 use std::io::IsTerminal;
 
@@ -42,7 +42,8 @@ pub(super) async fn run(
     }
     let client = sanitize(&engine.profile(name)?.client_id);
     let removed = engine.remove_profile(name, revoke).await?;
-    for (account, outcome) in &removed.revoked {
+    let ended = engine.end_at_provider(removed.at_provider).await;
+    for (account, outcome) in &ended.revoked {
         match outcome {
             Ok(true) => errln!(
                 io,
@@ -59,7 +60,7 @@ pub(super) async fn run(
             ),
         }
     }
-    match &removed.registration {
+    match &ended.registration {
         None => {}
         Some(Ok(true)) => errln!(
             io,

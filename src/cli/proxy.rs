@@ -25,12 +25,12 @@ use latchkey::door::{Arrival, Caller, Door, Handed, Purpose, Request as DoorRequ
 use latchkey::model::untrusted::for_terminal;
 use latchkey::{Error, Latchkey, Result};
 use serde_json::Value;
-use subtle::ConstantTimeEq;
 use tokio::io::{AsyncRead, AsyncWrite};
 use url::Url;
 
 use super::completions::account_names;
 use super::front::{error_body, error_json, random_secret, status_of, stop_signals};
+use super::proxy_path::{below_base, upstream_url};
 
 /// Request bodies up to this size are kept, to send again after a refresh when the upstream
 /// answers 401; larger ones stream through once.
@@ -436,54 +436,6 @@ impl Proxy {
     }
 }
 
-/// The path below the base URL (starting with `/`), or `None` when the request is not for the
-/// base (no secret, or a wrong one; the secret compared in constant time).
-fn below_base<'a>(prefix: Option<&str>, path: &'a str) -> Option<&'a str> {
-    let Some(prefix) = prefix else {
-        return Some(path);
-    };
-    let head = path.get(..prefix.len())?;
-    if !bool::from(head.as_bytes().ct_eq(prefix.as_bytes())) {
-        return None;
-    }
-    match &path[prefix.len()..] {
-        "" => Some("/"),
-        rest if rest.starts_with('/') && !climbs(rest) => Some(rest),
-        _ => None,
-    }
-}
-
-/// Whether a path has a `.` or `..` segment (also percent-encoded): joined to the upstream's
-/// path it would reach above it, with the token. A backslash separates segments too: the URL
-/// parser reads `\` as `/` in an http(s) path, and servers may decode `%5c` as one.
-fn climbs(path: &str) -> bool {
-    path.to_ascii_lowercase()
-        .replace("%5c", "/")
-        .split(['/', '\\'])
-        .any(|segment| {
-            let decoded = segment.replace("%2e", ".");
-            decoded == "." || decoded == ".."
-        })
-}
-
-/// The upstream URL for `rest` (the path below the base) and the client's query; `None` when
-/// the joined URL is not on the upstream's origin below its path (whatever the parser made of
-/// `rest`: the token goes nowhere else).
-fn upstream_url(upstream: &Url, rest: &str, query: Option<&str>) -> Option<Url> {
-    let mut url = upstream.clone();
-    let base = url.path().trim_end_matches('/').to_string();
-    url.set_path(&format!("{base}/{}", rest.trim_start_matches('/')));
-    if url.origin() != upstream.origin() || !url.path().starts_with(&format!("{base}/")) {
-        return None;
-    }
-    let query = match (upstream.query(), query) {
-        (Some(a), Some(b)) => Some(format!("{a}&{b}")),
-        (a, b) => a.or(b).map(str::to_string),
-    };
-    url.set_query(query.as_deref());
-    Some(url)
-}
-
 /// Headers that describe one connection, not the message (RFC 9110 §7.6.1), and those the proxy
 /// sets itself.
 const HOP_BY_HOP: &[&str] = &[
@@ -616,50 +568,6 @@ impl Body for Prefixed {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn paths_join_below_the_upstream_and_keep_the_query() {
-        let api: Url = "https://api.example.com/v1/".parse().unwrap();
-        assert_eq!(
-            upstream_url(&api, "/users/7", Some("a=1"))
-                .unwrap()
-                .as_str(),
-            "https://api.example.com/v1/users/7?a=1"
-        );
-        let keyed: Url = "http://127.0.0.1:9/base?key=k".parse().unwrap();
-        assert_eq!(
-            upstream_url(&keyed, "/", Some("a=1")).unwrap().as_str(),
-            "http://127.0.0.1:9/base/?key=k&a=1"
-        );
-        // Whatever the URL parser resolves, the result stays below the upstream's path.
-        for climbing in ["/a/..\\..\\admin", "/..\\x", "/%2e%2e\\x"] {
-            assert_eq!(upstream_url(&api, climbing, None), None, "{climbing}");
-        }
-    }
-
-    #[test]
-    fn only_paths_below_the_secret_are_forwarded() {
-        let prefix = Some("/0123abcd");
-        assert_eq!(below_base(prefix, "/0123abcd/resource"), Some("/resource"));
-        assert_eq!(below_base(prefix, "/0123abcd"), Some("/"));
-        assert_eq!(below_base(prefix, "/0123abcdX/resource"), None);
-        assert_eq!(below_base(prefix, "/resource"), None);
-        assert_eq!(below_base(prefix, "/"), None);
-        assert_eq!(below_base(None, "/resource"), Some("/resource"));
-        // Nothing climbs above the upstream's path, encoded or not.
-        for climbing in [
-            "/0123abcd/../admin",
-            "/0123abcd/a/%2E%2e/b",
-            "/0123abcd/./x",
-            "/0123abcd/a/..\\..\\admin",
-            "/0123abcd/a\\..\\b",
-            "/0123abcd/a/..%5C..%5cadmin",
-            "/0123abcd/%2e%2E%5cx",
-        ] {
-            assert_eq!(below_base(prefix, climbing), None, "{climbing}");
-        }
-        assert_eq!(below_base(prefix, "/0123abcd/a..b"), Some("/a..b"));
-    }
 
     #[test]
     fn hop_by_hop_host_and_authorization_stay_behind() {

@@ -5,7 +5,7 @@
 
 use latchkey::agent::protocol::kind_from_name;
 use latchkey::door::{Handed, Purpose};
-use latchkey::model::untrusted::is_token_text;
+use latchkey::model::untrusted::{is_hidden_or_control, is_token_text};
 use latchkey::{Error, ErrorKind, Result};
 use serde::Deserialize;
 use zeroize::Zeroizing;
@@ -98,7 +98,7 @@ async fn fetch(name: &str, min_valid: u32, purpose: Purpose) -> Result<Handed> {
             return Err(not_a_token());
         }
         return Ok(Handed {
-            account: answer.account.unwrap_or_else(|| name.to_string()),
+            account: account_named(name, answer.account),
             access_token: answer.access_token,
             expires_at: answer.expires_at,
             scopes: answer
@@ -144,4 +144,30 @@ async fn fetch(name: &str, min_valid: u32, purpose: Purpose) -> Result<Handed> {
             hint: None,
         },
     })
+}
+/// The endpoint's name for the account `name` asked for, which is printed (JSON, warnings):
+/// taken only when it is that name or one of its accounts, in plain text.
+fn account_named(name: &str, answered: Option<String>) -> String {
+    answered
+        .filter(|a| {
+            (a == name || a.strip_prefix(name).is_some_and(|l| l.starts_with('/')))
+                && !a.chars().any(is_hidden_or_control)
+        })
+        .unwrap_or_else(|| name.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_endpoints_account_name_is_taken_only_when_it_is_the_one_asked_for_in_plain_text() {
+        let named = |answered: Option<&str>| account_named("work", answered.map(String::from));
+        assert_eq!(named(None), "work");
+        assert_eq!(named(Some("work")), "work");
+        assert_eq!(named(Some("work/alice")), "work/alice");
+        assert_eq!(named(Some("workshop/alice")), "work");
+        assert_eq!(named(Some("other/alice")), "work");
+        assert_eq!(named(Some("work/x\u{1b}]0;PWNED\u{7}")), "work");
+    }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use latchkey::door::{Handed, Purpose};
 use latchkey::model::tokens::now;
-use latchkey::model::untrusted::is_token_text;
+use latchkey::model::untrusted::{for_terminal, is_token_text};
 use latchkey::protocol::dpop::ProofTarget;
 use latchkey::{Error, Latchkey, Result};
 
@@ -249,12 +249,12 @@ pub async fn token(engine: &Arc<Latchkey>, args: TokenArgs, io: &mut Io<'_>) -> 
 fn short_lived(handed: &Handed, min_valid: u32, now: i64, io: &mut Io) {
     if let Some(left) = handed.expires_at.map(|t| t - now)
         && min_valid > 0
-        && left <= i64::from(min_valid)
+        && (1..=i64::from(min_valid)).contains(&left)
     {
         errln!(
             io,
             "latchkey: warning: the token of `{}` is valid for {left} s, less than --min-valid {min_valid}: the provider's tokens live no longer (lower --min-valid)",
-            handed.account
+            for_terminal(&handed.account)
         );
     }
 }
@@ -477,6 +477,16 @@ mod tests {
             warned(600),
             "latchkey: warning: the token of `work/alice` is valid for 300 s, less than --min-valid 600: the provider's tokens live no longer (lower --min-valid)\n"
         );
+        // An expiry in the past (an endpoint's word) says nothing; a name is escaped.
+        let mut odd = handed(false, None);
+        odd.expires_at = Some(NOW - 5);
+        let mut c = Captured::default();
+        short_lived(&odd, 600, NOW, &mut c.io());
+        assert_eq!(c.err(), "");
+        odd.expires_at = Some(NOW + 5);
+        odd.account = "work/\u{1b}[2J".into();
+        short_lived(&odd, 600, NOW, &mut c.io());
+        assert!(c.err().contains("work/\\u{1b}[2J"), "{}", c.err());
     }
 
     #[test]

@@ -46,7 +46,7 @@ mod tests;
 
 pub use crate::model::profile::{Endpoints, ManualEndpoints, NewProfile, ProfileExtras};
 pub use pending::{BrowserRequest, DeviceLogin, PendingImplicitLogin, PendingLogin};
-pub use removal::Removed;
+pub use removal::{AtProvider, Ended, Removed};
 pub use resources::{ClientOrigin, ResourceProfile};
 pub use settings::ProfileSettings;
 pub use share::{MAX_SHARED_FILE, SecretState, check_profile, without_credentials};

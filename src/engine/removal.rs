@@ -1,15 +1,34 @@
 //! Removing a profile: its accounts and every keychain entry of theirs go with it.
 
+use oauth2::{AccessToken, ClientSecret, RefreshToken};
+
 use super::{Latchkey, secret_key};
 use crate::error::{Error, Result};
 use crate::model::account::Account;
 use crate::model::profile::Profile;
 
-/// What [`Latchkey::remove_profile`] removed, and what it ended at the provider (best effort:
-/// a failure there is reported, not returned, since the removal goes on as the user asked).
-#[derive(Debug, Default)]
+/// What [`Latchkey::remove_profile`] removed here, and what is left to end at the provider.
+#[derive(Debug)]
 pub struct Removed {
     pub accounts: Vec<Account>,
+    /// The grants to end at the provider: [`Latchkey::end_at_provider`] does it.
+    pub at_provider: AtProvider,
+}
+
+/// What a removed profile held at its provider, read before its keychain entries went: the
+/// accounts' refresh tokens, the client secret that revokes them, and the access token of a
+/// client it registered. Only in memory (`Debug` shows no secret).
+#[derive(Debug, Default)]
+pub struct AtProvider {
+    profile: Option<Profile>,
+    secret: Option<ClientSecret>,
+    refresh_tokens: Vec<(String, RefreshToken)>,
+    registration_token: Option<AccessToken>,
+}
+
+/// What [`Latchkey::end_at_provider`] did (best effort: reported, since the removal is done).
+#[derive(Debug, Default)]
+pub struct Ended {
     /// Each account that held a refresh token, and its revocation (RFC 7009): `Ok(true)`
     /// revoked, `Ok(false)` the provider has no revocation endpoint, or why it failed.
     pub revoked: Vec<(String, Result<bool>)>,
@@ -23,13 +42,23 @@ impl Latchkey {
     /// accounts' metadata go first, so that a refresh or sign-in in flight stores nothing (it
     /// revokes what it got, see `standing`); then each account's keychain entry under its lock,
     /// then the client secret. A keychain that fails on the way puts back the profile and the
-    /// accounts whose entries remain, so the command can be repeated. With `revoke`, the
-    /// refresh tokens of the entries removed are revoked at the provider, as `logout` does;
-    /// a client the profile registered is deleted there.
+    /// accounts whose entries remain, so the command can be repeated. With `revoke`, what the
+    /// profile holds at the provider is read first and returned, to end there once nothing is
+    /// left here ([`Self::end_at_provider`]): no network call happens while a secret of the
+    /// profile is still in the keychain.
     pub async fn remove_profile(&self, name: &str, revoke: bool) -> Result<Removed> {
-        self.config.profile(name)?;
+        let existing = self.config.profile(name)?;
         // A locked keychain refuses before anything is removed.
         self.keychain.ensure_writable().await?;
+        let mut at_provider = AtProvider::default();
+        if revoke {
+            // Before anything goes: without it, the revocations have no client secret.
+            at_provider.secret = self.client_secret(&existing).await.ok().flatten();
+            at_provider.registration_token = match existing.registration {
+                Some(_) => self.registration_token(name).await.ok().flatten(),
+                None => None,
+            };
+        }
         let profile = self.config.update_profiles(|all| {
             all.remove(name)
                 .ok_or_else(|| Error::ProfileNotFound(name.to_string()))
@@ -44,12 +73,11 @@ impl Latchkey {
                 gone
             })
             .inspect_err(|_| self.put_back(&profile, &[]))?;
-        let mut to_revoke = Vec::new();
         for (i, account) in accounts.iter().enumerate() {
             // The lock waits for a refresh or sign-in still writing this entry.
             let deleted = async {
                 let _lock = self.account_lock(account.account_id()).await?;
-                // Read before the entry goes: revoked once it is gone.
+                // Read before the entry goes: revoked once nothing is left here.
                 let tokens = match revoke {
                     true => self.load_tokens(account).await.ok(),
                     false => None,
@@ -60,27 +88,10 @@ impl Latchkey {
             .await
             .inspect_err(|_| self.put_back(&profile, &accounts[i..]))?;
             if let Some(refresh_token) = deleted {
-                to_revoke.push((account.id().to_string(), refresh_token));
+                at_provider
+                    .refresh_tokens
+                    .push((account.id().to_string(), refresh_token));
             }
-        }
-        let mut removed = Removed::default();
-        if !to_revoke.is_empty() {
-            let secret = self.client_secret(&profile).await;
-            for (id, refresh_token) in to_revoke {
-                let outcome = match &secret {
-                    Ok(secret) => {
-                        self.revoke_refresh_token(&profile, secret.as_ref(), refresh_token)
-                            .await
-                    }
-                    Err(e) => Err(Error::InvalidInput(format!(
-                        "the client secret could not be read: {e}"
-                    ))),
-                };
-                removed.revoked.push((id, outcome));
-            }
-        }
-        if revoke && profile.registration.is_some() {
-            removed.registration = Some(self.delete_registration(&profile).await);
         }
         for key in [secret_key(name), super::registration_token_key(name)] {
             self.keychain
@@ -88,8 +99,38 @@ impl Latchkey {
                 .await
                 .inspect_err(|_| self.put_back(&profile, &[]))?;
         }
-        removed.accounts = accounts;
-        Ok(removed)
+        if revoke {
+            at_provider.profile = Some(profile);
+        }
+        Ok(Removed {
+            accounts,
+            at_provider,
+        })
+    }
+
+    /// Ends a removed profile's grants at its provider: the refresh tokens revoked (at once),
+    /// then a client it registered deleted. Each failure is reported, none returned.
+    pub async fn end_at_provider(&self, what: AtProvider) -> Ended {
+        let Some(profile) = what.profile else {
+            return Ended::default();
+        };
+        let secret = what.secret.as_ref();
+        let revocations = what.refresh_tokens.into_iter().map(|(id, token)| async {
+            let outcome = self.revoke_refresh_token(&profile, secret, token).await;
+            (id, outcome)
+        });
+        let revoked = futures_util::future::join_all(revocations).await;
+        let registration = match (&profile.registration, what.registration_token) {
+            (Some(_), Some(token)) => {
+                Some(self.delete_registration(&profile, token.secret()).await)
+            }
+            (Some(_), None) => Some(Ok(false)),
+            (None, _) => None,
+        };
+        Ended {
+            revoked,
+            registration,
+        }
     }
 
     /// Puts back what a removal took out before the keychain failed (best effort: the error

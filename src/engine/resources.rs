@@ -2,7 +2,7 @@
 //! authorization server, then a pre-registered client or one registered once (RFC 7591), and
 //! RFC 8707 resource indicators on every request. Removal deletes the registration (RFC 7592).
 
-use oauth2::ClientSecret;
+use oauth2::{AccessToken, ClientSecret};
 use url::Url;
 
 use super::{Latchkey, registration_token_key};
@@ -219,10 +219,23 @@ impl Latchkey {
         result
     }
 
-    /// Deletes the client Latchkey registered for `profile` (RFC 7592 DELETE with the
-    /// registration access token). `Ok(false)`: nothing to delete (pre-registered, or the AS
-    /// gave no registration client URI or token).
-    pub async fn delete_registration(&self, profile: &Profile) -> Result<bool> {
+    /// The registration access token of `profile`'s registered client, if the keychain holds
+    /// one.
+    pub(super) async fn registration_token(&self, profile: &str) -> Result<Option<AccessToken>> {
+        let Some(token) = self.keychain.get(&registration_token_key(profile)).await? else {
+            return Ok(None);
+        };
+        let token = String::from_utf8(token).map_err(|_| {
+            Error::InvalidInput(format!(
+                "the registration access token of profile `{profile}` in the keychain is not text"
+            ))
+        })?;
+        Ok(Some(AccessToken::new(token)))
+    }
+
+    /// Deletes the client Latchkey registered for `profile` (RFC 7592 DELETE with its
+    /// registration access `token`). `Ok(false)`: the AS gave no registration client URI.
+    pub async fn delete_registration(&self, profile: &Profile, token: &str) -> Result<bool> {
         let Some(uri) = profile
             .registration
             .as_ref()
@@ -230,21 +243,8 @@ impl Latchkey {
         else {
             return Ok(false);
         };
-        let Some(token) = self
-            .keychain
-            .get(&registration_token_key(&profile.name))
-            .await?
-        else {
-            return Ok(false);
-        };
-        let token = String::from_utf8(token).map_err(|_| {
-            Error::InvalidInput(format!(
-                "the registration access token of profile `{}` in the keychain is not text",
-                profile.name
-            ))
-        })?;
         let http = self.http(&profile.network(), &uri)?;
-        registration::delete(&http, &uri, &token).await?;
+        registration::delete(&http, &uri, token).await?;
         Ok(true)
     }
 

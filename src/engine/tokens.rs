@@ -77,7 +77,7 @@ impl Latchkey {
         // between them, not one each.
         let renewed = account.expires_at != seen;
         let good = |expires_at: Option<i64>, m: i64| {
-            expires_at.is_none_or(|t| t - now() > m) || (renewed && expires_at > Some(now()))
+            expires_at.is_none_or(|t| t - now() > m || (renewed && t - now() > m.min(10)))
         };
         // What needs neither the client secret nor the keys: a token another process refreshed
         // while this one waited for the lock, or an account with no refresh token.

@@ -403,7 +403,7 @@ fn an_agent_of_another_config_directory_is_named_as_such() {
             &[
                 "serves another config directory, not",
                 "config2",
-                "LATCHKEY_AGENT_SOCK",
+                "stop that agent",
             ],
         );
     }

@@ -332,7 +332,7 @@ fn an_access_token_with_control_characters_is_refused_and_nothing_raw_printed() 
         "control-token",
         &[
             "printable ASCII",
-            "nothing was stored",
+            "so it was not taken",
             r#""access_token":"[redacted]""#,
         ],
     );

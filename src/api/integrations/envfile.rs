@@ -111,7 +111,15 @@ pub const REFUSED_VARIABLES: &[&str] = &[
     "_JAVA_OPTIONS",
     "CLASSPATH",
     "RUSTC_WRAPPER",
+    "RUSTC_WORKSPACE_WRAPPER",
     "RUSTC",
+    "GEM_PATH",
+    "GEM_HOME",
+    "PYTHONBREAKPOINT",
+    "ZDOTDIR",
+    // They move the user's own configuration (git's global config can run commands).
+    "HOME",
+    "XDG_CONFIG_HOME",
     "MAKEFILES",
     "SHELLOPTS",
     "BASHOPTS",
@@ -124,8 +132,16 @@ pub const REFUSED_VARIABLES: &[&str] = &[
 ];
 
 /// Prefixes of variables never taken from an env file (the dynamic loader's, git's, bash's
-/// exported functions).
-pub const REFUSED_PREFIXES: &[&str] = &["LD_", "DYLD_", "GIT_", "BASH_FUNC_"];
+/// exported functions, cargo's and npm's configuration, which name programs to run).
+pub const REFUSED_PREFIXES: &[&str] = &[
+    "LD_",
+    "DYLD_",
+    "GIT_",
+    "BASH_FUNC_",
+    "CARGO_",
+    "npm_config_",
+    "NPM_CONFIG_",
+];
 
 /// Whether `name` changes how programs are found or loaded: [`REFUSED_VARIABLES`] and the
 /// names starting with one of [`REFUSED_PREFIXES`].
@@ -575,6 +591,9 @@ mod tests {
             "PROMPT_COMMAND",
             "PYTHONHOME",
             "GCONV_PATH",
+            "HOME",
+            "CARGO_BUILD_RUSTC_WRAPPER",
+            "npm_config_script_shell",
         ] {
             assert!(is_refused_variable(name), "{name}");
             let entries = parse(&format!("A=1\n{name}=x\n")).unwrap();

@@ -77,7 +77,7 @@ pub(super) fn check_token_type(
         return Err(Error::BadResponse {
             context: context.to_string(),
             detail: format!(
-                "the access token holds characters a token may not have (only printable ASCII, RFC 6749 Appendix A.12); nothing was stored. The provider sent {}",
+                "the access token is empty or holds characters a token may not have (only printable ASCII, RFC 6749 Appendix A.12), so it was not taken. The provider sent {}",
                 sent()
             ),
         });
