@@ -127,10 +127,16 @@ pub async fn remove_profile(
 }
 
 /// Starts a browser sign-in: the authorization code flow, or with `implicit` the legacy implicit
-/// grant (refused unless the profile opted in to it).
+/// grant (refused unless the profile opted in to it). `account`: the label of the account it
+/// signs in as (one that needs sign-in), else the id_token names it.
 #[tauri::command]
-pub async fn begin_sign_in(app: AppHandle, profile: String, implicit: bool) -> Res<SignInStarted> {
-    signin::begin(&app, &profile, implicit).await
+pub async fn begin_sign_in(
+    app: AppHandle,
+    profile: String,
+    implicit: bool,
+    account: Option<String>,
+) -> Res<SignInStarted> {
+    signin::begin(&app, &profile, implicit, account).await
 }
 
 /// The legacy grants a profile may opt in to, with the engine's warning for each.

@@ -119,6 +119,8 @@ pub struct ProfileInput {
 pub struct SignInStarted {
     pub id: u32,
     pub profile: String,
+    /// The label of the account it signs in as, when the window named one.
+    pub account: Option<String>,
     /// The legacy implicit grant (the token comes back in the redirect's fragment).
     pub implicit: bool,
     pub redirect_mode: RedirectModeDto,

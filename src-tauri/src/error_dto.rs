@@ -41,6 +41,9 @@ pub struct ErrorActionDto {
     pub label: String,
     /// The profile the action concerns, where there is one.
     pub profile: Option<String>,
+    /// For `sign-in`: the account's label, so the sign-in heals that account (without it a
+    /// sign-in names the account after the id_token, which may be another one).
+    pub account: Option<String>,
 }
 
 impl ErrorDto {
@@ -59,6 +62,10 @@ impl ErrorDto {
 impl From<Hint> for ErrorActionDto {
     fn from(hint: Hint) -> Self {
         use ErrorActionKind::{Advice, EditProfile, SignIn};
+        let account = match &hint {
+            Hint::SignIn { account, .. } => account.clone(),
+            _ => None,
+        };
         let (kind, label, profile) = match hint {
             Hint::SignIn { profile, .. } | Hint::ReplaceLostGrant { profile } => {
                 (SignIn, "Sign in again".to_string(), Some(profile))
@@ -236,6 +243,7 @@ impl From<Hint> for ErrorActionDto {
             kind,
             label,
             profile,
+            account,
         }
     }
 }

@@ -170,8 +170,8 @@ async fn status(config: &Path, io: &mut Io<'_>) -> Result<()> {
     }
 }
 
-/// An agent answers on the socket, for another config directory: this command's requests go
-/// to the keychain directly, and a second agent needs a socket of its own.
+/// An agent answers on the socket, for another config directory: this directory's commands go
+/// to the keychain directly.
 fn another_config(config: &Path, socket: &Path) -> Error {
     Error::Relayed {
         kind: ErrorKind::NotFound,

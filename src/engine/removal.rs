@@ -16,8 +16,8 @@ pub struct Removed {
 }
 
 /// What a removed profile held at its provider, read before its keychain entries went: the
-/// accounts' refresh tokens, the client secret that revokes them, and the access token of a
-/// client it registered. Only in memory (`Debug` shows no secret).
+/// accounts' refresh tokens, the client secret that revokes them, and the registration access
+/// token of a client it registered (RFC 7592). Only in memory (`Debug` shows no secret).
 #[derive(Debug, Default)]
 pub struct AtProvider {
     profile: Option<Profile>,

@@ -77,23 +77,27 @@ impl Latchkey {
 }
 
 fn apply(profile: &mut Profile, settings: ProfileSettings) {
-    if let Some(scopes) = settings.scopes {
-        profile.scopes = scopes;
-    }
-    if let Some(proxy) = settings.proxy {
-        profile.proxy = proxy;
-    }
-    if let Some(ca_file) = settings.ca_file {
-        profile.ca_file = ca_file;
-    }
-    if let Some(dpop) = settings.dpop {
-        profile.dpop = dpop;
-    }
-    if let Some(par) = settings.par {
-        profile.par = par;
-    }
-    if let Some(resources) = settings.resources {
-        profile.resources = resources;
+    // Taken apart whole: a setting added to the struct and not applied here does not compile.
+    let ProfileSettings {
+        scopes,
+        proxy,
+        ca_file,
+        dpop,
+        par,
+        resources,
+    } = settings;
+    set(&mut profile.scopes, scopes);
+    set(&mut profile.proxy, proxy);
+    set(&mut profile.ca_file, ca_file);
+    set(&mut profile.dpop, dpop);
+    set(&mut profile.par, par);
+    set(&mut profile.resources, resources);
+}
+
+/// `field` becomes `value` when there is one.
+fn set<T>(field: &mut T, value: Option<T>) {
+    if let Some(value) = value {
+        *field = value;
     }
 }
 

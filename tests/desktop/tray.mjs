@@ -177,10 +177,14 @@ export async function trayPass(t, issuer) {
     await s.click('[data-testid="cancel-sign-in"]');
     log('invalid_grant: notification with a sign-in action, which opens the sign-in; tray says needs sign-in');
 
-    // 7. Quit from the tray really quits, and leaves no token on the clipboard.
+    // 7. The account's own "Sign in again" signs in as that account (its label goes with the
+    //    sign-in), then quit from the tray really quits, and leaves no token on the clipboard.
     t.browserDoes({ SCRIPTED_BROWSER_ACTION: 'approve' });
-    await t.clickCentered(s, `[data-profile="test-op"] [data-testid="sign-in"]`);
+    const profileAccounts = async () => (await s.findAll('[data-testid="account"][data-account^="test-op/"]')).length;
+    const before = await profileAccounts();
+    await t.clickCentered(s, `[data-account="${account}"] [data-testid="sign-in-again"]`);
     await s.waitFor(`[data-account="${account}"][data-status="ok"]`, { timeout: 20000 });
+    assert(await profileAccounts() === before, 'the same account healed, no second one');
     await waitUntil(() => menu().some((i) => i.label === `${account} — valid`), 'the tray menu to say valid again', 10000);
     py('click', dir, `${account} — `);
     await waitUntil(() => clipboard() !== 'gone' && clipboard().trim().length > 20, 'a second tray copy', 10000);

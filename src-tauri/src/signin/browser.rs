@@ -14,11 +14,14 @@ use crate::state::AppState;
 /// Starts a sign-in: binds the loopback listener or waits for the deep link, opens the browser.
 /// Starting one cancels any other in progress (one browser round-trip at a time). `implicit`
 /// uses the legacy implicit grant, which the engine refuses unless the profile opted in.
+/// `account`: the label to sign in as.
 pub async fn begin(
     app: &AppHandle,
     profile_name: &str,
     implicit: bool,
+    account: Option<String>,
 ) -> Result<SignInStarted, ErrorDto> {
+    let account = account.filter(|a| !a.trim().is_empty());
     let engine = app.state::<AppState>().engine()?;
     let profile = engine.profile(profile_name)?;
     if !implicit {
@@ -39,10 +42,12 @@ pub async fn begin(
         None => latchkey::Latchkey::deep_link_redirect(&profile),
     };
     let pending = if implicit {
-        let p = engine.begin_implicit_login(&profile.name, None, redirect)?;
+        let p = engine.begin_implicit_login(&profile.name, account.clone(), redirect)?;
         Pending::Implicit(Box::new(p))
     } else {
-        let p = engine.begin_login(&profile.name, None, redirect).await?;
+        let p = engine
+            .begin_login(&profile.name, account.clone(), redirect)
+            .await?;
         Pending::Code(Box::new(p))
     };
     let authorization_url = pending.request().authorization_url.to_string();
@@ -74,6 +79,7 @@ pub async fn begin(
     Ok(SignInStarted {
         id,
         profile: profile.name.clone(),
+        account,
         implicit,
         redirect_mode: profile.redirect,
         redirect_uri,

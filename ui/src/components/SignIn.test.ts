@@ -7,6 +7,7 @@ import SignIn from './SignIn.svelte';
 const started = (over: Partial<SignInStarted> = {}): SignInStarted => ({
   id: 1,
   profile: 'gl',
+  account: null,
   implicit: false,
   redirectMode: 'loopback',
   redirectUri: 'http://127.0.0.1:4711/callback',

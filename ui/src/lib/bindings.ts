@@ -165,6 +165,10 @@ resources?: Array<string>, };
 
 export type SignInStarted = { id: number, profile: string, 
 /**
+ * The label of the account it signs in as, when the window named one.
+ */
+account: string | null, 
+/**
  * The legacy implicit grant (the token comes back in the redirect's fragment).
  */
 implicit: boolean, redirectMode: RedirectModeDto, redirectUri: string, 
@@ -241,7 +245,12 @@ export type ErrorActionDto = { kind: ErrorActionKind, label: string,
 /**
  * The profile the action concerns, where there is one.
  */
-profile: string | null, };
+profile: string | null, 
+/**
+ * For `sign-in`: the account's label, so the sign-in heals that account (without it a
+ * sign-in names the account after the id_token, which may be another one).
+ */
+account: string | null, };
 
 export type ErrorDto = { kind: ErrorKindDto, message: string, 
 /**

@@ -18,9 +18,11 @@ describe('ipc', () => {
   it('names the sign-in arguments as the Rust commands do', async () => {
     invoke.mockResolvedValue({});
     await ipc.beginSignIn('p');
-    expect(invoke).toHaveBeenLastCalledWith('begin_sign_in', { profile: 'p', implicit: false });
+    expect(invoke).toHaveBeenLastCalledWith('begin_sign_in', { profile: 'p', implicit: false, account: null });
     await ipc.beginSignIn('p', true);
-    expect(invoke).toHaveBeenLastCalledWith('begin_sign_in', { profile: 'p', implicit: true });
+    expect(invoke).toHaveBeenLastCalledWith('begin_sign_in', { profile: 'p', implicit: true, account: null });
+    await ipc.beginSignIn('p', false, 'alt');
+    expect(invoke).toHaveBeenLastCalledWith('begin_sign_in', { profile: 'p', implicit: false, account: 'alt' });
     await ipc.signInPassword('p', 'eve', 'pw');
     expect(invoke).toHaveBeenLastCalledWith('sign_in_password', { profile: 'p', username: 'eve', password: 'pw' });
   });

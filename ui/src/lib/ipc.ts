@@ -61,8 +61,9 @@ export const ipc = {
   saveProfile: (input: ProfileInput, editing: boolean) =>
     call<ProfileDto>('save_profile', { input, editing }),
   removeProfile: (name: string) => call<void>('remove_profile', { name }),
-  beginSignIn: (profile: string, implicit = false) =>
-    call<SignInStarted>('begin_sign_in', { profile, implicit }),
+  /** `account`: the label to sign in as, else the id_token names the account. */
+  beginSignIn: (profile: string, implicit = false, account: string | null = null) =>
+    call<SignInStarted>('begin_sign_in', { profile, implicit, account }),
   legacyGrants: () => call<LegacyGrantInfo[]>('legacy_grants'),
   signInPassword: (profile: string, username: string, password: string) =>
     call<AccountDto>('sign_in_password', { profile, username, password }),

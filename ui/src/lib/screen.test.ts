@@ -5,6 +5,7 @@ import { restoreView, saveView, type SavedView } from './screen';
 const signIn: SignInStarted = {
   id: 7,
   profile: 'p',
+  account: null,
   implicit: false,
   redirectMode: 'loopback',
   redirectUri: 'http://127.0.0.1:4000/callback',

@@ -121,16 +121,18 @@ describe('errors', () => {
 
   it('offers a sign-in button only for a sign-in action with a profile', () => {
     const base = { kind: 'needs-sign-in' as const, message: 'm', providerError: null, providerDescription: null };
-    const signIn = { kind: 'sign-in' as const, label: 'Sign in again', profile: 'okta' };
-    expect(errorAction({ ...base, action: signIn })).toEqual({ label: 'Sign in again', signIn: 'okta' });
-    expect(errorAction({ ...base, action: { ...signIn, profile: null } })).toEqual({ label: 'Sign in again', signIn: null });
-    expect(errorAction({ ...base, action: { kind: 'advice', label: 'Unlock', profile: 'okta' } })).toEqual({ label: 'Unlock', signIn: null });
+    const signIn = { kind: 'sign-in' as const, label: 'Sign in again', profile: 'okta', account: null };
+    expect(errorAction({ ...base, action: signIn })).toEqual({ label: 'Sign in again', signIn: 'okta', account: null });
+    // The account that needs it: the sign-in heals that one.
+    expect(errorAction({ ...base, action: { ...signIn, account: 'alt' } })).toEqual({ label: 'Sign in again', signIn: 'okta', account: 'alt' });
+    expect(errorAction({ ...base, action: { ...signIn, profile: null, account: 'alt' } })).toEqual({ label: 'Sign in again', signIn: null, account: null });
+    expect(errorAction({ ...base, action: { kind: 'advice', label: 'Unlock', profile: 'okta', account: null } })).toEqual({ label: 'Unlock', signIn: null, account: null });
     expect(errorAction({ ...base, action: null })).toBeNull();
   });
   it('leaves the generic advice out when the backend says what to do', () => {
     const e = { kind: 'keychain' as const, message: 'm', providerError: null, providerDescription: null, action: null };
     expect(errorAdvice(e)).toMatch(/keychain/);
-    expect(errorAdvice({ ...e, action: { kind: 'advice', label: 'Unlock', profile: null } })).toBeNull();
+    expect(errorAdvice({ ...e, action: { kind: 'advice', label: 'Unlock', profile: null, account: null } })).toBeNull();
   });
 });
 

@@ -114,10 +114,12 @@ export function errorTitle(e: ErrorDto): string {
 }
 
 /** What the backend says to do about an error: its label, and the profile to sign in to when
- * that is the action (the error box then shows a button). */
-export function errorAction(e: ErrorDto): { label: string; signIn: string | null } | null {
+ * that is the action (the error box then shows a button), with the account's label to sign in
+ * as when the backend named one. */
+export function errorAction(e: ErrorDto): { label: string; signIn: string | null; account: string | null } | null {
   if (!e.action) return null;
-  return { label: e.action.label, signIn: e.action.kind === 'sign-in' ? e.action.profile : null };
+  const signIn = e.action.kind === 'sign-in' ? e.action.profile : null;
+  return { label: e.action.label, signIn, account: signIn ? e.action.account : null };
 }
 
 /** General advice by kind, when the backend named no action. */
