@@ -22,16 +22,9 @@ pub fn needs_sign_in(account: &str, profile: &str) {
 /// (names are the user's own, but a label may hold `<` or `&`).
 pub fn text(account: &str, profile: &str) -> (String, String) {
     let escape = crate::model::untrusted::markup_escaped;
-    let quote = crate::api::integrations::git::shell_quote;
     // The label too: a plain sign-in may make an account of another name.
-    let command = match account.split_once('/') {
-        Some((_, label)) => format!(
-            "latchkey login {} --account {}",
-            quote(profile),
-            quote(label)
-        ),
-        None => format!("latchkey login {}", quote(profile)),
-    };
+    let label = account.split_once('/').map(|(_, label)| label);
+    let command = crate::api::integrations::login_command(profile, label);
     (
         "Latchkey: sign in again".to_string(),
         format!(

@@ -317,7 +317,7 @@ fn install(
             io,
             "warning: there is no account `{}` yet: sign in as it with `{}`",
             for_terminal(&account),
-            super::tool_token::login_command(profile, Some(label))
+            latchkey::api::integrations::login_command(profile, Some(label))
         );
     }
     warn_about_later_helpers(&url, &value, io);

@@ -1,8 +1,8 @@
 //! The engine's hints worded for the command line: the command or flag to use. The app words
 //! the same hints as actions (src-tauri/src/dto.rs).
 
-use super::tool_token::login_command;
 use latchkey::api::integrations::git::shell_quote;
+use latchkey::api::integrations::login_command;
 use latchkey::{Error, Hint};
 
 /// The error as the CLI prints it: the engine's message with its hint as a command.

@@ -15,7 +15,8 @@ pub(super) async fn run(
     revoke: bool,
     io: &mut Io<'_>,
 ) -> Result<()> {
-    engine.profile(name)?;
+    // Read before it goes: the messages about its registered client name it.
+    let client = sanitize(&engine.profile(name)?.client_id);
     let count = engine
         .accounts()?
         .iter()
@@ -40,7 +41,6 @@ pub(super) async fn run(
             return Ok(());
         }
     }
-    let client = sanitize(&engine.profile(name)?.client_id);
     let removed = engine.remove_profile(name, revoke).await?;
     let ended = engine.end_at_provider(removed.at_provider).await;
     for (account, outcome) in &ended.revoked {

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use latchkey::agent::protocol::Op;
-use latchkey::api::integrations::git::shell_quote;
+use latchkey::api::integrations::login_command;
 use latchkey::door::{Handed, Purpose};
 use latchkey::protocol::callback::DEFAULT_TIMEOUT;
 use latchkey::{Account, Error, ErrorKind, Grant, Latchkey, Result};
@@ -95,17 +95,6 @@ fn sign_in_target(
             (profile.grant != Grant::ClientCredentials).then_some((profile.name, label))
         }
         _ => None,
-    }
-}
-
-pub fn login_command(profile: &str, label: Option<&str>) -> String {
-    match label {
-        Some(label) => format!(
-            "latchkey login {} --account {}",
-            shell_quote(profile),
-            shell_quote(label)
-        ),
-        None => format!("latchkey login {}", shell_quote(profile)),
     }
 }
 

@@ -13,6 +13,20 @@ use std::path::Path;
 
 use crate::model::profile::Profile;
 
+/// The command that signs in to `profile`, as the account `label` when given (without it, the
+/// id_token names the account), its words quoted for a shell.
+pub fn login_command(profile: &str, label: Option<&str>) -> String {
+    use git::shell_quote;
+    match label {
+        Some(label) => format!(
+            "latchkey login {} --account {}",
+            shell_quote(profile),
+            shell_quote(label)
+        ),
+        None => format!("latchkey login {}", shell_quote(profile)),
+    }
+}
+
 /// The CLI's file name.
 pub use crate::door::caller::CLI_FILE;
 
