@@ -85,7 +85,13 @@ impl Latchkey {
             })
         })?;
         let http = &self.profile_http(profile, &profile.token_endpoint)?;
-        let response = oauth::client_credentials(http, profile, &secret)
+        let client = oauth::Client {
+            http,
+            profile,
+            secret: Some(&secret),
+        };
+        let response = client
+            .client_credentials()
             .await
             .map_err(|e| advise(profile, e))?;
         let now = now();

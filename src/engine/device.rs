@@ -26,12 +26,12 @@ impl Latchkey {
             .device_authorization_endpoint
             .clone()
             .unwrap_or_else(|| profile.token_endpoint.clone());
-        let start = oauth::start_device_authorization(
-            &self.profile_http(&profile, &url)?,
-            &profile,
-            secret.as_ref(),
-        )
-        .await?;
+        let client = oauth::Client {
+            http: &self.profile_http(&profile, &url)?,
+            profile: &profile,
+            secret: secret.as_ref(),
+        };
+        let start = client.start_device_authorization().await?;
         Ok(DeviceLogin {
             profile,
             label,
@@ -61,7 +61,11 @@ impl Latchkey {
         let expired = "the code expired before it was approved";
         let deadline = Instant::now() + pending.expires_in.min(timeout);
         let secret = self.client_secret(profile).await?;
-        let http = &self.profile_http(profile, &profile.token_endpoint)?;
+        let client = oauth::Client {
+            http: &self.profile_http(profile, &profile.token_endpoint)?,
+            profile,
+            secret: secret.as_ref(),
+        };
         let keys = self.keys_for_openid(profile).await?;
         self.keychain.ensure_writable().await?;
         let mut interval = pending.interval;
@@ -76,9 +80,7 @@ impl Latchkey {
                 });
             }
             tokio::time::sleep(interval).await;
-            let poll =
-                oauth::poll_device_token(http, profile, secret.as_ref(), &pending.device_code)
-                    .await?;
+            let poll = client.poll_device_token(&pending.device_code).await?;
             let (code, error) = match poll {
                 DevicePoll::Token(response) => break response,
                 DevicePoll::Refused { code, error } => (code, error),

@@ -165,7 +165,13 @@ impl Latchkey {
                 .as_ref()
                 .unwrap_or(&profile.token_endpoint);
             let http = self.profile_http(&profile, endpoint)?;
-            oauth::push_authorization(&http, &profile, secret.as_ref(), &start.url)
+            let client = oauth::Client {
+                http: &http,
+                profile: &profile,
+                secret: secret.as_ref(),
+            };
+            client
+                .push_authorization(&start.url)
                 .await
                 .map_err(|e| advise(&profile, e))?
         } else {
@@ -219,19 +225,17 @@ impl Latchkey {
         // The code is single-use: make sure its tokens can be stored before spending it.
         self.keychain.ensure_writable().await?;
         let http = self.profile_http(profile, &profile.token_endpoint)?;
+        let client = oauth::Client {
+            http: &http,
+            profile,
+            secret: secret.as_ref(),
+        };
         let exchange = |key: Option<SigningKey>, code: String, verifier: PkceCodeVerifier| {
-            let (http, secret, redirect) = (&http, secret.as_ref(), &request.redirect_uri);
+            let redirect = &request.redirect_uri;
             async move {
-                let r = oauth::exchange_code(
-                    http,
-                    profile,
-                    secret,
-                    key.as_ref(),
-                    code,
-                    verifier,
-                    redirect,
-                )
-                .await;
+                let r = client
+                    .exchange_code(key.as_ref(), code, verifier, redirect)
+                    .await;
                 (r, key)
             }
         };
@@ -361,15 +365,15 @@ impl Latchkey {
         let secret = self.client_secret(&profile).await?;
         let keys = self.keys_for_openid(&profile).await?;
         self.keychain.ensure_writable().await?;
-        let response = oauth::password(
-            &self.profile_http(&profile, &profile.token_endpoint)?,
-            &profile,
-            secret.as_ref(),
-            username,
-            password,
-        )
-        .await
-        .map_err(|e| advise(&profile, e))?;
+        let client = oauth::Client {
+            http: &self.profile_http(&profile, &profile.token_endpoint)?,
+            profile: &profile,
+            secret: secret.as_ref(),
+        };
+        let response = client
+            .password(username, password)
+            .await
+            .map_err(|e| advise(&profile, e))?;
         let now = now();
         let claims = self
             .sign_in_claims(&profile, &response, Expect::Device, keys, now)

@@ -193,7 +193,12 @@ impl Latchkey {
             .as_ref()
             .unwrap_or(&profile.token_endpoint);
         let http = self.profile_http(profile, url)?;
-        oauth::revoke(&http, profile, secret, refresh_token).await
+        let client = oauth::Client {
+            http: &http,
+            profile,
+            secret,
+        };
+        client.revoke(refresh_token).await
     }
 }
 

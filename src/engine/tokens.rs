@@ -123,15 +123,12 @@ impl Latchkey {
             })?),
             None => None,
         };
-        let response = match oauth::refresh(
-            &http?,
-            &profile,
-            secret.as_ref(),
-            dpop_key.as_ref(),
-            &refresh_token,
-        )
-        .await
-        {
+        let client = oauth::Client {
+            http: &http?,
+            profile: &profile,
+            secret: secret.as_ref(),
+        };
+        let response = match client.refresh(dpop_key.as_ref(), &refresh_token).await {
             Ok(r) => r,
             Err(oauth::RefreshFailure {
                 error,

@@ -4,29 +4,31 @@
 use oauth2::{ClientSecret, HttpResponse};
 use url::Url;
 
+use super::Client;
 use crate::error::{Error, Result};
 use crate::model::profile::{AuthMethod, Profile};
-use crate::protocol::http::{Endpoint, Http};
+use crate::protocol::http::Endpoint;
 
-/// Sends a form POST built by [`form_request`] and returns the answer, normalised by `http`;
-/// `context` names the request in errors.
-pub(super) async fn post_form(
-    http: &Http,
-    endpoint: Endpoint,
-    url: &Url,
-    profile: &Profile,
-    secret: Option<&ClientSecret>,
-    form: Vec<(&str, &str)>,
-    context: &str,
-) -> Result<HttpResponse> {
-    let assertion = super::client_auth::assertion_params(profile, secret)?;
-    let mut form = form;
-    form.extend(assertion.iter().map(|(k, v)| (*k, v.as_str())));
-    let request = form_request(url, profile, secret, form)
-        .map_err(|e| Error::InvalidInput(format!("{context}: {e}")))?;
-    http.oauth(request, endpoint)
-        .await
-        .map_err(|e| e.into_error(context.to_string()))
+impl Client<'_> {
+    /// Sends a form POST built by [`form_request`] and returns the answer, normalised by
+    /// `http`; `context` names the request in errors.
+    pub(super) async fn post_form(
+        &self,
+        endpoint: Endpoint,
+        url: &Url,
+        form: Vec<(&str, &str)>,
+        context: &str,
+    ) -> Result<HttpResponse> {
+        let assertion = super::client_auth::assertion_params(self.profile, self.secret)?;
+        let mut form = form;
+        form.extend(assertion.iter().map(|(k, v)| (*k, v.as_str())));
+        let request = form_request(url, self.profile, self.secret, form)
+            .map_err(|e| Error::InvalidInput(format!("{context}: {e}")))?;
+        self.http
+            .oauth(request, endpoint)
+            .await
+            .map_err(|e| e.into_error(context.to_string()))
+    }
 }
 
 /// A form POST to a token-like endpoint with the profile's client authentication.

@@ -1,6 +1,7 @@
-//! The OAuth 2.0 requests of one profile, on `oauth2`'s types: authorization URL with PKCE,
-//! code exchange, refresh and revocation. Provider quirks are absorbed in `http::normalize`;
-//! reading the answers is in `response`, the device flow in `device`.
+//! The OAuth 2.0 requests of one profile, on `oauth2`'s types: the authorization URL with PKCE
+//! here, and the back-channel requests as methods of [`Client`] (code exchange, refresh, the
+//! other grants and revocation here, the device flow in `device`, PAR in `par`). Provider quirks
+//! are absorbed in `http::normalize`; reading the answers is in `response`.
 
 use std::collections::BTreeMap;
 
@@ -29,13 +30,11 @@ mod form;
 mod par;
 mod response;
 
-pub use device::{DeviceAuthorization, DevicePoll, poll_device_token, start_device_authorization};
-use form::post_form;
-pub use par::push_authorization;
+pub use device::{DeviceAuthorization, DevicePoll};
 pub use response::{IdTokenField, OAuthError, TokenResponseBody, granted_scopes, implicit_token};
 use response::{check_token_type, error_body, request_error};
 
-type Client = oauth2::Client<
+type OAuth2Client = oauth2::Client<
     BasicErrorResponse,
     TokenResponseBody,
     BasicTokenIntrospectionResponse,
@@ -48,7 +47,7 @@ type Client = oauth2::Client<
     EndpointSet,
 >;
 
-fn client(profile: &Profile, secret: Option<&ClientSecret>) -> Client {
+fn oauth2_client(profile: &Profile, secret: Option<&ClientSecret>) -> OAuth2Client {
     let mut c = oauth2::Client::new(ClientId::new(profile.client_id.clone()))
         .set_auth_uri(AuthUrl::from_url(profile.authorization_endpoint.clone()))
         .set_token_uri(TokenUrl::from_url(profile.token_endpoint.clone()))
@@ -63,6 +62,17 @@ fn client(profile: &Profile, secret: Option<&ClientSecret>) -> Client {
         c = c.set_client_secret(secret.clone());
     }
     c
+}
+
+/// A profile's client at its provider: what every back-channel request carries (as `oauth2`'s
+/// `Client`). One method per flow: the token grants and revocation here, the device flow in
+/// `device`, pushed authorization requests in `par`.
+#[derive(Clone, Copy)]
+pub struct Client<'a> {
+    pub http: &'a Http,
+    pub profile: &'a Profile,
+    /// The client secret, or the private key of a `private_key_jwt` client.
+    pub secret: Option<&'a ClientSecret>,
 }
 
 /// The profile's extra request parameters, added the one way every `oauth2` request takes them.
@@ -152,7 +162,7 @@ fn authorization_url(
 ) -> (Url, CsrfToken, Option<Nonce>) {
     let nonce = profile.wants_openid().then(Nonce::new_random);
     let client =
-        client(profile, None).set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()));
+        oauth2_client(profile, None).set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()));
     let mut request = client
         .authorize_url(CsrfToken::new_random)
         .add_scopes(profile.scopes.iter().cloned().map(Scope::new));
@@ -215,26 +225,6 @@ pub fn start_implicit(profile: &Profile, redirect_uri: &Url) -> ImplicitStart {
     ImplicitStart { url, state, nonce }
 }
 
-/// Exchanges an authorization code; `dpop`: the key the tokens will be bound to.
-pub async fn exchange_code(
-    http: &Http,
-    profile: &Profile,
-    secret: Option<&ClientSecret>,
-    dpop: Option<&SigningKey>,
-    code: String,
-    verifier: PkceCodeVerifier,
-    redirect_uri: &Url,
-) -> Result<TokenResponseBody> {
-    let context = format!("token request for profile `{}`", profile.name);
-    let endpoint = TokenEndpoint::new(http, profile, secret, dpop)?;
-    let client =
-        client(profile, secret).set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()));
-    let request = client
-        .exchange_code(AuthorizationCode::new(code))
-        .set_pkce_verifier(verifier);
-    endpoint.exchange(&context, profile, request).await
-}
-
 /// A refresh that failed. The refresh token sent may be spent by then: `rotated` is the new one
 /// the provider put in an answer Latchkey could not use otherwise (a `MAC` token, no
 /// `access_token`…), so that the grant survives.
@@ -246,82 +236,14 @@ pub struct RefreshFailure {
     pub code: Option<BasicErrorResponseType>,
 }
 
-pub async fn refresh(
-    http: &Http,
-    profile: &Profile,
-    secret: Option<&ClientSecret>,
-    dpop: Option<&SigningKey>,
-    refresh_token: &RefreshToken,
-) -> std::result::Result<TokenResponseBody, RefreshFailure> {
-    let context = format!("refresh for profile `{}`", profile.name);
-    let endpoint =
-        TokenEndpoint::new(http, profile, secret, dpop).map_err(|error| RefreshFailure {
-            error,
-            rotated: None,
-            code: None,
-        })?;
-    let client = client(profile, secret);
-    let request = client.exchange_refresh_token(refresh_token);
-    let response = endpoint.request(profile, request).await;
-    let code = match &response {
-        Err(RequestTokenError::ServerResponse(r)) => Some(r.error().clone()),
-        _ => None,
-    };
-    endpoint
-        .finish(&context, response)
-        .map_err(|error| RefreshFailure {
-            rotated: endpoint.rotated_refresh_token(),
-            code,
-            error,
-        })
-}
-
-/// The client credentials grant (RFC 6749 §4.4): the client's own token, no user involved.
-pub async fn client_credentials(
-    http: &Http,
-    profile: &Profile,
-    secret: &ClientSecret,
-) -> Result<TokenResponseBody> {
-    let context = format!(
-        "client credentials token request for profile `{}`",
-        profile.name
-    );
-    let endpoint = TokenEndpoint::new(http, profile, Some(secret), None)?;
-    let client = client(profile, Some(secret));
-    let request = client
-        .exchange_client_credentials()
-        .add_scopes(profile.scopes.iter().cloned().map(Scope::new));
-    endpoint.exchange(&context, profile, request).await
-}
-
-/// The resource owner password credentials grant (RFC 6749 §4.3; RFC 9700 discourages it).
-pub async fn password(
-    http: &Http,
-    profile: &Profile,
-    secret: Option<&ClientSecret>,
-    username: &str,
-    password: &ResourceOwnerPassword,
-) -> Result<TokenResponseBody> {
-    let context = format!("password sign-in for profile `{}`", profile.name);
-    let endpoint = TokenEndpoint::new(http, profile, secret, None)?;
-    let client = client(profile, secret);
-    let username = ResourceOwnerUsername::new(username.to_string());
-    let request = client
-        .exchange_password(&username, password)
-        .add_scopes(profile.scopes.iter().cloned().map(Scope::new));
-    endpoint.exchange(&context, profile, request).await
-}
-
 /// The token endpoint as `oauth2`'s HTTP client. It keeps the body of the answer, so that an
 /// unusable one can be quoted (masked) in the error; it adds the client's assertion to every
 /// request of a key-authenticated client, and a DPoP proof when the tokens are bound to a key.
 struct TokenEndpoint<'a> {
-    http: &'a Http,
+    client: Client<'a>,
     body: std::sync::Mutex<Vec<u8>>,
     assertion: Vec<(&'static str, String)>,
     dpop: Option<&'a SigningKey>,
-    profile: &'a Profile,
-    secret: Option<&'a ClientSecret>,
 }
 
 /// The token endpoint as `oauth2`'s HTTP client. A type of its own rather than a closure: the
@@ -343,19 +265,12 @@ impl<'c> oauth2::AsyncHttpClient<'c> for TokenEndpoint<'_> {
 }
 
 impl<'a> TokenEndpoint<'a> {
-    fn new(
-        http: &'a Http,
-        profile: &'a Profile,
-        secret: Option<&'a ClientSecret>,
-        dpop: Option<&'a SigningKey>,
-    ) -> Result<Self> {
+    fn new(client: Client<'a>, dpop: Option<&'a SigningKey>) -> Result<Self> {
         Ok(TokenEndpoint {
-            http,
+            client,
             body: Default::default(),
-            assertion: client_auth::assertion_params(profile, secret)?,
+            assertion: client_auth::assertion_params(client.profile, client.secret)?,
             dpop,
-            profile,
-            secret,
         })
     }
 
@@ -365,7 +280,8 @@ impl<'a> TokenEndpoint<'a> {
         if self.assertion.is_empty() {
             return body.to_vec();
         }
-        let Ok(fresh) = client_auth::assertion_params(self.profile, self.secret) else {
+        let Ok(fresh) = client_auth::assertion_params(self.client.profile, self.client.secret)
+        else {
             return body.to_vec();
         };
         let pairs = url::form_urlencoded::parse(body).map(|(k, v)| {
@@ -386,7 +302,7 @@ impl<'a> TokenEndpoint<'a> {
         request: oauth2::HttpRequest,
     ) -> std::result::Result<oauth2::HttpResponse, HttpError> {
         let response = match self.dpop {
-            None => self.http.oauth(request, Endpoint::Token).await?,
+            None => self.client.http.oauth(request, Endpoint::Token).await?,
             Some(key) => self.send_with_proof(key, request).await?,
         };
         *self.body.lock().unwrap_or_else(|e| e.into_inner()) = response.body().clone();
@@ -423,7 +339,7 @@ impl<'a> TokenEndpoint<'a> {
             let value = oauth2::http::HeaderValue::from_str(&proof)
                 .map_err(|e| HttpError::Transport(format!("DPoP proof: {e}")))?;
             request.headers_mut().insert(dpop::HEADER, value);
-            let response = self.http.oauth(request, Endpoint::Token).await?;
+            let response = self.client.http.oauth(request, Endpoint::Token).await?;
             let asks_nonce = response.status().is_client_error()
                 && serde_json::from_slice::<serde_json::Value>(response.body())
                     .is_ok_and(|b| b["error"] == dpop::USE_NONCE);
@@ -435,7 +351,8 @@ impl<'a> TokenEndpoint<'a> {
     }
 
     /// Sends `request` with the profile's resource indicators and extra token parameters.
-    async fn request(&self, profile: &Profile, request: impl TokenRequest) -> TokenResult {
+    async fn request(&self, request: impl TokenRequest) -> TokenResult {
+        let profile = self.client.profile;
         let request = self
             .assertion
             .iter()
@@ -449,10 +366,9 @@ impl<'a> TokenEndpoint<'a> {
     async fn exchange(
         &self,
         context: &str,
-        profile: &Profile,
         request: impl TokenRequest,
     ) -> Result<TokenResponseBody> {
-        let response = self.request(profile, request).await;
+        let response = self.request(request).await;
         self.finish(context, response)
     }
 
@@ -479,38 +395,108 @@ impl<'a> TokenEndpoint<'a> {
     }
 }
 
-/// Revokes a refresh token (RFC 7009). Does nothing when the profile has no revocation endpoint.
-///
-/// Written by hand on `oauth2`'s request types because `oauth2` refuses any non-https revocation
-/// endpoint, including the loopback development servers every other endpoint may use.
-pub async fn revoke(
-    http: &Http,
-    profile: &Profile,
-    secret: Option<&ClientSecret>,
-    refresh_token: RefreshToken,
-) -> Result<bool> {
-    let Some(url) = &profile.revocation_endpoint else {
-        return Ok(false);
-    };
-    let context = format!("revocation for profile `{}`", profile.name);
-    let form = vec![
-        ("token", refresh_token.secret().as_str()),
-        ("token_type_hint", "refresh_token"),
-    ];
-    let response = post_form(
-        http,
-        Endpoint::Revocation,
-        url,
-        profile,
-        secret,
-        form,
-        &context,
-    )
-    .await?;
-    if response.status().is_success() {
-        return Ok(true);
+impl Client<'_> {
+    /// Exchanges an authorization code; `dpop`: the key the tokens will be bound to.
+    pub async fn exchange_code(
+        &self,
+        dpop: Option<&SigningKey>,
+        code: String,
+        verifier: PkceCodeVerifier,
+        redirect_uri: &Url,
+    ) -> Result<TokenResponseBody> {
+        let profile = self.profile;
+        let context = format!("token request for profile `{}`", profile.name);
+        let endpoint = TokenEndpoint::new(*self, dpop)?;
+        let client = oauth2_client(profile, self.secret)
+            .set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()));
+        let request = client
+            .exchange_code(AuthorizationCode::new(code))
+            .set_pkce_verifier(verifier);
+        endpoint.exchange(&context, request).await
     }
-    Err(error_body(&context, response.body()))
+
+    pub async fn refresh(
+        &self,
+        dpop: Option<&SigningKey>,
+        refresh_token: &RefreshToken,
+    ) -> std::result::Result<TokenResponseBody, RefreshFailure> {
+        let context = format!("refresh for profile `{}`", self.profile.name);
+        let endpoint = TokenEndpoint::new(*self, dpop).map_err(|error| RefreshFailure {
+            error,
+            rotated: None,
+            code: None,
+        })?;
+        let client = oauth2_client(self.profile, self.secret);
+        let request = client.exchange_refresh_token(refresh_token);
+        let response = endpoint.request(request).await;
+        let code = match &response {
+            Err(RequestTokenError::ServerResponse(r)) => Some(r.error().clone()),
+            _ => None,
+        };
+        endpoint
+            .finish(&context, response)
+            .map_err(|error| RefreshFailure {
+                rotated: endpoint.rotated_refresh_token(),
+                code,
+                error,
+            })
+    }
+
+    /// The client credentials grant (RFC 6749 §4.4): the client's own token, no user involved.
+    pub async fn client_credentials(&self) -> Result<TokenResponseBody> {
+        let profile = self.profile;
+        let context = format!(
+            "client credentials token request for profile `{}`",
+            profile.name
+        );
+        let endpoint = TokenEndpoint::new(*self, None)?;
+        let client = oauth2_client(profile, self.secret);
+        let request = client
+            .exchange_client_credentials()
+            .add_scopes(profile.scopes.iter().cloned().map(Scope::new));
+        endpoint.exchange(&context, request).await
+    }
+
+    /// The resource owner password credentials grant (RFC 6749 §4.3; RFC 9700 discourages it).
+    pub async fn password(
+        &self,
+        username: &str,
+        password: &ResourceOwnerPassword,
+    ) -> Result<TokenResponseBody> {
+        let profile = self.profile;
+        let context = format!("password sign-in for profile `{}`", profile.name);
+        let endpoint = TokenEndpoint::new(*self, None)?;
+        let client = oauth2_client(profile, self.secret);
+        let username = ResourceOwnerUsername::new(username.to_string());
+        let request = client
+            .exchange_password(&username, password)
+            .add_scopes(profile.scopes.iter().cloned().map(Scope::new));
+        endpoint.exchange(&context, request).await
+    }
+
+    /// Revokes a refresh token (RFC 7009). Does nothing when the profile has no revocation
+    /// endpoint.
+    ///
+    /// Written by hand on `oauth2`'s request types because `oauth2` refuses any non-https
+    /// revocation endpoint, including the loopback development servers every other endpoint
+    /// may use.
+    pub async fn revoke(&self, refresh_token: RefreshToken) -> Result<bool> {
+        let Some(url) = &self.profile.revocation_endpoint else {
+            return Ok(false);
+        };
+        let context = format!("revocation for profile `{}`", self.profile.name);
+        let form = vec![
+            ("token", refresh_token.secret().as_str()),
+            ("token_type_hint", "refresh_token"),
+        ];
+        let response = self
+            .post_form(Endpoint::Revocation, url, form, &context)
+            .await?;
+        if response.status().is_success() {
+            return Ok(true);
+        }
+        Err(error_body(&context, response.body()))
+    }
 }
 
 #[cfg(test)]
