@@ -40,7 +40,7 @@ fn all() -> Vec<(&'static str, String)> {
         ErrorActionKind,
         ErrorActionDto,
         ErrorDto,
-        latchkey::api::history::HistoryEntryView,
+        latchkey::store::history::Entry,
         crate::share::ImportPreview,
         crate::share::RenameDto,
         crate::share::ImportedDto,

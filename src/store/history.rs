@@ -13,10 +13,19 @@ use crate::error::{Error, Result};
 /// The size past which the file is rotated (the previous generation is replaced).
 pub const MAX_BYTES: u64 = 1 << 20;
 
+/// One hand-out, as the file holds it, `latchkey history --json` prints it and the app's
+/// account screen lists it.
 #[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+// Absent fields are left out of the JSON, hence `optional_fields` in TypeScript.
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(rename = "HistoryEntryDto", optional_fields = nullable)
+)]
 pub struct Entry {
     /// Unix seconds.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub time: i64,
     pub account: String,
     /// What for: `token`, `refresh`, `exec`, `git`, `kube`, `copy`, `proxy`, `serve`.
@@ -117,5 +126,36 @@ mod tests {
         assert_eq!(read(&dir).unwrap(), vec![entry(3)]);
         assert!(rotated(&file(&dir)).exists());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_entry_has_no_field_for_a_token() {
+        // Every field set: what a line, `history --json` and the app's list can carry.
+        let full = Entry {
+            exe: Some("/usr/bin/git".into()),
+            client_pid: Some(2),
+            from: Some("tray".into()),
+            decision: Some("allowed".into()),
+            rule: Some("r1".into()),
+            ..entry(1)
+        };
+        let json = serde_json::to_value(&full).unwrap();
+        let mut keys: Vec<_> = json.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                "account",
+                "client_pid",
+                "decision",
+                "exe",
+                "from",
+                "how",
+                "pid",
+                "rule",
+                "time",
+                "via"
+            ]
+        );
     }
 }

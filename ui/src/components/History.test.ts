@@ -5,6 +5,7 @@ import History from './History.svelte';
 
 const entry = (over: Partial<HistoryEntryDto> = {}): HistoryEntryDto => ({
   time: 1_700_000_000,
+  account: 'github/me',
   how: 'token',
   via: 'agent',
   from: null,

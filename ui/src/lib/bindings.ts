@@ -266,23 +266,37 @@ export type HistoryEntryDto = {
 /**
  * Unix seconds.
  */
-time: number, 
+time: number, account: string, 
 /**
  * What for: `token`, `refresh`, `exec`, `git`, `kube`, `copy`, `proxy`, `serve`.
  */
 how: string, 
 /**
- * How the request reached the door: `direct`, `agent`, `window`, `tray`, `forwarded`…
+ * How the request reached the door: `direct`, `agent`, `window`, `tray`, `forwarded`,
+ * `serve`, `proxy`.
  */
 via: string, 
 /**
+ * The program that holds the token, as the door established it.
+ */
+pid?: number | null, exe?: string | null, 
+/**
+ * The process the door talked to when it is not the program (the `latchkey` CLI).
+ */
+client_pid?: number | null, 
+/**
  * Where from: `window` or `tray` in the app, the SSH destination, `serve:NAME`.
  */
-from: string | null, 
+from?: string | null, 
 /**
- * The program that holds the token.
+ * What the door decided: `allowed`, `refused`, `by hand`, `asked: …` (absent in lines
+ * written before access rules existed).
  */
-pid: number | null, exe: string | null, };
+decision?: string | null, 
+/**
+ * The access rule that decided, if one did.
+ */
+rule?: string | null, };
 
 export type ImportPreview = { 
 /**

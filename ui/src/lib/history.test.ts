@@ -4,6 +4,7 @@ import { historyHow, historyProgram } from './history';
 
 const entry = (over: Partial<HistoryEntryDto> = {}): HistoryEntryDto => ({
   time: 1_700_000_000,
+  account: 'github/me',
   how: 'token',
   via: 'direct',
   from: null,
@@ -25,5 +26,8 @@ describe('history', () => {
   it('names the calling program by its file, with its pid', () => {
     expect(historyProgram(entry())).toEqual({ name: 'bash', path: '/usr/bin/bash', pid: 'pid 4242' });
     expect(historyProgram(entry({ exe: null, pid: null }))).toEqual({ name: 'unknown program', path: null, pid: '' });
+    // As the backend sends a line without them: the keys absent.
+    const bare: HistoryEntryDto = { time: 1, account: 'github/me', how: 'serve', via: 'serve', from: 'serve:ci' };
+    expect(historyProgram(bare)).toEqual({ name: 'unknown program', path: null, pid: '' });
   });
 });

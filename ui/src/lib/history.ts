@@ -21,5 +21,5 @@ export function historyHow(e: HistoryEntryDto): string {
 export function historyProgram(e: HistoryEntryDto): { name: string; path: string | null; pid: string } {
   const path = e.exe ?? null;
   const name = path ? path.slice(path.lastIndexOf('/') + 1) || path : 'unknown program';
-  return { name, path, pid: e.pid === null ? '' : `pid ${e.pid}` };
+  return { name, path, pid: e.pid == null ? '' : `pid ${e.pid}` };
 }
