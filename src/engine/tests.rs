@@ -202,12 +202,8 @@ async fn a_profile_whose_secret_the_keychain_refuses_is_not_added() {
 #[tokio::test]
 async fn a_rotated_refresh_token_is_kept_when_the_answer_is_unusable() {
     // No access token: unusable, but the refresh token sent may be spent.
-    let (engine, account, served) = refreshing(
-        "rot",
-        200,
-        r#"{"refresh_token":"rotated","token_type":"bearer"}"#,
-    )
-    .await;
+    const ANSWER: &str = r#"{"refresh_token":"rotated","token_type":"bearer"}"#;
+    let (engine, account, served) = refreshing("rot", 200, ANSWER).await;
     let err = engine.refresh("rot/me").await.expect_err("unusable answer");
     assert!(served.await.unwrap().contains("refresh_token=old-refresh"));
     assert_eq!(err.kind(), crate::ErrorKind::Provider, "{err}");
@@ -247,12 +243,8 @@ async fn callers_waiting_on_a_refresh_take_its_token_even_when_it_lives_less_tha
 
 #[tokio::test]
 async fn invalid_grant_marks_the_account_for_sign_in_and_keeps_it() {
-    let (engine, account, _served) = refreshing(
-        "gone",
-        400,
-        r#"{"error":"invalid_grant","error_description":"revoked"}"#,
-    )
-    .await;
+    const ANSWER: &str = r#"{"error":"invalid_grant","error_description":"revoked"}"#;
+    let (engine, account, _served) = refreshing("gone", 400, ANSWER).await;
     let told = Arc::new(std::sync::Mutex::new(Vec::new()));
     let engine = engine.with_notices({
         let told = told.clone();
@@ -286,12 +278,8 @@ async fn invalid_grant_marks_the_account_for_sign_in_and_keeps_it() {
 
 #[tokio::test]
 async fn a_refresh_without_a_new_refresh_token_keeps_the_old_one() {
-    let (engine, account, _served) = refreshing(
-        "keep",
-        200,
-        r#"{"access_token":"new-access","token_type":"bearer","expires_in":3600}"#,
-    )
-    .await;
+    const ANSWER: &str = r#"{"access_token":"new-access","token_type":"bearer","expires_in":3600}"#;
+    let (engine, account, _served) = refreshing("keep", 200, ANSWER).await;
     let (updated, tokens) = engine.refresh("keep/me").await.expect("refreshed");
     assert_eq!(tokens.access_token.secret(), "new-access");
     assert!(updated.has_refresh_token);

@@ -206,21 +206,17 @@ mod tests {
 
     #[test]
     fn well_known_urls_insert_the_path_then_try_the_root() {
-        let urls = |r: &str| -> Vec<String> {
-            well_known_urls(&Url::parse(r).unwrap())
-                .iter()
-                .map(Url::to_string)
-                .collect()
-        };
+        let with_path = well_known_urls(&Url::parse("https://mcp.example/v1/mcp?x=1").unwrap());
         assert_eq!(
-            urls("https://mcp.example/v1/mcp?x=1"),
+            with_path.iter().map(Url::as_str).collect::<Vec<_>>(),
             [
                 "https://mcp.example/.well-known/oauth-protected-resource/v1/mcp",
                 "https://mcp.example/.well-known/oauth-protected-resource",
             ]
         );
+        let root = well_known_urls(&Url::parse("https://mcp.example/").unwrap());
         assert_eq!(
-            urls("https://mcp.example/"),
+            root.iter().map(Url::as_str).collect::<Vec<_>>(),
             ["https://mcp.example/.well-known/oauth-protected-resource"]
         );
     }
