@@ -228,8 +228,7 @@ fn an_agent_out_of_descriptors_backs_off_instead_of_spinning() {
 #[test]
 fn a_reader_that_stops_early_ends_history_quietly() {
     let env = Env::new();
-    let dir = env.dir.join("state/latchkey");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = env.mkdir("state/latchkey");
     let line =
         r#"{"time":1,"account":"p/a","how":"token","via":"direct","pid":2,"exe":"/usr/bin/x"}"#;
     std::fs::write(dir.join("history.jsonl"), format!("{line}\n").repeat(5000)).unwrap();

@@ -99,8 +99,7 @@ fn a_typo_is_refused_naming_the_file_line_and_key_and_nothing_is_written() {
 fn a_symlinked_profiles_file_stays_a_symlink() {
     let server = AuthServer::start();
     let env = Env::new();
-    let dotfiles = env.dir.join("dotfiles");
-    fs::create_dir_all(&dotfiles).unwrap();
+    let dotfiles = env.mkdir("dotfiles");
     let target = dotfiles.join("latchkey-profiles.toml");
     fs::write(&target, "# kept in git\n").unwrap();
     fs::create_dir_all(env.config_dir()).unwrap();

@@ -22,8 +22,7 @@ struct Pki {
 
 impl Pki {
     fn new(env: &Env, name: &str) -> Pki {
-        let dir = env.dir.join(name);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = env.mkdir(name);
         let openssl = |args: &[&str]| {
             let out = Command::new("openssl")
                 .args(args)

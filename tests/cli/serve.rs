@@ -118,8 +118,7 @@ fn serve_on_loopback_hands_out_listed_accounts_to_the_bearer_only() {
     assert_eq!(serving.curl("/", None).0, 404);
 
     // The client: the same binary with a fresh HOME and only the two variables.
-    let home = env.dir.join("client-home");
-    std::fs::create_dir_all(&home).expect("home");
+    let home = env.mkdir("client-home");
     let out = run({
         let mut c = client_here(&serving, &serving.bearer, &home);
         c.args(["token", "svc"]);

@@ -113,9 +113,8 @@ fn exec_reads_env_files_with_references_and_plain_values() {
 #[test]
 fn exec_finds_latchkey_env_in_a_parent_directory() {
     let (_server, env) = signed_in("proj");
+    let deep = env.mkdir("project/src/deep");
     let project = env.dir.join("project");
-    let deep = project.join("src/deep");
-    std::fs::create_dir_all(&deep).unwrap();
     let dotenv = project.join(".latchkey.env");
     std::fs::write(&dotenv, "PROJ_TOKEN=latchkey:proj\nMODE=staging\n").unwrap();
     // Found by searching: used once trusted (tests/cli/trust.rs).
@@ -189,10 +188,8 @@ impl GitWorld {
     }
 
     fn new(env: &Env, auth: &AuthServer, challenge: &str) -> Self {
-        let home = env.dir.join("home");
-        let repos = env.dir.join("repos");
-        std::fs::create_dir_all(&home).unwrap();
-        std::fs::create_dir_all(&repos).unwrap();
+        let home = env.mkdir("home");
+        let repos = env.mkdir("repos");
         let world = GitWorld {
             server: NodeServer::start(
                 "tools/git-server.mjs",

@@ -14,9 +14,8 @@ fn chmod(path: &std::path::Path, mode: u32) {
 #[test]
 fn a_cloned_repositorys_env_file_runs_nothing_until_trusted_and_never_sets_path() {
     let (_server, env) = signed_in("work");
+    let tools = env.mkdir("repo/tools");
     let repo = env.dir.join("repo");
-    let tools = repo.join("tools");
-    std::fs::create_dir_all(&tools).unwrap();
     let marker = env.dir.join("repo-code-ran");
     let ls = tools.join("ls");
     std::fs::write(
@@ -86,8 +85,7 @@ fn found_env_files_are_refused_through_symlinks_and_open_directories() {
     std::fs::write(&real, "T=latchkey:own\n").unwrap();
 
     // A symlink by the name: refused, never followed.
-    let linked = env.dir.join("linked");
-    std::fs::create_dir_all(&linked).unwrap();
+    let linked = env.mkdir("linked");
     std::os::unix::fs::symlink(&real, linked.join(".latchkey.env")).unwrap();
     env.run_in(&linked, &["trust"])
         .fails_with(9, &["symbolic link"]);
@@ -95,9 +93,8 @@ fn found_env_files_are_refused_through_symlinks_and_open_directories() {
         .fails_with(9, &["symbolic link"]);
 
     // In a directory others may write without the sticky bit: refused; with it: fine.
+    let project = env.mkdir("open/project");
     let open = env.dir.join("open");
-    let project = open.join("project");
-    std::fs::create_dir_all(&project).unwrap();
     std::fs::write(project.join(".latchkey.env"), "T=latchkey:own\n").unwrap();
     chmod(&open, 0o777);
     env.run_in(&project, &["trust"])

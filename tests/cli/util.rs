@@ -299,6 +299,14 @@ impl Env {
         self.dir.join("config/latchkey")
     }
 
+    /// `relative` below the test's directory, made with its parents.
+    #[track_caller]
+    pub fn mkdir(&self, relative: &str) -> PathBuf {
+        let dir = self.dir.join(relative);
+        std::fs::create_dir_all(&dir).expect("a test directory");
+        dir
+    }
+
     pub fn browser(mut self, key: &str, value: &str) -> Self {
         self.browser_env.push((key.into(), value.into()));
         self
