@@ -31,12 +31,8 @@ pub struct ExecArgs {
     #[arg(long, default_value_t = 60)]
     min_valid: u32,
     /// The program to run and its arguments (after `--`).
-    #[arg(
-        required = true,
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "COMMAND"
-    )]
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(value_name = "COMMAND")]
     command: Vec<OsString>,
 }
 

@@ -17,12 +17,8 @@ use latchkey::{Error, Latchkey, Result};
 #[derive(Args)]
 pub struct SshArgs {
     /// ssh's options, the destination and the remote command, as for `ssh`.
-    #[arg(
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        required = true,
-        value_name = "SSH ARGS"
-    )]
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(value_name = "SSH ARGS")]
     args: Vec<OsString>,
 }
 
