@@ -36,7 +36,7 @@ mod token;
 mod tool_token;
 mod trust;
 
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use latchkey::model::untrusted::for_terminal;
 use latchkey::store::paths;
 use latchkey::{ErrorKind, Latchkey};
@@ -73,12 +73,23 @@ Once COMMAND runs, the exit code is COMMAND's own."
 #[command(
     name = "latchkey",
     version,
-    about = "OAuth 2.0 credentials from the OS keychain: sign in through the browser, get fresh tokens into scripts",
-    after_long_help = EXIT_CODES
+    about = "OAuth 2.0 credentials from the OS keychain: sign in through the browser, get fresh tokens into scripts"
 )]
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+/// The parser: every command's long help (`--help`) ends with the exit codes.
+fn command() -> clap::Command {
+    fn with_exit_codes(c: clap::Command) -> clap::Command {
+        let codes = match c.get_name() {
+            "exec" => EXEC_EXIT_CODES,
+            _ => EXIT_CODES,
+        };
+        c.after_long_help(codes).mut_subcommands(with_exit_codes)
+    }
+    with_exit_codes(Cli::command())
 }
 
 #[derive(Subcommand)]
@@ -100,20 +111,16 @@ enum Command {
     Accounts(accounts::AccountsArgs),
     /// Print a valid access token, refreshing it first when it is about to expire (for a
     /// client credentials profile: fetching a new one).
-    #[command(after_long_help = EXIT_CODES)]
     Token(token::TokenArgs),
     /// Refresh an account's tokens now and print the new access token.
-    #[command(after_long_help = EXIT_CODES)]
     Refresh(token::RefreshArgs),
     /// Print a DPoP proof (RFC 9449) for one request with a DPoP-bound account's token: the
     /// `DPoP` header's value, bound to the current token (`ath`).
-    #[command(after_long_help = EXIT_CODES)]
     DpopProof(token::DpopProofArgs),
     /// Sign out: revoke the refresh token at the provider and delete the account.
     Logout(accounts::LogoutArgs),
     /// Run a program with valid access tokens in its environment (from --env, --env-file or
     /// the nearest `.latchkey.env`); Latchkey exits with the program's exit code.
-    #[command(after_long_help = EXEC_EXIT_CODES)]
     Exec(exec::ExecArgs),
     /// Trust a `.latchkey.env` that `exec` finds by searching (default: the nearest one): shows
     /// its variables and the accounts they take, then records its content's SHA-256; any
@@ -121,11 +128,11 @@ enum Command {
     Trust(trust::TrustArgs),
     /// git's credential helper: let `--install ACCOUNT URL` write it, or `git config --global
     /// credential.https://HOST.helper '!latchkey git-credential --host HOST ACCOUNT'`.
-    #[command(name = "git-credential", after_long_help = EXIT_CODES)]
+    #[command(name = "git-credential")]
     GitCredential(git_credential::GitCredentialArgs),
     /// kubectl's exec credential plugin (client.authentication.k8s.io/v1 and v1beta1);
     /// `--print-user` prints the kubeconfig entry that runs it.
-    #[command(name = "kube-credential", after_long_help = EXIT_CODES)]
+    #[command(name = "kube-credential")]
     KubeCredential(kube_credential::KubeCredentialArgs),
     /// The agent: tokens from memory over a private socket, refreshed before they expire.
     /// `token`, `refresh`, `exec`, `git-credential` and `kube-credential` ask it when it runs
@@ -137,17 +144,14 @@ enum Command {
     History(history::HistoryArgs),
     /// Hand out tokens over HTTP to a container, VM or WSL: prints `LATCHKEY_URL=…` and
     /// `LATCHKEY_SERVE_TOKEN=…`; a `latchkey` with both set takes its tokens from here.
-    #[command(after_long_help = EXIT_CODES)]
     Serve(serve::ServeArgs),
     /// Forward a tool's requests to an API with the account's token: prints the base URL to
     /// give the tool (`http://127.0.0.1:PORT/SECRET/`), for tools that can't do OAuth.
-    #[command(after_long_help = EXIT_CODES)]
     Proxy(proxy::ProxyArgs),
     /// Run `ssh` with the agent forwarded: `latchkey` on the far side takes its tokens from
     /// here, each asked about unless a rule allows `ssh` (`latchkey access allow ACCOUNT
     /// --program ssh`).
     #[cfg(unix)]
-    #[command(after_long_help = EXIT_CODES)]
     Ssh(ssh::SshArgs),
     /// Which program may take which account's token: rules that allow, ask or deny.
     #[command(subcommand)]
@@ -166,7 +170,7 @@ pub fn main() -> u8 {
         return code;
     }
     // A TAB in a shell with `latchkey completions` installed: answer and exit.
-    clap_complete::CompleteEnv::with_factory(Cli::command)
+    clap_complete::CompleteEnv::with_factory(command)
         .var(completions::VAR)
         .complete();
     // A plain `token ACCOUNT` or `refresh ACCOUNT` no agent answered: read as the fast path
@@ -179,7 +183,7 @@ pub fn main() -> u8 {
             }
             Cli { command }
         }
-        None => Cli::parse(),
+        None => Cli::from_arg_matches(&command().get_matches()).unwrap_or_else(|e| e.exit()),
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -333,7 +337,7 @@ mod tests {
 
     #[test]
     fn the_cli_definition_is_consistent() {
-        Cli::command().debug_assert();
+        command().debug_assert();
     }
 
     #[test]
@@ -349,13 +353,13 @@ mod tests {
             }
         }
         let mut missing = Vec::new();
-        walk(&Cli::command(), "latchkey", &mut missing);
+        walk(&command(), "latchkey", &mut missing);
         assert!(missing.is_empty(), "--json without help in: {missing:?}");
     }
 
     #[test]
     fn exec_help_says_whose_exit_code_it_is() {
-        let mut cli = Cli::command();
+        let mut cli = command();
         let exec = cli.find_subcommand_mut("exec").expect("exec");
         let about = exec.get_about().map(|a| a.to_string()).unwrap_or_default();
         assert!(
@@ -386,20 +390,26 @@ mod tests {
     }
 
     #[test]
-    fn help_of_the_token_verbs_documents_the_exit_codes() {
-        for verb in ["token", "refresh", "exec", "git-credential", "serve"] {
-            let mut cli = Cli::command();
-            let help = cli
-                .find_subcommand_mut(verb)
-                .expect(verb)
-                .render_long_help()
-                .to_string();
+    fn every_commands_help_documents_the_exit_codes() {
+        fn walk(cmd: &mut clap::Command, path: &str) {
+            let help = cmd.render_long_help().to_string();
             assert!(
                 help.contains("\n  4  needs sign-in")
                     && help.contains("\n  7  keychain unavailable"),
-                "{verb}: {help}"
+                "{path}: {help}"
             );
+            assert_eq!(
+                help.contains("\n  127  "),
+                path == "latchkey exec",
+                "{path}"
+            );
+            // clap's own `help` subcommand prints the others' help.
+            for sub in cmd.get_subcommands_mut().filter(|s| s.get_name() != "help") {
+                let path = format!("{path} {}", sub.get_name());
+                walk(sub, &path);
+            }
         }
+        walk(&mut command(), "latchkey");
     }
 
     #[test]
