@@ -66,11 +66,12 @@ mod tests {
 
     #[test]
     fn assertions_name_the_client_and_the_token_endpoint() {
-        let key = SigningKey::generate();
         let profile = Profile {
             auth_method: AuthMethod::PrivateKeyJwt,
             ..Profile::for_tests("p")
         };
+        // A key-authenticated client's key is kept as its secret.
+        let key = SigningKey::generate();
         let secret = ClientSecret::new(key.pem().to_string());
         let params = assertion_params(&profile, Some(&secret)).unwrap();
         assert_eq!(params[0], ("client_assertion_type", ASSERTION_TYPE.into()));
