@@ -116,9 +116,7 @@ pub enum Rejection {
 pub enum ClaimRejection {
     #[error("profile `{profile}` has no issuer to compare the token's `iss` with")]
     NoIssuer { profile: String },
-    #[error(
-        "its issuer {iss:?} cannot be matched to the template {template:?} without a `tid` claim"
-    )]
+    #[error("its issuer {iss:?} needs a `tid` claim to match the template {template:?}")]
     NoTenant { iss: String, template: String },
     #[error("its issuer is {iss:?}, expected {expected:?}")]
     Issuer { iss: String, expected: String },
