@@ -4,7 +4,7 @@
 use oauth2::{DeviceCode, DeviceCodeErrorResponseType};
 use serde::Deserialize;
 
-use super::Client;
+use super::client::Client;
 use super::response::{TokenResponseBody, check_token_type, error_body, without_quoted};
 use crate::error::{Error, Hint, Result};
 use crate::protocol::http::{Endpoint, masked_excerpt};

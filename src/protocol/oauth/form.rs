@@ -4,7 +4,7 @@
 use oauth2::{ClientSecret, HttpResponse};
 use url::Url;
 
-use super::Client;
+use super::client::Client;
 use crate::error::{Error, Result};
 use crate::model::profile::{AuthMethod, Profile};
 use crate::protocol::http::Endpoint;

@@ -21,15 +21,17 @@ use crate::error::{Error, Result};
 use crate::model::profile::{AuthMethod, Profile};
 use crate::model::secret::Nonce;
 use crate::protocol::dpop::{self, ProofTarget};
-use crate::protocol::http::{Endpoint, Http, HttpError, masked_excerpt};
+use crate::protocol::http::{Endpoint, HttpError, masked_excerpt};
 use crate::protocol::keys::SigningKey;
 
+mod client;
 pub mod client_auth;
 mod device;
 mod form;
 mod par;
 mod response;
 
+pub use client::Client;
 pub use device::{DeviceAuthorization, DevicePoll};
 pub use response::{IdTokenField, OAuthError, TokenResponseBody, granted_scopes, implicit_token};
 use response::{check_token_type, error_body, request_error};
@@ -62,17 +64,6 @@ fn oauth2_client(profile: &Profile, secret: Option<&ClientSecret>) -> OAuth2Clie
         c = c.set_client_secret(secret.clone());
     }
     c
-}
-
-/// A profile's client at its provider: what every back-channel request carries (as `oauth2`'s
-/// `Client`). One method per flow: the token grants and revocation here, the device flow in
-/// `device`, pushed authorization requests in `par`.
-#[derive(Clone, Copy)]
-pub struct Client<'a> {
-    pub http: &'a Http,
-    pub profile: &'a Profile,
-    /// The client secret, or the private key of a `private_key_jwt` client.
-    pub secret: Option<&'a ClientSecret>,
 }
 
 /// The profile's extra request parameters, added the one way every `oauth2` request takes them.

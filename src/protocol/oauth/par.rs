@@ -4,7 +4,7 @@
 
 use url::Url;
 
-use super::Client;
+use super::client::Client;
 use super::response::error_body;
 use crate::error::{Error, Result};
 use crate::protocol::http::Endpoint;
