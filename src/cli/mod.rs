@@ -80,16 +80,14 @@ struct Cli {
     command: Command,
 }
 
-/// The parser: every command's long help (`--help`) ends with the exit codes.
+/// The parser: every command's long help (`--help`) ends with the exit codes, `exec`'s with
+/// its own two more.
 fn command() -> clap::Command {
     fn with_exit_codes(c: clap::Command) -> clap::Command {
-        let codes = match c.get_name() {
-            "exec" => EXEC_EXIT_CODES,
-            _ => EXIT_CODES,
-        };
-        c.after_long_help(codes).mut_subcommands(with_exit_codes)
+        c.after_long_help(EXIT_CODES)
+            .mut_subcommands(with_exit_codes)
     }
-    with_exit_codes(Cli::command())
+    with_exit_codes(Cli::command()).mut_subcommand("exec", |c| c.after_long_help(EXEC_EXIT_CODES))
 }
 
 #[derive(Subcommand)]
@@ -183,7 +181,9 @@ pub fn main() -> u8 {
             }
             Cli { command }
         }
-        None => Cli::from_arg_matches(&command().get_matches()).unwrap_or_else(|e| e.exit()),
+        None => Cli::from_arg_matches(&command().get_matches())
+            .map_err(|e| e.format(&mut command()))
+            .unwrap_or_else(|e| e.exit()),
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

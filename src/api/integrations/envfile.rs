@@ -139,14 +139,19 @@ pub const REFUSED_PREFIXES: &[&str] = &[
     "GIT_",
     "BASH_FUNC_",
     "CARGO_",
+    // npm reads `npm_config_*` in any case (see `is_refused_variable`).
     "npm_config_",
-    "NPM_CONFIG_",
 ];
 
 /// Whether `name` changes how programs are found or loaded: [`REFUSED_VARIABLES`] and the
 /// names starting with one of [`REFUSED_PREFIXES`].
 pub fn is_refused_variable(name: &str) -> bool {
-    REFUSED_VARIABLES.contains(&name) || REFUSED_PREFIXES.iter().any(|p| name.starts_with(p))
+    const NPM: &str = "npm_config_";
+    REFUSED_VARIABLES.contains(&name)
+        || REFUSED_PREFIXES.iter().any(|p| name.starts_with(p))
+        || name
+            .get(..NPM.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(NPM))
 }
 
 /// An error for the first entry that sets a refused variable, naming its line.
@@ -618,7 +623,20 @@ mod tests {
             let text = err.to_string();
             assert!(text.contains("line 2") && text.contains(&name), "{text}");
         }
-        for name in ["GH_TOKEN", "PATHS", "MYPATH", "ENVIRONMENT", "GITHUB_TOKEN"] {
+        for name in ["NPM_CONFIG_SCRIPT_SHELL", "Npm_Config_script_shell"] {
+            assert!(
+                is_refused_variable(name),
+                "{name}: npm reads it in any case"
+            );
+        }
+        for name in [
+            "GH_TOKEN",
+            "PATHS",
+            "MYPATH",
+            "ENVIRONMENT",
+            "GITHUB_TOKEN",
+            "ld_x",
+        ] {
             assert!(!is_refused_variable(name), "{name}");
         }
     }

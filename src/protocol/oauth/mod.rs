@@ -434,8 +434,15 @@ impl Client<'_> {
     }
 
     /// The client credentials grant (RFC 6749 §4.4): the client's own token, no user involved.
+    /// Never without the client's secret (or key): the request would carry only its id.
     pub async fn client_credentials(&self) -> Result<TokenResponseBody> {
         let profile = self.profile;
+        if self.secret.is_none() {
+            return Err(Error::InvalidInput(format!(
+                "profile `{}` uses the client credentials grant but has no client secret",
+                profile.name
+            )));
+        }
         let context = format!(
             "client credentials token request for profile `{}`",
             profile.name
@@ -493,6 +500,7 @@ impl Client<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::http::Http;
 
     fn profile(scopes: &[&str]) -> Profile {
         Profile {
@@ -503,6 +511,23 @@ mod tests {
 
     fn query(url: &Url) -> std::collections::HashMap<String, String> {
         url.query_pairs().into_owned().collect()
+    }
+
+    #[tokio::test]
+    async fn client_credentials_are_never_asked_for_without_the_secret() {
+        // A closed loopback port: were the request sent, the error would be the network's.
+        let profile = Profile {
+            token_endpoint: "http://127.0.0.1:1/token".parse().unwrap(),
+            ..profile(&[])
+        };
+        let http = Http::with_timeouts(false, Default::default()).unwrap();
+        let client = Client {
+            http: &http,
+            profile: &profile,
+            secret: None,
+        };
+        let err = client.client_credentials().await.unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Usage, "{err}");
     }
 
     #[test]
