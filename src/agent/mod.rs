@@ -2,6 +2,8 @@
 //! background, with a history of who took which token. `latchkey agent` runs it; the CLI's
 //! token commands ask it first ([`client`]) and go to the keychain at once when it does not
 //! answer. The keychain and the config stay the source of truth.
+//!
+//! A front end: may import `api`, the door, the engine and the parts; never the CLI.
 
 #[cfg(unix)]
 pub mod asking;

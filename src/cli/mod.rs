@@ -1,4 +1,5 @@
-//! Command-line interface: argument parsing, one module per verb, exit codes.
+//! Command-line interface: argument parsing, one module per verb, exit codes. A front end, in
+//! the binary: may import every layer of the library below it.
 
 mod access;
 mod accounts;

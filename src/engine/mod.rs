@@ -4,6 +4,8 @@
 //! One struct, [`Latchkey`], with one `impl` block per flow (as `oauth2` splits its `Client`):
 //! profiles, browser and password sign-in, the device flow, tokens, client credentials and
 //! sign-out each have their own file; what they share is here.
+//!
+//! May import the parts (`model`, `protocol`, `store`, `error`); never the door or above.
 
 use std::fs::File;
 use std::sync::{Arc, Mutex};
