@@ -4,11 +4,13 @@
 //! webview never names a path to read or write and needs no dialog permission at all.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use latchkey::api::{ShareSource, export_profiles, read_import};
+/// What an import did to each profile, as the shared layer says it.
+pub use latchkey::api::Imported as ImportedDto;
+use latchkey::api::{ShareSource, export_profiles, export_to, import, read_import};
 use latchkey::engine::SecretState;
 use latchkey::{Error, Latchkey};
 use serde::{Deserialize, Serialize};
@@ -57,25 +59,6 @@ pub struct RenameDto {
 }
 
 /// A profile an import wrote.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
-pub struct ImportedDto {
-    pub name: String,
-    /// It replaced a profile of the same name (whose accounts are kept).
-    pub replaced: bool,
-    /// It needs a client secret the keychain does not hold (a shared file never carries one).
-    pub needs_secret: bool,
-    /// What each legacy grant it allows risks (a shared file may turn one on): said, as the
-    /// CLI says it.
-    pub warnings: Vec<String>,
-}
-
-/// Writes `names` (all profiles when empty) as a shareable file at `path`.
-pub fn export_to(engine: &Latchkey, names: &[String], path: &Path) -> Result<(), Error> {
-    let text = export_profiles(&engine.profiles()?, names)?;
-    std::fs::write(path, text).map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
-}
-
 /// Reads and checks `source` as the CLI's import does, and says which names exist here.
 pub async fn read_checked(
     engine: &Latchkey,
@@ -113,24 +96,7 @@ pub async fn apply(
         .iter()
         .map(|r| (r.from.clone(), r.to.trim().to_string()))
         .collect();
-    let profiles = read_import(&picked.bytes, &picked.origin, &renames)?;
-    let replaced = engine.import_profiles(profiles.clone(), replace).await?;
-    let mut out = Vec::with_capacity(profiles.len());
-    for p in profiles {
-        // A keychain that cannot say is not an import failure; the accounts screen asks again.
-        let missing = engine.client_secret_state(&p).await.ok() == Some(SecretState::Missing);
-        out.push(ImportedDto {
-            replaced: replaced.contains(&p.name),
-            needs_secret: missing,
-            warnings: p
-                .allowed_legacy_grants
-                .iter()
-                .map(|g| format!("allows a legacy grant: {}", g.warning()))
-                .collect(),
-            name: p.name,
-        });
-    }
-    Ok(out)
+    import(engine, &picked.bytes, &picked.origin, &renames, replace).await
 }
 
 #[tauri::command]

@@ -3,6 +3,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
+use std::path::Path;
 
 use latchkey::store::config::Config;
 use latchkey::store::keychain::Keychain;

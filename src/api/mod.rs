@@ -22,5 +22,5 @@ pub use profile_form::{
     EndpointsForm, FormError, PresetChoice, ProfileForm, ProfileRequest, build_profile,
 };
 pub use redirect::{RedirectToRegister, redirect_to_register};
-pub use share::{ShareSource, export_profiles, read_import};
+pub use share::{Imported, ShareSource, export_profiles, export_to, import, read_import};
 pub use suggest::with_suggestion;

@@ -1,15 +1,17 @@
 //! Profiles shared with a team as a file or a URL: export (the `profiles.toml` schema, no
-//! secret, no account) and the import's reading, checking and renaming before the engine
-//! stores anything. The same strict reader as the user's own `profiles.toml` reads an import,
-//! so what one accepts the other does.
+//! secret, no account), and the import: reading, checking and renaming before the engine
+//! stores anything, then what it did to each profile (for the CLI and the app alike). The
+//! same strict reader as the user's own `profiles.toml` reads an import, so what one accepts
+//! the other does.
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use serde::Serialize;
 use url::Url;
 
-use crate::engine::{Latchkey, MAX_SHARED_FILE, check_profile, without_credentials};
+use crate::engine::{Latchkey, MAX_SHARED_FILE, SecretState, check_profile, without_credentials};
 use crate::error::{Error, Result};
 use crate::model::profile::{Profile, validate_name};
 use crate::store::config;
@@ -210,6 +212,56 @@ pub fn export_profiles(profiles: &[Profile], names: &[String]) -> Result<String>
             )
         })
     })
+}
+
+/// What an import did to one profile, for a front end to say.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "ImportedDto"))]
+pub struct Imported {
+    pub name: String,
+    /// It replaced a profile of the same name (whose accounts are kept).
+    pub replaced: bool,
+    /// It needs a client secret the keychain does not hold (a shared file never carries one).
+    pub needs_secret: bool,
+    /// What each legacy grant it allows risks (a shared file may turn one on).
+    pub warnings: Vec<String>,
+}
+
+/// Imports the profiles of `bytes` (read from `origin`), all or nothing: renamed by `renames`
+/// (OLD to NEW), replacing those of the same name when `replace`, else refusing any name that
+/// exists (the engine's conflict error).
+pub async fn import(
+    engine: &Latchkey,
+    bytes: &[u8],
+    origin: &str,
+    renames: &[(String, String)],
+    replace: bool,
+) -> Result<Vec<Imported>> {
+    let profiles = read_import(bytes, origin, renames)?;
+    let replaced = engine.import_profiles(profiles.clone(), replace).await?;
+    let mut out = Vec::with_capacity(profiles.len());
+    for p in profiles {
+        // A keychain that cannot say is not an import failure: the front ends ask again.
+        let missing = engine.client_secret_state(&p).await.ok() == Some(SecretState::Missing);
+        out.push(Imported {
+            replaced: replaced.contains(&p.name),
+            needs_secret: missing,
+            warnings: p
+                .allowed_legacy_grants
+                .iter()
+                .map(|g| format!("allows a legacy grant: {}", g.warning()))
+                .collect(),
+            name: p.name,
+        });
+    }
+    Ok(out)
+}
+
+/// Writes `names` of the engine's profiles (all when empty) as a shareable file at `path`.
+pub fn export_to(engine: &Latchkey, names: &[String], path: &Path) -> Result<()> {
+    let text = export_profiles(&engine.profiles()?, names)?;
+    std::fs::write(path, text).map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
 }
 
 #[cfg(test)]

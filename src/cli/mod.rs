@@ -186,10 +186,22 @@ pub fn main() -> u8 {
             .map_err(|e| e.format(&mut command()))
             .unwrap_or_else(|e| e.exit()),
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    // A command that serves (the agent, `serve`, `proxy`) runs for hours and answers many
+    // clients at once: on a thread per core, so that one request's synchronous work (reading
+    // /proc, signing a proof, parsing a file) never holds up the others. Every other command
+    // does one thing and ends: one thread, the cheapest start.
+    let serves = match &cli.command {
+        #[cfg(unix)]
+        Command::Agent(agent::AgentCommand::Run) => true,
+        Command::Serve(_) | Command::Proxy(_) => true,
+        _ => false,
+    };
+    let mut builder = if serves {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("latchkey: cannot start: {e}");

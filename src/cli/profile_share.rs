@@ -3,10 +3,9 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use latchkey::api::{ShareSource, export_profiles, read_import};
-use latchkey::engine::SecretState;
+use latchkey::api::{self, ShareSource, export_profiles, export_to};
 use latchkey::model::profile::parse_param;
-use latchkey::{Error, Latchkey, Result};
+use latchkey::{Latchkey, Result};
 
 use super::completions::profile_names;
 use super::io::{Io, errln, out, outln};
@@ -35,12 +34,10 @@ pub struct ImportArgs {
 }
 
 pub fn export(engine: &Latchkey, args: ExportArgs, io: &mut Io) -> Result<()> {
-    let text = export_profiles(&engine.profiles()?, &args.names)?;
     match args.output {
-        None => out!(io, "{text}")?,
+        None => out!(io, "{}", export_profiles(&engine.profiles()?, &args.names)?)?,
         Some(path) => {
-            std::fs::write(&path, &text)
-                .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+            export_to(engine, &args.names, &path)?;
             errln!(
                 io,
                 "Exported to {} (no client secret, no account).",
@@ -54,27 +51,21 @@ pub fn export(engine: &Latchkey, args: ExportArgs, io: &mut Io) -> Result<()> {
 pub async fn import(engine: &Latchkey, args: ImportArgs, io: &mut Io<'_>) -> Result<()> {
     let source = ShareSource::parse(&args.source)?;
     let bytes = source.read(engine).await?;
-    let profiles = read_import(&bytes, &source.origin(), &args.renames)?;
-    let replaced = engine
-        .import_profiles(profiles.clone(), args.replace)
-        .await?;
-    for p in &profiles {
-        let verb = if replaced.contains(&p.name) {
-            "Replaced"
-        } else {
-            "Imported"
-        };
+    let imported = api::import(
+        engine,
+        &bytes,
+        &source.origin(),
+        &args.renames,
+        args.replace,
+    )
+    .await?;
+    for p in imported {
+        let verb = if p.replaced { "Replaced" } else { "Imported" };
         outln!(io, "{verb} profile `{}`.", p.name)?;
-        for grant in &p.allowed_legacy_grants {
-            errln!(
-                io,
-                "warning: `{}` allows a legacy grant: {}.",
-                p.name,
-                grant.warning()
-            );
+        for warning in &p.warnings {
+            errln!(io, "warning: `{}` {warning}.", p.name);
         }
-        // A keychain that cannot say is not an import failure; `profile show` asks again.
-        if engine.client_secret_state(p).await.ok() == Some(SecretState::Missing) {
+        if p.needs_secret {
             outln!(
                 io,
                 "  It needs its client secret: run `latchkey profile set-secret {}`.",

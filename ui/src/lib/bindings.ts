@@ -325,8 +325,7 @@ replaced: boolean,
  */
 needsSecret: boolean, 
 /**
- * What each legacy grant it allows risks (a shared file may turn one on): said, as the
- * CLI says it.
+ * What each legacy grant it allows risks (a shared file may turn one on).
  */
 warnings: Array<string>, };
 
