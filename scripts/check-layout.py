@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Checks the layout rules of docs/architecture.md: no source file in src/ or src-tauri/src/
-over 700 lines, no import cycle between the files of a crate (an edge is any `crate::`,
-`super::` or child-module path a file names, except a folder's mod.rs naming its own files),
-and no import that goes up a layer in src/ (the folders are the layers, see LAYERS; a name
-the crate root re-exports counts as its module's). Unit-test modules are not read. Exits 1
-with the offenders."""
+over 700 lines; no import cycle between the files of a crate (an edge is any `crate::`,
+`super::` or child-module path a file names; a cycle within one folder through its own
+mod.rs is the one-struct-one-file-per-flow pattern and allowed, a cycle between siblings
+never); no import that goes up a layer in src/ (the folders are the layers, see LAYERS; a
+name the crate root re-exports counts as its module's). Test-only modules, inline or in
+files of their own, are not read. Exits 1 with the offenders."""
 import re
 import sys
 from pathlib import Path
@@ -36,9 +37,43 @@ def modules(src: Path) -> dict[str, Path]:
 
 
 def strip_comments_and_strings(text: str) -> str:
-    text = re.sub(r"//[^\n]*", "", text)
-    text = re.sub(r'r#*"(?:.|\n)*?"#*', '""', text)
-    return re.sub(r'"(?:\\.|[^"\\])*"', '""', text)
+    """`text` with comments removed and every string, byte string, raw string and char literal
+    emptied (`""`, `' '`), newlines kept. A small lexer rather than regular expressions: a `//`
+    inside a string, a `'"'` or a `'{'` must not hide code from the checks."""
+    out, i, n = [], 0, len(text)
+    while i < n:
+        c = text[i]
+        if text.startswith("//", i):
+            i = text.find("\n", i)
+            i = n if i < 0 else i
+        elif text.startswith("/*", i):
+            depth, i = 1, i + 2
+            while i < n and depth:
+                if text.startswith("/*", i):
+                    depth, i = depth + 1, i + 2
+                elif text.startswith("*/", i):
+                    depth, i = depth - 1, i + 2
+                else:
+                    out.append("\n" if text[i] == "\n" else "")
+                    i += 1
+        elif (m := re.match(r'b?r(#*)"', text[i:])) and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")):
+            end = text.find('"' + m.group(1), i + m.end())
+            end = n if end < 0 else end + 1 + len(m.group(1))
+            out.append('""' + "\n" * text.count("\n", i, end))
+            i = end
+        elif c == '"' or (c == "b" and text.startswith('b"', i) and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_"))):
+            j = i + (2 if c == "b" else 1)
+            while j < n and text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            out.append('""' + "\n" * text.count("\n", i, j))
+            i = j + 1
+        elif c == "'" and (m := re.match(r"b?'(?:\\(?:x[0-9a-fA-F]{2}|u\{[0-9a-fA-F]{1,6}\}|.)|[^\\'\n])'", text[i:])):
+            out.append("' '")
+            i += m.end()
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
 
 
 def paths_in(text: str) -> list[str]:
@@ -97,17 +132,28 @@ def resolve(path: str, here: list[str], mods: dict[str, Path], reexports: dict[s
     return best
 
 
+# `#[cfg(test)]`, `#[cfg(all(test, unix))]`…, never `#[cfg(not(test))]`, among a module's
+# attributes (in any order).
+TEST_MODULE = re.compile(
+    r"((?:#\[[^\]]*\]\s*)+)(?:pub(?:\(crate\))?\s+)?mod\s+(\w+)\s*([;{])"
+)
+
+
+def is_test_only(attrs: str) -> bool:
+    return any(
+        re.search(r"\btest\b", cfg) and not re.search(r"\bnot\s*\(\s*test\s*\)", cfg)
+        for cfg in re.findall(r"#\[cfg\(([^\]]*)\)\]", attrs)
+    )
+
+
 def without_test_modules(body: str) -> str:
-    """`body` without its `#[cfg(test)] mod NAME { … }` blocks (and `mod NAME;` lines): unit
-    tests may reach anywhere in their crate. Only the block is cut, never what follows it."""
+    """`body` (comments and strings stripped) without its test-only inline modules: unit tests
+    may reach anywhere in their crate. Only the block is cut, never what follows it."""
     out, pos = [], 0
-    for m in re.finditer(r"#\[cfg\(test\)\]\s*(?:pub(?:\(crate\))?\s+)?mod\s+\w+\s*([;{])", body):
-        if m.start() < pos:
+    for m in TEST_MODULE.finditer(body):
+        if m.start() < pos or m.group(3) != "{" or not is_test_only(m.group(1)):
             continue
         out.append(body[pos:m.start()])
-        if m.group(1) == ";":
-            pos = m.end()
-            continue
         depth, i = 1, m.end()
         while i < len(body) and depth:
             depth += {"{": 1, "}": -1}.get(body[i], 0)
@@ -115,6 +161,26 @@ def without_test_modules(body: str) -> str:
         pos = i
     out.append(body[pos:])
     return "".join(out)
+
+
+def test_files(src: Path) -> set[Path]:
+    """The files of test-only modules declared `mod NAME;` (with or without `#[path]`): not
+    read for imports, as their inline kin."""
+    out = set()
+    for f in src.rglob("*.rs"):
+        text = f.read_text()
+        for m in TEST_MODULE.finditer(text):
+            if m.group(3) != ";" or not is_test_only(m.group(1)):
+                continue
+            path = re.search(r'#\[path\s*=\s*"([^"]+)"\]', m.group(1))
+            is_dir_owner = f.name in ("mod.rs", "lib.rs", "main.rs")
+            base = f.parent if is_dir_owner else f.parent / f.stem
+            if path:
+                out.add((f.parent / path.group(1)).resolve())
+            else:
+                for candidate in (base / f"{m.group(2)}.rs", base / m.group(2) / "mod.rs"):
+                    out.add(candidate.resolve())
+    return out
 
 
 def root_reexports(src: Path, mods: dict[str, Path]) -> dict[str, str]:
@@ -137,42 +203,8 @@ def layer(module: str) -> int | None:
     return LAYERS.get(module.split("::")[0]) if module else None
 
 
-def check_crate(src: Path, errors: list[str], layered: bool = False):
-    mods = modules(src)
-    reexports = root_reexports(src, mods)
-    edges: dict[str, set[str]] = {m: set() for m in mods}
-    for name, f in mods.items():
-        here = name.split("::") if name else []
-        text = f.read_text()
-        lines = text.count("\n")
-        if lines > MAX_LINES:
-            errors.append(f"{f.relative_to(ROOT)}: {lines} lines (at most {MAX_LINES})")
-        body = strip_comments_and_strings(text)
-        body = without_test_modules(body)
-        if layered:
-            body = re.sub(r"\blatchkey::", "crate::", body)
-        above = set()
-        for p in paths_in(body):
-            target = resolve(p, here, mods, {})
-            # A folder's mod.rs may name what is inside it (re-exports, its children's
-            # helpers) while its files use the struct it declares: one struct, one file per
-            # flow. Cycles count between siblings and across folders.
-            inside = bool(name) and (target or "").startswith(name + "::")
-            if target is not None and target != name and target != "" and not inside:
-                edges[name].add(target)
-            # For the layers, a name the root re-exports counts as its own module's: a file
-            # implementing its folder's struct (`impl Latchkey` in engine/) is no cycle, but
-            # `crate::Latchkey` in store/ is an import of the engine.
-            target = resolve(p, here, mods, reexports)
-            mine, theirs = layer(name), layer(target)
-            if layered and mine is not None and theirs is not None and theirs > mine:
-                above.add(target)
-        for target in sorted(above):
-            errors.append(
-                f"{f.relative_to(ROOT)}: imports {target.replace('::', '/')}, "
-                f"a layer above its own (docs/architecture.md)"
-            )
-    # Tarjan's strongly connected components: any with two or more files is a cycle.
+def sccs_of(edges: dict[str, set[str]]) -> list[list[str]]:
+    """Tarjan's strongly connected components with two or more files: the cycles."""
     index, low, stack, on, sccs, counter = {}, {}, [], set(), [], [0]
 
     def visit(v):
@@ -201,9 +233,59 @@ def check_crate(src: Path, errors: list[str], layered: bool = False):
     for v in edges:
         if v not in index:
             visit(v)
-    for comp in sccs:
+    return sccs
+
+
+def one_folder(comp: list[str]) -> bool:
+    """Whether a cycle lies within one folder whose mod.rs is in it: a folder's files using the
+    struct its mod.rs declares, which names them in turn (one struct, one file per flow)."""
+    return any(
+        owner and all(m == owner or m.startswith(owner + "::") for m in comp) for owner in comp
+    )
+
+
+def check_crate(src: Path, errors: list[str], layered: bool = False):
+    mods = modules(src)
+    reexports = root_reexports(src, mods)
+    tests = test_files(src)
+    for f in sorted(src.rglob("*.rs")):
+        lines = f.read_text().count("\n")
+        if lines > MAX_LINES:
+            errors.append(f"{f.relative_to(ROOT)}: {lines} lines (at most {MAX_LINES})")
+    # Every import (a name the root re-exports counting as its module's), and the same without
+    # a folder's mod.rs naming its own files.
+    edges: dict[str, set[str]] = {m: set() for m in mods}
+    siblings: dict[str, set[str]] = {m: set() for m in mods}
+    for name, f in mods.items():
+        if f.resolve() in tests:
+            continue
+        here = name.split("::") if name else []
+        body = without_test_modules(strip_comments_and_strings(f.read_text()))
+        if layered:
+            body = re.sub(r"\blatchkey::", "crate::", body)
+        above = set()
+        for p in paths_in(body):
+            target = resolve(p, here, mods, reexports)
+            if target is None or target == name or target == "":
+                continue
+            edges[name].add(target)
+            if not (name and target.startswith(name + "::")):
+                siblings[name].add(target)
+            mine, theirs = layer(name), layer(target)
+            if layered and mine is not None and theirs is not None and theirs > mine:
+                above.add(target)
+        for target in sorted(above):
+            errors.append(
+                f"{f.relative_to(ROOT)}: imports {target.replace('::', '/')}, "
+                f"a layer above its own (docs/architecture.md)"
+            )
+    cycles = [c for c in sccs_of(edges) if not one_folder(c)] + sccs_of(siblings)
+    reported = set()
+    for comp in cycles:
         files = sorted(str(mods[m].relative_to(ROOT)) for m in comp)
-        errors.append("import cycle: " + " <-> ".join(files))
+        if tuple(files) not in reported:
+            reported.add(tuple(files))
+            errors.append("import cycle: " + " <-> ".join(files))
 
 
 # One door: only src/door/ packages a token to leave Latchkey (`Handed::new`) or writes history

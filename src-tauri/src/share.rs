@@ -58,7 +58,6 @@ pub struct RenameDto {
     pub to: String,
 }
 
-/// A profile an import wrote.
 /// Reads and checks `source` as the CLI's import does, and says which names exist here.
 pub async fn read_checked(
     engine: &Latchkey,

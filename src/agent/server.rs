@@ -395,6 +395,9 @@ impl Agent {
         };
         let line = response.to_line();
         let _ = tokio::time::timeout(WRITE_TIMEOUT, write.write_all(&line)).await;
+        if matches!(response, Response::Stopping) {
+            self.stop.notify_one();
+        }
     }
 
     /// A forwarding socket for one ssh session, served until the client that asked for it
@@ -481,10 +484,10 @@ impl Agent {
                     version: env!("CARGO_PKG_VERSION").into(),
                 };
             }
-            Op::Stop => {
-                self.stop.notify_one();
-                return Response::Stopping;
-            }
+            // The stop itself comes once the answer is written (see `connection`): the accept
+            // loop may run on another thread, and must not end the process before the client
+            // has read it.
+            Op::Stop => return Response::Stopping,
             Op::Token {
                 account,
                 min_valid,

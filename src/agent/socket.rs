@@ -104,6 +104,19 @@ pub fn lock_path(socket: &Path) -> PathBuf {
     socket.with_extension("lock")
 }
 
+/// Whether an agent still holds the lock of `socket`: it takes it before it binds and lets go
+/// only once it has removed its sockets (or when it dies), so a stop is complete when this is
+/// false. A shared lock for the look, so that it never looks like an agent itself.
+pub fn lock_held(socket: &Path) -> bool {
+    match std::fs::File::open(lock_path(socket)) {
+        Ok(file) => matches!(
+            file.try_lock_shared(),
+            Err(std::fs::TryLockError::WouldBlock)
+        ),
+        Err(_) => false,
+    }
+}
+
 /// Creates the socket's directory when missing (0700) and checks that it is the user's own
 /// directory, not a symlink; a looser mode is tightened. For the server.
 pub fn prepare_dir(dir: &Path) -> Result<()> {

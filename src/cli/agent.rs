@@ -138,8 +138,10 @@ async fn stop(config: &Path, io: &mut Io<'_>) -> Result<()> {
         return outln!(io, "the agent is not running");
     }
     let started = Instant::now();
+    let socket = socket_path();
     while started.elapsed() < SETTLE {
-        if client::ping(config).await.is_none() {
+        // Gone once it no longer answers and has let go of its lock: its sockets are removed.
+        if client::ping(config).await.is_none() && !latchkey::agent::socket::lock_held(&socket) {
             return outln!(io, "the agent stopped");
         }
         tokio::time::sleep(Duration::from_millis(20)).await;

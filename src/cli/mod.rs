@@ -197,7 +197,10 @@ pub fn main() -> u8 {
         _ => false,
     };
     let mut builder = if serves {
-        tokio::runtime::Builder::new_multi_thread()
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        // Two are enough for one slow request not to hold up the rest, on any machine.
+        b.worker_threads(2);
+        b
     } else {
         tokio::runtime::Builder::new_current_thread()
     };
@@ -212,10 +215,11 @@ pub fn main() -> u8 {
         Ok(()) => 0,
         Err(e) => report_suggesting(e),
     };
-    // Every task the command needed has finished, and the process ends now: nothing the
-    // runtime holds needs an orderly end (its files close with the process). Ending it would
-    // cost its threads' teardown, or wait for a keychain call that timed out and may never
-    // return (a hung Secret Service).
+    // The command is done (a serving one has removed its sockets and answered its last
+    // client), and the process ends now: nothing the runtime still holds needs an orderly end
+    // (its files close with the process, and what a refresh stored is in the keychain).
+    // Ending it would cost its threads' teardown, or wait for a keychain call that timed out
+    // and may never return (a hung Secret Service).
     std::mem::forget(runtime);
     code
 }

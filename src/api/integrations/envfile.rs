@@ -144,14 +144,22 @@ pub const REFUSED_PREFIXES: &[&str] = &[
 ];
 
 /// Whether `name` changes how programs are found or loaded: [`REFUSED_VARIABLES`] and the
-/// names starting with one of [`REFUSED_PREFIXES`].
+/// names starting with one of [`REFUSED_PREFIXES`]. In any case on Windows, whose
+/// environment ignores it (`Path` is `PATH`), and for `npm_config_*` everywhere (npm reads
+/// it so).
 pub fn is_refused_variable(name: &str) -> bool {
-    const NPM: &str = "npm_config_";
-    REFUSED_VARIABLES.contains(&name)
-        || REFUSED_PREFIXES.iter().any(|p| name.starts_with(p))
-        || name
-            .get(..NPM.len())
-            .is_some_and(|head| head.eq_ignore_ascii_case(NPM))
+    let same = |a: &str, b: &str, any_case: bool| {
+        if any_case || cfg!(windows) {
+            a.eq_ignore_ascii_case(b)
+        } else {
+            a == b
+        }
+    };
+    REFUSED_VARIABLES.iter().any(|v| same(name, v, false))
+        || REFUSED_PREFIXES.iter().any(|p| {
+            name.get(..p.len())
+                .is_some_and(|head| same(head, p, *p == "npm_config_"))
+        })
 }
 
 /// An error for the first entry that sets a refused variable, naming its line.
