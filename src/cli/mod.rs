@@ -189,9 +189,9 @@ pub fn main() -> u8 {
     // One thread, for the serving commands too (the agent, `serve`, `proxy`): what may block
     // (the keychain, the account lock) runs on the blocking pool, and the rest of a request is
     // microseconds. Their futures are `Send` (the app runs the same agent on Tauri's
-    // multi-threaded runtime), but two workers measured slower here: `token` through the agent
-    // 0.95-1.01x of oidc-token against 0.93x, the proxy +0.22-0.27 ms a request against +0.12
-    // (`scripts/bench`), each request handed between threads.
+    // multi-threaded runtime), but two workers measured slower here, each request handed
+    // between threads: `token` through the agent 0.95-1.01x of oidc-token against 0.91-0.93x,
+    // and 1.4 MB more agent RSS (`scripts/bench`).
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
