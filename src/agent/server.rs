@@ -485,8 +485,8 @@ impl Agent {
                 };
             }
             // The stop itself comes once the answer is written (see `connection`): the accept
-            // loop may run on another thread, and must not end the process before the client
-            // has read it.
+            // loop may run on another thread (the app's runtime has several), and the `agent`
+            // command's process ends with it, so the client must have its answer first.
             Op::Stop => return Response::Stopping,
             Op::Token {
                 account,

@@ -206,11 +206,11 @@ pub fn main() -> u8 {
         Ok(()) => 0,
         Err(e) => report_suggesting(e),
     };
-    // The command is done (a serving one has removed its sockets and answered its last
-    // client), and the process ends now: nothing the runtime still holds needs an orderly end
-    // (its files close with the process, and what a refresh stored is in the keychain).
-    // Ending it would cost its threads' teardown, or wait for a keychain call that timed out
-    // and may never return (a hung Secret Service).
+    // The command is done (a serving one has stopped accepting and removed its sockets; a
+    // connection still open ends with the process), and the process ends now: nothing the
+    // runtime still holds needs an orderly end (its files close with the process, and what a
+    // refresh stored is in the keychain). Ending it would cost its threads' teardown, or wait
+    // for a keychain call that timed out and may never return (a hung Secret Service).
     std::mem::forget(runtime);
     code
 }
