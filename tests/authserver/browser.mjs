@@ -40,6 +40,8 @@ const MAX_STEPS = 20;
 
 function fail(msg) {
   process.stderr.write(`${PROG}: ${msg}\n`);
+  // The app starts its browser with stderr closed: the log is where a failure shows.
+  if (process.env.SCRIPTED_BROWSER_LOG) appendFileSync(process.env.SCRIPTED_BROWSER_LOG, `failed: ${msg}\n`);
   process.exit(1);
 }
 

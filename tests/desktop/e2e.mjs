@@ -159,6 +159,11 @@ async function waitUntil(pred, what, timeout) {
   }
 }
 
+/** What the scripted browser did so far, a line per page it was sent to. */
+function browserLog() {
+  return readFileSync(path.join(work, 'browser.log'), { flag: 'a+', encoding: 'utf8' });
+}
+
 function clipboard(target) {
   const args = ['-o', '-selection', 'clipboard'];
   if (target) args.push('-t', target);
@@ -207,6 +212,18 @@ async function signInFlowAndFill(s, issuer) {
   assert(uri === 'latchkey://callback', `redirect to register is ${uri}`);
 }
 
+/** What a failed run leaves for whoever reads CI's log: the window's text, what the scripted
+ *  browser did and the tail of the driver's output (the app's and the browser's stderr). */
+async function diagnose(s, driver) {
+  const page = await s.exec('return [document.visibilityState, document.hasFocus(), document.body.innerText];')
+    .then(([visibility, focus, text]) => `(${visibility}${focus ? ', focused' : ''}) ${String(text).replace(/\s+/g, ' ').slice(0, 1500)}`)
+    .catch((e) => `(unreadable: ${e.message})`);
+  console.error(`[e2e] the window showed: ${page}`);
+  const blog = browserLog() || '(empty)';
+  console.error(`[e2e] browser.log:\n${blog.split('\n').slice(-20).join('\n')}`);
+  console.error(`[e2e] driver output (tail):\n${driver.output().slice(-3000)}`);
+}
+
 /** One pass of the app: a fresh driver (`env` added to its environment) and a session
  *  (started with `args`), `body` run on it. A failure leaves the screenshot `failure-NAME`;
  *  the app and the driver always end, then `cleanup` runs. */
@@ -217,6 +234,7 @@ async function inApp(name, env, body, { args, cleanup } = {}) {
     await body(s);
   } catch (e) {
     await shot(s, `failure-${name}`).catch(() => {});
+    await diagnose(s, driver);
     throw e;
   } finally {
     await endSession(s, driver);
@@ -228,6 +246,8 @@ async function inApp(name, env, body, { args, cleanup } = {}) {
 async function lightPass(issuer) {
   await inApp('light', { GTK_THEME: 'Adwaita', LATCHKEY_CLIPBOARD_CLEAR_SECS: String(CLEAR_SECS) }, async (s) => {
     log('session started (light)');
+    const [visibility, focused] = await s.exec('return [document.visibilityState, document.hasFocus()];');
+    log(`page ${visibility}${focused ? ', focused' : ', not focused'}`);
     await s.waitFor('[data-testid="empty-state"]');
     await waitTheme(s, 'light');
     await shot(s, 'accounts-empty-light');
@@ -263,7 +283,11 @@ async function lightPass(issuer) {
 
     // 3. The real sign-in through the deep link.
     browserDoes({ SCRIPTED_BROWSER_ACTION: 'approve' });
+    const logged = browserLog().length;
     await s.click('[data-testid="sign-in"]');
+    // Which half failed, if one does: the browser's round trip or the app's finish.
+    await waitUntil(() => browserLog().length > logged, 'the browser to hand the answer over', 20000);
+    assert(/^approve latchkey:\/\/callback\/? 0$/m.test(browserLog().slice(logged)), `the browser handed the answer over: ${browserLog().slice(logged)}`);
     const accountEl = await s.waitFor('[data-testid="account"][data-status="ok"]', { timeout: 20000 });
     const accountId = await s.attr(accountEl, 'data-account');
     assert(accountId.startsWith('test-op/'), `account id ${accountId}`);
@@ -760,7 +784,7 @@ async function grantsPass(issuer) {
     await s.click('[data-testid="open-page"]');
     const tvEl = await s.waitFor('[data-testid="account"][data-account^="tv/"][data-status="ok"]', { timeout: 40000 });
     const tvId = await s.attr(tvEl, 'data-account');
-    const blog = readFileSync(path.join(work, 'browser.log'), 'utf8');
+    const blog = browserLog();
     assert(/device-approve /.test(blog) && /device-deny /.test(blog), `the scripted browser went through the device pages (${blog.replace(/\n/g, ' | ')})`);
     const tvToken = execFileSync(cliBin, ['token', tvId], { encoding: 'utf8', timeout: 20000 }).trim();
     const ui = await userinfo(issuer, tvToken);
@@ -842,7 +866,7 @@ async function legacyPass(issuer) {
     await dismissNotices(s);
     await clickCentered(s, '[data-profile="old-spa-loop"] [data-testid="sign-in-implicit"]');
     await s.waitFor('[data-testid="account"][data-account="old-spa-loop/alice@example.test"][data-status="ok"]', { timeout: 20000 });
-    const loopLog = readFileSync(path.join(work, 'browser.log'), 'utf8');
+    const loopLog = browserLog();
     assert(/approve fragment http:\/\/127\.0\.0\.1:\d+\/callback 200/.test(loopLog), `the loopback page received the fragment (${loopLog.replace(/\n/g, ' | ')})`);
     log('implicit grant through the loopback page: old-spa-loop/alice@example.test');
     await dismissNotices(s);
@@ -965,11 +989,11 @@ async function sharePass(issuer) {
     await dismissNotices(s);
     await s.exec("document.querySelector('[data-profile=\"team-post\"]').scrollIntoView({ block: 'center' })");
     await shot(s, 'accounts-secret-missing');
-    const before = readFileSync(path.join(work, 'browser.log'), { flag: 'a+', encoding: 'utf8' });
+    const before = browserLog();
     await clickCentered(s, '[data-profile="team-post"] [data-testid="sign-in"]');
     await s.waitFor('.notice [data-testid="error-message"]', { text: 'client secret of profile `team-post` is missing' });
     await s.waitFor('.notice [data-testid="error-action"]', { text: 'Enter the client secret' });
-    assert(readFileSync(path.join(work, 'browser.log'), 'utf8') === before, 'no browser opened without the secret');
+    assert(browserLog() === before, 'no browser opened without the secret');
     await dismissNotices(s);
 
     // The same file again: the name exists, and the user chooses.

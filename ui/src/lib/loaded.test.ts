@@ -19,6 +19,29 @@ describe('Loaded', () => {
     expect([l.value, l.error]).toEqual([10, null]);
   });
 
+  it('drops an answer older than one already shown, a value or an error', async () => {
+    // Each call answers when the test says so: the first two out of order.
+    const answers: ((r: { ok: number } | { err: string }) => void)[] = [];
+    const l = new Loaded(() => new Promise<number>((resolve, reject) => {
+      answers.push((r) => ('ok' in r ? resolve(r.ok) : reject(new Error(r.err))));
+    }));
+    expect(l.pending).toBe(true);
+    const first = l.load();
+    const second = l.load();
+    answers[1]({ ok: 2 });
+    expect(await second).toBe(2);
+    answers[0]({ ok: 1 });
+    expect(await first).toBeNull();
+    expect([l.value, l.error, l.pending]).toEqual([2, null, false]);
+    const third = l.load();
+    const fourth = l.load();
+    answers[3]({ ok: 4 });
+    await fourth;
+    answers[2]({ err: 'stale' });
+    await third;
+    expect([l.value, l.error]).toEqual([4, null]);
+  });
+
   it('wraps what is not an ErrorDto into one', async () => {
     const l = new Loaded(() => Promise.reject(new Error('boom')));
     await l.load();
