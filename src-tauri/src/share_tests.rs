@@ -31,20 +31,17 @@ redirect = "loopback"
 const SECRET: &str = "team-secret-0123456789";
 
 /// An engine on a fresh private config directory (with `profiles`, if any) and its own
-/// mock keychain.
-fn engine(profiles: Option<&str>) -> Arc<Latchkey> {
+/// mock keychain; the directory goes with the guard.
+fn engine(profiles: Option<&str>) -> (Arc<Latchkey>, tempfile::TempDir) {
     // Private (0700), as Latchkey wants its directories.
-    let dir = tempfile::Builder::new()
-        .prefix("latchkey-share-")
-        .tempdir()
-        .unwrap()
-        .keep();
+    let dir = tempfile::TempDir::with_prefix("latchkey-share-").unwrap();
     if let Some(text) = profiles {
-        std::fs::write(dir.join("profiles.toml"), text).unwrap();
+        std::fs::write(dir.path().join("profiles.toml"), text).unwrap();
     }
     let store = keyring_core::mock::Store::new().expect("mock store");
     let keychain = Keychain::default().with_store(store);
-    Arc::new(Latchkey::new(Config::new(dir), keychain))
+    let config = Config::new(dir.path().to_path_buf());
+    (Arc::new(Latchkey::new(config, keychain)), dir)
 }
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
@@ -59,18 +56,19 @@ fn profiles_bytes(engine: &Latchkey) -> Vec<u8> {
     std::fs::read(engine.config().profiles_path()).unwrap_or_default()
 }
 
-/// Alice's engine with `team` (secret stored) and `open`; her export at `path`.
-fn exported(path: &Path) -> Arc<Latchkey> {
-    let alice = engine(Some(PROFILES));
+/// Alice's engine with `team` (secret stored) and `open`, and its directory's guard; her
+/// export at `path`.
+fn exported(path: &Path) -> (Arc<Latchkey>, tempfile::TempDir) {
+    let (alice, dir) = engine(Some(PROFILES));
     block_on(alice.set_client_secret("team", ClientSecret::new(SECRET.into()))).unwrap();
     export_to(&alice, &[], path).unwrap();
-    alice
+    (alice, dir)
 }
 
 #[test]
 fn an_export_imports_elsewhere_without_its_secret_and_says_it_is_needed() {
     let file = std::env::temp_dir().join(format!("share-rt-{}.toml", std::process::id()));
-    let alice = exported(&file);
+    let (alice, _alice_dir) = exported(&file);
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(!text.contains(SECRET), "{text}");
     assert!(
@@ -78,7 +76,7 @@ fn an_export_imports_elsewhere_without_its_secret_and_says_it_is_needed() {
         "{text}"
     );
 
-    let bob = engine(None);
+    let (bob, _bob_dir) = engine(None);
     let (preview, picked) = block_on(read_checked(&bob, &ShareSource::File(file.clone()))).unwrap();
     assert_eq!(preview.names, ["open", "team"]);
     assert!(preview.conflicts.is_empty());
@@ -130,7 +128,7 @@ fn an_export_imports_elsewhere_without_its_secret_and_says_it_is_needed() {
 #[test]
 fn a_name_that_exists_is_a_choice_replace_rename_or_nothing() {
     let file = std::env::temp_dir().join(format!("share-conflict-{}.toml", std::process::id()));
-    let alice = exported(&file);
+    let (alice, _alice_dir) = exported(&file);
     let before = profiles_bytes(&alice);
     let (preview, picked) =
         block_on(read_checked(&alice, &ShareSource::File(file.clone()))).unwrap();
@@ -176,7 +174,7 @@ fn a_name_that_exists_is_a_choice_replace_rename_or_nothing() {
 
 #[test]
 fn a_broken_file_is_refused_with_its_line_and_nothing_is_written() {
-    let bob = engine(Some(PROFILES));
+    let (bob, _bob_dir) = engine(Some(PROFILES));
     let before = profiles_bytes(&bob);
     let file = std::env::temp_dir().join(format!("share-broken-{}.toml", std::process::id()));
     let typo = PROFILES
@@ -220,7 +218,7 @@ fn answer(status: &str, headers: &str, body: &str) -> String {
 
 #[test]
 fn a_url_import_is_loopback_http_or_https_without_redirects() {
-    let bob = engine(None);
+    let (bob, _bob_dir) = engine(None);
     let base = serve(vec![
         answer("302 Found", "location: /elsewhere.toml\r\n", ""),
         answer("200 OK", "content-type: application/toml\r\n", PROFILES),
@@ -255,7 +253,7 @@ fn a_shared_file_never_sets_the_network_and_a_replace_keeps_the_users_own() {
         ),
         1,
     );
-    let bob = engine(Some(&own));
+    let (bob, _bob_dir) = engine(Some(&own));
     let file = dir.join(format!("share-network-{}.toml", std::process::id()));
     let _alice = exported(&file);
 
@@ -293,7 +291,7 @@ fn an_import_that_allows_a_legacy_grant_says_what_it_risks() {
         1,
     );
     std::fs::write(&file, legacy).unwrap();
-    let bob = engine(None);
+    let (bob, _bob_dir) = engine(None);
     let (_, picked) = block_on(read_checked(&bob, &ShareSource::File(file.clone()))).unwrap();
     let imported = block_on(apply(&bob, &picked, false, &[])).unwrap();
     let open = imported.iter().find(|i| i.name == "open").unwrap();

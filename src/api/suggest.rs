@@ -55,7 +55,7 @@ mod tests {
 
     #[test]
     fn a_mistyped_account_gets_the_nearest_name() {
-        let (_tmp, config) = Config::temp();
+        let config = Config::temp();
         let engine = Latchkey::new(config, Keychain::default());
         engine
             .config()

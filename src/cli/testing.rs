@@ -14,14 +14,19 @@ use super::io::Io;
 /// The fake clock's "now": 2026-01-01T00:00:00Z.
 pub const NOW: i64 = 1_767_225_600;
 
+thread_local! {
+    /// The directories of the test running on this thread, removed when it ends: libtest gives
+    /// each test a thread of its own.
+    static DIRS: std::cell::RefCell<Vec<tempfile::TempDir>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// A fresh private directory (0700 on Unix, as Latchkey wants its directories) under the
-/// system's temp directory, kept after the test.
+/// system's temp directory, removed when the test ends.
 pub fn temp_dir(what: &str) -> PathBuf {
-    tempfile::Builder::new()
-        .prefix(&format!("latchkey-cli-{what}-"))
-        .tempdir()
-        .expect("temp dir")
-        .keep()
+    let dir = tempfile::TempDir::with_prefix(format!("latchkey-cli-{what}-")).expect("temp dir");
+    let path = dir.path().to_path_buf();
+    DIRS.with_borrow_mut(|dirs| dirs.push(dir));
+    path
 }
 
 /// An engine on a fresh config directory and its own mock keychain.

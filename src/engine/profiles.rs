@@ -486,12 +486,7 @@ mod tests {
     /// An engine on a fresh config directory holding `profile` and accounts labelled `labels`.
     /// The edits below read no secret, so the keychain is never asked.
     fn engine_with(profile: &Profile, labels: &[&str]) -> Latchkey {
-        let dir = std::env::temp_dir().join(format!(
-            "latchkey-profiles-test-{}-{}",
-            std::process::id(),
-            rand::random::<u64>()
-        ));
-        let engine = Latchkey::new(Config::new(dir), Keychain::default());
+        let engine = Latchkey::new(Config::temp(), Keychain::default());
         let stored = profile.clone();
         engine
             .config

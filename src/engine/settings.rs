@@ -109,7 +109,7 @@ mod tests {
 
     #[test]
     fn settings_change_in_place_and_keep_the_rest_of_the_file() {
-        let (_tmp, config) = Config::temp();
+        let config = Config::temp();
         config
             .update_profiles(|all| {
                 all.insert("p".into(), Profile::for_tests("p"));
@@ -153,7 +153,7 @@ mod tests {
 
     #[test]
     fn resource_indicators_are_set_checked_and_kept_for_a_profile_discovered_from_one() {
-        let (_tmp, config) = Config::temp();
+        let config = Config::temp();
         let mut discovered = Profile::for_tests("mcp");
         discovered.resources = vec!["https://mcp.example/mcp".into()];
         discovered.resource_metadata =

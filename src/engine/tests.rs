@@ -17,11 +17,6 @@ use crate::store::keychain::SERVICE;
 
 /// An engine on a fresh config directory and its own mock keychain.
 fn engine() -> (Latchkey, Arc<mock::Store>) {
-    let dir = tempfile::Builder::new()
-        .prefix("latchkey-engine-")
-        .tempdir()
-        .expect("temp dir")
-        .keep();
     let store = mock::Store::new().expect("mock store");
     let keychain = Keychain::default().with_store(store.clone());
     let http = Http::with_timeouts(
@@ -33,7 +28,7 @@ fn engine() -> (Latchkey, Arc<mock::Store>) {
     )
     .expect("http client");
     (
-        Latchkey::new(Config::new(dir), keychain).with_http(http),
+        Latchkey::new(Config::temp(), keychain).with_http(http),
         store,
     )
 }

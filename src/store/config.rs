@@ -370,15 +370,20 @@ impl Config {
 }
 
 #[cfg(test)]
+thread_local! {
+    /// The directories of the test running on this thread, removed when it ends: libtest gives
+    /// each test a thread of its own.
+    static TEST_DIRS: std::cell::RefCell<Vec<tempfile::TempDir>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+#[cfg(test)]
 impl Config {
-    /// A config on a fresh directory, for unit tests: the directory goes when the guard drops.
-    pub(crate) fn temp() -> (tempfile::TempDir, Config) {
-        let tmp = tempfile::Builder::new()
-            .prefix("latchkey-config-test-")
-            .tempdir()
-            .expect("temp dir");
-        let config = Config::new(tmp.path().to_path_buf());
-        (tmp, config)
+    /// A config on a fresh private directory, for unit tests; removed when the test ends.
+    pub(crate) fn temp() -> Config {
+        let dir = tempfile::TempDir::with_prefix("latchkey-config-test-").expect("temp dir");
+        let config = Config::new(dir.path().to_path_buf());
+        TEST_DIRS.with_borrow_mut(|dirs| dirs.push(dir));
+        config
     }
 }
 
@@ -445,18 +450,8 @@ mod tests {
     use crate::model::profile::{AuthMethod, RedirectMode};
     use std::fs;
 
-    /// A fresh directory, kept after the test.
-    fn temp_dir() -> PathBuf {
-        tempfile::Builder::new()
-            .prefix("latchkey-config-test-")
-            .tempdir()
-            .unwrap()
-            .keep()
-    }
-
     #[test]
     fn profiles_round_trip_and_read_back_by_hand() {
-        let config = Config::new(temp_dir());
         let profile = Profile {
             client_id: "abc".into(),
             authorization_endpoint: "https://github.com/login/oauth/authorize".parse().unwrap(),
@@ -468,6 +463,7 @@ mod tests {
             redirect: RedirectMode::Loopback,
             ..Profile::for_tests("gh")
         };
+        let config = Config::temp();
         config
             .update_profiles(|all| {
                 all.insert(profile.name.clone(), profile.clone());
@@ -486,7 +482,7 @@ mod tests {
 
     #[test]
     fn a_lookup_sees_every_change_to_the_file_and_its_errors_even_after_the_same_text_was_read() {
-        let (_tmp, config) = Config::temp();
+        let config = Config::temp();
         let file = |expires: i64| {
             format!(
                 "{ACCOUNTS_HEADER}[[account]]\nprofile = \"p\"\nlabel = \"a\"\nexpires_at = {expires}\nsigned_in_at = 1\n"
@@ -508,14 +504,14 @@ mod tests {
         fs::write(config.accounts_path(), file(1000)).unwrap();
         assert_eq!(expiry(&config), Some(1000));
         // A second config directory has its own file.
-        let (_other_tmp, other) = Config::temp();
+        let other = Config::temp();
         assert!(other.accounts().unwrap().is_empty());
         assert_eq!(expiry(&config), Some(1000));
     }
 
     #[test]
     fn account_lock_names_have_one_length_and_differ_per_account() {
-        let config = Config::new(temp_dir());
+        let config = Config::temp();
         let longest = "p".repeat(128);
         let names = [
             config.account_lock_path("a", "b"),
@@ -532,7 +528,7 @@ mod tests {
 
     #[test]
     fn a_broken_hand_edit_is_reported_with_the_path() {
-        let config = Config::new(temp_dir());
+        let config = Config::temp();
         fs::write(config.profiles_path(), "[profiles.x]\nclient_id = 3\n").unwrap();
         let err = config.profiles().unwrap_err();
         assert!(matches!(err, Error::Config { .. }));
@@ -545,7 +541,7 @@ mod tests {
 
     #[test]
     fn hand_edits_are_kept_and_typos_refused_by_line() {
-        let config = Config::new(temp_dir());
+        let config = Config::temp();
         let add = |name: &str| {
             config.update_profiles(|all| {
                 all.insert(name.into(), Profile::for_tests(name));
@@ -592,7 +588,7 @@ mod tests {
 
     #[test]
     fn account_metadata_keeps_comments_and_order() {
-        let config = Config::new(temp_dir());
+        let config = Config::temp();
         let account = |label: &str| Account {
             profile: "p".into(),
             label: label.into(),

@@ -105,7 +105,7 @@ mod tests {
 
     #[test]
     fn trusted_files_round_trip_and_are_read_strictly() {
-        let (_tmp, config) = Config::temp();
+        let config = Config::temp();
         let file = |p: &str, sha: &str| TrustedFile {
             path: PathBuf::from(p),
             sha256: sha.into(),
