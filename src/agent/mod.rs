@@ -20,6 +20,8 @@ pub mod server;
 pub mod socket;
 #[cfg(unix)]
 pub mod wake;
+#[cfg(unix)]
+pub mod watch;
 
 pub use protocol::{Handed, How};
 #[cfg(unix)]

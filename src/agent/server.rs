@@ -234,41 +234,13 @@ async fn accept_loop(
 /// (the CLI, the app) gets its timer, or loses it, as it happens, not at the next request.
 /// Without a watch (no inotify), timers still follow every request.
 fn watch_config(agent: &Arc<Agent>) -> Option<notify::RecommendedWatcher> {
-    use notify::{RecursiveMode, Watcher};
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
-    let watched = [
-        crate::store::config::ACCOUNTS_FILE,
-        crate::store::config::PROFILES_FILE,
-    ];
-    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        let Ok(event) = event else { return };
-        // Opening or reading a file is an event too, and the sync below reads them: only a
-        // change may start one, or the agent would wake itself every 50 ms all day.
-        if event.kind.is_access() {
-            return;
-        }
-        let ours = event.paths.iter().any(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| watched.contains(&n))
-        });
-        if ours {
-            let _ = tx.send(());
-        }
-    })
-    .map_err(|e| eprintln!("latchkey agent: not watching the config directory: {e}"))
-    .ok()?;
-    let dir = agent.engine().config().dir().to_path_buf();
-    if let Err(e) = watcher.watch(&dir, RecursiveMode::NonRecursive) {
-        eprintln!("latchkey agent: not watching {}: {e}", dir.display());
-        return None;
-    }
+    let (watcher, mut changes) = super::watch::config_changes(agent.engine().config())?;
     let agent = agent.clone();
     tokio::spawn(async move {
-        while rx.recv().await.is_some() {
+        while changes.recv().await.is_some() {
             // A write is several events (create, write, rename): one sync for the burst.
             tokio::time::sleep(Duration::from_millis(50)).await;
-            while rx.try_recv().is_ok() {}
+            while changes.try_recv().is_ok() {}
             if let Ok(accounts) = agent.engine().accounts() {
                 agent.cache().retain(&accounts);
                 agent.sync_timers(&accounts);

@@ -96,6 +96,11 @@ impl Config {
         &self.dir
     }
 
+    /// Creates the directory (private) before anything is written to it, for a watch to hold.
+    pub fn create_dir(&self) -> Result<()> {
+        private_files::ensure_dir(&self.dir)
+    }
+
     pub fn profiles_path(&self) -> PathBuf {
         self.dir.join(PROFILES_FILE)
     }

@@ -246,6 +246,22 @@ fn the_agent_refreshes_in_the_background_with_no_caller() {
 }
 
 #[test]
+fn an_agent_started_before_any_config_refreshes_an_account_signed_in_later() {
+    let server = AuthServer::start_with_ttl(8);
+    let env = Env::new();
+    assert!(!env.config_dir().exists(), "a first run");
+    start_agent(&env);
+    // The CLI signs in on its own: only the agent's watch on the directory tells it.
+    env.add_profile(&server, "late", "public-app", None);
+    env.login("late").success();
+    let waited = Instant::now();
+    while server.count("refresh_token") == 0 && waited.elapsed() < Duration::from_secs(15) {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(server.count("refresh_token") >= 1, "{}", server.stats());
+}
+
+#[test]
 fn malformed_oversized_and_slow_requests_get_errors_and_others_are_served() {
     let (_server, env) = signed_in("hostile");
     start_agent(&env);
