@@ -72,15 +72,7 @@ mod imp {
 
     /// `$XDG_CONFIG_HOME/autostart/latchkey.desktop` (`~/.config/…` without it).
     pub fn entry() -> Result<PathBuf, String> {
-        let config = std::env::var_os("XDG_CONFIG_HOME")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| {
-                std::env::var_os("HOME")
-                    .filter(|v| !v.is_empty())
-                    .map(|h| PathBuf::from(h).join(".config"))
-            })
-            .ok_or("neither XDG_CONFIG_HOME nor HOME is set")?;
+        let config = latchkey::store::paths::config_home().map_err(|e| e.to_string())?;
         Ok(config.join("autostart").join("latchkey.desktop"))
     }
 

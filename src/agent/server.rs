@@ -185,11 +185,12 @@ async fn accept_loop(
     stop: impl Future<Output = ()>,
 ) -> Result<()> {
     tokio::pin!(stop);
+    // Kept for the loop's life: dropping the watcher ends the watch. Before the first read, so
+    // that an account signed in between is not missed.
+    let _watch = watch_config(agent);
     if let Ok(accounts) = agent.engine().accounts() {
         agent.sync_timers(&accounts);
     }
-    // Kept for the loop's life: dropping the watcher ends the watch.
-    let _watch = watch_config(agent);
     // At most this many connections at once: beyond, accepting waits for one to end (each is
     // bounded by its timeouts), so a flood costs memory and descriptors only up to the cap.
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));

@@ -234,7 +234,7 @@ async function inApp(name, env, body, { args, cleanup } = {}) {
     await body(s);
   } catch (e) {
     await shot(s, `failure-${name}`).catch(() => {});
-    await diagnose(s, driver);
+    await diagnose(s, driver).catch((d) => console.error(`[e2e] diagnose failed: ${d.message}`));
     throw e;
   } finally {
     await endSession(s, driver);
@@ -285,8 +285,9 @@ async function lightPass(issuer) {
     browserDoes({ SCRIPTED_BROWSER_ACTION: 'approve' });
     const logged = browserLog().length;
     await s.click('[data-testid="sign-in"]');
-    // Which half failed, if one does: the browser's round trip or the app's finish.
-    await waitUntil(() => browserLog().length > logged, 'the browser to hand the answer over', 20000);
+    // Which half failed, if one does: the browser's round trip or the app's finish. Waits for
+    // this run's own line: the denial's may still be written after its error showed.
+    await waitUntil(() => /^(approve latchkey:\/\/callback\/? \S+|failed: .*)$/m.test(browserLog().slice(logged)), 'the browser to hand the answer over', 20000);
     assert(/^approve latchkey:\/\/callback\/? 0$/m.test(browserLog().slice(logged)), `the browser handed the answer over: ${browserLog().slice(logged)}`);
     const accountEl = await s.waitFor('[data-testid="account"][data-status="ok"]', { timeout: 20000 });
     const accountId = await s.attr(accountEl, 'data-account');
