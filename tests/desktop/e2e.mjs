@@ -246,8 +246,6 @@ async function inApp(name, env, body, { args, cleanup } = {}) {
 async function lightPass(issuer) {
   await inApp('light', { GTK_THEME: 'Adwaita', LATCHKEY_CLIPBOARD_CLEAR_SECS: String(CLEAR_SECS) }, async (s) => {
     log('session started (light)');
-    const [visibility, focused] = await s.exec('return [document.visibilityState, document.hasFocus()];');
-    log(`page ${visibility}${focused ? ', focused' : ', not focused'}`);
     await s.waitFor('[data-testid="empty-state"]');
     await waitTheme(s, 'light');
     await shot(s, 'accounts-empty-light');
